@@ -1,0 +1,54 @@
+"""Application factory: config -> extensions -> web glue -> blueprints -> errors -> CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import StrictUndefined
+
+from config import load_config
+from extensions import babel, csrf, db, htmx, keys, limiter, login_manager
+from web import access, assets, cli, context, errors, security, sessions
+from web.i18n import select_locale
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app. `test_config` overrides settings read from the environment."""
+    root = Path(__file__).parent
+    app = Flask(__name__, instance_path=instance_path or str(root / "instance"),
+                static_folder=None)
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    keys.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_timezone="Europe/Paris")
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    sessions.init_app(app)
+    security.init_app(app)
+    access.init_app(app)
+    assets.init_app(app)
+    context.init_app(app)
+
+    from blueprints.account import bp as account_bp
+    from blueprints.adviser import bp as adviser_bp
+    from blueprints.auth import bp as auth_bp
+    from blueprints.pages import bp as pages_bp
+    from blueprints.pro import bp as pro_bp
+    from blueprints.space import bp as space_bp
+
+    for blueprint in (pages_bp, auth_bp, account_bp, space_bp, pro_bp, adviser_bp):
+        app.register_blueprint(blueprint)
+
+    errors.init_app(app)
+    cli.register(app)
+    return app

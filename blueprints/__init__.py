@@ -1,0 +1,1 @@
+"""One package per area; views are thin: read the request, call domain/, render."""

@@ -1,0 +1,7 @@
+"""The adviser's desk (CPAM, France Services): assisted sessions on shared tablets."""
+
+from flask import Blueprint
+
+bp = Blueprint("adviser", __name__)
+
+from blueprints.adviser import views  # noqa: E402,F401

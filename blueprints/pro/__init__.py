@@ -1,0 +1,7 @@
+"""The professional portal (health professionals)."""
+
+from flask import Blueprint
+
+bp = Blueprint("pro", __name__)
+
+from blueprints.pro import views  # noqa: E402,F401

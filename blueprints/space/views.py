@@ -1,0 +1,76 @@
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from blueprints.space import bp
+from domain.people import represented_by
+from domain.policy import Area
+from extensions import db
+from web.access import allow
+
+patient = allow(Area.PATIENT_SPACE)
+
+# Sections whose features land with later issues: the page says what is coming.
+COMING = {
+    "documents": (_l("Documents"), _l("Le coffre-fort de vos documents de santé : ordonnances, "
+                                     "résultats d’analyses, comptes rendus, imagerie.")),
+    "profile": (_l("Profil médical"), _l("Vos maladies, traitements, allergies, mesures, "
+                                         "vaccinations et vos volontés.")),
+    "agenda": (_l("Agenda"), _l("Vos rendez-vous médicaux, rappels et vaccinations à faire.")),
+    "messages": (_l("Messagerie"), _l("Les messages sécurisés échangés avec vos professionnels "
+                                      "de santé.")),
+    "catalogue": (_l("Catalogue de services"), _l("Des services et applications de santé "
+                                                   "référencés, que vous pouvez relier à votre "
+                                                   "espace si vous le souhaitez.")),
+    "access": (_l("Accès et historique"), _l("Qui peut voir votre espace, les professionnels "
+                                              "bloqués et l’historique de chaque accès.")),
+}
+
+
+def _coming(key: str):
+    title, description = COMING[key]
+    return render_template("space/coming.html", title=title, description=description)
+
+
+@bp.get("/mon-espace")
+@patient
+def dashboard():
+    return render_template("space/dashboard.html",
+                           represented=represented_by(db.session, current_user.id),
+                           sections=COMING)
+
+
+@bp.get("/documents")
+@patient
+def documents():
+    return _coming("documents")
+
+
+@bp.get("/profil")
+@patient
+def profile():
+    return _coming("profile")
+
+
+@bp.get("/agenda")
+@patient
+def agenda():
+    return _coming("agenda")
+
+
+@bp.get("/messagerie")
+@patient
+def messages():
+    return _coming("messages")
+
+
+@bp.get("/catalogue")
+@patient
+def catalogue():
+    return _coming("catalogue")
+
+
+@bp.get("/acces")
+@patient
+def access():
+    return _coming("access")

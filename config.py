@@ -1,0 +1,153 @@
+"""Settings, read from the environment.
+
+Development generates its secrets under ``instance/`` on first start; production refuses to
+start on a weak set-up and names the setting that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.crypto import generate_key_file
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message names it."""
+
+
+ENVIRONMENTS = ("development", "production", "test")
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Paths:
+    instance: Path
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.instance / "secret_key"
+
+    @property
+    def key_file(self) -> Path:
+        return self.instance / "keys.json"
+
+    @property
+    def database(self) -> Path:
+        return self.instance / "carnet.db"
+
+    @property
+    def outbox(self) -> Path:
+        return self.instance / "outbox"
+
+
+def _development_secret_key(paths: Paths) -> str:
+    """Read, or create once, a random SECRET_KEY kept in instance/ (development only)."""
+    path = paths.secret_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
+    """Build the Flask configuration from environment variables.
+
+    Raises ConfigError, naming the setting, when production would run with a missing
+    secret, debug mode, cookies not limited to HTTPS or keys it cannot read.
+    """
+    env = dict(os.environ if env is None else env)
+    paths = Paths(Path(instance_path))
+    environment = env.get("CARNET_ENV", "development")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"CARNET_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+    production = environment == "production"
+    debug = _bool(env.get("FLASK_DEBUG"), False)
+    https = _bool(env.get("CARNET_HTTPS"), production)
+
+    secret_key = env.get("SECRET_KEY", "")
+    key_file = env.get("CARNET_KEY_FILE", "")
+    if production:
+        if debug:
+            raise ConfigError("FLASK_DEBUG is on: debug mode is refused in production")
+        if len(secret_key) < 32:
+            raise ConfigError("SECRET_KEY is missing or shorter than 32 characters")
+        if not key_file:
+            raise ConfigError("CARNET_KEY_FILE is missing: production needs its own key file")
+        if not Path(key_file).is_file():
+            raise ConfigError(f"CARNET_KEY_FILE points to {key_file!r}, which does not exist")
+        if not https:
+            raise ConfigError("CARNET_HTTPS is off: production cookies must be HTTPS-only")
+        if env.get("PASSWORD_HASH_PROFILE", "standard") != "standard":
+            raise ConfigError("PASSWORD_HASH_PROFILE must be 'standard' in production")
+    else:
+        if not secret_key:
+            secret_key = _development_secret_key(paths)
+        if not key_file:
+            key_file = str(paths.key_file)
+            if not paths.key_file.exists():
+                generate_key_file(paths.key_file)
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{paths.database}"
+    redis_url = env.get("REDIS_URL", "")
+
+    return {
+        "CARNET_ENV": environment,
+        "DEBUG": debug,
+        "TESTING": environment == "test",
+        "SECRET_KEY": secret_key,
+        "CARNET_KEY_FILE": key_file,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SITE_NAME": env.get("SITE_NAME", "Carnet santé"),
+        "OFFICIAL_PHONE": env.get("OFFICIAL_PHONE", "3646"),
+        "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(paths.outbox),
+        "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE", "standard"),
+        # Sessions (SECURITY.md "Sessions").
+        "CARNET_HTTPS": https,
+        "SESSION_COOKIE_NAME": "__Host-carnet" if https else "carnet_session",
+        "SESSION_COOKIE_SECURE": https,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_IDLE_MINUTES": _int(env, "SESSION_IDLE_MINUTES", 15),
+        "SESSION_ASSISTED_IDLE_MINUTES": _int(env, "SESSION_ASSISTED_IDLE_MINUTES", 5),
+        "SESSION_ABSOLUTE_HOURS": _int(env, "SESSION_ABSOLUTE_HOURS", 12),
+        "SESSION_WARNING_SECONDS": _int(env, "SESSION_WARNING_SECONDS", 120),
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        # Requests.
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 5) * 1024 * 1024 + 64 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,  # bound to the server-side session instead
+        "WTF_CSRF_SSL_STRICT": https,
+        # Rate limits (Flask-Limiter); memory by default, Redis when REDIS_URL is set.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "60 per 5 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        "ACCOUNT_LOCK_THRESHOLD": _int(env, "ACCOUNT_LOCK_THRESHOLD", 10),
+        "ACCOUNT_LOCK_MINUTES": _int(env, "ACCOUNT_LOCK_MINUTES", 15),
+        # Translations.
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_TRANSLATION_DIRECTORIES": "translations",
+        "LANGUAGES": ("fr", "en"),
+    }

@@ -1,0 +1,18 @@
+"""Typed SQLAlchemy 2.0 models, one module per area."""
+
+from domain.models.audit import AuditEvent, AuditHead
+from domain.models.base import Base
+from domain.models.user import Profession, Representation, Role, SecondFactor, User
+from domain.models.websession import WebSession
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Profession",
+    "Representation",
+    "Role",
+    "SecondFactor",
+    "User",
+    "WebSession",
+]

@@ -1,0 +1,101 @@
+"""People who sign in, whatever their role. Roles are data, not separate tables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, UTCDateTime, new_id, utcnow
+
+
+class Role(enum.StrEnum):
+    PATIENT = "patient"
+    PROFESSIONAL = "professional"
+    ADVISER = "adviser"
+    OPERATOR = "operator"
+
+
+class Profession(enum.StrEnum):
+    DOCTOR = "doctor"
+    PHARMACIST = "pharmacist"
+    NURSE = "nurse"
+    MIDWIFE = "midwife"
+    BIOLOGIST = "biologist"
+    PHYSIOTHERAPIST = "physiotherapist"
+    DENTIST = "dentist"
+
+
+class SecondFactor(enum.StrEnum):
+    TOTP = "totp"
+    SMS = "sms"
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    return Enum(kind, name=name, native_enum=False, length=20,
+                values_callable=lambda members: [member.value for member in members])
+
+
+class User(Base):
+    """An account holder, or a person whose space is managed by a legal representative.
+
+    A child has no login: their space is reached through a Representation.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    login: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date | None]
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    second_factor: Mapped[SecondFactor | None] = mapped_column(_enum(SecondFactor, "second_factor"))
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_totp_step: Mapped[int] = mapped_column(default=0)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Professionals (RPPS: 11 digits, Luhn check digit).
+    rpps: Mapped[str | None] = mapped_column(String(11), unique=True)
+    profession: Mapped[Profession | None] = mapped_column(_enum(Profession, "profession"))
+    specialty: Mapped[str | None] = mapped_column(String(100))
+    workplace: Mapped[str | None] = mapped_column(String(200))
+    # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    kek_version: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    # Flask-Login's user protocol, kept here so the model needs no Flask import.
+    is_active = True
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    def get_id(self) -> str:
+        return self.id
+
+
+class Representation(Base):
+    """A legal representative acting for another person (a child, a dependant)."""
+
+    __tablename__ = "representations"
+    __table_args__ = (UniqueConstraint("representative_id", "represented_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    representative_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                   index=True)
+    represented_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    relationship: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,83 @@
+"""Password hashing (argon2id) and the password rules of SECURITY.md "Authentication"."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+_DATA = Path(__file__).parent / "data"
+
+# "standard" is argon2-cffi's RFC 9106 low-memory profile (argon2id, 64 MiB, t=3).
+# "fast" exists only so the test suite can create hundreds of accounts; config.py
+# refuses it in production.
+_PROFILES = {
+    "standard": PasswordHasher(),
+    "fast": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+
+
+def hasher(profile: str = "standard") -> PasswordHasher:
+    return _PROFILES[profile]
+
+
+def hash_password(password: str, profile: str = "standard") -> str:
+    return hasher(profile).hash(password)
+
+
+def verify_password(stored_hash: str, password: str, profile: str = "standard") -> bool:
+    try:
+        return hasher(profile).verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash(profile: str) -> str:
+    return hasher(profile).hash("carnet-dummy-password-for-timing")
+
+
+def burn_time(password: str, profile: str = "standard") -> None:
+    """Spend the cost of one verification, so unknown accounts answer in similar time."""
+    verify_password(_dummy_hash(profile), password, profile)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """Common and breached passwords: zxcvbn's 30,000 list plus a French list we ship."""
+    french = (_DATA / "common-passwords-fr.txt").read_text(encoding="utf-8").split()
+    return frozenset(FREQUENCY_LISTS["passwords"]) | {word.lower() for word in french}
+
+
+def _core(password: str) -> str:
+    """The word under common decorations: case, trailing digits and symbols, repeats."""
+    lowered = password.lower()
+    stripped = re.sub(r"[\d\W_]+$", "", lowered)
+    stripped = re.sub(r"^[\d\W_]+", "", stripped)
+    return stripped
+
+
+def password_problems(password: str, personal: tuple[str, ...] = ()) -> list[str]:
+    """Reasons a password is refused, as codes the views translate. Empty when fine."""
+    problems: list[str] = []
+    if len(password) < MIN_LENGTH:
+        problems.append("too_short")
+    if len(password) > MAX_LENGTH:
+        problems.append("too_long")
+    lowered = password.lower()
+    common = common_passwords()
+    core = _core(password)
+    if lowered in common or (len(core) >= 4 and core in common) or len(set(lowered)) < 4:
+        problems.append("common")
+    for value in personal:
+        value = (value or "").lower()
+        if len(value) >= 3 and value in lowered:
+            problems.append("personal")
+            break
+    return problems

@@ -1,0 +1,123 @@
+"""Server-side sessions: creation, expiry (idle and absolute), rotation, listing, ending.
+
+The cookie carries a 256-bit random token; the database keeps only its SHA-256, so a
+stolen database does not hand out live sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from domain.crypto import token_hash
+from domain.models import WebSession
+from domain.models.base import utcnow
+
+TOKEN_BYTES = 32
+TOUCH_EVERY = timedelta(seconds=15)
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    IDLE_EXPIRED = "idle_expired"
+    ABSOLUTE_EXPIRED = "absolute_expired"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    idle: timedelta = timedelta(minutes=15)
+    assisted_idle: timedelta = timedelta(minutes=5)
+    absolute: timedelta = timedelta(hours=12)
+
+    def idle_for(self, record: WebSession) -> timedelta:
+        return self.assisted_idle if record.assisted_by_id else self.idle
+
+
+def expires_at(record: WebSession, lifetimes: Lifetimes) -> datetime:
+    """When the session ends if nothing happens: idle deadline or absolute deadline."""
+    return min(record.last_seen + lifetimes.idle_for(record),
+               record.created_at + lifetimes.absolute)
+
+
+def create(session: Session, data: dict, *, user_id: str | None = None,
+           assisted_by_id: str | None = None, ip: str | None = None,
+           user_agent: str | None = None, now: datetime | None = None) -> tuple[str, WebSession]:
+    """Store a new session; return the cookie token (shown once) and the record."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    record = WebSession(token_hash=token_hash(token), user_id=user_id,
+                        assisted_by_id=assisted_by_id, data=json.dumps(data),
+                        created_at=now, last_seen=now, ip=ip,
+                        user_agent=(user_agent or "")[:200] or None)
+    session.add(record)
+    session.flush()
+    return token, record
+
+
+def load(session: Session, token: str, lifetimes: Lifetimes,
+         now: datetime | None = None) -> tuple[WebSession | None, Status]:
+    """Find the live session for a cookie token; expired ones are deleted on sight."""
+    now = now or utcnow()
+    if not token or len(token) > 100:
+        return None, Status.UNKNOWN
+    record = session.execute(select(WebSession).where(
+        WebSession.token_hash == token_hash(token))).scalar_one_or_none()
+    if record is None:
+        return None, Status.UNKNOWN
+    if now >= record.created_at + lifetimes.absolute:
+        session.delete(record)
+        return record, Status.ABSOLUTE_EXPIRED
+    if now >= record.last_seen + lifetimes.idle_for(record):
+        session.delete(record)
+        return record, Status.IDLE_EXPIRED
+    return record, Status.ACTIVE
+
+
+def touch(record: WebSession, now: datetime | None = None) -> None:
+    """Note activity; written at most every few seconds to spare the database."""
+    now = now or utcnow()
+    if now - record.last_seen >= TOUCH_EVERY:
+        record.last_seen = now
+
+
+def destroy(session: Session, record: WebSession) -> None:
+    session.delete(record)
+
+
+def for_user(session: Session, user_id: str) -> list[WebSession]:
+    """The user's sessions, most recently active first."""
+    return list(session.execute(select(WebSession).where(WebSession.user_id == user_id)
+                                .order_by(WebSession.last_seen.desc())).scalars())
+
+
+def end_for_user(session: Session, user_id: str, public_id: str) -> WebSession | None:
+    """End one of the user's own sessions; another person's id finds nothing."""
+    record = session.execute(select(WebSession).where(
+        WebSession.id == public_id, WebSession.user_id == user_id)).scalar_one_or_none()
+    if record is not None:
+        session.delete(record)
+    return record
+
+
+def purge_expired(session: Session, lifetimes: Lifetimes, now: datetime | None = None) -> int:
+    """Delete every session past its idle or absolute deadline (for a scheduled job)."""
+    now = now or utcnow()
+    result = session.execute(delete(WebSession).where(or_(
+        WebSession.created_at <= now - lifetimes.absolute,
+        (WebSession.assisted_by_id.is_(None) & (WebSession.last_seen <= now - lifetimes.idle)),
+        (WebSession.assisted_by_id.is_not(None)
+         & (WebSession.last_seen <= now - lifetimes.assisted_idle)),
+    )))
+    return result.rowcount or 0
+
+
+def extend(record: WebSession, now: datetime | None = None) -> None:
+    """"Stay signed in": restart the idle countdown now (the absolute limit still holds)."""
+    record.last_seen = now or utcnow()

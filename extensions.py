@@ -1,0 +1,60 @@
+"""Extension objects, created unbound and initialised by create_app()."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from flask_babel import Babel
+from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from domain.crypto import Keyring
+from domain.db import make_engine
+
+
+class Database:
+    """One engine per app, one SQLAlchemy session per request (closed at teardown)."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["carnet_db"] = (engine, sessionmaker(engine, expire_on_commit=False))
+
+        @app.teardown_appcontext
+        def _close(_exc):
+            session = g.pop("db_session", None)
+            if session is not None:
+                session.close()
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["carnet_db"][0]
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = current_app.extensions["carnet_db"][1]()
+        return g.db_session
+
+
+class Keys:
+    """The keyring loaded from CARNET_KEY_FILE at start-up."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["carnet_keys"] = Keyring.from_file(app.config["CARNET_KEY_FILE"])
+
+    @property
+    def ring(self) -> Keyring:
+        return current_app.extensions["carnet_keys"]
+
+
+db = Database()
+keys = Keys()
+csrf = CSRFProtect()
+babel = Babel()
+htmx = HTMX()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address)

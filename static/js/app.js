@@ -1,0 +1,91 @@
+/* Carnet santé — small enhancements on top of pages that work without JavaScript:
+   the CSRF header for htmx, focus after swaps, and the idle-session warning. */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : null;
+  }
+
+  function focusFirst(root) {
+    var target = root.querySelector("[data-error-summary]") ||
+      root.querySelector("[data-focus-after-swap]") || root.querySelector("[autofocus]");
+    if (target) {
+      if (!target.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus();
+      return true;
+    }
+    return false;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = csrfToken();
+    if (token) { event.detail.headers["X-CSRFToken"] = token; }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target) { target.setAttribute("aria-busy", "true"); }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var target = event.detail.target;
+    if (target) { target.removeAttribute("aria-busy"); }
+    if (event.detail.successful) { idle.reset(); }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.elt && document.contains(event.detail.elt) ? event.detail.elt : null;
+    var swapped = target || document.getElementById(event.detail.target && event.detail.target.id);
+    if (swapped && focusFirst(swapped)) { return; }
+    if (document.activeElement === document.body || !document.activeElement) {
+      var main = document.getElementById("contenu");
+      if (main) { main.focus(); }
+    }
+  });
+
+  /* Idle-session warning (WCAG 2.2.1): shown before the server ends the session. */
+  var idle = {
+    timers: [],
+    previousFocus: null,
+    reset: function () {
+      var body = document.body;
+      var seconds = parseInt(body.getAttribute("data-session-idle"), 10);
+      var warning = parseInt(body.getAttribute("data-session-warning"), 10);
+      this.timers.forEach(clearTimeout);
+      this.timers = [];
+      if (!seconds) { return; }
+      var self = this;
+      this.hide();
+      this.timers.push(setTimeout(function () { self.show(); },
+        Math.max(seconds - warning, 1) * 1000));
+      this.timers.push(setTimeout(function () {
+        window.location.assign(body.getAttribute("data-session-expired-url"));
+      }, seconds * 1000));
+    },
+    show: function () {
+      var panel = document.getElementById("session-warning");
+      if (!panel) { return; }
+      this.previousFocus = document.activeElement;
+      panel.hidden = false;
+      var button = panel.querySelector("[data-session-extend]");
+      (button || panel).focus();
+    },
+    hide: function () {
+      var panel = document.getElementById("session-warning");
+      var wasOpen = panel && !panel.hidden;
+      if (panel) { panel.hidden = true; }
+      if (wasOpen && this.previousFocus && document.contains(this.previousFocus)) {
+        this.previousFocus.focus();
+      }
+    }
+  };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    focusFirst(document);
+    idle.reset();
+  });
+})();

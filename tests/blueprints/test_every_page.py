@@ -1,0 +1,79 @@
+"""Every page of every role, discovered from the URL map, passes the HTML checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.html_checks import check_page
+
+SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language"}
+# Pages that only exist in the middle of a flow; their own tests check them.
+FLOW_ONLY = {"/connexion/code"}
+ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
+
+
+def page_routes(app) -> list[str]:
+    return sorted(rule.rule for rule in app.url_map.iter_rules()
+                  if "GET" in rule.methods and not rule.arguments
+                  and rule.endpoint not in SKIPPED_ENDPOINTS)
+
+
+def test_the_route_list_is_not_empty(app):
+    assert len(page_routes(app)) >= 15
+
+
+@pytest.mark.parametrize("login", ROLES, ids=lambda login: login or "anonymous")
+def test_every_page_passes_the_html_checks(app, signed_in, client, login):
+    browser = signed_in(login) if login else client
+    seen_ok = 0
+    failures = {}
+    for path in page_routes(app):
+        response = browser.get(path)
+        assert response.status_code in (200, 302, 303, 403), (path, response.status_code)
+        if response.status_code in (302, 303):
+            assert "/connexion" in response.headers["Location"] or login, path
+            continue
+        problems = check_page(response.get_data(as_text=True))
+        if problems:
+            failures[path] = problems
+        seen_ok += response.status_code == 200
+    assert not failures
+    assert seen_ok >= 5
+
+
+def test_every_route_is_reachable_by_someone(app, signed_in, client):
+    reached = set()
+    for login in ROLES:
+        browser = signed_in(login) if login else client
+        reached |= {path for path in page_routes(app) if browser.get(path).status_code == 200}
+    assert reached == set(page_routes(app)) - FLOW_ONLY
+
+
+def test_error_pages_pass_the_checks(client, signed_in):
+    response = client.get("/page-qui-n-existe-pas")
+    assert response.status_code == 404
+    assert check_page(response.get_data(as_text=True)) == []
+    professional = signed_in("dr.bernard")
+    response = professional.get("/documents")
+    assert response.status_code == 403
+    assert check_page(response.get_data(as_text=True)) == []
+
+
+def test_english_pages_say_lang_en(client):
+    client.get("/langue/en?suivant=/aide")
+    response = client.get("/aide")
+    assert check_page(response.get_data(as_text=True), expected_lang="en") == []
+
+
+def test_a_failed_form_has_an_error_title_and_linked_summary(client, demo_users):
+    from tests.conftest import csrf_from
+
+    page = client.get("/connexion").get_data(as_text=True)
+    response = client.post("/connexion", data={"csrf_token": csrf_from(page), "login": "",
+                                               "password": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert check_page(html) == []
+    assert "<title>Erreur :" in html
+    assert 'href="#login"' in html and 'href="#password"' in html
+    assert 'aria-invalid="true"' in html

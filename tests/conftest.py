@@ -1,0 +1,142 @@
+"""Shared fixtures: one app and one migrated database per run, emptied before each test.
+
+DATABASE_URL picks the database (SQLite in a temporary folder by default; CI runs the
+suite again on PostgreSQL). REDIS_URL, when set, moves rate limits to Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from domain import demo
+from domain.models import Base, User
+from extensions import db, keys, limiter
+from web.cli import alembic_config
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+DEMO = {account.login: account for account in demo.DEMO_ACCOUNTS}
+
+
+def _reset_database(url: str, sqlite_path: Path) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if sqlite_path.exists():
+            sqlite_path.unlink()
+        return
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    sqlite_path = instance / "test.db"
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
+    _reset_database(url, sqlite_path)
+    application = create_app({
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "PASSWORD_HASH_PROFILE": "fast",
+        "OUTBOX_DIR": str(instance / "outbox"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+    }, instance_path=str(instance))
+    with application.app_context():
+        command.upgrade(alembic_config(url), "head")
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def empty_database(application) -> None:
+    with application.app_context():
+        with db.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        limiter.reset()
+        outbox = Path(application.config["OUTBOX_DIR"])
+        for path in outbox.rglob("*.json") if outbox.exists() else []:
+            path.unlink()
+
+
+@pytest.fixture(autouse=True)
+def _clean(request, app):
+    if request.node.get_closest_marker("browser") is None:
+        empty_database(app)
+    yield
+
+
+@pytest.fixture
+def demo_users(app):
+    with app.app_context():
+        demo.seed(db.session, keys.ring, "fast")
+        db.session.commit()
+    return DEMO
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def next_totp(app, login: str) -> str:
+    """A valid TOTP code that this account has not used yet (codes are single-use)."""
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.login == login)).scalar_one()
+        last = user.last_totp_step
+    totp = pyotp.TOTP(DEMO[login].totp_secret)
+    current = int(time.time()) // 30
+    step = max(current - 1, last + 1)
+    assert step <= current + 1, "no unused TOTP step left in this 90-second window"
+    return totp.at(step * 30)
+
+
+def last_sms_code(app) -> str:
+    outbox = Path(app.config["OUTBOX_DIR"]) / "sms"
+    newest = sorted(outbox.iterdir())[-1].read_text(encoding="utf-8")
+    return re.search(r"\b(\d{6})\b", newest).group(1)
+
+
+def sign_in(client, app, login: str, password: str | None = None) -> None:
+    """Go through both sign-in steps as a person would, and check it worked."""
+    page = client.get("/connexion").get_data(as_text=True)
+    response = client.post("/connexion", data={
+        "csrf_token": csrf_from(page), "login": login,
+        "password": password or DEMO[login].password})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    code = last_sms_code(app) if DEMO[login].totp_secret is None else next_totp(app, login)
+    response = client.post("/connexion/code", data={"csrf_token": csrf_from(page), "code": code})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+
+
+@pytest.fixture
+def signed_in(app, demo_users):
+    """Factory: a fresh test client signed in as the given demo login."""
+
+    def make(login: str):
+        new_client = app.test_client()
+        sign_in(new_client, app, login)
+        return new_client
+
+    return make

@@ -1,0 +1,84 @@
+"""Structure checks a person (and a screen reader) relies on, run on any HTML page."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bs4 import BeautifulSoup
+
+FOOTER_LINKS = {"/aide", "/arnaques", "/accessibilite", "/plan-du-site", "/mentions-legales"}
+LABELLED_INPUTS = {"text", "password", "email", "tel", "number", "date", "search", "url", "file"}
+
+
+def check_page(html: str, expected_lang: str = "fr") -> list[str]:
+    """Return every problem found (empty list: the page passes)."""
+    soup = BeautifulSoup(html, "html.parser")
+    problems: list[str] = []
+    html_tag = soup.find("html")
+    if html_tag is None or html_tag.get("lang") != expected_lang:
+        problems.append(f"<html lang> is not {expected_lang!r}")
+    h1s = soup.find_all("h1")
+    if len(h1s) != 1:
+        problems.append(f"{len(h1s)} h1 elements")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    if not title:
+        problems.append("no <title>")
+    elif h1s and " ".join(h1s[0].get_text(" ", strip=True).split()) not in title:
+        problems.append(f"title {title!r} does not contain the h1")
+    levels = [int(tag.name[1]) for tag in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])
+              if not tag.find_parent(attrs={"hidden": True})]
+    for before, after in zip(levels, levels[1:], strict=False):
+        if after > before + 1:
+            problems.append(f"heading level skipped: h{before} then h{after}")
+    ids = Counter(tag["id"] for tag in soup.find_all(id=True))
+    problems += [f"duplicate id {name!r}" for name, count in ids.items() if count > 1]
+    for landmark in ("header", "nav", "main", "footer"):
+        if soup.find(landmark) is None and not (landmark == "nav" and soup.find("main")):
+            problems.append(f"no <{landmark}>")
+    if soup.find("main") is None:
+        problems.append("no <main>")
+    first_link = soup.find("a")
+    if first_link is None or first_link.get("href") != "#contenu":
+        problems.append("the first link is not the skip link to #contenu")
+    footer = soup.find("footer")
+    footer_hrefs = {a.get("href") for a in footer.find_all("a")} if footer else set()
+    missing = FOOTER_LINKS - footer_hrefs
+    if missing:
+        problems.append(f"footer lacks {sorted(missing)}")
+    for form in soup.find_all("form"):
+        if not form.get("action"):
+            problems.append("a form without action")
+        if form.get("method", "get").lower() == "post" and not form.find(
+                "input", attrs={"name": "csrf_token"}):
+            problems.append(f"POST form to {form.get('action')} without a CSRF token")
+    for field in soup.find_all(["input", "select", "textarea"]):
+        kind = field.get("type", "text") if field.name == "input" else field.name
+        if field.name == "input" and kind not in LABELLED_INPUTS:
+            continue
+        field_id = field.get("id")
+        if not field_id or soup.find("label", attrs={"for": field_id}) is None:
+            problems.append(f"field {field.get('name')!r} has no <label for>")
+        if field.get("aria-invalid") == "true":
+            described = (field.get("aria-describedby") or "").split()
+            if not any(soup.find(id=ref, class_="field-error") for ref in described):
+                problems.append(f"invalid field {field_id!r} not tied to its error message")
+    for tag in soup.find_all(tabindex=True):
+        if int(tag["tabindex"]) > 0:
+            problems.append("positive tabindex")
+    for link in soup.find_all("a"):
+        if link.get("href") in (None, "", "#"):
+            problems.append("a link without a real href")
+        if not link.get_text(strip=True) and not link.get("aria-label"):
+            problems.append(f"empty link text for {link.get('href')}")
+    for image in soup.find_all("img"):
+        if image.get("alt") is None:
+            problems.append("an image without alt")
+    if soup.find(attrs={"style": True}) is not None or soup.find("style") is not None:
+        problems.append("inline style (blocked by the CSP)")
+    for script in soup.find_all("script"):
+        if not script.get("src"):
+            problems.append("inline script (blocked by the CSP)")
+    viewport = soup.find("meta", attrs={"name": "viewport"})
+    if viewport is None or "user-scalable=no" in viewport.get("content", ""):
+        problems.append("viewport meta missing or blocks zoom")
+    return problems

@@ -1,0 +1,1 @@
+"""Flask glue shared by every blueprint: sessions, access, rendering, headers, assets, errors."""

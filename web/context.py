@@ -1,0 +1,81 @@
+"""What every template may use: site settings, the language links, the menu for the role."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from domain.models import Role, User
+from domain.policy import Area, needs_sign_in
+from extensions import db, login_manager
+
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+NAV = {
+    Role.PATIENT: (
+        ("space.dashboard", _l("Accueil")),
+        ("space.documents", _l("Documents")),
+        ("space.profile", _l("Profil")),
+        ("space.agenda", _l("Agenda")),
+        ("space.messages", _l("Messagerie")),
+        ("space.catalogue", _l("Catalogue")),
+        ("space.access", _l("Accès")),
+    ),
+    Role.PROFESSIONAL: (("pro.home", _l("Accueil professionnel")),),
+    Role.ADVISER: (("adviser.home", _l("Accueil conseiller")),),
+    Role.OPERATOR: (("account.sessions_list", _l("Mes sessions")),),
+}
+PUBLIC_NAV = (
+    ("pages.home", _l("Accueil")),
+    ("auth.login", _l("Se connecter")),
+    ("pages.help", _l("Aide")),
+)
+HOME_ENDPOINT = {
+    Role.PATIENT: "space.dashboard",
+    Role.PROFESSIONAL: "pro.home",
+    Role.ADVISER: "adviser.home",
+    Role.OPERATOR: "account.sessions_list",
+}
+
+
+def home_endpoint() -> str:
+    return HOME_ENDPOINT[current_user.role] if current_user.is_authenticated else "pages.home"
+
+
+def _template_context() -> dict:
+    lang = str(get_locale() or "fr")
+    signed_in = current_user.is_authenticated
+    timeout = None
+    area = g.get("area")
+    if signed_in and area is not None and needs_sign_in(Area(area)):
+        idle = current_app.config["SESSION_IDLE_MINUTES"]
+        timeout = {"idle_minutes": idle, "idle_seconds": idle * 60,
+                   "warning_seconds": current_app.config["SESSION_WARNING_SECONDS"]}
+    return {
+        "site_name": current_app.config["SITE_NAME"],
+        "official_phone": current_app.config["OFFICIAL_PHONE"],
+        "current_lang": lang,
+        "language_links": [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]
+                           if code != lang],
+        "nav_items": NAV[current_user.role] if signed_in else PUBLIC_NAV,
+        "home_endpoint": home_endpoint(),
+        "session_timeout": timeout,
+        "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
+        "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_template_context)
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        user = db.session.get(User, user_id)
+        return user if user is not None and user.login else None
+
+    login_manager.session_protection = None
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Connectez-vous pour accéder à cette page.")
+    login_manager.login_message_category = "info"

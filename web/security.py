@@ -1,0 +1,75 @@
+"""Headers on every response, no-store for dynamic pages, and response compression."""
+
+from __future__ import annotations
+
+import gzip
+
+import brotli
+from flask import Flask, Response, request
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+COMPRESSIBLE = {"text/html", "text/css", "text/plain", "text/javascript", "application/javascript",
+                "application/json", "image/svg+xml", "text/calendar", "text/csv"}
+MIN_COMPRESS_BYTES = 256
+
+
+def choose_encoding(accept_encoding: str) -> str | None:
+    """Pick br, then gzip, among those the client accepts with a non-zero weight."""
+    accepted = {}
+    for part in accept_encoding.split(","):
+        name, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        accepted[name.strip().lower()] = weight
+    for encoding in ("br", "gzip"):
+        if accepted.get(encoding, 0) > 0:
+            return encoding
+    return None
+
+
+def compress(body: bytes, encoding: str, quality: int = 5) -> bytes:
+    if encoding == "br":
+        return brotli.compress(body, quality=quality)
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def add_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
+    if "Cache-Control" not in headers:
+        # Dynamic pages may show a person's data: nothing stays on a shared tablet.
+        headers["Cache-Control"] = "no-store"
+    _compress_response(response)
+    return response
+
+
+def _compress_response(response: Response) -> None:
+    if (response.direct_passthrough or response.is_streamed or response.status_code < 200
+            or response.status_code in (204, 304) or "Content-Encoding" in response.headers
+            or response.mimetype not in COMPRESSIBLE):
+        return
+    encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
+    response.vary.add("Accept-Encoding")
+    body = response.get_data()
+    if encoding is None or len(body) < MIN_COMPRESS_BYTES:
+        return
+    response.set_data(compress(body, encoding))
+    response.headers["Content-Encoding"] = encoding
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(add_headers)
