@@ -46,14 +46,17 @@ static/vendor/htmx.min.js: node_modules/.installed
 translations: $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d translations -l $*
+	$(VENV)/bin/pybabel compile -d translations -l $*
 
 extract-translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location \
-	  --sort-output -o translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+	  --sort-output --ignore-dirs='.* _* node_modules' -o translations/messages.pot . \
+	  2>&1 | grep -v '^extracting' || true
 
 update-translations: extract-translations
-	$(VENV)/bin/pybabel update -q -N -i translations/messages.pot -d translations --no-location
+	$(VENV)/bin/pybabel update -N --ignore-obsolete --init-missing -w 100 \
+	  -i translations/messages.pot -d translations 2>&1 | grep -v '^updating' || true
+	$(PY) scripts/fill_source_catalogue.py
 
 migrate: setup
 	$(FLASK) db upgrade
