@@ -78,6 +78,9 @@ def test_logout_destroys_the_session_and_a_replayed_cookie_gets_the_login_page(c
     response = client.post("/deconnexion", data={"csrf_token": token})
     assert response.status_code == 303
     assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    with app.app_context():
+        assert db.session.execute(select(AuditEvent.action).order_by(
+            AuditEvent.seq.desc())).scalars().first() == "auth.logout"
     replay = app.test_client()
     replay.set_cookie(app.config["SESSION_COOKIE_NAME"], old)
     response = replay.get("/mon-espace")
