@@ -1,0 +1,118 @@
+"""Shared set-up for the benchmarks: a throw-away instance, the demo accounts, hello world.
+
+Never touches the project's instance/ folder: everything lives in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pyotp  # noqa: E402
+
+from domain import demo  # noqa: E402
+
+DEMO = {account.login: account for account in demo.DEMO_ACCOUNTS}
+HELLO_PATH = "/bench-hello"
+CSRF_FIELD_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_META_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+# Section 5 of DESIGN.md.
+PAGE_BUDGET = 14_600          # bytes: compressed body + headers, one round trip
+FRAGMENT_BUDGET = 2_048       # bytes: an htmx fragment, compressed
+ASSETS_BUDGET = 100_000       # bytes: every static file of a first visit, compressed
+JS_BUDGET = 20_000            # bytes: JavaScript of a first visit, compressed
+SERVER_TIME_RATIO = 3.0       # page time / hello-world time, at most
+THROUGHPUT_RATIO = 0.4        # page requests/s / hello-world requests/s, at least
+P99_BUDGET_MS = 100.0         # at 16 connections
+
+
+def bench_config(tmp: str) -> dict:
+    return {"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "OUTBOX_DIR": f"{tmp}/outbox",
+            "PASSWORD_HASH_PROFILE": "fast", "RATELIMIT_ENABLED": False}
+
+
+def _hello():
+    return "Hello, world!", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def build_app(tmp: str):
+    """The real application on a temporary instance, plus a bare hello-world route."""
+    from app import create_app
+    from domain.policy import Area
+    from extensions import limiter
+
+    app = create_app(bench_config(tmp), instance_path=tmp)
+    limiter.enabled = False  # RATELIMIT_ENABLED=False already does it; make sure.
+    _hello.carnet_area = Area.PUBLIC  # what web.access.allow(Area.PUBLIC) would set
+    app.add_url_rule(HELLO_PATH, "bench_hello", _hello)
+    return app
+
+
+def prepare_database(app) -> None:
+    """Schema through Alembic, then the demo accounts."""
+    from alembic import command
+
+    from extensions import db, keys
+    from web.cli import alembic_config
+
+    with app.app_context():
+        command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
+        demo.seed(db.session, keys.ring, "fast")
+        db.session.commit()
+
+
+class TotpClock:
+    """TOTP codes are single-use per 30-second step: hand out each step once per login."""
+
+    def __init__(self):
+        self.last: dict[str, int] = {}
+
+    def code(self, login: str) -> str:
+        current = int(time.time()) // 30
+        step = max(current - 1, self.last.get(login, -1) + 1)
+        if step > current + 1:  # three sign-ins of one account in 90 s: wait for the next step
+            time.sleep(30 - time.time() % 30 + 0.5)
+            return self.code(login)
+        self.last[login] = step
+        return pyotp.TOTP(DEMO[login].totp_secret).at(step * 30)
+
+
+def latest_sms_code(outbox_dir: str) -> str:
+    folder = Path(outbox_dir) / "sms"
+    newest = sorted(folder.iterdir())[-1].read_text(encoding="utf-8")
+    return re.search(r"\b(\d{6})\b", newest).group(1)
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_META_RE.search(html) or CSRF_FIELD_RE.search(html)
+    if not match:
+        raise RuntimeError("no CSRF token in the page")
+    return match.group(1)
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "OVER"
+
+
+def median(values):
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def percentile(values, fraction: float):
+    """Nearest-rank percentile (fraction in 0..1)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]

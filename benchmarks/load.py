@@ -1,0 +1,348 @@
+"""Throughput and latency under gunicorn on loopback, 16 keep-alive connections.
+
+Run from the project root: `.venv/bin/python benchmarks/load.py` (or `make bench`).
+Prints figures against DESIGN.md section 5; never asserts anything.
+
+gunicorn (gthread, 2 workers x 4 threads) serves the real app on a temporary instance,
+on 127.0.0.1 only. An asyncio load generator in this process keeps 16 connections busy
+for a fixed time per target, in interleaved rounds, and reports requests/s, p50 and p99,
+and each page's throughput against a bare hello-world route of the same server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import (  # noqa: E402
+    DEMO,
+    HELLO_PATH,
+    P99_BUDGET_MS,
+    THROUGHPUT_RATIO,
+    TotpClock,
+    build_app,
+    csrf_from,
+    percentile,
+    prepare_database,
+    verdict,
+)
+
+HOST = "127.0.0.1"
+CONNECTIONS = 16
+WORKERS, THREADS = 2, 4
+ROUNDS = 3            # every target runs once per round; odd rounds go in reverse order
+WARMUP_S = 1.0        # per target and round, not measured
+MEASURE_S = 2.0       # per target and round -> 6 s measured per target
+PATIENT = "camille.martin"
+TARGETS = (  # label, path, signed in?
+    ("hello world", HELLO_PATH, False),
+    ("home", "/", False),
+    ("help", "/aide", False),
+    ("sign-in form", "/connexion", False),
+    ("patient dashboard", "/mon-espace", True),
+)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+# --- gunicorn -----------------------------------------------------------------------------
+
+def start_gunicorn(tmp: str, port: int) -> subprocess.Popen:
+    log = open(Path(tmp) / "gunicorn.log", "wb")
+    env = {**os.environ, "BENCH_TMP": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(WORKERS),
+               "--threads", str(THREADS), "-b", f"{HOST}:{port}", "--chdir", str(ROOT),
+               "--log-level", "warning", "benchmarks._wsgi:app"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until_up(process: subprocess.Popen, port: int, tmp: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited early:\n" + gunicorn_log(tmp))
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection.request("GET", HELLO_PATH)
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in time:\n" + gunicorn_log(tmp))
+
+
+def gunicorn_log(tmp: str) -> str:
+    path = Path(tmp) / "gunicorn.log"
+    return path.read_text(errors="replace")[-3000:] if path.exists() else "(no log)"
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)  # graceful stop of the master and its workers
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def server_cpu_seconds(master_pid: int) -> dict[int, float]:
+    """User + system CPU seconds of the gunicorn master and of each worker, from /proc."""
+    pids = [master_pid]
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        pids += [int(pid) for pid in children]
+    except OSError:
+        return {}
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    return seconds
+
+
+# --- signing in over HTTP -----------------------------------------------------------------
+
+def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock) -> str:
+    """The two sign-in steps through the real forms; returns the session cookie value."""
+    cookie_re = re.compile(re.escape(cookie_name) + r"=([^;]*)")
+    jar: dict[str, str] = {}
+
+    def call(method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+        connection = http.client.HTTPConnection(HOST, port, timeout=10)
+        headers = {"Accept-Encoding": "identity", "User-Agent": "carnet-bench"}
+        if jar:
+            headers["Cookie"] = f"{cookie_name}={jar['value']}"
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode("utf-8", errors="replace")
+        for value in response.headers.get_all("Set-Cookie") or []:
+            match = cookie_re.match(value)
+            if match:
+                jar["value"] = match.group(1)
+        connection.close()
+        return response.status, dict(response.headers), text
+
+    status, _, page = call("GET", "/connexion")
+    status, headers, _ = call("POST", "/connexion", {
+        "csrf_token": csrf_from(page), "login": login, "password": DEMO[login].password})
+    if status != 303:
+        raise RuntimeError(f"sign-in of {login}: password step answered {status}")
+    status, _, page = call("GET", headers["Location"])
+    status, _, _ = call("POST", "/connexion/code", {"csrf_token": csrf_from(page),
+                                                    "code": clock.code(login)})
+    if status != 303:
+        raise RuntimeError(f"sign-in of {login}: code step answered {status}")
+    status, _, _ = call("GET", "/mon-espace")
+    if status != 200:
+        raise RuntimeError(f"signed in as {login}, but /mon-espace answered {status}")
+    return jar["value"]
+
+
+# --- load generator -----------------------------------------------------------------------
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one HTTP/1.1 response; return its status and whether the server closes."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    else:
+        await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection", "").lower() == "close"
+
+
+async def connection_loop(port: int, request: bytes, measure_from: float, stop_at: float,
+                          latencies: list, statuses: dict, counters: dict) -> None:
+    reader = writer = None
+    while True:
+        started = time.perf_counter()
+        if started >= stop_at:
+            break
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(HOST, port)
+                counters["connects"] += 1
+            writer.write(request)
+            status, closing = await read_response(reader)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            counters["errors"] += 1
+            if writer is not None:
+                writer.close()
+            writer = None
+            await asyncio.sleep(0.01)
+            continue
+        finished = time.perf_counter()
+        if measure_from <= finished <= stop_at:  # completions inside the measured window
+            latencies.append(finished - started)
+            statuses[status] = statuses.get(status, 0) + 1
+        if closing:
+            writer.close()
+            writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def run_target(port: int, path: str, cookie: str | None) -> dict:
+    request = (f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: carnet-bench\r\n"
+               "Accept: text/html\r\nAccept-Encoding: br, gzip\r\n"
+               + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n").encode("latin-1")
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counters = {"errors": 0, "connects": 0}
+    start = time.perf_counter()
+    measure_from, stop_at = start + WARMUP_S, start + WARMUP_S + MEASURE_S
+    await asyncio.gather(*(connection_loop(port, request, measure_from, stop_at, latencies,
+                                           statuses, counters) for _ in range(CONNECTIONS)))
+    return {"latencies": latencies, "statuses": statuses, **counters}
+
+
+def measure(port: int, path: str, cookie: str | None, master_pid: int) -> dict:
+    cpu_client, cpu_server = time.process_time(), server_cpu_seconds(master_pid)
+    wall = time.perf_counter()
+    result = asyncio.run(run_target(port, path, cookie))
+    wall = time.perf_counter() - wall
+    result["client_cpu"] = (time.process_time() - cpu_client) / wall
+    after = server_cpu_seconds(master_pid)
+    used = {pid: (after[pid] - cpu_server.get(pid, 0.0)) / wall for pid in after}
+    result["server_cpu"] = sum(used.values())
+    # Share of each worker (connections stay with the worker that accepted them).
+    result["worker_cpu"] = sorted((value for pid, value in used.items() if pid != master_pid),
+                                  reverse=True)
+    return result
+
+
+def main() -> None:
+    started = time.perf_counter()
+    tmp = tempfile.mkdtemp(prefix="carnet-bench-load-")
+    process = None
+    try:
+        # The instance (secret, keys, schema, demo accounts) exists before any worker starts.
+        app = build_app(tmp)
+        prepare_database(app)
+        cookie_name = app.config["SESSION_COOKIE_NAME"]
+        from extensions import db
+        with app.app_context():
+            db.engine.dispose()
+
+        port = free_port()
+        process = start_gunicorn(tmp, port)
+        wait_until_up(process, port, tmp)
+        session = sign_in_over_http(port, PATIENT, cookie_name, TotpClock())
+        cookie = f"{cookie_name}={session}"
+
+        print("Carnet santé — load benchmark (gunicorn on loopback)")
+        print(f"gunicorn -k gthread -w {WORKERS} --threads {THREADS} on {HOST}:{port}; "
+              f"{CONNECTIONS} keep-alive connections; {ROUNDS} rounds x ({WARMUP_S:g} s warm-up "
+              f"+ {MEASURE_S:g} s measured) per target; Accept-Encoding: br, gzip.")
+        print(f"The load generator (asyncio, this process) shares the machine's {os.cpu_count()} "
+              "cores with the server: absolute figures are lower than on a separate client "
+              "machine; ratios to hello world are the figures to compare.")
+        print(f"Signed-out targets send no cookie (every request is a first visit); "
+              f"the patient dashboard uses {PATIENT}'s session, signed in through the forms.")
+
+        results = {label: [] for label, _, _ in TARGETS}
+        for round_number in range(ROUNDS):
+            order = TARGETS if round_number % 2 == 0 else tuple(reversed(TARGETS))
+            for label, path, signed_in in order:
+                results[label].append(measure(port, path, cookie if signed_in else None,
+                                              process.pid))
+
+        rows = {}
+        for label, path, _ in TARGETS:
+            runs = results[label]
+            latencies = [value for run in runs for value in run["latencies"]]
+            statuses: dict[int, int] = {}
+            for run in runs:
+                for status, count in run["statuses"].items():
+                    statuses[status] = statuses.get(status, 0) + count
+            rows[label] = {
+                "path": path, "count": len(latencies),
+                "rps": len(latencies) / (MEASURE_S * len(runs)),
+                "p50": percentile(latencies, 0.50) * 1000,
+                "p99": percentile(latencies, 0.99) * 1000,
+                "statuses": statuses,
+                "errors": sum(run["errors"] for run in runs),
+                "client_cpu": sum(run["client_cpu"] for run in runs) / len(runs),
+                "server_cpu": sum(run["server_cpu"] for run in runs) / len(runs),
+                "worker_cpu": " ".join("/".join(f"{share:.0%}" for share in run["worker_cpu"])
+                                       for run in runs),
+            }
+
+        hello = rows["hello world"]["rps"]
+        title = (f"Throughput at {CONNECTIONS} connections: target ≥ {THROUGHPUT_RATIO:g}× hello "
+                 f"world, p99 ≤ {P99_BUDGET_MS:g} ms")
+        print()
+        print(title)
+        print("-" * len(title))
+        print(f"{'target':<18} {'path':<13} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
+              f"{'p99 ms':>7} {'ratio':>6} {'thru':>4} {'p99':>4}  {'CPU srv':>7} "
+              f"{'per worker':>23} {'CPU gen':>7}"
+              "  answers")
+        for label, row in rows.items():
+            ratio = row["rps"] / hello if hello else float("nan")
+            non_ok = {s: c for s, c in row["statuses"].items() if s != 200}
+            answers = ", ".join(f"{s}×{c}" for s, c in sorted(row["statuses"].items()))
+            if row["errors"]:
+                answers += f", {row['errors']} connection errors"
+            ratio_verdict = "" if label == "hello world" else verdict(
+                ratio >= THROUGHPUT_RATIO and not non_ok)
+            print(f"{label:<18} {row['path']:<13} {row['count']:>8,} {row['rps']:>7,.0f} "
+                  f"{row['p50']:>7.1f} {row['p99']:>7.1f} {ratio:>5.2f}× {ratio_verdict:>4} "
+                  f"{verdict(row['p99'] <= P99_BUDGET_MS):>4}  {row['server_cpu']:>6.0%} "
+                  f"{row['worker_cpu']:>23} {row['client_cpu']:>7.0%}  {answers}")
+        print("CPU srv / CPU gen: share of one core used by gunicorn (master + workers) and by "
+              f"the load generator during each target ({os.cpu_count()} cores = "
+              f"{os.cpu_count():.0%}); per worker: each worker's share, per round (a keep-alive "
+              "connection stays with the worker that accepted it, so the split can be uneven).")
+        log = gunicorn_log(tmp).strip()
+        if log:
+            print("\ngunicorn log (last lines):\n" + log)
+        print(f"\nload.py finished in {time.perf_counter() - started:.0f} s.")
+    finally:
+        if process is not None:
+            stop_gunicorn(process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

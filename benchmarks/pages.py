@@ -1,0 +1,282 @@
+"""Page weight and server time, per page and per role, with Flask's test client.
+
+Run from the project root: `.venv/bin/python benchmarks/pages.py` (or `make bench`).
+Prints figures against DESIGN.md section 5; never asserts anything.
+
+- Weight: compressed body + HTTP/1.1 header bytes of every page (budget 14,600 bytes),
+  of the htmx fragments (2,048 bytes) and of a first visit's static files (100 KB, JS 20 KB).
+- Server time: median per request of each page against a bare hello-world route in the
+  same process, interleaved in rounds so that both share the machine's noise (≤ 3×).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import brotli  # noqa: E402
+
+from benchmarks._common import (  # noqa: E402
+    ASSETS_BUDGET,
+    DEMO,
+    FRAGMENT_BUDGET,
+    HELLO_PATH,
+    JS_BUDGET,
+    PAGE_BUDGET,
+    SERVER_TIME_RATIO,
+    TotpClock,
+    build_app,
+    csrf_from,
+    latest_sms_code,
+    median,
+    prepare_database,
+    verdict,
+)
+
+ACCEPT = {"Accept-Encoding": "br, gzip"}
+EXCLUDED_ENDPOINTS = {"assets.static_file", "pages.language", "bench_hello"}
+ROLES = (  # label, demo login (None: signed out)
+    ("anonymous", None),
+    ("patient", "camille.martin"),
+    ("professional", "dr.bernard"),
+    ("adviser", "conseil.durand"),
+    ("pharmacist", "pharma.petit"),
+)
+# What gunicorn adds in front of the application's own headers (gunicorn/http/wsgi.py).
+SERVER_HEADERS = [("Server", "gunicorn"), ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+                  ("Connection", "keep-alive")]
+STATIC_RE = re.compile(r'(?:href|src)="(/static/[^"]+)"')
+SESSION_END_RE = re.compile(r'action="(/mon-compte/sessions/[^"/]+/terminer)"')
+
+WARMUP = 20          # requests per target before measuring
+ROUNDS = 20          # rounds; every target runs BATCH requests per round, in shuffled order
+BATCH = 10           # -> ROUNDS * BATCH = 200 timed requests per target
+
+
+def header_bytes(response) -> int:
+    """Status line + headers + blank line, as an HTTP/1.1 server would write them."""
+    lines = [f"HTTP/1.1 {response.status}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in SERVER_HEADERS]
+    lines += [f"{name}: {value}\r\n" for name, value in response.headers.to_wsgi_list()]
+    lines.append("\r\n")
+    return len("".join(lines).encode("latin-1"))
+
+
+def decoded_size(response) -> int:
+    body = response.get_data()
+    encoding = response.headers.get("Content-Encoding")
+    if encoding == "br":
+        return len(brotli.decompress(body))
+    if encoding == "gzip":
+        import gzip
+        return len(gzip.decompress(body))
+    return len(body)
+
+
+def sign_in(app, login: str, clock: TotpClock):
+    """Both sign-in steps through the real forms; returns a client holding the cookie."""
+    client = app.test_client()
+    page = client.get("/connexion").get_data(as_text=True)
+    response = client.post("/connexion", data={"csrf_token": csrf_from(page), "login": login,
+                                               "password": DEMO[login].password})
+    if response.status_code != 303:
+        raise RuntimeError(f"sign-in of {login}: password step answered {response.status_code}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    code = (clock.code(login) if DEMO[login].totp_secret
+            else latest_sms_code(app.config["OUTBOX_DIR"]))
+    response = client.post("/connexion/code", data={"csrf_token": csrf_from(page), "code": code})
+    if response.status_code != 303:
+        raise RuntimeError(f"sign-in of {login}: code step answered {response.status_code}")
+    return client
+
+
+def discover(app, clients: dict) -> list[tuple[str, str]]:
+    """(role, path) of every argument-less GET page that answers 200 for that role."""
+    paths = sorted(rule.rule for rule in app.url_map.iter_rules()
+                   if "GET" in rule.methods and not rule.arguments
+                   and rule.endpoint not in EXCLUDED_ENDPOINTS)
+    found = []
+    for role, _login in ROLES:
+        if role not in clients:
+            continue
+        for path in paths:
+            if clients[role].get(path).status_code == 200:
+                found.append((role, path))
+    return found
+
+
+def print_title(title: str) -> None:
+    print()
+    print(title)
+    print("-" * len(title))
+
+
+def weigh_pages(clients, pages) -> None:
+    print_title(f"Page weight: compressed body + headers, budget {PAGE_BUDGET:,} bytes "
+                "(one round trip)")
+    print(f"{'role':<13} {'page':<22} {'html':>7} {'enc':>4} {'body':>6} {'headers':>7} "
+          f"{'total':>7} {'of budget':>9}  verdict")
+    over = 0
+    for role, path in pages:
+        response = clients[role].get(path, headers=ACCEPT)
+        body, headers = len(response.get_data()), header_bytes(response)
+        total = body + headers
+        ok = response.status_code == 200 and total <= PAGE_BUDGET
+        over += not ok
+        encoding = response.headers.get("Content-Encoding", "-")
+        print(f"{role:<13} {path:<22} {decoded_size(response):>7,} {encoding:>4} {body:>6,} "
+              f"{headers:>7,} {total:>7,} {total / PAGE_BUDGET:>8.0%}  {verdict(ok)}")
+    print(f"{len(pages) - over}/{len(pages)} pages within the budget. Headers include gunicorn's "
+          "Server, Date and Connection lines.")
+
+
+def weigh_fragments(app, clients, clock) -> None:
+    print_title(f"htmx fragments: compressed body + headers, budget {FRAGMENT_BUDGET:,} bytes")
+    patient = clients["patient"]
+    other = sign_in(app, "camille.martin", clock)  # a second session to end
+    page = patient.get("/mon-compte/sessions").get_data(as_text=True)
+    token = csrf_from(page)
+    targets = SESSION_END_RE.findall(page)
+    htmx = {"HX-Request": "true", "X-CSRFToken": token, **ACCEPT}
+    rows = []
+    if targets:
+        response = patient.post(targets[0], headers={**htmx, "HX-Target": "session-list",
+                                                     "HX-Current-URL": "/mon-compte/sessions"})
+        rows.append(("sessions list (end a session)", "POST " + re.sub(
+            r"sessions/[^/]+/", "sessions/<id>/", targets[0]), response))
+    else:
+        print("  (no other session listed: the sessions fragment was not measured)")
+    response = patient.post("/session/prolonger", headers=htmx)
+    rows.append(("stay signed in", "POST /session/prolonger", response))
+    del other
+    print(f"{'fragment':<30} {'request':<40} {'st':>3} {'html':>6} {'enc':>4} {'body':>5} "
+          f"{'headers':>7} {'total':>6}  verdict")
+    for label, request, response in rows:
+        body, headers = len(response.get_data()), header_bytes(response)
+        total = body + headers
+        ok = response.status_code == 200 and total <= FRAGMENT_BUDGET
+        encoding = response.headers.get("Content-Encoding", "-")
+        print(f"{label:<30} {request:<40} {response.status_code:>3} {decoded_size(response):>6,} "
+              f"{encoding:>4} {body:>5,} {headers:>7,} {total:>6,}  {verdict(ok)}")
+
+
+def weigh_assets(clients) -> None:
+    print_title(f"First visit, static files of the home page (Accept-Encoding: br): "
+                f"budget {ASSETS_BUDGET:,} bytes, JavaScript {JS_BUDGET:,} bytes")
+    anonymous = clients["anonymous"]
+    home = anonymous.get("/", headers=ACCEPT)
+    html = home.get_data()
+    if home.headers.get("Content-Encoding") == "br":
+        html = brotli.decompress(html)
+    urls = list(dict.fromkeys(STATIC_RE.findall(html.decode("utf-8"))))
+    print(f"{'file':<36} {'type':<24} {'raw':>7} {'enc':>4} {'body':>6} {'headers':>7}  "
+          "cache-control")
+    total = js_total = 0
+    for url in urls:
+        response = anonymous.get(url, headers={"Accept-Encoding": "br"})
+        body, headers = len(response.get_data()), header_bytes(response)
+        size = body + headers
+        total += size
+        if response.mimetype in ("application/javascript", "text/javascript"):
+            js_total += size
+        print(f"{url.removeprefix('/static/'):<36} {response.mimetype:<24} "
+              f"{decoded_size(response):>7,} {response.headers.get('Content-Encoding', '-'):>4} "
+              f"{body:>6,} {headers:>7,}  {response.headers.get('Cache-Control', '-')}"
+              + ("" if response.status_code == 200 else f"  [status {response.status_code}]"))
+    page = len(home.get_data()) + header_bytes(home)
+    print(f"All static files (body + headers): {total:>7,} bytes = {total / ASSETS_BUDGET:.0%} of "
+          f"{ASSETS_BUDGET:,}  {verdict(total <= ASSETS_BUDGET)}")
+    print(f"JavaScript (body + headers):       {js_total:>7,} bytes = "
+          f"{js_total / JS_BUDGET:.0%} of {JS_BUDGET:,}  {verdict(js_total <= JS_BUDGET)}")
+    print(f"With the home page itself ({page:,} bytes): {total + page:,} bytes")
+
+
+def server_time(clients, pages) -> None:
+    hello = ("anonymous", HELLO_PATH)
+    targets = [hello] + list(pages)
+
+    def one(target) -> int:
+        role, path = target
+        client = clients[role]
+        start = time.perf_counter_ns()
+        response = client.get(path, headers=ACCEPT)
+        response.get_data()
+        elapsed = time.perf_counter_ns() - start
+        if response.status_code != 200:
+            failures[target] = failures.get(target, 0) + 1
+        return elapsed
+
+    failures: dict = {}
+    for target in targets:
+        for _ in range(WARMUP):
+            one(target)
+    failures.clear()
+    samples = {target: [] for target in targets}
+    shuffle = random.Random(5)
+    for _ in range(ROUNDS):
+        order = targets[:]
+        shuffle.shuffle(order)
+        for target in order:
+            samples[target].extend(one(target) for _ in range(BATCH))
+
+    base = median(samples[hello]) / 1000
+    print_title(f"Server time per request, test client, median of {ROUNDS * BATCH} "
+                f"(interleaved in {ROUNDS} rounds): target ≤ {SERVER_TIME_RATIO:g}× hello world")
+    print(f"{'role':<13} {'page':<22} {'median µs':>10} {'ratio':>7}  verdict")
+    print(f"{'anonymous':<13} {HELLO_PATH + ' (hello)':<22} {base:>10,.0f} {1:>6.2f}×")
+    over = 0
+    for target in pages:
+        value = median(samples[target]) / 1000
+        ratio = value / base
+        ok = ratio <= SERVER_TIME_RATIO and target not in failures
+        over += not ok
+        note = f"  ({failures[target]} non-200 answers)" if target in failures else ""
+        print(f"{target[0]:<13} {target[1]:<22} {value:>10,.0f} {ratio:>6.2f}×  "
+              f"{verdict(ok)}{note}")
+    print(f"{len(pages) - over}/{len(pages)} pages within {SERVER_TIME_RATIO:g}× hello world. "
+          "Signed-in pages include loading the server-side session; the anonymous test client "
+          "sends no cookie (each request is a first visit).")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    tmp = tempfile.mkdtemp(prefix="carnet-bench-pages-")
+    app = None
+    try:
+        app = build_app(tmp)
+        prepare_database(app)
+        clock = TotpClock()
+        clients = {"anonymous": app.test_client(use_cookies=False)}
+        for role, login in ROLES[1:]:
+            try:
+                clients[role] = sign_in(app, login, clock)
+            except Exception as exc:  # the pharmacist (SMS) is optional
+                print(f"! {role} ({login}) could not sign in: {exc}")
+        pages = discover(app, clients)
+        print("Carnet santé — page benchmarks (Flask test client, one process)")
+        print(f"Python {sys.version.split()[0]}; temporary instance {tmp}")
+        print(f"{len(pages)} (role, page) pairs answer 200: "
+              + ", ".join(f"{role} {sum(1 for r, _ in pages if r == role)}"
+                          for role, _ in ROLES if role in clients))
+        weigh_pages(clients, pages)
+        weigh_fragments(app, clients, clock)
+        weigh_assets(clients)
+        server_time(clients, pages)
+        print(f"\npages.py finished in {time.perf_counter() - started:.0f} s.")
+    finally:
+        if app is not None:
+            from extensions import db
+            with app.app_context():
+                db.engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
