@@ -9,7 +9,7 @@ from jinja2 import StrictUndefined
 
 from config import load_config
 from extensions import babel, csrf, db, htmx, keys, limiter, login_manager
-from web import access, assets, cli, context, errors, security, sessions
+from web import access, assets, cli, context, errors, i18n, security, sessions
 from web.i18n import select_locale
 
 
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    i18n.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
     access.init_app(app)

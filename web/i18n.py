@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Flask, current_app, g, request
+from flask_babel import get_translations
 
 LANG_COOKIE = "carnet_lang"
 
@@ -13,3 +14,21 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _translations():
+    """The request's catalogue, looked up once per request rather than once per string."""
+    cached = g.get("carnet_translations")
+    if cached is None:
+        cached = g.carnet_translations = get_translations()
+    return cached
+
+
+def init_app(app: Flask) -> None:
+    # Same behaviour as Flask-Babel's callables (newstyle: Jinja escapes and formats),
+    # without its per-call context lookups, which cost half of a page's rendering.
+    app.jinja_env.install_gettext_callables(
+        lambda string: _translations().ugettext(string),
+        lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        newstyle=True,
+    )

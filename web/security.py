@@ -34,7 +34,7 @@ def choose_encoding(accept_encoding: str) -> str | None:
     return None
 
 
-def compress(body: bytes, encoding: str, quality: int = 5) -> bytes:
+def compress(body: bytes, encoding: str, quality: int = 4) -> bytes:
     if encoding == "br":
         return brotli.compress(body, quality=quality)
     return gzip.compress(body, compresslevel=6, mtime=0)
