@@ -12,6 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 run: setup migrate
 	$(FLASK) demo seed --if-empty
+	$(FLASK) activation expire
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup chromium

@@ -41,13 +41,15 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     context.init_app(app)
 
     from blueprints.account import bp as account_bp
+    from blueprints.activation import bp as activation_bp
     from blueprints.adviser import bp as adviser_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.pages import bp as pages_bp
     from blueprints.pro import bp as pro_bp
     from blueprints.space import bp as space_bp
 
-    for blueprint in (pages_bp, auth_bp, account_bp, space_bp, pro_bp, adviser_bp):
+    for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, pro_bp,
+                      adviser_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

@@ -122,6 +122,10 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "SITE_NAME": env.get("SITE_NAME", "Carnet santé"),
         "OFFICIAL_PHONE": env.get("OFFICIAL_PHONE", "3646"),
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(paths.outbox),
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "Carnet santé <ne-pas-repondre@carnet-sante.invalid>"),
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        "ACTIVATION_LIMIT_PER_IP": env.get("ACTIVATION_LIMIT_PER_IP", "60 per 10 minutes"),
         "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE", "standard"),
         # Sessions (SECURITY.md "Sessions").
         "CARNET_HTTPS": https,

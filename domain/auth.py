@@ -58,7 +58,7 @@ def authenticate(session: Session, keyring: Keyring, login: str, password: str, 
     """
     now = now or utcnow()
     user = find_by_login(session, login) if login.strip() else None
-    if user is None or user.password_hash is None:
+    if user is None or user.password_hash is None or not user.enabled:
         passwords.burn_time(password, hash_profile)
         audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
                      details={"reason": "unknown_account",

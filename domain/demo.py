@@ -56,6 +56,24 @@ DEMO_ACCOUNTS = (
                 email="nadia.durand@example.org"),
 )
 
+# The insurer's records behind the demo: Camille and Léo have active spaces; Jeanne has a
+# code to try activation (or opposition) with; Paul has no e-mail, so his code goes by post.
+DEMO_INSURED = (
+    {"nir": "288037510802150", "vitale": "12345678901", "birth_name": "Martin",
+     "given_names": "Camille", "birth_date": date(1988, 3, 14), "sex": "2",
+     "email": "camille.martin@example.org", "phone": "+33600000001", "login": "camille.martin"},
+    {"nir": "119056912345674", "vitale": "23456789012", "birth_name": "Martin",
+     "given_names": "Léo", "birth_date": date(2019, 5, 14), "sex": "1",
+     "representative": "288037510802150", "child": True},
+    {"nir": "254071305512392", "vitale": "34567890123", "birth_name": "Dupont",
+     "given_names": "Jeanne Marie", "birth_date": date(1954, 7, 2), "sex": "2",
+     "email": "jeanne.dupont@example.org", "phone": "+33600000003", "code": "JEANNEDUPNTA"},
+    {"nir": "167089201234508", "vitale": "45678901234", "birth_name": "Lefèvre",
+     "given_names": "Paul", "birth_date": date(1967, 8, 21), "sex": "1",
+     "address": "12 rue des Lilas, 69003 Lyon"},
+)
+DEMO_ACTIVATION_CODE = "JEAN-NEDU-PNTA"
+
 DEMO_CHILD = {"given_name": "Léo", "family_name": "Martin", "birth_date": date(2019, 5, 14),
               "representative": "camille.martin", "relationship": "parent"}
 
@@ -96,5 +114,50 @@ def seed(session: Session, keyring: Keyring, hash_profile: str = "standard") -> 
         session.add(Representation(representative_id=parent.id, represented_id=child.id,
                                    relationship=DEMO_CHILD["relationship"]))
         created.append(f"{child.given_name} {child.family_name}")
+    session.flush()
+    created += _seed_insured(session, keyring, parent)
+    return created
+
+
+def _seed_insured(session: Session, keyring: Keyring, parent: User) -> list[str]:
+    from datetime import UTC, datetime
+
+    from domain.activation import VALIDITY, code_hash
+    from domain.insured import find_by_nir, nir_index, seal_field
+    from domain.models import ActivationCode, CodeChannel, InsuredPerson, LegalRepresentative
+    from domain.models import SpaceStatus as Status
+    from domain.models.base import new_id
+    from domain.people import represented_by
+
+    created = []
+    for record in DEMO_INSURED:
+        if find_by_nir(session, keyring, record["nir"]) is not None:
+            continue
+        person = InsuredPerson(id=new_id(), nir_index=nir_index(keyring, record["nir"]),
+                               vitale_index=keyring.blind_index("vitale", record["vitale"]),
+                               birth_name=record["birth_name"],
+                               given_names=record["given_names"],
+                               birth_date=record["birth_date"], sex=record["sex"],
+                               source_fingerprint="demo")
+        for name in ("nir", "vitale", "email", "phone", "address"):
+            seal_field(keyring, person, name, record.get(name))
+        if record.get("login"):
+            person.user_id, person.space_status = parent.id, Status.ACTIVE
+        if record.get("child"):
+            child = represented_by(session, parent.id)[0][0]
+            person.user_id, person.space_status = child.id, Status.ACTIVE
+        session.add(person)
+        session.flush()
+        if record.get("representative"):
+            representative = find_by_nir(session, keyring, record["representative"])
+            session.add(LegalRepresentative(minor_id=person.id,
+                                            representative_id=representative.id))
+        if record.get("code"):
+            now = datetime.now(UTC)
+            session.add(ActivationCode(insured_id=person.id,
+                                       code_hash=code_hash(keyring, record["code"]),
+                                       channel=CodeChannel.EMAIL, sent_at=now,
+                                       expires_at=now + VALIDITY))
+        created.append(f"{record['given_names']} {record['birth_name']} (insured)")
     session.flush()
     return created

@@ -6,7 +6,7 @@ import re
 
 from domain.policy import Area
 
-KEBAB = re.compile(r"^(/([a-z0-9]+(-[a-z0-9]+)*|<[^>]+>))*/?$")
+KEBAB = re.compile(r"^(/([a-z0-9]+(-[a-z0-9]+)*(\.[a-z]+)?|<[^>]+>))*/?$")
 ENDPOINT = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
 
 

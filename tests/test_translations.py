@@ -21,8 +21,9 @@ def _catalog(lang: str):
 
 def _extracted() -> set[str]:
     method_map = [("**/.venv/**", "ignore"), ("**/node_modules/**", "ignore"),
-                  ("**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"trimmed": "true"}}
+                  ("**.py", "python"), ("templates/**.html", "jinja2"),
+                  ("templates/**.txt", "jinja2")]
+    options = {"templates/**.html": {"trimmed": "true"}, "templates/**.txt": {"trimmed": "true"}}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
             str(ROOT), method_map, options, keywords=KEYWORDS):

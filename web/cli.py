@@ -23,6 +23,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 
 def register(app: Flask) -> None:
+    register_lifecycle(app)
     @app.cli.group("db")
     def db_group():
         """Database schema (Alembic migrations)."""
@@ -80,3 +81,96 @@ def register(app: Flask) -> None:
         count = sessions.purge_expired(db.session, lifetimes(current_app))
         db.session.commit()
         click.echo(f"{count} expired session(s) deleted.")
+
+
+def register_lifecycle(app: Flask) -> None:
+    """Commands for the insurer's data and the life cycle of spaces (DESIGN.md §2)."""
+    from blueprints.activation.delivery import code_letters_pdf, deliver_code
+    from domain import activation, insured
+    from domain.identity import InvalidIdentifier, normalise_nir
+    from domain.models.base import utcnow
+
+    @app.cli.group("insured")
+    def insured_group():
+        """Insured people, as the health insurer knows them."""
+
+    @insured_group.command("import")
+    @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+    def insured_import(csv_file: str):
+        """Import insured people from CSV_FILE (UTF-8, header row; see the README)."""
+        text = Path(csv_file).read_text(encoding="utf-8-sig")
+        report = insured.import_csv(db.session, keys.ring, text, utcnow().date())
+        db.session.commit()
+        for line, reason in report.errors:
+            click.echo(f"line {line}: {reason}", err=True)
+        click.echo(f"{report.created} created, {report.updated} updated, "
+                   f"{report.unchanged} unchanged, {len(report.errors)} rejected.")
+        if report.errors:
+            raise SystemExit(2)
+
+    @app.cli.group("codes")
+    def codes_group():
+        """Activation codes."""
+
+    @codes_group.command("issue")
+    @click.option("--all-pending", is_flag=True, help="Everyone without a space or a code.")
+    @click.option("--nir", "nirs", multiple=True, help="One person (repeat for more).")
+    @click.option("--letters", type=click.Path(dir_okay=False), default=None,
+                  help="Where to write the PDF of letters for the post.")
+    def codes_issue(all_pending: bool, nirs: tuple[str, ...], letters: str | None):
+        """Issue a code to each person: by e-mail, or in a letters PDF for the post."""
+        now = utcnow()
+        if all_pending == bool(nirs):
+            raise click.UsageError("give either --all-pending or --nir")
+        if all_pending:
+            people = activation.people_without_code(db.session, now)
+        else:
+            people = []
+            for raw in nirs:
+                try:
+                    person = insured.find_by_nir(db.session, keys.ring, normalise_nir(raw))
+                except InvalidIdentifier as exc:
+                    raise click.BadParameter(f"invalid NIR ({exc.reason})") from exc
+                if person is None or person.space_status != activation.SpaceStatus.PENDING:
+                    click.echo("one NIR matches nobody without a space: skipped", err=True)
+                    continue
+                people.append(person)
+        posted, emailed = [], 0
+        for person in people:
+            issued = activation.issue_code(db.session, keys.ring, person, now)
+            if issued.channel.value == "post":
+                posted.append(issued)
+            else:
+                deliver_code(issued)
+                emailed += 1
+            db.session.flush()
+        if posted:
+            target = Path(letters or Path(current_app.config["OUTBOX_DIR"]) / "letters" /
+                          f"codes-{now:%Y%m%dT%H%M%S}.pdf")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(code_letters_pdf(posted))
+            click.echo(f"Letters for the post: {target}")
+        db.session.commit()
+        click.echo(f"{emailed} code(s) sent by e-mail, {len(posted)} by post.")
+
+    @app.cli.group("activation")
+    def activation_group():
+        """The scheduled activation jobs."""
+
+    @activation_group.command("expire")
+    def activation_expire():
+        """Create the space of everyone who did not answer within 6 weeks (idempotent)."""
+        created = activation.create_expired_spaces(db.session, keys.ring, utcnow())
+        db.session.commit()
+        click.echo(f"{created} space(s) created automatically.")
+
+    @app.cli.group("accounts")
+    def accounts_group():
+        """Closed spaces."""
+
+    @accounts_group.command("purge")
+    def accounts_purge():
+        """Erase closed spaces past their 10 years, or whose deletion was asked."""
+        count = activation.purge(db.session, keys.ring, utcnow())
+        db.session.commit()
+        click.echo(f"{count} closed space(s) erased.")

@@ -73,7 +73,7 @@ def init_app(app: Flask) -> None:
     @login_manager.user_loader
     def _load_user(user_id: str):
         user = db.session.get(User, user_id)
-        return user if user is not None and user.login else None
+        return user if user is not None and user.login and user.enabled else None
 
     login_manager.session_protection = None
     login_manager.login_view = "auth.login"

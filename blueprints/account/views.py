@@ -1,10 +1,21 @@
-from flask import abort, flash, render_template, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 
 from blueprints.account import bp
-from domain import audit
+from domain import activation, audit, exports, passwords
 from domain import sessions as web_sessions
+from domain.models.base import utcnow
 from domain.policy import Area
 from extensions import db, htmx, keys
 from web.access import actor, allow
@@ -45,3 +56,50 @@ def session_end(session_id: str):
                            target="session-list", **_list_context(message))
     flash(message, "success")
     return see_other(url_for("account.sessions_list"))
+
+
+@bp.route("/mon-compte/fermer", methods=["GET", "POST"])
+@allow(Area.PATIENT_SPACE)
+def close():
+    """Close my space after re-entering my password; archive 10 years or delete now."""
+    errors, choice = [], request.form.get("retention", "")
+    if request.method == "POST":
+        if choice not in ("archive", "delete"):
+            errors.append(("retention", _("Choisissez ce que deviennent vos données.")))
+        if request.form.get("understood") != "oui":
+            errors.append(("understood", _("Cochez la case pour confirmer que vous avez compris.")))
+        if not passwords.verify_password(current_user.password_hash or "",
+                                         request.form.get("password") or "",
+                                         current_app.config["PASSWORD_HASH_PROFILE"]):
+            errors.append(("password", _("Mot de passe incorrect. Saisissez le mot de passe de "
+                                         "votre compte.")))
+        if not errors:
+            try:
+                activation.close_space(db.session, keys.ring, current_user._get_current_object(),
+                                       delete_now=choice == "delete", now=utcnow(),
+                                       actor=actor())
+            except activation.NotAllowed:
+                abort(409)
+            logout_user()
+            session.destroy()
+            db.session.commit()
+            response = redirect(url_for("pages.space_closed"), 303)
+            response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+            return response
+    return render_page("account/close.html", status=422 if errors else 200, errors=errors,
+                       has_errors=bool(errors), choice=choice,
+                       understood=request.form.get("understood") == "oui")
+
+
+@bp.get("/mon-compte/export.zip")
+@allow(Area.PATIENT_SPACE)
+def export():
+    """Everything my space holds, as a ZIP I can keep before closing it."""
+    audit.record(db.session, keys.ring, "account.exported", actor=actor(),
+                 subject_id=current_user.id)
+    db.session.commit()
+    response = Response(exports.space_archive(db.session, current_user._get_current_object()),
+                        mimetype="application/zip")
+    response.headers["Content-Disposition"] = (
+        "attachment; filename=\"mon-espace-sante.zip\"; filename*=UTF-8''mon-espace-sante.zip")
+    return response

@@ -60,3 +60,9 @@ def language(code: str):
     response.set_cookie(LANG_COOKIE, code, max_age=ONE_YEAR, path="/", httponly=True,
                         samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
+
+
+@bp.get("/espace-ferme")
+@public
+def space_closed():
+    return render_template("pages/space_closed.html")

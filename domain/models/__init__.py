@@ -2,10 +2,22 @@
 
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
+from domain.models.insured import (
+    ActivationCode,
+    CodeChannel,
+    InsuredPerson,
+    LegalRepresentative,
+    SpaceStatus,
+)
 from domain.models.user import Profession, Representation, Role, SecondFactor, User
 from domain.models.websession import WebSession
 
 __all__ = [
+    "ActivationCode",
+    "CodeChannel",
+    "InsuredPerson",
+    "LegalRepresentative",
+    "SpaceStatus",
     "AuditEvent",
     "AuditHead",
     "Base",

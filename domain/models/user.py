@@ -68,6 +68,8 @@ class User(Base):
     # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     kek_version: Mapped[int | None]
+    # False once the space is closed: nobody can sign in to it any more.
+    enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
@@ -75,8 +77,11 @@ class User(Base):
         return f"{self.given_name} {self.family_name}"
 
     # Flask-Login's user protocol, kept here so the model needs no Flask import.
-    is_active = True
     is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.enabled
 
     @property
     def is_authenticated(self) -> bool:

@@ -1,0 +1,131 @@
+"""Where a person is in the activation steps, kept in the server-side session and, for
+resuming later, sealed on the code itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import flash, redirect, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from domain import activation
+from domain.insured import is_minor
+from domain.models import ActivationCode, InsuredPerson
+from domain.models.base import utcnow
+from extensions import db, keys
+
+STATE = "activation"
+ADULT_STEPS = ("code", "identity", "terms", "contacts", "credentials", "factor", "summary",
+               "done")
+MINOR_STEPS = ("code", "identity", "terms", "summary", "done")
+ENDPOINTS = {"code": "activation.code", "identity": "activation.identity",
+             "terms": "activation.terms", "contacts": "activation.contacts",
+             "credentials": "activation.credentials", "factor": "activation.factor",
+             "summary": "activation.summary", "done": "activation.done"}
+
+CODE_MESSAGES = {
+    "unknown": _l("Ce code n’est pas reconnu. Vérifiez les 12 caractères, par exemple "
+                  "ABCD-EFGH-JKLM. Un code ne contient jamais les lettres I et O ni les "
+                  "chiffres 0 et 1."),
+    "used": _l("Ce code a déjà été utilisé. Si vous n’avez rien fait, demandez un code "
+               "provisoire."),
+    "expired": _l("Ce code a expiré : il est valable 6 semaines après son envoi. Demandez un "
+                  "code provisoire."),
+    "blocked": _l("Ce code est bloqué après 5 essais incorrects. Demandez un code provisoire."),
+}
+
+
+@dataclass
+class Flow:
+    record: ActivationCode
+    person: InsuredPerson
+    data: dict
+    identity_ok: bool
+
+    @property
+    def minor(self) -> bool:
+        return is_minor(self.person, date.today())
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return MINOR_STEPS if self.minor else ADULT_STEPS
+
+    def number(self, step: str) -> int:
+        return self.steps.index(step) + 1
+
+    def next_step(self, after: str) -> str:
+        return self.steps[self.steps.index(after) + 1]
+
+    def completed(self, step: str) -> bool:
+        return self.record.progress_step >= self.number(step)
+
+    def resume_step(self) -> str:
+        """The first step not done yet (never past the summary)."""
+        index = min(self.record.progress_step, self.steps.index("summary"))
+        return self.steps[max(index, 1)]
+
+    def save(self, step: str) -> None:
+        activation.save_progress(keys.ring, self.record, self.number(step), self.data)
+        db.session.commit()
+
+
+def start(record: ActivationCode) -> None:
+    """The code is right (step 1 done): identity comes next, then wherever they stopped."""
+    session[STATE] = {"code_id": record.id, "identity_ok": False}
+    record.progress_step = max(record.progress_step, 1)
+    db.session.commit()
+
+
+def current() -> Flow | None:
+    state = session.get(STATE)
+    if not state:
+        return None
+    record = db.session.get(ActivationCode, state["code_id"])
+    if record is None:
+        return None
+    person = db.session.get(InsuredPerson, record.insured_id)
+    return Flow(record, person, activation.load_progress(keys.ring, record),
+                bool(state.get("identity_ok")))
+
+
+def mark_identity_ok() -> None:
+    state = dict(session[STATE])
+    state["identity_ok"] = True
+    session[STATE] = state
+
+
+def remember(key: str, value) -> None:
+    state = dict(session[STATE])
+    state[key] = value
+    session[STATE] = state
+
+
+def recall(key: str, default=None):
+    return (session.get(STATE) or {}).get(key, default)
+
+
+def finish() -> None:
+    session.pop(STATE, None)
+
+
+def require(step: str):
+    """The flow for this step, or a redirect to where the person should be."""
+    flow = current()
+    if flow is None:
+        flash(_("Commencez par saisir votre code d’activation."), "info")
+        return None, redirect(url_for("activation.code"), 303)
+    try:
+        activation.check_usable(flow.record, utcnow())
+    except activation.CodeProblem as problem:
+        finish()
+        flash(str(CODE_MESSAGES[problem.reason]), "error")
+        return None, redirect(url_for("activation.code"), 303)
+    if step not in flow.steps:
+        return None, redirect(url_for(ENDPOINTS[flow.resume_step()]), 303)
+    if step != "identity" and not flow.identity_ok:
+        return None, redirect(url_for("activation.identity"), 303)
+    if flow.number(step) > flow.record.progress_step + 1:
+        return None, redirect(url_for(ENDPOINTS[flow.resume_step()]), 303)
+    return flow, None

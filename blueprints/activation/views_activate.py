@@ -1,0 +1,387 @@
+"""Activate a space, step by step. Every step is a plain form; nothing needs JavaScript."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from blueprints.activation import bp
+from blueprints.activation import flow as steps
+from blueprints.activation.delivery import deliver_code
+from blueprints.activation.forms import (
+    read_contacts,
+    read_credentials,
+    read_date,
+    read_nir,
+    read_six_digits,
+    read_vitale,
+    text,
+)
+from domain import activation, passwords
+from domain.identity import mask_email, mask_phone
+from domain.insured import read_field, representatives
+from domain.models import SecondFactor, SpaceStatus, User
+from domain.models.base import utcnow
+from domain.policy import Area
+from extensions import db, keys, limiter
+from web.access import actor, allow
+from web.outgoing import send_email, send_sms
+from web.render import render_page
+from web.totp import new_secret, provisioning_qr
+
+anyone = allow(Area.PUBLIC)
+
+
+def _ip_limit() -> str:
+    return current_app.config["ACTIVATION_LIMIT_PER_IP"]
+
+
+def _page(template: str, flow, step: str, errors=(), **context):
+    return render_page(template, status=422 if errors else 200, errors=list(errors),
+                       has_errors=bool(errors), flow=flow, step=step,
+                       step_number=flow.number(step) if flow else 1,
+                       step_total=len(flow.steps) if flow else len(steps.ADULT_STEPS),
+                       **context)
+
+
+def _next(flow, step: str):
+    flow.save(step)
+    return redirect(url_for(steps.ENDPOINTS[flow.next_step(step)]), 303)
+
+
+@bp.route("", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+def code():
+    """Step 1: the 12-character code (paste allowed; case, spaces and dashes ignored)."""
+    errors, typed = [], ""
+    if request.method == "POST":
+        typed = text(request.form, "code", 40)
+        try:
+            record = activation.find_code(db.session, keys.ring, typed, utcnow())
+        except activation.CodeProblem as problem:
+            errors = [("code", str(steps.CODE_MESSAGES[problem.reason]))]
+        else:
+            steps.start(record)
+            return redirect(url_for("activation.identity"), 303)
+    return _page("activation/code.html", None, "code", errors, typed=typed)
+
+
+@bp.route("/identite", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+def identity():
+    """Step 2: NIR and date of birth; 5 mismatches block the code."""
+    flow, redirection = steps.require("identity")
+    if redirection:
+        return redirection
+    errors, typed = [], {"nir": "", "birth": {"day": "", "month": "", "year": ""}}
+    if request.method == "POST":
+        nir, nir_errors = read_nir(request.form)
+        birth, typed_birth, date_errors = read_date(request.form, "birth", _(
+            "Saisissez votre date de naissance, par exemple 14 3 1988."))
+        typed = {"nir": text(request.form, "nir", 40), "birth": typed_birth}
+        errors = nir_errors + date_errors
+        if not errors:
+            try:
+                activation.confirm_identity(db.session, keys.ring, flow.record, nir, birth,
+                                            utcnow(), actor())
+            except activation.CodeProblem as problem:
+                db.session.commit()
+                if problem.reason == "blocked":
+                    steps.finish()
+                    flash(str(steps.CODE_MESSAGES["blocked"]), "error")
+                    return redirect(url_for("activation.provisional"), 303)
+                left = activation.MAX_IDENTITY_ATTEMPTS - flow.record.failed_attempts
+                errors = [("nir", _("Ces informations ne correspondent pas à ce code. Vérifiez "
+                                    "le numéro et la date de naissance. Essais restants : "
+                                    "%(left)s.", left=left))]
+            else:
+                steps.mark_identity_ok()
+                flow.save("identity")
+                return redirect(url_for(steps.ENDPOINTS[flow.resume_step()]), 303)
+    return _page("activation/identity.html", flow, "identity", errors, typed=typed)
+
+
+@bp.route("/conditions", methods=["GET", "POST"])
+@anyone
+def terms():
+    """Step 3: the terms of use, in full, and their acceptance."""
+    flow, redirection = steps.require("terms")
+    if redirection:
+        return redirection
+    errors = []
+    if request.method == "POST":
+        if request.form.get("accept") != "oui":
+            errors = [("accept", _("Cochez la case pour accepter les conditions d’utilisation, "
+                                   "ou refusez la création de votre espace."))]
+        else:
+            flow.data["terms"] = True
+            return _next(flow, "terms")
+    return _page("activation/terms.html", flow, "terms", errors)
+
+
+def _send_contact_codes(flow, email: str | None, phone: str | None) -> None:
+    now = utcnow()
+    if email:
+        code, stored = activation.contact_challenge(keys.ring, flow.record, "email", email, now)
+        steps.remember("email_otp", stored)
+        send_email(email, lambda: _("Confirmez votre adresse e-mail"), "email/contact_code.txt",
+                   code=code)
+    if phone:
+        code, stored = activation.contact_challenge(keys.ring, flow.record, "phone", phone, now)
+        steps.remember("phone_otp", stored)
+        send_sms(phone, lambda: _("Votre code de confirmation est %(code)s. Ne le donnez à "
+                                  "personne.", code=code))
+
+
+@bp.route("/coordonnees", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+def contacts():
+    """Step 4: the e-mail and phone of the account, each confirmed with a 6-digit code."""
+    flow, redirection = steps.require("contacts")
+    if redirection:
+        return redirection
+    errors = []
+    email = flow.data.get("email", read_field(keys.ring, flow.person, "email") or "")
+    phone = flow.data.get("phone", read_field(keys.ring, flow.person, "phone") or "")
+    if request.method == "POST":
+        email, phone = text(request.form, "email", 254), text(request.form, "phone", 30)
+        clean_email, clean_phone, errors = read_contacts(request.form)
+        if not errors:
+            flow.data.update(email=clean_email, phone=clean_phone, email_ok=False, phone_ok=False)
+            flow.save("terms")
+            _send_contact_codes(flow, clean_email, clean_phone)
+            return redirect(url_for("activation.contacts_check"), 303)
+    return _page("activation/contacts.html", flow, "contacts", errors, email=email, phone=phone)
+
+
+@bp.route("/coordonnees/verification", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+def contacts_check():
+    """Step 4 (continued): type the codes received by e-mail and SMS."""
+    flow, redirection = steps.require("contacts")
+    if redirection:
+        return redirection
+    if "email" not in flow.data:
+        return redirect(url_for("activation.contacts"), 303)
+    errors = []
+    if request.method == "POST":
+        now = utcnow()
+        for kind in ("email", "phone"):
+            if not flow.data.get(kind) or flow.data.get(f"{kind}_ok"):
+                continue
+            field = f"{kind}_code"
+            code, problems = read_six_digits(request.form, field, _(
+                "Saisissez le code à 6 chiffres reçu, par exemple 123456."))
+            if problems:
+                errors += problems
+            elif activation.contact_code_ok(keys.ring, flow.record, kind, code,
+                                            steps.recall(f"{kind}_otp"), now):
+                flow.data[f"{kind}_ok"] = True
+            else:
+                errors.append((field, _("Ce code ne correspond pas ou a expiré (15 minutes). "
+                                        "Vérifiez-le, ou demandez un nouveau code.")))
+        flow.save("terms")
+        if not errors:
+            return _next(flow, "contacts")
+    return _page("activation/contacts_check.html", flow, "contacts", errors,
+                 masked_email=mask_email(flow.data["email"]) if flow.data.get("email") else None,
+                 masked_phone=mask_phone(flow.data["phone"]) if flow.data.get("phone") else None)
+
+
+@bp.post("/coordonnees/renvoyer")
+@anyone
+@limiter.limit("5 per 15 minutes")
+def contacts_resend():
+    flow, redirection = steps.require("contacts")
+    if redirection:
+        return redirection
+    _send_contact_codes(flow, None if flow.data.get("email_ok") else flow.data.get("email"),
+                        None if flow.data.get("phone_ok") else flow.data.get("phone"))
+    flash(_("Nous vous avons envoyé de nouveaux codes."), "success")
+    return redirect(url_for("activation.contacts_check"), 303)
+
+
+def _personal(flow) -> tuple[str, ...]:
+    return (flow.person.birth_name, *flow.person.given_names.split())
+
+
+@bp.route("/identifiants", methods=["GET", "POST"])
+@anyone
+def credentials():
+    """Step 5: a login and a password (rules shown before typing, checked as typed)."""
+    flow, redirection = steps.require("credentials")
+    if redirection:
+        return redirection
+    errors, login, problems = [], flow.data.get("login", ""), None
+    if request.method == "POST":
+        login, password, errors, problems = read_credentials(request.form, _personal(flow))
+        taken = not errors and db.session.execute(
+            select(User.id).where(User.login == login)).first()
+        if taken:
+            errors = [("login", _("Cet identifiant est déjà pris. Ajoutez par exemple un "
+                                  "chiffre : %(login)s2.", login=login))]
+        if not errors:
+            flow.data.update(login=login, password_hash=passwords.hash_password(
+                password, current_app.config["PASSWORD_HASH_PROFILE"]))
+            return _next(flow, "credentials")
+    return _page("activation/credentials.html", flow, "credentials", errors, login=login,
+                 problems=problems, typed=bool(request.form.get("password")))
+
+
+@bp.post("/identifiants/verifier")
+@anyone
+@limiter.limit("120 per minute")
+def credentials_check():
+    """htmx: the password rules, ticked as the person types (announced politely)."""
+    flow, redirection = steps.require("credentials")
+    if redirection:
+        return redirection
+    _login, _password, _errors, problems = read_credentials(request.form, _personal(flow))
+    return render_template("activation/_password_rules.html",
+                           problems=problems, typed=bool(request.form.get("password")))
+
+
+@bp.route("/second-facteur", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+def factor():
+    """Step 6: an authenticator app (QR code and the secret in text) or SMS, confirmed by a
+    first code."""
+    flow, redirection = steps.require("factor")
+    if redirection:
+        return redirection
+    if not flow.data.get("totp_secret"):
+        flow.data["totp_secret"] = new_secret()
+        flow.save("credentials")
+    method = flow.data.get("second_factor", "totp")
+    errors = []
+    if request.method == "POST":
+        method = request.form.get("method", "")
+        if method not in ("totp", "sms"):
+            errors = [("method", _("Choisissez une application d’authentification ou le SMS."))]
+        elif method == "sms" and not flow.data.get("phone_ok"):
+            errors = [("method", _("Le SMS demande un numéro de téléphone confirmé. Choisissez "
+                                   "l’application, ou revenez à l’étape 4 pour ajouter un "
+                                   "numéro."))]
+        elif request.form.get("action") == "send-sms":
+            code_value, stored = activation.contact_challenge(
+                keys.ring, flow.record, "factor", flow.data["phone"], utcnow())
+            steps.remember("factor_otp", stored)
+            send_sms(flow.data["phone"], lambda: _("Votre code de confirmation est %(code)s. "
+                                                   "Ne le donnez à personne.", code=code_value))
+            flow.data["second_factor"] = "sms"
+            flow.save("credentials")
+            flash(_("Nous vous avons envoyé un code par SMS."), "success")
+            return redirect(url_for("activation.factor"), 303)
+        else:
+            code_value, errors = read_six_digits(request.form, "code", _(
+                "Saisissez le code à 6 chiffres, par exemple 123456."))
+            if not errors and not _factor_code_ok(flow, method, code_value):
+                errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en "
+                                     "ce moment par l’application, ou le dernier code reçu "
+                                     "par SMS."))]
+            if not errors:
+                flow.data.update(second_factor=method, factor_ok=True)
+                return _next(flow, "factor")
+    secret = flow.data["totp_secret"]
+    return _page("activation/factor.html", flow, "factor", errors, method=method,
+                 secret=secret, qr=provisioning_qr(secret, flow.data.get("login", "")),
+                 phone_ok=bool(flow.data.get("phone_ok")),
+                 masked_phone=mask_phone(flow.data["phone"]) if flow.data.get("phone") else None)
+
+
+def _factor_code_ok(flow, method: str, code_value: str) -> bool:
+    if method == "sms":
+        return activation.contact_code_ok(keys.ring, flow.record, "factor", code_value,
+                                          steps.recall("factor_otp"), utcnow())
+    from web.totp import code_matches
+
+    return code_matches(flow.data["totp_secret"], code_value)
+
+
+def _representative_user(flow) -> User | None:
+    for representative in representatives(db.session, flow.person):
+        if representative.user_id and representative.space_status == SpaceStatus.ACTIVE:
+            return db.session.get(User, representative.user_id)
+    return None
+
+
+@bp.route("/recapitulatif", methods=["GET", "POST"])
+@anyone
+def summary():
+    """Step 7: everything at a glance before the space is created."""
+    flow, redirection = steps.require("summary")
+    if redirection:
+        return redirection
+    representative = _representative_user(flow) if flow.minor else None
+    errors = []
+    if request.method == "POST":
+        if flow.minor and representative is None:
+            errors = [("summary", _("Activez d’abord votre propre espace, puis revenez avec ce "
+                                    "code pour activer celui de l’enfant."))]
+        else:
+            credentials = None if flow.minor else activation.Credentials(
+                login=flow.data["login"], password_hash=flow.data["password_hash"],
+                second_factor=SecondFactor(flow.data["second_factor"]),
+                totp_secret=flow.data["totp_secret"] if flow.data["second_factor"] == "totp"
+                else None,
+                email=flow.data.get("email") if flow.data.get("email_ok") else None,
+                phone=flow.data.get("phone") if flow.data.get("phone_ok") else None)
+            try:
+                activation.activate(db.session, keys.ring, flow.record, credentials, utcnow(),
+                                    actor(), representative_user=representative)
+            except activation.NotAllowed:
+                errors = [("summary", _("Cet espace est déjà actif. Connectez-vous."))]
+            else:
+                flow.record.progress_sealed = None
+                db.session.commit()
+                steps.remember("done_login", flow.data.get("login"))
+                steps.remember("done_minor", flow.minor)
+                return redirect(url_for("activation.done"), 303)
+    return _page("activation/summary.html", flow, "summary", errors,
+                 representative=representative)
+
+
+@bp.get("/termine")
+@anyone
+def done():
+    """Step 8: the space exists; what to do next."""
+    if steps.recall("done_login") is None and not steps.recall("done_minor"):
+        return redirect(url_for("activation.code"), 303)
+    login, minor = steps.recall("done_login"), steps.recall("done_minor")
+    steps.finish()
+    return render_page("activation/done.html", login=login, minor=minor,
+                       step_number=len(steps.MINOR_STEPS if minor else steps.ADULT_STEPS),
+                       step_total=len(steps.MINOR_STEPS if minor else steps.ADULT_STEPS))
+
+
+@bp.route("/code-provisoire", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def provisional():
+    """A provisional code, sent only to the e-mail or phone already on file; the answer is
+    the same whether or not anything matched."""
+    errors, typed = [], {"nir": "", "vitale": "", "birth": {"day": "", "month": "", "year": ""}}
+    if request.method == "POST":
+        nir, nir_errors = read_nir(request.form)
+        vitale, vitale_errors = read_vitale(request.form, nir)
+        birth, typed_birth, date_errors = read_date(request.form, "birth", _(
+            "Saisissez votre date de naissance, par exemple 14 3 1988."))
+        typed = {"nir": text(request.form, "nir", 40), "vitale": text(request.form, "vitale", 40),
+                 "birth": typed_birth}
+        errors = nir_errors + vitale_errors + date_errors
+        if not errors:
+            issued = activation.request_provisional_code(db.session, keys.ring, nir, vitale,
+                                                         birth, utcnow(), actor())
+            masked = (deliver_code(issued) if issued is not None else
+                      activation.decoy_destination(keys.ring, nir, vitale, birth))
+            db.session.commit()
+            return render_page("activation/provisional_sent.html", masked=masked)
+    return render_page("activation/provisional.html", status=422 if errors else 200,
+                       errors=errors, has_errors=bool(errors), typed=typed)

@@ -1,0 +1,152 @@
+"""Oppose the creation of a space, with the code or without it, and get a proof."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, redirect, request, session, url_for
+from flask_babel import gettext as _
+
+from blueprints.activation import bp
+from blueprints.activation import flow as steps
+from blueprints.activation.forms import read_date, read_nir, read_vitale, text
+from domain import activation
+from domain.insured import read_field
+from domain.models import ActivationCode, InsuredPerson, SpaceStatus
+from domain.models.base import utcnow
+from domain.policy import Area
+from extensions import db, keys, limiter
+from web.access import actor, allow
+from web.outgoing import render_pdf, send_email
+from web.render import render_page
+
+anyone = allow(Area.PUBLIC)
+OPPOSITION = "opposition"
+OPPOSABLE = (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED)
+
+
+def _ip_limit() -> str:
+    return current_app.config["ACTIVATION_LIMIT_PER_IP"]
+
+
+def _state_problem(person: InsuredPerson) -> str | None:
+    if person.space_status in OPPOSABLE:
+        return None
+    if person.space_status == SpaceStatus.OPPOSED:
+        return _("Vous vous êtes déjà opposé à la création de cet espace.")
+    return _("Cet espace a déjà été activé. Pour le supprimer, connectez-vous puis choisissez "
+             "« Fermer mon espace ».")
+
+
+@bp.route("/opposition", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+def oppose_with_code():
+    errors, typed = [], ""
+    if request.method == "POST":
+        typed = text(request.form, "code", 40)
+        try:
+            record = activation.find_code(db.session, keys.ring, typed, utcnow())
+        except activation.CodeProblem as problem:
+            errors = [("code", str(steps.CODE_MESSAGES[problem.reason]))]
+        else:
+            person = db.session.get(InsuredPerson, record.insured_id)
+            problem = _state_problem(person)
+            if problem:
+                errors = [("code", problem)]
+            else:
+                session[OPPOSITION] = {"person_id": person.id, "code_id": record.id}
+                return redirect(url_for("activation.oppose_confirm"), 303)
+    return render_page("activation/oppose.html", status=422 if errors else 200, errors=errors,
+                       has_errors=bool(errors), typed=typed)
+
+
+@bp.route("/opposition/sans-code", methods=["GET", "POST"])
+@anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def oppose_without_code():
+    errors, typed = [], {"nir": "", "vitale": "", "birth": {"day": "", "month": "", "year": ""}}
+    if request.method == "POST":
+        nir, nir_errors = read_nir(request.form)
+        vitale, vitale_errors = read_vitale(request.form, nir)
+        birth, typed_birth, date_errors = read_date(request.form, "birth", _(
+            "Saisissez votre date de naissance, par exemple 14 3 1988."))
+        typed = {"nir": text(request.form, "nir", 40), "vitale": text(request.form, "vitale", 40),
+                 "birth": typed_birth}
+        errors = nir_errors + vitale_errors + date_errors
+        if not errors:
+            person = activation.find_by_identity(db.session, keys.ring, nir, vitale, birth)
+            if person is None:
+                errors = [("nir", _("Ces informations ne correspondent pas. Vérifiez le numéro "
+                                    "de sécurité sociale, le numéro de série de la carte Vitale "
+                                    "et la date de naissance."))]
+            elif problem := _state_problem(person):
+                errors = [("nir", problem)]
+            else:
+                session[OPPOSITION] = {"person_id": person.id, "code_id": None}
+                return redirect(url_for("activation.oppose_confirm"), 303)
+    return render_page("activation/oppose_without_code.html", status=422 if errors else 200,
+                       errors=errors, has_errors=bool(errors), typed=typed)
+
+
+def _pending_opposition():
+    state = session.get(OPPOSITION)
+    if not state:
+        return None, None
+    person = db.session.get(InsuredPerson, state["person_id"])
+    record = db.session.get(ActivationCode, state["code_id"]) if state.get("code_id") else None
+    return person, record
+
+
+@bp.route("/opposition/confirmer", methods=["GET", "POST"])
+@anyone
+def oppose_confirm():
+    person, record = _pending_opposition()
+    if person is None:
+        return redirect(url_for("activation.oppose_with_code"), 303)
+    if request.method == "POST":
+        now = utcnow()
+        try:
+            activation.oppose(db.session, keys.ring, person, now, actor(), record)
+        except (activation.NotAllowed, activation.CodeProblem):
+            session.pop(OPPOSITION, None)
+            return redirect(url_for("activation.oppose_with_code"), 303)
+        db.session.commit()
+        email = read_field(keys.ring, person, "email")
+        if email:
+            send_email(email, lambda: _("Votre opposition est enregistrée"),
+                       "email/opposition.txt", reference=person.opposition_reference,
+                       attachments=(("attestation-opposition.pdf", "application/pdf",
+                                     _proof_pdf(person)),))
+        session[OPPOSITION] = {"person_id": person.id, "done": True}
+        return redirect(url_for("activation.oppose_done"), 303)
+    return render_page("activation/oppose_confirm.html", person=person)
+
+
+@bp.get("/opposition/attestation")
+@anyone
+def oppose_done():
+    person, _record = _pending_opposition()
+    if person is None or person.space_status != SpaceStatus.OPPOSED:
+        return redirect(url_for("activation.oppose_with_code"), 303)
+    return render_page("activation/oppose_done.html", person=person,
+                       emailed=person.email_sealed is not None)
+
+
+def _proof_pdf(person: InsuredPerson) -> bytes:
+    return render_pdf("pdf/opposition_proof.html", person=person,
+                      reference=person.opposition_reference, decided_at=person.status_changed_at)
+
+
+@bp.get("/opposition/attestation.pdf")
+@anyone
+def oppose_proof():
+    person, _record = _pending_opposition()
+    if person is None or person.space_status != SpaceStatus.OPPOSED:
+        return redirect(url_for("activation.oppose_with_code"), 303)
+    response = Response(_proof_pdf(person), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        "attachment; filename=\"attestation-opposition.pdf\"; "
+        "filename*=UTF-8''attestation-opposition.pdf")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+

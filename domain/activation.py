@@ -1,0 +1,461 @@
+"""The life cycle of a space: codes, activation, opposition, automatic creation, closing.
+
+Rules (DESIGN.md §2 "Activation"): a 12-character code from an unambiguous alphabet, stored
+as a keyed hash, single use, valid 6 weeks from sending; 5 failed identity checks block a
+code; without an answer for 6 weeks the space is created automatically; a closed space is
+kept 10 years (or deleted at once on request) and can be reopened with a provisional code.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from domain import audit
+from domain.crypto import Keyring
+from domain.insured import find_by_nir, is_minor, read_field, representatives
+from domain.models import (
+    ActivationCode,
+    CodeChannel,
+    InsuredPerson,
+    Representation,
+    Role,
+    SecondFactor,
+    SpaceStatus,
+    User,
+    WebSession,
+)
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: nothing to confuse
+CODE_LENGTH = 12  # 32^12 = 2^60
+VALIDITY = timedelta(weeks=6)
+PROVISIONAL_VALIDITY = timedelta(days=2)
+MAX_IDENTITY_ATTEMPTS = 5
+MAX_PROVISIONAL_PER_DAY = 3
+ARCHIVE_YEARS = 10
+
+
+class CodeProblem(Exception):
+    """Why a typed code cannot be used: unknown, used, expired, blocked."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotAllowed(Exception):
+    """The action does not fit the space's current state."""
+
+
+def generate_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(typed: str) -> str:
+    """Ignore case, spaces and dashes, as people copy codes from letters and e-mails."""
+    return "".join(char for char in (typed or "").upper() if char.isalnum())
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[index:index + 4] for index in range(0, len(code), 4))
+
+
+def code_hash(keyring: Keyring, code: str) -> str:
+    return keyring.blind_index("activation-code", code)
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code just created: the clear value exists only here, long enough to send it."""
+
+    person: InsuredPerson
+    recipient: InsuredPerson
+    code: str
+    channel: CodeChannel
+    expires_at: datetime
+    email: str | None
+    phone: str | None
+    address: str | None
+    provisional: bool = False
+
+    @property
+    def for_representative(self) -> bool:
+        return self.recipient.id != self.person.id
+
+
+def live_codes(session: Session, person_id: str, now: datetime) -> list[ActivationCode]:
+    return list(session.execute(select(ActivationCode).where(
+        ActivationCode.insured_id == person_id, ActivationCode.used_at.is_(None),
+        ActivationCode.blocked_at.is_(None), ActivationCode.expires_at > now)).scalars())
+
+
+def _recipient(session: Session, person: InsuredPerson, today: date) -> InsuredPerson:
+    """A minor's code goes to a legal representative, preferably one with an e-mail."""
+    if not is_minor(person, today):
+        return person
+    reps = representatives(session, person)
+    if not reps:
+        return person
+    return next((rep for rep in reps if rep.email_sealed), reps[0])
+
+
+def issue_code(session: Session, keyring: Keyring, person: InsuredPerson, now: datetime, *,
+               provisional: bool = False) -> IssuedCode:
+    """Create a code for a person; earlier live codes are superseded (single valid code)."""
+    for old in live_codes(session, person.id, now):
+        old.used_at, old.spent_reason = now, "superseded"
+    recipient = _recipient(session, person, now.date())
+    email = read_field(keyring, recipient, "email")
+    phone = read_field(keyring, recipient, "phone")
+    if email:
+        channel = CodeChannel.EMAIL
+    elif provisional and phone:
+        channel = CodeChannel.SMS
+    else:
+        channel = CodeChannel.POST
+    code = generate_code()
+    expires_at = now + (PROVISIONAL_VALIDITY if provisional else VALIDITY)
+    session.add(ActivationCode(insured_id=person.id, code_hash=code_hash(keyring, code),
+                               channel=channel, provisional=provisional, sent_at=now,
+                               expires_at=expires_at))
+    audit.record(session, keyring, "activation.code_issued", subject_id=person.id,
+                 details={"channel": channel.value, "provisional": provisional,
+                          "to_representative": recipient.id != person.id}, now=now)
+    return IssuedCode(person, recipient, code, channel, expires_at, email, phone,
+                      read_field(keyring, recipient, "address"), provisional)
+
+
+def people_without_code(session: Session, now: datetime) -> list[InsuredPerson]:
+    """People with no space and no decision who never received a code."""
+    has_code = select(ActivationCode.insured_id)
+    return list(session.execute(select(InsuredPerson).where(
+        InsuredPerson.space_status == SpaceStatus.PENDING,
+        InsuredPerson.id.not_in(has_code)).order_by(InsuredPerson.created_at)).scalars())
+
+
+def find_code(session: Session, keyring: Keyring, typed: str, now: datetime) -> ActivationCode:
+    """The code a person typed, if it can still be used; otherwise CodeProblem says why."""
+    code = normalise_code(typed)
+    if len(code) != CODE_LENGTH or any(char not in ALPHABET for char in code):
+        raise CodeProblem("unknown")
+    record = session.execute(select(ActivationCode).where(
+        ActivationCode.code_hash == code_hash(keyring, code))).scalar_one_or_none()
+    if record is None:
+        raise CodeProblem("unknown")
+    return check_usable(record, now)
+
+
+def check_usable(record: ActivationCode, now: datetime) -> ActivationCode:
+    if record.blocked_at is not None:
+        raise CodeProblem("blocked")
+    if record.used_at is not None:
+        raise CodeProblem("used")
+    if now >= record.expires_at:
+        raise CodeProblem("expired")
+    return record
+
+
+def confirm_identity(session: Session, keyring: Keyring, record: ActivationCode, nir: str,
+                     birth_date: date, now: datetime, actor: audit.Actor) -> InsuredPerson:
+    """Check that the NIR and birth date belong to the code's person.
+
+    Each mismatch counts against the code; the fifth blocks it (CodeProblem("blocked")).
+    """
+    person = session.get(InsuredPerson, record.insured_id)
+    if read_field(keyring, person, "nir") == nir and person.birth_date == birth_date:
+        audit.record(session, keyring, "activation.identity_confirmed", actor=actor,
+                     subject_id=person.id, now=now)
+        return person
+    record.failed_attempts += 1
+    blocked = record.failed_attempts >= MAX_IDENTITY_ATTEMPTS
+    if blocked:
+        record.blocked_at = now
+    audit.record(session, keyring, "activation.identity_failed", actor=actor, outcome="failure",
+                 subject_id=person.id, details={"blocked": blocked}, now=now)
+    raise CodeProblem("blocked" if blocked else "identity")
+
+
+def find_by_identity(session: Session, keyring: Keyring, nir: str, vitale: str,
+                     birth_date: date) -> InsuredPerson | None:
+    """A person matching all three: NIR, carte Vitale serial and birth date."""
+    person = find_by_nir(session, keyring, nir)
+    if person is None or person.birth_date != birth_date:
+        return None
+    if person.vitale_index != keyring.blind_index("vitale", vitale):
+        return None
+    return person
+
+
+def request_provisional_code(session: Session, keyring: Keyring, nir: str, vitale: str,
+                             birth_date: date, now: datetime,
+                             actor: audit.Actor) -> IssuedCode | None:
+    """Issue a provisional code to the e-mail or phone already on file.
+
+    Returns None (and the caller shows the same neutral answer) when nothing matches, when
+    nothing is on file, when the space is already active, or past the daily limit.
+    """
+    person = find_by_identity(session, keyring, nir, vitale, birth_date)
+    if person is None:
+        audit.record(session, keyring, "activation.provisional_refused", actor=actor,
+                     outcome="failure", details={"reason": "no_match"}, now=now)
+        return None
+    recent = session.execute(select(ActivationCode.id).where(
+        ActivationCode.insured_id == person.id, ActivationCode.provisional.is_(True),
+        ActivationCode.sent_at > now - timedelta(days=1))).all()
+    reason = None
+    if person.space_status == SpaceStatus.ACTIVE:
+        reason = "state"
+    elif len(recent) >= MAX_PROVISIONAL_PER_DAY:
+        reason = "daily_limit"
+    else:
+        recipient = _recipient(session, person, now.date())
+        if not (recipient.email_sealed or recipient.phone_sealed):
+            reason = "no_contact"
+    if reason:
+        audit.record(session, keyring, "activation.provisional_refused", actor=actor,
+                     outcome="failure", subject_id=person.id, details={"reason": reason},
+                     now=now)
+        return None
+    return issue_code(session, keyring, person, now, provisional=True)
+
+
+# Progress through the steps ------------------------------------------------------------------
+
+def save_progress(keyring: Keyring, record: ActivationCode, step: int, data: dict) -> None:
+    """Remember where the person is and what they typed (sealed), to resume later."""
+    record.progress_step = max(record.progress_step, step)
+    record.progress_sealed = keyring.seal_server(json.dumps(data).encode(),
+                                                 f"activation_codes.progress.{record.id}")
+
+
+def load_progress(keyring: Keyring, record: ActivationCode) -> dict:
+    if record.progress_sealed is None:
+        return {}
+    return json.loads(keyring.open_server(record.progress_sealed,
+                                          f"activation_codes.progress.{record.id}"))
+
+
+# Decisions ----------------------------------------------------------------------------------
+
+def _spend_codes(session: Session, person_id: str, reason: str, now: datetime) -> None:
+    session.execute(update(ActivationCode).where(
+        ActivationCode.insured_id == person_id, ActivationCode.used_at.is_(None)
+    ).values(used_at=now, spent_reason=reason))
+
+
+def _new_space_user(keyring: Keyring, person: InsuredPerson) -> User:
+    wrapped = keyring.new_patient_key()
+    return User(role=Role.PATIENT, given_name=person.given_names.split(" ")[0],
+                family_name=person.birth_name, birth_date=person.birth_date,
+                wrapped_key=wrapped.wrapped, kek_version=wrapped.kek_version)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    login: str
+    password_hash: str
+    second_factor: SecondFactor
+    totp_secret: str | None
+    email: str | None
+    phone: str | None
+
+
+def activate(session: Session, keyring: Keyring, record: ActivationCode,
+             credentials: Credentials | None, now: datetime, actor: audit.Actor,
+             representative_user: User | None = None) -> User:
+    """Create (or reopen) the person's space and spend the code.
+
+    An adult gets their own sign-in; a minor's space is attached to the representative's
+    account (credentials None). A closed space is restored as it was; a space created
+    automatically gets its sign-in now.
+    """
+    from domain.auth import set_totp_secret
+
+    check_usable(record, now)
+    person = session.get(InsuredPerson, record.insured_id)
+    if person.space_status == SpaceStatus.ACTIVE:
+        raise NotAllowed("already active")
+    user = session.get(User, person.user_id) if person.user_id else None
+    if user is None:
+        user = _new_space_user(keyring, person)
+        session.add(user)
+        session.flush()
+    if credentials is not None:
+        user.login, user.password_hash = credentials.login, credentials.password_hash
+        user.second_factor = credentials.second_factor
+        user.email, user.phone = credentials.email, credentials.phone
+        user.last_totp_step, user.failed_logins, user.locked_until = 0, 0, None
+        if credentials.totp_secret:
+            set_totp_secret(keyring, user, credentials.totp_secret)
+    user.enabled = True
+    if representative_user is not None:
+        exists = session.execute(select(Representation.id).where(
+            Representation.representative_id == representative_user.id,
+            Representation.represented_id == user.id)).first()
+        if not exists:
+            session.add(Representation(representative_id=representative_user.id,
+                                       represented_id=user.id, relationship="parent"))
+    reopened = person.space_status == SpaceStatus.CLOSED
+    person.user_id = user.id
+    person.space_status = SpaceStatus.ACTIVE
+    person.status_changed_at = now
+    person.purge_after = None
+    record.used_at, record.spent_reason = now, "activated"
+    _spend_codes(session, person.id, "superseded", now)
+    audit.record(session, keyring, "activation.activated", actor=actor, subject_id=person.id,
+                 target_type="user", target_id=user.id,
+                 details={"reopened": reopened, "minor": credentials is None}, now=now)
+    session.flush()
+    return user
+
+
+def oppose(session: Session, keyring: Keyring, person: InsuredPerson, now: datetime,
+           actor: audit.Actor, record: ActivationCode | None = None) -> str:
+    """Refuse the space: codes spent, no space (an automatic one is erased). Returns the
+    reference printed on the proof of opposition."""
+    if person.space_status not in (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED,
+                                   SpaceStatus.OPPOSED):
+        raise NotAllowed(person.space_status.value)
+    if record is not None:
+        check_usable(record, now)
+        record.used_at, record.spent_reason = now, "opposed"
+    _spend_codes(session, person.id, "opposed", now)
+    if person.space_status == SpaceStatus.AUTO_CREATED and person.user_id:
+        _erase_user(session, person.user_id)
+        person.user_id = None
+    if person.opposition_reference is None:
+        person.opposition_reference = "OPP-" + "".join(
+            secrets.choice(ALPHABET) for _ in range(10))
+    person.space_status = SpaceStatus.OPPOSED
+    person.status_changed_at = now
+    audit.record(session, keyring, "activation.opposed", actor=actor, subject_id=person.id,
+                 details={"with_code": record is not None}, now=now)
+    session.flush()
+    return person.opposition_reference
+
+
+def create_expired_spaces(session: Session, keyring: Keyring, now: datetime) -> int:
+    """The scheduled job: create the space of everyone whose first code is 6 weeks old and
+    who neither activated nor opposed. Each person is claimed with a conditional UPDATE,
+    so two runs at the same time create each space once."""
+    first_code = (select(ActivationCode.insured_id)
+                  .where(ActivationCode.provisional.is_(False),
+                         ActivationCode.sent_at <= now - VALIDITY))
+    candidates = session.execute(select(InsuredPerson.id).where(
+        InsuredPerson.space_status == SpaceStatus.PENDING,
+        InsuredPerson.id.in_(first_code))).scalars().all()
+    created = 0
+    for person_id in candidates:
+        claimed = session.execute(update(InsuredPerson).where(
+            InsuredPerson.id == person_id, InsuredPerson.space_status == SpaceStatus.PENDING
+        ).values(space_status=SpaceStatus.AUTO_CREATED, status_changed_at=now))
+        if claimed.rowcount != 1:
+            continue
+        person = session.get(InsuredPerson, person_id)
+        session.refresh(person)
+        user = _new_space_user(keyring, person)
+        session.add(user)
+        session.flush()
+        person.user_id = user.id
+        audit.record(session, keyring, "activation.auto_created", subject_id=person.id,
+                     target_type="user", target_id=user.id, now=now)
+        session.commit()
+        created += 1
+    return created
+
+
+# Closing, deleting, reopening -----------------------------------------------------------------
+
+def person_of(session: Session, user: User) -> InsuredPerson | None:
+    return session.execute(select(InsuredPerson).where(
+        InsuredPerson.user_id == user.id)).scalar_one_or_none()
+
+
+def close_space(session: Session, keyring: Keyring, user: User, *, delete_now: bool,
+                now: datetime, actor: audit.Actor) -> InsuredPerson:
+    """Close the space: sign-in disabled, every session ended, data archived for 10 years,
+    or — when asked — the patient key destroyed at once (crypto-shredding) and the rest
+    erased by the next purge run."""
+    person = person_of(session, user)
+    if person is None or person.space_status not in (SpaceStatus.ACTIVE,
+                                                     SpaceStatus.AUTO_CREATED):
+        raise NotAllowed("not open")
+    user.enabled = False
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    person.space_status = SpaceStatus.CLOSED
+    person.status_changed_at = now
+    if delete_now:
+        user.wrapped_key = None
+        person.purge_after = now
+    else:
+        person.purge_after = now.replace(year=now.year + ARCHIVE_YEARS)
+    audit.record(session, keyring, "activation.closed", actor=actor, subject_id=person.id,
+                 details={"delete_now": delete_now}, now=now)
+    session.flush()
+    return person
+
+
+def _erase_user(session: Session, user_id: str) -> None:
+    session.execute(delete(Representation).where(
+        (Representation.represented_id == user_id)
+        | (Representation.representative_id == user_id)))
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    session.execute(delete(User).where(User.id == user_id))
+
+
+def purge(session: Session, keyring: Keyring, now: datetime) -> int:
+    """Erase closed spaces whose archive period is over or whose deletion was asked."""
+    due = session.execute(select(InsuredPerson).where(
+        InsuredPerson.space_status == SpaceStatus.CLOSED,
+        InsuredPerson.purge_after <= now)).scalars().all()
+    for person in due:
+        if person.user_id:
+            _erase_user(session, person.user_id)
+        person.user_id = None
+        person.space_status = SpaceStatus.DELETED
+        person.status_changed_at = now
+        person.purge_after = None
+        audit.record(session, keyring, "activation.purged", subject_id=person.id, now=now)
+    session.flush()
+    return len(due)
+
+
+# One-time codes that confirm an e-mail address or a phone number ---------------------------
+
+CONTACT_CODE_MINUTES = 15
+
+
+def contact_challenge(keyring: Keyring, record: ActivationCode, kind: str, destination: str,
+                      now: datetime) -> tuple[str, dict]:
+    """A 6-digit code for `destination`; returns it (to send) and what to remember of it."""
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    digest = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
+    stored = {"hash": digest,
+              "expires": (now + timedelta(minutes=CONTACT_CODE_MINUTES)).isoformat(),
+              "destination": destination}
+    return code, stored
+
+
+def contact_code_ok(keyring: Keyring, record: ActivationCode, kind: str, code: str,
+                    stored: dict | None, now: datetime) -> bool:
+    if not stored or datetime.fromisoformat(stored["expires"]) < now:
+        return False
+    expected = keyring.blind_index("contact-otp",
+                                   f"{record.id}:{kind}:{stored['destination']}:{code}")
+    return secrets.compare_digest(expected, stored["hash"])
+
+
+def decoy_destination(keyring: Keyring, nir: str, vitale: str, birth_date: date) -> str:
+    """A masked address shown when nothing matched, derived from what was typed, so the
+    page looks the same (and stays the same on retry) whether or not a person exists."""
+    digest = keyring.blind_index("decoy", f"{nir}|{vitale}|{birth_date.isoformat()}")
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    first, second = letters[int(digest[:2], 16) % 26], letters[int(digest[2:4], 16) % 26]
+    if int(digest[4], 16) % 3 == 0:
+        return f"+33 {6 + int(digest[5], 16) % 2} ** ** ** {int(digest[6:8], 16) % 100:02d}"
+    return f"{first}***@{second}***.{('fr', 'com', 'fr', 'net')[int(digest[8], 16) % 4]}"

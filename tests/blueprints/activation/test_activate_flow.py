@@ -1,0 +1,182 @@
+"""Activating a space through the web pages, as a person would (JavaScript off)."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+from sqlalchemy import select
+
+from domain.demo import DEMO_ACTIVATION_CODE
+from domain.models import AuditEvent, InsuredPerson, SpaceStatus, User
+from domain.notify import Mailer
+from extensions import db
+from tests.conftest import csrf_from, last_sms_code
+from tests.html_checks import check_page
+
+JEANNE = {"nir": "2 54 07 13 055 123 92", "birth_day": "2", "birth_month": "7",
+          "birth_year": "1954"}
+
+
+def post(client, path, data):
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code, page.headers.get("Location"))
+    html = page.get_data(as_text=True)
+    assert check_page(html) == [], (path, check_page(html))
+    return client.post(path, data={"csrf_token": csrf_from(html), **data})
+
+
+def last_email_code(app) -> str:
+    message = Mailer("", app.config["OUTBOX_DIR"], "x@y").sent()[-1]
+    return re.search(r"\b(\d{6})\b", message.get_body(("plain",)).get_content()).group(1)
+
+
+def start(client, code=DEMO_ACTIVATION_CODE):
+    response = post(client, "/activation", {"code": code.lower().replace("-", " ")})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    assert response.headers["Location"] == "/activation/identite"
+    return response
+
+
+def walk_to_credentials(client, app):
+    start(client)
+    assert post(client, "/activation/identite", JEANNE).headers["Location"] == (
+        "/activation/conditions")
+    assert post(client, "/activation/conditions", {"accept": "oui"}).status_code == 303
+    response = post(client, "/activation/coordonnees", {"email": "jeanne.dupont@example.org",
+                                                        "phone": "06 00 00 00 03"})
+    assert response.headers["Location"] == "/activation/coordonnees/verification"
+    response = post(client, "/activation/coordonnees/verification",
+                    {"email_code": last_email_code(app), "phone_code": last_sms_code(app)})
+    assert response.headers["Location"] == "/activation/identifiants", response.get_data(
+        as_text=True)[:2000]
+
+
+def test_a_person_activates_their_space_and_signs_in(client, app, demo_users):
+    walk_to_credentials(client, app)
+    response = post(client, "/activation/identifiants", {
+        "login": "jeanne.dupont", "password": "Le chat dort sur le toit",
+        "password_confirm": "Le chat dort sur le toit"})
+    assert response.headers["Location"] == "/activation/second-facteur"
+    page = client.get("/activation/second-facteur").get_data(as_text=True)
+    assert "data:image/svg+xml;base64," in page
+    secret = re.search(r'class="code-display">([A-Z2-7]{32})<', page).group(1)
+    response = post(client, "/activation/second-facteur",
+                    {"method": "totp", "code": pyotp.TOTP(secret).now(), "action": "confirm"})
+    assert response.headers["Location"] == "/activation/recapitulatif"
+    summary = client.get("/activation/recapitulatif").get_data(as_text=True)
+    assert "Étape 7 sur 8" in summary and "jeanne.dupont" in summary
+    response = post(client, "/activation/recapitulatif", {})
+    assert response.headers["Location"] == "/activation/termine"
+    done = client.get("/activation/termine").get_data(as_text=True)
+    assert "Votre espace santé est prêt" in done and check_page(done) == []
+
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.login == "jeanne.dupont")).scalar_one()
+        person = db.session.execute(select(InsuredPerson).where(
+            InsuredPerson.user_id == user.id)).scalar_one()
+        assert person.space_status == SpaceStatus.ACTIVE and user.wrapped_key
+        actions = set(db.session.execute(select(AuditEvent.action)).scalars())
+        assert {"activation.identity_confirmed", "activation.activated"} <= actions
+    # The code is spent.
+    response = post(client, "/activation", {"code": DEMO_ACTIVATION_CODE})
+    assert response.status_code == 422
+    assert "déjà été utilisé" in response.get_data(as_text=True)
+
+    # And Jeanne can sign in with what she chose.
+    other = app.test_client()
+    page = other.get("/connexion").get_data(as_text=True)
+    response = other.post("/connexion", data={"csrf_token": csrf_from(page),
+                                              "login": "jeanne.dupont",
+                                              "password": "Le chat dort sur le toit"})
+    assert response.status_code == 303
+    page = other.get("/connexion/code").get_data(as_text=True)
+    step = int(__import__("time").time()) // 30 + 1
+    response = other.post("/connexion/code", data={"csrf_token": csrf_from(page),
+                                                   "code": pyotp.TOTP(secret).at(step * 30)})
+    assert response.status_code == 303
+    assert other.get("/mon-espace").status_code == 200
+
+
+def test_each_step_page_is_titled_step_n_of_8(client, app, demo_users):
+    start(client)
+    page = client.get("/activation/identite").get_data(as_text=True)
+    assert "<title>Étape 2 sur 8 – Confirmer votre identité" in page
+
+
+def test_steps_cannot_be_skipped(client, app, demo_users):
+    assert client.get("/activation/identifiants").headers["Location"] == "/activation"
+    start(client)
+    assert client.get("/activation/recapitulatif").headers["Location"] == "/activation/identite"
+    post(client, "/activation/identite", JEANNE)
+    assert client.get("/activation/recapitulatif").headers["Location"] == (
+        "/activation/conditions")
+
+
+def test_stopping_and_coming_back_resumes_at_the_right_step(client, app, demo_users):
+    walk_to_credentials(client, app)
+    later = app.test_client()
+    start(later)
+    response = post(later, "/activation/identite", JEANNE)
+    assert response.headers["Location"] == "/activation/identifiants"
+    # Going back keeps what was typed.
+    page = later.get("/activation/coordonnees").get_data(as_text=True)
+    assert 'value="jeanne.dupont@example.org"' in page
+
+
+def test_wrong_identity_five_times_blocks_the_code(client, app, demo_users):
+    start(client)
+    wrong = dict(JEANNE, birth_day="3")
+    for attempt in range(4):
+        response = post(client, "/activation/identite", wrong)
+        assert response.status_code == 422
+        assert f"Essais restants : {4 - attempt}" in response.get_data(as_text=True)
+    response = post(client, "/activation/identite", wrong)
+    assert response.headers["Location"] == "/activation/code-provisoire"
+    response = post(app.test_client(), "/activation", {"code": DEMO_ACTIVATION_CODE})
+    assert "bloqué" in response.get_data(as_text=True)
+
+
+def test_wrong_codes_get_a_clear_message_and_keep_what_was_typed(client, demo_users):
+    response = post(client, "/activation", {"code": "<script>x</script>"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<title>Erreur :" in html
+    assert "&lt;script&gt;" in html and "<script>x" not in html
+    assert check_page(html) == []
+
+
+def test_password_rules_are_checked_on_submit(client, app, demo_users):
+    walk_to_credentials(client, app)
+    for password, message in (("court", "au moins 12 caractères"),
+                              ("azertyuiop123", "trop courant"),
+                              ("Jeanne-et-son-jardin", "votre nom")):
+        response = post(client, "/activation/identifiants", {
+            "login": "jeanne.dupont", "password": password, "password_confirm": password})
+        assert response.status_code == 422 and message in response.get_data(as_text=True)
+    response = post(client, "/activation/identifiants", {
+        "login": "camille.martin", "password": "Le chat dort sur le toit",
+        "password_confirm": "Le chat dort sur le toit"})
+    assert "déjà pris" in response.get_data(as_text=True)
+
+
+def test_the_live_password_check_returns_the_rules(client, app, demo_users):
+    walk_to_credentials(client, app)
+    token = csrf_from(client.get("/activation/identifiants").get_data(as_text=True))
+    response = client.post("/activation/identifiants/verifier", data={
+        "login": "jeanne", "password": "court"}, headers={"X-CSRFToken": token,
+                                                         "HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert "2 règles ne sont pas encore respectées" not in html or "rule--ok" in html
+    assert 'role="status"' in html and "<html" not in html
+
+
+def test_sms_second_factor_during_activation(client, app, demo_users):
+    walk_to_credentials(client, app)
+    post(client, "/activation/identifiants", {"login": "jeanne.d", "password":
+                                              "Le chat dort sur le toit",
+                                              "password_confirm": "Le chat dort sur le toit"})
+    response = post(client, "/activation/second-facteur", {"method": "sms", "action": "send-sms"})
+    assert response.status_code == 303
+    response = post(client, "/activation/second-facteur",
+                    {"method": "sms", "code": last_sms_code(app), "action": "confirm"})
+    assert response.headers["Location"] == "/activation/recapitulatif"

@@ -1,0 +1,69 @@
+"""E-mails, SMS and PDF letters rendered from templates, in French then English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, g, render_template, url_for
+from flask_babel import force_locale
+
+from domain.notify import Mailer, Outbox
+
+SEPARATOR = "\n\n----------------------------------------\n\n"
+
+
+def mailer() -> Mailer:
+    config = current_app.config
+    return Mailer(config["SMTP_URL"], config["OUTBOX_DIR"], config["MAIL_FROM"])
+
+
+def outbox() -> Outbox:
+    return Outbox(current_app.config["OUTBOX_DIR"])
+
+
+def _in(locale: str, render):
+    g.pop("carnet_translations", None)  # the per-request catalogue cache (web.i18n)
+    with force_locale(locale):
+        result = render()
+    g.pop("carnet_translations", None)
+    return result
+
+
+def bilingual(template: str, **context) -> str:
+    """The same message in French, then in English, in one plain-text body."""
+    context.setdefault("fraud_url", absolute_url("pages.fraud"))
+    context.setdefault("site_name", current_app.config["SITE_NAME"])
+    context.setdefault("official_phone", current_app.config["OFFICIAL_PHONE"])
+    return SEPARATOR.join(_in(locale, lambda: render_template(template, **context)).strip()
+                          for locale in ("fr", "en"))
+
+
+def bilingual_subject(french_then_english) -> str:
+    return " / ".join(_in(locale, french_then_english) for locale in ("fr", "en"))
+
+
+def send_email(to: str, subject_source, template: str, attachments=(), **context) -> None:
+    mailer().send(to, bilingual_subject(subject_source), bilingual(template, **context),
+                  attachments)
+
+
+def send_sms(phone: str, text_source) -> None:
+    outbox().send_sms(phone, _in("fr", text_source))
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return base + url_for(endpoint, **values)
+
+
+def render_pdf(template: str, **context) -> bytes:
+    """An accessible, tagged PDF (PDF/UA-1) with its language and title."""
+    from weasyprint import CSS, HTML  # slow to import: only when a PDF is made
+
+    context.setdefault("site_name", current_app.config["SITE_NAME"])
+    context.setdefault("official_phone", current_app.config["OFFICIAL_PHONE"])
+    html = render_template(template, **context)
+    stylesheet = CSS(filename=str(Path(current_app.root_path) / "static/css/pdf.css"))
+    return HTML(string=html, base_url=current_app.root_path).write_pdf(
+        stylesheets=[stylesheet], pdf_variant="pdf/ua-1")
+
