@@ -55,7 +55,7 @@ extract-translations: $(VENV)/.installed
 	  2>&1 | grep -v '^extracting' || true
 
 update-translations: extract-translations
-	$(VENV)/bin/pybabel update -N --ignore-obsolete --init-missing -w 100 \
+	$(VENV)/bin/pybabel update -N --ignore-obsolete -w 100 \
 	  -i translations/messages.pot -d translations 2>&1 | grep -v '^updating' || true
 	$(PY) scripts/fill_source_catalogue.py
 

@@ -88,7 +88,9 @@ def touch(record: WebSession, now: datetime | None = None) -> None:
 
 
 def destroy(session: Session, record: WebSession) -> None:
-    session.delete(record)
+    # A bulk delete: the row may already be gone (closing a space ends every session).
+    session.execute(delete(WebSession).where(WebSession.id == record.id))
+    session.expunge(record)
 
 
 def for_user(session: Session, user_id: str) -> list[WebSession]:

@@ -69,7 +69,7 @@ def empty_database(application) -> None:
                 connection.execute(table.delete())
         limiter.reset()
         outbox = Path(application.config["OUTBOX_DIR"])
-        for path in outbox.rglob("*.json") if outbox.exists() else []:
+        for path in outbox.rglob("*.*") if outbox.exists() else []:
             path.unlink()
 
 

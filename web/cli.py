@@ -136,20 +136,22 @@ def register_lifecycle(app: Flask) -> None:
                     continue
                 people.append(person)
         posted, emailed = [], 0
-        for person in people:
-            issued = activation.issue_code(db.session, keys.ring, person, now)
-            if issued.channel.value == "post":
-                posted.append(issued)
-            else:
-                deliver_code(issued)
-                emailed += 1
-            db.session.flush()
-        if posted:
-            target = Path(letters or Path(current_app.config["OUTBOX_DIR"]) / "letters" /
-                          f"codes-{now:%Y%m%dT%H%M%S}.pdf")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(code_letters_pdf(posted))
-            click.echo(f"Letters for the post: {target}")
+        # E-mails and letters are rendered from templates, with absolute links to the site.
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+            for person in people:
+                issued = activation.issue_code(db.session, keys.ring, person, now)
+                if issued.channel.value == "post":
+                    posted.append(issued)
+                else:
+                    deliver_code(issued)
+                    emailed += 1
+                db.session.flush()
+            if posted:
+                target = Path(letters or Path(current_app.config["OUTBOX_DIR"]) / "letters" /
+                              f"codes-{now:%Y%m%dT%H%M%S}.pdf")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(code_letters_pdf(posted))
+                click.echo(f"Letters for the post: {target}")
         db.session.commit()
         click.echo(f"{emailed} code(s) sent by e-mail, {len(posted)} by post.")
 
