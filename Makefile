@@ -25,6 +25,7 @@ test-fast: setup
 bench: setup migrate
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/load.py
+	$(PY) benchmarks/codes.py
 
 setup: $(VENV)/.installed assets translations
 

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit
@@ -30,6 +30,7 @@ from domain.models import (
     User,
     WebSession,
 )
+from domain.models.base import new_id
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1: nothing to confuse
 CODE_LENGTH = 12  # 32^12 = 2^60
@@ -128,6 +129,38 @@ def issue_code(session: Session, keyring: Keyring, person: InsuredPerson, now: d
                           "to_representative": recipient.id != person.id}, now=now)
     return IssuedCode(person, recipient, code, channel, expires_at, email, phone,
                       read_field(keyring, recipient, "address"), provisional)
+
+
+def issue_codes(session: Session, keyring: Keyring, people: list[InsuredPerson],
+                now: datetime) -> list[IssuedCode]:
+    """issue_code() for many people at once (the `codes issue` job): earlier live codes
+    superseded in one statement, code rows inserted together, one audit lock per batch."""
+    ids = [person.id for person in people]
+    if not ids:
+        return []
+    session.execute(update(ActivationCode).where(
+        ActivationCode.insured_id.in_(ids), ActivationCode.used_at.is_(None),
+        ActivationCode.expires_at > now).values(used_at=now, spent_reason="superseded"))
+    issued, rows, entries = [], [], []
+    for person in people:
+        recipient = _recipient(session, person, now.date()) if is_minor(person, now.date()) \
+            else person
+        email = read_field(keyring, recipient, "email")
+        code = generate_code()
+        channel = CodeChannel.EMAIL if email else CodeChannel.POST
+        rows.append({"id": new_id(), "insured_id": person.id,
+                     "code_hash": code_hash(keyring, code), "channel": channel,
+                     "provisional": False, "sent_at": now, "expires_at": now + VALIDITY,
+                     "failed_attempts": 0, "progress_step": 0})
+        entries.append(audit.Entry("activation.code_issued", subject_id=person.id, details={
+            "channel": channel.value, "provisional": False,
+            "to_representative": recipient.id != person.id}))
+        issued.append(IssuedCode(person, recipient, code, channel, now + VALIDITY, email,
+                                 read_field(keyring, recipient, "phone"),
+                                 read_field(keyring, recipient, "address")))
+    session.execute(insert(ActivationCode), rows)
+    audit.record_many(session, keyring, entries, now)
+    return issued
 
 
 def people_without_code(session: Session, now: datetime) -> list[InsuredPerson]:

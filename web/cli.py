@@ -138,14 +138,14 @@ def register_lifecycle(app: Flask) -> None:
         posted, emailed = [], 0
         # E-mails and letters are rendered from templates, with absolute links to the site.
         with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-            for person in people:
-                issued = activation.issue_code(db.session, keys.ring, person, now)
-                if issued.channel.value == "post":
-                    posted.append(issued)
-                else:
-                    deliver_code(issued)
-                    emailed += 1
-                db.session.flush()
+            for start in range(0, len(people), 500):
+                for issued in activation.issue_codes(db.session, keys.ring,
+                                                     people[start:start + 500], now):
+                    if issued.channel.value == "post":
+                        posted.append(issued)
+                    else:
+                        deliver_code(issued)
+                        emailed += 1
             if posted:
                 target = Path(letters or Path(current_app.config["OUTBOX_DIR"]) / "letters" /
                               f"codes-{now:%Y%m%dT%H%M%S}.pdf")

@@ -24,7 +24,7 @@ from domain.insured import read_field, representatives
 from domain.models import SecondFactor, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.policy import Area
-from extensions import db, keys, limiter
+from extensions import db, htmx, keys, limiter
 from web.access import actor, allow
 from web.outgoing import send_email, send_sms
 from web.render import render_page
@@ -38,11 +38,15 @@ def _ip_limit() -> str:
 
 
 def _page(template: str, flow, step: str, errors=(), **context):
-    return render_page(template, status=422 if errors else 200, errors=list(errors),
-                       has_errors=bool(errors), flow=flow, step=step,
-                       step_number=flow.number(step) if flow else 1,
-                       step_total=len(flow.steps) if flow else len(steps.ADULT_STEPS),
-                       **context)
+    response = render_page(template, status=422 if errors else 200, errors=list(errors),
+                           has_errors=bool(errors), flow=flow, step=step,
+                           step_number=flow.number(step) if flow else 1,
+                           step_total=len(flow.steps) if flow else len(steps.ADULT_STEPS),
+                           **context)
+    if htmx and request.method == "GET":
+        # A step reached by an htmx form (after its redirect): keep the address bar true.
+        response.headers["HX-Push-Url"] = request.path
+    return response
 
 
 def _next(flow, step: str):
