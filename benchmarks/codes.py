@@ -1,11 +1,11 @@
 """Issuing activation codes for many people, as a ratio to inserting the same rows plainly.
 
-For N people (BENCH_CODES_N, default 100,000) already imported, time `codes issue
---all-pending`'s domain work in batches of 500 (code generation with `secrets`, keyed hash, reading the sealed
-contact, the audit event) against a bulk INSERT of the same number of code rows whose hash
-column holds a precomputed value (no generation, no hashing, no audit). Runs on SQLite in a
-temporary folder, and on PostgreSQL when BENCH_PG_URL is set (CI's database by default if
-reachable). Prints figures; asserts nothing.
+For N people (BENCH_CODES_N, default 100,000) already imported, time the domain work of
+`codes issue --all-pending` in batches of 500 (code generation with `secrets`, keyed hash,
+reading the sealed contact, the audit event) against a bulk INSERT of the same number of
+code rows whose hash column holds a precomputed value (no generation, no hashing, no
+audit). Runs on SQLite in a temporary folder, and on PostgreSQL when reachable at
+BENCH_PG_URL (CI's database by default). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
