@@ -367,7 +367,7 @@ def done():
 @bp.route("/code-provisoire", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit("5 per hour", methods=["POST"])
+@limiter.limit("30 per hour", methods=["POST"])
 def provisional():
     """A provisional code, sent only to the e-mail or phone already on file; the answer is
     the same whether or not anything matched."""

@@ -62,7 +62,7 @@ def oppose_with_code():
 @bp.route("/opposition/sans-code", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("30 per hour", methods=["POST"])
 def oppose_without_code():
     errors, typed = [], {"nir": "", "vitale": "", "birth": {"day": "", "month": "", "year": ""}}
     if request.method == "POST":

@@ -180,3 +180,39 @@ def test_sms_second_factor_during_activation(client, app, demo_users):
     response = post(client, "/activation/second-facteur",
                     {"method": "sms", "code": last_sms_code(app), "action": "confirm"})
     assert response.headers["Location"] == "/activation/recapitulatif"
+
+
+def test_a_legal_representative_activates_a_childs_space(client, app, signed_in):
+    from datetime import UTC, date, datetime
+
+    from stdnum.fr import nir as stdnum_nir
+
+    from domain import activation, insured
+    from extensions import keys
+
+    child_nir = "2220375108021"
+    child_nir += stdnum_nir.calc_check_digits(child_nir)
+    parent = signed_in("camille.martin")
+    with app.app_context():
+        report = insured.import_csv(db.session, keys.ring,
+                                    "nir,vitale_serial,birth_name,given_names,birth_date,sex,"
+                                    "email,phone,address,representative_nirs\n"
+                                    f"{child_nir},56789012345,Martin,Zoé,2022-03-01,2,,,,"
+                                    "288037510802150\n", date.today())
+        assert report.created == 1, report.errors
+        person = insured.find_by_nir(db.session, keys.ring, child_nir)
+        issued = activation.issue_code(db.session, keys.ring, person, datetime.now(UTC))
+        db.session.commit()
+        assert issued.recipient.given_names == "Camille"
+    start(client, issued.code)
+    response = post(client, "/activation/identite", {"nir": child_nir, "birth_day": "1",
+                                                    "birth_month": "3", "birth_year": "2022"})
+    assert response.headers["Location"] == "/activation/conditions"
+    assert "Étape 3 sur 5" in client.get("/activation/conditions").get_data(as_text=True)
+    response = post(client, "/activation/conditions", {"accept": "oui"})
+    assert response.headers["Location"] == "/activation/recapitulatif"
+    summary = client.get("/activation/recapitulatif").get_data(as_text=True)
+    assert "Camille Martin" in summary
+    assert post(client, "/activation/recapitulatif", {}).headers["Location"] == (
+        "/activation/termine")
+    assert "Zoé Martin" in parent.get("/mon-espace").get_data(as_text=True)
