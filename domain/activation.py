@@ -465,21 +465,19 @@ CONTACT_CODE_MINUTES = 15
 
 def contact_challenge(keyring: Keyring, record: ActivationCode, kind: str, destination: str,
                       now: datetime) -> tuple[str, dict]:
-    """A 6-digit code for `destination`; returns it (to send) and what to remember of it."""
+    """A 6-digit code for `destination`; returns it (to send) and what to remember of it:
+    a keyed hash bound to the destination, never the destination itself."""
     code = f"{secrets.randbelow(1_000_000):06d}"
     digest = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
-    stored = {"hash": digest,
-              "expires": (now + timedelta(minutes=CONTACT_CODE_MINUTES)).isoformat(),
-              "destination": destination}
-    return code, stored
+    return code, {"hash": digest,
+                  "expires": (now + timedelta(minutes=CONTACT_CODE_MINUTES)).isoformat()}
 
 
-def contact_code_ok(keyring: Keyring, record: ActivationCode, kind: str, code: str,
-                    stored: dict | None, now: datetime) -> bool:
+def contact_code_ok(keyring: Keyring, record: ActivationCode, kind: str, destination: str,
+                    code: str, stored: dict | None, now: datetime) -> bool:
     if not stored or datetime.fromisoformat(stored["expires"]) < now:
         return False
-    expected = keyring.blind_index("contact-otp",
-                                   f"{record.id}:{kind}:{stored['destination']}:{code}")
+    expected = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
     return secrets.compare_digest(expected, stored["hash"])
 
 

@@ -10,11 +10,12 @@ from flask import flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from domain import activation
+from domain import activation, audit
 from domain.insured import is_minor
 from domain.models import ActivationCode, InsuredPerson
 from domain.models.base import utcnow
 from extensions import db, keys
+from web.access import actor
 
 STATE = "activation"
 ADULT_STEPS = ("code", "identity", "terms", "contacts", "credentials", "factor", "summary",
@@ -68,6 +69,8 @@ class Flow:
 
     def save(self, step: str) -> None:
         activation.save_progress(keys.ring, self.record, self.number(step), self.data)
+        audit.record(db.session, keys.ring, "activation.step_saved", actor=actor(),
+                     subject_id=self.person.id, details={"step": step})
         db.session.commit()
 
 

@@ -183,7 +183,7 @@ def contacts_check():
                 "Saisissez le code à 6 chiffres reçu, par exemple 123456."))
             if problems:
                 errors += problems
-            elif activation.contact_code_ok(keys.ring, flow.record, kind, code,
+            elif activation.contact_code_ok(keys.ring, flow.record, kind, flow.data[kind], code,
                                             steps.recall(f"{kind}_otp"), now):
                 flow.data[f"{kind}_ok"] = True
             else:
@@ -301,8 +301,8 @@ def factor():
 
 def _factor_code_ok(flow, method: str, code_value: str) -> bool:
     if method == "sms":
-        return activation.contact_code_ok(keys.ring, flow.record, "factor", code_value,
-                                          steps.recall("factor_otp"), utcnow())
+        return activation.contact_code_ok(keys.ring, flow.record, "factor", flow.data["phone"],
+                                          code_value, steps.recall("factor_otp"), utcnow())
     from web.totp import code_matches
 
     return code_matches(flow.data["totp_secret"], code_value)

@@ -216,3 +216,20 @@ def test_a_legal_representative_activates_a_childs_space(client, app, signed_in)
     assert post(client, "/activation/recapitulatif", {}).headers["Location"] == (
         "/activation/termine")
     assert "Zoé Martin" in parent.get("/mon-espace").get_data(as_text=True)
+
+
+def test_codes_and_passwords_never_stored_or_logged_in_clear(client, app, demo_users, caplog):
+    import logging
+
+    from tests.blueprints.auth.test_canaries import _everything_stored
+
+    caplog.set_level(logging.DEBUG)
+    walk_to_credentials(client, app)
+    post(client, "/activation/identifiants", {"login": "jeanne.dupont",
+                                              "password": "Canari-Phrase-De-Passe-4419",
+                                              "password_confirm": "Canari-Phrase-De-Passe-4419"})
+    stored = _everything_stored(app)
+    for secret in ("JEANNEDUPNTA", "JEAN-NEDU-PNTA", "Canari-Phrase-De-Passe-4419",
+                   "254071305512392", "jeanne.dupont@example.org"):
+        assert secret not in stored, secret
+        assert secret not in caplog.text, secret
