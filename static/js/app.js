@@ -85,7 +85,10 @@
   };
 
   document.addEventListener("DOMContentLoaded", function () {
-    focusFirst(document);
+    // On a full page load only an error summary takes the focus (after a failed post);
+    // headings are focused after htmx swaps, where the focus would otherwise be lost.
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
     idle.reset();
   });
 })();
