@@ -273,15 +273,19 @@ def factor():
                                    "l’application, ou revenez à l’étape 4 pour ajouter un "
                                    "numéro."))]
         elif request.form.get("action") == "send-sms":
-            code_value, stored = activation.contact_challenge(
-                keys.ring, flow.record, "factor", flow.data["phone"], utcnow())
-            steps.remember("factor_otp", stored)
-            send_sms(flow.data["phone"], lambda: _("Votre code de confirmation est %(code)s. "
-                                                   "Ne le donnez à personne.", code=code_value))
-            flow.data["second_factor"] = "sms"
-            flow.save("credentials")
-            flash(_("Nous vous avons envoyé un code par SMS."), "success")
-            return redirect(url_for("activation.factor"), 303)
+            if method != "sms":
+                errors = [("method", _("Choisissez d’abord « Par SMS »."))]
+            else:
+                code_value, stored = activation.contact_challenge(
+                    keys.ring, flow.record, "factor", flow.data["phone"], utcnow())
+                steps.remember("factor_otp", stored)
+                send_sms(flow.data["phone"], lambda: _("Votre code de confirmation est "
+                                                       "%(code)s. Ne le donnez à personne.",
+                                                       code=code_value))
+                flow.data["second_factor"] = "sms"
+                flow.save("credentials")
+                flash(_("Nous vous avons envoyé un code par SMS."), "success")
+                return redirect(url_for("activation.factor"), 303)
         else:
             code_value, errors = read_six_digits(request.form, "code", _(
                 "Saisissez le code à 6 chiffres, par exemple 123456."))

@@ -347,6 +347,7 @@ FOCUSED = """() => {
           top: box.top, left: box.left, bottom: box.bottom, right: box.right,
           width: box.width, height: box.height,
           extend: element.hasAttribute("data-session-extend"),
+          formAction: element.form ? element.form.getAttribute("action") : null,
           errorSummary: element.hasAttribute("data-error-summary")};
 }"""
 
