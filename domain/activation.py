@@ -13,11 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit
+from domain.closing import erase_user
 from domain.crypto import Keyring
+from domain.errors import NotAllowed
 from domain.insured import find_by_nir, is_minor, read_field, representatives
 from domain.models import (
     ActivationCode,
@@ -28,7 +30,6 @@ from domain.models import (
     SecondFactor,
     SpaceStatus,
     User,
-    WebSession,
 )
 from domain.models.base import new_id
 
@@ -38,7 +39,6 @@ VALIDITY = timedelta(weeks=6)
 PROVISIONAL_VALIDITY = timedelta(days=2)
 MAX_IDENTITY_ATTEMPTS = 5
 MAX_PROVISIONAL_PER_DAY = 3
-ARCHIVE_YEARS = 10
 
 
 class CodeProblem(Exception):
@@ -47,10 +47,6 @@ class CodeProblem(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-class NotAllowed(Exception):
-    """The action does not fit the space's current state."""
 
 
 def generate_code() -> str:
@@ -359,7 +355,7 @@ def oppose(session: Session, keyring: Keyring, person: InsuredPerson, now: datet
         record.used_at, record.spent_reason = now, "opposed"
     _spend_codes(session, person.id, "opposed", now)
     if person.space_status == SpaceStatus.AUTO_CREATED and person.user_id:
-        _erase_user(session, person.user_id)
+        erase_user(session, person.user_id)
         person.user_id = None
     if person.opposition_reference is None:
         person.opposition_reference = "OPP-" + "".join(
@@ -400,62 +396,6 @@ def create_expired_spaces(session: Session, keyring: Keyring, now: datetime) -> 
         session.commit()
         created += 1
     return created
-
-
-# Closing, deleting, reopening -----------------------------------------------------------------
-
-def person_of(session: Session, user: User) -> InsuredPerson | None:
-    return session.execute(select(InsuredPerson).where(
-        InsuredPerson.user_id == user.id)).scalar_one_or_none()
-
-
-def close_space(session: Session, keyring: Keyring, user: User, *, delete_now: bool,
-                now: datetime, actor: audit.Actor) -> InsuredPerson:
-    """Close the space: sign-in disabled, every session ended, data archived for 10 years,
-    or — when asked — the patient key destroyed at once (crypto-shredding) and the rest
-    erased by the next purge run."""
-    person = person_of(session, user)
-    if person is None or person.space_status not in (SpaceStatus.ACTIVE,
-                                                     SpaceStatus.AUTO_CREATED):
-        raise NotAllowed("not open")
-    user.enabled = False
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    person.space_status = SpaceStatus.CLOSED
-    person.status_changed_at = now
-    if delete_now:
-        user.wrapped_key = None
-        person.purge_after = now
-    else:
-        person.purge_after = now.replace(year=now.year + ARCHIVE_YEARS)
-    audit.record(session, keyring, "activation.closed", actor=actor, subject_id=person.id,
-                 details={"delete_now": delete_now}, now=now)
-    session.flush()
-    return person
-
-
-def _erase_user(session: Session, user_id: str) -> None:
-    session.execute(delete(Representation).where(
-        (Representation.represented_id == user_id)
-        | (Representation.representative_id == user_id)))
-    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    session.execute(delete(User).where(User.id == user_id))
-
-
-def purge(session: Session, keyring: Keyring, now: datetime) -> int:
-    """Erase closed spaces whose archive period is over or whose deletion was asked."""
-    due = session.execute(select(InsuredPerson).where(
-        InsuredPerson.space_status == SpaceStatus.CLOSED,
-        InsuredPerson.purge_after <= now)).scalars().all()
-    for person in due:
-        if person.user_id:
-            _erase_user(session, person.user_id)
-        person.user_id = None
-        person.space_status = SpaceStatus.DELETED
-        person.status_changed_at = now
-        person.purge_after = None
-        audit.record(session, keyring, "activation.purged", subject_id=person.id, now=now)
-    session.flush()
-    return len(due)
 
 
 # One-time codes that confirm an e-mail address or a phone number ---------------------------

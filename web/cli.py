@@ -86,7 +86,7 @@ def register(app: Flask) -> None:
 def register_lifecycle(app: Flask) -> None:
     """Commands for the insurer's data and the life cycle of spaces (DESIGN.md §2)."""
     from blueprints.activation.delivery import code_letters_pdf, deliver_code
-    from domain import activation, insured
+    from domain import activation, closing, insured
     from domain.identity import InvalidIdentifier, normalise_nir
     from domain.models.base import utcnow
 
@@ -173,6 +173,6 @@ def register_lifecycle(app: Flask) -> None:
     @accounts_group.command("purge")
     def accounts_purge():
         """Erase closed spaces past their 10 years, or whose deletion was asked."""
-        count = activation.purge(db.session, keys.ring, utcnow())
+        count = closing.purge(db.session, keys.ring, utcnow())
         db.session.commit()
         click.echo(f"{count} closed space(s) erased.")

@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from blueprints.account import bp
-from domain import activation, audit, exports, passwords
+from domain import audit, closing, exports, passwords
 from domain import sessions as web_sessions
+from domain.errors import NotAllowed
 from domain.models.base import utcnow
 from domain.policy import Area
 from extensions import db, htmx, keys
@@ -75,10 +76,10 @@ def close():
                                          "votre compte.")))
         if not errors:
             try:
-                activation.close_space(db.session, keys.ring, current_user._get_current_object(),
+                closing.close_space(db.session, keys.ring, current_user._get_current_object(),
                                        delete_now=choice == "delete", now=utcnow(),
                                        actor=actor())
-            except activation.NotAllowed:
+            except NotAllowed:
                 abort(409)
             logout_user()
             session.destroy()

@@ -96,11 +96,6 @@ def test_idle_warning_can_be_dismissed_by_keyboard(idle_visit):
     assert step(idle_visit, "heading_after") == idle_visit["heading"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "static/js/app.js: after « Rester connecté » the panel is swapped (outerHTML) by a hidden "
-    "copy; htmx:afterSettle calls focusFirst() on it, which 'focuses' the hidden button and "
-    "returns true, and idle.hide() does not restore previousFocus because the new panel was "
-    "never open: focus falls to <body> (ACCESSIBILITY.md, HTMX patterns)"))
 def test_focus_returns_to_the_page_after_staying_signed_in(idle_visit):
     focus = step(idle_visit, "focus_after")
     assert focus is not None, "focus fell back to <body> after the warning closed"

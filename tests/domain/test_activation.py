@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import activation, audit, insured
+from domain import activation, audit, closing, insured
 from domain.models import ActivationCode, InsuredPerson, SpaceStatus, User
 from extensions import db, keys
 
@@ -191,10 +191,10 @@ def test_close_archive_purge_and_delete_now(app):
         record = activation.find_code(db.session, keys.ring, code, NOW)
         user = activation.activate(db.session, keys.ring, record, None, NOW, ACTOR)
         db.session.commit()
-        activation.close_space(db.session, keys.ring, user, delete_now=False, now=NOW,
+        closing.close_space(db.session, keys.ring, user, delete_now=False, now=NOW,
                                actor=ACTOR)
-        assert activation.purge(db.session, keys.ring, NOW + timedelta(days=365 * 9)) == 0
-        assert activation.purge(db.session, keys.ring, NOW + timedelta(days=365 * 10 + 3)) == 1
+        assert closing.purge(db.session, keys.ring, NOW + timedelta(days=365 * 9)) == 0
+        assert closing.purge(db.session, keys.ring, NOW + timedelta(days=365 * 10 + 3)) == 1
         assert person.space_status == SpaceStatus.DELETED and person.user_id is None
         assert db.session.get(User, user.id) is None
 
@@ -204,10 +204,10 @@ def test_delete_now_shreds_the_key_at_once_and_the_data_on_the_next_purge(app):
         code, person = _code_in_state("valid")
         record = activation.find_code(db.session, keys.ring, code, NOW)
         user = activation.activate(db.session, keys.ring, record, None, NOW, ACTOR)
-        activation.close_space(db.session, keys.ring, user, delete_now=True, now=NOW,
+        closing.close_space(db.session, keys.ring, user, delete_now=True, now=NOW,
                                actor=ACTOR)
         assert user.wrapped_key is None
-        assert activation.purge(db.session, keys.ring, NOW) == 1
+        assert closing.purge(db.session, keys.ring, NOW) == 1
 
 
 HOSTILE = [
