@@ -148,3 +148,116 @@ def open_sealed(key: bytes, sealed: bytes, associated: str) -> bytes:
 def token_hash(token: str) -> str:
     """Hash a high-entropy bearer token (a session id) before it is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Documents: a data key per document, content in AES-256-GCM chunks --------------------------
+
+STREAM_MAGIC = b"CSD1"
+CHUNK_SIZE = 64 * 1024
+PREFIX_BYTES = 8
+TAG_BYTES = 16
+
+
+def new_data_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def wrap_data_key(patient_key: bytes, data_key: bytes) -> bytes:
+    """A document's key, wrapped by its patient's key (RFC 3394)."""
+    return aes_key_wrap(patient_key, data_key)
+
+
+def unwrap_data_key(patient_key: bytes, wrapped: bytes) -> bytes:
+    try:
+        return aes_key_unwrap(patient_key, wrapped)
+    except InvalidUnwrap as exc:
+        raise CryptoError("the document key cannot be unwrapped with this patient key") from exc
+
+
+def _chunk_associated(binding: str, index: int, last: bool) -> bytes:
+    return f"{binding}|chunk={index}|last={int(last)}".encode()
+
+
+def document_binding(document_id: str, patient_id: str, scheme: int = 1) -> str:
+    """Associated data shared by every chunk: the ciphertext only opens for this document
+    of this patient, under this scheme version (swapping blobs between records fails)."""
+    return f"doc={document_id}|patient={patient_id}|v={scheme}"
+
+
+def encrypt_chunks(data_key: bytes, binding: str, pieces, total_size: int,
+                   chunk_size: int = CHUNK_SIZE):
+    """Encrypt `total_size` bytes arriving as pieces of any size; yields the header then one
+    sealed chunk per `chunk_size` bytes. Knowing the size up front (the upload is spooled
+    to disk first) tells which chunk is the last without reading ahead, so only the chunk
+    being sealed and its ciphertext are in memory."""
+    aead = AESGCM(data_key)
+    prefix = secrets.token_bytes(PREFIX_BYTES)
+    yield STREAM_MAGIC + prefix + chunk_size.to_bytes(4, "big")
+    reader = _Reassembler(pieces)
+    count = max(1, -(-total_size // chunk_size))
+    for index in range(count):
+        plain = reader.read(min(chunk_size, total_size - index * chunk_size))
+        if len(plain) != min(chunk_size, total_size - index * chunk_size):
+            raise CryptoError("the content is shorter than announced")
+        yield _seal_chunk(aead, prefix, binding, index, plain, last=index == count - 1)
+    if reader.read(1):
+        raise CryptoError("the content is longer than announced")
+
+
+def _seal_chunk(aead: AESGCM, prefix: bytes, binding: str, index: int, plain: bytes,
+                last: bool) -> bytes:
+    if index >= 2**32:
+        raise CryptoError("too many chunks for one document")
+    nonce = prefix + index.to_bytes(4, "big")
+    return aead.encrypt(nonce, plain, _chunk_associated(binding, index, last))
+
+
+def decrypt_chunks(data_key: bytes, binding: str, blob_pieces):
+    """Decrypt a stream made by encrypt_chunks(); raises CryptoError on any alteration,
+    truncation, reordering, extension or wrong binding. Yields plaintext chunks."""
+    aead = AESGCM(data_key)
+    reader = _Reassembler(blob_pieces)
+    header = reader.read(len(STREAM_MAGIC) + PREFIX_BYTES + 4)
+    if len(header) != len(STREAM_MAGIC) + PREFIX_BYTES + 4 or not header.startswith(STREAM_MAGIC):
+        raise CryptoError("not an encrypted document")
+    prefix = header[len(STREAM_MAGIC):len(STREAM_MAGIC) + PREFIX_BYTES]
+    chunk_size = int.from_bytes(header[-4:], "big")
+    if not 0 < chunk_size <= 16 * 1024 * 1024:
+        raise CryptoError("bad chunk size")
+    sealed_size = chunk_size + TAG_BYTES
+    index = 0
+    current = reader.read(sealed_size)
+    while True:
+        following = reader.read(sealed_size)
+        last = not following
+        if len(current) < TAG_BYTES or (not last and len(current) != sealed_size):
+            raise CryptoError("truncated document")
+        nonce = prefix + index.to_bytes(4, "big")
+        try:
+            yield aead.decrypt(nonce, current, _chunk_associated(binding, index, last))
+        except InvalidTag as exc:
+            raise CryptoError("the document was altered or belongs elsewhere") from exc
+        if last:
+            return
+        current, index = following, index + 1
+
+
+class _Reassembler:
+    """Reads exact sizes from an iterator of byte pieces of any size."""
+
+    def __init__(self, pieces):
+        self._pieces = iter(pieces)
+        self._buffer = bytearray()
+
+    def read(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            if not self._buffer and len(piece) == size:
+                return bytes(piece)  # the common case: pieces already of the right size
+            self._buffer += piece
+        with memoryview(self._buffer) as view:
+            out = bytes(view[:size])
+        del self._buffer[:size]
+        return out
