@@ -8,7 +8,7 @@ from flask import Flask
 from jinja2 import StrictUndefined
 
 from config import load_config
-from extensions import babel, csrf, db, htmx, keys, limiter, login_manager
+from extensions import babel, blobs, csrf, db, htmx, keys, limiter, login_manager
 from web import access, assets, cli, context, errors, i18n, security, sessions
 from web.i18n import select_locale
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     db.init_app(app)
     keys.init_app(app)
+    blobs.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_timezone="Europe/Paris")
@@ -44,12 +45,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints.activation import bp as activation_bp
     from blueprints.adviser import bp as adviser_bp
     from blueprints.auth import bp as auth_bp
+    from blueprints.documents import bp as documents_bp
     from blueprints.pages import bp as pages_bp
     from blueprints.pro import bp as pro_bp
     from blueprints.space import bp as space_bp
 
-    for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, pro_bp,
-                      adviser_bp):
+    for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, documents_bp,
+                      pro_bp, adviser_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

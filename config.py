@@ -139,7 +139,15 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "SESSION_WARNING_SECONDS": _int(env, "SESSION_WARNING_SECONDS", 120),
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         # Requests.
+        "MAX_UPLOAD_MB": _int(env, "MAX_UPLOAD_MB", 5),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 5) * 1024 * 1024 + 64 * 1024,
+        "MAX_IMAGE_PIXELS": _int(env, "MAX_IMAGE_PIXELS", 40_000_000),
+        # Document blobs: a folder under instance/ by default, or s3://bucket[/prefix].
+        "BLOB_STORE": env.get("BLOB_STORE", ""),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or None,
         "WTF_CSRF_TIME_LIMIT": None,  # bound to the server-side session instead
         "WTF_CSRF_SSL_STRICT": https,
         # Rate limits (Flask-Limiter); memory by default, Redis when REDIS_URL is set.

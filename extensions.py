@@ -51,7 +51,31 @@ class Keys:
         return current_app.extensions["carnet_keys"]
 
 
+class Blobs:
+    """The blob store of encrypted documents (local folder by default, S3 when configured),
+    created on first use."""
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["carnet_blobs"] = None
+
+    @property
+    def store(self):
+        store = current_app.extensions.get("carnet_blobs")
+        if store is None:
+            from pathlib import Path
+
+            from domain.storage import make_blob_store
+
+            config = current_app.config
+            store = make_blob_store(config["BLOB_STORE"], Path(current_app.instance_path), {
+                name: config[name] for name in ("S3_ENDPOINT_URL", "S3_REGION",
+                                                "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")})
+            current_app.extensions["carnet_blobs"] = store
+        return store
+
+
 db = Database()
+blobs = Blobs()
 keys = Keys()
 csrf = CSRFProtect()
 babel = Babel()

@@ -261,3 +261,19 @@ class _Reassembler:
             out = bytes(view[:size])
         del self._buffer[:size]
         return out
+
+
+def add_kek_version(path: str | Path) -> int:
+    """Add a new KEK to the key file and make it current; older versions stay so that keys
+    wrapped with them keep opening until they are re-wrapped. Written atomically, 0600."""
+    path = Path(path)
+    content = json.loads(path.read_text())
+    version = max(int(number) for number in content["kek"]) + 1
+    content["kek"][str(version)] = _b64(secrets.token_bytes(KEY_BYTES))
+    content["kek_current"] = version
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(content, handle, indent=2)
+    os.replace(temporary, path)
+    return version

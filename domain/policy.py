@@ -7,6 +7,7 @@ land, so every view keeps calling the same functions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.models import Role
@@ -47,3 +48,56 @@ def may_enter(role: Role | None, area: Area) -> bool:
     if role is None:
         return False
     return role in AREA_ROLES.get(area, frozenset())
+
+
+# Documents ----------------------------------------------------------------------------------
+
+class DocumentAction(StrEnum):
+    LIST = "list"
+    READ = "read"
+    DOWNLOAD = "download"
+    EDIT = "edit"
+    DELETE = "delete"
+    HIDE = "hide"
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """What is known about the viewer's relation to one document.
+
+    The access-control issue fills `has_grant` (the patient allows this professional and
+    the profession matrix allows the category), `is_attending_doctor` and `blocked`.
+    """
+
+    is_owner: bool
+    is_author: bool
+    is_attending_doctor: bool = False
+    has_grant: bool = False
+    blocked: bool = False
+
+
+OWNER_ACTIONS = {DocumentAction.LIST, DocumentAction.READ, DocumentAction.DOWNLOAD,
+                 DocumentAction.HIDE}
+READ_ACTIONS = {DocumentAction.LIST, DocumentAction.READ, DocumentAction.DOWNLOAD}
+
+
+def document_allowed(action: DocumentAction, role: Role | None, context: DocumentContext, *,
+                     hidden: bool) -> bool:
+    """The one rule for documents (DESIGN.md §2 "Documents").
+
+    The patient sees and hides everything in their vault and edits or deletes only what
+    they added. A professional reads what they deposited, or — with the patient's grant —
+    what is not hidden; the attending doctor also sees hidden documents. Nobody else,
+    whatever their role, gets anything.
+    """
+    if role == Role.PATIENT and context.is_owner:
+        if action in OWNER_ACTIONS:
+            return True
+        return action in (DocumentAction.EDIT, DocumentAction.DELETE) and context.is_author
+    if role == Role.PROFESSIONAL and not context.blocked:
+        if action not in READ_ACTIONS:
+            return False
+        if context.is_author:
+            return True
+        return context.has_grant and (not hidden or context.is_attending_doctor)
+    return False

@@ -24,6 +24,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
 
 def register(app: Flask) -> None:
     register_lifecycle(app)
+    register_vault(app)
     @app.cli.group("db")
     def db_group():
         """Database schema (Alembic migrations)."""
@@ -176,3 +177,45 @@ def register_lifecycle(app: Flask) -> None:
         count = closing.purge(db.session, keys.ring, utcnow())
         db.session.commit()
         click.echo(f"{count} closed space(s) erased.")
+
+
+def register_vault(app: Flask) -> None:
+    """Commands for the document vault and the keys."""
+    from domain import vault
+    from domain.crypto import Keyring, add_kek_version
+    from domain.keys import rewrap_patient_keys
+    from extensions import blobs
+
+    @app.cli.group("vault")
+    def vault_group():
+        """Encrypted documents."""
+
+    @vault_group.command("verify")
+    @click.option("--repair", is_flag=True, help="Delete orphan blobs (never visible).")
+    def vault_verify(repair: bool):
+        """Find orphan, missing and corrupt blobs; exit code 1 if any."""
+        report = vault.verify(db.session, blobs.store, repair=repair)
+        click.echo(f"{report.checked} document(s) checked.")
+        for label, items in (("orphan blob", report.orphans), ("missing blob", report.missing),
+                             ("corrupt blob", report.corrupt)):
+            for item in items:
+                click.echo(f"{label}: {item}")
+        if repair:
+            click.echo(f"{report.repaired} orphan blob(s) deleted.")
+        if report.ok or (repair and not report.missing and not report.corrupt):
+            click.echo("OK")
+            return
+        raise SystemExit(1)
+
+    @app.cli.group("keys")
+    def keys_group():
+        """Key-encryption keys."""
+
+    @keys_group.command("rotate")
+    def keys_rotate():
+        """Add a new KEK to the key file and re-wrap every patient key with it."""
+        path = current_app.config["CARNET_KEY_FILE"]
+        version = add_kek_version(path)
+        current_app.extensions["carnet_keys"] = Keyring.from_file(path)
+        count = rewrap_patient_keys(db.session, keys.ring)
+        click.echo(f"KEK version {version} is current; {count} patient key(s) re-wrapped.")

@@ -16,7 +16,7 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 NAV = {
     Role.PATIENT: (
         ("space.dashboard", _l("Accueil")),
-        ("space.documents", _l("Documents")),
+        ("documents.document_list", _l("Documents")),
         ("space.profile", _l("Profil")),
         ("space.agenda", _l("Agenda")),
         ("space.messages", _l("Messagerie")),

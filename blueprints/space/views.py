@@ -12,8 +12,9 @@ patient = allow(Area.PATIENT_SPACE)
 
 # Sections whose features land with later issues: the page says what is coming.
 COMING = {
-    "documents": (_l("Documents"), _l("Le coffre-fort de vos documents de santé : ordonnances, "
-                                     "résultats d’analyses, comptes rendus, imagerie.")),
+    "documents": (_l("Documents"), _l("Le coffre-fort de vos documents de santé : "
+                                     "ordonnances, résultats d’analyses, comptes rendus, "
+                                     "imagerie.")),
     "profile": (_l("Profil médical"), _l("Vos maladies, traitements, allergies, mesures, "
                                          "vaccinations et vos volontés.")),
     "agenda": (_l("Agenda"), _l("Vos rendez-vous médicaux, rappels et vaccinations à faire.")),
@@ -38,12 +39,6 @@ def dashboard():
     return render_template("space/dashboard.html",
                            represented=represented_by(db.session, current_user.id),
                            sections=COMING)
-
-
-@bp.get("/documents")
-@patient
-def documents():
-    return _coming("documents")
 
 
 @bp.get("/profil")

@@ -2,6 +2,7 @@
 
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
+from domain.models.document import AuthorKind, Category, Document
 from domain.models.insured import (
     ActivationCode,
     CodeChannel,
@@ -13,6 +14,9 @@ from domain.models.user import Profession, Representation, Role, SecondFactor, U
 from domain.models.websession import WebSession
 
 __all__ = [
+    "AuthorKind",
+    "Category",
+    "Document",
     "ActivationCode",
     "CodeChannel",
     "InsuredPerson",

@@ -68,6 +68,8 @@ class User(Base):
     # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     kek_version: Mapped[int | None]
+    # Patients: hide documents deposited by others from professionals until shown.
+    hide_new_documents: Mapped[bool] = mapped_column(default=False)
     # False once the space is closed: nobody can sign in to it any more.
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

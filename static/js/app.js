@@ -47,6 +47,19 @@
     }
   });
 
+  /* Upload progress: a <progress> with its text, updated while htmx sends the file. */
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest("[data-upload-progress]");
+    if (!form || !event.detail.lengthComputable) { return; }
+    var box = form.querySelector(".upload-progress");
+    var bar = box && box.querySelector("progress");
+    if (!bar) { return; }
+    var percent = Math.round(event.detail.loaded / event.detail.total * 100);
+    box.hidden = false;
+    bar.value = percent;
+    bar.textContent = percent + " %";
+  });
+
   /* Idle-session warning (WCAG 2.2.1): shown before the server ends the session. */
   var idle = {
     timers: [],

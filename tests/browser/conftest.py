@@ -29,6 +29,7 @@ class QuietHandler(WSGIRequestHandler):
 class LiveServer:
     def __init__(self, application):
         self.app = application
+        self.seeded: str | None = None  # the demo patient's id when this run seeded the data
         self.server = make_server("127.0.0.1", 0, application, threaded=True,
                                   request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -47,16 +48,18 @@ def seed(application) -> None:
         db.session.commit()
 
 
-def demo_data_present(application) -> bool:
+def demo_patient_id(application) -> str | None:
+    """Changes when another test module empties the database (and maybe seeds it again)."""
     with application.app_context():
         return db.session.execute(
-            select(User.id).where(User.login == "camille.martin")).first() is not None
+            select(User.id).where(User.login == "camille.martin")).scalar_one_or_none()
 
 
 @pytest.fixture(scope="session")
 def live_server(app):
     seed(app)
     server = LiveServer(app)
+    server.seeded = demo_patient_id(app)
     yield server
     server.stop()
 
@@ -86,7 +89,6 @@ class Browsing:
         self.context = None
         self.page = None
         self.loaded = None  # what the shared page shows now (see test_pages.open_target)
-        self.used = False
         self.errors: list[str] = []
 
     def new_context(self, *, role: str | None = None, js: bool = True, width: int = 1280,
@@ -155,10 +157,12 @@ def browsing(browser, live_server):
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _demo_data(app, browsing):
-    """Other test modules empty the database before each of their tests: seed again if so."""
-    if not demo_data_present(app):
+def _demo_data(app, browsing, live_server):
+    """Other test modules empty the database before each of their tests: seed again if so,
+    and sign in again (the saved cookies point to sessions that no longer exist)."""
+    if demo_patient_id(app) != live_server.seeded or live_server.seeded is None:
         seed(app)
+        live_server.seeded = demo_patient_id(app)
         browsing.forget()
     yield
 
@@ -173,6 +177,8 @@ def pytest_collection_modifyitems(items):
     slots = [index for index, item in enumerate(items)
              if getattr(item, "originalname", None) in PAGE_CHECKS
              and "target" in getattr(getattr(item, "callspec", None), "params", {})]
+    if not slots:
+        return
     roles = list(support.ROLES)
     order = {target: index for index, target in enumerate(support.targets())}
 

@@ -185,8 +185,9 @@ def targets() -> tuple[Target, ...]:
 
 def state_login_error(page, app) -> None:
     """The sign-in form sent empty: error summary, inline errors, "Erreur :" title."""
-    page.goto("/connexion")
-    submit_main_form(page)
+    with limits_off():
+        page.goto("/connexion")
+        submit_main_form(page)
 
 
 def _wrong_code(login: str):
@@ -350,6 +351,19 @@ FOCUSED = """() => {
           formAction: element.form ? element.form.getAttribute("action") : null,
           errorSummary: element.hasAttribute("data-error-summary")};
 }"""
+
+
+def wait_until(page, expression: str, timeout: float = 5.0) -> None:
+    """Poll a JavaScript function until it returns true.
+
+    Not page.wait_for_function: its predicate is eval'ed in the page, which the app's CSP
+    (no 'unsafe-eval') forbids.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def focused(page) -> dict | None:

@@ -35,11 +35,10 @@ def cases(test: str, widths=(1280, 320), modes=(True, False)):
 def open_target(browsing, app, target: Target, js: bool, width: int, untouched: bool = False):
     """The page for this target, loaded once for all checks of the same (target, js, width).
 
-    `untouched`: load it again if a check has used it already (focus, scroll, axe).
+    `untouched`: load it again even so, for a check that needs it as it loaded.
     """
     key = (target, js, width)
-    if browsing.loaded == key and not (untouched and browsing.used):
-        browsing.used = True
+    if browsing.loaded == key and not untouched:
         return browsing.page
     page = browsing.page_for(target.role, js, width)
     if target.state:
@@ -50,7 +49,6 @@ def open_target(browsing, app, target: Target, js: bool, width: int, untouched: 
     assert status == target.status, (
         f"{target.path} answered {status} for {target.role}, expected {target.status}")
     browsing.loaded = key
-    browsing.used = True
     return page
 
 

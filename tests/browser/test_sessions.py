@@ -46,8 +46,8 @@ def test_end_another_session_by_keyboard(browsing, app, js):
             expect(page.locator("#live-region")).to_contain_text(ENDED)
             assert page.evaluate("window.__sansRechargement === true"), \
                 "the page was loaded again instead of swapping the list"
-            page.wait_for_function("document.activeElement && "
-                                   "document.activeElement.id === 'session-list-title'")
+            support.wait_until(page, "() => document.activeElement && "
+                                     "document.activeElement.id === 'session-list-title'")
         else:
             with page.expect_navigation():
                 page.keyboard.press("Enter")

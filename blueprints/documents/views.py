@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from blueprints.activation.forms import read_date
+from blueprints.documents import bp
+from blueprints.documents.labels import CATEGORY_LABELS, human_size, kind_label
+from domain import uploads, vault
+from domain.models import Category
+from domain.policy import Area, DocumentAction
+from extensions import blobs, db, htmx, keys
+from web.access import actor, allow
+from web.render import render_page
+
+patient = allow(Area.PATIENT_SPACE)
+
+TITLE_MESSAGES = {
+    "title_missing": _l("Donnez un titre au document, par exemple « Ordonnance du Dr "
+                        "Bernard »."),
+    "title_too_long": _l("Le titre doit faire au plus 200 caractères."),
+    "date_future": _l("La date du document ne peut pas être dans le futur."),
+}
+
+
+def _upload_message(problem: uploads.UploadRejected) -> str:
+    details = problem.details
+    messages = {
+        "empty": _("Ce fichier est vide. Choisissez un autre fichier."),
+        "too_large": _("Ce fichier dépasse %(limit)s Mo. Réduisez-le (par exemple en le "
+                       "numérisant en noir et blanc) puis réessayez.",
+                       limit=current_app.config["MAX_UPLOAD_MB"]),
+        "extension_not_allowed": _("Ce type de fichier n’est pas accepté. Envoyez un PDF, une "
+                                   "image JPEG, PNG ou TIFF, ou un fichier texte."),
+        "type_mismatch": _("Le contenu de ce fichier ne correspond pas à son extension. "
+                           "Enregistrez-le à nouveau dans son format d’origine puis réessayez."),
+        "unreadable": _("Ce fichier est abîmé ou protégé par un mot de passe. Ouvrez-le, "
+                        "enregistrez-le à nouveau, puis réessayez."),
+        "image_too_large": _("Cette image est trop grande. Réduisez sa taille puis "
+                             "réessayez."),
+        "pdf_unsafe": _("Ce PDF contient des éléments actifs que nous ne pouvons pas retirer. "
+                        "Imprimez-le en PDF puis réessayez."),
+        "text_not_utf8": _("Ce fichier texte n’est pas lisible. Enregistrez-le en UTF-8 puis "
+                           "réessayez."),
+        "polyglot": _("Ce fichier mélange plusieurs formats. Enregistrez-le à nouveau dans un "
+                      "seul format (PDF, JPEG, PNG, TIFF ou texte)."),
+    }
+    if problem.reason == "type_not_allowed" and details.get("detected"):
+        return _("Ce fichier est un .%(kind)s. Enregistrez-le en PDF puis réessayez.",
+                 kind=details["detected"])
+    return messages.get(problem.reason, messages["extension_not_allowed"])
+
+
+def _category(value: str | None) -> Category | None:
+    try:
+        return Category(value) if value else None
+    except ValueError:
+        return None
+
+
+def _owned(document_id: str, action: DocumentAction):
+    try:
+        return vault.get_document(db.session, keys.ring, current_user, document_id, action,
+                                  actor())
+    except vault.DocumentNotFound:
+        db.session.commit()  # the refusal stays in the audit trail
+        abort(404)
+
+
+def _context(**extra) -> dict:
+    return {"category_labels": CATEGORY_LABELS, "human_size": human_size,
+            "kind_label": kind_label, **extra}
+
+
+@bp.get("")
+@patient
+def document_list():
+    """The vault: filter by category, search titles, pages of 20 (htmx swaps the list)."""
+    category = _category(request.args.get("categorie"))
+    query = (request.args.get("q") or "").strip()[:100]
+    try:
+        page_number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_number = 1
+    page = vault.documents_page(db.session, keys.ring, current_user, category=category,
+                                query=query, page=page_number)
+    return render_page("documents/list.html", fragment="documents/_list.html",
+                       target="document-list",
+                       **_context(page=page, category=category, query=query,
+                                  announce=bool(htmx)))
+
+
+@bp.route("/ajouter", methods=["GET", "POST"])
+@patient
+def document_add():
+    """Add a document: file, title, date, category, visibility. Works as a plain form; with
+    JavaScript a progress bar shows the upload."""
+    errors: list[tuple[str, str]] = []
+    today = date.today()
+    form = {"title": "", "category": "", "hidden": "",
+            "date": {"day": str(today.day), "month": str(today.month), "year": str(today.year)}}
+    if request.method == "POST":
+        form["title"] = (request.form.get("title") or "")[:300]
+        form["category"] = request.form.get("category") or ""
+        form["hidden"] = request.form.get("visibility") or ""
+        document_date, form["date"], date_errors = read_date(request.form, "date", _(
+            "Saisissez la date du document, par exemple 3 3 2026."))
+        errors += date_errors
+        category = _category(form["category"])
+        if category is None:
+            errors.append(("category", _("Choisissez une catégorie, par exemple « Ordonnances "
+                                         "et soins ».")))
+        if form["hidden"] not in ("visible", "hidden"):
+            errors.append(("visibility", _("Choisissez qui peut voir ce document.")))
+        try:
+            vault.clean_title(form["title"])
+        except vault.InvalidDocument as problem:
+            errors.append(("title", str(TITLE_MESSAGES[problem.reason])))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors.insert(0, ("file", _("Choisissez un fichier sur votre appareil.")))
+        if not errors:
+            document, problem = _store(upload, form, category, document_date)
+            if problem:
+                errors.append(problem)
+            else:
+                flash(_("Le document a été ajouté."), "success")
+                target = url_for("documents.document_show", document_id=document.id)
+                if htmx:  # a full page load on the new document, as without JavaScript
+                    response = make_response("", 200)
+                    response.headers["HX-Redirect"] = target
+                    return response
+                return redirect(target, 303)
+    return render_page("documents/add.html", status=422 if errors else 200,
+                       **_context(errors=errors, has_errors=bool(errors), form=form))
+
+
+def _store(upload, form, category, document_date):
+    """Spool the upload to disk, check and clean it, then encrypt it into the vault."""
+    work = Path(current_app.instance_path) / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work) as folder:
+        source = Path(folder) / "upload"
+        upload.save(source)
+        try:
+            clean = uploads.inspect_and_clean(
+                source, upload.filename, current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                Path(folder), max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+        except uploads.UploadRejected as problem:
+            return None, ("file", _upload_message(problem))
+        try:
+            document = vault.add_document(
+                db.session, keys.ring, blobs.store, patient=current_user, author=current_user,
+                path=clean.path, size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
+                file_name=clean.display_name, title=form["title"], category=category,
+                document_date=document_date, hidden=form["hidden"] == "hidden",
+                source="upload", actor=actor())
+        except vault.InvalidDocument as problem:
+            return None, ("date" if problem.reason == "date_future" else "title",
+                          str(TITLE_MESSAGES[problem.reason]))
+        db.session.commit()
+        return document, None
+
+
+@bp.get("/<string:document_id>")
+@patient
+def document_show(document_id: str):
+    owner, document = _owned(document_id, DocumentAction.READ)
+    item = vault.view(keys.ring, owner, document)
+    db.session.commit()
+    return render_page("documents/detail.html",
+                       **_context(item=item, mine=document.author_id == current_user.id))
+
+
+def _disposition(kind: str, name: str) -> str:
+    """RFC 6266: an ASCII fallback and the exact UTF-8 name (accents kept)."""
+    fallback = name.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _send(document_id: str, inline: bool):
+    owner, document = _owned(document_id, DocumentAction.DOWNLOAD)
+    if inline and document.kind not in ("pdf", "jpeg", "png"):
+        abort(404)
+    item = vault.view(keys.ring, owner, document)
+    db.session.commit()
+    chunks = vault.open_content(keys.ring, blobs.store, owner, document)
+    response = Response(stream_with_context(chunks), mimetype=document.mimetype,
+                        direct_passthrough=True)
+    response.headers["Content-Length"] = str(document.size)
+    response.headers["Content-Disposition"] = _disposition(
+        "inline" if inline else "attachment", item.file_name)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<string:document_id>/fichier")
+@patient
+def document_download(document_id: str):
+    return _send(document_id, inline=False)
+
+
+@bp.get("/<string:document_id>/apercu")
+@patient
+def document_preview(document_id: str):
+    return _send(document_id, inline=True)
+
+
+@bp.route("/<string:document_id>/modifier", methods=["GET", "POST"])
+@patient
+def document_edit(document_id: str):
+    owner, document = _owned(document_id, DocumentAction.EDIT)
+    item = vault.view(keys.ring, owner, document)
+    errors: list[tuple[str, str]] = []
+    form = {"title": item.title, "category": document.category.value,
+            "date": {"day": str(document.document_date.day),
+                     "month": str(document.document_date.month),
+                     "year": str(document.document_date.year)}}
+    if request.method == "POST":
+        form["title"] = (request.form.get("title") or "")[:300]
+        form["category"] = request.form.get("category") or ""
+        document_date, form["date"], errors = read_date(request.form, "date", _(
+            "Saisissez la date du document, par exemple 3 3 2026."))
+        category = _category(form["category"])
+        if category is None:
+            errors.append(("category", _("Choisissez une catégorie.")))
+        if not errors:
+            try:
+                vault.update_document(db.session, keys.ring, owner, document,
+                                      title=form["title"], category=category,
+                                      document_date=document_date, actor=actor())
+            except vault.InvalidDocument as problem:
+                errors.append(("date" if problem.reason == "date_future" else "title",
+                               str(TITLE_MESSAGES[problem.reason])))
+            else:
+                db.session.commit()
+                flash(_("Les informations du document ont été modifiées."), "success")
+                return redirect(url_for("documents.document_show", document_id=document.id),
+                                303)
+    db.session.commit()
+    return render_page("documents/edit.html", status=422 if errors else 200,
+                       **_context(errors=errors, has_errors=bool(errors), form=form, item=item))
+
+
+@bp.post("/<string:document_id>/visibilite")
+@patient
+def document_visibility(document_id: str):
+    _owner, document = _owned(document_id, DocumentAction.HIDE)
+    hidden = request.form.get("hidden") == "1"
+    vault.set_hidden(db.session, keys.ring, document, hidden, actor())
+    db.session.commit()
+    flash(_("Le document est maintenant masqué aux professionnels.") if hidden else
+          _("Le document est de nouveau visible par les professionnels autorisés."), "success")
+    return redirect(url_for("documents.document_show", document_id=document.id), 303)
+
+
+@bp.route("/<string:document_id>/supprimer", methods=["GET", "POST"])
+@patient
+def document_delete(document_id: str):
+    owner, document = _owned(document_id, DocumentAction.DELETE)
+    if request.method == "POST":
+        vault.delete_document(db.session, keys.ring, blobs.store, document, actor())
+        flash(_("Le document a été supprimé."), "success")
+        return redirect(url_for("documents.document_list"), 303)
+    item = vault.view(keys.ring, owner, document)
+    db.session.commit()
+    return render_page("documents/delete.html", **_context(item=item))
+
+
+@bp.route("/parametres", methods=["GET", "POST"])
+@patient
+def settings():
+    if request.method == "POST":
+        current_user.hide_new_documents = request.form.get("hide_new") == "oui"
+        db.session.commit()
+        flash(_("Votre choix est enregistré."), "success")
+        return redirect(url_for("documents.settings"), 303)
+    return render_page("documents/settings.html")

@@ -1,0 +1,61 @@
+"""Documents of the vault. Titles are sealed with the patient key; contents live encrypted
+in the blob store under a random key; only metadata needed to sort and filter is clear."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, UTCDateTime, new_id, utcnow
+
+
+class Category(enum.StrEnum):
+    """The categories of the real service, in its order."""
+
+    SUMMARY = "summary"                # Ma santé en résumé
+    PRESCRIPTIONS = "prescriptions"    # Ordonnances et soins
+    IMAGING = "imaging"                # Radiologie / imagerie
+    LAB_RESULTS = "lab_results"        # Résultats de biologie
+    REPORTS = "reports"                # Comptes rendus
+    PREVENTION = "prevention"          # Prévention et dépistages
+    CERTIFICATES = "certificates"      # Certificats médicaux
+    ADMINISTRATIVE = "administrative"  # Pièces administratives
+    OTHER = "other"                    # Autres documents
+
+
+class AuthorKind(enum.StrEnum):
+    PATIENT = "patient"
+    PROFESSIONAL = "professional"
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    return Enum(kind, name=name, native_enum=False, length=20,
+                values_callable=lambda members: [member.value for member in members])
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_patient_date", "patient_id", "document_date"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
+    source: Mapped[str] = mapped_column(String(30))
+    category: Mapped[Category] = mapped_column(_enum(Category, "document_category"))
+    title_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    file_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    document_date: Mapped[date]
+    deposited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[str] = mapped_column(String(10))
+    mimetype: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int]
+    blob_key: Mapped[str] = mapped_column(String(40), unique=True)
+    blob_size: Mapped[int]
+    checksum: Mapped[str] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    scheme: Mapped[int] = mapped_column(default=1)

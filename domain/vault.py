@@ -1,0 +1,285 @@
+"""The document vault ("coffre-fort"): adding, listing, reading, changing and deleting
+documents, every decision through the access policy and every access in the audit trail.
+
+Crash consistency: the encrypted blob is written first, under a fresh random key, and the
+row that points to it is committed after. A crash in between leaves an orphan blob that
+nobody can see; `flask vault verify --repair` finds and removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain import audit, policy
+from domain.crypto import (
+    CHUNK_SIZE,
+    CryptoError,
+    Keyring,
+    WrappedKey,
+    decrypt_chunks,
+    document_binding,
+    encrypt_chunks,
+    new_data_key,
+    open_sealed,
+    seal,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from domain.models import AuthorKind, Category, Document, User
+from domain.models.base import new_id, utcnow
+
+TITLE_MAX = 200
+PER_PAGE = 20
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+class DocumentNotFound(Exception):
+    """No such document for this person (also when it exists but is not theirs)."""
+
+
+class InvalidDocument(ValueError):
+    """`reason`: title_missing, title_too_long, date_future, category."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def patient_key(keyring: Keyring, patient: User) -> bytes:
+    """The patient's own key, unwrapped by the KEK; gone once the space is shredded."""
+    if patient.wrapped_key is None or patient.kek_version is None:
+        raise CryptoError("this space's key was destroyed")
+    return keyring.unwrap(WrappedKey(patient.kek_version, patient.wrapped_key))
+
+
+def _associated(document_id: str, column: str) -> str:
+    return f"documents.{column}.{document_id}"
+
+
+def clean_title(title: str) -> str:
+    title = " ".join(CONTROL.sub(" ", title or "").split())
+    if not title:
+        raise InvalidDocument("title_missing")
+    if len(title) > TITLE_MAX:
+        raise InvalidDocument("title_too_long")
+    return title
+
+
+def check_date(value: date, today: date) -> date:
+    if value > today:
+        raise InvalidDocument("date_future")
+    return value
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """A document with its sealed fields opened, for one request."""
+
+    document: Document
+    title: str
+    file_name: str
+
+    @property
+    def id(self) -> str:
+        return self.document.id
+
+
+def _file_pieces(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while piece := handle.read(CHUNK_SIZE):
+            yield piece
+
+
+def add_document(session: Session, keyring: Keyring, store, *, patient: User, author: User,
+                 path: Path, size: int, kind: str, mimetype: str, file_name: str, title: str,
+                 category: Category, document_date: date, hidden: bool | None, source: str,
+                 actor: audit.Actor) -> Document:
+    """Encrypt a checked file into the store and record it in the patient's vault."""
+    title = clean_title(title)
+    check_date(document_date, utcnow().date())
+    key = patient_key(keyring, patient)
+    document_id, blob_key, data_key = new_id(), new_id(), new_data_key()
+    digest = hashlib.sha256()
+
+    def sealed_pieces():
+        for sealed in encrypt_chunks(data_key, document_binding(document_id, patient.id),
+                                     _file_pieces(path), size):
+            digest.update(sealed)
+            yield sealed
+
+    blob_size = store.put(blob_key, sealed_pieces())
+    is_patient = author.id == patient.id
+    document = Document(
+        id=document_id, patient_id=patient.id, author_id=author.id,
+        author_kind=AuthorKind.PATIENT if is_patient else AuthorKind.PROFESSIONAL,
+        source=source, category=category,
+        title_sealed=seal(key, title.encode(), _associated(document_id, "title")),
+        file_name_sealed=seal(key, file_name.encode(), _associated(document_id, "file_name")),
+        document_date=document_date, deposited_at=utcnow(),
+        hidden=patient.hide_new_documents if hidden is None else hidden,
+        kind=kind, mimetype=mimetype, size=size, blob_key=blob_key, blob_size=blob_size,
+        checksum=digest.hexdigest(), wrapped_key=wrap_data_key(key, data_key))
+    session.add(document)
+    session.flush()
+    audit.record(session, keyring, "document.added", actor=actor, subject_id=patient.id,
+                 target_type="document", target_id=document_id,
+                 details={"category": category.value, "kind": kind, "size": size})
+    return document
+
+
+def view(keyring: Keyring, patient: User, document: Document) -> DocumentView:
+    key = patient_key(keyring, patient)
+    return DocumentView(
+        document,
+        open_sealed(key, document.title_sealed, _associated(document.id, "title")).decode(),
+        open_sealed(key, document.file_name_sealed, _associated(document.id, "file_name")).decode())
+
+
+@dataclass
+class Page:
+    items: list[DocumentView]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    counts: dict[Category, int] = field(default_factory=dict)
+
+
+def documents_page(session: Session, keyring: Keyring, patient: User, *,
+                   category: Category | None = None, query: str = "", page: int = 1,
+                   per_page: int = PER_PAGE) -> Page:
+    """The patient's documents, newest document date first, filtered by category and by
+    words of the title. Titles are sealed, so a search opens them (one AES-GCM each)."""
+    base = select(Document).where(Document.patient_id == patient.id)
+    counts = dict(session.execute(
+        select(Document.category, func.count()).where(Document.patient_id == patient.id)
+        .group_by(Document.category)).all())
+    if category is not None:
+        base = base.where(Document.category == category)
+    ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
+    words = [word for word in (query or "").casefold().split() if word][:10]
+    if not words:
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        pages = max(1, math.ceil(total / per_page))
+        page = min(max(page, 1), pages)
+        rows = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).scalars()
+        return Page([view(keyring, patient, row) for row in rows], total, page, pages,
+                    per_page, counts)
+    matches = [item for item in (view(keyring, patient, row)
+                                 for row in session.execute(ordered).scalars())
+               if all(word in item.title.casefold() for word in words)]
+    pages = max(1, math.ceil(len(matches) / per_page))
+    page = min(max(page, 1), pages)
+    return Page(matches[(page - 1) * per_page:page * per_page], len(matches), page, pages,
+                per_page, counts)
+
+
+def _context(viewer: User, document: Document) -> policy.DocumentContext:
+    return policy.DocumentContext(is_owner=viewer.id == document.patient_id,
+                                  is_author=viewer.id == document.author_id)
+
+
+def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
+                 action: policy.DocumentAction, actor: audit.Actor) -> tuple[User, Document]:
+    """The document if the policy allows `action`; otherwise DocumentNotFound (a 404, so
+    another person's id reveals nothing). Both outcomes are audited."""
+    document = session.get(Document, document_id) if re.fullmatch(r"[0-9a-f]{32}",
+                                                                    document_id or "") else None
+    allowed = document is not None and policy.document_allowed(
+        action, viewer.role, _context(viewer, document), hidden=document.hidden)
+    audit.record(session, keyring, f"document.{action.value}", actor=actor,
+                 outcome="success" if allowed else "denied",
+                 subject_id=document.patient_id if document else None,
+                 target_type="document", target_id=(document_id or "")[:64])
+    if not allowed:
+        raise DocumentNotFound
+    return session.get(User, document.patient_id), document
+
+
+def open_content(keyring: Keyring, store, patient: User, document: Document) -> Iterator[bytes]:
+    """The clear content, chunk by chunk, checked by AES-GCM as it streams."""
+    data_key = unwrap_data_key(patient_key(keyring, patient), document.wrapped_key)
+    return decrypt_chunks(data_key, document_binding(document.id, document.patient_id,
+                                                     document.scheme),
+                          store.open(document.blob_key))
+
+
+def update_document(session: Session, keyring: Keyring, patient: User, document: Document, *,
+                    title: str, category: Category, document_date: date,
+                    actor: audit.Actor) -> None:
+    """Change title, category and date of a document (the policy allows own uploads only)."""
+    title = clean_title(title)
+    check_date(document_date, utcnow().date())
+    key = patient_key(keyring, patient)
+    document.title_sealed = seal(key, title.encode(), _associated(document.id, "title"))
+    document.category, document.document_date = category, document_date
+    audit.record(session, keyring, "document.updated", actor=actor, subject_id=patient.id,
+                 target_type="document", target_id=document.id)
+
+
+def set_hidden(session: Session, keyring: Keyring, document: Document, hidden: bool,
+               actor: audit.Actor) -> None:
+    document.hidden = hidden
+    audit.record(session, keyring, "document.hidden" if hidden else "document.shown",
+                 actor=actor, subject_id=document.patient_id, target_type="document",
+                 target_id=document.id)
+
+
+def delete_document(session: Session, keyring: Keyring, store, document: Document,
+                    actor: audit.Actor) -> None:
+    """Remove the row, then the blob (a crash in between leaves only an orphan blob)."""
+    blob_key = document.blob_key
+    audit.record(session, keyring, "document.deleted", actor=actor,
+                 subject_id=document.patient_id, target_type="document", target_id=document.id)
+    session.delete(document)
+    session.commit()
+    store.delete(blob_key)
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    orphans: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    repaired: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.orphans or self.missing or self.corrupt)
+
+
+def verify(session: Session, store, *, repair: bool = False) -> VerifyReport:
+    """Compare the store with the database: blobs nobody points to (orphans), rows whose
+    blob is gone (missing) and blobs whose checksum no longer matches (corrupt). With
+    `repair`, orphans are deleted (they were never visible to anyone)."""
+    report = VerifyReport()
+    known: set[str] = set()
+    for document_id, blob_key, checksum in session.execute(
+            select(Document.id, Document.blob_key, Document.checksum)):
+        known.add(blob_key)
+        report.checked += 1
+        if not store.exists(blob_key):
+            report.missing.append(document_id)
+            continue
+        digest = hashlib.sha256()
+        for piece in store.open(blob_key):
+            digest.update(piece)
+        if digest.hexdigest() != checksum:
+            report.corrupt.append(document_id)
+    report.orphans = sorted(key for key in store.keys() if key not in known)
+    if repair:
+        for key in report.orphans:
+            store.delete(key)
+            report.repaired += 1
+    return report
+
