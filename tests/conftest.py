@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def empty_database(application) -> None:
             for table in reversed(Base.metadata.sorted_tables):
                 connection.execute(table.delete())
         limiter.reset()
+        shutil.rmtree(Path(application.instance_path) / "blobs", ignore_errors=True)
         outbox = Path(application.config["OUTBOX_DIR"])
         for path in outbox.rglob("*.*") if outbox.exists() else []:
             path.unlink()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import current_app, g, render_template, url_for
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from domain.notify import Mailer, Outbox
 
@@ -67,3 +68,13 @@ def render_pdf(template: str, **context) -> bytes:
     return HTML(string=html, base_url=current_app.root_path).write_pdf(
         stylesheets=[stylesheet], pdf_variant="pdf/ua-1")
 
+
+
+def notify_new_document(patient) -> bool:
+    """Tell a patient that someone else added a document: never its title or content.
+    Called by every path that deposits into another person's vault."""
+    if not patient.email:
+        return False
+    send_email(patient.email, lambda: _("Un nouveau document dans votre espace santé"),
+               "email/new_document.txt", documents_url=absolute_url("documents.document_list"))
+    return True
