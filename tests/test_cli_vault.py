@@ -1,0 +1,69 @@
+"""`vault verify` and `keys rotate`, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+from sqlalchemy import select
+
+from domain import audit, vault
+from domain.models import Category, User
+from extensions import blobs, db, keys
+
+
+def _add(app, tmp_path, title="Bilan"):
+    path = tmp_path / f"{title}.txt"
+    path.write_bytes(b"contenu " + title.encode())
+    patient = db.session.execute(select(User).where(User.login == "camille.martin")).scalar_one()
+    return vault.add_document(db.session, keys.ring, blobs.store, patient=patient,
+                              author=patient, path=path, size=path.stat().st_size, kind="txt",
+                              mimetype="text/plain; charset=utf-8", file_name=path.name,
+                              title=title, category=Category.LAB_RESULTS,
+                              document_date=date(2026, 2, 2), hidden=False, source="test",
+                              actor=audit.Actor())
+
+
+def test_verify_reports_an_interrupted_upload_and_repairs_it(app, demo_users, tmp_path):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        _add(app, tmp_path, "Gardé")
+        db.session.commit()
+        _add(app, tmp_path, "Interrompu")
+        db.session.rollback()  # the process stopped between the blob and the commit
+    result = runner.invoke(args=["vault", "verify"])
+    assert result.exit_code == 1 and "orphan blob:" in result.output
+    result = runner.invoke(args=["vault", "verify", "--repair"])
+    assert result.exit_code == 0 and "1 orphan blob(s) deleted." in result.output
+    result = runner.invoke(args=["vault", "verify"])
+    assert result.exit_code == 0 and "1 document(s) checked." in result.output
+
+
+def test_keys_rotate_rewraps_patient_keys_and_documents_stay_readable(app, demo_users,
+                                                                      tmp_path):
+    original = app.config["CARNET_KEY_FILE"]
+    copy = tmp_path / "keys.json"
+    shutil.copy(original, copy)
+    app.config["CARNET_KEY_FILE"] = str(copy)
+    saved_ring = app.extensions["carnet_keys"]
+    try:
+        with app.app_context():
+            document = _add(app, tmp_path, "Avant")
+            db.session.commit()
+            blob_before = b"".join(blobs.store.open(document.blob_key))
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert "KEK version 2 is current" in result.output
+        assert json.loads(copy.read_text())["kek_current"] == 2
+        with app.app_context():
+            patient = db.session.execute(select(User).where(
+                User.login == "camille.martin")).scalar_one()
+            assert patient.kek_version == 2
+            assert b"".join(blobs.store.open(document.blob_key)) == blob_before
+            assert b"".join(vault.open_content(keys.ring, blobs.store, patient,
+                                               document)) == b"contenu Avant"
+            assert audit.verify(db.session, keys.ring).ok
+    finally:
+        app.config["CARNET_KEY_FILE"] = original
+        app.extensions["carnet_keys"] = saved_ring
