@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.models import User
@@ -13,9 +14,10 @@ from domain.models.base import utcnow
 from domain.people import represented_by
 
 
-def space_archive(session: Session, user: User) -> bytes:
-    """The account's identity and contact details and the spaces it manages. Documents and
-    profile entries join the archive as those features store them."""
+def space_archive(session: Session, user: User, keyring=None, store=None) -> bytes:
+    """The account's identity and contact details, the spaces it manages and every document
+    of the vault, decrypted, one file each under documents/<category>/. Profile entries join
+    the archive when the profile stores them."""
     identity = {
         "given_name": user.given_name,
         "family_name": user.family_name,
@@ -32,4 +34,28 @@ def space_archive(session: Session, user: User) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("mon-espace/identite.json",
                          json.dumps(identity, ensure_ascii=False, indent=2))
+        if keyring is not None and store is not None:
+            _add_documents(archive, session, user, keyring, store)
     return buffer.getvalue()
+
+
+def _add_documents(archive: zipfile.ZipFile, session: Session, user: User, keyring,
+                   store) -> None:
+    from domain import vault
+    from domain.models import Document
+
+    used: set[str] = set()
+    rows = session.execute(select(Document).where(Document.patient_id == user.id)
+                           .order_by(Document.document_date)).scalars()
+    for document in rows:
+        item = vault.view(keyring, user, document)
+        name = f"mon-espace/documents/{document.category.value}/" \
+               f"{document.document_date.isoformat()} {item.file_name}"
+        while name in used:
+            stem, dot, extension = name.rpartition(".")
+            name = f"{stem} (bis).{extension}" if dot else f"{name} (bis)"
+        used.add(name)
+        # Streams each document into the archive without holding it whole.
+        with archive.open(name, "w") as target:
+            for piece in vault.open_content(keyring, store, user, document):
+                target.write(piece)

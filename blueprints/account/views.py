@@ -18,7 +18,7 @@ from domain import sessions as web_sessions
 from domain.errors import NotAllowed
 from domain.models.base import utcnow
 from domain.policy import Area
-from extensions import db, htmx, keys
+from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
 from web.devices import describe_device
 from web.render import render_page, see_other
@@ -99,8 +99,9 @@ def export():
     audit.record(db.session, keys.ring, "account.exported", actor=actor(),
                  subject_id=current_user.id)
     db.session.commit()
-    response = Response(exports.space_archive(db.session, current_user._get_current_object()),
-                        mimetype="application/zip")
+    archive = exports.space_archive(db.session, current_user._get_current_object(), keys.ring,
+                                    blobs.store)
+    response = Response(archive, mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"mon-espace-sante.zip\"; filename*=UTF-8''mon-espace-sante.zip")
     return response

@@ -214,3 +214,12 @@ def test_new_document_email_says_nothing_of_the_document(app, demo_users):
     assert message["To"] == "camille.martin@example.org"
     assert "/documents" in body and "ne dit rien de son contenu" in body
     assert "Compte rendu" not in body and "Ordonnance" not in body
+
+
+def test_the_export_zip_holds_my_documents(signed_in, app, tmp_path):
+    _seed_documents(app, 2, tmp=tmp_path)
+    client = signed_in("camille.martin")
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/mon-compte/export.zip").data))
+    names = sorted(archive.namelist())
+    assert "mon-espace/documents/reports/2026-01-01 doc0.txt" in names
+    assert archive.read("mon-espace/documents/reports/2026-01-02 doc1.txt") == b"contenu 1"
