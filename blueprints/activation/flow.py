@@ -132,3 +132,12 @@ def require(step: str):
     if flow.number(step) > flow.record.progress_step + 1:
         return None, redirect(url_for(ENDPOINTS[flow.resume_step()]), 303)
     return flow, None
+
+
+def lookup_code(values) -> tuple[ActivationCode | None, str, list]:
+    """The code typed in a form: the record, what was typed, and an error if unusable."""
+    typed = (values.get("code") or "").strip()[:40]
+    try:
+        return activation.find_code(db.session, keys.ring, typed, utcnow()), typed, []
+    except activation.CodeProblem as problem:
+        return None, typed, [("code", str(CODE_MESSAGES[problem.reason]))]

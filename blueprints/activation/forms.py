@@ -131,3 +131,19 @@ def read_six_digits(values, field: str, missing: str) -> tuple[str | None, list]
     if not re.fullmatch(r"\d{6}", code):
         return None, [(field, _("Le code contient 6 chiffres, par exemple 123456."))]
     return code, []
+
+
+def empty_identity() -> dict:
+    return {"nir": "", "vitale": "", "birth": {"day": "", "month": "", "year": ""}}
+
+
+def read_identity(values) -> tuple[str | None, str | None, date | None, dict, list]:
+    """NIR, carte Vitale serial and birth date, as the provisional-code and the opposition
+    pages ask for them; returns the clean values, what was typed, and the errors."""
+    nir, nir_errors = read_nir(values)
+    vitale, vitale_errors = read_vitale(values, nir)
+    birth, typed_birth, date_errors = read_date(values, "birth", _(
+        "Saisissez votre date de naissance, par exemple 14 3 1988."))
+    typed = {"nir": text(values, "nir", 40), "vitale": text(values, "vitale", 40),
+             "birth": typed_birth}
+    return nir, vitale, birth, typed, nir_errors + vitale_errors + date_errors

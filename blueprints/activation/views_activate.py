@@ -10,12 +10,13 @@ from blueprints.activation import bp
 from blueprints.activation import flow as steps
 from blueprints.activation.delivery import deliver_code
 from blueprints.activation.forms import (
+    empty_identity,
     read_contacts,
     read_credentials,
     read_date,
+    read_identity,
     read_nir,
     read_six_digits,
-    read_vitale,
     text,
 )
 from domain import activation, passwords
@@ -61,12 +62,8 @@ def code():
     """Step 1: the 12-character code (paste allowed; case, spaces and dashes ignored)."""
     errors, typed = [], ""
     if request.method == "POST":
-        typed = text(request.form, "code", 40)
-        try:
-            record = activation.find_code(db.session, keys.ring, typed, utcnow())
-        except activation.CodeProblem as problem:
-            errors = [("code", str(steps.CODE_MESSAGES[problem.reason]))]
-        else:
+        record, typed, errors = steps.lookup_code(request.form)
+        if record is not None:
             steps.start(record)
             return redirect(url_for("activation.identity"), 303)
     return _page("activation/code.html", None, "code", errors, typed=typed)
@@ -375,15 +372,9 @@ def done():
 def provisional():
     """A provisional code, sent only to the e-mail or phone already on file; the answer is
     the same whether or not anything matched."""
-    errors, typed = [], {"nir": "", "vitale": "", "birth": {"day": "", "month": "", "year": ""}}
+    errors, typed = [], empty_identity()
     if request.method == "POST":
-        nir, nir_errors = read_nir(request.form)
-        vitale, vitale_errors = read_vitale(request.form, nir)
-        birth, typed_birth, date_errors = read_date(request.form, "birth", _(
-            "Saisissez votre date de naissance, par exemple 14 3 1988."))
-        typed = {"nir": text(request.form, "nir", 40), "vitale": text(request.form, "vitale", 40),
-                 "birth": typed_birth}
-        errors = nir_errors + vitale_errors + date_errors
+        nir, vitale, birth, typed, errors = read_identity(request.form)
         if not errors:
             issued = activation.request_provisional_code(db.session, keys.ring, nir, vitale,
                                                          birth, utcnow(), actor())

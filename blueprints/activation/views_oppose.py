@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from blueprints.activation import bp
 from blueprints.activation import flow as steps
-from blueprints.activation.forms import read_date, read_nir, read_vitale, text
+from blueprints.activation.forms import empty_identity, read_identity
 from domain import activation
 from domain.insured import read_field
 from domain.models import ActivationCode, InsuredPerson, SpaceStatus
@@ -42,12 +42,8 @@ def _state_problem(person: InsuredPerson) -> str | None:
 def oppose_with_code():
     errors, typed = [], ""
     if request.method == "POST":
-        typed = text(request.form, "code", 40)
-        try:
-            record = activation.find_code(db.session, keys.ring, typed, utcnow())
-        except activation.CodeProblem as problem:
-            errors = [("code", str(steps.CODE_MESSAGES[problem.reason]))]
-        else:
+        record, typed, errors = steps.lookup_code(request.form)
+        if record is not None:
             person = db.session.get(InsuredPerson, record.insured_id)
             problem = _state_problem(person)
             if problem:
@@ -64,15 +60,9 @@ def oppose_with_code():
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit("30 per hour", methods=["POST"])
 def oppose_without_code():
-    errors, typed = [], {"nir": "", "vitale": "", "birth": {"day": "", "month": "", "year": ""}}
+    errors, typed = [], empty_identity()
     if request.method == "POST":
-        nir, nir_errors = read_nir(request.form)
-        vitale, vitale_errors = read_vitale(request.form, nir)
-        birth, typed_birth, date_errors = read_date(request.form, "birth", _(
-            "Saisissez votre date de naissance, par exemple 14 3 1988."))
-        typed = {"nir": text(request.form, "nir", 40), "vitale": text(request.form, "vitale", 40),
-                 "birth": typed_birth}
-        errors = nir_errors + vitale_errors + date_errors
+        nir, vitale, birth, typed, errors = read_identity(request.form)
         if not errors:
             person = activation.find_by_identity(db.session, keys.ring, nir, vitale, birth)
             if person is None:
