@@ -26,6 +26,7 @@ bench: setup migrate
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/codes.py
+	$(PY) benchmarks/vault.py
 
 setup: $(VENV)/.installed assets translations
 

@@ -212,19 +212,44 @@ def _seal_chunk(aead: AESGCM, prefix: bytes, binding: str, index: int, plain: by
     return aead.encrypt(nonce, plain, _chunk_associated(binding, index, last))
 
 
-def decrypt_chunks(data_key: bytes, binding: str, blob_pieces):
+def decrypt_chunks(data_key: bytes, binding: str, blob_pieces, blob_size: int | None = None):
     """Decrypt a stream made by encrypt_chunks(); raises CryptoError on any alteration,
-    truncation, reordering, extension or wrong binding. Yields plaintext chunks."""
+    truncation, reordering, extension or wrong binding. Yields plaintext chunks.
+
+    With `blob_size` (kept in the database) the last chunk is known in advance, so only the
+    sealed chunk being opened and its plaintext are in memory; without it, one chunk is
+    read ahead to learn which is the last."""
     aead = AESGCM(data_key)
     reader = _Reassembler(blob_pieces)
-    header = reader.read(len(STREAM_MAGIC) + PREFIX_BYTES + 4)
-    if len(header) != len(STREAM_MAGIC) + PREFIX_BYTES + 4 or not header.startswith(STREAM_MAGIC):
+    header_size = len(STREAM_MAGIC) + PREFIX_BYTES + 4
+    header = reader.read(header_size)
+    if len(header) != header_size or not header.startswith(STREAM_MAGIC):
         raise CryptoError("not an encrypted document")
     prefix = header[len(STREAM_MAGIC):len(STREAM_MAGIC) + PREFIX_BYTES]
     chunk_size = int.from_bytes(header[-4:], "big")
     if not 0 < chunk_size <= 16 * 1024 * 1024:
         raise CryptoError("bad chunk size")
     sealed_size = chunk_size + TAG_BYTES
+
+    def open_chunk(index: int, sealed: bytes, last: bool) -> bytes:
+        try:
+            return aead.decrypt(prefix + index.to_bytes(4, "big"), sealed,
+                                _chunk_associated(binding, index, last))
+        except InvalidTag as exc:
+            raise CryptoError("the document was altered or belongs elsewhere") from exc
+
+    if blob_size is not None:
+        body = blob_size - header_size
+        count = max(1, -(-body // sealed_size))
+        for index in range(count):
+            expected = sealed_size if index < count - 1 else body - (count - 1) * sealed_size
+            sealed = reader.read(expected)
+            if expected < TAG_BYTES or len(sealed) != expected:
+                raise CryptoError("truncated document")
+            yield open_chunk(index, sealed, last=index == count - 1)
+        if reader.read(1):
+            raise CryptoError("the document is longer than recorded")
+        return
     index = 0
     current = reader.read(sealed_size)
     while True:
@@ -232,11 +257,7 @@ def decrypt_chunks(data_key: bytes, binding: str, blob_pieces):
         last = not following
         if len(current) < TAG_BYTES or (not last and len(current) != sealed_size):
             raise CryptoError("truncated document")
-        nonce = prefix + index.to_bytes(4, "big")
-        try:
-            yield aead.decrypt(nonce, current, _chunk_associated(binding, index, last))
-        except InvalidTag as exc:
-            raise CryptoError("the document was altered or belongs elsewhere") from exc
+        yield open_chunk(index, current, last)
         if last:
             return
         current, index = following, index + 1

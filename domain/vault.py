@@ -82,11 +82,12 @@ def check_date(value: date, today: date) -> date:
 
 @dataclass(frozen=True)
 class DocumentView:
-    """A document with its sealed fields opened, for one request."""
+    """A document with its sealed fields opened, for one request (the file name only where
+    a page shows it)."""
 
     document: Document
     title: str
-    file_name: str
+    file_name: str = ""
 
     @property
     def id(self) -> str:
@@ -139,9 +140,12 @@ def add_document(session: Session, keyring: Keyring, store, *, patient: User, au
 def view(keyring: Keyring, patient: User, document: Document) -> DocumentView:
     key = patient_key(keyring, patient)
     return DocumentView(
-        document,
-        open_sealed(key, document.title_sealed, _associated(document.id, "title")).decode(),
+        document, _title(key, document),
         open_sealed(key, document.file_name_sealed, _associated(document.id, "file_name")).decode())
+
+
+def _title(key: bytes, document: Document) -> str:
+    return open_sealed(key, document.title_sealed, _associated(document.id, "title")).decode()
 
 
 @dataclass
@@ -167,20 +171,26 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
         base = base.where(Document.category == category)
     ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
     words = [word for word in (query or "").casefold().split() if word][:10]
+    key = patient_key(keyring, patient)  # unwrapped once per request, not per document
     if not words:
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        total = sum(counts.values()) if category is None else counts.get(category, 0)
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
         rows = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).scalars()
-        return Page([view(keyring, patient, row) for row in rows], total, page, pages,
+        return Page([DocumentView(row, _title(key, row)) for row in rows], total, page, pages,
                     per_page, counts)
-    matches = [item for item in (view(keyring, patient, row)
-                                 for row in session.execute(ordered).scalars())
-               if all(word in item.title.casefold() for word in words)]
-    pages = max(1, math.ceil(len(matches) / per_page))
+    # Titles are sealed: the search opens them, reading only the columns it needs.
+    hits = [document_id for document_id, title_sealed in session.execute(
+        ordered.with_only_columns(Document.id, Document.title_sealed))
+        if all(word in open_sealed(key, title_sealed, _associated(document_id, "title")).decode()
+               .casefold() for word in words)]
+    pages = max(1, math.ceil(len(hits) / per_page))
     page = min(max(page, 1), pages)
-    return Page(matches[(page - 1) * per_page:page * per_page], len(matches), page, pages,
-                per_page, counts)
+    shown = hits[(page - 1) * per_page:page * per_page]
+    by_id = {row.id: row for row in session.execute(
+        select(Document).where(Document.id.in_(shown))).scalars()} if shown else {}
+    return Page([DocumentView(by_id[document_id], _title(key, by_id[document_id]))
+                 for document_id in shown], len(hits), page, pages, per_page, counts)
 
 
 def _context(viewer: User, document: Document) -> policy.DocumentContext:
@@ -210,7 +220,7 @@ def open_content(keyring: Keyring, store, patient: User, document: Document) -> 
     data_key = unwrap_data_key(patient_key(keyring, patient), document.wrapped_key)
     return decrypt_chunks(data_key, document_binding(document.id, document.patient_id,
                                                      document.scheme),
-                          store.open(document.blob_key))
+                          store.open(document.blob_key), document.blob_size)
 
 
 def update_document(session: Session, keyring: Keyring, patient: User, document: Document, *,

@@ -58,6 +58,30 @@ def test_a_flipped_bit_fails():
             b"".join(decrypt_chunks(key, BINDING, [bytes(damaged)]))
 
 
+def test_the_recorded_size_path_rejects_changes_too():
+    key, blob = _blob(b"z" * 1000)
+    assert b"".join(decrypt_chunks(key, BINDING, [blob], len(blob))) == b"z" * 1000
+    for variant, size in ((blob[:-1], len(blob) - 1), (blob + b"x", len(blob) + 1),
+                          (blob + b"x", len(blob)), (blob[:-20], len(blob))):
+        with pytest.raises(CryptoError):
+            b"".join(decrypt_chunks(key, BINDING, [variant], size))
+
+
+def test_decryption_memory_stays_within_two_chunks_with_the_recorded_size():
+    key = new_data_key()
+    total = 20 * 1024 * 1024
+    piece = secrets.token_bytes(CHUNK_SIZE)
+    sealed = list(encrypt_chunks(key, BINDING, (piece for _ in range(total // CHUNK_SIZE)),
+                                 total))
+    size = sum(len(part) for part in sealed)
+    tracemalloc.start()
+    for plain in decrypt_chunks(key, BINDING, iter(sealed), size):
+        assert len(plain) == CHUNK_SIZE
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak <= 2 * CHUNK_SIZE + 16 * 1024, peak
+
+
 def test_a_swapped_binding_fails():
     key, blob = _blob()
     with pytest.raises(CryptoError):
