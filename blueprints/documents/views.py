@@ -122,6 +122,10 @@ def document_add():
         form["hidden"] = request.form.get("visibility") or ""
         document_date, form["date"], date_errors = read_date(request.form, "date", _(
             "Saisissez la date du document, par exemple 3 3 2026."))
+        try:
+            vault.clean_title(form["title"])
+        except vault.InvalidDocument as problem:
+            errors.append(("title", str(TITLE_MESSAGES[problem.reason])))
         errors += date_errors
         category = _category(form["category"])
         if category is None:
@@ -129,10 +133,6 @@ def document_add():
                                          "et soins ».")))
         if form["hidden"] not in ("visible", "hidden"):
             errors.append(("visibility", _("Choisissez qui peut voir ce document.")))
-        try:
-            vault.clean_title(form["title"])
-        except vault.InvalidDocument as problem:
-            errors.append(("title", str(TITLE_MESSAGES[problem.reason])))
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             errors.insert(0, ("file", _("Choisissez un fichier sur votre appareil.")))

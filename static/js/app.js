@@ -8,19 +8,6 @@
     return meta ? meta.getAttribute("content") : null;
   }
 
-  function focusFirst(root) {
-    var target = root.querySelector("[data-error-summary]") ||
-      root.querySelector("[data-focus-after-swap]") || root.querySelector("[autofocus]");
-    if (target) {
-      if (!target.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) {
-        target.setAttribute("tabindex", "-1");
-      }
-      target.focus();
-      return true;
-    }
-    return false;
-  }
-
   document.addEventListener("htmx:configRequest", function (event) {
     var token = csrfToken();
     if (token) { event.detail.headers["X-CSRFToken"] = token; }
@@ -40,11 +27,16 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.elt && document.contains(event.detail.elt) ? event.detail.elt : null;
     var swapped = target || document.getElementById(event.detail.target && event.detail.target.id);
-    if (swapped && focusFirst(swapped)) { return; }
-    if (document.activeElement === document.body || !document.activeElement) {
-      var main = document.getElementById("contenu");
-      if (main) { main.focus(); }
-    }
+    if (!swapped) { return; }
+    // An error summary always takes the focus: the person must hear what went wrong.
+    var summary = swapped.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); return; }
+    // Otherwise move focus only when the swap removed the focused control (a button, a
+    // pagination link): never while someone types in a live search field.
+    if (document.activeElement && document.activeElement !== document.body) { return; }
+    var heading = swapped.querySelector("[data-focus-after-swap]") ||
+      swapped.querySelector("h1[tabindex='-1'], h2[tabindex='-1']");
+    (heading || document.getElementById("contenu")).focus();
   });
 
   /* Upload progress: a <progress> with its text, updated while htmx sends the file. */
