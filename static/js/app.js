@@ -83,8 +83,13 @@
       var panel = document.getElementById("session-warning");
       var wasOpen = panel && !panel.hidden;
       if (panel) { panel.hidden = true; }
-      if (wasOpen && this.previousFocus && document.contains(this.previousFocus)) {
-        this.previousFocus.focus();
+      if (wasOpen) {
+        // Back to where the person was; if that was nothing in particular, the main content.
+        var back = this.previousFocus;
+        if (!back || back === document.body || !document.contains(back)) {
+          back = document.getElementById("contenu");
+        }
+        if (back) { back.focus(); }
       }
     }
   };
