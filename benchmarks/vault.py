@@ -114,15 +114,14 @@ class Stream:
         self.blob_key = new_id()
 
     def upload(self, source: Path, size: int) -> int:
-        self.blob_size = self.store.put(
+        return self.store.put(
             self.blob_key, encrypt_chunks(self.key, self.binding, file_pieces(source), size))
-        return self.blob_size
 
     def download(self) -> int:
         received = 0
         # As vault.open_content does: the recorded blob size spares the read-ahead.
         for piece in decrypt_chunks(self.key, self.binding, self.store.open(self.blob_key),
-                                    self.blob_size):
+                                    self.store.size(self.blob_key)):
             received += len(piece)
         return received
 
