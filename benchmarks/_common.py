@@ -116,3 +116,20 @@ def percentile(values, fraction: float):
         return float("nan")
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def sign_in(app, login: str, clock: TotpClock):
+    """Both sign-in steps through the real forms; returns a client holding the cookie."""
+    client = app.test_client()
+    page = client.get("/connexion").get_data(as_text=True)
+    response = client.post("/connexion", data={"csrf_token": csrf_from(page), "login": login,
+                                               "password": DEMO[login].password})
+    if response.status_code != 303:
+        raise RuntimeError(f"sign-in of {login}: password step answered {response.status_code}")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    code = (clock.code(login) if DEMO[login].totp_secret
+            else latest_sms_code(app.config["OUTBOX_DIR"]))
+    response = client.post("/connexion/code", data={"csrf_token": csrf_from(page), "code": code})
+    if response.status_code != 303:
+        raise RuntimeError(f"sign-in of {login}: code step answered {response.status_code}")
+    return client

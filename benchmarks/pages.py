@@ -25,7 +25,6 @@ import brotli  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
     ASSETS_BUDGET,
-    DEMO,
     FRAGMENT_BUDGET,
     HELLO_PATH,
     JS_BUDGET,
@@ -34,9 +33,9 @@ from benchmarks._common import (  # noqa: E402
     TotpClock,
     build_app,
     csrf_from,
-    latest_sms_code,
     median,
     prepare_database,
+    sign_in,
     verdict,
 )
 
@@ -80,21 +79,6 @@ def decoded_size(response) -> int:
     return len(body)
 
 
-def sign_in(app, login: str, clock: TotpClock):
-    """Both sign-in steps through the real forms; returns a client holding the cookie."""
-    client = app.test_client()
-    page = client.get("/connexion").get_data(as_text=True)
-    response = client.post("/connexion", data={"csrf_token": csrf_from(page), "login": login,
-                                               "password": DEMO[login].password})
-    if response.status_code != 303:
-        raise RuntimeError(f"sign-in of {login}: password step answered {response.status_code}")
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    code = (clock.code(login) if DEMO[login].totp_secret
-            else latest_sms_code(app.config["OUTBOX_DIR"]))
-    response = client.post("/connexion/code", data={"csrf_token": csrf_from(page), "code": code})
-    if response.status_code != 303:
-        raise RuntimeError(f"sign-in of {login}: code step answered {response.status_code}")
-    return client
 
 
 def discover(app, clients: dict) -> list[tuple[str, str]]:

@@ -38,14 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
-    DEMO,
     HELLO_PATH,
     TotpClock,
     build_app,
-    csrf_from,
-    latest_sms_code,
     median,
     prepare_database,
+    sign_in,
     verdict,
 )
 from domain.crypto import (  # noqa: E402
@@ -357,21 +355,6 @@ TITLES = (  # (category, title pattern); one in eight mentions SEARCH_WORD
 )
 
 
-def sign_in(app, login: str, clock: TotpClock):
-    """Both sign-in steps through the real forms (as benchmarks/pages.py does)."""
-    client = app.test_client()
-    page = client.get("/connexion").get_data(as_text=True)
-    response = client.post("/connexion", data={"csrf_token": csrf_from(page), "login": login,
-                                               "password": DEMO[login].password})
-    if response.status_code != 303:
-        raise RuntimeError(f"sign-in of {login}: password step answered {response.status_code}")
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    code = (clock.code(login) if DEMO[login].totp_secret
-            else latest_sms_code(app.config["OUTBOX_DIR"]))
-    response = client.post("/connexion/code", data={"csrf_token": csrf_from(page), "code": code})
-    if response.status_code != 303:
-        raise RuntimeError(f"sign-in of {login}: code step answered {response.status_code}")
-    return client
 
 
 def seed_documents(app, start: int, stop: int, rng: random.Random) -> dict[str, int]:
