@@ -475,7 +475,7 @@ def document_list(tmp: Path) -> None:
         search = f"search ?q={SEARCH_WORD}"
         per_document = ((results[LIST_SIZES[-1]][search] - base[search])
                         / (LIST_SIZES[-1] - LIST_SIZES[0]) * 1000)
-        print(f"Search opens every sealed title and file name of the patient: about "
+        print(f"Search opens every sealed title of the patient: about "
               f"{per_document:,.0f} µs per document ({LIST_SIZES[-1]:,} documents: "
               f"{results[LIST_SIZES[-1]][search]:,.0f} ms). The first page and the category "
               "filter read 20 rows (plus a COUNT and the per-category counts).")
