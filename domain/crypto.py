@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import secrets
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,23 +265,36 @@ def decrypt_chunks(data_key: bytes, binding: str, blob_pieces, blob_size: int | 
 
 
 class _Reassembler:
-    """Reads exact sizes from an iterator of byte pieces of any size."""
+    """Reads exact sizes from an iterator of byte pieces of any size, copying each byte
+    once: pieces are kept as views and dropped as soon as they are consumed."""
 
     def __init__(self, pieces):
         self._pieces = iter(pieces)
-        self._buffer = bytearray()
+        self._views: deque[memoryview] = deque()
+        self._buffered = 0
 
     def read(self, size: int) -> bytes:
-        while len(self._buffer) < size:
+        while self._buffered < size:
             piece = next(self._pieces, None)
             if piece is None:
                 break
-            if not self._buffer and len(piece) == size:
+            if not self._views and len(piece) == size:
                 return bytes(piece)  # the common case: pieces already of the right size
-            self._buffer += piece
-        with memoryview(self._buffer) as view:
-            out = bytes(view[:size])
-        del self._buffer[:size]
+            if piece:
+                self._views.append(memoryview(piece))
+                self._buffered += len(piece)
+        wanted, parts = size, []
+        while wanted and self._views:
+            view = self._views[0]
+            if len(view) <= wanted:
+                parts.append(self._views.popleft())
+                wanted -= len(view)
+            else:
+                parts.append(view[:wanted])
+                self._views[0] = view[wanted:]
+                wanted = 0
+        out = b"".join(parts)
+        self._buffered -= len(out)
         return out
 
 
