@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -51,3 +52,10 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def str_enum(kind: type[enum.Enum], name: str) -> Enum:
+    """A Python enum stored by value as a short string (no native database type, so adding
+    a value needs no migration of an ENUM type)."""
+    return Enum(kind, name=name, native_enum=False, length=20,
+                values_callable=lambda members: [member.value for member in members])

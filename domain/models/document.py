@@ -6,10 +6,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, new_id, utcnow
+from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
 
 
 class Category(enum.StrEnum):
@@ -31,10 +31,6 @@ class AuthorKind(enum.StrEnum):
     PROFESSIONAL = "professional"
 
 
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    return Enum(kind, name=name, native_enum=False, length=20,
-                values_callable=lambda members: [member.value for member in members])
-
 
 class Document(Base):
     __tablename__ = "documents"
@@ -43,9 +39,9 @@ class Document(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
+    author_kind: Mapped[AuthorKind] = mapped_column(str_enum(AuthorKind, "author_kind"))
     source: Mapped[str] = mapped_column(String(30))
-    category: Mapped[Category] = mapped_column(_enum(Category, "document_category"))
+    category: Mapped[Category] = mapped_column(str_enum(Category, "document_category"))
     title_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     file_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     document_date: Mapped[date]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, new_id, utcnow
+from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
 
 
 class SpaceStatus(enum.StrEnum):
@@ -29,10 +29,6 @@ class CodeChannel(enum.StrEnum):
     POST = "post"
     SMS = "sms"
 
-
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    return Enum(kind, name=name, native_enum=False, length=20,
-                values_callable=lambda members: [member.value for member in members])
 
 
 class InsuredPerson(Base):
@@ -52,7 +48,7 @@ class InsuredPerson(Base):
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Fingerprint of the imported row, so that re-importing the same file changes nothing.
     source_fingerprint: Mapped[str] = mapped_column(String(64))
-    space_status: Mapped[SpaceStatus] = mapped_column(_enum(SpaceStatus, "space_status"),
+    space_status: Mapped[SpaceStatus] = mapped_column(str_enum(SpaceStatus, "space_status"),
                                                       default=SpaceStatus.PENDING, index=True)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
                                                 unique=True)
@@ -84,7 +80,7 @@ class ActivationCode(Base):
     insured_id: Mapped[str] = mapped_column(ForeignKey("insured_people.id", ondelete="CASCADE"),
                                             index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    channel: Mapped[CodeChannel] = mapped_column(_enum(CodeChannel, "code_channel"))
+    channel: Mapped[CodeChannel] = mapped_column(str_enum(CodeChannel, "code_channel"))
     provisional: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

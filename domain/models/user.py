@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, new_id, utcnow
+from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -33,10 +33,6 @@ class SecondFactor(enum.StrEnum):
     SMS = "sms"
 
 
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    return Enum(kind, name=name, native_enum=False, length=20,
-                values_callable=lambda members: [member.value for member in members])
-
 
 class User(Base):
     """An account holder, or a person whose space is managed by a legal representative.
@@ -47,7 +43,7 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     login: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     given_name: Mapped[str] = mapped_column(String(100))
@@ -55,14 +51,15 @@ class User(Base):
     birth_date: Mapped[date | None]
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
-    second_factor: Mapped[SecondFactor | None] = mapped_column(_enum(SecondFactor, "second_factor"))
+    second_factor: Mapped[SecondFactor | None] = mapped_column(
+        str_enum(SecondFactor, "second_factor"))
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     last_totp_step: Mapped[int] = mapped_column(default=0)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Professionals (RPPS: 11 digits, Luhn check digit).
     rpps: Mapped[str | None] = mapped_column(String(11), unique=True)
-    profession: Mapped[Profession | None] = mapped_column(_enum(Profession, "profession"))
+    profession: Mapped[Profession | None] = mapped_column(str_enum(Profession, "profession"))
     specialty: Mapped[str | None] = mapped_column(String(100))
     workplace: Mapped[str | None] = mapped_column(String(200))
     # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
