@@ -48,10 +48,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints.documents import bp as documents_bp
     from blueprints.pages import bp as pages_bp
     from blueprints.pro import bp as pro_bp
+    from blueprints.profile import bp as profile_bp
     from blueprints.space import bp as space_bp
 
     for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, documents_bp,
-                      pro_bp, adviser_bp):
+                      profile_bp, pro_bp, adviser_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 from domain import audit
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
-from domain.models import InsuredPerson, Representation, SpaceStatus, User, WebSession
+from domain.models import (
+    InsuredPerson,
+    Measure,
+    ProfileEntry,
+    ProfileSection,
+    Representation,
+    SpaceStatus,
+    User,
+    WebSession,
+)
 
 ARCHIVE_YEARS = 10
 
@@ -50,6 +59,8 @@ def erase_user(session: Session, user_id: str) -> None:
         (Representation.represented_id == user_id)
         | (Representation.representative_id == user_id)))
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    for model in (ProfileEntry, ProfileSection, Measure):  # whatever the database's FK mode
+        session.execute(delete(model).where(model.patient_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
 
 

@@ -101,3 +101,25 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
             return True
         return context.has_grant and (not hidden or context.is_attending_doctor)
     return False
+
+
+# Profile entries ----------------------------------------------------------------------------
+
+class ProfileAction(StrEnum):
+    READ = "read"
+    ADD = "add"
+    EDIT = "edit"
+    DELETE = "delete"
+
+
+def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
+                    locked: bool) -> bool:
+    """The one rule for profile entries and measures (DESIGN.md §2 "Medical profile").
+
+    The patient reads and adds to their own profile and changes or deletes what is not
+    locked; an entry a professional added or confirmed is locked. Professionals' reading
+    joins this rule with the access-control issue; nobody else gets anything.
+    """
+    if role == Role.PATIENT and is_owner:
+        return action in (ProfileAction.READ, ProfileAction.ADD) or not locked
+    return False

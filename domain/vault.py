@@ -34,7 +34,7 @@ from domain.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
-from domain.models import AuthorKind, Category, Document, User
+from domain.models import SYSTEM_CATEGORIES, AuthorKind, Category, Document, User
 from domain.models.base import new_id, utcnow
 
 TITLE_MAX = 200
@@ -229,6 +229,9 @@ def update_document(session: Session, keyring: Keyring, patient: User, document:
     """Change title, category and date of a document (the policy allows own uploads only)."""
     title = clean_title(title)
     check_date(document_date, utcnow().date())
+    if category != document.category and (
+            category in SYSTEM_CATEGORIES or document.category in SYSTEM_CATEGORIES):
+        raise InvalidDocument("category")  # only the service files advance directives
     key = patient_key(keyring, patient)
     document.title_sealed = seal(key, title.encode(), _associated(document.id, "title"))
     document.category, document.document_date = category, document_date
@@ -253,6 +256,18 @@ def delete_document(session: Session, keyring: Keyring, store, document: Documen
     session.delete(document)
     session.commit()
     store.delete(blob_key)
+
+
+def replace_in_category(session: Session, keyring: Keyring, store, keep: Document,
+                        actor: audit.Actor) -> int:
+    """Delete the patient's other documents of `keep`'s category: a new advance directive
+    replaces the previous one."""
+    older = session.scalars(select(Document).where(
+        Document.patient_id == keep.patient_id, Document.category == keep.category,
+        Document.id != keep.id)).all()
+    for document in older:
+        delete_document(session, keyring, store, document, actor)
+    return len(older)
 
 
 @dataclass

@@ -17,7 +17,7 @@ NAV = {
     Role.PATIENT: (
         ("space.dashboard", _l("Accueil")),
         ("documents.document_list", _l("Documents")),
-        ("space.profile", _l("Profil")),
+        ("profile.overview", _l("Profil")),
         ("space.agenda", _l("Agenda")),
         ("space.messages", _l("Messagerie")),
         ("space.catalogue", _l("Catalogue")),

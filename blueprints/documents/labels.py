@@ -6,7 +6,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from domain.models import Category
+from domain.models import SYSTEM_CATEGORIES, Category
 
 CATEGORY_LABELS = {
     Category.SUMMARY: _l("Ma santé en résumé"),
@@ -18,7 +18,11 @@ CATEGORY_LABELS = {
     Category.CERTIFICATES: _l("Certificats médicaux"),
     Category.ADMINISTRATIVE: _l("Pièces administratives"),
     Category.OTHER: _l("Autres documents"),
+    Category.ADVANCE_DIRECTIVES: _l("Directives anticipées"),
 }
+# What a person may pick when adding or filing a document themselves.
+CHOOSABLE = {category: label for category, label in CATEGORY_LABELS.items()
+             if category not in SYSTEM_CATEGORIES}
 KIND_LABELS = {"pdf": "PDF", "jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "txt": _l("texte")}
 
 

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -22,9 +19,10 @@ from flask_login import current_user
 
 from blueprints.activation.forms import read_date
 from blueprints.documents import bp
-from blueprints.documents.labels import CATEGORY_LABELS, human_size, kind_label
+from blueprints.documents.labels import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
+from blueprints.documents.upload import store_upload, upload_message
 from domain import uploads, vault
-from domain.models import Category
+from domain.models import SYSTEM_CATEGORIES, Category
 from domain.policy import Area, DocumentAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
@@ -37,42 +35,17 @@ TITLE_MESSAGES = {
                         "Bernard »."),
     "title_too_long": _l("Le titre doit faire au plus 200 caractères."),
     "date_future": _l("La date du document ne peut pas être dans le futur."),
+    "category": _l("Choisissez une catégorie."),
 }
+REASON_FIELDS = {"date_future": "date", "category": "category"}
 
 
-def _upload_message(problem: uploads.UploadRejected) -> str:
-    details = problem.details
-    messages = {
-        "empty": _("Ce fichier est vide. Choisissez un autre fichier."),
-        "too_large": _("Ce fichier dépasse %(limit)s Mo. Réduisez-le (par exemple en le "
-                       "numérisant en noir et blanc) puis réessayez.",
-                       limit=current_app.config["MAX_UPLOAD_MB"]),
-        "extension_not_allowed": _("Ce type de fichier n’est pas accepté. Envoyez un PDF, une "
-                                   "image JPEG, PNG ou TIFF, ou un fichier texte."),
-        "type_mismatch": _("Le contenu de ce fichier ne correspond pas à son extension. "
-                           "Enregistrez-le à nouveau dans son format d’origine puis réessayez."),
-        "unreadable": _("Ce fichier est abîmé ou protégé par un mot de passe. Ouvrez-le, "
-                        "enregistrez-le à nouveau, puis réessayez."),
-        "image_too_large": _("Cette image est trop grande. Réduisez sa taille puis "
-                             "réessayez."),
-        "pdf_unsafe": _("Ce PDF contient des éléments actifs que nous ne pouvons pas retirer. "
-                        "Imprimez-le en PDF puis réessayez."),
-        "text_not_utf8": _("Ce fichier texte n’est pas lisible. Enregistrez-le en UTF-8 puis "
-                           "réessayez."),
-        "polyglot": _("Ce fichier mélange plusieurs formats. Enregistrez-le à nouveau dans un "
-                      "seul format (PDF, JPEG, PNG, TIFF ou texte)."),
-    }
-    if problem.reason == "type_not_allowed" and details.get("detected"):
-        return _("Ce fichier est un .%(kind)s. Enregistrez-le en PDF puis réessayez.",
-                 kind=details["detected"])
-    return messages.get(problem.reason, messages["extension_not_allowed"])
-
-
-def _category(value: str | None) -> Category | None:
+def _category(value: str | None, choosable: bool = False) -> Category | None:
     try:
-        return Category(value) if value else None
+        category = Category(value) if value else None
     except ValueError:
         return None
+    return None if choosable and category in SYSTEM_CATEGORIES else category
 
 
 def _owned(document_id: str, action: DocumentAction):
@@ -85,7 +58,7 @@ def _owned(document_id: str, action: DocumentAction):
 
 
 def _context(**extra) -> dict:
-    return {"category_labels": CATEGORY_LABELS, "human_size": human_size,
+    return {"category_labels": CATEGORY_LABELS, "choosable": CHOOSABLE, "human_size": human_size,
             "kind_label": kind_label, **extra}
 
 
@@ -127,7 +100,7 @@ def document_add():
         except vault.InvalidDocument as problem:
             errors.append(("title", str(TITLE_MESSAGES[problem.reason])))
         errors += date_errors
-        category = _category(form["category"])
+        category = _category(form["category"], choosable=True)
         if category is None:
             errors.append(("category", _("Choisissez une catégorie, par exemple « Ordonnances "
                                          "et soins ».")))
@@ -137,9 +110,15 @@ def document_add():
         if upload is None or not upload.filename:
             errors.insert(0, ("file", _("Choisissez un fichier sur votre appareil.")))
         if not errors:
-            document, problem = _store(upload, form, category, document_date)
-            if problem:
-                errors.append(problem)
+            try:
+                document = store_upload(upload, patient=current_user, title=form["title"],
+                                        category=category, document_date=document_date,
+                                        hidden=form["hidden"] == "hidden")
+            except uploads.UploadRejected as problem:
+                errors.append(("file", upload_message(problem)))
+            except vault.InvalidDocument as problem:
+                errors.append((REASON_FIELDS.get(problem.reason, "title"),
+                               str(TITLE_MESSAGES[problem.reason])))
             else:
                 flash(_("Le document a été ajouté."), "success")
                 target = url_for("documents.document_show", document_id=document.id)
@@ -150,33 +129,6 @@ def document_add():
                 return redirect(target, 303)
     return render_page("documents/add.html", status=422 if errors else 200,
                        **_context(errors=errors, has_errors=bool(errors), form=form))
-
-
-def _store(upload, form, category, document_date):
-    """Spool the upload to disk, check and clean it, then encrypt it into the vault."""
-    work = Path(current_app.instance_path) / "tmp"
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=work) as folder:
-        source = Path(folder) / "upload"
-        upload.save(source)
-        try:
-            clean = uploads.inspect_and_clean(
-                source, upload.filename, current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
-                Path(folder), max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
-        except uploads.UploadRejected as problem:
-            return None, ("file", _upload_message(problem))
-        try:
-            document = vault.add_document(
-                db.session, keys.ring, blobs.store, patient=current_user, author=current_user,
-                path=clean.path, size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
-                file_name=clean.display_name, title=form["title"], category=category,
-                document_date=document_date, hidden=form["hidden"] == "hidden",
-                source="upload", actor=actor())
-        except vault.InvalidDocument as problem:
-            return None, ("date" if problem.reason == "date_future" else "title",
-                          str(TITLE_MESSAGES[problem.reason]))
-        db.session.commit()
-        return document, None
 
 
 @bp.get("/<string:document_id>")
@@ -239,8 +191,10 @@ def document_edit(document_id: str):
         form["category"] = request.form.get("category") or ""
         document_date, form["date"], errors = read_date(request.form, "date", _(
             "Saisissez la date du document, par exemple 3 3 2026."))
-        category = _category(form["category"])
-        if category is None:
+        category = _category(form["category"], choosable=document.category not in
+                             SYSTEM_CATEGORIES)
+        if category is None or (document.category in SYSTEM_CATEGORIES
+                                and category != document.category):
             errors.append(("category", _("Choisissez une catégorie.")))
         if not errors:
             try:
@@ -248,7 +202,7 @@ def document_edit(document_id: str):
                                       title=form["title"], category=category,
                                       document_date=document_date, actor=actor())
             except vault.InvalidDocument as problem:
-                errors.append(("date" if problem.reason == "date_future" else "title",
+                errors.append((REASON_FIELDS.get(problem.reason, "title"),
                                str(TITLE_MESSAGES[problem.reason])))
             else:
                 db.session.commit()

@@ -41,12 +41,6 @@ def dashboard():
                            sections=COMING)
 
 
-@bp.get("/profil")
-@patient
-def profile():
-    return _coming("profile")
-
-
 @bp.get("/agenda")
 @patient
 def agenda():

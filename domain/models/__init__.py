@@ -2,7 +2,7 @@
 
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
-from domain.models.document import AuthorKind, Category, Document
+from domain.models.document import SYSTEM_CATEGORIES, AuthorKind, Category, Document
 from domain.models.insured import (
     ActivationCode,
     CodeChannel,
@@ -10,10 +10,12 @@ from domain.models.insured import (
     LegalRepresentative,
     SpaceStatus,
 )
+from domain.models.profile import Measure, ProfileEntry, ProfileSection
 from domain.models.user import Profession, Representation, Role, SecondFactor, User
 from domain.models.websession import WebSession
 
 __all__ = [
+    "SYSTEM_CATEGORIES",
     "AuthorKind",
     "Category",
     "Document",
@@ -25,7 +27,10 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Measure",
     "Profession",
+    "ProfileEntry",
+    "ProfileSection",
     "Representation",
     "Role",
     "SecondFactor",

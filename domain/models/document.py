@@ -24,6 +24,11 @@ class Category(enum.StrEnum):
     CERTIFICATES = "certificates"      # Certificats médicaux
     ADMINISTRATIVE = "administrative"  # Pièces administratives
     OTHER = "other"                    # Autres documents
+    # Set by the service only: the advance directives the patient attached to the profile.
+    ADVANCE_DIRECTIVES = "directives"
+
+
+SYSTEM_CATEGORIES = frozenset({Category.ADVANCE_DIRECTIVES})
 
 
 class AuthorKind(enum.StrEnum):

@@ -27,7 +27,8 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.elt && document.contains(event.detail.elt) ? event.detail.elt : null;
     var swapped = target || document.getElementById(event.detail.target && event.detail.target.id);
-    if (!swapped) { return; }
+    // The live region's out-of-band update is not where the person works: leave focus alone.
+    if (!swapped || swapped.id === "live-region") { return; }
     // An error summary always takes the focus: the person must hear what went wrong.
     var summary = swapped.querySelector("[data-error-summary]");
     if (summary) { summary.focus(); return; }

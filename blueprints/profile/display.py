@@ -1,0 +1,77 @@
+"""How profile entries read on a page and in the summary: a main line and the details,
+every value in the UI language (dates, numbers, choices, bundled-list labels)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
+
+from blueprints.profile.labels import CHOICES, CODED, UNITS, VACCINES, field_label
+from domain.profile import Section
+
+MAIN_FIELD = {
+    "conditions": "condition", "treatments": "name", "hospitalisations": "reason",
+    "disabilities": "type", "blood_group": "group", "allergies": "substance",
+    "family_history": "condition", "lifestyle": "topic", "vaccinations": "vaccine",
+    "emergency_contacts": "name", "trusted_person": "name", "directives": "written_on",
+}
+
+
+def partial_date(value: str) -> str:
+    """"2015" → 2015, "2015-03" → mars 2015, "2015-03-14" → 14 mars 2015."""
+    parts = value.split("-")
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return format_date(date(int(parts[0]), int(parts[1]), 1), "MMMM y")
+    return format_date(date.fromisoformat(value), "d MMMM y")
+
+
+def value_text(section: Section, name: str, value) -> str:
+    """One stored value as text."""
+    spec = next(item for item in section.fields if item.name == name)
+    if spec.kind == "coded":
+        if value.get("key"):
+            return str(CODED[section.coded[name]][value["key"]])
+        return value.get("text") or ""
+    if name == "vaccine":
+        return str(VACCINES.get(value, value))
+    if spec.kind in ("choice", "yesno"):
+        return str(CHOICES.get(name, {}).get(value, value))
+    if spec.kind in ("date", "partial_date"):
+        return partial_date(value)
+    if spec.kind == "number":
+        number = format_decimal(value)
+        return f"{number} %" if spec.unit == "%" else number
+    return str(value)
+
+
+def main_text(section: Section, values: dict) -> str:
+    name = MAIN_FIELD[section.key]
+    text = value_text(section, name, values[name]) if name in values else ""
+    if section.key == "family_history" and "relative" in values:
+        return _("%(condition)s (%(relative)s)", condition=text,
+                 relative=value_text(section, "relative", values["relative"]))
+    if section.key == "directives":
+        return _("Directives rédigées le %(date)s", date=text)
+    return text
+
+
+def details(section: Section, values: dict) -> list[tuple[str, str]]:
+    """(label, text) for every filled field but the main one."""
+    skip = {MAIN_FIELD[section.key]} | ({"relative"} if section.key == "family_history"
+                                        else set())
+    return [(field_label(section.key, spec.name), value_text(section, spec.name,
+                                                             values[spec.name]))
+            for spec in section.fields if spec.name in values and spec.name not in skip]
+
+
+def measure_text(kind, values: dict) -> str:
+    """A measure with its unit: "72,5 kg", "120/80 mmHg"."""
+    unit = str(UNITS.get(kind.unit, kind.unit))
+    if "systolic" in values:
+        return _("%(systolic)s/%(diastolic)s %(unit)s", systolic=values["systolic"],
+                 diastolic=values["diastolic"], unit=unit)
+    return _("%(value)s %(unit)s", value=format_decimal(values["value"]), unit=unit)

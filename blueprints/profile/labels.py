@@ -1,0 +1,281 @@
+"""Words of the medical profile in the UI language: sections, fields, choices, bundled
+lists, measures, and the messages for each problem a form can have."""
+
+from __future__ import annotations
+
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from domain.forms import Problem
+
+SECTION_TITLES = {
+    "conditions": _l("Maladies et sujets de santé"),
+    "treatments": _l("Traitements"),
+    "hospitalisations": _l("Hospitalisations"),
+    "disabilities": _l("Handicaps"),
+    "blood_group": _l("Groupe sanguin"),
+    "allergies": _l("Allergies"),
+    "family_history": _l("Antécédents familiaux"),
+    "lifestyle": _l("Mode de vie"),
+    "vaccinations": _l("Vaccinations"),
+    "emergency_contacts": _l("Contacts en cas d’urgence"),
+    "trusted_person": _l("Personne de confiance"),
+    "directives": _l("Directives anticipées"),
+}
+SECTION_HINTS = {
+    "conditions": _l("Les maladies que vous avez ou avez eues, et vos sujets de santé."),
+    "treatments": _l("Les médicaments et traitements que vous prenez ou avez pris."),
+    "hospitalisations": _l("Vos séjours à l’hôpital ou en clinique."),
+    "disabilities": _l("Un handicap reconnu ou non, son taux et l’aide humaine dont vous "
+                       "avez besoin."),
+    "blood_group": _l("Il figure sur votre carte de groupe sanguin."),
+    "allergies": _l("Médicaments, aliments ou autres substances auxquels vous réagissez."),
+    "family_history": _l("Les maladies de vos parents, frères, sœurs ou enfants qui peuvent "
+                         "compter pour votre santé."),
+    "lifestyle": _l("Alimentation, activité physique, sommeil, écrans, alcool, tabac."),
+    "vaccinations": _l("Les vaccins que vous avez reçus."),
+    "emergency_contacts": _l("Jusqu’à 3 personnes à prévenir en cas d’urgence."),
+    "trusted_person": _l("La personne qui vous accompagne et peut être consultée si vous ne "
+                         "pouvez pas exprimer votre volonté."),
+    "directives": _l("Vos volontés sur la fin de vie, si un jour vous ne pouvez plus les "
+                     "exprimer."),
+}
+ADD_LABELS = {
+    "conditions": _l("Ajouter une maladie ou un sujet de santé"),
+    "treatments": _l("Ajouter un traitement"),
+    "hospitalisations": _l("Ajouter une hospitalisation"),
+    "disabilities": _l("Ajouter un handicap"),
+    "blood_group": _l("Indiquer mon groupe sanguin"),
+    "allergies": _l("Ajouter une allergie"),
+    "family_history": _l("Ajouter un antécédent familial"),
+    "lifestyle": _l("Ajouter une information sur mon mode de vie"),
+    "vaccinations": _l("Ajouter une vaccination"),
+    "emergency_contacts": _l("Ajouter un contact en cas d’urgence"),
+    "trusted_person": _l("Désigner ma personne de confiance"),
+    "directives": _l("Rédiger mes directives anticipées"),
+}
+FIELD_LABELS = {
+    "condition": _l("Maladie ou sujet de santé"),
+    "condition_other": _l("Autre maladie ou sujet de santé"),
+    "since": _l("Depuis"),
+    "until": _l("Jusqu’à"),
+    "note": _l("Précisions"),
+    "name": _l("Nom"),
+    "dose": _l("Dose"),
+    "reason": _l("Motif"),
+    "place": _l("Lieu"),
+    "start": _l("Date d’entrée"),
+    "end": _l("Date de sortie"),
+    "type": _l("Type de handicap"),
+    "rate": _l("Taux d’incapacité (en %)"),
+    "human_help": _l("Avez-vous besoin d’une aide humaine ?"),
+    "group": _l("Groupe sanguin"),
+    "substance": _l("Substance"),
+    "substance_other": _l("Autre substance"),
+    "reaction": _l("Réaction"),
+    "severity": _l("Gravité"),
+    "relative": _l("Membre de la famille"),
+    "topic": _l("Sujet"),
+    "description": _l("Description"),
+    "vaccine": _l("Vaccin"),
+    "given_on": _l("Date de la vaccination"),
+    "lot": _l("Numéro de lot"),
+    "vaccinator": _l("Vacciné par"),
+    "relation": _l("Lien avec vous"),
+    "phone": _l("Téléphone"),
+    "consent_on": _l("Date de son accord"),
+    "resuscitation": _l("En cas d’arrêt cardiaque, souhaitez-vous être réanimé ?"),
+    "life_support": _l("Traitements qui maintiennent en vie (respiration artificielle, "
+                       "alimentation par sonde…)"),
+    "pain_relief": _l("Soulagement de la douleur et sédation"),
+    "other": _l("Autres volontés"),
+    "written_on": _l("Date de rédaction"),
+    "value": _l("Valeur"),
+    "systolic": _l("Tension systolique (le chiffre du haut)"),
+    "diastolic": _l("Tension diastolique (le chiffre du bas)"),
+    "measured_on": _l("Date de la mesure"),
+    "time": _l("Heure (facultatif)"),
+}
+# Section-specific wording of the same field name.
+SECTION_FIELD_LABELS = {
+    ("treatments", "name"): _l("Nom du traitement"),
+    ("treatments", "since"): _l("Début du traitement"),
+    ("treatments", "until"): _l("Fin du traitement"),
+    ("family_history", "condition"): _l("Maladie"),
+    ("emergency_contacts", "name"): _l("Nom et prénom"),
+    ("trusted_person", "name"): _l("Nom et prénom"),
+    ("directives", "place"): _l("Où souhaitez-vous finir votre vie ?"),
+    ("vaccinations", "dose"): _l("Numéro de la dose"),
+    ("weight", "value"): _l("Poids en kg"),
+    ("height", "value"): _l("Taille en cm"),
+    ("waist", "value"): _l("Tour de taille en cm"),
+    ("temperature", "value"): _l("Température en °C"),
+    ("glucose", "value"): _l("Glycémie en g/L"),
+    ("heart_rate", "value"): _l("Fréquence cardiaque en battements par minute"),
+    ("pain", "value"): _l("Douleur, de 0 (aucune) à 10 (la pire possible)"),
+    ("head_circumference", "value"): _l("Périmètre crânien en cm"),
+    ("blood_pressure", "systolic"): _l("Tension systolique (le chiffre du haut) en mmHg"),
+    ("blood_pressure", "diastolic"): _l("Tension diastolique (le chiffre du bas) en mmHg"),
+}
+FIELD_HINTS = {
+    "since": _l("L’année suffit, par exemple 2015."),
+    "until": _l("Laissez vide si le traitement continue."),
+    "start": _l("L’année suffit, par exemple 2019."),
+    "end": _l("Laissez vide si vous ne savez plus."),
+    "dose": _l("Par exemple : 1 comprimé le matin"),
+    "phone": _l("Par exemple : 06 12 34 56 78 ou +32 470 12 34 56"),
+    "lot": _l("Il figure sur le carnet de vaccination ou l’étiquette du vaccin."),
+    "time": _l("Par exemple : 8:30"),
+    "rate": _l("Un nombre entre 0 et 100, si un taux a été reconnu."),
+}
+CHOICES = {
+    "type": {"motor": _l("Moteur"), "visual": _l("Visuel"), "hearing": _l("Auditif"),
+             "cognitive": _l("Cognitif"), "psychic": _l("Psychique"),
+             "multiple": _l("Polyhandicap"), "other": _l("Autre")},
+    "severity": {"mild": _l("Légère"), "moderate": _l("Modérée"), "severe": _l("Grave"),
+                 "unknown": _l("Je ne sais pas")},
+    "relative": {"mother": _l("Mère"), "father": _l("Père"), "sister": _l("Sœur"),
+                 "brother": _l("Frère"), "grandparent": _l("Grand-parent"),
+                 "child": _l("Enfant"), "other": _l("Autre membre de la famille")},
+    "topic": {"food": _l("Alimentation"), "activity": _l("Activité physique"),
+              "sleep": _l("Sommeil"), "screens": _l("Écrans"), "alcohol": _l("Alcool"),
+              "tobacco": _l("Tabac")},
+    "human_help": {"oui": _l("Oui"), "non": _l("Non")},
+    "resuscitation": {"wanted": _l("Oui"), "not_wanted": _l("Non"),
+                      "no_opinion": _l("Je ne me prononce pas")},
+    "group": {group: group for group in ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")},
+}
+CODED = {
+    "conditions": {
+        "hypertension": _l("Hypertension artérielle"),
+        "diabetes_type_1": _l("Diabète de type 1"),
+        "diabetes_type_2": _l("Diabète de type 2"),
+        "hypercholesterolaemia": _l("Cholestérol élevé"),
+        "obesity": _l("Obésité"),
+        "hypothyroidism": _l("Hypothyroïdie"),
+        "asthma": _l("Asthme"),
+        "copd": _l("Bronchopneumopathie chronique obstructive (BPCO)"),
+        "atrial_fibrillation": _l("Fibrillation auriculaire"),
+        "heart_failure": _l("Insuffisance cardiaque"),
+        "coronary_disease": _l("Maladie coronarienne"),
+        "stroke": _l("Accident vasculaire cérébral (AVC)"),
+        "kidney_disease": _l("Maladie rénale chronique"),
+        "depression": _l("Dépression"),
+        "anxiety": _l("Troubles anxieux"),
+        "epilepsy": _l("Épilepsie"),
+        "migraine": _l("Migraine"),
+        "multiple_sclerosis": _l("Sclérose en plaques"),
+        "alzheimer": _l("Maladie d’Alzheimer"),
+        "parkinson": _l("Maladie de Parkinson"),
+        "osteoporosis": _l("Ostéoporose"),
+        "rheumatoid_arthritis": _l("Polyarthrite rhumatoïde"),
+        "crohn": _l("Maladie de Crohn"),
+        "psoriasis": _l("Psoriasis"),
+        "breast_cancer": _l("Cancer du sein"),
+        "hiv": _l("Infection par le VIH"),
+        "sickle_cell": _l("Drépanocytose"),
+    },
+    "allergens": {
+        "penicillins": _l("Pénicillines"),
+        "cephalosporins": _l("Céphalosporines"),
+        "sulfonamides": _l("Sulfamides"),
+        "aspirin": _l("Aspirine"),
+        "nsaids": _l("Anti-inflammatoires (AINS)"),
+        "codeine": _l("Codéine"),
+        "iodinated_contrast": _l("Produits de contraste iodés"),
+        "local_anaesthetics": _l("Anesthésiques locaux"),
+        "peanut": _l("Arachide"),
+        "tree_nuts": _l("Fruits à coque"),
+        "milk": _l("Lait"),
+        "egg": _l("Œuf"),
+        "fish": _l("Poisson"),
+        "shellfish": _l("Crustacés et coquillages"),
+        "wheat": _l("Blé (gluten)"),
+        "latex": _l("Latex"),
+        "bee_wasp": _l("Piqûres d’abeille ou de guêpe"),
+        "pollen": _l("Pollens"),
+        "dust_mites": _l("Acariens"),
+        "animal_dander": _l("Poils d’animaux"),
+    },
+}
+VACCINES = {
+    "hexavalent": _l("Hexavalent (diphtérie, tétanos, coqueluche, polio, Haemophilus, "
+                     "hépatite B)"),
+    "pneumococcal": _l("Pneumocoque"),
+    "menc": _l("Méningocoque C"),
+    "menacwy": _l("Méningocoques ACWY"),
+    "menb": _l("Méningocoque B"),
+    "mmr": _l("ROR (rougeole, oreillons, rubéole)"),
+    "dtcap": _l("Diphtérie, tétanos, coqueluche, polio (rappel enfant)"),
+    "dtp": _l("Diphtérie, tétanos, polio (rappel adulte)"),
+    "hepatitis_b": _l("Hépatite B"),
+    "hpv": _l("Papillomavirus (HPV)"),
+    "influenza": _l("Grippe"),
+    "zoster": _l("Zona"),
+}
+MEASURES = {
+    "weight": _l("Poids"),
+    "height": _l("Taille"),
+    "waist": _l("Tour de taille"),
+    "temperature": _l("Température"),
+    "glucose": _l("Glycémie"),
+    "blood_pressure": _l("Tension artérielle"),
+    "heart_rate": _l("Fréquence cardiaque"),
+    "pain": _l("Douleur (de 0 à 10)"),
+    "head_circumference": _l("Périmètre crânien"),
+}
+UNITS = {"kg": _l("kg"), "cm": _l("cm"), "°C": "°C", "g/L": _l("g/L"), "mmHg": _l("mmHg"),
+         "bpm": _l("battements par minute"), "/10": _l("sur 10"), "%": "%"}
+
+
+def field_label(section: str, name: str) -> str:
+    return str(SECTION_FIELD_LABELS.get((section, name)) or FIELD_LABELS[name])
+
+
+def number(value: float | None) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def message(section: str, problem: Problem) -> str:
+    """One plain sentence for a problem, naming the field so the error summary stands
+    alone."""
+    label = field_label(section, problem.field)
+    params = problem.params
+    if problem.reason == "required":
+        return _("%(field)s : ce champ est obligatoire.", field=label)
+    if problem.reason == "too_long":
+        return _("%(field)s : %(maximum)s caractères au plus (vous en avez saisi "
+                 "%(length)s).", field=label, maximum=params["maximum"],
+                 length=params["length"])
+    if problem.reason == "choice":
+        return _("%(field)s : choisissez une des réponses proposées.", field=label)
+    if problem.reason == "date_incomplete":
+        return _("%(field)s : indiquez au moins l’année, et le mois si vous indiquez le jour "
+                 "(par exemple 3 2015).", field=label)
+    if problem.reason == "date_invalid":
+        return _("%(field)s : saisissez une date réelle, par exemple 14 3 2015 (jour, mois, "
+                 "année sur 4 chiffres).", field=label)
+    if problem.reason == "date_future":
+        return _("%(field)s : la date ne peut pas être dans le futur.", field=label)
+    if problem.reason == "date_order":
+        return _("%(field)s : cette date doit être après « %(other)s ».", field=label,
+                 other=field_label(section, params["other"]))
+    if problem.reason == "number_invalid":
+        return _("%(field)s : saisissez un nombre, par exemple 72,5.", field=label)
+    if problem.reason == "number_decimals":
+        return _("%(field)s : %(decimals)s chiffres après la virgule au plus.", field=label,
+                 decimals=params["decimals"])
+    if problem.reason == "number_range":
+        return _("%(field)s : vérifiez la valeur, elle doit être entre %(minimum)s et "
+                 "%(maximum)s %(unit)s.", field=label, minimum=number(params["minimum"]),
+                 maximum=number(params["maximum"]), unit=str(UNITS.get(params["unit"], "")))
+    if problem.reason == "phone_invalid":
+        return _("%(field)s : saisissez un numéro de téléphone, par exemple 06 12 34 56 78 ou "
+                 "+32 470 12 34 56.", field=label)
+    if problem.reason == "time_invalid":
+        return _("%(field)s : saisissez une heure, par exemple 8:30.", field=label)
+    if problem.reason == "pressure_order":
+        return _("%(field)s : le chiffre du bas doit être plus petit que celui du haut, par "
+                 "exemple 12/8 se note 120 et 80.", field=label)
+    return _("%(field)s : vérifiez ce champ.", field=label)

@@ -1,0 +1,183 @@
+"""Measures: the latest of each kind with the BMI, and per kind a history drawn as an SVG
+chart with the same data in a table right below, 20 measures a page."""
+
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.profile import bp
+from blueprints.profile.display import measure_text
+from blueprints.profile.labels import FIELD_HINTS, MEASURES, UNITS, field_label, message
+from domain import measures
+from domain.policy import Area, ProfileAction
+from domain.profile import is_minor
+from extensions import db, htmx, keys
+from web import charts
+from web.access import actor, allow
+from web.render import render_page
+
+patient = allow(Area.PATIENT_SPACE)
+PER_PAGE = 20
+
+
+def _kind(slug: str) -> measures.MeasureKind:
+    kind = measures.BY_SLUG.get(slug)
+    if kind is None or kind not in measures.kinds_for(current_user, date.today()):
+        abort(404)
+    return kind
+
+
+def _blank() -> dict:
+    today = date.today()
+    return {"measured_on": {"day": str(today.day), "month": str(today.month),
+                            "year": str(today.year)}}
+
+
+@bp.get("/mesures")
+@patient
+def measures_overview():
+    today = date.today()
+    kinds = measures.kinds_for(current_user, today)
+    latest = measures.latest(db.session, keys.ring, current_user, kinds)
+    db.session.commit()
+    weight, height = latest.get("weight"), latest.get("height")
+    bmi = None
+    if weight and height and not is_minor(current_user, today):
+        bmi = format_decimal(measures.bmi(weight.values["value"], height.values["value"]))
+    return render_template("profile/measures.html", kinds=kinds, latest=latest, bmi=bmi,
+                           labels=MEASURES, measure_text=measure_text)
+
+
+def _growth(kind: measures.MeasureKind) -> bool:
+    return kind.growth and current_user.birth_date is not None and is_minor(
+        current_user, date.today())
+
+
+def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth: bool):
+    """The page's measures as chart series: by date, or by age in months for children."""
+    def x_of(item):
+        if growth:
+            return measures.age_in_months(current_user.birth_date, item.day)
+        return item.day.toordinal()
+
+    names = ("systolic", "diastolic") if kind.key == "blood_pressure" else ("value",)
+    series = [charts.Series(name, tuple(charts.Point(x_of(item), item.values[name])
+                                        for item in items)) for name in names]
+    days = {item.day for item in items}
+    short = (max(days) - min(days)).days <= 62  # within two months: label days
+
+    def x_label(value: float) -> str:
+        if growth:
+            return _("%(months)s mois", months=int(value))
+        return format_date(date.fromordinal(int(value)), "d MMM" if short else "MMM y")
+
+    candidates = None
+    if not growth and not short:  # ticks on the first of a month
+        first, last = min(days), max(days)
+        candidates = [date(year, month, 1).toordinal()
+                      for year in range(first.year, last.year + 1) for month in range(1, 13)
+                      if first <= date(year, month, 1) <= last]
+    return charts.line_chart(series, x_label=x_label, y_label=format_decimal, y_floor=0,
+                             x_candidates=candidates or None)
+
+
+def _chart_title(kind: measures.MeasureKind, growth: bool) -> str:
+    if growth:
+        return _("Courbe de croissance : %(measure)s selon l’âge", measure=MEASURES[kind.key])
+    return _("%(measure)s : évolution", measure=MEASURES[kind.key])
+
+
+def _describe(kind: measures.MeasureKind, items: list[measures.MeasureView]) -> str:
+    """The chart in one sentence: first and last measure, lowest and highest."""
+    if not items:
+        return ""
+    newest, oldest = items[0], items[-1]
+    key = "systolic" if kind.key == "blood_pressure" else "value"
+    low = min(items, key=lambda item: item.values[key])
+    high = max(items, key=lambda item: item.values[key])
+    return _("%(count)s mesures, de %(first)s le %(first_date)s à %(last)s le %(last_date)s ; "
+             "la plus basse %(low)s, la plus haute %(high)s.", count=len(items),
+             first=measure_text(kind, oldest.values),
+             first_date=format_date(oldest.day, "d MMMM y"),
+             last=measure_text(kind, newest.values),
+             last_date=format_date(newest.day, "d MMMM y"),
+             low=measure_text(kind, low.values), high=measure_text(kind, high.values))
+
+
+def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=200,
+                  announce=None):
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    everything = measures.history(db.session, keys.ring, current_user, kind)
+    db.session.commit()
+    pages = max(1, -(-len(everything) // PER_PAGE))
+    page = min(page, pages)
+    items = everything[(page - 1) * PER_PAGE: page * PER_PAGE]
+    growth = _growth(kind)
+    chart = _chart(kind, list(reversed(items)), growth) if items else None
+    ages = {item.id: measures.age_in_months(current_user.birth_date, item.day)
+            for item in items} if growth else {}
+    form_section = SimpleNamespace(key=kind.key, coded={},
+                                   fields=(*kind.fields, measures.DAY, measures.TIME))
+    return render_page(
+        "profile/measure.html", fragment="profile/_measure_content.html",
+        target="measure-content", status=status, kind=kind, items=items, chart=chart,
+        growth=growth, page=page, pages=pages, total=len(everything),
+        typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
+        announce=announce, labels=MEASURES, ages=ages, form_section=form_section,
+        chart_title=_chart_title(kind, growth), chart_description=_describe(kind, items),
+        legend_labels=[field_label(kind.key, name) for name in ("systolic", "diastolic")]
+        if kind.key == "blood_pressure" else None, units=UNITS, field_label=field_label,
+        field_hints=FIELD_HINTS, measure_text=measure_text)
+
+
+@bp.get("/mesures/<string:slug>")
+@patient
+def measure_history(slug: str):
+    return _history_page(_kind(slug))
+
+
+@bp.post("/mesures/<string:slug>")
+@patient
+def measure_add(slug: str):
+    kind = _kind(slug)
+    reading = measures.validate(kind, request.form, date.today())
+    if not reading.ok:
+        errors = [(problem.field, message(kind.key, problem)) for problem in reading.problems]
+        return _history_page(kind, typed=reading.typed, errors=errors, status=422)
+    measures.add(db.session, keys.ring, current_user, kind, reading.values, actor())
+    db.session.commit()
+    if htmx:
+        return _history_page(kind, announce=_("Mesure enregistrée."))
+    flash(_("La mesure est enregistrée."), "success")
+    return redirect(url_for("profile.measure_history", slug=slug), 303)
+
+
+@bp.route("/mesures/<string:slug>/<string:measure_id>/supprimer", methods=["GET", "POST"])
+@patient
+def measure_delete(slug: str, measure_id: str):
+    kind = _kind(slug)
+    try:
+        item = measures.get(db.session, keys.ring, current_user, current_user, measure_id,
+                            ProfileAction.DELETE, actor())
+    except measures.MeasureNotFound:
+        db.session.commit()
+        abort(404)
+    if item.measure.kind != kind.key:
+        abort(404)
+    if request.method == "POST":
+        measures.delete(db.session, keys.ring, current_user, item, actor())
+        db.session.commit()
+        flash(_("La mesure est supprimée."), "success")
+        return redirect(url_for("profile.measure_history", slug=slug), 303)
+    db.session.commit()
+    return render_template("profile/measure_delete.html", kind=kind, item=item,
+                           labels=MEASURES, measure_text=measure_text)

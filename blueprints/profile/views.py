@@ -1,0 +1,188 @@
+"""The medical profile's sections: overview, one section with its entries, add, change and
+delete (inline with htmx, a plain page behind each action), and "Non concerné"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.profile import bp
+from blueprints.profile.display import details, main_text, value_text
+from blueprints.profile.labels import (
+    ADD_LABELS,
+    CHOICES,
+    CODED,
+    FIELD_HINTS,
+    SECTION_HINTS,
+    SECTION_TITLES,
+    VACCINES,
+    field_label,
+    message,
+)
+from domain import profile, vaccination
+from domain.forms import echo
+from domain.policy import Area, ProfileAction
+from extensions import db, htmx, keys
+from web.access import actor, allow
+from web.render import render_page
+
+patient = allow(Area.PATIENT_SPACE)
+
+
+def _section(slug: str) -> profile.Section:
+    section = profile.BY_SLUG.get(slug)
+    if section is None or (section.adults_only and profile.is_minor(current_user,
+                                                                     date.today())):
+        abort(404)
+    return section
+
+
+def _entry(section: profile.Section, entry_id: str, action: ProfileAction):
+    try:
+        return profile.get_entry(db.session, keys.ring, current_user, current_user, section,
+                                 entry_id, action, actor())
+    except profile.EntryNotFound:
+        db.session.commit()  # the refusal stays in the audit trail
+        abort(404)
+
+
+def helpers(section: profile.Section | None = None) -> dict:
+    """What every profile template uses to show fields and values."""
+    return {"titles": SECTION_TITLES, "hints": SECTION_HINTS, "add_labels": ADD_LABELS,
+            "choices": CHOICES, "coded": CODED, "vaccines": VACCINES,
+            "field_hints": FIELD_HINTS, "field_label": field_label, "main_text": main_text,
+            "details": details, "value_text": value_text, "section": section}
+
+
+def _errors(section: profile.Section, problems) -> list[tuple[str, str]]:
+    return [(problem.field, message(section.key, problem)) for problem in problems]
+
+
+def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
+                  focus_id: str | None = None, announce: str | None = None):
+    view = profile.load(db.session, keys.ring, current_user, (section,))[section.key]
+    extra = {}
+    if section.key == "vaccinations" and current_user.birth_date:
+        doses = [vaccination.Dose(item.values["vaccine"], date.fromisoformat(
+            item.values["given_on"])) for item in view.entries]
+        extra["due"] = vaccination.due(current_user.birth_date, doses, date.today())
+    db.session.commit()
+    return render_page("profile/section.html", fragment="profile/_section_content.html",
+                       target="section-content", status=status, view=view,
+                       typed=form or echo(section.fields, {}), errors=list(errors),
+                       focus_id=focus_id, announce=announce, **extra, **helpers(section))
+
+
+@bp.get("")
+@patient
+def overview():
+    """Every health section: a heading, a count, the last change and the entries."""
+    views = profile.load(db.session, keys.ring, current_user, profile.HEALTH_SECTIONS)
+    db.session.commit()
+    return render_template("profile/overview.html", views=views.values(), **helpers())
+
+
+@bp.get("/<string:slug>")
+@patient
+def section_show(slug: str):
+    return _section_page(_section(slug))
+
+
+@bp.post("/<string:slug>")
+@patient
+def entry_add(slug: str):
+    section = _section(slug)
+    reading = profile.validate(section, request.form, date.today())
+    if reading.ok:
+        try:
+            entry = profile.add_entry(db.session, keys.ring, current_user, section,
+                                      reading.values, author=current_user, actor=actor())
+        except profile.SectionFull:
+            reading.problems.append(profile.Problem(section.fields[0].name, "limit"))
+        else:
+            db.session.commit()
+            if htmx:
+                return _section_page(section, focus_id=entry.id, announce=_("Ajouté."))
+            flash(_("C’est enregistré."), "success")
+            return redirect(url_for("profile.section_show", slug=slug,
+                                    _anchor=f"entry-{entry.id}"), 303)
+    errors = _errors(section, reading.problems)
+    if any(problem.reason == "limit" for problem in reading.problems):
+        errors = [(section.fields[0].name, _("Cette rubrique est complète : modifiez ou "
+                                             "supprimez une entrée avant d’en ajouter une."))]
+    return _section_page(section, form=reading.typed, errors=errors, status=422)
+
+
+@bp.get("/<string:slug>/<string:entry_id>")
+@patient
+def entry_show(slug: str, entry_id: str):
+    """One entry: the page behind the inline "Annuler" of an edit."""
+    section = _section(slug)
+    item = _entry(section, entry_id, ProfileAction.READ)
+    db.session.commit()
+    return render_page("profile/entry.html", fragment="profile/_entry.html",
+                       target=f"entry-{entry_id}", item=item, **helpers(section))
+
+
+@bp.route("/<string:slug>/<string:entry_id>/modifier", methods=["GET", "POST"])
+@patient
+def entry_edit(slug: str, entry_id: str):
+    section = _section(slug)
+    item = _entry(section, entry_id, ProfileAction.EDIT)
+    typed, errors = echo(section.fields, item.values), []
+    if request.method == "POST":
+        reading = profile.validate(section, request.form, date.today())
+        if reading.ok:
+            profile.update_entry(db.session, keys.ring, current_user, item, reading.values,
+                                 actor())
+            db.session.commit()
+            if htmx:
+                item = _entry(section, entry_id, ProfileAction.READ)
+                db.session.commit()
+                return render_template("profile/_entry.html", item=item, focus=True,
+                                       announce=_("Modifié."), **helpers(section))
+            flash(_("C’est modifié."), "success")
+            return redirect(url_for("profile.section_show", slug=slug,
+                                    _anchor=f"entry-{entry_id}"), 303)
+        typed, errors = reading.typed, _errors(section, reading.problems)
+    db.session.commit()
+    return render_page("profile/edit.html", fragment="profile/_entry_form.html",
+                       target=f"entry-{entry_id}", status=422 if errors else 200,
+                       item=item, typed=typed, errors=errors, **helpers(section))
+
+
+@bp.route("/<string:slug>/<string:entry_id>/supprimer", methods=["GET", "POST"])
+@patient
+def entry_delete(slug: str, entry_id: str):
+    section = _section(slug)
+    item = _entry(section, entry_id, ProfileAction.DELETE)
+    if request.method == "POST":
+        profile.delete_entry(db.session, keys.ring, current_user, item, actor())
+        db.session.commit()
+        if htmx:
+            return _section_page(section, focus_id="list", announce=_("Supprimé."))
+        flash(_("C’est supprimé."), "success")
+        return redirect(url_for("profile.section_show", slug=slug), 303)
+    db.session.commit()
+    return render_page("profile/delete.html", fragment="profile/_delete_confirm.html",
+                       target=f"entry-{entry_id}", item=item, **helpers(section))
+
+
+@bp.post("/<string:slug>/non-concerne")
+@patient
+def section_not_concerned(slug: str):
+    section = _section(slug)
+    value = request.form.get("non_concerne") == "oui"
+    try:
+        profile.set_not_concerned(db.session, keys.ring, current_user, section, value,
+                                  actor())
+    except profile.SectionFull:
+        flash(_("Supprimez d’abord les entrées de cette rubrique."), "error")
+    else:
+        db.session.commit()
+        flash(_("Vous avez indiqué ne pas être concerné.") if value else
+              _("La mention « Non concerné » est retirée."), "success")
+    return redirect(url_for("profile.section_show", slug=slug), 303)

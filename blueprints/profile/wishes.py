@@ -1,0 +1,74 @@
+"""Entourage and wishes: emergency contacts, the trusted person, advance directives (a
+document that replaces the previous one, or a guided form; not offered to minors) and
+what the law says about organ donation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.activation.forms import read_date
+from blueprints.documents.upload import store_upload, upload_message
+from blueprints.profile import bp
+from blueprints.profile.views import helpers
+from domain import profile, uploads, vault
+from domain.models import Category
+from domain.policy import Area
+from extensions import blobs, db, keys
+from web.access import actor, allow
+from web.render import render_page
+
+patient = allow(Area.PATIENT_SPACE)
+REFUSAL_REGISTER = "https://www.registrenationaldesrefus.fr"
+
+
+@bp.get("/entourage")
+@patient
+def entourage():
+    minor = profile.is_minor(current_user, date.today())
+    sections = tuple(section for section in profile.SECTIONS
+                     if section.group == "entourage" and not (minor and section.adults_only))
+    views = profile.load(db.session, keys.ring, current_user, sections)
+    directives = [] if minor else vault.documents_page(
+        db.session, keys.ring, current_user, category=Category.ADVANCE_DIRECTIVES,
+        per_page=5).items
+    db.session.commit()
+    return render_template("profile/entourage.html", views=views, minor=minor,
+                           directives=directives, register_url=REFUSAL_REGISTER,
+                           **helpers())
+
+
+@bp.route("/entourage/document-directives", methods=["GET", "POST"])
+@patient
+def directives_document():
+    """Attach advance directives as a document; it replaces the previous one."""
+    if profile.is_minor(current_user, date.today()):
+        abort(404)
+    errors: list[tuple[str, str]] = []
+    typed = {"day": "", "month": "", "year": ""}
+    if request.method == "POST":
+        written_on, typed, errors = read_date(request.form, "date", _(
+            "Saisissez la date à laquelle vous avez écrit vos directives, par exemple "
+            "3 3 2026."))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors.insert(0, ("file", _("Choisissez le fichier de vos directives anticipées.")))
+        if not errors:
+            try:
+                document = store_upload(upload, patient=current_user,
+                                        title=_("Directives anticipées"),
+                                        category=Category.ADVANCE_DIRECTIVES,
+                                        document_date=written_on, hidden=False)
+            except uploads.UploadRejected as problem:
+                errors.append(("file", upload_message(problem)))
+            else:
+                vault.replace_in_category(db.session, keys.ring, blobs.store, document,
+                                          actor())
+                flash(_("Vos directives anticipées sont enregistrées. Elles remplacent les "
+                        "précédentes."), "success")
+                return redirect(url_for("profile.entourage"), 303)
+    return render_page("profile/directives_document.html", status=422 if errors else 200,
+                       errors=errors, has_errors=bool(errors), typed=typed)

@@ -1,0 +1,204 @@
+"""Reading typed values out of what people submit, for the profile and the measures.
+
+Each field kind reads its raw inputs (kept as typed, so a form that fails shows them again),
+checks them and returns a clean value. Problems are reason codes with parameters; the views
+turn them into sentences in the person's language. Nothing here knows about Flask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+# Control characters and the bidirectional overrides that can disguise text.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+PHONE = re.compile(r"(?:0[1-9]\d{8}|\+[1-9]\d{7,14})")
+EARLIEST_YEAR = 1890
+RAW_LIMIT = 4000  # nothing longer than this is even kept for echoing back
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    reason: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a form. `kind`: text, longtext, choice, coded, date, partial_date,
+    number, yesno, phone."""
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    max_length: int = 200
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: int = 0
+    not_before: str | None = None  # a date field this one may not precede
+    unit: str = ""
+
+    def inputs(self) -> tuple[str, ...]:
+        """The names of the form inputs behind this field."""
+        if self.kind in ("date", "partial_date"):
+            return (f"{self.name}_day", f"{self.name}_month", f"{self.name}_year")
+        if self.kind == "coded":
+            return (self.name, f"{self.name}_other")
+        return (self.name,)
+
+
+@dataclass
+class Reading:
+    values: dict
+    typed: dict
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def clean_text(raw: str, multiline: bool = False) -> str:
+    text = CONTROL.sub(" ", raw or "")
+    if multiline:
+        lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
+        return "\n".join(lines).strip()
+    return " ".join(text.split())
+
+
+def _number(raw: str, spec: Field) -> tuple[float | None, Problem | None]:
+    text = raw.replace(",", ".").replace(" ", "").replace("\u202f", "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None, Problem(spec.name, "number_invalid")
+    if not number.is_finite():
+        return None, Problem(spec.name, "number_invalid")
+    if number.as_tuple().exponent < -spec.decimals:  # type: ignore[operator]
+        return None, Problem(spec.name, "number_decimals", {"decimals": spec.decimals})
+    value = float(number)
+    if (spec.minimum is not None and value < spec.minimum) or (
+            spec.maximum is not None and value > spec.maximum):
+        return None, Problem(spec.name, "number_range",
+                             {"minimum": spec.minimum, "maximum": spec.maximum,
+                              "unit": spec.unit})
+    return (int(value) if spec.decimals == 0 else value), None
+
+
+def _date(parts: dict, spec: Field, today: date) -> tuple[str | None, Problem | None]:
+    """A full date, or for partial dates a year, a month and year, or a whole date,
+    returned as ISO text ("2015", "2015-03", "2015-03-14")."""
+    day, month, year = (parts[key].strip() for key in ("day", "month", "year"))
+    if not (day or month or year):
+        return None, Problem(spec.name, "required") if spec.required else None
+    partial = spec.kind == "partial_date"
+    if not year or (not partial and not (day and month)) or (day and not month):
+        return None, Problem(spec.name, "date_incomplete")
+    try:
+        numbers = [int(value) for value in (year, month or "1", day or "1")]
+        value = date(*numbers)
+    except (ValueError, OverflowError):
+        return None, Problem(spec.name, "date_invalid")
+    if value.year < EARLIEST_YEAR:
+        return None, Problem(spec.name, "date_invalid")
+    if value > today:
+        return None, Problem(spec.name, "date_future")
+    if day:
+        return value.isoformat(), None
+    return (f"{value.year:04d}-{value.month:02d}" if month else f"{value.year:04d}"), None
+
+
+def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
+         coded_keys: Mapping[str, tuple[str, ...]] | None = None) -> Reading:
+    """Read every field; returns clean values, what was typed, and the problems."""
+    values: dict = {}
+    typed: dict = {}
+    problems: list[Problem] = []
+    for spec in fields:
+        if spec.kind in ("date", "partial_date"):
+            parts = {key: (form.get(f"{spec.name}_{key}") or "")[:6]
+                     for key in ("day", "month", "year")}
+            typed[spec.name] = parts
+            value, problem = _date(parts, spec, today)
+        else:
+            raw = (form.get(spec.name) or "")[:RAW_LIMIT]
+            typed[spec.name] = raw
+            value, problem = _one(spec, raw, form, typed, coded_keys or {})
+        if problem:
+            problems.append(problem)
+        elif value is not None:
+            values[spec.name] = value
+    for spec in fields:
+        earlier = values.get(spec.not_before) if spec.not_before else None
+        later = values.get(spec.name)
+        if earlier and later and str(later) < str(earlier)[: len(str(later))]:
+            problems.append(Problem(spec.name, "date_order", {"other": spec.not_before}))
+    return Reading(values, typed, problems)
+
+
+def _one(spec: Field, raw: str, form: Mapping[str, str], typed: dict,
+         coded_keys: Mapping[str, tuple[str, ...]]):
+    if spec.kind == "coded":
+        other = (form.get(f"{spec.name}_other") or "")[:RAW_LIMIT]
+        typed[f"{spec.name}_other"] = other
+        return _coded(spec, raw.strip(), clean_text(other), coded_keys.get(spec.name, ()))
+    text = clean_text(raw, multiline=spec.kind == "longtext")
+    if not text:
+        return None, Problem(spec.name, "required") if spec.required else None
+    if spec.kind in ("text", "longtext"):
+        if len(text) > spec.max_length:
+            return None, Problem(spec.name, "too_long", {"maximum": spec.max_length,
+                                                         "length": len(text)})
+        return text, None
+    if spec.kind in ("choice", "yesno"):
+        choices = ("oui", "non") if spec.kind == "yesno" else spec.choices
+        return (text, None) if text in choices else (None, Problem(spec.name, "choice"))
+    if spec.kind == "number":
+        return _number(text, spec)
+    if spec.kind == "phone":
+        phone = re.sub(r"[\s.\-()]", "", text)
+        if not PHONE.fullmatch(phone):
+            return None, Problem(spec.name, "phone_invalid")
+        return phone, None
+    raise ValueError(f"unknown field kind {spec.kind}")
+
+
+def _coded(spec: Field, key: str, other: str, keys: tuple[str, ...]):
+    """A pick from a short bundled list, or "other" with free text."""
+    if key == "other" or (not key and other):
+        if not other:
+            return None, Problem(f"{spec.name}_other", "required")
+        if len(other) > spec.max_length:
+            return None, Problem(f"{spec.name}_other", "too_long",
+                                 {"maximum": spec.max_length, "length": len(other)})
+        return {"key": None, "text": other}, None
+    if not key:
+        return None, Problem(spec.name, "required") if spec.required else None
+    if key not in keys:
+        return None, Problem(spec.name, "choice")
+    return {"key": key, "text": None}, None
+
+
+def echo(fields: tuple[Field, ...], values: Mapping) -> dict:
+    """What a form shows to change stored values: the inverse of read()."""
+    typed: dict = {}
+    for spec in fields:
+        value = values.get(spec.name)
+        if spec.kind in ("date", "partial_date"):
+            parts = (value or "").split("-")
+            parts += [""] * (3 - len(parts))
+            typed[spec.name] = {"year": parts[0], "month": parts[1].lstrip("0"),
+                                "day": parts[2].lstrip("0")}
+        elif spec.kind == "coded":
+            typed[spec.name] = (value or {}).get("key") or ("other" if value else "")
+            typed[f"{spec.name}_other"] = (value or {}).get("text") or ""
+        elif spec.kind == "number" and value is not None:
+            typed[spec.name] = str(value).replace(".", ",")
+        else:
+            typed[spec.name] = "" if value is None else str(value)
+    return typed

@@ -1,0 +1,183 @@
+"""Measures of the medical profile: kinds, units and plausible ranges, history, BMI and
+children's growth. The value is sealed with the patient key; the kind and day stay clear so
+a history is one indexed query."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import audit, policy
+from domain.crypto import Keyring, open_sealed, seal
+from domain.forms import Field, Problem, Reading, read
+from domain.models import Measure, User
+from domain.models.base import new_id, utcnow
+from domain.profile import is_minor
+from domain.vault import patient_key
+
+
+@dataclass(frozen=True)
+class MeasureKind:
+    key: str
+    slug: str
+    unit: str
+    fields: tuple[Field, ...]
+    children_only: bool = False
+    growth: bool = False  # drawn against age for children
+
+
+def _value(minimum: float, maximum: float, unit: str, decimals: int = 0,
+           name: str = "value") -> Field:
+    return Field(name, "number", required=True, minimum=minimum, maximum=maximum,
+                 decimals=decimals, unit=unit)
+
+
+# Ranges are what a person can plausibly measure; outside them we ask to check the value.
+KINDS: tuple[MeasureKind, ...] = (
+    MeasureKind("weight", "poids", "kg", (_value(0.3, 350, "kg", 2),), growth=True),
+    MeasureKind("height", "taille", "cm", (_value(20, 250, "cm", 1),), growth=True),
+    MeasureKind("waist", "tour-de-taille", "cm", (_value(30, 250, "cm", 1),)),
+    MeasureKind("temperature", "temperature", "°C", (_value(34, 43, "°C", 1),)),
+    MeasureKind("glucose", "glycemie", "g/L", (_value(0.2, 6, "g/L", 2),)),
+    MeasureKind("blood_pressure", "tension", "mmHg", (
+        _value(50, 260, "mmHg", name="systolic"), _value(30, 160, "mmHg", name="diastolic"))),
+    MeasureKind("heart_rate", "frequence-cardiaque", "bpm", (_value(25, 250, "bpm"),)),
+    MeasureKind("pain", "douleur", "/10", (_value(0, 10, "/10"),)),
+    MeasureKind("head_circumference", "perimetre-cranien", "cm", (_value(25, 60, "cm", 1),),
+                children_only=True, growth=True),
+)
+BY_KEY = {kind.key: kind for kind in KINDS}
+BY_SLUG = {kind.slug: kind for kind in KINDS}
+DAY = Field("measured_on", "date", required=True)
+TIME = Field("time", "text", max_length=5)
+
+
+class MeasureNotFound(Exception):
+    """No such measure for this person."""
+
+
+@dataclass(frozen=True)
+class MeasureView:
+    measure: Measure
+    values: dict
+
+    @property
+    def id(self) -> str:
+        return self.measure.id
+
+    @property
+    def day(self) -> date:
+        return self.measure.measured_on
+
+
+def kinds_for(patient: User, today: date) -> tuple[MeasureKind, ...]:
+    """Head circumference only for children (under 18)."""
+    minor = is_minor(patient, today)
+    return tuple(kind for kind in KINDS if minor or not kind.children_only)
+
+
+def validate(kind: MeasureKind, form: Mapping[str, str], today: date) -> Reading:
+    """Values in range, a real past day, an optional time HH:MM, systolic above diastolic."""
+    reading = read((*kind.fields, DAY, TIME), form, today)
+    time = reading.values.get("time")
+    if time is not None:
+        parts = time.replace("h", ":").split(":")
+        try:
+            hours, minutes = int(parts[0]), int(parts[1] or 0) if len(parts) > 1 else 0
+            if not (0 <= hours < 24 and 0 <= minutes < 60) or len(parts) > 2:
+                raise ValueError
+            reading.values["time"] = f"{hours:02d}:{minutes:02d}"
+        except ValueError:
+            del reading.values["time"]
+            reading.problems.append(Problem("time", "time_invalid"))
+    systolic, diastolic = reading.values.get("systolic"), reading.values.get("diastolic")
+    if systolic is not None and diastolic is not None and systolic <= diastolic:
+        reading.problems.append(Problem("diastolic", "pressure_order"))
+    return reading
+
+
+def _associated(measure_id: str, patient_id: str) -> str:
+    return f"measures.value.{measure_id}.{patient_id}"
+
+
+def add(session: Session, keyring: Keyring, patient: User, kind: MeasureKind, values: dict,
+        actor: audit.Actor) -> Measure:
+    """Record a validated measure."""
+    measured_on = date.fromisoformat(values.pop("measured_on"))
+    measure_id = new_id()
+    measure = Measure(id=measure_id, patient_id=patient.id, kind=kind.key,
+                      measured_on=measured_on, created_at=utcnow(),
+                      value_sealed=seal(patient_key(keyring, patient),
+                                        json.dumps(values).encode(),
+                                        _associated(measure_id, patient.id)))
+    session.add(measure)
+    session.flush()
+    audit.record(session, keyring, "profile.measure_added", actor=actor, subject_id=patient.id,
+                 target_type="measure", target_id=measure_id, details={"kind": kind.key})
+    return measure
+
+
+def _open(key: bytes, measure: Measure) -> MeasureView:
+    return MeasureView(measure, json.loads(open_sealed(
+        key, measure.value_sealed, _associated(measure.id, measure.patient_id))))
+
+
+def history(session: Session, keyring: Keyring, patient: User, kind: MeasureKind,
+            limit: int | None = None) -> list[MeasureView]:
+    """Newest first; `limit` keeps the most recent ones."""
+    key = patient_key(keyring, patient)
+    query = select(Measure).where(Measure.patient_id == patient.id, Measure.kind == kind.key)
+    query = query.order_by(Measure.measured_on.desc(), Measure.created_at.desc())
+    if limit:
+        query = query.limit(limit)
+    views = [_open(key, measure) for measure in session.scalars(query)]
+    views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
+    return views
+
+
+def latest(session: Session, keyring: Keyring, patient: User,
+           kinds: tuple[MeasureKind, ...] = KINDS) -> dict[str, MeasureView]:
+    """The most recent measure of each kind (one small indexed query per kind)."""
+    found = {}
+    for kind in kinds:
+        newest = history(session, keyring, patient, kind, limit=1)
+        if newest:
+            found[kind.key] = newest[0]
+    return found
+
+
+def bmi(weight_kg: float, height_cm: float) -> float:
+    """Body-mass index, one decimal."""
+    metres = height_cm / 100
+    return round(weight_kg / (metres * metres), 1)
+
+
+def age_in_months(birth: date, day: date) -> int:
+    months = (day.year - birth.year) * 12 + day.month - birth.month
+    return months - (day.day < birth.day)
+
+
+def get(session: Session, keyring: Keyring, viewer: User, patient: User, measure_id: str,
+        action: policy.ProfileAction, actor: audit.Actor) -> MeasureView:
+    measure = session.get(Measure, measure_id) if len(measure_id) <= 32 else None
+    if measure is None or not policy.profile_allowed(
+            action, viewer.role, is_owner=measure.patient_id == viewer.id == patient.id,
+            locked=False):
+        audit.record(session, keyring, f"profile.measure_{action.value}", actor=actor,
+                     outcome="refused", subject_id=measure.patient_id if measure else None,
+                     target_type="measure", target_id=measure_id[:32])
+        raise MeasureNotFound(measure_id)
+    return _open(patient_key(keyring, patient), measure)
+
+
+def delete(session: Session, keyring: Keyring, patient: User, view: MeasureView,
+           actor: audit.Actor) -> None:
+    session.delete(view.measure)
+    audit.record(session, keyring, "profile.measure_deleted", actor=actor,
+                 subject_id=patient.id, target_type="measure", target_id=view.id,
+                 details={"kind": view.measure.kind})

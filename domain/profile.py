@@ -1,0 +1,320 @@
+"""The medical profile: its sections, their entries and the "Non concerné" statement.
+
+Every entry is one sealed JSON object (SECURITY.md "Cryptography" 5: the patient key, with
+table, column and row id as associated data). Codes from the bundled lists are stored beside
+the label key so a FHIR export can use them. Every change and every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import audit, policy
+from domain.crypto import Keyring, open_sealed, seal
+from domain.forms import Field, Problem, Reading, read
+from domain.models import AuthorKind, ProfileEntry, ProfileSection, User
+from domain.models.base import new_id, utcnow
+from domain.vaccination import schedule
+from domain.vault import patient_key
+
+CODES_FILE = Path(__file__).parent / "data" / "profile_codes.json"
+
+
+@cache
+def codes() -> dict:
+    return json.loads(CODES_FILE.read_text(encoding="utf-8"))
+
+
+@cache
+def code_of(listing: str, key: str) -> tuple[str | None, str | None]:
+    """(system, code) of a bundled list item, for a later FHIR export."""
+    for item in codes()[listing]:
+        if item["key"] == key:
+            return item["system"], item["code"]
+    return None, None
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    slug: str
+    fields: tuple[Field, ...]
+    limit: int = 100
+    group: str = "health"          # health, vaccinations or entourage
+    coded: Mapping[str, str] = field(default_factory=dict)  # field name -> bundled list
+    adults_only: bool = False
+    sort_field: str | None = None  # newest first by this field, else by creation
+
+
+def _keys(listing: str) -> tuple[str, ...]:
+    return tuple(item["key"] for item in codes()[listing])
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("conditions", "maladies", (
+        Field("condition", "coded", required=True),
+        Field("since", "partial_date"),
+        Field("note", "text", max_length=500)), coded={"condition": "conditions"},
+        sort_field="since"),
+    Section("treatments", "traitements", (
+        Field("name", "text", required=True),
+        Field("dose", "text"),
+        Field("since", "partial_date"),
+        Field("until", "partial_date", not_before="since")), sort_field="since"),
+    Section("hospitalisations", "hospitalisations", (
+        Field("reason", "text", required=True),
+        Field("place", "text"),
+        Field("start", "partial_date", required=True),
+        Field("end", "partial_date", not_before="start")), sort_field="start"),
+    Section("disabilities", "handicaps", (
+        Field("type", "choice", required=True, choices=(
+            "motor", "visual", "hearing", "cognitive", "psychic", "multiple", "other")),
+        Field("rate", "number", minimum=0, maximum=100, unit="%"),
+        Field("human_help", "yesno", required=True),
+        Field("note", "text", max_length=500))),
+    Section("blood_group", "groupe-sanguin", (
+        Field("group", "choice", required=True, choices=(
+            "A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")),), limit=1),
+    Section("allergies", "allergies", (
+        Field("substance", "coded", required=True),
+        Field("reaction", "text", max_length=500),
+        Field("severity", "choice", required=True, choices=(
+            "mild", "moderate", "severe", "unknown"))), coded={"substance": "allergens"}),
+    Section("family_history", "antecedents-familiaux", (
+        Field("relative", "choice", required=True, choices=(
+            "mother", "father", "sister", "brother", "grandparent", "child", "other")),
+        Field("condition", "coded", required=True)), coded={"condition": "conditions"}),
+    Section("lifestyle", "mode-de-vie", (
+        Field("topic", "choice", required=True, choices=(
+            "food", "activity", "sleep", "screens", "alcohol", "tobacco")),
+        Field("description", "longtext", required=True, max_length=1000))),
+    Section("vaccinations", "vaccinations", (
+        Field("vaccine", "choice", required=True,
+              choices=tuple(item["code"] for item in schedule()["vaccines"])),
+        Field("given_on", "date", required=True),
+        Field("dose", "number", minimum=1, maximum=10),
+        Field("lot", "text", max_length=40),
+        Field("vaccinator", "text")), limit=500, group="vaccinations", sort_field="given_on"),
+    Section("emergency_contacts", "contacts-urgence", (
+        Field("name", "text", required=True, max_length=100),
+        Field("relation", "text", max_length=100),
+        Field("phone", "phone", required=True)), limit=3, group="entourage"),
+    Section("trusted_person", "personne-de-confiance", (
+        Field("name", "text", required=True, max_length=100),
+        Field("relation", "text", max_length=100),
+        Field("phone", "phone", required=True),
+        Field("consent_on", "date", required=True)), limit=1, group="entourage"),
+    Section("directives", "directives-anticipees", (
+        Field("resuscitation", "choice", required=True, choices=(
+            "wanted", "not_wanted", "no_opinion")),
+        Field("life_support", "longtext", max_length=2000),
+        Field("pain_relief", "longtext", max_length=2000),
+        Field("place", "text"),
+        Field("other", "longtext", max_length=2000),
+        Field("written_on", "date", required=True)), limit=1, group="entourage",
+        adults_only=True),
+)
+BY_KEY = {section.key: section for section in SECTIONS}
+BY_SLUG = {section.slug: section for section in SECTIONS}
+HEALTH_SECTIONS = tuple(section for section in SECTIONS if section.group == "health")
+
+
+class EntryNotFound(Exception):
+    """No such entry in this person's profile (also when it exists but is not theirs)."""
+
+
+class SectionFull(Exception):
+    """The section already holds as many entries as it may."""
+
+
+@dataclass(frozen=True)
+class EntryView:
+    entry: ProfileEntry
+    values: dict
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+
+@dataclass
+class SectionView:
+    section: Section
+    entries: list[EntryView] = field(default_factory=list)
+    not_concerned: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.section.limit
+
+
+def is_minor(patient: User, today: date) -> bool:
+    born = patient.birth_date
+    return born is not None and (today.year - born.year
+                                 - ((today.month, today.day) < (born.month, born.day))) < 18
+
+
+def validate(section: Section, form: Mapping[str, str], today: date) -> Reading:
+    """Read a section's form: clean values, what was typed, and problems."""
+    coded_keys = {name: _keys(listing) for name, listing in section.coded.items()}
+    reading = read(section.fields, form, today, coded_keys)
+    for name, listing in section.coded.items():
+        value = reading.values.get(name)
+        if value and value["key"]:
+            value["system"], value["code"] = code_of(listing, value["key"])
+    return reading
+
+
+def _associated(table: str, row_id: str, patient_id: str) -> str:
+    return f"{table}.payload.{row_id}.{patient_id}"
+
+
+def _open(key: bytes, entry: ProfileEntry) -> EntryView:
+    return EntryView(entry, json.loads(open_sealed(
+        key, entry.payload_sealed, _associated("profile_entries", entry.id, entry.patient_id))))
+
+
+def _sort(view: SectionView) -> None:
+    name = view.section.sort_field
+    view.entries.sort(key=lambda item: item.entry.created_at, reverse=True)
+    if name:
+        view.entries.sort(key=lambda item: str(item.values.get(name) or ""), reverse=True)
+
+
+def load(session: Session, keyring: Keyring, patient: User,
+         sections: tuple[Section, ...] = SECTIONS) -> dict[str, SectionView]:
+    """The patient's sections with their entries opened: two queries, whatever the size."""
+    key = patient_key(keyring, patient)
+    views = {section.key: SectionView(section) for section in sections}
+    entries = session.scalars(select(ProfileEntry).where(
+        ProfileEntry.patient_id == patient.id, ProfileEntry.section.in_(views)))
+    for entry in entries:
+        view = views[entry.section]
+        view.entries.append(_open(key, entry))
+        if view.updated_at is None or entry.updated_at > view.updated_at:
+            view.updated_at = entry.updated_at
+    states = session.scalars(select(ProfileSection).where(
+        ProfileSection.patient_id == patient.id, ProfileSection.section.in_(views)))
+    for state in states:
+        view = views[state.section]
+        view.not_concerned = json.loads(open_sealed(key, state.state_sealed, _associated(
+            "profile_sections", state.section, patient.id)))["not_concerned"]
+        if view.updated_at is None or state.updated_at > view.updated_at:
+            view.updated_at = state.updated_at
+    for view in views.values():
+        _sort(view)
+    return views
+
+
+def _count(session: Session, patient: User, section: Section) -> int:
+    return len(session.scalars(select(ProfileEntry.id).where(
+        ProfileEntry.patient_id == patient.id, ProfileEntry.section == section.key)).all())
+
+
+def _state(session: Session, keyring: Keyring, patient: User, section: Section,
+           not_concerned: bool) -> None:
+    state = session.get(ProfileSection, (patient.id, section.key))
+    sealed = seal(patient_key(keyring, patient), json.dumps(
+        {"not_concerned": not_concerned}).encode(), _associated(
+        "profile_sections", section.key, patient.id))
+    if state is None:
+        session.add(ProfileSection(patient_id=patient.id, section=section.key,
+                                   state_sealed=sealed, updated_at=utcnow()))
+    else:
+        state.state_sealed, state.updated_at = sealed, utcnow()
+
+
+def add_entry(session: Session, keyring: Keyring, patient: User, section: Section,
+              values: dict, *, author: User, actor: audit.Actor) -> ProfileEntry:
+    """Add an entry (validated values); adding one withdraws "Non concerné"."""
+    if _count(session, patient, section) >= section.limit:
+        raise SectionFull(section.key)
+    by_patient = author.id == patient.id
+    entry_id = new_id()
+    now = utcnow()
+    entry = ProfileEntry(
+        id=entry_id, patient_id=patient.id, section=section.key, author_id=author.id,
+        author_kind=AuthorKind.PATIENT if by_patient else AuthorKind.PROFESSIONAL,
+        locked=not by_patient, created_at=now, updated_at=now,
+        payload_sealed=seal(patient_key(keyring, patient), json.dumps(values).encode(),
+                            _associated("profile_entries", entry_id, patient.id)))
+    session.add(entry)
+    if session.get(ProfileSection, (patient.id, section.key)) is not None:
+        _state(session, keyring, patient, section, False)
+    session.flush()
+    audit.record(session, keyring, "profile.entry_added", actor=actor, subject_id=patient.id,
+                 target_type="profile_entry", target_id=entry_id,
+                 details={"section": section.key})
+    return entry
+
+
+def get_entry(session: Session, keyring: Keyring, viewer: User, patient: User,
+              section: Section, entry_id: str, action: policy.ProfileAction,
+              actor: audit.Actor) -> EntryView:
+    """One entry, if the policy lets this viewer act on it; a refusal is audited and
+    answers exactly like an entry that does not exist."""
+    entry = session.get(ProfileEntry, entry_id) if len(entry_id) <= 32 else None
+    allowed = entry is not None and entry.section == section.key and policy.profile_allowed(
+        action, viewer.role, is_owner=entry.patient_id == viewer.id == patient.id,
+        locked=entry.locked)
+    if not allowed:
+        audit.record(session, keyring, f"profile.entry_{action.value}", actor=actor,
+                     outcome="refused", subject_id=entry.patient_id if entry else None,
+                     target_type="profile_entry", target_id=entry_id[:32])
+        raise EntryNotFound(entry_id)
+    return _open(patient_key(keyring, patient), entry)
+
+
+def update_entry(session: Session, keyring: Keyring, patient: User, view: EntryView,
+                 values: dict, actor: audit.Actor) -> None:
+    entry = view.entry
+    entry.payload_sealed = seal(patient_key(keyring, patient), json.dumps(values).encode(),
+                                _associated("profile_entries", entry.id, patient.id))
+    entry.updated_at = utcnow()
+    audit.record(session, keyring, "profile.entry_edit", actor=actor, subject_id=patient.id,
+                 target_type="profile_entry", target_id=entry.id,
+                 details={"section": entry.section})
+
+
+def delete_entry(session: Session, keyring: Keyring, patient: User, view: EntryView,
+                 actor: audit.Actor) -> None:
+    entry = view.entry
+    session.delete(entry)
+    section = BY_KEY[entry.section]
+    state = session.get(ProfileSection, (patient.id, section.key))
+    if state is None:  # keep "last change" true after the last entry goes
+        _state(session, keyring, patient, section, False)
+    else:
+        state.updated_at = utcnow()
+    audit.record(session, keyring, "profile.entry_delete", actor=actor, subject_id=patient.id,
+                 target_type="profile_entry", target_id=entry.id,
+                 details={"section": entry.section})
+
+
+def set_not_concerned(session: Session, keyring: Keyring, patient: User, section: Section,
+                      not_concerned: bool, actor: audit.Actor) -> None:
+    """Say "Non concerné" (only for an empty section) or take it back."""
+    if not_concerned and _count(session, patient, section):
+        raise SectionFull(section.key)
+    _state(session, keyring, patient, section, not_concerned)
+    audit.record(session, keyring, "profile.not_concerned", actor=actor,
+                 subject_id=patient.id, target_type="profile_section", target_id=section.key,
+                 details={"value": not_concerned})
+
+
+def problems_by_field(problems: list[Problem]) -> dict[str, Problem]:
+    return {problem.field: problem for problem in reversed(problems)}
+

@@ -1,0 +1,242 @@
+"""Server-drawn SVG charts: the arithmetic (web/charts.py) and the markup (chart.html)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from web.charts import Point, Series, line_chart, nice_step
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def number(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def short_date(value: float) -> str:
+    return date.fromordinal(int(value)).strftime("%d/%m/%Y")
+
+
+def months(value: float) -> str:
+    return f"{value:g} mois"
+
+
+def chart_of(*values_by_series, **options):
+    series = [Series(f"s{i}", tuple(Point(x, y) for x, y in values))
+              for i, values in enumerate(values_by_series)]
+    return line_chart(series, x_label=options.pop("x_label", months), y_label=number, **options)
+
+
+def is_nice(value: float) -> bool:
+    if value == 0:
+        return True
+    mantissa = abs(value) / 10 ** math.floor(math.log10(abs(value)))
+    return any(math.isclose(mantissa, m) for m in (1, 2, 5, 10))
+
+
+# --- arithmetic -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("rough", "expected"), [
+    (0.07, 0.1), (0.1, 0.1), (1.2, 2), (3, 5), (5, 5), (7, 10), (130, 200), (4e8, 5e8)])
+def test_nice_step_rounds_up_to_1_2_or_5(rough, expected):
+    assert math.isclose(nice_step(rough), expected)
+
+
+@pytest.mark.parametrize("values", [
+    (70.3, 73.6), (36.1, 39.8), (0.2, 0.9), (-5, 3), (5.9, 14.1), (0.001, 1e9), (120, 121)])
+def test_y_ticks_are_four_to_six_round_values_evenly_spaced(values):
+    chart = chart_of(list(enumerate(values)))
+    ticks = [tick.value for tick in chart.y_ticks]
+    assert 4 <= len(ticks) <= 6
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert len(steps) == 1 and is_nice(steps.pop())
+    assert ticks[0] <= min(values) and ticks[-1] >= max(values)
+    assert [tick.label for tick in chart.y_ticks] == [number(v) for v in ticks]
+
+
+def test_lowest_value_at_the_bottom_highest_at_the_top():
+    chart = chart_of([(0, 71.0), (10, 74.0), (20, 70.0)])
+    plot = chart.plot
+    (x0, y0), (x1, y1), (x2, y2) = chart.series[0].markers
+    assert x0 == plot.left and x2 == plot.right and x0 < x1 < x2
+    assert y1 == plot.top and y2 == plot.bottom  # 70 and 74 are ticks: the grid's bounds
+    assert plot.top < y0 < plot.bottom
+    assert [tick.y for tick in chart.y_ticks] == sorted((tick.y for tick in chart.y_ticks),
+                                                         reverse=True)
+
+
+def test_points_are_drawn_in_x_order_whatever_the_input_order():
+    chart = chart_of([(24, 12.0), (0, 3.5), (12, 9.6), (6, 7.9)])
+    xs = [cx for cx, _ in chart.series[0].markers]
+    assert xs == sorted(xs)
+    pairs = chart.series[0].points_attr.split()
+    assert [float(pair.split(",")[0]) for pair in pairs] == xs
+    assert all(len(part.split(".")[-1]) <= 1 for pair in pairs for part in pair.split(","))
+
+
+def test_one_point_is_a_centred_marker_without_a_line():
+    day = date(2024, 3, 12).toordinal()
+    chart = chart_of([(day, 72.4)], x_label=short_date)
+    (series,) = chart.series
+    assert series.points_attr == ""
+    ((cx, cy),) = series.markers
+    assert math.isclose(cx, (chart.plot.left + chart.plot.right) / 2, abs_tol=0.1)
+    assert math.isclose(cy, (chart.plot.top + chart.plot.bottom) / 2, abs_tol=0.1)
+    assert [tick.label for tick in chart.x_ticks] == ["12/03/2024"]
+    assert 4 <= len(chart.y_ticks) <= 6
+
+
+def test_equal_values_and_equal_x_do_not_divide_by_zero():
+    chart = chart_of([(3, 5.0), (3, 5.0), (3, 5.0)])
+    assert {marker for marker in chart.series[0].markers} == {chart.series[0].markers[0]}
+    flat = chart_of([(0, 37.0), (5, 37.0)])
+    assert flat.series[0].markers[0][1] == flat.series[0].markers[1][1]
+    assert 4 <= len(flat.y_ticks) <= 6
+    assert flat.y_ticks[0].value < 37 < flat.y_ticks[-1].value
+
+
+def test_the_floor_stops_padding_from_inventing_negative_values():
+    chart = chart_of([(0, 0.0)], y_floor=0)
+    assert chart.y_ticks[0].value == 0
+    assert chart.series[0].markers[0][1] == chart.plot.bottom
+    assert chart_of([(0, 0.0)]).y_ticks[0].value < 0
+    below = chart_of([(0, -2.0), (1, 3.0)], y_floor=0)  # a real value is never hidden
+    assert below.y_ticks[0].value <= -2
+
+
+def test_two_series_share_one_scale():
+    systolic = [(0, 130.0), (30, 125.0), (60, 121.0)]
+    diastolic = [(0, 85.0), (30, 80.0), (60, 78.0)]
+    chart = chart_of(systolic, diastolic)
+    assert chart.y_ticks[0].value <= 78 and chart.y_ticks[-1].value >= 130
+    assert [s.style_index for s in chart.series] == [0, 1]
+    assert all(a[1] < b[1] for a, b in zip(chart.series[0].markers, chart.series[1].markers,
+                                           strict=True))
+    assert chart.legend and not chart_of(systolic).legend
+
+
+def test_no_point_makes_an_empty_chart_and_four_series_are_refused():
+    assert chart_of([], []).empty
+    assert not chart_of([(0, 1.0)]).empty
+    with pytest.raises(ValueError, match="at most 3"):
+        chart_of([(0, 1.0)], [(0, 1.0)], [(0, 1.0)], [(0, 1.0)])
+
+
+@pytest.mark.parametrize(("first", "last"), [
+    (date(2023, 1, 1), date(2024, 12, 31)), (date(2024, 5, 1), date(2024, 5, 9)),
+    (date(2000, 1, 1), date(2024, 1, 1))])
+def test_date_labels_do_not_overlap_at_320(first, last):
+    days = range(first.toordinal(), last.toordinal() + 1, max(1, (last - first).days // 30))
+    chart = chart_of([(day, 70 + day % 7) for day in days], x_label=short_date)
+    positions = [tick.x for tick in chart.x_ticks]
+    assert 1 <= len(positions) <= 5
+    assert all(b - a >= 60 for a, b in zip(positions, positions[1:], strict=False))
+    assert all(chart.plot.left <= x <= chart.plot.right for x in positions)
+    assert len({tick.label for tick in chart.x_ticks}) == len(positions)
+
+
+def test_caller_candidates_put_date_ticks_on_the_first_of_a_month():
+    days = [date(2024, 1, 5), date(2024, 2, 11), date(2024, 6, 20), date(2024, 11, 15)]
+    firsts = [date(2024, month, 1).toordinal() for month in range(1, 13)]
+    chart = chart_of([(day.toordinal(), 70.0) for day in days],
+                     x_label=short_date, x_candidates=firsts)
+    labels = [tick.label for tick in chart.x_ticks]
+    assert 2 <= len(labels) <= 5 and all(label.startswith("01/") for label in labels)
+    assert all(b.x - a.x >= 60 for a, b in zip(chart.x_ticks, chart.x_ticks[1:], strict=False))
+
+
+def test_growth_curve_ticks_are_round_ages():
+    chart = chart_of([(m, 3.3 + m * 0.45) for m in (0, 1, 2, 4, 6, 9, 12, 18, 24)])
+    ages = [tick.value for tick in chart.x_ticks]
+    assert ages[0] == 0 and all(is_nice(b - a) for a, b in zip(ages, ages[1:], strict=False))
+    assert all(b.x - a.x >= 60 for a, b in zip(chart.x_ticks, chart.x_ticks[1:], strict=False))
+
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(finite, finite), min_size=1, max_size=20))
+def test_any_finite_points_stay_inside_the_plot(points):
+    chart = chart_of(points, x_label=number)
+    plot = chart.plot
+    assert 4 <= len(chart.y_ticks) <= 6
+    for cx, cy in chart.series[0].markers:
+        assert plot.left - 0.1 <= cx <= plot.right + 0.1
+        assert plot.top - 0.1 <= cy <= plot.bottom + 0.1
+    assert all(b.x - a.x >= 60 for a, b in zip(chart.x_ticks, chart.x_ticks[1:], strict=False))
+
+
+# --- markup ---------------------------------------------------------------------------------
+
+def render(source: str, **context) -> BeautifulSoup:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, extensions=["jinja2.ext.i18n"])
+    env.install_null_translations(newstyle=True)
+    template = env.from_string(
+        '{% from "components/chart.html" import line_chart, data_table %}' + source)
+    return BeautifulSoup(template.render(**context), "html.parser")
+
+
+def chart_markup(chart, labels=None) -> BeautifulSoup:
+    return render('{{ line_chart(chart, "poids", "Poids", "De 70 à 74 kg.", labels) }}',
+                  chart=chart, labels=labels)
+
+
+def test_the_chart_is_one_named_image_without_inline_style():
+    page = chart_markup(chart_of([(0, 70.0), (30, 74.0)]))
+    svg = page.select_one("figure.chart > svg")
+    assert svg["role"] == "img" and svg["focusable"] == "false"
+    assert svg["viewbox"] == "0 0 320 200"
+    title_id, desc_id = svg["aria-labelledby"].split()
+    assert page.find(id=title_id).name == "title" and page.find(id=title_id).text == "Poids"
+    assert page.find(id=desc_id).name == "desc" and page.find(id=desc_id).text == "De 70 à 74 kg."
+    assert page.find(attrs={"style": True}) is None and page.find("script") is None
+    assert not any(attr in tag.attrs for tag in page.find_all(True)
+                   for attr in ("fill", "stroke", "color") if tag.get(attr) not in (None, "none"))
+    assert len(page.select("polyline")) == 1 and len(page.select("circle")) == 2
+    assert page.select_one(".chart__legend") is None
+    assert [t.text for t in page.select("text")][:2] == ["70", "71"]
+
+
+def test_a_legend_with_a_distinct_sample_for_each_series():
+    chart = chart_of([(0, 130.0), (30, 125.0)], [(0, 85.0), (30, 80.0)], [(0, 60.0)])
+    page = chart_markup(chart, ["Systolique", "Diastolique", "Pouls"])
+    items = page.select(".chart__legend li")
+    assert [item.get_text(strip=True) for item in items] == ["Systolique", "Diastolique", "Pouls"]
+    samples = [item.svg for item in items]
+    assert all(sample["aria-hidden"] == "true" for sample in samples)
+    assert [sample.find(["circle", "rect", "polygon"]).name for sample in samples] == [
+        "circle", "rect", "polygon"]
+    dashes = [sample.line.get("stroke-dasharray") for sample in samples]
+    assert len(set(dashes)) == 3
+    lines = page.select("figure > svg polyline")
+    assert [line.get("stroke-dasharray") for line in lines] == dashes[:2]  # one point: no line
+
+
+def test_an_empty_chart_renders_nothing():
+    assert chart_markup(chart_of([])).text.strip() == ""
+
+
+def test_the_data_table_has_a_caption_and_scoped_headers():
+    page = render('{{ data_table("mesures", "Poids mesurés", headers, rows) }}',
+                  headers=["Date", "Poids (kg)"], rows=[["12/03/2024", "72,4"],
+                                                       ["12/04/2024", "71,9"]])
+    region = page.select_one("div.table-scroll")
+    assert region["role"] == "region" and region["tabindex"] == "0"
+    caption = page.find(id=region["aria-labelledby"])
+    assert caption.name == "caption" and caption.text == "Poids mesurés"
+    assert page.table["id"] == "mesures"
+    assert [th["scope"] for th in page.select("thead th")] == ["col", "col"]
+    rows = page.select("tbody tr")
+    assert [row.th["scope"] for row in rows] == ["row", "row"]
+    assert [row.th.text for row in rows] == ["12/03/2024", "12/04/2024"]
+    assert [row.td.text for row in rows] == ["72,4", "71,9"]

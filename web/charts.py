@@ -1,0 +1,222 @@
+"""Line charts computed on the server, drawn as SVG by templates/components/chart.html.
+
+Why on the server: charts must work with JavaScript off and under a strict CSP. This module
+does all the arithmetic so the template only prints values (callers put the same numbers in
+a data table for screen readers). No Flask here, so tests reach it directly.
+
+Layout choices: the viewBox is 320 units wide, so on a 320 px phone it is drawn at about
+scale 1 and 13-unit text stays legible; on wider screens the SVG grows to ~40rem with the
+text. Series differ by dash pattern and marker shape (never by colour alone), hence at most
+three series.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+FONT_SIZE = 13
+CHAR_WIDTH = 0.6 * FONT_SIZE  # a generous average glyph width: labels are never measured
+MIN_X_GAP = 60  # viewBox units between x tick labels, whatever their length
+STYLES = 3  # solid line + circles, dashed + squares, dotted + triangles
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Point:
+    """x: a date's ordinal (`date.toordinal()`) or an age in months; y: the measured value."""
+
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class Rect:
+    left: float
+    top: float
+    right: float
+    bottom: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class XTick:
+    x: float  # pixel position; the label is centred on it, at Chart.x_label_y
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class YTick:
+    y: float  # pixel position of the gridline
+    text_y: float  # baseline that centres the label on the gridline
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class DrawnSeries:
+    name: str
+    style_index: int  # 0, 1, 2: picks dash pattern, marker shape and colour class
+    points_attr: str  # for <polyline points>; "" when there is a single point (no line)
+    markers: tuple[tuple[float, float], ...]  # (cx, cy) of every point
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    font_size: int
+    plot: Rect
+    series: tuple[DrawnSeries, ...]
+    y_ticks: tuple[YTick, ...]
+    x_ticks: tuple[XTick, ...]
+    y_label_x: float  # right edge of the y labels (text-anchor="end")
+    x_label_y: float  # baseline of the x labels (text-anchor="middle")
+    legend: bool  # a visible legend only makes sense with two series or more
+    empty: bool  # no point at all: the caller says so in words instead
+
+
+def nice_step(rough: float) -> float:
+    """The smallest 1, 2 or 5 × 10^n not below `rough`: round steps are easy to read."""
+    power = 10.0 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= rough * (1 - EPSILON))
+
+
+def _multiples(lo: float, hi: float, step: float) -> list[float]:
+    """Multiples of `step` in [lo, hi], rounded so that 3 × 0.1 is 0.3, not 0.30000000000000004."""
+    decimals = max(0, -math.floor(math.log10(step) + EPSILON))
+    first, last = math.ceil(lo / step - EPSILON), math.floor(hi / step + EPSILON)
+    return [round(k * step, decimals) for k in range(first, last + 1)]
+
+
+def _y_axis(lo: float, hi: float, floor: float | None) -> tuple[float, float, list[float]]:
+    """Axis bounds and 4 to 6 round ticks; the padding never goes below `floor`."""
+    floor = -math.inf if floor is None else min(floor, lo)  # never hide a real value
+    if hi - lo <= EPSILON * max(1.0, abs(lo)):
+        # One value (or equal values): centre it in a range of five round steps. Spans too
+        # small to matter (or zero) get a unit-sized one rather than a subnormal step.
+        middle = (lo + hi) / 2
+        span = max(abs(middle) * 0.2, (hi - lo) * 4)
+        step = nice_step((span if span > EPSILON else 2.0) / 4)
+        bottom = max(middle - 2.5 * step, floor)
+        top = bottom + 5 * step
+        return bottom, top, _multiples(bottom, top, step)
+    step = nice_step((hi - lo) / 5)
+    while True:
+        bottom = max(math.floor(lo / step + EPSILON) * step, floor)
+        top = math.ceil(hi / step - EPSILON) * step
+        if len(_multiples(bottom, top, step)) <= 6:
+            break
+        step = nice_step(step * 1.01)
+    while len(_multiples(bottom, top, step)) < 4:
+        # 1-2-5 steps can jump from 7 ticks to 3: add a step where the floor allows it.
+        if bottom - step >= floor - EPSILON:
+            bottom -= step
+        else:
+            top += step
+    return bottom, top, _multiples(bottom, top, step)
+
+
+def _spread(ticks: list[tuple[float, str]], lo: float, hi: float, plot_width: float) -> bool:
+    """At most 5 ticks, centred labels at least MIN_X_GAP (or their own width) apart."""
+    if not 2 <= len(ticks) <= 5:
+        return False
+    widest = max(len(label) for _, label in ticks) * CHAR_WIDTH
+    gap = min(b - a for (a, _), (b, _) in zip(ticks, ticks[1:], strict=False))
+    return gap / (hi - lo) * plot_width >= max(MIN_X_GAP, widest + 6)
+
+
+def _x_ticks(lo: float, hi: float, plot_width: float, x_label: Callable[[float], str],
+             candidates: Sequence[float] | None) -> list[tuple[float, str]]:
+    """Ticks from the caller's candidates (every k-th one), else round 1-2-5 steps.
+
+    Candidates let dates tick on the first of a month, which no 1-2-5 step of days does.
+    Steps are at least 1 (a day or a month): a half-day tick would repeat a date label.
+    """
+    inside = sorted({c for c in candidates or () if lo - EPSILON <= c <= hi + EPSILON})
+    for every in range(1, len(inside)):
+        ticks = [(value, x_label(value)) for value in inside[::every]]
+        if _spread(ticks, lo, hi, plot_width):
+            return ticks
+    for most in range(5, 1, -1):
+        step = max(1.0, nice_step((hi - lo) / most))
+        ticks = [(value, x_label(value)) for value in _multiples(lo, hi, step)]
+        if _spread(ticks, lo, hi, plot_width):
+            return ticks
+    # No round step fits: label the first and the last point, or only the first.
+    ends = [(lo, x_label(lo)), (hi, x_label(hi))]
+    fits = (len(ends[0][1]) + len(ends[1][1])) / 2 * CHAR_WIDTH + 6 <= plot_width
+    return ends if fits else ends[:1]
+
+
+def _px(value: float) -> float:
+    return round(value, 1)
+
+
+def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
+               y_label: Callable[[float], str], y_floor: float | None = None,
+               x_candidates: Sequence[float] | None = None,
+               width: int = 320, height: int = 200) -> Chart:
+    """Scale every series onto one shared pair of axes, ready for the chart macro.
+
+    `y_floor` is the lowest value the y axis may show when padding (0 for a weight, so a
+    single measure does not produce negative ticks); values below it still show.
+    `x_candidates` are x values the caller would like ticks on (the first day of each month,
+    ages 0, 3, 6, 12… months); every k-th one is kept so labels do not overlap.
+    Points are sorted by x; non-finite values are dropped.
+    """
+    if len(series) > STYLES:
+        raise ValueError(f"at most {STYLES} series: beyond that, styles are not distinct")
+    cleaned = [sorted((p for p in s.points if math.isfinite(p.x) and math.isfinite(p.y)),
+                      key=lambda p: (p.x, p.y)) for s in series]
+    every = [p for points in cleaned for p in points]
+    if not every:
+        return Chart(width, height, FONT_SIZE, Rect(0, 0, 0, 0, 0, 0), (), (), (), 0, 0,
+                     len(series) > 1, True)
+
+    y_lo, y_hi, y_values = _y_axis(min(p.y for p in every), max(p.y for p in every), y_floor)
+    x_lo, x_hi = min(p.x for p in every), max(p.x for p in every)
+    y_labels = [y_label(v) for v in y_values]
+    # Margins fit the longest y label on the left and half the edge x labels on both sides.
+    left = max(max(len(label) for label in y_labels) * CHAR_WIDTH + 10,
+               len(x_label(x_lo)) * CHAR_WIDTH / 2 + 2)
+    left = min(left, width * 0.35)
+    right = width - max(8.0, len(x_label(x_hi)) * CHAR_WIDTH / 2 + 2)
+    top, bottom = FONT_SIZE * 0.6 + 4, height - FONT_SIZE * 2
+    plot = Rect(_px(left), _px(top), _px(right), _px(bottom), _px(right - left),
+                _px(bottom - top))
+
+    if x_hi - x_lo <= EPSILON * max(1.0, abs(x_lo)):
+        # One date or age: pad by one unit each side so the point sits in the middle.
+        x_ticks = [(x_lo, x_label(x_lo))]
+        x_lo, x_hi = x_lo - 1, x_hi + 1
+    else:
+        x_ticks = _x_ticks(x_lo, x_hi, right - left, x_label, x_candidates)
+
+    def sx(x: float) -> float:
+        return _px(left + (x - x_lo) / (x_hi - x_lo) * (right - left))
+
+    def sy(y: float) -> float:
+        return _px(bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top))
+
+    drawn = []
+    for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
+        markers = tuple((sx(p.x), sy(p.y)) for p in points)
+        attr = " ".join(f"{cx:g},{cy:g}" for cx, cy in markers) if len(markers) > 1 else ""
+        drawn.append(DrawnSeries(source.name, index, attr, markers))
+    return Chart(
+        width=width, height=height, font_size=FONT_SIZE, plot=plot, series=tuple(drawn),
+        y_ticks=tuple(YTick(sy(v), _px(sy(v) + FONT_SIZE * 0.35), label, v)
+                      for v, label in zip(y_values, y_labels, strict=True)),
+        x_ticks=tuple(XTick(sx(v), label, v) for v, label in x_ticks),
+        y_label_x=_px(left - 6), x_label_y=_px(bottom + FONT_SIZE + 4),
+        legend=len(series) > 1, empty=False)
