@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -9,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 
-from domain import audit, demo, sessions
+from domain import audit, demo, demo_profile, sessions
 from extensions import db, keys
 from web.sessions import lifetimes
 
@@ -47,6 +48,8 @@ def register(app: Flask) -> None:
         if current_app.config["CARNET_ENV"] == "production":
             raise click.ClickException("demo accounts are refused in production")
         created = demo.seed(db.session, keys.ring, current_app.config["PASSWORD_HASH_PROFILE"])
+        if demo_profile.seed_profile(db.session, keys.ring, "camille.martin", date.today()):
+            created.append("camille.martin's medical profile")
         db.session.commit()
         if created or not if_empty:
             click.echo("Demo accounts (password, then the second factor):")
