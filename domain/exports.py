@@ -16,8 +16,8 @@ from domain.people import represented_by
 
 def space_archive(session: Session, user: User, keyring=None, store=None) -> bytes:
     """The account's identity and contact details, the spaces it manages and every document
-    of the vault, decrypted, one file each under documents/<category>/. Profile entries join
-    the archive when the profile stores them."""
+    of the vault, decrypted, one file each under documents/<category>/, and the medical
+    profile (every section, vaccinations and measures) as JSON with its codes."""
     identity = {
         "given_name": user.given_name,
         "family_name": user.family_name,
@@ -34,9 +34,27 @@ def space_archive(session: Session, user: User, keyring=None, store=None) -> byt
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("mon-espace/identite.json",
                          json.dumps(identity, ensure_ascii=False, indent=2))
+        if keyring is not None and user.wrapped_key is not None:
+            archive.writestr("mon-espace/profil-medical.json", json.dumps(
+                _profile(session, user, keyring), ensure_ascii=False, indent=2))
         if keyring is not None and store is not None:
             _add_documents(archive, session, user, keyring, store)
     return buffer.getvalue()
+
+
+def _profile(session: Session, user: User, keyring) -> dict:
+    from domain import measures, profile
+
+    sections = profile.load(session, keyring, user)
+    return {
+        "sections": {key: {"not_concerned": view.not_concerned,
+                           "entries": [{**item.values, "locked": item.entry.locked}
+                                       for item in view.entries]}
+                     for key, view in sections.items()},
+        "measures": {kind.key: [{"date": item.day.isoformat(), **item.values}
+                                for item in measures.history(session, keyring, user, kind)]
+                     for kind in measures.KINDS},
+    }
 
 
 def _add_documents(archive: zipfile.ZipFile, session: Session, user: User, keyring,
