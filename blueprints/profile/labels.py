@@ -95,7 +95,7 @@ FIELD_LABELS = {
     "systolic": _l("Tension systolique (le chiffre du haut)"),
     "diastolic": _l("Tension diastolique (le chiffre du bas)"),
     "measured_on": _l("Date de la mesure"),
-    "time": _l("Heure (facultatif)"),
+    "time": _l("Heure"),
 }
 # Section-specific wording of the same field name.
 SECTION_FIELD_LABELS = {
@@ -123,7 +123,8 @@ FIELD_HINTS = {
     "until": _l("Laissez vide si le traitement continue."),
     "start": _l("L’année suffit, par exemple 2019."),
     "end": _l("Laissez vide si vous ne savez plus."),
-    "dose": _l("Par exemple : 1 comprimé le matin"),
+    ("treatments", "dose"): _l("Par exemple : 1 comprimé le matin"),
+    ("vaccinations", "dose"): _l("1 pour la première injection, 2 pour la deuxième…"),
     "phone": _l("Par exemple : 06 12 34 56 78 ou +32 470 12 34 56"),
     "lot": _l("Il figure sur le carnet de vaccination ou l’étiquette du vaccin."),
     "time": _l("Par exemple : 8:30"),
@@ -227,6 +228,11 @@ MEASURES = {
 }
 UNITS = {"kg": _l("kg"), "cm": _l("cm"), "°C": "°C", "g/L": _l("g/L"), "mmHg": _l("mmHg"),
          "bpm": _l("battements par minute"), "/10": _l("sur 10"), "%": "%"}
+
+
+def field_hint(section: str, name: str) -> str | None:
+    hint = FIELD_HINTS.get((section, name)) or FIELD_HINTS.get(name)
+    return str(hint) if hint else None
 
 
 def field_label(section: str, name: str) -> str:

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from blueprints.profile import bp
 from blueprints.profile.display import measure_text
-from blueprints.profile.labels import FIELD_HINTS, MEASURES, UNITS, field_label, message
+from blueprints.profile.labels import MEASURES, UNITS, field_hint, field_label, message
 from domain import measures
 from domain.policy import Area, ProfileAction
 from domain.profile import is_minor
@@ -136,7 +136,7 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         chart_title=_chart_title(kind, growth), chart_description=_describe(kind, items),
         legend_labels=[field_label(kind.key, name) for name in ("systolic", "diastolic")]
         if kind.key == "blood_pressure" else None, units=UNITS, field_label=field_label,
-        field_hints=FIELD_HINTS, measure_text=measure_text)
+        field_hint=field_hint, measure_text=measure_text)
 
 
 @bp.get("/mesures/<string:slug>")

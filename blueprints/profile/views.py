@@ -15,10 +15,10 @@ from blueprints.profile.labels import (
     ADD_LABELS,
     CHOICES,
     CODED,
-    FIELD_HINTS,
-    SECTION_HINTS,
+        SECTION_HINTS,
     SECTION_TITLES,
     VACCINES,
+    field_hint,
     field_label,
     message,
 )
@@ -53,7 +53,7 @@ def helpers(section: profile.Section | None = None) -> dict:
     """What every profile template uses to show fields and values."""
     return {"titles": SECTION_TITLES, "hints": SECTION_HINTS, "add_labels": ADD_LABELS,
             "choices": CHOICES, "coded": CODED, "vaccines": VACCINES,
-            "field_hints": FIELD_HINTS, "field_label": field_label, "main_text": main_text,
+            "field_hint": field_hint, "field_label": field_label, "main_text": main_text,
             "details": details, "value_text": value_text, "section": section}
 
 

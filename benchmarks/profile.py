@@ -1,0 +1,506 @@
+"""Medical profile (issue 5): server time as the profile grows, page weight, PDF summary.
+
+Run from the project root: `.venv/bin/python benchmarks/profile.py` (or `make bench`;
+`.venv/bin/python -m benchmarks.profile` works too). Prints figures against DESIGN.md
+section 5 and ratios to baselines measured in the same run; never asserts anything.
+
+1. Server time (Flask test client, signed in as the demo patient camille.martin) of
+   /profil, a section page (/profil/traitements), /profil/mesures, the weight history
+   (/profil/mesures/poids) and the HTML summary, with an empty profile and with 500 entries
+   spread over the health sections (100 of them treatments) plus 2,000 measures (250 of
+   each adult kind); then the weight history again with 2,000 weight measures. Each figure
+   is a median of requests interleaved in shuffled rounds with a bare hello-world route;
+   printed as a ratio to hello world and as the growth loaded / empty.
+2. Weight of those pages, loaded: compressed body + headers as the app serves them
+   (Accept-Encoding: br, gzip), against the 14,600-byte budget.
+3. The PDF summary (/profil/resume.pdf, WeasyPrint, PDF/UA) of the loaded profile against
+   the same summary as HTML (/profil/resume), in milliseconds and as a ratio.
+
+Entries and measures go through the domain's own validation (profile.validate,
+measures.validate) and are added with profile.add_entry and measures.add, audit included.
+
+SQLite in a temporary folder by default. DATABASE_URL, when set, runs the benchmark on that
+database instead: on PostgreSQL in a schema of its own (created, then dropped at the end),
+so the database's other contents are never read or touched; a SQLite URL must name a
+missing or empty database file (its keys come from this run's temporary instance).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+# This file's name is also the standard library's `profile` module (which cProfile
+# imports): when run as a script, keep its folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+
+from sqlalchemy import create_engine, inspect, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from benchmarks._common import (  # noqa: E402
+    HELLO_PATH,
+    PAGE_BUDGET,
+    SERVER_TIME_RATIO,
+    TotpClock,
+    build_app,
+    median,
+    prepare_database,
+    sign_in,
+    verdict,
+)
+from benchmarks.pages import ACCEPT, decoded_size, header_bytes  # noqa: E402
+
+PATIENT_LOGIN = "camille.martin"
+SECTION_COUNTS = {  # 500 entries over the eight health sections (limits: 100, blood group 1)
+    "conditions": 67, "treatments": 100, "hospitalisations": 67, "disabilities": 67,
+    "blood_group": 1, "allergies": 66, "family_history": 66, "lifestyle": 66,
+}
+MEASURES_PER_KIND = 250        # x 8 adult kinds = 2,000 measures
+WEIGHT_TOTAL = 2_000           # then weight alone is topped up to this many
+
+PAGES = {  # label -> path, timed with the empty and the loaded profile
+    "overview": "/profil",
+    "section (treatments)": "/profil/traitements",
+    "measures overview": "/profil/mesures",
+    "weight history": "/profil/mesures/poids",
+    "summary (HTML)": "/profil/resume",
+}
+SUMMARY_PDF = "/profil/resume.pdf"
+
+WARMUP = 3                     # requests per target before measuring
+ROUNDS = 10                    # rounds; every target runs BATCH requests per round, shuffled
+BATCH = 4                      # -> 40 timed requests per target and profile size
+PDF_WARMUP = 1                 # the first PDF also imports WeasyPrint and loads fonts
+PDF_ROUNDS = 5                 # PDF and HTML summary alternate, PDF_ROUNDS of each
+
+LOREM = ("Suivi régulier par le médecin traitant, contrôle prévu dans six mois, pas de "
+         "complication signalée depuis la dernière consultation. ")
+MEDICINES = ("Amlodipine 5 mg", "Metformine 1000 mg", "Lévothyroxine 75 µg",
+             "Atorvastatine 20 mg", "Salbutamol 100 µg/dose", "Oméprazole 20 mg",
+             "Paracétamol 1 g", "Ramipril 5 mg", "Sertraline 50 mg", "Bisoprolol 2,5 mg")
+PLACES = ("CHU de Bordeaux", "Clinique Saint-Augustin", "Hôpital Pellegrin",
+          "Centre hospitalier d’Arcachon")
+REASONS = ("Appendicectomie", "Fracture du poignet gauche", "Pneumopathie",
+           "Accouchement", "Coloscopie de contrôle", "Chirurgie du ménisque")
+
+
+def print_title(title: str) -> None:
+    print()
+    print(title)
+    print("-" * len(title))
+
+
+# Database ------------------------------------------------------------------------------------
+
+class Database:
+    """Where this run's data lives: a temporary SQLite file, or what DATABASE_URL names."""
+
+    def __init__(self, tmp: str):
+        self.given = os.environ.get("DATABASE_URL", "").strip()
+        self.schema: str | None = None
+        self.url = f"sqlite:///{tmp}/bench.db"
+        if not self.given:
+            self.label = "SQLite, temporary file"
+            return
+        parsed = make_url(self.given)
+        backend = parsed.get_backend_name()
+        if backend == "postgresql":
+            self.schema = f"bench_profile_{os.getpid()}_{int(time.time())}"
+            options = parsed.query.get("options", "")
+            options = f"{options} -csearch_path={self.schema}".strip()
+            self.url = parsed.update_query_dict({"options": options}).render_as_string(
+                hide_password=False)
+            self.label = (f"PostgreSQL {parsed.render_as_string(hide_password=True)}, "
+                          f"schema {self.schema} (dropped at the end)")
+        elif backend == "sqlite":
+            self.url = self.given
+            self.label = f"SQLite, DATABASE_URL {self.given}"
+        else:
+            raise SystemExit(f"DATABASE_URL: {backend} is not supported (SQLite, PostgreSQL)")
+
+    def create(self) -> None:
+        if self.schema:
+            engine = create_engine(self.given)
+            with engine.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            engine.dispose()
+        elif self.given:  # a SQLite file of one's own: never write into someone's data
+            engine = create_engine(self.url)
+            try:
+                if inspect(engine).has_table("users"):
+                    with engine.connect() as connection:
+                        if connection.execute(text("SELECT 1 FROM users LIMIT 1")).first():
+                            raise SystemExit(f"DATABASE_URL {self.given} already holds "
+                                             "accounts: give a missing or empty database")
+            finally:
+                engine.dispose()
+
+    def drop(self) -> None:
+        if self.schema:
+            engine = create_engine(self.given)
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            engine.dispose()
+
+
+def make_app(tmp: str, database: Database):
+    """build_app's application; with DATABASE_URL, its engine rebound (before any use) from
+    the temporary SQLite file to that database. Only extensions.Database reads the URL."""
+    app = build_app(tmp)
+    if database.url != app.config["DATABASE_URL"]:
+        from extensions import db
+        app.extensions["carnet_db"][0].dispose()  # never connected: no file was created
+        app.config["DATABASE_URL"] = database.url
+        db.init_app(app)
+    return app
+
+
+# Seeding -------------------------------------------------------------------------------------
+
+def _day_form(prefix: str, day: date, precision: str = "day") -> dict:
+    return {f"{prefix}_year": str(day.year),
+            f"{prefix}_month": str(day.month) if precision in ("month", "day") else "",
+            f"{prefix}_day": str(day.day) if precision == "day" else ""}
+
+
+def entry_form(section_key: str, number: int, rng: random.Random, today: date,
+               codes: dict) -> dict:
+    """What a person would type into the section's form, for entry `number`."""
+    past = today - timedelta(days=rng.randint(30, 25 * 365))
+    precision = ("year", "month", "day")[number % 3]
+    if section_key == "conditions":
+        form = {"condition": codes["conditions"][number % len(codes["conditions"])]["key"],
+                **_day_form("since", past, precision)}
+        if number % 2:
+            form["note"] = LOREM[:rng.randint(40, 180)]
+        if number % 9 == 0:  # "other", typed in
+            form.update(condition="other", condition_other=f"Syndrome rare n° {number}")
+        return form
+    if section_key == "treatments":
+        form = {"name": f"{MEDICINES[number % len(MEDICINES)]} ({number + 1})",
+                "dose": "1 comprimé le matin", **_day_form("since", past, precision)}
+        if number % 4 == 0:
+            form.update(_day_form("until", min(today, past + timedelta(days=90)), "day"))
+        return form
+    if section_key == "hospitalisations":
+        end = min(today, past + timedelta(days=rng.randint(1, 12)))
+        return {"reason": f"{REASONS[number % len(REASONS)]} ({number + 1})",
+                "place": PLACES[number % len(PLACES)], **_day_form("start", past, "day"),
+                **_day_form("end", end, "day")}
+    if section_key == "disabilities":
+        return {"type": ("motor", "visual", "hearing", "cognitive", "psychic", "multiple",
+                         "other")[number % 7], "rate": str(rng.randint(0, 100)),
+                "human_help": ("oui", "non")[number % 2], "note": LOREM[:rng.randint(20, 120)]}
+    if section_key == "blood_group":
+        return {"group": "O+"}
+    if section_key == "allergies":
+        form = {"substance": codes["allergens"][number % len(codes["allergens"])]["key"],
+                "reaction": "Urticaire et démangeaisons dans l’heure",
+                "severity": ("mild", "moderate", "severe", "unknown")[number % 4]}
+        if number % 9 == 0:
+            form.update(substance="other", substance_other=f"Pollen de graminée n° {number}")
+        return form
+    if section_key == "family_history":
+        return {"relative": ("mother", "father", "sister", "brother", "grandparent", "child",
+                             "other")[number % 7],
+                "condition": codes["conditions"][(number * 7) % len(codes["conditions"])]["key"]}
+    if section_key == "lifestyle":
+        return {"topic": ("food", "activity", "sleep", "screens", "alcohol", "tobacco")[number % 6],
+                "description": (LOREM * 3)[:rng.randint(120, 400)]}
+    raise ValueError(section_key)
+
+
+def measure_form(kind_key: str, day: date, rng: random.Random) -> dict:
+    form = {**_day_form("measured_on", day), "time": f"{rng.randint(6, 22):02d}:{rng.randint(0, 59):02d}"}
+    if kind_key == "blood_pressure":
+        systolic = rng.randint(105, 150)
+        return {**form, "systolic": str(systolic),
+                "diastolic": str(rng.randint(60, systolic - 25))}
+    value = {"weight": lambda: f"{rng.uniform(60, 85):.2f}".replace(".", ","),
+             "height": lambda: "168,0",
+             "waist": lambda: f"{rng.uniform(70, 95):.1f}",
+             "temperature": lambda: f"{rng.uniform(36.2, 38.5):.1f}",
+             "glucose": lambda: f"{rng.uniform(0.8, 1.4):.2f}",
+             "heart_rate": lambda: str(rng.randint(55, 95)),
+             "pain": lambda: str(rng.randint(0, 6))}[kind_key]()
+    return {**form, "value": value}
+
+
+def _patient_and_actor():
+    from domain import audit
+    from domain.models import User
+    from extensions import db
+
+    patient = db.session.execute(select(User).where(User.login == PATIENT_LOGIN)).scalar_one()
+    return patient, audit.Actor(user_id=patient.id, acting_as=patient.role.value,
+                                ip="127.0.0.1")
+
+
+def seed_entries(app, rng: random.Random) -> int:
+    """SECTION_COUNTS entries, each validated by its section's form, added one by one."""
+    from domain import profile
+    from extensions import db, keys
+
+    today = date.today()
+    added = 0
+    with app.app_context():
+        patient, actor = _patient_and_actor()
+        for key, count in SECTION_COUNTS.items():
+            section = profile.BY_KEY[key]
+            for number in range(count):
+                reading = profile.validate(section, entry_form(key, number, rng, today,
+                                                               profile.codes()), today)
+                if not reading.ok:
+                    raise RuntimeError(f"{key} entry {number}: {reading.problems}")
+                profile.add_entry(db.session, keys.ring, patient, section, reading.values,
+                                  author=patient, actor=actor)
+                added += 1
+            db.session.commit()
+    return added
+
+
+def seed_measures(app, rng: random.Random, per_kind: dict[str, int],
+                  first_day_back: int = 0) -> int:
+    """per_kind[kind] measures of each kind, one a day going back from today."""
+    from domain import measures
+    from extensions import db, keys
+
+    today = date.today()
+    added = 0
+    with app.app_context():
+        patient, actor = _patient_and_actor()
+        for key, count in per_kind.items():
+            kind = measures.BY_KEY[key]
+            for number in range(count):
+                day = today - timedelta(days=first_day_back + number)
+                reading = measures.validate(kind, measure_form(key, day, rng), today)
+                if not reading.ok:
+                    raise RuntimeError(f"{key} measure {number}: {reading.problems}")
+                measures.add(db.session, keys.ring, patient, kind, reading.values, actor)
+                added += 1
+                if added % 500 == 0:
+                    db.session.commit()
+        db.session.commit()
+    return added
+
+
+# Timing --------------------------------------------------------------------------------------
+
+def timed_get(client, path: str) -> tuple[int, object]:
+    start = time.perf_counter_ns()
+    response = client.get(path, headers=ACCEPT)
+    response.get_data()
+    return time.perf_counter_ns() - start, response
+
+
+def time_pages(client, hello, pages: dict[str, str], seed: int) -> tuple[dict, list[str]]:
+    """Median µs per target (hello world included), interleaved in shuffled rounds."""
+    targets = {"hello": (hello, HELLO_PATH), **{name: (client, path)
+                                               for name, path in pages.items()}}
+    failures = []
+    for name, (who, path) in targets.items():
+        for _ in range(WARMUP):
+            _elapsed, response = timed_get(who, path)
+        if response.status_code != 200:
+            failures.append(f"{path} answered {response.status_code}")
+    samples = {name: [] for name in targets}
+    order = list(targets)
+    shuffle = random.Random(seed)
+    for _ in range(ROUNDS):
+        shuffle.shuffle(order)
+        for name in order:
+            who, path = targets[name]
+            for _ in range(BATCH):
+                elapsed, _response = timed_get(who, path)
+                samples[name].append(elapsed)
+    return {name: median(values) / 1000 for name, values in samples.items()}, failures
+
+
+def weigh(client, path: str) -> dict:
+    response = client.get(path, headers=ACCEPT)
+    body, headers = len(response.get_data()), header_bytes(response)
+    return {"status": response.status_code, "html": decoded_size(response), "body": body,
+            "headers": headers, "encoding": response.headers.get("Content-Encoding", "-")}
+
+
+def time_pdf(client) -> dict:
+    """PDF and HTML summary alternately; ms medians and the PDF's size."""
+    for _ in range(PDF_WARMUP):
+        pdf = client.get(SUMMARY_PDF)
+        client.get(PAGES["summary (HTML)"], headers=ACCEPT).get_data()
+    samples = {"pdf": [], "html": []}
+    size = len(pdf.get_data())
+    ok = pdf.status_code == 200 and pdf.get_data()[:5] == b"%PDF-"
+    for _ in range(PDF_ROUNDS):
+        elapsed, response = timed_get(client, SUMMARY_PDF)
+        samples["pdf"].append(elapsed)
+        ok = ok and response.status_code == 200
+        elapsed, _response = timed_get(client, PAGES["summary (HTML)"])
+        samples["html"].append(elapsed)
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf.get_data()))
+    return {"pdf": median(samples["pdf"]) / 1e6, "html": median(samples["html"]) / 1e6,
+            "pdf_min": min(samples["pdf"]) / 1e6, "pdf_max": max(samples["pdf"]) / 1e6,
+            "size": size, "pages": pages, "ok": ok}
+
+
+def overview_count(client) -> int:
+    """How many entries /profil says it holds, summed over its sections."""
+    html = client.get("/profil").get_data(as_text=True)
+    return sum(int(value.replace("\u202f", "").replace(" ", ""))
+               for value in re.findall(r"([\d\u202f ]+) entrées?<", html))
+
+
+# Report --------------------------------------------------------------------------------------
+
+def report_times(empty: dict, loaded: dict) -> None:
+    print_title(f"1. Server time per request, test client, median of {ROUNDS * BATCH} "
+                f"(interleaved with hello world in {ROUNDS} rounds): target ≤ "
+                f"{SERVER_TIME_RATIO:g}× hello world")
+    print(f"{'page':<22} {'path':<22} {'empty µs':>9} {'×hello':>7} {'loaded µs':>10} "
+          f"{'×hello':>7} {'growth':>7}  verdict (loaded)")
+    print(f"{'hello world':<22} {HELLO_PATH:<22} {empty['hello']:>9,.0f} {1:>6.2f}× "
+          f"{loaded['hello']:>10,.0f} {1:>6.2f}×")
+    for name, path in PAGES.items():
+        before = empty[name] / empty["hello"]
+        after = loaded[name] / loaded["hello"]
+        print(f"{name:<22} {path:<22} {empty[name]:>9,.0f} {before:>6.2f}× "
+              f"{loaded[name]:>10,.0f} {after:>6.2f}× {loaded[name] / empty[name]:>6.2f}×  "
+              f"{verdict(after <= SERVER_TIME_RATIO)}")
+    print(f"Empty: no entry, no measure. Loaded: {sum(SECTION_COUNTS.values())} entries "
+          f"({', '.join(f'{key} {count}' for key, count in SECTION_COUNTS.items())}) and "
+          f"{MEASURES_PER_KIND * 8:,} measures ({MEASURES_PER_KIND} of each of the 8 adult "
+          "kinds). growth = loaded µs / empty µs; ×hello uses the hello-world median of the "
+          "same phase. Requests send Accept-Encoding: br, gzip (compression included).")
+
+
+def report_weight_history(empty: dict, loaded: dict, heavy: dict) -> None:
+    name = "weight history"
+    print_title(f"Weight history /profil/mesures/poids as weight measures accumulate "
+                f"(20 a page; median of {ROUNDS * BATCH})")
+    print(f"{'weight measures':>15} {'µs':>9} {'×hello':>7} {'growth':>7}  verdict")
+    for count, figures in ((0, empty), (MEASURES_PER_KIND, loaded), (WEIGHT_TOTAL, heavy)):
+        print(f"{count:>15,} {figures[name]:>9,.0f} {figures[name] / figures['hello']:>6.2f}× "
+              f"{figures[name] / empty[name]:>6.2f}×  "
+              f"{verdict(figures[name] / figures['hello'] <= SERVER_TIME_RATIO)}")
+    per_measure = (heavy[name] - loaded[name]) / (WEIGHT_TOTAL - MEASURES_PER_KIND)
+    print(f"About {per_measure:,.0f} µs per weight measure: measures.history() reads and "
+          "opens (AES-GCM + JSON) every measure of the kind, then the view keeps one page of "
+          f"20. /profil/mesures with {WEIGHT_TOTAL:,} weights: "
+          f"{heavy['measures overview']:,.0f} µs "
+          f"({heavy['measures overview'] / heavy['hello']:.2f}× hello; it opens the newest "
+          "of each kind only).")
+
+
+def report_weight(weights: dict) -> None:
+    print_title(f"2. Page weight of the loaded profile: compressed body + headers, budget "
+                f"{PAGE_BUDGET:,} bytes (one round trip)")
+    print(f"{'page':<22} {'path':<22} {'html':>7} {'enc':>4} {'body':>6} {'headers':>7} "
+          f"{'total':>7} {'of budget':>9}  verdict")
+    for name, path in PAGES.items():
+        figures = weights[name]
+        total = figures["body"] + figures["headers"]
+        ok = figures["status"] == 200 and total <= PAGE_BUDGET
+        print(f"{name:<22} {path:<22} {figures['html']:>7,} {figures['encoding']:>4} "
+              f"{figures['body']:>6,} {figures['headers']:>7,} {total:>7,} "
+              f"{total / PAGE_BUDGET:>8.0%}  {verdict(ok)}")
+    print("As benchmarks/pages.py measures it: the body as the app compresses it for "
+          "Accept-Encoding: br, gzip, headers including gunicorn's Server, Date and Connection.")
+
+
+def report_pdf(loaded: dict, empty: dict) -> None:
+    print_title(f"3. Summary as PDF vs the same summary as HTML, median of {PDF_ROUNDS} "
+                "(alternating)")
+    print(f"{'profile':<8} {'HTML ms':>8} {'PDF ms':>8} {'PDF min–max ms':>15} {'ratio':>7} "
+          f"{'PDF bytes':>10} {'pages':>6}")
+    for label, figures in (("empty", empty), ("loaded", loaded)):
+        pages = figures["pages"] or "?"
+        print(f"{label:<8} {figures['html']:>8,.1f} {figures['pdf']:>8,.0f} "
+              f"{figures['pdf_min']:>7,.0f}–{figures['pdf_max']:<7,.0f} "
+              f"{figures['pdf'] / figures['html']:>6.0f}× {figures['size']:>10,} {pages:>6}"
+              + ("" if figures["ok"] else "  ! not a PDF or not 200"))
+    print("Both routes load the same sections and latest measures and write one audit event; "
+          "the PDF then lays the HTML out with WeasyPrint (PDF/UA-1). The first PDF of the "
+          "process (WeasyPrint import, fonts) is a warm-up, not counted.")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    tmp = tempfile.mkdtemp(prefix="carnet-bench-profile-")
+    database = Database(tmp)
+    app = None
+    created = False
+    try:
+        database.create()
+        created = True
+        app = make_app(tmp, database)
+        prepare_database(app)
+        client = sign_in(app, PATIENT_LOGIN, TotpClock())
+        hello = app.test_client(use_cookies=False)
+        print("Carnet santé — medical profile benchmarks (Flask test client, one process)")
+        print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs; {database.label}; "
+              f"temporary instance {tmp}")
+        failures: list[str] = []
+
+        empty, problems = time_pages(client, hello, PAGES, seed=1)
+        failures += [f"empty profile: {problem}" for problem in problems]
+        pdf_empty = time_pdf(client)
+
+        rng = random.Random(5)
+        seeding = time.perf_counter()
+        entries = seed_entries(app, rng)
+        from domain import measures
+        adult = [kind.key for kind in measures.KINDS if not kind.children_only]
+        count = seed_measures(app, rng, {key: MEASURES_PER_KIND for key in adult})
+        seeding = time.perf_counter() - seeding
+        shown = overview_count(client)
+        print(f"Seeded {entries} entries and {count:,} measures in {seeding:.1f} s "
+              f"(validated, sealed, audited one by one); /profil counts {shown} entries.")
+        if shown != entries:
+            failures.append(f"/profil counts {shown} entries instead of {entries}")
+
+        loaded, problems = time_pages(client, hello, PAGES, seed=2)
+        failures += [f"loaded profile: {problem}" for problem in problems]
+        weights = {name: weigh(client, path) for name, path in PAGES.items()}
+        pdf_loaded = time_pdf(client)
+
+        seeding = time.perf_counter()
+        seed_measures(app, rng, {"weight": WEIGHT_TOTAL - MEASURES_PER_KIND},
+                      first_day_back=MEASURES_PER_KIND)
+        seeding = time.perf_counter() - seeding
+        print(f"Then {WEIGHT_TOTAL - MEASURES_PER_KIND:,} more weight measures "
+              f"({WEIGHT_TOTAL:,} in all) in {seeding:.1f} s.")
+        heavy_pages = {name: PAGES[name] for name in ("measures overview", "weight history")}
+        heavy, problems = time_pages(client, hello, heavy_pages, seed=3)
+        failures += [f"{WEIGHT_TOTAL:,} weights: {problem}" for problem in problems]
+        last_page = client.get(f"{PAGES['weight history']}?page={WEIGHT_TOTAL // 20}")
+        if last_page.status_code != 200:
+            failures.append(f"weight history, last page: status {last_page.status_code}")
+
+        report_times(empty, loaded)
+        report_weight_history(empty, loaded, heavy)
+        report_weight(weights)
+        report_pdf(pdf_loaded, pdf_empty)
+        for failure in failures:
+            print(f"! {failure}")
+        print(f"\nprofile.py finished in {time.perf_counter() - started:.0f} s.")
+    finally:
+        if app is not None:
+            from extensions import db
+            with app.app_context():
+                db.engine.dispose()
+        if created:
+            database.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
