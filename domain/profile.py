@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, policy
@@ -220,8 +220,8 @@ def load(session: Session, keyring: Keyring, patient: User,
 
 
 def _count(session: Session, patient: User, section: Section) -> int:
-    return len(session.scalars(select(ProfileEntry.id).where(
-        ProfileEntry.patient_id == patient.id, ProfileEntry.section == section.key)).all())
+    return session.scalar(select(func.count()).select_from(ProfileEntry).where(
+        ProfileEntry.patient_id == patient.id, ProfileEntry.section == section.key)) or 0
 
 
 def _state(session: Session, keyring: Keyring, patient: User, section: Section,
