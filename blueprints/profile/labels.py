@@ -3,7 +3,7 @@ lists, measures, and the messages for each problem a form can have."""
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -270,8 +270,11 @@ def message(section: str, problem: Problem) -> str:
     if problem.reason == "number_invalid":
         return _("%(field)s : saisissez un nombre, par exemple 72,5.", field=label)
     if problem.reason == "number_decimals":
-        return _("%(field)s : %(decimals)s chiffres après la virgule au plus.", field=label,
-                 decimals=params["decimals"])
+        if params["decimals"] == 0:
+            return _("%(field)s : saisissez un nombre entier, sans virgule.", field=label)
+        return ngettext("%(field)s : %(num)s chiffre après la virgule au plus.",
+                        "%(field)s : %(num)s chiffres après la virgule au plus.",
+                        params["decimals"], field=label)
     if problem.reason == "number_range":
         return _("%(field)s : vérifiez la valeur, elle doit être entre %(minimum)s et "
                  "%(maximum)s %(unit)s.", field=label, minimum=number(params["minimum"]),

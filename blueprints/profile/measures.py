@@ -7,7 +7,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -74,7 +74,7 @@ def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth
 
     def x_label(value: float) -> str:
         if growth:
-            return _("%(months)s mois", months=int(value))
+            return ngettext("%(num)s mois", "%(num)s mois", int(value))
         return format_date(date.fromordinal(int(value)), "d MMM" if short else "MMM y")
 
     candidates = None
@@ -98,6 +98,10 @@ def _describe(kind: measures.MeasureKind, items: list[measures.MeasureView]) -> 
     if not items:
         return ""
     newest, oldest = items[0], items[-1]
+    if len(items) == 1:
+        return _("Une seule mesure : %(value)s le %(date)s.",
+                 value=measure_text(kind, newest.values),
+                 date=format_date(newest.day, "d MMMM y"))
     key = "systolic" if kind.key == "blood_pressure" else "value"
     low = min(items, key=lambda item: item.values[key])
     high = max(items, key=lambda item: item.values[key])
