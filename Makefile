@@ -27,6 +27,7 @@ bench: setup migrate
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/codes.py
 	$(PY) benchmarks/vault.py
+	$(PY) benchmarks/profile.py
 
 setup: $(VENV)/.installed assets translations
 

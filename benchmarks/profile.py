@@ -21,12 +21,15 @@ measures.validate) and are added with profile.add_entry and measures.add, audit 
 
 SQLite in a temporary folder by default. DATABASE_URL, when set, runs the benchmark on that
 database instead: on PostgreSQL in a schema of its own (created, then dropped at the end),
-so the database's other contents are never read or touched; a SQLite URL must name a
-missing or empty database file (its keys come from this run's temporary instance).
+so the database's other contents are never read or touched; a SQLite URL must name a file
+that does not exist yet (created, then deleted at the end): the demo accounts it receives
+are sealed with this run's throw-away keys.
 """
 
 from __future__ import annotations
 
+import gc
+import io
 import os
 import random
 import re
@@ -43,7 +46,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-from sqlalchemy import create_engine, inspect, select, text  # noqa: E402
+import pikepdf  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
@@ -75,6 +79,9 @@ PAGES = {  # label -> path, timed with the empty and the loaded profile
     "summary (HTML)": "/profil/resume",
 }
 SUMMARY_PDF = "/profil/resume.pdf"
+# A light signed-in page (one session listed), timed beside them: what any signed-in
+# request costs (server-side session, user, base template) before the profile's own work.
+REFERENCE = {"signed-in reference": "/mon-compte/sessions"}
 
 WARMUP = 3                     # requests per target before measuring
 ROUNDS = 10                    # rounds; every target runs BATCH requests per round, shuffled
@@ -107,6 +114,7 @@ class Database:
     def __init__(self, tmp: str):
         self.given = os.environ.get("DATABASE_URL", "").strip()
         self.schema: str | None = None
+        self.sqlite_file: Path | None = None
         self.url = f"sqlite:///{tmp}/bench.db"
         if not self.given:
             self.label = "SQLite, temporary file"
@@ -122,8 +130,12 @@ class Database:
             self.label = (f"PostgreSQL {parsed.render_as_string(hide_password=True)}, "
                           f"schema {self.schema} (dropped at the end)")
         elif backend == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                raise SystemExit("DATABASE_URL: an in-memory SQLite database cannot be "
+                                 "shared by the app's connections; name a file")
             self.url = self.given
-            self.label = f"SQLite, DATABASE_URL {self.given}"
+            self.sqlite_file = Path(parsed.database).resolve()
+            self.label = f"SQLite, {self.sqlite_file} (deleted at the end)"
         else:
             raise SystemExit(f"DATABASE_URL: {backend} is not supported (SQLite, PostgreSQL)")
 
@@ -133,16 +145,10 @@ class Database:
             with engine.begin() as connection:
                 connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
             engine.dispose()
-        elif self.given:  # a SQLite file of one's own: never write into someone's data
-            engine = create_engine(self.url)
-            try:
-                if inspect(engine).has_table("users"):
-                    with engine.connect() as connection:
-                        if connection.execute(text("SELECT 1 FROM users LIMIT 1")).first():
-                            raise SystemExit(f"DATABASE_URL {self.given} already holds "
-                                             "accounts: give a missing or empty database")
-            finally:
-                engine.dispose()
+        elif self.sqlite_file is not None and self.sqlite_file.exists():
+            # The demo accounts would get this run's throw-away keys: never someone's data.
+            raise SystemExit(f"DATABASE_URL: {self.sqlite_file} exists; name a SQLite file "
+                             "that does not (created, then deleted at the end)")
 
     def drop(self) -> None:
         if self.schema:
@@ -150,6 +156,9 @@ class Database:
             with engine.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
             engine.dispose()
+        elif self.sqlite_file is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.sqlite_file}{suffix}").unlink(missing_ok=True)
 
 
 def make_app(tmp: str, database: Database):
@@ -220,7 +229,8 @@ def entry_form(section_key: str, number: int, rng: random.Random, today: date,
 
 
 def measure_form(kind_key: str, day: date, rng: random.Random) -> dict:
-    form = {**_day_form("measured_on", day), "time": f"{rng.randint(6, 22):02d}:{rng.randint(0, 59):02d}"}
+    form = {**_day_form("measured_on", day),
+            "time": f"{rng.randint(6, 22):02d}:{rng.randint(0, 59):02d}"}
     if kind_key == "blood_pressure":
         systolic = rng.randint(105, 150)
         return {**form, "systolic": str(systolic),
@@ -307,7 +317,7 @@ def time_pages(client, hello, pages: dict[str, str], seed: int) -> tuple[dict, l
     targets = {"hello": (hello, HELLO_PATH), **{name: (client, path)
                                                for name, path in pages.items()}}
     failures = []
-    for name, (who, path) in targets.items():
+    for who, path in targets.values():
         for _ in range(WARMUP):
             _elapsed, response = timed_get(who, path)
         if response.status_code != 200:
@@ -326,10 +336,14 @@ def time_pages(client, hello, pages: dict[str, str], seed: int) -> tuple[dict, l
 
 
 def weigh(client, path: str) -> dict:
+    """As a browser gets it (br), and for a client that only accepts gzip."""
     response = client.get(path, headers=ACCEPT)
     body, headers = len(response.get_data()), header_bytes(response)
+    gzipped = client.get(path, headers={"Accept-Encoding": "gzip"})
     return {"status": response.status_code, "html": decoded_size(response), "body": body,
-            "headers": headers, "encoding": response.headers.get("Content-Encoding", "-")}
+            "headers": headers, "encoding": response.headers.get("Content-Encoding", "-"),
+            "gzip_total": len(gzipped.get_data()) + header_bytes(gzipped),
+            "gzip_encoding": gzipped.headers.get("Content-Encoding", "-")}
 
 
 def time_pdf(client) -> dict:
@@ -341,12 +355,18 @@ def time_pdf(client) -> dict:
     size = len(pdf.get_data())
     ok = pdf.status_code == 200 and pdf.get_data()[:5] == b"%PDF-"
     for _ in range(PDF_ROUNDS):
+        gc.collect()  # neither pays for the other's garbage (a PDF leaves a great deal)
         elapsed, response = timed_get(client, SUMMARY_PDF)
         samples["pdf"].append(elapsed)
         ok = ok and response.status_code == 200
+        gc.collect()
         elapsed, _response = timed_get(client, PAGES["summary (HTML)"])
         samples["html"].append(elapsed)
-    pages = len(re.findall(rb"/Type\s*/Page\b", pdf.get_data()))
+    try:
+        with pikepdf.open(io.BytesIO(pdf.get_data())) as document:
+            pages = len(document.pages)
+    except Exception:  # the page count is only informative
+        pages = None
     return {"pdf": median(samples["pdf"]) / 1e6, "html": median(samples["html"]) / 1e6,
             "pdf_min": min(samples["pdf"]) / 1e6, "pdf_max": max(samples["pdf"]) / 1e6,
             "size": size, "pages": pages, "ok": ok}
@@ -355,8 +375,8 @@ def time_pdf(client) -> dict:
 def overview_count(client) -> int:
     """How many entries /profil says it holds, summed over its sections."""
     html = client.get("/profil").get_data(as_text=True)
-    return sum(int(value.replace("\u202f", "").replace(" ", ""))
-               for value in re.findall(r"([\d\u202f ]+) entrées?<", html))
+    return sum(int(re.sub(r"\D", "", value))
+               for value in re.findall(r'class="meta">([\d\u202f\u00a0 ]+) entrées?\b', html))
 
 
 # Report --------------------------------------------------------------------------------------
@@ -369,6 +389,11 @@ def report_times(empty: dict, loaded: dict) -> None:
           f"{'×hello':>7} {'growth':>7}  verdict (loaded)")
     print(f"{'hello world':<22} {HELLO_PATH:<22} {empty['hello']:>9,.0f} {1:>6.2f}× "
           f"{loaded['hello']:>10,.0f} {1:>6.2f}×")
+    for name, path in REFERENCE.items():
+        print(f"{name:<22} {path:<22} {empty[name]:>9,.0f} "
+              f"{empty[name] / empty['hello']:>6.2f}× {loaded[name]:>10,.0f} "
+              f"{loaded[name] / loaded['hello']:>6.2f}× {loaded[name] / empty[name]:>6.2f}×  "
+              "(not a profile page)")
     for name, path in PAGES.items():
         before = empty[name] / empty["hello"]
         after = loaded[name] / loaded["hello"]
@@ -378,8 +403,11 @@ def report_times(empty: dict, loaded: dict) -> None:
     print(f"Empty: no entry, no measure. Loaded: {sum(SECTION_COUNTS.values())} entries "
           f"({', '.join(f'{key} {count}' for key, count in SECTION_COUNTS.items())}) and "
           f"{MEASURES_PER_KIND * 8:,} measures ({MEASURES_PER_KIND} of each of the 8 adult "
-          "kinds). growth = loaded µs / empty µs; ×hello uses the hello-world median of the "
-          "same phase. Requests send Accept-Encoding: br, gzip (compression included).")
+          "kinds): the section page then lists 100 treatments, the weight history pages 250 "
+          "weights. growth = loaded µs / empty µs; ×hello uses the hello-world median of the "
+          f"same phase. The signed-in reference ({REFERENCE['signed-in reference']}) is what "
+          "any signed-in page costs before its own work. Requests send Accept-Encoding: br, "
+          "gzip (compression included).")
 
 
 def report_weight_history(empty: dict, loaded: dict, heavy: dict) -> None:
@@ -404,16 +432,19 @@ def report_weight(weights: dict) -> None:
     print_title(f"2. Page weight of the loaded profile: compressed body + headers, budget "
                 f"{PAGE_BUDGET:,} bytes (one round trip)")
     print(f"{'page':<22} {'path':<22} {'html':>7} {'enc':>4} {'body':>6} {'headers':>7} "
-          f"{'total':>7} {'of budget':>9}  verdict")
+          f"{'total':>7} {'of budget':>9}  verdict  {'gzip only':>9}")
     for name, path in PAGES.items():
         figures = weights[name]
         total = figures["body"] + figures["headers"]
         ok = figures["status"] == 200 and total <= PAGE_BUDGET
+        gzip_note = "" if figures["gzip_encoding"] == "gzip" else f" ({figures['gzip_encoding']})"
         print(f"{name:<22} {path:<22} {figures['html']:>7,} {figures['encoding']:>4} "
               f"{figures['body']:>6,} {figures['headers']:>7,} {total:>7,} "
-              f"{total / PAGE_BUDGET:>8.0%}  {verdict(ok)}")
+              f"{total / PAGE_BUDGET:>8.0%}  {verdict(ok):<7}  {figures['gzip_total']:>9,}"
+              f"{gzip_note}")
     print("As benchmarks/pages.py measures it: the body as the app compresses it for "
-          "Accept-Encoding: br, gzip, headers including gunicorn's Server, Date and Connection.")
+          "Accept-Encoding: br, gzip (brotli, quality 4), headers including gunicorn's Server, "
+          "Date and Connection. gzip only: the same total for a client without brotli.")
 
 
 def report_pdf(loaded: dict, empty: dict) -> None:
@@ -429,16 +460,18 @@ def report_pdf(loaded: dict, empty: dict) -> None:
               + ("" if figures["ok"] else "  ! not a PDF or not 200"))
     print("Both routes load the same sections and latest measures and write one audit event; "
           "the PDF then lays the HTML out with WeasyPrint (PDF/UA-1). The first PDF of the "
-          "process (WeasyPrint import, fonts) is a warm-up, not counted.")
+          "process (WeasyPrint import, fonts) is a warm-up, not counted; a full garbage "
+          "collection, untimed, precedes every request of this table.")
 
 
 def main() -> None:
     started = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="carnet-bench-profile-")
-    database = Database(tmp)
+    database = None
     app = None
     created = False
     try:
+        database = Database(tmp)
         database.create()
         created = True
         app = make_app(tmp, database)
@@ -450,7 +483,7 @@ def main() -> None:
               f"temporary instance {tmp}")
         failures: list[str] = []
 
-        empty, problems = time_pages(client, hello, PAGES, seed=1)
+        empty, problems = time_pages(client, hello, {**REFERENCE, **PAGES}, seed=1)
         failures += [f"empty profile: {problem}" for problem in problems]
         pdf_empty = time_pdf(client)
 
@@ -467,7 +500,7 @@ def main() -> None:
         if shown != entries:
             failures.append(f"/profil counts {shown} entries instead of {entries}")
 
-        loaded, problems = time_pages(client, hello, PAGES, seed=2)
+        loaded, problems = time_pages(client, hello, {**REFERENCE, **PAGES}, seed=2)
         failures += [f"loaded profile: {problem}" for problem in problems]
         weights = {name: weigh(client, path) for name, path in PAGES.items()}
         pdf_loaded = time_pdf(client)
@@ -478,7 +511,8 @@ def main() -> None:
         seeding = time.perf_counter() - seeding
         print(f"Then {WEIGHT_TOTAL - MEASURES_PER_KIND:,} more weight measures "
               f"({WEIGHT_TOTAL:,} in all) in {seeding:.1f} s.")
-        heavy_pages = {name: PAGES[name] for name in ("measures overview", "weight history")}
+        heavy_pages = {**REFERENCE, **{name: PAGES[name]
+                                       for name in ("measures overview", "weight history")}}
         heavy, problems = time_pages(client, hello, heavy_pages, seed=3)
         failures += [f"{WEIGHT_TOTAL:,} weights: {problem}" for problem in problems]
         last_page = client.get(f"{PAGES['weight history']}?page={WEIGHT_TOTAL // 20}")

@@ -14,10 +14,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 # Control characters and the bidirectional overrides that can disguise text.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-PHONE = re.compile(r"(?:0[1-9]\d{8}|\+[1-9]\d{7,14})")
+CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+PHONE = re.compile(r"(?:0[1-9][0-9]{8}|\+[1-9][0-9]{7,14})")  # ASCII digits only
 EARLIEST_YEAR = 1890
-RAW_LIMIT = 4000  # nothing longer than this is even kept for echoing back
+# What is given back to correct: far beyond every limit, so a too-long text comes back whole
+# (the request size limit bounds what arrives at all).
+RAW_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,8 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
             typed[spec.name] = parts
             value, problem = _date(parts, spec, today)
         else:
-            raw = (form.get(spec.name) or "")[:RAW_LIMIT]
-            typed[spec.name] = raw
+            raw = form.get(spec.name) or ""
+            typed[spec.name] = raw[:RAW_LIMIT]
             value, problem = _one(spec, raw, form, typed, coded_keys or {})
         if problem:
             problems.append(problem)
@@ -144,8 +147,8 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
 def _one(spec: Field, raw: str, form: Mapping[str, str], typed: dict,
          coded_keys: Mapping[str, tuple[str, ...]]):
     if spec.kind == "coded":
-        other = (form.get(f"{spec.name}_other") or "")[:RAW_LIMIT]
-        typed[f"{spec.name}_other"] = other
+        other = form.get(f"{spec.name}_other") or ""
+        typed[f"{spec.name}_other"] = other[:RAW_LIMIT]
         return _coded(spec, raw.strip(), clean_text(other), coded_keys.get(spec.name, ()))
     text = clean_text(raw, multiline=spec.kind == "longtext")
     if not text:

@@ -5,11 +5,12 @@ a history is one indexed query."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, policy
@@ -138,6 +139,23 @@ def history(session: Session, keyring: Keyring, patient: User, kind: MeasureKind
     views = [_open(key, measure) for measure in session.scalars(query)]
     views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
     return views
+
+
+def history_page(session: Session, keyring: Keyring, patient: User, kind: MeasureKind,
+                 page: int, per_page: int) -> tuple[list[MeasureView], int, int, int]:
+    """One page of the history, newest first: (measures, total, page, pages). Only the
+    page's measures are opened; within the page, same-day measures follow their time."""
+    mine = (Measure.patient_id == patient.id, Measure.kind == kind.key)
+    total = session.scalar(select(func.count()).select_from(Measure).where(*mine)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    key = patient_key(keyring, patient)
+    rows = session.scalars(select(Measure).where(*mine).order_by(
+        Measure.measured_on.desc(), Measure.created_at.desc())
+        .offset((page - 1) * per_page).limit(per_page))
+    views = [_open(key, measure) for measure in rows]
+    views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
+    return views, total, page, pages
 
 
 def latest(session: Session, keyring: Keyring, patient: User,

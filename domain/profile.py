@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
@@ -151,10 +151,16 @@ class SectionView:
     entries: list[EntryView] = field(default_factory=list)
     not_concerned: bool = False
     updated_at: datetime | None = None
+    total: int | None = None  # when only the newest entries were opened
 
     @property
     def count(self) -> int:
-        return len(self.entries)
+        return len(self.entries) if self.total is None else self.total
+
+    @property
+    def more(self) -> int:
+        """Entries not opened for this page."""
+        return self.count - len(self.entries)
 
     @property
     def full(self) -> bool:
@@ -195,12 +201,28 @@ def _sort(view: SectionView) -> None:
 
 
 def load(session: Session, keyring: Keyring, patient: User,
-         sections: tuple[Section, ...] = SECTIONS) -> dict[str, SectionView]:
-    """The patient's sections with their entries opened: two queries, whatever the size."""
+         sections: tuple[Section, ...] = SECTIONS, first: int | None = None
+         ) -> dict[str, SectionView]:
+    """The patient's sections with their entries opened. With `first`, only the most
+    recently added `first` entries of each section are read and opened (the overview and
+    the summary), the counts and last changes still cover every entry."""
     key = patient_key(keyring, patient)
     views = {section.key: SectionView(section) for section in sections}
-    entries = session.scalars(select(ProfileEntry).where(
-        ProfileEntry.patient_id == patient.id, ProfileEntry.section.in_(views)))
+    mine = (ProfileEntry.patient_id == patient.id, ProfileEntry.section.in_(views))
+    if first is None:
+        entries = session.scalars(select(ProfileEntry).where(*mine))
+    else:
+        for section_key, total, changed in session.execute(
+                select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
+                .where(*mine).group_by(ProfileEntry.section)):
+            views[section_key].total = total
+            views[section_key].updated_at = changed  # max() keeps the column's UTC type
+        ranked = select(ProfileEntry, func.row_number().over(
+            partition_by=ProfileEntry.section,
+            order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
+        ).where(*mine).subquery()
+        newest = aliased(ProfileEntry, ranked)
+        entries = session.scalars(select(newest).where(ranked.c.rank <= first))
     for entry in entries:
         view = views[entry.section]
         view.entries.append(_open(key, entry))

@@ -120,11 +120,9 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    everything = measures.history(db.session, keys.ring, current_user, kind)
+    items, total, page, pages = measures.history_page(db.session, keys.ring, current_user,
+                                                      kind, page, PER_PAGE)
     db.session.commit()
-    pages = max(1, -(-len(everything) // PER_PAGE))
-    page = min(page, pages)
-    items = everything[(page - 1) * PER_PAGE: page * PER_PAGE]
     growth = _growth(kind)
     chart = _chart(kind, list(reversed(items)), growth) if items else None
     ages = {item.id: measures.age_in_months(current_user.birth_date, item.day)
@@ -134,7 +132,7 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
     return render_page(
         "profile/measure.html", fragment="profile/_measure_content.html",
         target="measure-content", status=status, kind=kind, items=items, chart=chart,
-        growth=growth, page=page, pages=pages, total=len(everything),
+        growth=growth, page=page, pages=pages, total=total,
         typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
         announce=announce, labels=MEASURES, ages=ages, form_section=form_section,
         chart_title=_chart_title(kind, growth), chart_description=_describe(kind, items),

@@ -19,6 +19,8 @@ from web.access import actor, allow
 from web.outgoing import render_pdf
 
 patient = allow(Area.PATIENT_SPACE)
+SUMMARY_FIRST = 15  # per section: a summary a doctor reads in 30 seconds, not an archive
+SHOWN_WHOLE = {"blood_group", "allergies"}  # never cut what can harm if missed
 SUMMARY_SECTIONS = ("blood_group", "allergies", "conditions", "treatments",
                     "hospitalisations", "disabilities", "family_history", "lifestyle",
                     "vaccinations", "emergency_contacts", "trusted_person")
@@ -27,7 +29,11 @@ SUMMARY_SECTIONS = ("blood_group", "allergies", "conditions", "treatments",
 def _context(output: str) -> dict:
     today = date.today()
     sections = tuple(profile.BY_KEY[key] for key in SUMMARY_SECTIONS)
-    views = profile.load(db.session, keys.ring, current_user, sections)
+    complete = tuple(section for section in sections if section.key in SHOWN_WHOLE)
+    views = profile.load(db.session, keys.ring, current_user, complete)
+    views |= profile.load(db.session, keys.ring, current_user,
+                          tuple(section for section in sections if section not in complete),
+                          first=SUMMARY_FIRST)
     kinds = measures.kinds_for(current_user, today)
     latest = measures.latest(db.session, keys.ring, current_user, kinds)
     audit.record(db.session, keys.ring, "profile.summary", actor=actor(),

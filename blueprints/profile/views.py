@@ -30,6 +30,7 @@ from web.access import actor, allow
 from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)
+OVERVIEW_FIRST = 10  # entries shown per section on the overview, newest first
 
 
 def _section(slug: str) -> profile.Section:
@@ -73,6 +74,7 @@ def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
     return render_page("profile/section.html", fragment="profile/_section_content.html",
                        target="section-content", status=status, view=view,
                        typed=form or echo(section.fields, {}), errors=list(errors),
+                       has_errors=bool(errors),
                        focus_id=focus_id, announce=announce, **extra, **helpers(section))
 
 
@@ -80,7 +82,8 @@ def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
 @patient
 def overview():
     """Every health section: a heading, a count, the last change and the entries."""
-    views = profile.load(db.session, keys.ring, current_user, profile.HEALTH_SECTIONS)
+    views = profile.load(db.session, keys.ring, current_user, profile.HEALTH_SECTIONS,
+                         first=OVERVIEW_FIRST)
     db.session.commit()
     return render_template("profile/overview.html", views=views.values(), **helpers())
 
@@ -151,7 +154,8 @@ def entry_edit(slug: str, entry_id: str):
     db.session.commit()
     return render_page("profile/edit.html", fragment="profile/_entry_form.html",
                        target=f"entry-{entry_id}", status=422 if errors else 200,
-                       item=item, typed=typed, errors=errors, **helpers(section))
+                       item=item, typed=typed, errors=errors, has_errors=bool(errors),
+                       **helpers(section))
 
 
 @bp.route("/<string:slug>/<string:entry_id>/supprimer", methods=["GET", "POST"])
