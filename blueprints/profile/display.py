@@ -8,8 +8,9 @@ from datetime import date
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
-from blueprints.profile.labels import CHOICES, CODED, UNITS, VACCINES, field_label
+from blueprints.profile.labels import CHOICES, CODED, DISEASES, UNITS, VACCINES, field_label
 from domain.profile import Section
+from domain.vaccination import vaccine_diseases
 
 MAIN_FIELD = {
     "conditions": "condition", "treatments": "name", "hospitalisations": "reason",
@@ -60,12 +61,17 @@ def main_text(section: Section, values: dict) -> str:
 
 
 def details(section: Section, values: dict) -> list[tuple[str, str]]:
-    """(label, text) for every filled field but the main one."""
+    """(label, text) for every filled field but the main one; a vaccination also says
+    which diseases it protects against."""
     skip = {MAIN_FIELD[section.key]} | ({"relative"} if section.key == "family_history"
                                         else set())
-    return [(field_label(section.key, spec.name), value_text(section, spec.name,
+    rows = [(field_label(section.key, spec.name), value_text(section, spec.name,
                                                              values[spec.name]))
             for spec in section.fields if spec.name in values and spec.name not in skip]
+    if section.key == "vaccinations" and values.get("vaccine") in vaccine_diseases():
+        rows.append((_("Protège contre"), ", ".join(sorted(
+            str(DISEASES[code]) for code in vaccine_diseases()[values["vaccine"]]))))
+    return rows
 
 
 def measure_text(kind, values: dict) -> str:

@@ -215,6 +215,16 @@ VACCINES = {
     "influenza": _l("Grippe"),
     "zoster": _l("Zona"),
 }
+DISEASES = {
+    "diphtheria": _l("diphtérie"), "tetanus": _l("tétanos"), "pertussis": _l("coqueluche"),
+    "polio": _l("poliomyélite"), "hib": _l("Haemophilus influenzae b"),
+    "hepatitis_b": _l("hépatite B"), "pneumococcus": _l("pneumocoque"),
+    "meningococcus_a": _l("méningocoque A"), "meningococcus_b": _l("méningocoque B"),
+    "meningococcus_c": _l("méningocoque C"), "meningococcus_w": _l("méningocoque W"),
+    "meningococcus_y": _l("méningocoque Y"), "measles": _l("rougeole"),
+    "mumps": _l("oreillons"), "rubella": _l("rubéole"), "hpv": _l("papillomavirus"),
+    "influenza": _l("grippe"), "shingles": _l("zona"),
+}
 MEASURES = {
     "weight": _l("Poids"),
     "height": _l("Taille"),
