@@ -7,6 +7,7 @@ turn them into sentences in the person's language. Nothing here knows about Flas
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,18 +83,21 @@ def _number(raw: str, spec: Field) -> tuple[float | None, Problem | None]:
         return None, Problem(spec.name, "number_invalid")
     if not number.is_finite():
         return None, Problem(spec.name, "number_invalid")
-    if number.as_tuple().exponent < -spec.decimals:  # type: ignore[operator]
+    if number.normalize().as_tuple().exponent < -spec.decimals:  # type: ignore[operator]
         return None, Problem(spec.name, "number_decimals", {"decimals": spec.decimals})
-    value = float(number)
-    if (spec.minimum is not None and value < spec.minimum) or (
-            spec.maximum is not None and value > spec.maximum):
+    if (spec.minimum is not None and number < Decimal(str(spec.minimum))) or (
+            spec.maximum is not None and number > Decimal(str(spec.maximum))):
         return None, Problem(spec.name, "number_range",
                              {"minimum": spec.minimum, "maximum": spec.maximum,
                               "unit": spec.unit})
+    value = float(number)
+    if not math.isfinite(value):  # only a field without a maximum gets here
+        return None, Problem(spec.name, "number_invalid")
     return (int(value) if spec.decimals == 0 else value), None
 
 
-def _date(parts: dict, spec: Field, today: date) -> tuple[str | None, Problem | None]:
+def _date(parts: dict, spec: Field, today: date,
+          born: date | None) -> tuple[str | None, Problem | None]:
     """A full date, or for partial dates a year, a month and year, or a whole date,
     returned as ISO text ("2015", "2015-03", "2015-03-14")."""
     day, month, year = (parts[key].strip() for key in ("day", "month", "year"))
@@ -111,13 +115,18 @@ def _date(parts: dict, spec: Field, today: date) -> tuple[str | None, Problem | 
         return None, Problem(spec.name, "date_invalid")
     if value > today:
         return None, Problem(spec.name, "date_future")
+    # Every date of one's profile is in one's life: only the parts typed are compared.
+    if born and (value < born if day else (value.year, month and value.month) < (
+            born.year, month and born.month)):
+        return None, Problem(spec.name, "date_before_birth")
     if day:
         return value.isoformat(), None
     return (f"{value.year:04d}-{value.month:02d}" if month else f"{value.year:04d}"), None
 
 
 def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
-         coded_keys: Mapping[str, tuple[str, ...]] | None = None) -> Reading:
+         coded_keys: Mapping[str, tuple[str, ...]] | None = None,
+         born: date | None = None) -> Reading:
     """Read every field; returns clean values, what was typed, and the problems."""
     values: dict = {}
     typed: dict = {}
@@ -127,7 +136,7 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
             parts = {key: (form.get(f"{spec.name}_{key}") or "")[:6]
                      for key in ("day", "month", "year")}
             typed[spec.name] = parts
-            value, problem = _date(parts, spec, today)
+            value, problem = _date(parts, spec, today, born)
         else:
             raw = form.get(spec.name) or ""
             typed[spec.name] = raw[:RAW_LIMIT]
@@ -164,7 +173,7 @@ def _one(spec: Field, raw: str, form: Mapping[str, str], typed: dict,
     if spec.kind == "number":
         return _number(text, spec)
     if spec.kind == "phone":
-        phone = re.sub(r"[\s.\-()]", "", text)
+        phone = re.sub(r"[\s.\-()]", "", text.replace("(0)", ""))  # +33 (0)6… → +336…
         if not PHONE.fullmatch(phone):
             return None, Problem(spec.name, "phone_invalid")
         return phone, None

@@ -82,9 +82,11 @@ def kinds_for(patient: User, today: date) -> tuple[MeasureKind, ...]:
     return tuple(kind for kind in KINDS if minor or not kind.children_only)
 
 
-def validate(kind: MeasureKind, form: Mapping[str, str], today: date) -> Reading:
-    """Values in range, a real past day, an optional time HH:MM, systolic above diastolic."""
-    reading = read((*kind.fields, DAY, TIME), form, today)
+def validate(kind: MeasureKind, form: Mapping[str, str], today: date,
+             born: date | None = None) -> Reading:
+    """Values in range, a real day between birth and today, an optional time HH:MM,
+    systolic above diastolic."""
+    reading = read((*kind.fields, DAY, TIME), form, today, born=born)
     time = reading.values.get("time")
     if time is not None:
         parts = time.replace("h", ":").split(":")
@@ -183,12 +185,14 @@ def age_in_months(birth: date, day: date) -> int:
 def get(session: Session, keyring: Keyring, viewer: User, patient: User, measure_id: str,
         action: policy.ProfileAction, actor: audit.Actor) -> MeasureView:
     measure = session.get(Measure, measure_id) if len(measure_id) <= 32 else None
-    if measure is None or not policy.profile_allowed(
-            action, viewer.role, is_owner=measure.patient_id == viewer.id == patient.id,
-            locked=False):
-        audit.record(session, keyring, f"profile.measure_{action.value}", actor=actor,
-                     outcome="refused", subject_id=measure.patient_id if measure else None,
-                     target_type="measure", target_id=measure_id[:32])
+    allowed = measure is not None and policy.profile_allowed(
+        action, viewer.role, is_owner=measure.patient_id == viewer.id == patient.id,
+        locked=False)
+    audit.record(session, keyring, f"profile.measure_{action.value}", actor=actor,
+                 outcome="success" if allowed else "denied",
+                 subject_id=measure.patient_id if measure else None,
+                 target_type="measure", target_id=measure_id[:32])
+    if not allowed:
         raise MeasureNotFound(measure_id)
     return _open(patient_key(keyring, patient), measure)
 

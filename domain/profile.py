@@ -173,10 +173,12 @@ def is_minor(patient: User, today: date) -> bool:
                                  - ((today.month, today.day) < (born.month, born.day))) < 18
 
 
-def validate(section: Section, form: Mapping[str, str], today: date) -> Reading:
-    """Read a section's form: clean values, what was typed, and problems."""
+def validate(section: Section, form: Mapping[str, str], today: date,
+             born: date | None = None) -> Reading:
+    """Read a section's form: clean values, what was typed, and problems (no date before
+    the person's birth)."""
     coded_keys = {name: _keys(listing) for name, listing in section.coded.items()}
-    reading = read(section.fields, form, today, coded_keys)
+    reading = read(section.fields, form, today, coded_keys, born)
     for name, listing in section.coded.items():
         value = reading.values.get(name)
         if value and value["key"]:
@@ -286,16 +288,17 @@ def add_entry(session: Session, keyring: Keyring, patient: User, section: Sectio
 def get_entry(session: Session, keyring: Keyring, viewer: User, patient: User,
               section: Section, entry_id: str, action: policy.ProfileAction,
               actor: audit.Actor) -> EntryView:
-    """One entry, if the policy lets this viewer act on it; a refusal is audited and
-    answers exactly like an entry that does not exist."""
+    """One entry, if the policy lets this viewer act on it; both outcomes are audited, and
+    a refusal answers exactly like an entry that does not exist."""
     entry = session.get(ProfileEntry, entry_id) if len(entry_id) <= 32 else None
     allowed = entry is not None and entry.section == section.key and policy.profile_allowed(
         action, viewer.role, is_owner=entry.patient_id == viewer.id == patient.id,
         locked=entry.locked)
+    audit.record(session, keyring, f"profile.entry_{action.value}", actor=actor,
+                 outcome="success" if allowed else "denied",
+                 subject_id=entry.patient_id if entry else None,
+                 target_type="profile_entry", target_id=entry_id[:32])
     if not allowed:
-        audit.record(session, keyring, f"profile.entry_{action.value}", actor=actor,
-                     outcome="refused", subject_id=entry.patient_id if entry else None,
-                     target_type="profile_entry", target_id=entry_id[:32])
         raise EntryNotFound(entry_id)
     return _open(patient_key(keyring, patient), entry)
 

@@ -274,6 +274,8 @@ def message(section: str, problem: Problem) -> str:
                  "année sur 4 chiffres).", field=label)
     if problem.reason == "date_future":
         return _("%(field)s : la date ne peut pas être dans le futur.", field=label)
+    if problem.reason == "date_before_birth":
+        return _("%(field)s : la date ne peut pas être avant votre naissance.", field=label)
     if problem.reason == "date_order":
         return _("%(field)s : cette date doit être après « %(other)s ».", field=label,
                  other=field_label(section, params["other"]))

@@ -151,7 +151,7 @@ def measure_history(slug: str):
 @patient
 def measure_add(slug: str):
     kind = _kind(slug)
-    reading = measures.validate(kind, request.form, date.today())
+    reading = measures.validate(kind, request.form, date.today(), current_user.birth_date)
     if not reading.ok:
         errors = [(problem.field, message(kind.key, problem)) for problem in reading.problems]
         return _history_page(kind, typed=reading.typed, errors=errors, status=422)

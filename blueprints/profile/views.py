@@ -98,7 +98,8 @@ def section_show(slug: str):
 @patient
 def entry_add(slug: str):
     section = _section(slug)
-    reading = profile.validate(section, request.form, date.today())
+    reading = profile.validate(section, request.form, date.today(),
+                               current_user.birth_date)
     if reading.ok:
         try:
             entry = profile.add_entry(db.session, keys.ring, current_user, section,
@@ -137,7 +138,8 @@ def entry_edit(slug: str, entry_id: str):
     item = _entry(section, entry_id, ProfileAction.EDIT)
     typed, errors = echo(section.fields, item.values), []
     if request.method == "POST":
-        reading = profile.validate(section, request.form, date.today())
+        reading = profile.validate(section, request.form, date.today(),
+                               current_user.birth_date)
         if reading.ok:
             profile.update_entry(db.session, keys.ring, current_user, item, reading.values,
                                  actor())
@@ -145,8 +147,8 @@ def entry_edit(slug: str, entry_id: str):
             if htmx:
                 item = _entry(section, entry_id, ProfileAction.READ)
                 db.session.commit()
-                return render_template("profile/_entry.html", item=item, focus=True,
-                                       announce=_("Modifié."), **helpers(section))
+                return render_page("profile/_entry.html", item=item, focus=True,
+                                   announce=_("Modifié."), **helpers(section))
             flash(_("C’est modifié."), "success")
             return redirect(url_for("profile.section_show", slug=slug,
                                     _anchor=f"entry-{entry_id}"), 303)
