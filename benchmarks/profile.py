@@ -420,9 +420,9 @@ def report_weight_history(empty: dict, loaded: dict, heavy: dict) -> None:
               f"{figures[name] / empty[name]:>6.2f}×  "
               f"{verdict(figures[name] / figures['hello'] <= SERVER_TIME_RATIO)}")
     per_measure = (heavy[name] - loaded[name]) / (WEIGHT_TOTAL - MEASURES_PER_KIND)
-    print(f"About {per_measure:,.0f} µs per weight measure: measures.history() reads and "
-          "opens (AES-GCM + JSON) every measure of the kind, then the view keeps one page of "
-          f"20. /profil/mesures with {WEIGHT_TOTAL:,} weights: "
+    print(f"Extra cost per stored weight measure beyond {MEASURES_PER_KIND:,}: "
+          f"{per_measure:,.1f} µs (measures.history_page() counts in SQL and opens only the "
+          f"page's 20). /profil/mesures with {WEIGHT_TOTAL:,} weights: "
           f"{heavy['measures overview']:,.0f} µs "
           f"({heavy['measures overview'] / heavy['hello']:.2f}× hello; it opens the newest "
           "of each kind only).")
