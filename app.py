@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     assets.init_app(app)
     context.init_app(app)
 
+    from blueprints.access import bp as access_bp
     from blueprints.account import bp as account_bp
     from blueprints.activation import bp as activation_bp
     from blueprints.adviser import bp as adviser_bp
@@ -52,7 +53,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints.space import bp as space_bp
 
     for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, documents_bp,
-                      profile_bp, pro_bp, adviser_bp):
+                      profile_bp, access_bp, pro_bp, adviser_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

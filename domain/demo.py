@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from domain import passwords
 from domain.auth import set_totp_secret
 from domain.crypto import Keyring
-from domain.models import Profession, Representation, Role, SecondFactor, User
+from domain.models import Profession, Representation, Role, SecondFactor, Sector, User
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ def seed(session: Session, keyring: Keyring, hash_profile: str = "standard") -> 
                     birth_date=account.birth_date, email=account.email, phone=account.phone,
                     second_factor=account.second_factor, rpps=account.rpps,
                     profession=account.profession, specialty=account.specialty,
-                    workplace=account.workplace)
+                    workplace=account.workplace,
+                    sector=Sector.CARE if account.role == Role.PROFESSIONAL else None)
         if account.role == Role.PATIENT:
             wrapped = keyring.new_patient_key()
             user.wrapped_key, user.kek_version = wrapped.wrapped, wrapped.kek_version

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.models import Role
+from domain import access_matrix
+from domain.models import EXCLUDED_SECTORS, Category, Profession, Role, Sector
 
 
 class Area(StrEnum):
@@ -52,6 +53,25 @@ def may_enter(role: Role | None, area: Area) -> bool:
 
 # Documents ----------------------------------------------------------------------------------
 
+def excluded(sector: Sector | None) -> bool:
+    """Insurers, mutuelles, occupational medicine, employers — and an account whose sector
+    is unknown — never reach a space, whatever else is true."""
+    return sector is None or sector in EXCLUDED_SECTORS
+
+
+def matrix_allows(profession: Profession | None, sector: Sector | None, category: Category,
+                  action: str) -> bool:
+    """The profession × category × action matrix (data/access_matrix.json), behind the
+    sector exclusion. `action` is "read" or "deposit"."""
+    return not excluded(sector) and category in access_matrix.document_rights(
+        profession, action)
+
+
+def profile_section_readable(profession: Profession | None, sector: Sector | None,
+                             section: str) -> bool:
+    return not excluded(sector) and section in access_matrix.profile_sections(profession)
+
+
 class DocumentAction(StrEnum):
     LIST = "list"
     READ = "read"
@@ -74,6 +94,7 @@ class DocumentContext:
     is_attending_doctor: bool = False
     has_grant: bool = False
     blocked: bool = False
+    sector: Sector | None = None  # the viewer's, for professionals
 
 
 OWNER_ACTIONS = {DocumentAction.LIST, DocumentAction.READ, DocumentAction.DOWNLOAD,
@@ -94,7 +115,7 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
         if action in OWNER_ACTIONS:
             return True
         return action in (DocumentAction.EDIT, DocumentAction.DELETE) and context.is_author
-    if role == Role.PROFESSIONAL and not context.blocked:
+    if role == Role.PROFESSIONAL and not context.blocked and not excluded(context.sector):
         if action not in READ_ACTIONS:
             return False
         if context.is_author:

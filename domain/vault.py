@@ -195,7 +195,8 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
 
 def _context(viewer: User, document: Document) -> policy.DocumentContext:
     return policy.DocumentContext(is_owner=viewer.id == document.patient_id,
-                                  is_author=viewer.id == document.author_id)
+                                  is_author=viewer.id == document.author_id,
+                                  sector=viewer.sector)
 
 
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,

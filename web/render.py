@@ -16,8 +16,11 @@ def wants_fragment(target: str) -> bool:
 def render_page(template: str, *, fragment: str | None = None, target: str | None = None,
                 status: int = 200, **context) -> Response:
     """Render the whole page, or only its partial for an htmx swap of `target`."""
-    chosen = fragment if fragment and target and wants_fragment(target) else template
-    response = make_response(render_template(chosen, **context), status)
+    partial = bool(fragment and target and wants_fragment(target))
+    chosen = fragment if partial else template
+    # A fragment may carry its own <title> (htmx puts it on the page: "Erreur :" after a
+    # failed form); the whole page has it in <head>.
+    response = make_response(render_template(chosen, is_fragment=partial, **context), status)
     response.vary.add("HX-Request")
     return response
 

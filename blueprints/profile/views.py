@@ -128,7 +128,8 @@ def entry_show(slug: str, entry_id: str):
     item = _entry(section, entry_id, ProfileAction.READ)
     db.session.commit()
     return render_page("profile/entry.html", fragment="profile/_entry.html",
-                       target=f"entry-{entry_id}", item=item, **helpers(section))
+                       target=f"entry-{entry_id}", item=item, focus=bool(htmx),
+                       **helpers(section))
 
 
 @bp.route("/<string:slug>/<string:entry_id>/modifier", methods=["GET", "POST"])
@@ -147,7 +148,8 @@ def entry_edit(slug: str, entry_id: str):
             if htmx:
                 item = _entry(section, entry_id, ProfileAction.READ)
                 db.session.commit()
-                return render_page("profile/_entry.html", item=item, focus=True,
+                return render_page("profile/entry.html", fragment="profile/_entry.html",
+                                   target=f"entry-{entry_id}", item=item, focus=True,
                                    announce=_("Modifié."), **helpers(section))
             flash(_("C’est modifié."), "success")
             return redirect(url_for("profile.section_show", slug=slug,

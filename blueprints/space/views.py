@@ -1,4 +1,5 @@
-from flask import render_template
+from flask import render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -28,9 +29,10 @@ COMING = {
 }
 
 
-def _coming(key: str):
+def _coming(key: str, **more):
     title, description = COMING[key]
-    return render_template("space/coming.html", title=title, description=description)
+    return render_template("space/coming.html", title=title, description=description,
+                           **more)
 
 
 @bp.get("/mon-espace")
@@ -62,4 +64,5 @@ def catalogue():
 @bp.get("/acces")
 @patient
 def access():
-    return _coming("access")
+    return _coming("access", more=(url_for("access.matrix_show"),
+                                   _("Qui peut voir quoi dans mon espace")))

@@ -11,7 +11,15 @@ from domain.models.insured import (
     SpaceStatus,
 )
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
-from domain.models.user import Profession, Representation, Role, SecondFactor, User
+from domain.models.user import (
+    EXCLUDED_SECTORS,
+    Profession,
+    Representation,
+    Role,
+    SecondFactor,
+    Sector,
+    User,
+)
 from domain.models.websession import WebSession
 
 __all__ = [
@@ -34,6 +42,8 @@ __all__ = [
     "Representation",
     "Role",
     "SecondFactor",
+    "Sector",
+    "EXCLUDED_SECTORS",
     "User",
     "WebSession",
 ]

@@ -28,6 +28,21 @@ class Profession(enum.StrEnum):
     DENTIST = "dentist"
 
 
+class Sector(enum.StrEnum):
+    """Where a professional account works. Only care may ever reach a space: the health
+    insurer's staff, other insurers and mutuelles, occupational medicine and employers are
+    excluded whatever anyone ticks (DESIGN.md §2 "Ownership")."""
+
+    CARE = "care"
+    HEALTH_INSURER = "health_insurer"
+    SUPPLEMENTARY_INSURER = "insurer"  # mutuelles and every other insurer
+    OCCUPATIONAL_HEALTH = "occupational_health"
+    EMPLOYER = "employer"
+
+
+EXCLUDED_SECTORS = frozenset(Sector) - {Sector.CARE}
+
+
 class SecondFactor(enum.StrEnum):
     TOTP = "totp"
     SMS = "sms"
@@ -62,6 +77,7 @@ class User(Base):
     profession: Mapped[Profession | None] = mapped_column(str_enum(Profession, "profession"))
     specialty: Mapped[str | None] = mapped_column(String(100))
     workplace: Mapped[str | None] = mapped_column(String(200))
+    sector: Mapped[Sector | None] = mapped_column(str_enum(Sector, "sector"))
     # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     kek_version: Mapped[int | None]

@@ -35,7 +35,8 @@
     // Otherwise move focus only when the swap removed the focused control (a button, a
     // pagination link): never while someone types in a live search field.
     if (document.activeElement && document.activeElement !== document.body) { return; }
-    var heading = swapped.querySelector("[data-focus-after-swap]") ||
+    var heading = (swapped.matches("[data-focus-after-swap]") ? swapped : null) ||
+      swapped.querySelector("[data-focus-after-swap]") ||
       swapped.querySelector("h1[tabindex='-1'], h2[tabindex='-1']");
     (heading || document.getElementById("contenu")).focus();
   });

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from domain import audit, policy, vault
 from domain.crypto import CryptoError, Keyring, add_kek_version
 from domain.keys import rewrap_patient_keys
-from domain.models import Category, Document, Role, User
+from domain.models import EXCLUDED_SECTORS, Category, Document, Role, Sector, User
 from domain.storage import LocalBlobStore
 from extensions import db, keys
 
@@ -101,9 +101,21 @@ MATRIX = [
 def test_document_policy(role, owner, author, hidden, grant, attending, blocked, action,
                          expected):
     context = policy.DocumentContext(is_owner=owner, is_author=author, has_grant=grant,
-                                     is_attending_doctor=attending, blocked=blocked)
+                                     is_attending_doctor=attending, blocked=blocked,
+                                     sector=Sector.CARE if role == Role.PROFESSIONAL else None)
     assert policy.document_allowed(policy.DocumentAction(action), role, context,
                                    hidden=hidden) is expected
+
+
+@pytest.mark.parametrize("sector", [None, *sorted(EXCLUDED_SECTORS)])
+@pytest.mark.parametrize("action", list(policy.DocumentAction))
+def test_excluded_sectors_get_nothing_whatever_else_is_true(sector, action):
+    """Insurers, mutuelles, occupational medicine, employers (and an unknown sector): no
+    document, even as its author, attending doctor, with a grant, hidden or not."""
+    context = policy.DocumentContext(is_owner=False, is_author=True, has_grant=True,
+                                     is_attending_doctor=True, sector=sector)
+    for hidden in (False, True):
+        assert not policy.document_allowed(action, Role.PROFESSIONAL, context, hidden=hidden)
 
 
 def test_another_persons_document_is_not_found_and_the_refusal_is_audited(

@@ -349,6 +349,11 @@ def _fragment(response) -> str:
     return html
 
 
+def _untitled(html: str) -> str:
+    """The fragment without the <title> htmx puts on the page."""
+    return re.sub(r"^\s*<title>[^<]*</title>\s*", "", html)
+
+
 def test_htmx_add_edit_and_delete_swap_fragments_and_announce(signed_in, app):
     client = signed_in(PATIENT)
     csrf = {"X-CSRFToken": token(client)}
@@ -357,7 +362,8 @@ def test_htmx_add_edit_and_delete_swap_fragments_and_announce(signed_in, app):
     response = client.post("/profil/allergies", data=FORMS["allergies"][0], headers=section)
     html = _fragment(response)
     assert response.status_code == 200
-    assert html.lstrip().startswith('<div id="section-content">')
+    assert html.lstrip().startswith('<title>Allergies – Carnet santé</title>\n'
+                                    '<div id="section-content">')
     assert '<div id="live-region" hx-swap-oob="innerHTML">Ajouté.</div>' in html
     entry_id = re.search(r'id="entry-([0-9a-f]{32})"', html).group(1)
     assert "data-focus-after-swap" in html.split(f'id="entry-{entry_id}"')[1][:100]
@@ -369,12 +375,13 @@ def test_htmx_add_edit_and_delete_swap_fragments_and_announce(signed_in, app):
 
     target = {**HTMX, **csrf, "HX-Target": f"entry-{entry_id}"}
     form = _fragment(client.get(f"/profil/allergies/{entry_id}/modifier", headers=target))
-    assert form.lstrip().startswith(f'<li id="entry-{entry_id}" class="entry entry--editing">')
+    assert _untitled(form).startswith(f'<li id="entry-{entry_id}" class="entry entry--editing">')
     assert 'value="penicillins" selected' in form
     invalid = client.post(f"/profil/allergies/{entry_id}/modifier",
                           data={"substance": "unicorn", "severity": "mild"}, headers=target)
     html = _fragment(invalid)
-    assert invalid.status_code == 422 and html.lstrip().startswith(f'<li id="entry-{entry_id}"')
+    assert invalid.status_code == 422 and _untitled(html).startswith(f'<li id="entry-{entry_id}"')
+    assert "<title>Erreur : Allergies" in html
     assert "Substance : choisissez une des réponses proposées." in text(html)
     saved = client.post(f"/profil/allergies/{entry_id}/modifier",
                         data={"substance": "latex", "severity": "mild"}, headers=target)
@@ -382,7 +389,7 @@ def test_htmx_add_edit_and_delete_swap_fragments_and_announce(signed_in, app):
     assert saved.status_code == 200 and "Latex" in html
     assert '<div id="live-region" hx-swap-oob="innerHTML">Modifié.</div>' in html
     cancel = _fragment(client.get(f"/profil/allergies/{entry_id}", headers=target))
-    assert cancel.lstrip().startswith(f'<li id="entry-{entry_id}" class="entry"')
+    assert _untitled(cancel).startswith(f'<li id="entry-{entry_id}" class="entry"')
 
     confirm = _fragment(client.get(f"/profil/allergies/{entry_id}/supprimer", headers=target))
     assert "Oui, supprimer" in confirm and "Non, garder" in confirm
@@ -612,7 +619,7 @@ def test_htmx_measure_add_announces(signed_in, app):
         "measured_on_year": str(today.year)}, headers={
         **HTMX, "HX-Target": "measure-content", "X-CSRFToken": token(client)})
     html = _fragment(response)
-    assert html.lstrip().startswith('<div id="measure-content">')
+    assert re.match(r'\s*<title>[^<]+</title>\s*<div id="measure-content">', html)
     assert '<div id="live-region" hx-swap-oob="innerHTML">Mesure enregistrée.</div>' in html
     assert "4 sur 10" in text(html)
 
