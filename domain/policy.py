@@ -133,14 +133,36 @@ class ProfileAction(StrEnum):
     DELETE = "delete"
 
 
+@dataclass(frozen=True)
+class CareFacts:
+    """A professional's standing towards one patient (gathered by domain/care.py)."""
+
+    sector: Sector | None
+    profession: Profession | None
+    declared: bool   # stated that the patient was informed and did not object
+    blocked: bool    # the patient blocked them
+
+
 def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
-                    locked: bool) -> bool:
+                    locked: bool, section: str | None = None,
+                    care: CareFacts | None = None) -> bool:
     """The one rule for profile entries and measures (DESIGN.md §2 "Medical profile").
 
     The patient reads and adds to their own profile and changes or deletes what is not
-    locked; an entry a professional added or confirmed is locked. Professionals' reading
-    joins this rule with the access-control issue; nobody else gets anything.
+    locked; an entry a professional added or confirmed is locked. A care professional who
+    declared the care relation and is not blocked reads the sections the matrix gives
+    their profession, and the professions the matrix names add vaccinations (locked).
+    Nobody else gets anything.
     """
     if role == Role.PATIENT and is_owner:
         return action in (ProfileAction.READ, ProfileAction.ADD) or not locked
+    if role != Role.PROFESSIONAL or care is None or section is None:
+        return False
+    if excluded(care.sector) or not care.declared or care.blocked:
+        return False
+    if action == ProfileAction.READ:
+        return section in access_matrix.profile_sections(care.profession)
+    if action == ProfileAction.ADD:
+        return section == "vaccinations" and access_matrix.may_add_vaccination(
+            care.profession)
     return False

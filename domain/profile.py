@@ -243,6 +243,20 @@ def load(session: Session, keyring: Keyring, patient: User,
     return views
 
 
+def load_for_professional(session: Session, keyring: Keyring, viewer: User, patient: User,
+                          care: policy.CareFacts, actor: audit.Actor,
+                          first: int | None = None) -> dict[str, SectionView]:
+    """The sections this professional may read (the policy decides, section by section);
+    the reading is audited with the sections it opened."""
+    readable = tuple(section for section in SECTIONS if policy.profile_allowed(
+        policy.ProfileAction.READ, viewer.role, is_owner=False, locked=False,
+        section=section.key, care=care))
+    audit.record(session, keyring, "profile.read_by_professional", actor=actor,
+                 outcome="success" if readable else "denied", subject_id=patient.id,
+                 details={"sections": [section.key for section in readable]})
+    return load(session, keyring, patient, readable, first=first) if readable else {}
+
+
 def _count(session: Session, patient: User, section: Section) -> int:
     return session.scalar(select(func.count()).select_from(ProfileEntry).where(
         ProfileEntry.patient_id == patient.id, ProfileEntry.section == section.key)) or 0

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, policy
+from domain import audit, care, policy
 from domain.crypto import (
     CHUNK_SIZE,
     CryptoError,
@@ -193,12 +193,6 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
                  for document_id in shown], len(hits), page, pages, per_page, counts)
 
 
-def _context(viewer: User, document: Document) -> policy.DocumentContext:
-    return policy.DocumentContext(is_owner=viewer.id == document.patient_id,
-                                  is_author=viewer.id == document.author_id,
-                                  sector=viewer.sector)
-
-
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
                  action: policy.DocumentAction, actor: audit.Actor) -> tuple[User, Document]:
     """The document if the policy allows `action`; otherwise DocumentNotFound (a 404, so
@@ -206,7 +200,8 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
     document = session.get(Document, document_id) if re.fullmatch(r"[0-9a-f]{32}",
                                                                     document_id or "") else None
     allowed = document is not None and policy.document_allowed(
-        action, viewer.role, _context(viewer, document), hidden=document.hidden)
+        action, viewer.role, care.document_context(session, viewer, document),
+        hidden=document.hidden)
     audit.record(session, keyring, f"document.{action.value}", actor=actor,
                  outcome="success" if allowed else "denied",
                  subject_id=document.patient_id if document else None,

@@ -45,21 +45,22 @@ def upload_message(problem: uploads.UploadRejected) -> str:
 
 
 def store_upload(upload, *, patient: User, title: str, category: Category,
-                 document_date: date, hidden: bool | None) -> Document:
+                 document_date: date, hidden: bool | None, author: User | None = None,
+                 source: str = "upload") -> Document:
     """Check, clean and encrypt one uploaded file into the patient's vault, committed.
     Raises uploads.UploadRejected or vault.InvalidDocument."""
     work = Path(current_app.instance_path) / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as folder:
-        source = Path(folder) / "upload"
-        upload.save(source)
+        spooled = Path(folder) / "upload"
+        upload.save(spooled)
         clean = uploads.inspect_and_clean(
-            source, upload.filename, current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+            spooled, upload.filename, current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
             Path(folder), max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
         document = vault.add_document(
-            db.session, keys.ring, blobs.store, patient=patient, author=patient,
+            db.session, keys.ring, blobs.store, patient=patient, author=author or patient,
             path=clean.path, size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
             file_name=clean.display_name, title=title, category=category,
-            document_date=document_date, hidden=hidden, source="upload", actor=actor())
+            document_date=document_date, hidden=hidden, source=source, actor=actor())
         db.session.commit()
         return document

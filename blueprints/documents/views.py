@@ -151,8 +151,13 @@ def _send(document_id: str, inline: bool):
     owner, document = _owned(document_id, DocumentAction.DOWNLOAD)
     if inline and document.kind not in ("pdf", "jpeg", "png"):
         abort(404)
-    item = vault.view(keys.ring, owner, document)
     db.session.commit()
+    return stream_document(owner, document, inline)
+
+
+def stream_document(owner, document, inline: bool) -> Response:
+    """Decrypt a document to the browser as it streams, under its own name, sandboxed."""
+    item = vault.view(keys.ring, owner, document)
     chunks = vault.open_content(keys.ring, blobs.store, owner, document)
     response = Response(stream_with_context(chunks), mimetype=document.mimetype,
                         direct_passthrough=True)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("pro", __name__)
 
-from blueprints.pro import views  # noqa: E402,F401
+from blueprints.pro import patients, views  # noqa: E402,F401

@@ -2,6 +2,7 @@
 
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
+from domain.models.care import CareRelation
 from domain.models.document import SYSTEM_CATEGORIES, AuthorKind, Category, Document
 from domain.models.insured import (
     ActivationCode,
@@ -25,6 +26,7 @@ from domain.models.websession import WebSession
 __all__ = [
     "SYSTEM_CATEGORIES",
     "AuthorKind",
+    "CareRelation",
     "Category",
     "Document",
     "ActivationCode",

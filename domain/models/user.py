@@ -56,6 +56,8 @@ class User(Base):
     """
 
     __tablename__ = "users"
+    # The target of care_relations' composite key (id, sector): see domain/models/care.py.
+    __table_args__ = (UniqueConstraint("id", "sector", name="uq_users_id_sector"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
@@ -81,6 +83,9 @@ class User(Base):
     # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     kek_version: Mapped[int | None]
+    # Patients: their attending doctor ("médecin traitant"), who also sees hidden documents.
+    attending_doctor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
     # Patients: hide documents deposited by others from professionals until shown.
     hide_new_documents: Mapped[bool] = mapped_column(default=False)
     # False once the space is closed: nobody can sign in to it any more.

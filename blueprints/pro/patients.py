@@ -1,0 +1,192 @@
+"""The professional portal's patient pages: find a patient (NIR + birth date, with the
+statement that the patient was informed and did not object), read what the policy allows,
+deposit a document, record a vaccination."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.activation.forms import read_date, read_nir
+from blueprints.documents.labels import CATEGORY_LABELS
+from blueprints.documents.upload import store_upload, upload_message
+from blueprints.documents.views import stream_document
+from blueprints.pro import bp
+from blueprints.profile.labels import VACCINES, message
+from blueprints.profile.views import helpers
+from domain import access_matrix, audit, care, policy, profile, uploads, vault
+from domain.models import Document, User
+from domain.policy import Area, DocumentAction, ProfileAction
+from extensions import db, keys
+from web.access import actor, allow
+from web.outgoing import notify_new_document
+from web.render import render_page
+
+pro = allow(Area.PRO_PORTAL)
+
+
+def _patient(patient_id: str) -> User:
+    """The patient, if this professional may open their page; a 404 otherwise (audited)."""
+    patient = db.session.get(User, patient_id) if len(patient_id) <= 32 else None
+    if patient is None or not care.may_open(db.session, current_user, patient):
+        audit.record(db.session, keys.ring, "care.patient_open", actor=actor(),
+                     outcome="denied", subject_id=patient.id if patient else None)
+        db.session.commit()
+        abort(404)
+    return patient
+
+
+@bp.route("/pro/patients", methods=["GET", "POST"])
+@pro
+def patient_search():
+    errors: list[tuple[str, str]] = []
+    typed = {"nir": "", "born": {"day": "", "month": "", "year": ""}, "informed": False}
+    if request.method == "POST":
+        typed["nir"] = (request.form.get("nir") or "")[:40]
+        typed["informed"] = request.form.get("informed") == "oui"
+        nir, errors = read_nir(request.form)
+        born, typed["born"], date_errors = read_date(request.form, "born", _(
+            "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
+        errors += date_errors
+        if not typed["informed"]:
+            errors.append(("informed", _("Confirmez que le patient a été informé et ne s’est "
+                                         "pas opposé à votre accès.")))
+        if not errors:
+            try:
+                patient = care.find_patient(db.session, keys.ring, current_user, nir, born,
+                                            actor())
+                care.declare(db.session, keys.ring, current_user, patient, actor())
+            except care.PatientNotFound:
+                errors.append(("nir", _("Aucun espace santé ouvert ne correspond à ce numéro "
+                                        "et à cette date de naissance.")))
+            except care.Blocked:
+                errors.append(("nir", _("Ce patient ne vous permet pas d’accéder à son "
+                                        "espace santé.")))
+            else:
+                db.session.commit()
+                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+            db.session.commit()
+    return render_page("pro/search.html", status=422 if errors else 200, errors=errors,
+                       has_errors=bool(errors), typed=typed)
+
+
+@bp.get("/pro/patients/<string:patient_id>")
+@pro
+def patient_show(patient_id: str):
+    """What this professional may see of the patient's space."""
+    patient = _patient(patient_id)
+    known = care.facts(db.session, current_user, patient)
+    documents = [item for item in db.session.query(Document).filter(
+        Document.patient_id == patient.id).order_by(Document.document_date.desc())
+        if policy.document_allowed(DocumentAction.LIST, current_user.role,
+                                   care.document_context(db.session, current_user, item,
+                                                         patient), hidden=item.hidden)]
+    names = {item.id: vault.view(keys.ring, patient, item).title for item in documents}
+    sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
+                                             known, actor(), first=20)
+    db.session.commit()
+    return render_template(
+        "pro/patient.html", patient=patient, documents=documents, names=names,
+        views=list(sections.values()), category_labels=CATEGORY_LABELS,
+        may_deposit=bool(access_matrix.document_rights(current_user.profession, "deposit")),
+        may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
+                                             is_owner=False, locked=False,
+                                             section="vaccinations", care=known),
+        **helpers())
+
+
+@bp.get("/pro/patients/<string:patient_id>/documents/<string:document_id>")
+@pro
+def patient_document(patient_id: str, document_id: str):
+    patient = _patient(patient_id)
+    try:
+        owner, document = vault.get_document(db.session, keys.ring, current_user,
+                                             document_id, DocumentAction.DOWNLOAD, actor())
+    except vault.DocumentNotFound:
+        db.session.commit()
+        abort(404)
+    if owner.id != patient.id:
+        abort(404)
+    db.session.commit()
+    return stream_document(owner, document, inline=False)
+
+
+@bp.route("/pro/patients/<string:patient_id>/deposer", methods=["GET", "POST"])
+@pro
+def patient_deposit(patient_id: str):
+    """Deposit a document: same checks and encryption as the vault; the patient is told
+    by e-mail (never the title) and can hide it, not delete it."""
+    patient = _patient(patient_id)
+    allowed = [category for category in CATEGORY_LABELS if policy.matrix_allows(
+        current_user.profession, current_user.sector, category, "deposit")]
+    if not allowed:
+        abort(404)
+    errors: list[tuple[str, str]] = []
+    typed = {"title": "", "category": "",
+             "date": {"day": "", "month": "", "year": ""}}
+    if request.method == "POST":
+        typed["title"] = (request.form.get("title") or "")[:300]
+        typed["category"] = request.form.get("category") or ""
+        document_date, typed["date"], errors = read_date(request.form, "date", _(
+            "Saisissez la date du document, par exemple 3 3 2026."))
+        category = next((item for item in allowed if item.value == typed["category"]), None)
+        if category is None:
+            errors.append(("category", _("Choisissez une catégorie que votre profession peut "
+                                         "déposer.")))
+        try:
+            vault.clean_title(typed["title"])
+        except vault.InvalidDocument:
+            errors.insert(0, ("title", _("Donnez un titre au document (200 caractères au "
+                                         "plus).")))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors.insert(0, ("file", _("Choisissez un fichier.")))
+        if not errors:
+            try:
+                store_upload(upload, patient=patient, author=current_user,
+                             title=typed["title"], category=category,
+                             document_date=document_date, hidden=None, source="professional")
+            except uploads.UploadRejected as problem:
+                errors.append(("file", upload_message(problem)))
+            except vault.InvalidDocument:
+                errors.append(("date", _("La date du document ne peut pas être dans le "
+                                         "futur.")))
+            else:
+                notify_new_document(patient)
+                flash(_("Le document est déposé dans l’espace santé du patient."), "success")
+                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+    return render_page("pro/deposit.html", status=422 if errors else 200, errors=errors,
+                       has_errors=bool(errors), typed=typed, patient=patient,
+                       categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
+
+
+@bp.route("/pro/patients/<string:patient_id>/vaccinations", methods=["GET", "POST"])
+@pro
+def patient_vaccination(patient_id: str):
+    """Record a vaccination given: it is locked for the patient."""
+    patient = _patient(patient_id)
+    known = care.facts(db.session, current_user, patient)
+    section = profile.BY_KEY["vaccinations"]
+    if not policy.profile_allowed(ProfileAction.ADD, current_user.role, is_owner=False,
+                                  locked=False, section=section.key, care=known):
+        abort(404)
+    errors: list[tuple[str, str]] = []
+    typed = {"vaccinator": current_user.display_name}
+    if request.method == "POST":
+        reading = profile.validate(section, request.form, date.today(), patient.birth_date)
+        typed = reading.typed
+        if reading.ok:
+            profile.add_entry(db.session, keys.ring, patient, section, reading.values,
+                              author=current_user, actor=actor())
+            db.session.commit()
+            flash(_("La vaccination est inscrite dans le carnet du patient."), "success")
+            return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+        errors = [(problem.field, message(section.key, problem))
+                  for problem in reading.problems]
+    return render_page("pro/vaccination.html", status=422 if errors else 200, errors=errors,
+                       has_errors=bool(errors), typed=typed, patient=patient,
+                       vaccines=VACCINES, **{k: v for k, v in helpers(section).items()
+                                             if k != "vaccines"})
