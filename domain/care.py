@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, insured, policy
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
-from domain.models import CareRelation, Document, Role, SpaceStatus, User
+from domain.models import CareRelation, Document, Profession, Role, Sector, SpaceStatus, User
 from domain.models.base import utcnow
 
 OPEN_SPACES = (SpaceStatus.ACTIVE, SpaceStatus.AUTO_CREATED)
@@ -104,3 +104,68 @@ def document_context(session: Session, viewer: User, document: Document,
         is_attending_doctor=patient.attending_doctor_id == viewer.id, blocked=known.blocked,
         sector=viewer.sector, has_grant=known.declared and policy.matrix_allows(
             viewer.profession, viewer.sector, document.category, "read"))
+
+
+def professional_by_rpps(session: Session, rpps: str) -> User | None:
+    return session.scalars(select(User).where(User.rpps == rpps,
+                                              User.role == Role.PROFESSIONAL)).first()
+
+
+def search_professionals(session: Session, query: str, limit: int = 20) -> list[User]:
+    """Care professionals by RPPS number or by family name (start of it, any case)."""
+    query = " ".join(query.split())[:100]
+    if not query:
+        return []
+    if query.isdigit():
+        found = professional_by_rpps(session, query)
+        return [found] if found is not None and not policy.excluded(found.sector) else []
+    return list(session.scalars(select(User).where(
+        User.role == Role.PROFESSIONAL, User.sector == Sector.CARE,
+        func.lower(User.family_name).startswith(query.lower(), autoescape=True))
+        .order_by(User.family_name, User.given_name).limit(limit)))
+
+
+def people_around(session: Session, patient: User) -> tuple[list, list]:
+    """(professionals who declared a care relation and are not blocked, blocked ones),
+    each as (relation, professional), newest first."""
+    rows = session.execute(select(CareRelation, User).join(
+        User, User.id == CareRelation.professional_id).where(
+        CareRelation.patient_id == patient.id).order_by(CareRelation.created_at.desc())).all()
+    active = [(row, person) for row, person in rows if not row.blocked and row.declared_at]
+    blocked = [(row, person) for row, person in rows if row.blocked]
+    return active, blocked
+
+
+def set_blocked(session: Session, keyring: Keyring, patient: User, professional: User,
+                blocked: bool, actor: audit.Actor) -> None:
+    """Block or unblock a professional; it takes effect on their next request. Someone
+    outside care needs no block: they never get in."""
+    if professional.role != Role.PROFESSIONAL or policy.excluded(professional.sector):
+        raise NotAllowed("not a care professional")
+    found = relation(session, patient.id, professional.id)
+    if found is None:
+        found = CareRelation(patient_id=patient.id, professional_id=professional.id,
+                             professional_sector=professional.sector.value)
+        session.add(found)
+    found.blocked, found.blocked_at = blocked, utcnow() if blocked else None
+    if blocked and patient.attending_doctor_id == professional.id:
+        patient.attending_doctor_id = None
+    session.flush()
+    audit.record(session, keyring, "access.blocked" if blocked else "access.unblocked",
+                 actor=actor, subject_id=patient.id, target_type="professional",
+                 target_id=professional.id)
+
+
+def set_attending(session: Session, keyring: Keyring, patient: User,
+                  doctor: User | None, actor: audit.Actor) -> None:
+    """Designate (or, with None, withdraw) the attending doctor: a care doctor the
+    patient has not blocked."""
+    if doctor is not None:
+        known = relation(session, patient.id, doctor.id)
+        if (doctor.role != Role.PROFESSIONAL or policy.excluded(doctor.sector)
+                or doctor.profession != Profession.DOCTOR or (known and known.blocked)):
+            raise NotAllowed("not an eligible doctor")
+    patient.attending_doctor_id = doctor.id if doctor else None
+    audit.record(session, keyring, "access.attending_doctor", actor=actor,
+                 subject_id=patient.id, target_type="professional",
+                 target_id=doctor.id if doctor else None)

@@ -21,7 +21,7 @@ NAV = {
         ("space.agenda", _l("Agenda")),
         ("space.messages", _l("Messagerie")),
         ("space.catalogue", _l("Catalogue")),
-        ("space.access", _l("Accès")),
+        ("access.overview", _l("Accès")),
     ),
     Role.PROFESSIONAL: (("pro.home", _l("Accueil professionnel")),),
     Role.ADVISER: (("adviser.home", _l("Accueil conseiller")),),

@@ -1,13 +1,19 @@
-from flask import render_template
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from blueprints.access import bp
 from blueprints.documents.labels import CATEGORY_LABELS
 from blueprints.profile.labels import SECTION_TITLES
-from domain import access_matrix
-from domain.models import Profession
+from domain import access_matrix, care
+from domain.errors import NotAllowed
+from domain.models import Profession, Role, User
 from domain.policy import Area
-from web.access import allow
+from extensions import db, keys
+from web.access import actor, allow
+
+patient = allow(Area.PATIENT_SPACE)
 
 PROFESSION_LABELS = {
     Profession.DOCTOR: _l("Médecins"),
@@ -19,10 +25,19 @@ PROFESSION_LABELS = {
     Profession.DENTIST: _l("Chirurgiens-dentistes"),
 }
 PROFILE_LABELS = {**SECTION_TITLES, "measures": _l("Mesures")}
+PROFESSION_NAMES = {
+    Profession.DOCTOR: _l("Médecin"),
+    Profession.PHARMACIST: _l("Pharmacien"),
+    Profession.NURSE: _l("Infirmier"),
+    Profession.MIDWIFE: _l("Sage-femme"),
+    Profession.BIOLOGIST: _l("Biologiste"),
+    Profession.PHYSIOTHERAPIST: _l("Masseur-kinésithérapeute"),
+    Profession.DENTIST: _l("Chirurgien-dentiste"),
+}
 
 
 @bp.get("/qui-voit-quoi")
-@allow(Area.PATIENT_SPACE)
+@patient
 def matrix_show():
     """The authorisation matrix in plain words, one profession at a time."""
     rows = [{
@@ -36,3 +51,62 @@ def matrix_show():
         "vaccinations": access_matrix.may_add_vaccination(profession),
     } for profession in Profession]
     return render_template("access/matrix.html", rows=rows)
+
+
+def _professional(value: str | None) -> User | None:
+    found = db.session.get(User, value) if value and len(value) <= 32 else None
+    return found if found is not None and found.role == Role.PROFESSIONAL else None
+
+
+@bp.get("")
+@patient
+def overview():
+    """Who can access my space: my attending doctor, the professionals who did, the ones I
+    blocked; block or unblock by name or RPPS number."""
+    query = (request.args.get("q") or "").strip()[:100]
+    active, blocked = care.people_around(db.session, current_user)
+    found = care.search_professionals(db.session, query) if query else []
+    attending = db.session.get(User, current_user.attending_doctor_id) \
+        if current_user.attending_doctor_id else None
+    blocked_ids = {person.id for _relation, person in blocked}
+    return render_template("access/overview.html", active=active, blocked=blocked,
+                           found=found, query=query, attending=attending,
+                           blocked_ids=blocked_ids, professions=PROFESSION_NAMES)
+
+
+@bp.post("/bloquer")
+@patient
+def professional_block():
+    professional = _professional(request.form.get("professional"))
+    if professional is None:
+        abort(404)
+    blocked = request.form.get("blocked") != "non"
+    try:
+        care.set_blocked(db.session, keys.ring, current_user, professional, blocked, actor())
+    except NotAllowed:
+        abort(404)
+    db.session.commit()
+    flash(_("%(name)s est bloqué : il ne voit plus rien de votre espace.",
+            name=professional.display_name) if blocked else
+          _("%(name)s n’est plus bloqué.", name=professional.display_name), "success")
+    return redirect(url_for("access.overview"), 303)
+
+
+@bp.post("/medecin-traitant")
+@patient
+def attending_set():
+    doctor = None
+    if request.form.get("professional") != "aucun":
+        doctor = _professional(request.form.get("professional"))
+        if doctor is None:
+            abort(404)
+    try:
+        care.set_attending(db.session, keys.ring, current_user, doctor, actor())
+    except NotAllowed:
+        flash(_("Seul un médecin que vous n’avez pas bloqué peut être votre médecin "
+                "traitant."), "error")
+        return redirect(url_for("access.overview"), 303)
+    db.session.commit()
+    flash(_("%(name)s est votre médecin traitant.", name=doctor.display_name) if doctor
+          else _("Vous n’avez plus de médecin traitant déclaré ici."), "success")
+    return redirect(url_for("access.overview"), 303)

@@ -1,5 +1,4 @@
-from flask import render_template, url_for
-from flask_babel import gettext as _
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -29,10 +28,9 @@ COMING = {
 }
 
 
-def _coming(key: str, **more):
+def _coming(key: str):
     title, description = COMING[key]
-    return render_template("space/coming.html", title=title, description=description,
-                           **more)
+    return render_template("space/coming.html", title=title, description=description)
 
 
 @bp.get("/mon-espace")
@@ -61,8 +59,3 @@ def catalogue():
     return _coming("catalogue")
 
 
-@bp.get("/acces")
-@patient
-def access():
-    return _coming("access", more=(url_for("access.matrix_show"),
-                                   _("Qui peut voir quoi dans mon espace")))
