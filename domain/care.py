@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, insured, policy
+from domain import audit, emergency, insured, policy
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
 from domain.models import CareRelation, Document, Profession, Role, Sector, SpaceStatus, User
@@ -79,15 +79,19 @@ def declare(session: Session, keyring: Keyring, professional: User, patient: Use
 def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
     """What the policy needs to know of a professional towards one patient."""
     found = relation(session, patient.id, viewer.id)
-    return policy.CareFacts(sector=viewer.sector, profession=viewer.profession,
-                            declared=found is not None and found.declared_at is not None,
-                            blocked=found is not None and found.blocked)
+    return policy.CareFacts(
+        sector=viewer.sector, profession=viewer.profession,
+        declared=found is not None and found.declared_at is not None,
+        blocked=found is not None and found.blocked,
+        emergency=emergency.active(session, patient.id, viewer.id, utcnow()) is not None)
 
 
 def may_open(session: Session, viewer: User, patient: User) -> bool:
-    """A professional may open this patient's page: declared, not blocked, in care."""
+    """A professional may open this patient's page: in care, not blocked, and declared or
+    in a running emergency access."""
     known = facts(session, viewer, patient)
-    return known.declared and not known.blocked and not policy.excluded(known.sector)
+    return ((known.declared or known.emergency) and not known.blocked
+            and not policy.excluded(known.sector))
 
 
 def document_context(session: Session, viewer: User, document: Document,
@@ -99,11 +103,13 @@ def document_context(session: Session, viewer: User, document: Document,
                                       is_author=viewer.id == document.author_id)
     patient = patient or session.get(User, document.patient_id)
     known = facts(session, viewer, patient)
+    in_matrix = policy.matrix_allows(viewer.profession, viewer.sector, document.category,
+                                     "read")
     return policy.DocumentContext(
         is_owner=is_owner, is_author=viewer.id == document.author_id,
         is_attending_doctor=patient.attending_doctor_id == viewer.id, blocked=known.blocked,
-        sector=viewer.sector, has_grant=known.declared and policy.matrix_allows(
-            viewer.profession, viewer.sector, document.category, "read"))
+        sector=viewer.sector, has_grant=known.declared and in_matrix,
+        emergency=known.emergency and in_matrix, emergency_hidden=patient.emergency_hidden)
 
 
 def professional_by_rpps(session: Session, rpps: str) -> User | None:

@@ -1,4 +1,5 @@
-"""Key rotation: a new KEK re-wraps every patient key; documents are never touched."""
+"""Patient keys: unwrapping one for a request, and rotation (a new KEK re-wraps every
+patient key; documents are never touched)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit
-from domain.crypto import Keyring, WrappedKey
+from domain.crypto import CryptoError, Keyring, WrappedKey
 from domain.models import User
+
+
+def patient_key(keyring: Keyring, patient: User) -> bytes:
+    """The patient's own key, unwrapped by the KEK; gone once the space is shredded."""
+    if patient.wrapped_key is None or patient.kek_version is None:
+        raise CryptoError("this space's key was destroyed")
+    return keyring.unwrap(WrappedKey(patient.kek_version, patient.wrapped_key))
 
 
 def rewrap_patient_keys(session: Session, keyring: Keyring, batch: int = 500) -> int:

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
 from domain.forms import Field, Problem, Reading, read
+from domain.keys import patient_key
 from domain.models import Measure, User
 from domain.models.base import new_id, utcnow
 from domain.profile import is_minor
-from domain.vault import patient_key
 
 
 @dataclass(frozen=True)

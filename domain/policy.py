@@ -95,6 +95,10 @@ class DocumentContext:
     has_grant: bool = False
     blocked: bool = False
     sector: Sector | None = None  # the viewer's, for professionals
+    # A running emergency access whose matrix allows the category, and whether the
+    # patient's emergency settings include hidden documents.
+    emergency: bool = False
+    emergency_hidden: bool = False
 
 
 OWNER_ACTIONS = {DocumentAction.LIST, DocumentAction.READ, DocumentAction.DOWNLOAD,
@@ -108,8 +112,10 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
 
     The patient sees and hides everything in their vault and edits or deletes only what
     they added. A professional reads what they deposited, or — with the patient's grant —
-    what is not hidden; the attending doctor also sees hidden documents. Nobody else,
-    whatever their role, gets anything.
+    what is not hidden; the attending doctor also sees hidden documents. A running emergency
+    access reads like a grant, hidden documents included only if the patient's emergency
+    settings say so. A blocked professional gets nothing. Nobody else, whatever their
+    role, gets anything.
     """
     if role == Role.PATIENT and context.is_owner:
         if action in OWNER_ACTIONS:
@@ -120,7 +126,10 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
             return False
         if context.is_author:
             return True
-        return context.has_grant and (not hidden or context.is_attending_doctor)
+        if not (context.has_grant or context.emergency):
+            return False
+        return (not hidden or context.is_attending_doctor
+                or (context.emergency and context.emergency_hidden))
     return False
 
 
@@ -141,6 +150,7 @@ class CareFacts:
     profession: Profession | None
     declared: bool   # stated that the patient was informed and did not object
     blocked: bool    # the patient blocked them
+    emergency: bool = False  # a running emergency access
 
 
 def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
@@ -158,7 +168,7 @@ def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
         return action in (ProfileAction.READ, ProfileAction.ADD) or not locked
     if role != Role.PROFESSIONAL or care is None or section is None:
         return False
-    if excluded(care.sector) or not care.declared or care.blocked:
+    if excluded(care.sector) or care.blocked or not (care.declared or care.emergency):
         return False
     if action == ProfileAction.READ:
         return section in access_matrix.profile_sections(care.profession)

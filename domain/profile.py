@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, aliased
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
 from domain.forms import Field, Problem, Reading, read
+from domain.keys import patient_key
 from domain.models import AuthorKind, ProfileEntry, ProfileSection, User
 from domain.models.base import new_id, utcnow
 from domain.vaccination import schedule
-from domain.vault import patient_key
 
 CODES_FILE = Path(__file__).parent / "data" / "profile_codes.json"
 

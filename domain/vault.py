@@ -22,9 +22,7 @@ from sqlalchemy.orm import Session
 from domain import audit, care, policy
 from domain.crypto import (
     CHUNK_SIZE,
-    CryptoError,
     Keyring,
-    WrappedKey,
     decrypt_chunks,
     document_binding,
     encrypt_chunks,
@@ -34,6 +32,7 @@ from domain.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
+from domain.keys import patient_key
 from domain.models import SYSTEM_CATEGORIES, AuthorKind, Category, Document, User
 from domain.models.base import new_id, utcnow
 
@@ -52,13 +51,6 @@ class InvalidDocument(ValueError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-def patient_key(keyring: Keyring, patient: User) -> bytes:
-    """The patient's own key, unwrapped by the KEK; gone once the space is shredded."""
-    if patient.wrapped_key is None or patient.kek_version is None:
-        raise CryptoError("this space's key was destroyed")
-    return keyring.unwrap(WrappedKey(patient.kek_version, patient.wrapped_key))
 
 
 def _associated(document_id: str, column: str) -> str:

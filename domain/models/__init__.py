@@ -2,7 +2,7 @@
 
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
-from domain.models.care import CareRelation
+from domain.models.care import CareRelation, EmergencyAccess
 from domain.models.document import SYSTEM_CATEGORIES, AuthorKind, Category, Document
 from domain.models.insured import (
     ActivationCode,
@@ -27,6 +27,7 @@ __all__ = [
     "SYSTEM_CATEGORIES",
     "AuthorKind",
     "CareRelation",
+    "EmergencyAccess",
     "Category",
     "Document",
     "ActivationCode",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, UTCDateTime
@@ -12,6 +12,8 @@ from domain.models.base import Base, UTCDateTime
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # A person's history, newest first, read page by page from a sequence number.
+    __table_args__ = (Index("ix_audit_events_subject_seq", "subject_id", "seq"),)
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -12,12 +12,13 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, utcnow
+from domain.models.base import Base, UTCDateTime, new_id, utcnow
 
 
 class CareRelation(Base):
@@ -41,3 +42,26 @@ class CareRelation(Base):
     blocked: Mapped[bool] = mapped_column(default=False)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EmergencyAccess(Base):
+    """A "break the glass" access: a professional opened a space in an emergency, for a
+    stated reason (sealed with the patient key), until `ends_at`."""
+
+    __tablename__ = "emergency_accesses"
+    __table_args__ = (
+        ForeignKeyConstraint(["professional_id", "professional_sector"],
+                             ["users.id", "users.sector"],
+                             name="fk_emergency_accesses_professional_sector_users",
+                             ondelete="CASCADE"),
+        CheckConstraint("professional_sector = 'care'", name="care_only"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                            index=True)
+    professional_id: Mapped[str] = mapped_column(String(32), index=True)
+    professional_sector: Mapped[str] = mapped_column(String(20), default="care")
+    reason_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())

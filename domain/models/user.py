@@ -80,12 +80,18 @@ class User(Base):
     specialty: Mapped[str | None] = mapped_column(String(100))
     workplace: Mapped[str | None] = mapped_column(String(200))
     sector: Mapped[Sector | None] = mapped_column(str_enum(Sector, "sector"))
+    # Professionals: works in an emergency medical service (SAMU regulation).
+    samu: Mapped[bool] = mapped_column(default=False)
     # Patients: their own key, wrapped by the KEK (SECURITY.md "Cryptography" 2).
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     kek_version: Mapped[int | None]
     # Patients: their attending doctor ("médecin traitant"), who also sees hidden documents.
     attending_doctor_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
+    # Patients: who may open the space in an emergency, and whether hidden documents show.
+    emergency_samu: Mapped[bool] = mapped_column(default=True)
+    emergency_others: Mapped[bool] = mapped_column(default=True)
+    emergency_hidden: Mapped[bool] = mapped_column(default=False)
     # Patients: hide documents deposited by others from professionals until shown.
     hide_new_documents: Mapped[bool] = mapped_column(default=False)
     # False once the space is closed: nobody can sign in to it any more.

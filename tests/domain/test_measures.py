@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from domain import audit, measures, policy
 from domain.crypto import CryptoError, open_sealed
+from domain.keys import patient_key
 from domain.models import AuditEvent, Measure, Role, User
-from domain.vault import patient_key
 from extensions import db, keys
 
 TODAY = date(2026, 3, 10)

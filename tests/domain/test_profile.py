@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 from domain import audit, measures, policy, profile
 from domain.crypto import CryptoError, open_sealed
+from domain.keys import patient_key
 from domain.models import AuditEvent, AuthorKind, ProfileEntry, ProfileSection, Role, User
-from domain.vault import patient_key
 from extensions import db, keys
 
 TODAY = date(2026, 3, 10)
