@@ -142,6 +142,8 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "MAX_UPLOAD_MB": _int(env, "MAX_UPLOAD_MB", 5),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 5) * 1024 * 1024 + 64 * 1024,
         "MAX_IMAGE_PIXELS": _int(env, "MAX_IMAGE_PIXELS", 40_000_000),
+        # Emergency ("bris de glace") access lasts this many hours.
+        "EMERGENCY_HOURS": _int(env, "EMERGENCY_HOURS", 4),
         # Document blobs: a folder under instance/ by default, or s3://bucket[/prefix].
         "BLOB_STORE": env.get("BLOB_STORE", ""),
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,

@@ -85,6 +85,16 @@ def reason_of(keyring: Keyring, patient: User, access: EmergencyAccess) -> str:
                        f"emergency_accesses.reason.{access.id}.{patient.id}").decode()
 
 
+def reasons(session: Session, keyring: Keyring, patient: User,
+            access_ids: set[str]) -> dict[str, str]:
+    """The stated reasons of these emergency accesses to the patient's space."""
+    if not access_ids:
+        return {}
+    found = session.scalars(select(EmergencyAccess).where(
+        EmergencyAccess.id.in_(access_ids), EmergencyAccess.patient_id == patient.id))
+    return {access.id: reason_of(keyring, patient, access) for access in found}
+
+
 def update_settings(session: Session, keyring: Keyring, patient: User, *, samu: bool,
                     others: bool, hidden: bool, actor: audit.Actor) -> None:
     patient.emergency_samu, patient.emergency_others = samu, others

@@ -78,3 +78,34 @@ def notify_new_document(patient) -> bool:
     send_email(patient.email, lambda: _("Un nouveau document dans votre espace santé"),
                "email/new_document.txt", documents_url=absolute_url("documents.document_list"))
     return True
+
+
+def notify_professional_access(patient, profession_label) -> bool:
+    """Tell a patient that a professional opened their space (the profession, never what
+    they read). Called at most once a day per professional."""
+    if not patient.email:
+        return False
+    send_email(patient.email, lambda: _("Un professionnel de santé a accédé à votre espace"),
+               "email/professional_access.txt", profession=profession_label,
+               access_url=absolute_url("access.history_show"))
+    return True
+
+
+def notify_emergency(patient, professional, profession_label, ends_at) -> int:
+    """Tell the patient, and their attending doctor, at once: an emergency access began.
+    Never the reason (it is health content): the patient reads it in their history."""
+    sent = 0
+    if patient.email:
+        send_email(patient.email, lambda: _("Accès en urgence à votre espace santé"),
+                   "email/emergency_access.txt", profession=profession_label,
+                   name=professional.display_name, ends_at=ends_at,
+                   access_url=absolute_url("access.history_show"))
+        sent += 1
+    doctor = patient.attending_doctor
+    if doctor is not None and doctor.email and doctor.id != professional.id:
+        send_email(doctor.email, lambda: _("Accès en urgence à l’espace d’un de vos patients"),
+                   "email/emergency_access_doctor.txt", patient_name=patient.display_name,
+                   name=professional.display_name, ends_at=ends_at)
+        sent += 1
+    return sent
+

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("access", __name__, url_prefix="/acces")
 
-from blueprints.access import views  # noqa: E402,F401
+from blueprints.access import history, views  # noqa: E402,F401

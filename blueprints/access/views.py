@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.access import bp
+from blueprints.access.labels import PROFESSION_NAMES
 from blueprints.documents.labels import CATEGORY_LABELS
 from blueprints.profile.labels import SECTION_TITLES
 from domain import access_matrix, care
@@ -25,15 +26,6 @@ PROFESSION_LABELS = {
     Profession.DENTIST: _l("Chirurgiens-dentistes"),
 }
 PROFILE_LABELS = {**SECTION_TITLES, "measures": _l("Mesures")}
-PROFESSION_NAMES = {
-    Profession.DOCTOR: _l("Médecin"),
-    Profession.PHARMACIST: _l("Pharmacien"),
-    Profession.NURSE: _l("Infirmier"),
-    Profession.MIDWIFE: _l("Sage-femme"),
-    Profession.BIOLOGIST: _l("Biologiste"),
-    Profession.PHYSIOTHERAPIST: _l("Masseur-kinésithérapeute"),
-    Profession.DENTIST: _l("Chirurgien-dentiste"),
-}
 
 
 @bp.get("/qui-voit-quoi")

@@ -4,12 +4,15 @@ deposit a document, record a vaccination."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from blueprints.access.labels import PROFESSION_NAMES
 from blueprints.activation.forms import read_date, read_nir
 from blueprints.documents.labels import CATEGORY_LABELS
 from blueprints.documents.upload import store_upload, upload_message
@@ -17,15 +20,22 @@ from blueprints.documents.views import stream_document
 from blueprints.pro import bp
 from blueprints.profile.labels import VACCINES, message
 from blueprints.profile.views import helpers
-from domain import access_matrix, audit, care, policy, profile, uploads, vault
+from domain import access_matrix, audit, care, emergency, policy, profile, uploads, vault
+from domain.errors import NotAllowed
 from domain.models import Document, User
+from domain.models.base import utcnow
 from domain.policy import Area, DocumentAction, ProfileAction
 from extensions import db, keys
 from web.access import actor, allow
-from web.outgoing import notify_new_document
+from web.outgoing import notify_emergency, notify_new_document, notify_professional_access
 from web.render import render_page
 
 pro = allow(Area.PRO_PORTAL)
+REASON_MESSAGES = {
+    "missing": _l("Donnez la raison de cet accès en urgence."),
+    "too_short": _l("Décrivez la situation en au moins 10 caractères."),
+    "too_long": _l("La raison doit faire au plus 500 caractères."),
+}
 
 
 def _patient(patient_id: str) -> User:
@@ -58,6 +68,9 @@ def patient_search():
             try:
                 patient = care.find_patient(db.session, keys.ring, current_user, nir, born,
                                             actor())
+                before = care.relation(db.session, patient.id, current_user.id)
+                first_today = before is None or before.declared_at is None or (
+                    before.declared_at.date() != utcnow().date())
                 care.declare(db.session, keys.ring, current_user, patient, actor())
             except care.PatientNotFound:
                 errors.append(("nir", _("Aucun espace santé ouvert ne correspond à ce numéro "
@@ -67,10 +80,68 @@ def patient_search():
                                         "espace santé.")))
             else:
                 db.session.commit()
+                if first_today:  # one e-mail a day per professional (said in /acces)
+                    notify_professional_access(
+                        patient, str(PROFESSION_NAMES[current_user.profession]))
                 return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
             db.session.commit()
     return render_page("pro/search.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), typed=typed)
+
+
+@bp.route("/pro/urgence", methods=["GET", "POST"])
+@pro
+def emergency_start():
+    """Emergency access ("bris de glace"): NIR, birth date and a mandatory reason; only if
+    the patient's emergency settings allow it; the patient and the attending doctor are
+    told at once."""
+    errors: list[tuple[str, str]] = []
+    typed = {"nir": "", "born": {"day": "", "month": "", "year": ""}, "reason": ""}
+    if request.method == "POST":
+        typed["nir"] = (request.form.get("nir") or "")[:40]
+        typed["reason"] = (request.form.get("reason") or "")[:2000]
+        nir, errors = read_nir(request.form)
+        born, typed["born"], date_errors = read_date(request.form, "born", _(
+            "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
+        errors += date_errors
+        try:
+            emergency.clean_reason(typed["reason"])
+        except emergency.InvalidReason as problem:
+            errors.append(("reason", str(REASON_MESSAGES[problem.reason])))
+        if not errors:
+            try:
+                patient = care.find_patient(db.session, keys.ring, current_user, nir, born,
+                                            _emergency_actor())
+                access = emergency.start(
+                    db.session, keys.ring, current_user, patient, typed["reason"],
+                    now=utcnow(), hours=current_app.config["EMERGENCY_HOURS"],
+                    actor=_emergency_actor())
+            except care.PatientNotFound:
+                errors.append(("nir", _("Aucun espace santé ouvert ne correspond à ce numéro "
+                                        "et à cette date de naissance.")))
+            except NotAllowed:
+                errors.append(("nir", _("Les paramètres d’urgence de ce patient ne permettent "
+                                        "pas cet accès.")))
+            else:
+                db.session.commit()
+                notify_emergency(patient, current_user,
+                                 str(PROFESSION_NAMES[current_user.profession]),
+                                 access.ends_at)
+                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+            db.session.commit()
+    return render_page("pro/emergency.html", status=422 if errors else 200, errors=errors,
+                       has_errors=bool(errors), typed=typed,
+                       hours=current_app.config["EMERGENCY_HOURS"])
+
+
+def _emergency_actor() -> audit.Actor:
+    """The audit actor of a professional acting under an emergency access."""
+    return replace(actor(), acting_as="professional_emergency")
+
+
+def _actor_for(patient: User) -> audit.Actor:
+    known = care.facts(db.session, current_user, patient)
+    return _emergency_actor() if known.emergency and not known.declared else actor()
 
 
 @bp.get("/pro/patients/<string:patient_id>")
@@ -86,10 +157,12 @@ def patient_show(patient_id: str):
                                                          patient), hidden=item.hidden)]
     names = {item.id: vault.view(keys.ring, patient, item).title for item in documents}
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
-                                             known, actor(), first=20)
+                                             known, _actor_for(patient), first=20)
+    running = emergency.active(db.session, patient.id, current_user.id, utcnow())
     db.session.commit()
     return render_template(
         "pro/patient.html", patient=patient, documents=documents, names=names,
+        emergency_until=running.ends_at if running else None,
         views=list(sections.values()), category_labels=CATEGORY_LABELS,
         may_deposit=bool(access_matrix.document_rights(current_user.profession, "deposit")),
         may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
@@ -104,7 +177,8 @@ def patient_document(patient_id: str, document_id: str):
     patient = _patient(patient_id)
     try:
         owner, document = vault.get_document(db.session, keys.ring, current_user,
-                                             document_id, DocumentAction.DOWNLOAD, actor())
+                                             document_id, DocumentAction.DOWNLOAD,
+                                             _actor_for(patient))
     except vault.DocumentNotFound:
         db.session.commit()
         abort(404)

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
 
@@ -97,6 +97,9 @@ class User(Base):
     # False once the space is closed: nobody can sign in to it any more.
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    attending_doctor: Mapped[User | None] = relationship(
+        remote_side="User.id", foreign_keys=[attending_doctor_id], lazy="select")
 
     @property
     def display_name(self) -> str:

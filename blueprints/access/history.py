@@ -1,0 +1,126 @@
+"""The patient's access history (two tabs, filters, pages by sequence number with htmx
+and plain links, CSV) and the emergency settings."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.access import bp
+from blueprints.access.labels import (
+    MODE_LABELS,
+    OUTCOME_LABELS,
+    PROFESSION_NAMES,
+    action_label,
+)
+from domain import emergency, history
+from domain.policy import Area
+from extensions import db, htmx, keys
+from web.access import actor, allow
+from web.render import render_page
+
+patient = allow(Area.PATIENT_SPACE)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filters() -> history.Filters:
+    tab = history.MINE if request.args.get("onglet") == "moi" else history.PROFESSIONALS
+    person = (request.args.get("personne") or "")[:32] or None
+    return history.Filters(tab=tab, since=_day(request.args.get("du")),
+                           until=_day(request.args.get("au")), person_id=person)
+
+
+def _query_args(filters: history.Filters, **extra) -> dict:
+    args = {"onglet": "moi" if filters.tab == history.MINE else "pros",
+            "du": filters.since.isoformat() if filters.since else None,
+            "au": filters.until.isoformat() if filters.until else None,
+            "personne": filters.person_id}
+    return {key: value for key, value in {**args, **extra}.items() if value}
+
+
+def _who(row: history.Row) -> str:
+    if row.actor is None:
+        return _("Le service")
+    if row.actor.id == current_user.id:
+        return _("Vous")
+    return row.actor.display_name
+
+
+def _profession(row: history.Row) -> str:
+    if row.actor is None or row.actor.profession is None:
+        return ""
+    return str(PROFESSION_NAMES[row.actor.profession])
+
+
+@bp.get("/historique")
+@patient
+def history_show():
+    filters = _filters()
+    try:
+        before = int(request.args["avant"]) if request.args.get("avant") else None
+    except ValueError:
+        before = None
+    rows, next_before = history.page(db.session, current_user, filters, before)
+    people = history.people(db.session, current_user)
+    reasons = emergency.reasons(db.session, keys.ring, current_user, {
+        row.event.target_id for row in rows
+        if row.event.action == "care.emergency_started" and row.event.target_id})
+    return render_page(
+        "access/history.html", fragment="access/_history_rows.html", target="history-more",
+        rows=rows, filters=filters, people=people, next_before=next_before,
+        first_page=before is None, query_args=_query_args, who=_who,
+        profession=_profession, action_label=action_label, modes=MODE_LABELS,
+        outcomes=OUTCOME_LABELS, announce=bool(htmx), reasons=reasons)
+
+
+@bp.get("/historique.csv")
+@patient
+def history_csv():
+    """The filtered history as CSV (UTF-8 with a BOM so spreadsheet programs read accents)."""
+    filters = _filters()
+    user = current_user._get_current_object()
+
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([_("Date"), _("Qui"), _("Profession"), _("Action"), _("Résultat"),
+                         _("Mode")])
+        yield "\ufeff" + buffer.getvalue()
+        for row in history.every(db.session, user, filters):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow([format_datetime(row.event.occurred_at, "yyyy-MM-dd HH:mm"),
+                             _who(row), _profession(row), action_label(row.event.action),
+                             str(OUTCOME_LABELS.get(row.event.outcome, row.event.outcome)),
+                             str(MODE_LABELS[row.mode])])
+            yield buffer.getvalue()
+
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="historique.csv"'
+    return response
+
+
+@bp.route("/urgence", methods=["GET", "POST"])
+@patient
+def emergency_settings():
+    if request.method == "POST":
+        emergency.update_settings(
+            db.session, keys.ring, current_user,
+            samu=request.form.get("samu") == "oui", others=request.form.get("others") == "oui",
+            hidden=request.form.get("hidden") == "oui", actor=actor())
+        db.session.commit()
+        flash(_("Vos paramètres d’urgence sont enregistrés."), "success")
+        return redirect(url_for("access.emergency_settings"), 303)
+    return render_page("access/emergency.html")

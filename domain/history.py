@@ -1,0 +1,104 @@
+"""A person's access history: every audited action on their space, newest first, read
+page by page from a sequence number (constant time whatever the history's length), with
+the filters the patient's page offers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from domain.models import AuditEvent, User
+
+MINE = "mine"
+PROFESSIONALS = "professionals"
+PROFESSIONAL_ROLES = ("professional", "professional_emergency")
+
+
+@dataclass(frozen=True)
+class Filters:
+    tab: str = PROFESSIONALS
+    since: date | None = None
+    until: date | None = None
+    person_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    event: AuditEvent
+    actor: User | None
+
+    @property
+    def mode(self) -> str:
+        """How the actor acted: normal, emergency or assisted."""
+        if self.event.acting_as == "professional_emergency":
+            return "emergency"
+        if self.event.assisted_by_id:
+            return "assisted"
+        return "normal"
+
+    @property
+    def details(self) -> dict:
+        return json.loads(self.event.details or "{}")
+
+
+def _query(patient: User, filters: Filters):
+    query = select(AuditEvent).where(AuditEvent.subject_id == patient.id)
+    if filters.tab == MINE:
+        query = query.where(AuditEvent.actor_id == patient.id)
+    else:
+        query = query.where(AuditEvent.acting_as.in_(PROFESSIONAL_ROLES),
+                            or_(AuditEvent.actor_id.is_(None),
+                                AuditEvent.actor_id != patient.id))
+    if filters.person_id:
+        query = query.where(AuditEvent.actor_id == filters.person_id)
+    if filters.since:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(
+            filters.since, time(), UTC))
+    if filters.until:
+        query = query.where(AuditEvent.occurred_at < datetime.combine(
+            filters.until + timedelta(days=1), time(), UTC))
+    return query
+
+
+def _rows(session: Session, events: list[AuditEvent]) -> list[Row]:
+    ids = {event.actor_id for event in events if event.actor_id}
+    people = {person.id: person for person in session.scalars(
+        select(User).where(User.id.in_(ids)))} if ids else {}
+    return [Row(event, people.get(event.actor_id)) for event in events]
+
+
+def page(session: Session, patient: User, filters: Filters, before: int | None = None,
+         per_page: int = 25) -> tuple[list[Row], int | None]:
+    """One page, newest first, and the sequence number to ask for the next (older) one."""
+    query = _query(patient, filters)
+    if before is not None:
+        query = query.where(AuditEvent.seq < before)
+    events = list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(per_page + 1)))
+    more = len(events) > per_page
+    events = events[:per_page]
+    return _rows(session, events), (events[-1].seq if more else None)
+
+
+def every(session: Session, patient: User, filters: Filters,
+          batch: int = 1000) -> Iterator[Row]:
+    """The whole filtered history, newest first, a batch at a time (for the CSV)."""
+    before = None
+    while True:
+        rows, before = page(session, patient, filters, before, batch)
+        yield from rows
+        if before is None:
+            return
+
+
+def people(session: Session, patient: User) -> list[User]:
+    """The professionals who appear in the history (for the filter)."""
+    ids = select(AuditEvent.actor_id).where(
+        AuditEvent.subject_id == patient.id, AuditEvent.acting_as.in_(PROFESSIONAL_ROLES),
+        AuditEvent.actor_id.is_not(None)).distinct()
+    return list(session.scalars(select(User).where(User.id.in_(ids))
+                                .order_by(User.family_name, User.given_name)))
