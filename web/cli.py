@@ -26,6 +26,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
 def register(app: Flask) -> None:
     register_lifecycle(app)
     register_vault(app)
+    register_professionals(app)
     @app.cli.group("db")
     def db_group():
         """Database schema (Alembic migrations)."""
@@ -222,3 +223,51 @@ def register_vault(app: Flask) -> None:
         current_app.extensions["carnet_keys"] = Keyring.from_file(path)
         count = rewrap_patient_keys(db.session, keys.ring)
         click.echo(f"KEK version {version} is current; {count} patient key(s) re-wrapped.")
+
+
+def register_professionals(app: Flask) -> None:
+    """Professional accounts (an operator creates them; the professional signs in)."""
+    from domain import professionals
+    from domain.models import Profession, Sector
+
+    @app.cli.group("professionals")
+    def professionals_group():
+        """Health professionals' accounts."""
+
+    @professionals_group.command("add")
+    @click.option("--login", required=True)
+    @click.option("--given-name", required=True)
+    @click.option("--family-name", required=True)
+    @click.option("--rpps", required=True, help="11 digits; the last is a check digit.")
+    @click.option("--profession", required=True,
+                  type=click.Choice([item.value for item in Profession]))
+    @click.option("--sector", default=Sector.CARE.value, show_default=True,
+                  type=click.Choice([item.value for item in Sector]),
+                  help="Only care ever reaches a space.")
+    @click.option("--specialty")
+    @click.option("--workplace")
+    @click.option("--email")
+    @click.option("--samu", is_flag=True, help="Works in an emergency medical service.")
+    def professionals_add(login, given_name, family_name, rpps, profession, sector,
+                          specialty, workplace, email, samu):
+        """Create an account; prints its first password and TOTP secret once."""
+        try:
+            created = professionals.create(
+                db.session, keys.ring, login=login, given_name=given_name,
+                family_name=family_name, rpps=rpps, profession=Profession(profession),
+                sector=Sector(sector), specialty=specialty, workplace=workplace, email=email,
+                samu=samu, hash_profile=current_app.config["PASSWORD_HASH_PROFILE"],
+                actor=audit.Actor(acting_as="operator"))
+        except professionals.InvalidProfessional as problem:
+            raise click.ClickException({
+                "rpps_invalid": "this RPPS number is not valid (11 digits, check digit)",
+                "rpps_taken": "an account already has this RPPS number",
+                "login_taken": "this login is taken",
+                "name_missing": "give the given and family names",
+            }[problem.reason]) from problem
+        db.session.commit()
+        click.echo(f"Created {login} ({profession}, {sector}).")
+        click.echo(f"  first password: {created.password}")
+        click.echo(f"  TOTP secret:    {created.totp_secret}")
+        click.echo("Hand both over separately; they are not stored in clear and not shown again.")
+

@@ -1,0 +1,60 @@
+"""`flask professionals add`: an RPPS number with its check digit, a profession, a sector;
+the first password and TOTP secret printed once, and they work on the real sign-in."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+from sqlalchemy import select
+
+from domain.models import AuditEvent, Sector, User
+from extensions import db
+from tests.conftest import csrf_from
+
+ARGS = ["professionals", "add", "--login", "dr.garnier", "--given-name", "Inès",
+        "--family-name", "Garnier", "--rpps", "1000 3456 786", "--profession", "doctor",
+        "--workplace", "Cabinet des Lilas, Lyon", "--email", "ines.garnier@example.org"]
+
+
+def test_an_operator_creates_a_professional_who_can_sign_in(app, demo_users):
+    result = app.test_cli_runner().invoke(args=ARGS)
+    assert result.exit_code == 0, result.output
+    password = re.search(r"first password: (\S+)", result.output).group(1)
+    secret = re.search(r"TOTP secret:\s+(\S+)", result.output).group(1)
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.login == "dr.garnier")).one()
+        assert user.rpps == "10003456786" and user.sector == Sector.CARE
+        assert password not in (user.password_hash or "")
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "account.professional_created")).one()
+        assert password not in event.details and secret not in event.details
+    client = app.test_client()
+    page = client.get("/connexion").get_data(as_text=True)
+    response = client.post("/connexion", data={"csrf_token": csrf_from(page),
+                                               "login": "dr.garnier", "password": password})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    response = client.post("/connexion/code", data={"csrf_token": csrf_from(page),
+                                                    "code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 303
+    assert client.get("/pro").status_code == 200
+
+
+def test_bad_rpps_duplicates_and_sectors(app, demo_users):
+    runner = app.test_cli_runner()
+    bad = [*ARGS]
+    bad[bad.index("1000 3456 786")] = "10003456787"
+    result = runner.invoke(args=bad)
+    assert result.exit_code != 0 and "not valid" in result.output
+    assert runner.invoke(args=ARGS).exit_code == 0
+    again = runner.invoke(args=[*ARGS[:3], "dr.autre", *ARGS[4:]])
+    assert again.exit_code != 0 and "already has this RPPS" in again.output
+    employer = runner.invoke(args=["professionals", "add", "--login", "rh.dupuis",
+                                   "--given-name", "Marc", "--family-name", "Dupuis",
+                                   "--rpps", "10009999995", "--profession", "doctor",
+                                   "--sector", "employer"])
+    assert employer.exit_code == 0
+    with app.app_context():
+        assert db.session.scalars(select(User.sector).where(
+            User.login == "rh.dupuis")).one() == Sector.EMPLOYER
