@@ -79,11 +79,15 @@ def declare(session: Session, keyring: Keyring, professional: User, patient: Use
 def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
     """What the policy needs to know of a professional towards one patient."""
     found = relation(session, patient.id, viewer.id)
+    # A closed (or shredded) space is open to nobody, whatever was declared before.
+    open_space = (patient.role == Role.PATIENT and patient.enabled
+                  and patient.wrapped_key is not None)
     return policy.CareFacts(
         sector=viewer.sector, profession=viewer.profession,
-        declared=found is not None and found.declared_at is not None,
+        declared=open_space and found is not None and found.declared_at is not None,
         blocked=found is not None and found.blocked,
-        emergency=emergency.active(session, patient.id, viewer.id, utcnow()) is not None)
+        emergency=open_space and emergency.active(
+            session, patient.id, viewer.id, utcnow()) is not None)
 
 
 def may_open(session: Session, viewer: User, patient: User) -> bool:

@@ -80,6 +80,16 @@ def active(session: Session, patient_id: str, professional_id: str,
         .order_by(EmergencyAccess.ends_at.desc())).first()
 
 
+def running_for(session: Session, professional_id: str,
+                now: datetime) -> list[tuple[EmergencyAccess, User]]:
+    """The professional's emergency accesses still running, with their patients."""
+    return [tuple(row) for row in session.execute(
+        select(EmergencyAccess, User).join(User, User.id == EmergencyAccess.patient_id)
+        .where(EmergencyAccess.professional_id == professional_id,
+               EmergencyAccess.started_at <= now, EmergencyAccess.ends_at > now)
+        .order_by(EmergencyAccess.ends_at))]
+
+
 def reason_of(keyring: Keyring, patient: User, access: EmergencyAccess) -> str:
     return open_sealed(patient_key(keyring, patient), access.reason_sealed,
                        f"emergency_accesses.reason.{access.id}.{patient.id}").decode()

@@ -140,6 +140,7 @@ class ProfileAction(StrEnum):
     ADD = "add"
     EDIT = "edit"
     DELETE = "delete"
+    CONFIRM = "confirm"  # a professional vouches for an entry, which locks it
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
     Nobody else gets anything.
     """
     if role == Role.PATIENT and is_owner:
+        if action == ProfileAction.CONFIRM:
+            return False
         return action in (ProfileAction.READ, ProfileAction.ADD) or not locked
     if role != Role.PROFESSIONAL or care is None or section is None:
         return False
@@ -172,7 +175,7 @@ def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
         return False
     if action == ProfileAction.READ:
         return section in access_matrix.profile_sections(care.profession)
-    if action == ProfileAction.ADD:
+    if action in (ProfileAction.ADD, ProfileAction.CONFIRM):
         return section == "vaccinations" and access_matrix.may_add_vaccination(
-            care.profession)
+            care.profession) and not (action == ProfileAction.CONFIRM and locked)
     return False

@@ -301,13 +301,14 @@ def add_entry(session: Session, keyring: Keyring, patient: User, section: Sectio
 
 def get_entry(session: Session, keyring: Keyring, viewer: User, patient: User,
               section: Section, entry_id: str, action: policy.ProfileAction,
-              actor: audit.Actor) -> EntryView:
+              actor: audit.Actor, care: policy.CareFacts | None = None) -> EntryView:
     """One entry, if the policy lets this viewer act on it; both outcomes are audited, and
     a refusal answers exactly like an entry that does not exist."""
     entry = session.get(ProfileEntry, entry_id) if len(entry_id) <= 32 else None
-    allowed = entry is not None and entry.section == section.key and policy.profile_allowed(
-        action, viewer.role, is_owner=entry.patient_id == viewer.id == patient.id,
-        locked=entry.locked)
+    allowed = (entry is not None and entry.section == section.key
+               and entry.patient_id == patient.id and policy.profile_allowed(
+                   action, viewer.role, is_owner=entry.patient_id == viewer.id,
+                   locked=entry.locked, section=section.key, care=care))
     audit.record(session, keyring, f"profile.entry_{action.value}", actor=actor,
                  outcome="success" if allowed else "denied",
                  subject_id=entry.patient_id if entry else None,
@@ -341,6 +342,17 @@ def delete_entry(session: Session, keyring: Keyring, patient: User, view: EntryV
     audit.record(session, keyring, "profile.entry_delete", actor=actor, subject_id=patient.id,
                  target_type="profile_entry", target_id=entry.id,
                  details={"section": entry.section})
+
+
+def confirm_entry(session: Session, keyring: Keyring, patient: User, view: EntryView,
+                  actor: audit.Actor) -> None:
+    """A professional confirms an entry (a vaccination the patient recorded): it becomes
+    locked for the patient. The policy decided before (ProfileAction.CONFIRM)."""
+    view.entry.locked = True
+    view.entry.updated_at = utcnow()
+    audit.record(session, keyring, "profile.entry_confirmed", actor=actor,
+                 subject_id=patient.id, target_type="profile_entry", target_id=view.entry.id,
+                 details={"section": view.entry.section})
 
 
 def set_not_concerned(session: Session, keyring: Keyring, patient: User, section: Section,

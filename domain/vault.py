@@ -185,6 +185,13 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
                  for document_id in shown], len(hits), page, pages, per_page, counts)
 
 
+def authors(session: Session, documents: list[Document]) -> dict[str, User]:
+    """The accounts that deposited these documents (one query), to name them."""
+    ids = {document.author_id for document in documents if document.author_id}
+    return {user.id: user for user in session.scalars(
+        select(User).where(User.id.in_(ids)))} if ids else {}
+
+
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
                  action: policy.DocumentAction, actor: audit.Actor) -> tuple[User, Document]:
     """The document if the policy allows `action`; otherwise DocumentNotFound (a 404, so

@@ -7,7 +7,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from domain import emergency
 from domain.models import Role, User
+from domain.models.base import utcnow
 from domain.policy import Area, needs_sign_in
 from extensions import db, login_manager
 
@@ -64,7 +66,16 @@ def _template_context() -> dict:
         "session_timeout": timeout,
         "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
         "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
+        "running_emergencies": _running_emergencies,
     }
+
+
+def _running_emergencies() -> list:
+    """A professional's running emergency accesses, for the banner on every page (called
+    by the layout only, so e-mails and PDFs never query it)."""
+    if not current_user.is_authenticated or current_user.role != Role.PROFESSIONAL:
+        return []
+    return emergency.running_for(db.session, current_user.id, utcnow())
 
 
 def init_app(app: Flask) -> None:

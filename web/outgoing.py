@@ -9,6 +9,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from domain.notify import Mailer, Outbox
+from domain.people import notification_addresses
+from extensions import db
 
 SEPARATOR = "\n\n----------------------------------------\n\n"
 
@@ -70,33 +72,39 @@ def render_pdf(template: str, **context) -> bytes:
 
 
 
+def _addresses(patient) -> list[str]:
+    return notification_addresses(db.session, patient)
+
+
 def notify_new_document(patient) -> bool:
-    """Tell a patient that someone else added a document: never its title or content.
-    Called by every path that deposits into another person's vault."""
-    if not patient.email:
-        return False
-    send_email(patient.email, lambda: _("Un nouveau document dans votre espace santé"),
-               "email/new_document.txt", documents_url=absolute_url("documents.document_list"))
-    return True
+    """Tell a patient (or a child's representatives) that someone else added a document:
+    never its title or content. Called by every path that deposits into another person's
+    vault."""
+    addresses = _addresses(patient)
+    for address in addresses:
+        send_email(address, lambda: _("Un nouveau document dans votre espace santé"),
+                   "email/new_document.txt",
+                   documents_url=absolute_url("documents.document_list"))
+    return bool(addresses)
 
 
 def notify_professional_access(patient, profession_label) -> bool:
     """Tell a patient that a professional opened their space (the profession, never what
     they read). Called at most once a day per professional."""
-    if not patient.email:
-        return False
-    send_email(patient.email, lambda: _("Un professionnel de santé a accédé à votre espace"),
-               "email/professional_access.txt", profession=profession_label,
-               access_url=absolute_url("access.history_show"))
-    return True
+    addresses = _addresses(patient)
+    for address in addresses:
+        send_email(address, lambda: _("Un professionnel de santé a accédé à votre espace"),
+                   "email/professional_access.txt", profession=profession_label,
+                   access_url=absolute_url("access.history_show"))
+    return bool(addresses)
 
 
 def notify_emergency(patient, professional, profession_label, ends_at) -> int:
     """Tell the patient, and their attending doctor, at once: an emergency access began.
     Never the reason (it is health content): the patient reads it in their history."""
     sent = 0
-    if patient.email:
-        send_email(patient.email, lambda: _("Accès en urgence à votre espace santé"),
+    for address in _addresses(patient):
+        send_email(address, lambda: _("Accès en urgence à votre espace santé"),
                    "email/emergency_access.txt", profession=profession_label,
                    name=professional.display_name, ends_at=ends_at,
                    access_url=absolute_url("access.history_show"))

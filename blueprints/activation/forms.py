@@ -42,11 +42,11 @@ def read_date(values, prefix: str, label_missing: str) -> tuple[date | None, dic
     return value, typed, []
 
 
-def read_nir(values, field: str = "nir") -> tuple[str | None, list]:
+def read_nir(values, field: str = "nir", missing: str | None = None) -> tuple[str | None, list]:
     raw = text(values, field, 40)
     if not raw:
-        return None, [(field, _("Saisissez votre numéro de sécurité sociale (15 caractères), "
-                                "par exemple 2 88 03 75 108 021 50."))]
+        return None, [(field, missing or _("Saisissez votre numéro de sécurité sociale (15 "
+                                           "caractères), par exemple 2 88 03 75 108 021 50."))]
     try:
         return normalise_nir(raw), []
     except InvalidIdentifier as exc:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from blueprints.access.labels import PROFESSION_NAMES
 from blueprints.activation.forms import read_date
 from blueprints.documents import bp
 from blueprints.documents.labels import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
@@ -58,7 +59,8 @@ def _owned(document_id: str, action: DocumentAction):
 
 
 def _context(**extra) -> dict:
-    return {"category_labels": CATEGORY_LABELS, "choosable": CHOOSABLE, "human_size": human_size,
+    return {"category_labels": CATEGORY_LABELS, "choosable": CHOOSABLE,
+            "professions": PROFESSION_NAMES, "human_size": human_size,
             "kind_label": kind_label, **extra}
 
 
@@ -77,7 +79,8 @@ def document_list():
     return render_page("documents/list.html", fragment="documents/_list.html",
                        target="document-list",
                        **_context(page=page, category=category, query=query,
-                                  announce=bool(htmx)))
+                                  announce=bool(htmx), authors=vault.authors(
+                                      db.session, [item.document for item in page.items])))
 
 
 @bp.route("/ajouter", methods=["GET", "POST"])
@@ -136,9 +139,11 @@ def document_add():
 def document_show(document_id: str):
     owner, document = _owned(document_id, DocumentAction.READ)
     item = vault.view(keys.ring, owner, document)
+    authors = vault.authors(db.session, [document])
     db.session.commit()
     return render_page("documents/detail.html",
-                       **_context(item=item, mine=document.author_id == current_user.id))
+                       **_context(item=item, mine=document.author_id == current_user.id,
+                                  author=authors.get(document.author_id)))
 
 
 def _disposition(kind: str, name: str) -> str:

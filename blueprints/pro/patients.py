@@ -57,7 +57,9 @@ def patient_search():
     if request.method == "POST":
         typed["nir"] = (request.form.get("nir") or "")[:40]
         typed["informed"] = request.form.get("informed") == "oui"
-        nir, errors = read_nir(request.form)
+        nir, errors = read_nir(request.form, missing=_(
+            "Saisissez le numéro de sécurité sociale du patient (15 caractères), par exemple "
+            "2 88 03 75 108 021 50."))
         born, typed["born"], date_errors = read_date(request.form, "born", _(
             "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
         errors += date_errors
@@ -100,7 +102,9 @@ def emergency_start():
     if request.method == "POST":
         typed["nir"] = (request.form.get("nir") or "")[:40]
         typed["reason"] = (request.form.get("reason") or "")[:2000]
-        nir, errors = read_nir(request.form)
+        nir, errors = read_nir(request.form, missing=_(
+            "Saisissez le numéro de sécurité sociale du patient (15 caractères), par exemple "
+            "2 88 03 75 108 021 50."))
         born, typed["born"], date_errors = read_date(request.form, "born", _(
             "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
         errors += date_errors
@@ -158,11 +162,9 @@ def patient_show(patient_id: str):
     names = {item.id: vault.view(keys.ring, patient, item).title for item in documents}
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
                                              known, _actor_for(patient), first=20)
-    running = emergency.active(db.session, patient.id, current_user.id, utcnow())
     db.session.commit()
     return render_template(
         "pro/patient.html", patient=patient, documents=documents, names=names,
-        emergency_until=running.ends_at if running else None,
         views=list(sections.values()), category_labels=CATEGORY_LABELS,
         may_deposit=bool(access_matrix.document_rights(current_user.profession, "deposit")),
         may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
@@ -182,7 +184,12 @@ def patient_document(patient_id: str, document_id: str):
     except vault.DocumentNotFound:
         db.session.commit()
         abort(404)
-    if owner.id != patient.id:
+    if owner.id != patient.id:  # another patient's document under this patient's address
+        db.session.rollback()
+        audit.record(db.session, keys.ring, "document.download", actor=_actor_for(patient),
+                     outcome="denied", subject_id=owner.id, target_type="document",
+                     target_id=document_id[:64])
+        db.session.commit()
         abort(404)
     db.session.commit()
     return stream_document(owner, document, inline=False)
@@ -253,14 +260,39 @@ def patient_vaccination(patient_id: str):
         reading = profile.validate(section, request.form, date.today(), patient.birth_date)
         typed = reading.typed
         if reading.ok:
-            profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                              author=current_user, actor=actor())
-            db.session.commit()
-            flash(_("La vaccination est inscrite dans le carnet du patient."), "success")
-            return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
-        errors = [(problem.field, message(section.key, problem))
-                  for problem in reading.problems]
+            try:
+                profile.add_entry(db.session, keys.ring, patient, section, reading.values,
+                                  author=current_user, actor=_actor_for(patient))
+            except profile.SectionFull:
+                errors = [("vaccine", _("Le carnet de vaccination de ce patient est complet "
+                                        "(500 vaccinations)."))]
+            else:
+                db.session.commit()
+                flash(_("La vaccination est inscrite dans le carnet du patient."), "success")
+                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+        else:
+            errors = [(problem.field, message(section.key, problem))
+                      for problem in reading.problems]
     return render_page("pro/vaccination.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), typed=typed, patient=patient,
                        vaccines=VACCINES, **{k: v for k, v in helpers(section).items()
                                              if k != "vaccines"})
+
+
+@bp.post("/pro/patients/<string:patient_id>/vaccinations/<string:entry_id>/confirmer")
+@pro
+def vaccination_confirm(patient_id: str, entry_id: str):
+    """Confirm a vaccination the patient recorded: it becomes locked for the patient."""
+    patient = _patient(patient_id)
+    known = care.facts(db.session, current_user, patient)
+    try:
+        item = profile.get_entry(db.session, keys.ring, current_user, patient,
+                                 profile.BY_KEY["vaccinations"], entry_id,
+                                 ProfileAction.CONFIRM, _actor_for(patient), care=known)
+    except profile.EntryNotFound:
+        db.session.commit()
+        abort(404)
+    profile.confirm_entry(db.session, keys.ring, patient, item, _actor_for(patient))
+    db.session.commit()
+    flash(_("La vaccination est confirmée : le patient ne peut plus la modifier."), "success")
+    return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)

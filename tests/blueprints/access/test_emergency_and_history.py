@@ -55,7 +55,7 @@ def test_emergency_needs_a_reason_and_is_told_at_once_without_it(signed_in, app)
     response = _start(doctor)
     assert response.status_code == 303
     page = doctor.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Accès en urgence jusqu’au" in page
+    assert "Accès en urgence en cours" in page
     sent = {message["To"]: _body(message) for message in _emails(app)}
     assert set(sent) == {"camille.martin@example.org", "ines.garnier@example.org"}
     assert all("inconsciente" not in body for body in sent.values())  # never the reason
