@@ -15,7 +15,7 @@ from domain.crypto import Keyring, open_sealed, seal
 from domain.errors import NotAllowed
 from domain.forms import clean_text
 from domain.keys import patient_key
-from domain.models import EmergencyAccess, Role, User
+from domain.models import CareRelation, EmergencyAccess, Role, User
 from domain.models.base import new_id
 
 REASON_MIN, REASON_MAX = 10, 500
@@ -47,11 +47,14 @@ def allowed_by_settings(patient: User, professional: User) -> bool:
 
 def start(session: Session, keyring: Keyring, professional: User, patient: User, reason: str,
           *, now: datetime, hours: int, actor: audit.Actor) -> EmergencyAccess:
-    """Open an emergency access; raises NotAllowed (audited) when the settings or the
-    professional's sector forbid it."""
+    """Open an emergency access; raises NotAllowed (audited) when the settings, a block by
+    the patient or the professional's sector forbid it."""
     reason = clean_reason(reason)
+    blocked = session.scalars(select(CareRelation.id).where(
+        CareRelation.patient_id == patient.id, CareRelation.professional_id == professional.id,
+        CareRelation.blocked.is_(True))).first() is not None
     if (professional.role != Role.PROFESSIONAL or policy.excluded(professional.sector)
-            or not allowed_by_settings(patient, professional)):
+            or blocked or not allowed_by_settings(patient, professional)):
         audit.record(session, keyring, "care.emergency_started", actor=actor,
                      outcome="denied", subject_id=patient.id, now=now)
         raise NotAllowed("emergency access not allowed")

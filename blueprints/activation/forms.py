@@ -27,7 +27,8 @@ def text(values, name: str, limit: int = 200) -> str:
     return (values.get(name) or "").strip()[:limit]
 
 
-def read_date(values, prefix: str, label_missing: str) -> tuple[date | None, dict, list]:
+def read_date(values, prefix: str, label_missing: str,
+              not_past: str | None = None) -> tuple[date | None, dict, list]:
     typed = {part: text(values, f"{prefix}_{part}", 4) for part in ("day", "month", "year")}
     if not any(typed.values()):
         return None, typed, [(prefix, label_missing)]
@@ -37,8 +38,8 @@ def read_date(values, prefix: str, label_missing: str) -> tuple[date | None, dic
         return None, typed, [(prefix, _("Saisissez une date réelle, par exemple 14 3 1988 "
                                         "(jour, mois, année sur 4 chiffres)."))]
     if value > date.today() or value.year < 1890:
-        return None, typed, [(prefix, _("Vérifiez l’année : la date doit être passée, par "
-                                        "exemple 1988."))]
+        return None, typed, [(prefix, not_past or _("Vérifiez l’année : la date doit être "
+                                                    "passée, par exemple 1988."))]
     return value, typed, []
 
 

@@ -97,7 +97,9 @@ def document_add():
         form["category"] = request.form.get("category") or ""
         form["hidden"] = request.form.get("visibility") or ""
         document_date, form["date"], date_errors = read_date(request.form, "date", _(
-            "Saisissez la date du document, par exemple 3 3 2026."))
+            "Saisissez la date du document, par exemple 3 3 2026."),
+            not_past=_("La date du document ne peut pas être dans le futur, par exemple "
+                       "3 3 2026."))
         try:
             vault.clean_title(form["title"])
         except vault.InvalidDocument as problem:
@@ -200,7 +202,9 @@ def document_edit(document_id: str):
         form["title"] = (request.form.get("title") or "")[:300]
         form["category"] = request.form.get("category") or ""
         document_date, form["date"], errors = read_date(request.form, "date", _(
-            "Saisissez la date du document, par exemple 3 3 2026."))
+            "Saisissez la date du document, par exemple 3 3 2026."),
+            not_past=_("La date du document ne peut pas être dans le futur, par exemple "
+                       "3 3 2026."))
         category = _category(form["category"], choosable=document.category not in
                              SYSTEM_CATEGORIES)
         if category is None or (document.category in SYSTEM_CATEGORIES

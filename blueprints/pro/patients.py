@@ -14,13 +14,24 @@ from flask_login import current_user
 
 from blueprints.access.labels import PROFESSION_NAMES
 from blueprints.activation.forms import read_date, read_nir
-from blueprints.documents.labels import CATEGORY_LABELS
+from blueprints.documents.labels import CATEGORY_LABELS, human_size, kind_label
 from blueprints.documents.upload import store_upload, upload_message
 from blueprints.documents.views import stream_document
 from blueprints.pro import bp
-from blueprints.profile.labels import VACCINES, message
+from blueprints.profile.display import measure_text
+from blueprints.profile.labels import MEASURES, VACCINES, message
 from blueprints.profile.views import helpers
-from domain import access_matrix, audit, care, emergency, policy, profile, uploads, vault
+from domain import (
+    access_matrix,
+    audit,
+    care,
+    emergency,
+    measures,
+    policy,
+    profile,
+    uploads,
+    vault,
+)
 from domain.errors import NotAllowed
 from domain.models import Document, User
 from domain.models.base import utcnow
@@ -162,10 +173,17 @@ def patient_show(patient_id: str):
     names = {item.id: vault.view(keys.ring, patient, item).title for item in documents}
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
                                              known, _actor_for(patient), first=20)
+    latest = {}
+    if policy.profile_allowed(ProfileAction.READ, current_user.role, is_owner=False,
+                              locked=False, section="measures", care=known):
+        latest = measures.latest(db.session, keys.ring, patient,
+                                 measures.kinds_for(patient, date.today()))
     db.session.commit()
     return render_template(
         "pro/patient.html", patient=patient, documents=documents, names=names,
-        views=list(sections.values()), category_labels=CATEGORY_LABELS,
+        views=list(sections.values()), category_labels=CATEGORY_LABELS, latest=latest,
+        kind_label=kind_label, human_size=human_size,
+        measure_kinds=measures.KINDS, measure_labels=MEASURES, measure_text=measure_text,
         may_deposit=bool(access_matrix.document_rights(current_user.profession, "deposit")),
         may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
                                              is_owner=False, locked=False,
@@ -212,7 +230,9 @@ def patient_deposit(patient_id: str):
         typed["title"] = (request.form.get("title") or "")[:300]
         typed["category"] = request.form.get("category") or ""
         document_date, typed["date"], errors = read_date(request.form, "date", _(
-            "Saisissez la date du document, par exemple 3 3 2026."))
+            "Saisissez la date du document, par exemple 3 3 2026."),
+            not_past=_("La date du document ne peut pas être dans le futur, par exemple "
+                       "3 3 2026."))
         category = next((item for item in allowed if item.value == typed["category"]), None)
         if category is None:
             errors.append(("category", _("Choisissez une catégorie que votre profession peut "

@@ -275,7 +275,8 @@ def message(section: str, problem: Problem) -> str:
     if problem.reason == "date_future":
         return _("%(field)s : la date ne peut pas être dans le futur.", field=label)
     if problem.reason == "date_before_birth":
-        return _("%(field)s : la date ne peut pas être avant votre naissance.", field=label)
+        return _("%(field)s : la date ne peut pas être avant la date de naissance.",
+                 field=label)
     if problem.reason == "date_order":
         return _("%(field)s : cette date doit être après « %(other)s ».", field=label,
                  other=field_label(section, params["other"]))

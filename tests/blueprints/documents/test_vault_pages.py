@@ -176,7 +176,8 @@ def test_edit_and_delete_my_own_upload(signed_in, app, tmp_path):
     response = client.post(f"/documents/{document_id}/modifier", data={
         "csrf_token": csrf_from(page), "title": "Nouveau titre", "category": "certificates",
         "date_day": "1", "date_month": "2", "date_year": "2030"})
-    assert response.status_code == 422 and "doit être passée" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "ne peut pas être dans le futur" in response.get_data(as_text=True)
     response = client.post(f"/documents/{document_id}/modifier", data={
         "csrf_token": csrf_from(page), "title": "Nouveau titre", "category": "certificates",
         "date_day": "1", "date_month": "2", "date_year": "2026"})

@@ -480,7 +480,7 @@ def test_a_category_outside_the_matrix_is_refused(signed_in, app, login, categor
 
 
 @pytest.mark.parametrize(("fields", "data", "message"), [
-    ({"date_year": str(date.today().year + 1)}, None, "la date doit être passée"),
+    ({"date_year": str(date.today().year + 1)}, None, "ne peut pas être dans le futur"),
     ({"title": "   "}, None, "Donnez un titre au document"),
     ({"title": "x" * 201}, None, "Donnez un titre au document"),
     ({}, b"", "Ce fichier est vide"),
