@@ -28,6 +28,7 @@ bench: setup migrate
 	$(PY) benchmarks/codes.py
 	$(PY) benchmarks/vault.py
 	$(PY) benchmarks/profile.py
+	$(PY) benchmarks/access.py
 
 setup: $(VENV)/.installed assets translations
 
