@@ -60,20 +60,25 @@ def _patient(patient_id: str) -> User:
     return patient
 
 
+def _identity(typed: dict) -> tuple[str | None, date | None, list[tuple[str, str]]]:
+    """The patient's NIR and birth date from the form (kept in `typed` as typed)."""
+    typed["nir"] = (request.form.get("nir") or "")[:40]
+    nir, errors = read_nir(request.form, missing=_(
+        "Saisissez le numéro de sécurité sociale du patient (15 caractères), par exemple "
+        "2 88 03 75 108 021 50."))
+    born, typed["born"], date_errors = read_date(request.form, "born", _(
+        "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
+    return nir, born, errors + date_errors
+
+
 @bp.route("/pro/patients", methods=["GET", "POST"])
 @pro
 def patient_search():
     errors: list[tuple[str, str]] = []
     typed = {"nir": "", "born": {"day": "", "month": "", "year": ""}, "informed": False}
     if request.method == "POST":
-        typed["nir"] = (request.form.get("nir") or "")[:40]
         typed["informed"] = request.form.get("informed") == "oui"
-        nir, errors = read_nir(request.form, missing=_(
-            "Saisissez le numéro de sécurité sociale du patient (15 caractères), par exemple "
-            "2 88 03 75 108 021 50."))
-        born, typed["born"], date_errors = read_date(request.form, "born", _(
-            "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
-        errors += date_errors
+        nir, born, errors = _identity(typed)
         if not typed["informed"]:
             errors.append(("informed", _("Confirmez que le patient a été informé et ne s’est "
                                          "pas opposé à votre accès.")))
@@ -111,14 +116,8 @@ def emergency_start():
     errors: list[tuple[str, str]] = []
     typed = {"nir": "", "born": {"day": "", "month": "", "year": ""}, "reason": ""}
     if request.method == "POST":
-        typed["nir"] = (request.form.get("nir") or "")[:40]
         typed["reason"] = (request.form.get("reason") or "")[:2000]
-        nir, errors = read_nir(request.form, missing=_(
-            "Saisissez le numéro de sécurité sociale du patient (15 caractères), par exemple "
-            "2 88 03 75 108 021 50."))
-        born, typed["born"], date_errors = read_date(request.form, "born", _(
-            "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
-        errors += date_errors
+        nir, born, errors = _identity(typed)
         try:
             emergency.clean_reason(typed["reason"])
         except emergency.InvalidReason as problem:
