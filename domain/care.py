@@ -99,14 +99,17 @@ def may_open(session: Session, viewer: User, patient: User) -> bool:
 
 
 def document_context(session: Session, viewer: User, document: Document,
-                     patient: User | None = None) -> policy.DocumentContext:
-    """The facts the document policy decides on, for any viewer."""
+                     patient: User | None = None,
+                     known: policy.CareFacts | None = None) -> policy.DocumentContext:
+    """The facts the document policy decides on, for any viewer. A list passes the
+    professional's `known` facts, gathered once for the page, instead of two queries per
+    document."""
     is_owner = viewer.id == document.patient_id
     if viewer.role != Role.PROFESSIONAL:
         return policy.DocumentContext(is_owner=is_owner,
                                       is_author=viewer.id == document.author_id)
     patient = patient or session.get(User, document.patient_id)
-    known = facts(session, viewer, patient)
+    known = known or facts(session, viewer, patient)
     in_matrix = policy.matrix_allows(viewer.profession, viewer.sector, document.category,
                                      "read")
     return policy.DocumentContext(

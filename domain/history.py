@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from domain.models import AuditEvent, User
+from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
 
 MINE = "mine"
 PROFESSIONALS = "professionals"
@@ -96,9 +96,12 @@ def every(session: Session, patient: User, filters: Filters,
 
 
 def people(session: Session, patient: User) -> list[User]:
-    """The professionals who appear in the history (for the filter)."""
-    ids = select(AuditEvent.actor_id).where(
-        AuditEvent.subject_id == patient.id, AuditEvent.acting_as.in_(PROFESSIONAL_ROLES),
-        AuditEvent.actor_id.is_not(None)).distinct()
+    """The professionals who can appear in the history (for the filter): those with a care
+    relation to the patient or an emergency access to the space — a handful of rows,
+    whatever the history's length (the audit log itself is never scanned for this)."""
+    ids = select(CareRelation.professional_id).where(
+        CareRelation.patient_id == patient.id).union(
+        select(EmergencyAccess.professional_id).where(
+            EmergencyAccess.patient_id == patient.id))
     return list(session.scalars(select(User).where(User.id.in_(ids))
                                 .order_by(User.family_name, User.given_name)))

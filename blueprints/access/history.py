@@ -73,7 +73,7 @@ def history_show():
     except ValueError:
         before = None
     rows, next_before = history.page(db.session, current_user, filters, before)
-    people = history.people(db.session, current_user)
+    people = [] if before is not None else history.people(db.session, current_user)
     reasons = emergency.reasons(db.session, keys.ring, current_user, {
         row.event.target_id for row in rows
         if row.event.action == "care.emergency_started" and row.event.target_id})
@@ -92,6 +92,16 @@ def history_csv():
     filters = _filters()
     user = current_user._get_current_object()
 
+    labels: dict[str, str] = {}  # each label translated once per export, not once per row
+
+    def label(action: str) -> str:
+        if action not in labels:
+            labels[action] = action_label(action)
+        return labels[action]
+
+    outcomes = {key: str(value) for key, value in OUTCOME_LABELS.items()}
+    modes = {key: str(value) for key, value in MODE_LABELS.items()}
+
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -102,9 +112,9 @@ def history_csv():
             buffer.seek(0)
             buffer.truncate()
             writer.writerow([format_datetime(row.event.occurred_at, "yyyy-MM-dd HH:mm"),
-                             _who(row), _profession(row), action_label(row.event.action),
-                             str(OUTCOME_LABELS.get(row.event.outcome, row.event.outcome)),
-                             str(MODE_LABELS[row.mode])])
+                             _who(row), _profession(row), label(row.event.action),
+                             outcomes.get(row.event.outcome, row.event.outcome),
+                             modes[row.mode]])
             yield buffer.getvalue()
 
     response = Response(stream_with_context(lines()), mimetype="text/csv")

@@ -168,7 +168,8 @@ def patient_show(patient_id: str):
         Document.patient_id == patient.id).order_by(Document.document_date.desc())
         if policy.document_allowed(DocumentAction.LIST, current_user.role,
                                    care.document_context(db.session, current_user, item,
-                                                         patient), hidden=item.hidden)]
+                                                         patient, known),
+                                   hidden=item.hidden)]
     names = {item.id: vault.view(keys.ring, patient, item).title for item in documents}
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
                                              known, _actor_for(patient), first=20)

@@ -13,7 +13,9 @@ from domain.models.base import Base, UTCDateTime
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     # A person's history, newest first, read page by page from a sequence number.
-    __table_args__ = (Index("ix_audit_events_subject_seq", "subject_id", "seq"),)
+    __table_args__ = (Index("ix_audit_events_subject_seq", "subject_id", "seq"),
+                      Index("ix_audit_events_subject_actor_seq", "subject_id", "actor_id",
+                            "seq"))
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

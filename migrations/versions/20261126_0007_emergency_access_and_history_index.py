@@ -35,6 +35,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_subject_seq', ['subject_id', 'seq'], unique=False)
+        batch_op.create_index('ix_audit_events_subject_actor_seq',
+                              ['subject_id', 'actor_id', 'seq'], unique=False)
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('samu', sa.Boolean(), nullable=False,
@@ -56,6 +58,7 @@ def downgrade() -> None:
         batch_op.drop_column('samu')
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_subject_actor_seq')
         batch_op.drop_index('ix_audit_events_subject_seq')
 
     with op.batch_alter_table('emergency_accesses', schema=None) as batch_op:
