@@ -7,7 +7,8 @@ facts, domain/policy.py answers.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,16 @@ from sqlalchemy.orm import Session
 from domain import audit, emergency, insured, policy
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
-from domain.models import CareRelation, Document, Profession, Role, Sector, SpaceStatus, User
+from domain.models import (
+    CareRelation,
+    Document,
+    EmergencyAccess,
+    Profession,
+    Role,
+    Sector,
+    SpaceStatus,
+    User,
+)
 from domain.models.base import utcnow
 
 OPEN_SPACES = (SpaceStatus.ACTIVE, SpaceStatus.AUTO_CREATED)
@@ -138,15 +148,44 @@ def search_professionals(session: Session, query: str, limit: int = 20) -> list[
         .order_by(User.family_name, User.given_name).limit(limit)))
 
 
-def people_around(session: Session, patient: User) -> tuple[list, list]:
-    """(professionals who declared a care relation and are not blocked, blocked ones),
-    each as (relation, professional), newest first."""
-    rows = session.execute(select(CareRelation, User).join(
-        User, User.id == CareRelation.professional_id).where(
-        CareRelation.patient_id == patient.id).order_by(CareRelation.created_at.desc())).all()
-    active = [(row, person) for row, person in rows if not row.blocked and row.declared_at]
-    blocked = [(row, person) for row, person in rows if row.blocked]
-    return active, blocked
+@dataclass(frozen=True)
+class Around:
+    """A professional as the patient's access page lists them."""
+
+    person: User
+    last_access: datetime | None   # the last "informed, did not object" statement
+    emergency_at: datetime | None  # the last emergency access, if any
+    blocked_at: datetime | None = None
+
+
+def people_around(session: Session, patient: User) -> tuple[list[Around], list[Around]]:
+    """(professionals who accessed the space — by the usual statement or in an emergency —
+    and are not blocked, the blocked ones), newest first."""
+    relations = {row.professional_id: (row, person) for row, person in session.execute(
+        select(CareRelation, User).join(User, User.id == CareRelation.professional_id)
+        .where(CareRelation.patient_id == patient.id))}
+    emergencies: dict[str, tuple[datetime, User]] = {}
+    for access, person in session.execute(
+            select(EmergencyAccess, User).join(User, User.id == EmergencyAccess.professional_id)
+            .where(EmergencyAccess.patient_id == patient.id)):
+        if access.professional_id not in emergencies or (
+                access.started_at > emergencies[access.professional_id][0]):
+            emergencies[access.professional_id] = (access.started_at, person)
+    active, blocked = [], []
+    for person_id in set(relations) | set(emergencies):
+        relation, person = relations.get(person_id) or (None, emergencies[person_id][1])
+        item = Around(person, relation.declared_at if relation else None,
+                      emergencies[person_id][0] if person_id in emergencies else None,
+                      relation.blocked_at if relation and relation.blocked else None)
+        if item.blocked_at:
+            blocked.append(item)
+        elif item.last_access or item.emergency_at:
+            active.append(item)
+
+    def newest(item: Around):
+        return max(day for day in (item.last_access, item.emergency_at, item.blocked_at)
+                   if day)
+    return sorted(active, key=newest, reverse=True), sorted(blocked, key=newest, reverse=True)
 
 
 def set_blocked(session: Session, keyring: Keyring, patient: User, professional: User,

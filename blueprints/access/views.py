@@ -60,7 +60,7 @@ def overview():
     found = care.search_professionals(db.session, query) if query else []
     attending = db.session.get(User, current_user.attending_doctor_id) \
         if current_user.attending_doctor_id else None
-    blocked_ids = {person.id for _relation, person in blocked}
+    blocked_ids = {item.person.id for item in blocked}
     return render_template("access/overview.html", active=active, blocked=blocked,
                            found=found, query=query, attending=attending,
                            blocked_ids=blocked_ids, professions=PROFESSION_NAMES)
