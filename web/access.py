@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from domain import audit
 from domain.policy import Area, may_enter, needs_sign_in
-from extensions import htmx, login_manager
+from extensions import db, htmx, keys, login_manager
 
 
 def allow(area: Area) -> Callable:
@@ -41,6 +41,10 @@ def enforce():
     if needs_sign_in(area) and not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not may_enter(current_role(), area):
+        # A signed-in person knocking on another role's area: refused, and written down.
+        audit.record(db.session, keys.ring, "access.area_denied", actor=actor(),
+                     outcome="denied", details={"area": area.value})
+        db.session.commit()
         abort(403)
     return None
 

@@ -222,6 +222,9 @@ def patient_deposit(patient_id: str):
     allowed = [category for category in CATEGORY_LABELS if policy.matrix_allows(
         current_user.profession, current_user.sector, category, "deposit")]
     if not allowed:
+        audit.record(db.session, keys.ring, "document.deposit", actor=_actor_for(patient),
+                     outcome="denied", subject_id=patient.id)
+        db.session.commit()
         abort(404)
     errors: list[tuple[str, str]] = []
     typed = {"title": "", "category": "",
@@ -237,6 +240,11 @@ def patient_deposit(patient_id: str):
         if category is None:
             errors.append(("category", _("Choisissez une catégorie que votre profession peut "
                                          "déposer.")))
+            if typed["category"]:  # a category the matrix refuses this profession
+                audit.record(db.session, keys.ring, "document.deposit",
+                             actor=_actor_for(patient), outcome="denied",
+                             subject_id=patient.id, details={"category": typed["category"][:20]})
+                db.session.commit()
         try:
             vault.clean_title(typed["title"])
         except vault.InvalidDocument:
@@ -273,6 +281,10 @@ def patient_vaccination(patient_id: str):
     section = profile.BY_KEY["vaccinations"]
     if not policy.profile_allowed(ProfileAction.ADD, current_user.role, is_owner=False,
                                   locked=False, section=section.key, care=known):
+        audit.record(db.session, keys.ring, "profile.entry_add", actor=_actor_for(patient),
+                     outcome="denied", subject_id=patient.id,
+                     details={"section": section.key})
+        db.session.commit()
         abort(404)
     errors: list[tuple[str, str]] = []
     typed = {"vaccinator": current_user.display_name}
