@@ -6,6 +6,7 @@ Never touches the project's instance/ folder: everything lives in a temporary di
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import time
@@ -16,6 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pyotp  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from domain import demo  # noqa: E402
 
@@ -133,3 +135,78 @@ def sign_in(app, login: str, clock: TotpClock):
     if response.status_code != 303:
         raise RuntimeError(f"sign-in of {login}: code step answered {response.status_code}")
     return client
+
+
+# Where a benchmark's data lives -------------------------------------------------------------
+
+def print_title(title: str) -> None:
+    print()
+    print(title)
+    print("-" * len(title))
+
+
+class Database:
+    """Where this run's data lives: a temporary SQLite file, or what DATABASE_URL names."""
+
+    def __init__(self, tmp: str, name: str):
+        self.given = os.environ.get("DATABASE_URL", "").strip()
+        self.schema: str | None = None
+        self.sqlite_file: Path | None = None
+        self.url = f"sqlite:///{tmp}/bench.db"
+        self.backend = "sqlite"
+        if not self.given:
+            self.label = "SQLite, temporary file"
+            return
+        parsed = make_url(self.given)
+        self.backend = parsed.get_backend_name()
+        if self.backend == "postgresql":
+            self.schema = f"bench_{name}_{os.getpid()}_{int(time.time())}"
+            options = parsed.query.get("options", "")
+            options = f"{options} -csearch_path={self.schema}".strip()
+            self.url = parsed.update_query_dict({"options": options}).render_as_string(
+                hide_password=False)
+            self.label = (f"PostgreSQL {parsed.render_as_string(hide_password=True)}, "
+                          f"schema {self.schema} (dropped at the end)")
+        elif self.backend == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                raise SystemExit("DATABASE_URL: an in-memory SQLite database cannot be "
+                                 "shared by the app's connections; name a file")
+            self.url = self.given
+            self.sqlite_file = Path(parsed.database).resolve()
+            self.label = f"SQLite, {self.sqlite_file} (deleted at the end)"
+        else:
+            raise SystemExit(f"DATABASE_URL: {self.backend} is not supported "
+                             "(SQLite, PostgreSQL)")
+
+    def create(self) -> None:
+        if self.schema:
+            engine = create_engine(self.given)
+            with engine.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            engine.dispose()
+        elif self.sqlite_file is not None and self.sqlite_file.exists():
+            # The demo accounts would get this run's throw-away keys: never someone's data.
+            raise SystemExit(f"DATABASE_URL: {self.sqlite_file} exists; name a SQLite file "
+                             "that does not (created, then deleted at the end)")
+
+    def drop(self) -> None:
+        if self.schema:
+            engine = create_engine(self.given)
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            engine.dispose()
+        elif self.sqlite_file is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.sqlite_file}{suffix}").unlink(missing_ok=True)
+
+
+def make_app(tmp: str, database: Database):
+    """build_app's application; with DATABASE_URL, its engine rebound (before any use) from
+    the temporary SQLite file to that database. Only extensions.Database reads the URL."""
+    app = build_app(tmp)
+    if database.url != app.config["DATABASE_URL"]:
+        from extensions import db
+        app.extensions["carnet_db"][0].dispose()  # never connected: no file was created
+        app.config["DATABASE_URL"] = database.url
+        db.init_app(app)
+    return app

@@ -171,6 +171,18 @@ def latest(session: Session, keyring: Keyring, patient: User,
     return found
 
 
+def latest_for_professional(session: Session, keyring: Keyring, viewer: User,
+                            patient: User, care: policy.CareFacts,
+                            actor: audit.Actor) -> dict[str, MeasureView]:
+    """The latest measures, if the policy lets this professional read them (audited)."""
+    if not policy.profile_allowed(policy.ProfileAction.READ, viewer.role, is_owner=False,
+                                  locked=False, section="measures", care=care):
+        return {}
+    audit.record(session, keyring, "profile.measures_read_by_professional", actor=actor,
+                 subject_id=patient.id)
+    return latest(session, keyring, patient, kinds_for(patient, utcnow().date()))
+
+
 def bmi(weight_kg: float, height_cm: float) -> float:
     """Body-mass index, one decimal."""
     metres = height_cm / 100

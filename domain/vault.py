@@ -185,6 +185,18 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
                  for document_id in shown], len(hits), page, pages, per_page, counts)
 
 
+def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
+                               patient: User, known: policy.CareFacts) -> list[DocumentView]:
+    """The patient's documents this professional may list, newest first: the policy
+    decides each one on facts gathered once for the page (no query per document)."""
+    key = patient_key(keyring, patient)
+    rows = session.scalars(select(Document).where(Document.patient_id == patient.id)
+                           .order_by(Document.document_date.desc(), Document.deposited_at.desc()))
+    return [DocumentView(row, _title(key, row)) for row in rows if policy.document_allowed(
+        policy.DocumentAction.LIST, viewer.role,
+        care.document_context(session, viewer, row, patient, known), hidden=row.hidden)]
+
+
 def authors(session: Session, documents: list[Document]) -> dict[str, User]:
     """The accounts that deposited these documents (one query), to name them."""
     ids = {document.author_id for document in documents if document.author_id}

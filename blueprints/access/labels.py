@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "document.delete": _l("Suppression d’un document"),
     "document.hide": _l("Masquage d’un document"),
     "profile.read_by_professional": _l("Lecture de votre profil médical"),
+    "profile.measures_read_by_professional": _l("Lecture de vos mesures"),
     "profile.entry_added": _l("Ajout dans le profil médical"),
     "profile.entry_read": _l("Lecture d’une entrée du profil"),
     "profile.entry_edit": _l("Modification dans le profil médical"),

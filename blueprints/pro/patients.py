@@ -33,7 +33,7 @@ from domain import (
     vault,
 )
 from domain.errors import NotAllowed
-from domain.models import Document, User
+from domain.models import User
 from domain.models.base import utcnow
 from domain.policy import Area, DocumentAction, ProfileAction
 from extensions import db, keys
@@ -164,23 +164,16 @@ def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
     patient = _patient(patient_id)
     known = care.facts(db.session, current_user, patient)
-    documents = [item for item in db.session.query(Document).filter(
-        Document.patient_id == patient.id).order_by(Document.document_date.desc())
-        if policy.document_allowed(DocumentAction.LIST, current_user.role,
-                                   care.document_context(db.session, current_user, item,
-                                                         patient, known),
-                                   hidden=item.hidden)]
-    names = {item.id: vault.view(keys.ring, patient, item).title for item in documents}
+    actor_now = _actor_for(patient)
+    documents = vault.documents_for_professional(db.session, keys.ring, current_user,
+                                                 patient, known)
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
-                                             known, _actor_for(patient), first=20)
-    latest = {}
-    if policy.profile_allowed(ProfileAction.READ, current_user.role, is_owner=False,
-                              locked=False, section="measures", care=known):
-        latest = measures.latest(db.session, keys.ring, patient,
-                                 measures.kinds_for(patient, date.today()))
+                                             known, actor_now, first=20)
+    latest = measures.latest_for_professional(db.session, keys.ring, current_user, patient,
+                                              known, actor_now)
     db.session.commit()
     return render_template(
-        "pro/patient.html", patient=patient, documents=documents, names=names,
+        "pro/patient.html", patient=patient, documents=documents,
         views=list(sections.values()), category_labels=CATEGORY_LABELS, latest=latest,
         kind_label=kind_label, human_size=human_size,
         measure_kinds=measures.KINDS, measure_labels=MEASURES, measure_text=measure_text,
