@@ -380,3 +380,22 @@ def tab_until(page, predicate, limit: int = 60) -> dict:
             return info
         seen.append(info and f"{info['tag']}#{info['id']} {info['text'][:30]!r}")
     raise AssertionError(f"never reached the element after {limit} Tab presses: {seen}")
+
+
+# Page checks shared by the flow tests: ids used twice, heading levels skipped in main.
+DUPLICATE_IDS = """() => { const seen = new Set(), twice = [];
+  for (const element of document.querySelectorAll("[id]")) {
+    if (seen.has(element.id)) { twice.push(element.id); }
+    seen.add(element.id);
+  }
+  return twice; }"""
+
+HEADING_SKIPS = """() => { const skips = []; let previous = 0;
+  for (const h of document.querySelectorAll("main h1, main h2, main h3, main h4, main h5")) {
+    const level = parseInt(h.tagName.slice(1), 10);
+    if (previous && level > previous + 1) {
+      skips.push("h" + previous + " → h" + level + " " + JSON.stringify(h.textContent.trim()));
+    }
+    previous = level;
+  }
+  return skips; }"""

@@ -211,23 +211,6 @@ def open_page(browsing):
         context.close()
 
 
-DUPLICATE_IDS = """() => { const seen = new Set(), twice = [];
-  for (const element of document.querySelectorAll("[id]")) {
-    if (seen.has(element.id)) { twice.push(element.id); }
-    seen.add(element.id);
-  }
-  return twice; }"""
-
-HEADING_SKIPS = """() => { const skips = []; let previous = 0;
-  for (const h of document.querySelectorAll("main h1, main h2, main h3, main h4, main h5")) {
-    const level = parseInt(h.tagName.slice(1), 10);
-    if (previous && level > previous + 1) {
-      skips.push("h" + previous + " → h" + level + " " + JSON.stringify(h.textContent.trim()));
-    }
-    previous = level;
-  }
-  return skips; }"""
-
 FOCUS = """() => { const e = document.activeElement;
   if (!e || e === document.body) { return "body"; }
   return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
@@ -261,14 +244,14 @@ class Findings:
         no horizontal scroll and large targets."""
         if page.locator("h1").count() != 1:
             self.problems.append(f"{where}: {page.locator('h1').count()} h1")
-        skips = page.evaluate(HEADING_SKIPS)
+        skips = page.evaluate(support.HEADING_SKIPS)
         if skips:
             self.problems.append(f"{where}: skipped heading levels {skips}")
         violations = support.axe_violations(page, js)
         if violations:
             self.problems.append(f"axe on {where} ({JS_MODES[js]}, {width} px, {page.url}):\n"
                                  + support.describe_violations(violations))
-        duplicates = page.evaluate(DUPLICATE_IDS)
+        duplicates = page.evaluate(support.DUPLICATE_IDS)
         if duplicates:
             self.problems.append(f"{where}: duplicate ids {duplicates}")
         if page.js_errors:

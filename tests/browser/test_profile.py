@@ -259,13 +259,6 @@ def open_page(browsing):
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
-DUPLICATE_IDS = """() => { const seen = new Set(), twice = [];
-  for (const element of document.querySelectorAll("[id]")) {
-    if (seen.has(element.id)) { twice.push(element.id); }
-    seen.add(element.id);
-  }
-  return twice; }"""
-
 
 class Findings:
     """Problems seen along a flow, reported together at the end, so that one problem does
@@ -293,7 +286,7 @@ class Findings:
         if violations:
             self.problems.append(f"axe on {where} ({JS_MODES[js]}, {page.url}):\n"
                                  + support.describe_violations(violations))
-        duplicates = page.evaluate(DUPLICATE_IDS)
+        duplicates = page.evaluate(support.DUPLICATE_IDS)
         if duplicates:
             self.problems.append(f"{where}: duplicate ids {duplicates}")
         if getattr(page, "js_errors", None):
@@ -556,7 +549,7 @@ def htmx_flow(page, data, slug: str, width: int) -> Findings:
                    f"htmx: {page.title()!r}")
     findings.axe(page, js, f"/profil/{slug} modification en erreur (htmx)")
     # (The add form still shows its summary: two summaries on the page.)
-    findings.check("error-summary-title" not in page.evaluate(DUPLICATE_IDS),
+    findings.check("error-summary-title" not in page.evaluate(support.DUPLICATE_IDS),
                    "two error summaries share id=error-summary-title")
     if width == 320:
         findings.reflow(page, f"/profil/{slug} modification en erreur")
