@@ -45,15 +45,17 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints.account import bp as account_bp
     from blueprints.activation import bp as activation_bp
     from blueprints.adviser import bp as adviser_bp
+    from blueprints.agenda import bp as agenda_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.documents import bp as documents_bp
+    from blueprints.messages import bp as messages_bp
     from blueprints.pages import bp as pages_bp
     from blueprints.pro import bp as pro_bp
     from blueprints.profile import bp as profile_bp
     from blueprints.space import bp as space_bp
 
     for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, documents_bp,
-                      profile_bp, access_bp, pro_bp, adviser_bp):
+                      profile_bp, access_bp, pro_bp, adviser_bp, messages_bp, agenda_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

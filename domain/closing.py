@@ -12,8 +12,12 @@ from domain import audit
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
 from domain.models import (
+    AgendaItem,
+    CalendarFeed,
+    Conversation,
     InsuredPerson,
     Measure,
+    MessageAttachment,
     ProfileEntry,
     ProfileSection,
     Representation,
@@ -59,7 +63,8 @@ def erase_user(session: Session, user_id: str) -> None:
         (Representation.represented_id == user_id)
         | (Representation.representative_id == user_id)))
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    for model in (ProfileEntry, ProfileSection, Measure):  # whatever the database's FK mode
+    for model in (ProfileEntry, ProfileSection, Measure, MessageAttachment, Conversation,
+                  AgendaItem, CalendarFeed):  # whatever the database's FK mode
         session.execute(delete(model).where(model.patient_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
 

@@ -117,3 +117,23 @@ def notify_emergency(patient, professional, profession_label, ends_at) -> int:
         sent += 1
     return sent
 
+
+
+def notify_new_message_to_patient(patient, profession_label) -> bool:
+    """Tell a patient (or a child's representatives) that a message arrived and from which
+    kind of professional: never its subject or content."""
+    addresses = _addresses(patient)
+    for address in addresses:
+        send_email(address, lambda: _("Un nouveau message dans votre espace santé"),
+                   "email/new_message.txt", profession=profession_label,
+                   inbox_url=absolute_url("messages.inbox"))
+    return bool(addresses)
+
+
+def notify_new_message_to_professional(professional) -> bool:
+    """Tell a professional that a patient replied: not who, not what."""
+    if not professional.email:
+        return False
+    send_email(professional.email, lambda: _("Un patient vous a répondu"),
+               "email/new_message_pro.txt", inbox_url=absolute_url("messages.pro_inbox"))
+    return True

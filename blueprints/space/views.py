@@ -41,18 +41,6 @@ def dashboard():
                            sections=COMING)
 
 
-@bp.get("/agenda")
-@patient
-def agenda():
-    return _coming("agenda")
-
-
-@bp.get("/messagerie")
-@patient
-def messages():
-    return _coming("messages")
-
-
 @bp.get("/catalogue")
 @patient
 def catalogue():

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2.0 models, one module per area."""
 
+from domain.models.agenda import AgendaItem, CalendarFeed, ItemKind
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
 from domain.models.care import CareRelation, EmergencyAccess
@@ -11,6 +12,7 @@ from domain.models.insured import (
     LegalRepresentative,
     SpaceStatus,
 )
+from domain.models.messaging import Conversation, Message, MessageAttachment
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
 from domain.models.user import (
     EXCLUDED_SECTORS,
@@ -24,6 +26,12 @@ from domain.models.user import (
 from domain.models.websession import WebSession
 
 __all__ = [
+    "AgendaItem",
+    "CalendarFeed",
+    "Conversation",
+    "ItemKind",
+    "Message",
+    "MessageAttachment",
     "SYSTEM_CATEGORIES",
     "AuthorKind",
     "CareRelation",
