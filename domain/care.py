@@ -97,7 +97,8 @@ def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
         declared=open_space and found is not None and found.declared_at is not None,
         blocked=found is not None and found.blocked,
         emergency=open_space and emergency.active(
-            session, patient.id, viewer.id, utcnow()) is not None)
+            session, patient.id, viewer.id, utcnow()) is not None,
+        open_space=open_space)
 
 
 def may_open(session: Session, viewer: User, patient: User) -> bool:

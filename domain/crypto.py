@@ -312,3 +312,9 @@ def add_kek_version(path: str | Path) -> int:
         json.dump(content, handle, indent=2)
     os.replace(temporary, path)
     return version
+
+
+def attachment_binding(attachment_id: str, patient_id: str, scheme: int = 1) -> str:
+    """Associated data of a message attachment's chunks (as document_binding, for another
+    kind of record, so a document's blob never opens as an attachment or the reverse)."""
+    return f"att={attachment_id}|patient={patient_id}|v={scheme}"

@@ -152,6 +152,7 @@ class CareFacts:
     declared: bool   # stated that the patient was informed and did not object
     blocked: bool    # the patient blocked them
     emergency: bool = False  # a running emergency access
+    open_space: bool = True  # a closed (or shredded) space is open to nobody
 
 
 def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
@@ -179,3 +180,42 @@ def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
         return section == "vaccinations" and access_matrix.may_add_vaccination(
             care.profession) and not (action == ProfileAction.CONFIRM and locked)
     return False
+
+
+# Conversations ------------------------------------------------------------------------------
+
+class MessageAction(StrEnum):
+    START = "start"  # a professional opens a conversation with a patient
+    READ = "read"
+    REPLY = "reply"
+    CLOSE = "close"
+
+
+def conversation_allowed(action: MessageAction, role: Role | None, *, is_patient: bool,
+                         is_professional: bool, closed: bool = False,
+                         care: CareFacts | None = None) -> bool:
+    """The one rule for messaging (DESIGN.md §2 "Messaging").
+
+    Only a care professional starts a conversation, with a patient whose space they may
+    open (declared care relation or running emergency access, not blocked). The patient
+    reads every conversation of their own and replies while it is open; they never start
+    one, so they cannot write to another patient or to a professional who never wrote to
+    them, nor to one they blocked (`care` then holds that professional's facts). The
+    professional of the conversation reads, replies and closes it until the patient blocks
+    them or the space closes. Nobody else gets anything.
+    """
+    if role == Role.PATIENT and is_patient:
+        blocked = care is not None and care.blocked
+        return action == MessageAction.READ or (
+            action == MessageAction.REPLY and not closed and not blocked)
+    if role != Role.PROFESSIONAL or care is None:
+        return False
+    if excluded(care.sector) or care.blocked or not care.open_space:
+        return False
+    if action == MessageAction.START:
+        return care.declared or care.emergency
+    if not is_professional:
+        return False
+    if action == MessageAction.REPLY:
+        return not closed
+    return action in (MessageAction.READ, MessageAction.CLOSE)

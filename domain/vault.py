@@ -33,7 +33,14 @@ from domain.crypto import (
     wrap_data_key,
 )
 from domain.keys import patient_key
-from domain.models import SYSTEM_CATEGORIES, AuthorKind, Category, Document, User
+from domain.models import (
+    SYSTEM_CATEGORIES,
+    AuthorKind,
+    Category,
+    Document,
+    MessageAttachment,
+    User,
+)
 from domain.models.base import new_id, utcnow
 
 TITLE_MAX = 200
@@ -92,6 +99,37 @@ def _file_pieces(path: Path) -> Iterator[bytes]:
             yield piece
 
 
+@dataclass(frozen=True)
+class SealedBlob:
+    key: str
+    size: int
+    checksum: str
+    wrapped_key: bytes
+
+
+def seal_file(store, key: bytes, binding: str, path: Path, size: int) -> SealedBlob:
+    """Encrypt a checked file into the store under a fresh data key wrapped by the patient
+    key `key`: the vault's documents and the messages' attachments alike."""
+    blob_key, data_key = new_id(), new_data_key()
+    digest = hashlib.sha256()
+
+    def sealed_pieces():
+        for sealed in encrypt_chunks(data_key, binding, _file_pieces(path), size):
+            digest.update(sealed)
+            yield sealed
+
+    blob_size = store.put(blob_key, sealed_pieces())
+    return SealedBlob(blob_key, blob_size, digest.hexdigest(), wrap_data_key(key, data_key))
+
+
+def open_blob(keyring: Keyring, store, patient: User, wrapped_key: bytes, binding: str,
+              blob_key: str, blob_size: int) -> Iterator[bytes]:
+    """The clear content of a sealed blob, chunk by chunk, checked by AES-GCM as it
+    streams."""
+    data_key = unwrap_data_key(patient_key(keyring, patient), wrapped_key)
+    return decrypt_chunks(data_key, binding, store.open(blob_key), blob_size)
+
+
 def add_document(session: Session, keyring: Keyring, store, *, patient: User, author: User,
                  path: Path, size: int, kind: str, mimetype: str, file_name: str, title: str,
                  category: Category, document_date: date, hidden: bool | None, source: str,
@@ -100,16 +138,8 @@ def add_document(session: Session, keyring: Keyring, store, *, patient: User, au
     title = clean_title(title)
     check_date(document_date, utcnow().date())
     key = patient_key(keyring, patient)
-    document_id, blob_key, data_key = new_id(), new_id(), new_data_key()
-    digest = hashlib.sha256()
-
-    def sealed_pieces():
-        for sealed in encrypt_chunks(data_key, document_binding(document_id, patient.id),
-                                     _file_pieces(path), size):
-            digest.update(sealed)
-            yield sealed
-
-    blob_size = store.put(blob_key, sealed_pieces())
+    document_id = new_id()
+    blob = seal_file(store, key, document_binding(document_id, patient.id), path, size)
     is_patient = author.id == patient.id
     document = Document(
         id=document_id, patient_id=patient.id, author_id=author.id,
@@ -119,8 +149,8 @@ def add_document(session: Session, keyring: Keyring, store, *, patient: User, au
         file_name_sealed=seal(key, file_name.encode(), _associated(document_id, "file_name")),
         document_date=document_date, deposited_at=utcnow(),
         hidden=patient.hide_new_documents if hidden is None else hidden,
-        kind=kind, mimetype=mimetype, size=size, blob_key=blob_key, blob_size=blob_size,
-        checksum=digest.hexdigest(), wrapped_key=wrap_data_key(key, data_key))
+        kind=kind, mimetype=mimetype, size=size, blob_key=blob.key, blob_size=blob.size,
+        checksum=blob.checksum, wrapped_key=blob.wrapped_key)
     session.add(document)
     session.flush()
     audit.record(session, keyring, "document.added", actor=actor, subject_id=patient.id,
@@ -132,11 +162,11 @@ def add_document(session: Session, keyring: Keyring, store, *, patient: User, au
 def view(keyring: Keyring, patient: User, document: Document) -> DocumentView:
     key = patient_key(keyring, patient)
     return DocumentView(
-        document, _title(key, document),
+        document, title_of(key, document),
         open_sealed(key, document.file_name_sealed, _associated(document.id, "file_name")).decode())
 
 
-def _title(key: bytes, document: Document) -> str:
+def title_of(key: bytes, document: Document) -> str:
     return open_sealed(key, document.title_sealed, _associated(document.id, "title")).decode()
 
 
@@ -169,7 +199,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
         rows = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).scalars()
-        return Page([DocumentView(row, _title(key, row)) for row in rows], total, page, pages,
+        return Page([DocumentView(row, title_of(key, row)) for row in rows], total, page, pages,
                     per_page, counts)
     # Titles are sealed: the search opens them, reading only the columns it needs.
     hits = [document_id for document_id, title_sealed in session.execute(
@@ -181,7 +211,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     shown = hits[(page - 1) * per_page:page * per_page]
     by_id = {row.id: row for row in session.execute(
         select(Document).where(Document.id.in_(shown))).scalars()} if shown else {}
-    return Page([DocumentView(by_id[document_id], _title(key, by_id[document_id]))
+    return Page([DocumentView(by_id[document_id], title_of(key, by_id[document_id]))
                  for document_id in shown], len(hits), page, pages, per_page, counts)
 
 
@@ -192,7 +222,7 @@ def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
     key = patient_key(keyring, patient)
     rows = session.scalars(select(Document).where(Document.patient_id == patient.id)
                            .order_by(Document.document_date.desc(), Document.deposited_at.desc()))
-    return [DocumentView(row, _title(key, row)) for row in rows if policy.document_allowed(
+    return [DocumentView(row, title_of(key, row)) for row in rows if policy.document_allowed(
         policy.DocumentAction.LIST, viewer.role,
         care.document_context(session, viewer, row, patient, known), hidden=row.hidden)]
 
@@ -224,10 +254,9 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
 
 def open_content(keyring: Keyring, store, patient: User, document: Document) -> Iterator[bytes]:
     """The clear content, chunk by chunk, checked by AES-GCM as it streams."""
-    data_key = unwrap_data_key(patient_key(keyring, patient), document.wrapped_key)
-    return decrypt_chunks(data_key, document_binding(document.id, document.patient_id,
-                                                     document.scheme),
-                          store.open(document.blob_key), document.blob_size)
+    return open_blob(keyring, store, patient, document.wrapped_key,
+                     document_binding(document.id, document.patient_id, document.scheme),
+                     document.blob_key, document.blob_size)
 
 
 def update_document(session: Session, keyring: Keyring, patient: User, document: Document, *,
@@ -291,13 +320,15 @@ class VerifyReport:
 
 
 def verify(session: Session, store, *, repair: bool = False) -> VerifyReport:
-    """Compare the store with the database: blobs nobody points to (orphans), rows whose
-    blob is gone (missing) and blobs whose checksum no longer matches (corrupt). With
-    `repair`, orphans are deleted (they were never visible to anyone)."""
+    """Compare the store with the database (documents and message attachments): blobs
+    nobody points to (orphans), rows whose blob is gone (missing) and blobs whose checksum
+    no longer matches (corrupt). With `repair`, orphans are deleted (they were never
+    visible to anyone)."""
     report = VerifyReport()
     known: set[str] = set()
-    for document_id, blob_key, checksum in session.execute(
-            select(Document.id, Document.blob_key, Document.checksum)):
+    rows = session.execute(select(Document.id, Document.blob_key, Document.checksum).union_all(
+        select(MessageAttachment.id, MessageAttachment.blob_key, MessageAttachment.checksum)))
+    for document_id, blob_key, checksum in rows:
         known.add(blob_key)
         report.checked += 1
         if not store.exists(blob_key):

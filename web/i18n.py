@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request
-from flask_babel import get_translations
+from flask_babel import format_decimal, get_translations
 
 LANG_COOKIE = "carnet_lang"
 
@@ -32,3 +32,4 @@ def init_app(app: Flask) -> None:
         lambda singular, plural, n: _translations().ungettext(singular, plural, n),
         newstyle=True,
     )
+    app.jinja_env.filters["number"] = format_decimal  # 5 000 in French, 5,000 in English

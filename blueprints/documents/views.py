@@ -163,14 +163,22 @@ def _send(document_id: str, inline: bool):
 
 
 def stream_document(owner, document, inline: bool) -> Response:
-    """Decrypt a document to the browser as it streams, under its own name, sandboxed."""
+    """Decrypt a document to the browser as it streams."""
     item = vault.view(keys.ring, owner, document)
-    chunks = vault.open_content(keys.ring, blobs.store, owner, document)
-    response = Response(stream_with_context(chunks), mimetype=document.mimetype,
+    return stream_file(vault.open_content(keys.ring, blobs.store, owner, document),
+                       mimetype=document.mimetype, size=document.size,
+                       file_name=item.file_name, inline=inline)
+
+
+def stream_file(chunks, *, mimetype: str, size: int, file_name: str,
+                inline: bool) -> Response:
+    """Clear content to the browser as it is decrypted, under its own name, sandboxed:
+    vault documents and message attachments alike."""
+    response = Response(stream_with_context(chunks), mimetype=mimetype,
                         direct_passthrough=True)
-    response.headers["Content-Length"] = str(document.size)
+    response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = _disposition(
-        "inline" if inline else "attachment", item.file_name)
+        "inline" if inline else "attachment", file_name)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "no-store"
     return response

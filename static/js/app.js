@@ -41,6 +41,32 @@
     (heading || document.getElementById("contenu")).focus();
   });
 
+  /* A sent message: the form is emptied and the focus stays in the message box. */
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!event.detail.successful || !form.matches || !form.matches("[data-reset-on-success]")) { return; }
+    form.reset();
+    var box = form.querySelector("[data-reply-box]");
+    if (box) { count(box, true); box.focus(); }
+  });
+
+  /* Characters left: shown as one types, read out politely only after a pause. */
+  var pause = null;
+  function count(box, quiet) {
+    var shown = document.querySelector('[data-count-for="' + box.id + '"]');
+    var live = document.getElementById(box.id + "-count-live");
+    if (!shown) { return; }
+    var left = parseInt(shown.getAttribute("data-count-max"), 10) - box.value.length;
+    var text = (left >= 0 ? shown.getAttribute("data-count-text") : shown.getAttribute("data-count-over"))
+      .replace("{n}", Math.abs(left).toLocaleString(document.documentElement.lang));
+    shown.textContent = box.value.length ? text : "";
+    clearTimeout(pause);
+    if (live && !quiet) { pause = setTimeout(function () { live.textContent = text; }, 1500); }
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-reply-box]")) { count(event.target); }
+  });
+
   /* Upload progress: a <progress> with its text, updated while htmx sends the file. */
   document.addEventListener("htmx:xhr:progress", function (event) {
     var form = event.target.closest && event.target.closest("[data-upload-progress]");

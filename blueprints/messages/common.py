@@ -1,0 +1,226 @@
+"""What the patient's and the professional's messaging pages share: reading the form and
+its files, sending, and showing a conversation (whole page, or the htmx fragment of a
+sent message)."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from blueprints.access.labels import PROFESSION_NAMES
+from blueprints.documents.labels import human_size
+from blueprints.documents.upload import upload_message
+from blueprints.documents.views import stream_file
+from domain import messaging, uploads, vault
+from domain.errors import NotAllowed
+from domain.forms import Problem, clean_text
+from domain.models import Conversation, User
+from domain.policy import DocumentAction, MessageAction
+from extensions import blobs, db, htmx, keys
+from web.access import actor
+from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional
+from web.render import render_page
+
+MESSAGES = {
+    ("subject", "required"): _l("Donnez un objet à votre message."),
+    ("subject", "too_long"): _l("L’objet doit faire au plus %(maximum)s caractères "
+                                "(il en fait %(length)s)."),
+    ("body", "required"): _l("Écrivez votre message."),
+    ("body", "too_long"): _l("Le message doit faire au plus %(maximum)s caractères "
+                             "(il en fait %(length)s). Raccourcissez-le ou envoyez-le en "
+                             "deux fois."),
+}
+
+
+def errors_of(problems: list[Problem]) -> list[tuple[str, str]]:
+    return [(problem.field, str(MESSAGES[(problem.field, problem.reason)]) % problem.params
+             if problem.params else str(MESSAGES[(problem.field, problem.reason)]))
+            for problem in problems]
+
+
+def profession_of(user: User | None) -> str:
+    if user is None or user.profession is None:
+        return ""
+    return str(PROFESSION_NAMES[user.profession])
+
+
+def workdir() -> Path:
+    folder = Path(current_app.instance_path) / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextmanager
+def checked_files(patient: User, *, documents: bool):
+    """The files sent with the form, spooled and cleaned in a temporary folder, and the
+    vault documents chosen (the patient's own, through the document policy). Yields
+    (files, chosen documents, errors); nothing is stored yet."""
+    errors: list[tuple[str, str]] = []
+    uploads_sent = [upload for upload in request.files.getlist("files") if upload.filename]
+    chosen = []
+    if documents:
+        for document_id in dict.fromkeys(request.form.getlist("documents")):
+            if not document_id:
+                continue
+            try:
+                _owner, document = vault.get_document(db.session, keys.ring, current_user,
+                                                      document_id[:64], DocumentAction.READ,
+                                                      actor())
+            except vault.DocumentNotFound:
+                errors.append(("documents", _("Ce document n’est plus dans votre espace. "
+                                              "Choisissez-en un autre.")))
+            else:
+                chosen.append(document)
+    if len(uploads_sent) + len(chosen) > messaging.MAX_ATTACHMENTS:
+        errors.append(("files", _("Joignez au plus %(count)s fichiers à un message.",
+                                  count=messaging.MAX_ATTACHMENTS)))
+    with tempfile.TemporaryDirectory(dir=workdir()) as folder:
+        cleaned = []
+        if not errors:
+            for number, upload in enumerate(uploads_sent):
+                spooled = Path(folder) / f"upload-{number}"
+                (Path(folder) / f"clean-{number}").mkdir()
+                upload.save(spooled)
+                try:
+                    cleaned.append(uploads.inspect_and_clean(
+                        spooled, upload.filename,
+                        current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                        Path(folder) / f"clean-{number}",
+                        max_pixels=current_app.config["MAX_IMAGE_PIXELS"]))
+                except uploads.UploadRejected as problem:
+                    errors.append(("files", _("« %(name)s » : %(message)s",
+                                              name=clean_text(upload.filename)[:80],
+                                              message=upload_message(problem))))
+        yield cleaned, chosen, errors
+
+
+def attach(message, patient: User, cleaned, chosen) -> None:
+    for item in cleaned:
+        messaging.attach_file(db.session, keys.ring, blobs.store, message, patient,
+                              path=item.path, size=item.size, kind=item.kind,
+                              mimetype=item.mimetype, file_name=item.display_name)
+    for document in chosen:
+        messaging.attach_document(db.session, keys.ring, blobs.store, message, patient,
+                                  document, workdir())
+
+
+def notify(conversation: Conversation, sender: User) -> None:
+    """E-mail the other side: that a message arrived, never what it says."""
+    if sender.id == conversation.patient_id:
+        notify_new_message_to_professional(db.session.get(User, conversation.professional_id))
+    else:
+        notify_new_message_to_patient(db.session.get(User, conversation.patient_id),
+                                      profession_of(sender))
+
+
+def conversation_or_404(conversation_id: str, action: MessageAction) -> Conversation:
+    try:
+        return messaging.get(db.session, keys.ring, current_user, conversation_id, action,
+                             actor())
+    except messaging.ConversationNotFound:
+        db.session.commit()  # the refusal stays in the audit trail
+        abort(404)
+
+
+def show(conversation: Conversation, *, endpoint: str, typed: str = "",
+         errors=(), status: int = 200, reply_only: bool = False):
+    """The conversation page (marks it read), or after a failed htmx send the reply form
+    alone, retargeted to replace the form."""
+    before = request.args.get("avant", type=int)
+    items, older = messaging.messages(db.session, keys.ring, current_user, conversation,
+                                      before=before)
+    summary = messaging.view(db.session, keys.ring, current_user, conversation)
+    if before is None:
+        messaging.mark_read(current_user, conversation)
+    may_reply = messaging.allowed(db.session, current_user, conversation,
+                                  MessageAction.REPLY)
+    documents = (messaging.recent_documents(db.session, keys.ring, current_user)
+                 if may_reply and current_user.id == conversation.patient_id else [])
+    db.session.commit()
+    context = dict(summary=summary, items=items, older=older, before=before,
+                   may_reply=may_reply, documents=documents, typed=typed, errors=list(errors),
+                   has_errors=bool(errors), endpoint=endpoint, profession_of=profession_of,
+                   human_size=human_size, max_body=messaging.BODY.max_length,
+                   max_files=messaging.MAX_ATTACHMENTS)
+    if reply_only:
+        response = make_response(render_template("messages/_reply.html", is_fragment=True,
+                                                 **context), status)
+        response.headers["HX-Retarget"] = "#reply-form"
+        response.headers["HX-Reswap"] = "outerHTML"
+        response.vary.add("HX-Request")
+        return response
+    return render_page("messages/conversation.html", status=status, **context)
+
+
+def send_reply(conversation: Conversation, *, endpoint: str):
+    """Post a reply: with htmx, the new message for the end of the list (the form is
+    emptied on the page and keeps the focus); without, post-redirect-get."""
+    reading = messaging.validate(request.form, with_subject=False)
+    typed = reading.typed.get("body", "")
+    if not messaging.allowed(db.session, current_user, conversation, MessageAction.REPLY):
+        # Closed (or the other side blocked) since the page was shown: say so, and give
+        # the text back so nothing typed is lost.
+        messaging.record_refused_reply(db.session, keys.ring, conversation, actor())
+        return show(conversation, endpoint=endpoint, typed=typed, status=422,
+                    reply_only=bool(htmx), errors=[
+                        ("reply-closed", _("Cette conversation est close : votre message "
+                                           "n’a pas été envoyé. Le voici, pour le garder si "
+                                           "vous le souhaitez."))])
+    patient = db.session.get(User, conversation.patient_id)
+    with checked_files(patient, documents=current_user.id == patient.id) as (
+            cleaned, chosen, file_errors):
+        errors = errors_of(reading.problems) + file_errors
+        if not errors:
+            try:
+                message = messaging.reply(db.session, keys.ring, current_user, conversation,
+                                          body=reading.values["body"], actor=actor())
+            except NotAllowed:
+                db.session.commit()
+                abort(404)
+            attach(message, patient, cleaned, chosen)
+            db.session.commit()
+    if errors:
+        return show(conversation, endpoint=endpoint, typed=typed, errors=errors, status=422,
+                    reply_only=bool(htmx))
+    notify(conversation, current_user)
+    if htmx:
+        item = messaging.message_view(db.session, keys.ring, current_user, conversation,
+                                      message)
+        db.session.commit()
+        return render_page("messages/_sent.html", item=item, endpoint=endpoint,
+                           summary=messaging.view(db.session, keys.ring, current_user,
+                                                  conversation),
+                           profession_of=profession_of, human_size=human_size)
+    flash(_("Message envoyé."), "success")
+    return redirect(url_for(endpoint, conversation_id=conversation.id,
+                            _anchor=f"message-{message.id}"), 303)
+
+
+def download(conversation: Conversation, attachment_id: str):
+    try:
+        item = messaging.get_attachment(db.session, keys.ring, current_user, conversation,
+                                        attachment_id, actor())
+    except messaging.ConversationNotFound:
+        db.session.commit()
+        abort(404)
+    db.session.commit()
+    patient = db.session.get(User, conversation.patient_id)
+    attachment = item.attachment
+    return stream_file(messaging.open_attachment(keys.ring, blobs.store, patient, attachment),
+                       mimetype=attachment.mimetype, size=attachment.size,
+                       file_name=item.file_name, inline=False)

@@ -1,0 +1,67 @@
+"""The patient's side of the secure messaging: the inbox, a conversation, a reply, an
+attachment downloaded or kept in the vault. A patient never starts a conversation."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.messages import bp, common
+from domain import messaging
+from domain.policy import Area, MessageAction
+from extensions import blobs, db, keys
+from web.access import actor, allow
+from web.render import render_page
+
+patient = allow(Area.PATIENT_SPACE)
+
+
+@bp.get("/messagerie")
+@patient
+def inbox():
+    page = messaging.inbox(db.session, keys.ring, current_user, actor(),
+                           request.args.get("page", 1, type=int))
+    db.session.commit()
+    return render_page("messages/inbox.html", inbox=page, side="patient",
+                       profession_of=common.profession_of)
+
+
+@bp.get("/messagerie/<string:conversation_id>")
+@patient
+def show(conversation_id: str):
+    return common.show(common.conversation_or_404(conversation_id, MessageAction.READ),
+                       endpoint="messages.show")
+
+
+@bp.post("/messagerie/<string:conversation_id>")
+@patient
+def reply(conversation_id: str):
+    return common.send_reply(common.conversation_or_404(conversation_id, MessageAction.READ),
+                             endpoint="messages.show")
+
+
+@bp.get("/messagerie/<string:conversation_id>/pieces/<string:attachment_id>")
+@patient
+def attachment(conversation_id: str, attachment_id: str):
+    return common.download(common.conversation_or_404(conversation_id, MessageAction.READ),
+                           attachment_id)
+
+
+@bp.post("/messagerie/<string:conversation_id>/pieces/<string:attachment_id>/enregistrer")
+@patient
+def attachment_save(conversation_id: str, attachment_id: str):
+    """Keep a received attachment in my documents, in one action."""
+    conversation = common.conversation_or_404(conversation_id, MessageAction.READ)
+    try:
+        item = messaging.get_attachment(db.session, keys.ring, current_user, conversation,
+                                        attachment_id, actor())
+    except messaging.ConversationNotFound:
+        db.session.commit()
+        abort(404)
+    document = messaging.save_to_vault(db.session, keys.ring, blobs.store, current_user,
+                                       conversation, item, common.workdir(), actor())
+    db.session.commit()
+    flash(_("« %(name)s » est enregistré dans vos documents, rubrique « Autres documents ».",
+            name=item.file_name), "success")
+    return redirect(url_for("documents.document_show", document_id=document.id), 303)

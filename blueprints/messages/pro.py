@@ -1,0 +1,114 @@
+"""The professional's side of the secure messaging: their inbox, writing to a patient
+whose space they may open, a conversation, a reply, closing it, an attachment."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from blueprints.messages import bp, common
+from domain import audit, care, messaging
+from domain.errors import NotAllowed
+from domain.models import User
+from domain.policy import Area, MessageAction
+from extensions import db, keys
+from web.access import actor, allow
+from web.render import render_page
+
+pro = allow(Area.PRO_PORTAL)
+
+
+@bp.get("/pro/messagerie")
+@pro
+def pro_inbox():
+    page = messaging.inbox(db.session, keys.ring, current_user, actor(),
+                           request.args.get("page", 1, type=int))
+    db.session.commit()
+    return render_page("messages/inbox.html", inbox=page, side="professional",
+                       profession_of=common.profession_of)
+
+
+def _patient(patient_id: str) -> User:
+    patient = db.session.get(User, patient_id) if len(patient_id) <= 32 else None
+    if patient is None or not care.may_open(db.session, current_user, patient):
+        audit.record(db.session, keys.ring, "message.started", actor=actor(),
+                     outcome="denied", subject_id=patient.id if patient else None)
+        db.session.commit()
+        abort(404)
+    return patient
+
+
+@bp.route("/pro/patients/<string:patient_id>/ecrire", methods=["GET", "POST"])
+@pro
+def pro_new(patient_id: str):
+    """Write to a patient: an object, a message and up to three files."""
+    patient = _patient(patient_id)
+    typed = {"subject": "", "body": ""}
+    errors: list[tuple[str, str]] = []
+    if request.method == "POST":
+        reading = messaging.validate(request.form, with_subject=True)
+        typed = {"subject": reading.typed.get("subject", ""),
+                 "body": reading.typed.get("body", "")}
+        with common.checked_files(patient, documents=False) as (cleaned, _chosen, file_errors):
+            errors = common.errors_of(reading.problems) + file_errors
+            if not errors:
+                try:
+                    conversation, message = messaging.start(
+                        db.session, keys.ring, current_user, patient,
+                        subject=reading.values["subject"], body=reading.values["body"],
+                        actor=actor())
+                except NotAllowed:
+                    db.session.commit()
+                    abort(404)
+                common.attach(message, patient, cleaned, [])
+                db.session.commit()
+        if not errors:
+            common.notify(conversation, current_user)
+            flash(_("Message envoyé."), "success")
+            return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
+    return render_page("messages/new.html", status=422 if errors else 200, patient=patient,
+                       typed=typed, errors=errors, has_errors=bool(errors),
+                       max_body=messaging.BODY.max_length,
+                       max_files=messaging.MAX_ATTACHMENTS)
+
+
+@bp.get("/pro/messagerie/<string:conversation_id>")
+@pro
+def pro_show(conversation_id: str):
+    return common.show(common.conversation_or_404(conversation_id, MessageAction.READ),
+                       endpoint="messages.pro_show")
+
+
+@bp.post("/pro/messagerie/<string:conversation_id>")
+@pro
+def pro_reply(conversation_id: str):
+    return common.send_reply(common.conversation_or_404(conversation_id, MessageAction.READ),
+                             endpoint="messages.pro_show")
+
+
+@bp.route("/pro/messagerie/<string:conversation_id>/clore", methods=["GET", "POST"])
+@pro
+def pro_close(conversation_id: str):
+    """Close a conversation, after a confirmation: the patient can read it but no longer
+    write in it."""
+    conversation = common.conversation_or_404(conversation_id, MessageAction.CLOSE)
+    if conversation.closed_at is not None:
+        db.session.commit()
+        return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
+    if request.method == "POST":
+        messaging.close(db.session, keys.ring, current_user, conversation, actor())
+        db.session.commit()
+        flash(_("La conversation est close. Le patient peut la lire mais plus y répondre."),
+              "success")
+        return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
+    summary = messaging.view(db.session, keys.ring, current_user, conversation)
+    db.session.commit()
+    return render_template("messages/close.html", summary=summary)
+
+
+@bp.get("/pro/messagerie/<string:conversation_id>/pieces/<string:attachment_id>")
+@pro
+def pro_attachment(conversation_id: str, attachment_id: str):
+    return common.download(common.conversation_or_404(conversation_id, MessageAction.READ),
+                           attachment_id)

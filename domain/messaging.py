@@ -1,0 +1,466 @@
+"""Secure messaging: a care professional writes to a patient, the patient reads and
+replies, the professional may close the conversation.
+
+Subjects, bodies and attachment names are sealed with the patient key (associated data:
+table, column, row); attachments are encrypted like vault documents. Every decision goes
+through domain/policy.conversation_allowed, and every read, message, refusal and download
+is written to the audit trail — never a subject or a body.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from domain import audit, care, policy, vault
+from domain.crypto import Keyring, attachment_binding, open_sealed, seal
+from domain.errors import NotAllowed
+from domain.forms import Field, Reading, read
+from domain.keys import patient_key
+from domain.models import (
+    AuthorKind,
+    CareRelation,
+    Category,
+    Conversation,
+    Document,
+    Message,
+    MessageAttachment,
+    Role,
+    User,
+)
+from domain.models.base import new_id, utcnow
+from domain.policy import MessageAction
+
+SUBJECT = Field("subject", "text", required=True, max_length=150)
+BODY = Field("body", "longtext", required=True, max_length=5000)
+INBOX_PAGE = 20
+MESSAGES_PAGE = 30
+MAX_ATTACHMENTS = 3
+ID = re.compile(r"[0-9a-f]{32}")
+
+
+class ConversationNotFound(Exception):
+    """No such conversation for this person, or the policy refuses the action (a 404, so
+    another person's id reveals nothing)."""
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    attachment: MessageAttachment
+    file_name: str
+
+    @property
+    def id(self) -> str:
+        return self.attachment.id
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message: Message
+    body: str
+    sender: User | None
+    attachments: tuple[AttachmentView, ...]
+    read_by_other: bool  # the other side opened the conversation since it was sent
+
+    @property
+    def id(self) -> int:
+        return self.message.id
+
+    @property
+    def from_patient(self) -> bool:
+        return self.message.sender_kind == AuthorKind.PATIENT
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    conversation: Conversation
+    subject: str
+    patient: User
+    professional: User
+    unread: int  # for the person looking
+
+    @property
+    def id(self) -> str:
+        return self.conversation.id
+
+    @property
+    def closed(self) -> bool:
+        return self.conversation.closed_at is not None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[ConversationView]
+    page: int
+    pages: int
+    total: int
+    unread: int  # every unread message of the person, all conversations together
+
+
+def validate(form, *, with_subject: bool) -> Reading:
+    """The subject (a new conversation only) and the body, cleaned of control characters
+    and direction overrides, within their lengths."""
+    fields = (SUBJECT, BODY) if with_subject else (BODY,)
+    return read(fields, form, date.today())
+
+
+def _seal(key: bytes, table_column: str, row_id: object, text: str) -> bytes:
+    return seal(key, text.encode(), f"{table_column}.{row_id}")
+
+
+def _open(key: bytes, table_column: str, row_id: object, sealed: bytes) -> str:
+    return open_sealed(key, sealed, f"{table_column}.{row_id}").decode()
+
+
+def _facts(session: Session, viewer: User, conversation: Conversation,
+           patient: User, professional: User | None) -> policy.CareFacts | None:
+    """The professional's standing towards the patient: the viewer's own if they are the
+    professional, the conversation's professional's if the viewer is the patient."""
+    who = viewer if viewer.role == Role.PROFESSIONAL else professional
+    return care.facts(session, who, patient) if who is not None else None
+
+
+def allowed(session: Session, viewer: User, conversation: Conversation,
+            action: MessageAction) -> bool:
+    patient = session.get(User, conversation.patient_id)
+    professional = session.get(User, conversation.professional_id)
+    return policy.conversation_allowed(
+        action, viewer.role, is_patient=viewer.id == conversation.patient_id,
+        is_professional=viewer.id == conversation.professional_id,
+        closed=conversation.closed_at is not None,
+        care=_facts(session, viewer, conversation, patient, professional))
+
+
+def _record(session: Session, keyring: Keyring, action: str, actor: audit.Actor,
+            conversation: Conversation | None, *, outcome: str = "success",
+            target_id: str | None = None, details: dict | None = None) -> None:
+    audit.record(session, keyring, action, actor=actor, outcome=outcome,
+                 subject_id=conversation.patient_id if conversation else None,
+                 target_type="conversation",
+                 target_id=conversation.id if conversation else (target_id or "")[:64],
+                 details=details)
+
+
+def start(session: Session, keyring: Keyring, professional: User, patient: User, *,
+          subject: str, body: str, actor: audit.Actor,
+          now: datetime | None = None) -> tuple[Conversation, Message]:
+    """A professional opens a conversation with a patient whose space they may open."""
+    known = care.facts(session, professional, patient)
+    if not policy.conversation_allowed(MessageAction.START, professional.role,
+                                       is_patient=False, is_professional=True, care=known):
+        audit.record(session, keyring, "message.started", actor=actor, outcome="denied",
+                     subject_id=patient.id)
+        raise NotAllowed("this professional may not write to this patient")
+    now = now or utcnow()
+    key = patient_key(keyring, patient)
+    conversation_id = new_id()
+    conversation = Conversation(
+        id=conversation_id, patient_id=patient.id, professional_id=professional.id,
+        professional_sector=professional.sector.value,
+        subject_sealed=_seal(key, "conversations.subject", conversation_id, subject),
+        created_at=now, last_message_at=now, professional_read_at=now)
+    session.add(conversation)
+    session.flush()
+    _record(session, keyring, "message.started", actor, conversation)
+    message = _add_message(session, key, conversation, professional, body, now)
+    _record(session, keyring, "message.sent", actor, conversation)
+    return conversation, message
+
+
+def _add_message(session: Session, key: bytes, conversation: Conversation, sender: User,
+                 body: str, now: datetime) -> Message:
+    from_patient = sender.id == conversation.patient_id
+    message = Message(conversation_id=conversation.id, sender_id=sender.id,
+                      sender_kind=AuthorKind.PATIENT if from_patient
+                      else AuthorKind.PROFESSIONAL, body_sealed=b"", sent_at=now)
+    session.add(message)
+    session.flush()  # the integer id is part of the associated data
+    message.body_sealed = _seal(key, "messages.body", message.id, body)
+    conversation.last_message_at = now
+    if from_patient:
+        conversation.professional_unread += 1
+        conversation.patient_read_at = now
+    else:
+        conversation.patient_unread += 1
+        conversation.professional_read_at = now
+    return message
+
+
+def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
+        action: MessageAction, actor: audit.Actor) -> Conversation:
+    """The conversation if the policy allows `action`; otherwise ConversationNotFound.
+    Reads and refusals are audited (a reply or a close is audited when it happens)."""
+    conversation = (session.get(Conversation, conversation_id)
+                    if ID.fullmatch(conversation_id or "") else None)
+    ok = conversation is not None and allowed(session, viewer, conversation, action)
+    if not ok or action == MessageAction.READ:
+        _record(session, keyring, f"message.{action.value}", actor, conversation,
+                outcome="success" if ok else "denied", target_id=conversation_id)
+    if not ok:
+        raise ConversationNotFound
+    return conversation
+
+
+def view(session: Session, keyring: Keyring, viewer: User,
+         conversation: Conversation) -> ConversationView:
+    patient = session.get(User, conversation.patient_id)
+    professional = session.get(User, conversation.professional_id)
+    key = patient_key(keyring, patient)
+    return ConversationView(
+        conversation, _open(key, "conversations.subject", conversation.id,
+                            conversation.subject_sealed), patient, professional,
+        _unread_for(viewer, conversation))
+
+
+def _unread_for(viewer: User, conversation: Conversation) -> int:
+    return (conversation.patient_unread if viewer.id == conversation.patient_id
+            else conversation.professional_unread)
+
+
+def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
+          page: int = 1) -> InboxPage:
+    """The person's conversations, the most recent message first, a page at a time. Only
+    the page's subjects are opened. A professional does not see conversations with a
+    patient who blocked them or whose space is closed."""
+    if viewer.role == Role.PATIENT:
+        where = [Conversation.patient_id == viewer.id]
+        unread_column = Conversation.patient_unread
+    else:
+        patient = User.__table__.alias("patient")
+        blocked = exists().where(CareRelation.patient_id == Conversation.patient_id,
+                                 CareRelation.professional_id == viewer.id,
+                                 CareRelation.blocked.is_(True))
+        open_space = exists().where(patient.c.id == Conversation.patient_id,
+                                    patient.c.enabled.is_(True),
+                                    patient.c.wrapped_key.is_not(None))
+        where = [Conversation.professional_id == viewer.id, ~blocked, open_space]
+        unread_column = Conversation.professional_unread
+    total, unread = session.execute(select(func.count(), func.coalesce(
+        func.sum(unread_column), 0)).select_from(Conversation).where(*where)).one()
+    pages = max(1, -(-total // INBOX_PAGE))
+    page = min(max(page, 1), pages)
+    rows = session.scalars(select(Conversation).where(*where).order_by(
+        Conversation.last_message_at.desc(), Conversation.id.desc())
+        .offset((page - 1) * INBOX_PAGE).limit(INBOX_PAGE)).all()
+    people = _people(session, {row.patient_id for row in rows}
+                     | {row.professional_id for row in rows})
+    keys: dict[str, bytes] = {}
+    items = []
+    for row in rows:
+        patient = people[row.patient_id]
+        if row.patient_id not in keys:
+            keys[row.patient_id] = patient_key(keyring, patient)
+        items.append(ConversationView(
+            row, _open(keys[row.patient_id], "conversations.subject", row.id,
+                       row.subject_sealed), patient, people[row.professional_id],
+            _unread_for(viewer, row)))
+    for patient_id in keys if viewer.role != Role.PATIENT else (viewer.id,):
+        audit.record(session, keyring, "message.inbox", actor=actor, subject_id=patient_id)
+    return InboxPage(items, page, pages, total, int(unread))
+
+
+def unread_count(session: Session, viewer: User) -> int:
+    """Every unread message of a patient (for the menu)."""
+    return int(session.scalar(select(func.coalesce(func.sum(Conversation.patient_unread), 0))
+                              .where(Conversation.patient_id == viewer.id)) or 0)
+
+
+def _people(session: Session, ids: set[str]) -> dict[str, User]:
+    return {user.id: user for user in session.scalars(
+        select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def messages(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+             *, before: int | None = None,
+             limit: int = MESSAGES_PAGE) -> tuple[list[MessageView], int | None]:
+    """The newest `limit` messages (before message `before`, if given), oldest first, with
+    the id to ask for the earlier ones (None when there are none)."""
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    rows = rows[:limit][::-1]
+    return _views(session, keyring, viewer, conversation, rows), older
+
+
+def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+           rows: list[Message]) -> list[MessageView]:
+    if not rows:
+        return []
+    patient = session.get(User, conversation.patient_id)
+    key = patient_key(keyring, patient)
+    files: dict[int, list[AttachmentView]] = {}
+    for attachment in session.scalars(select(MessageAttachment).where(
+            MessageAttachment.message_id.in_([row.id for row in rows]))
+            .order_by(MessageAttachment.message_id)):
+        files.setdefault(attachment.message_id, []).append(AttachmentView(
+            attachment, _open(key, "message_attachments.file_name", attachment.id,
+                              attachment.file_name_sealed)))
+    senders = _people(session, {row.sender_id for row in rows if row.sender_id})
+    result = []
+    for row in rows:
+        other_read = (conversation.professional_read_at
+                      if row.sender_kind == AuthorKind.PATIENT
+                      else conversation.patient_read_at)
+        result.append(MessageView(
+            row, _open(key, "messages.body", row.id, row.body_sealed),
+            senders.get(row.sender_id), tuple(files.get(row.id, ())),
+            other_read is not None and other_read >= row.sent_at))
+    return result
+
+
+def message_view(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+                 message: Message) -> MessageView:
+    return _views(session, keyring, viewer, conversation, [message])[0]
+
+
+def mark_read(viewer: User, conversation: Conversation, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if viewer.id == conversation.patient_id:
+        conversation.patient_unread, conversation.patient_read_at = 0, now
+    elif viewer.id == conversation.professional_id:
+        conversation.professional_unread, conversation.professional_read_at = 0, now
+
+
+def reply(session: Session, keyring: Keyring, viewer: User, conversation: Conversation, *,
+          body: str, actor: audit.Actor, now: datetime | None = None) -> Message:
+    """Add the viewer's message to a conversation the policy lets them write in."""
+    if not allowed(session, viewer, conversation, MessageAction.REPLY):
+        record_refused_reply(session, keyring, conversation, actor)
+        raise NotAllowed("may not write in this conversation")
+    patient = session.get(User, conversation.patient_id)
+    message = _add_message(session, patient_key(keyring, patient), conversation, viewer,
+                           body, now or utcnow())
+    _record(session, keyring, "message.sent", actor, conversation)
+    return message
+
+
+def record_refused_reply(session: Session, keyring: Keyring, conversation: Conversation,
+                         actor: audit.Actor) -> None:
+    _record(session, keyring, "message.sent", actor, conversation, outcome="denied")
+
+
+def close(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+          actor: audit.Actor, now: datetime | None = None) -> None:
+    """The professional closes the conversation: nobody can write in it any more."""
+    if conversation.closed_at is not None or not allowed(session, viewer, conversation,
+                                                         MessageAction.CLOSE):
+        _record(session, keyring, "message.closed", actor, conversation, outcome="denied")
+        raise NotAllowed("may not close this conversation")
+    conversation.closed_at = now or utcnow()
+    _record(session, keyring, "message.closed", actor, conversation)
+
+
+# Attachments --------------------------------------------------------------------------------
+
+def attach_file(session: Session, keyring: Keyring, store, message: Message, patient: User,
+                *, path: Path, size: int, kind: str, mimetype: str,
+                file_name: str) -> MessageAttachment:
+    """Encrypt a checked file (domain/uploads.py already cleaned it) as an attachment."""
+    attachment_id = new_id()
+    key = patient_key(keyring, patient)
+    blob = vault.seal_file(store, key, attachment_binding(attachment_id, patient.id), path,
+                           size)
+    attachment = MessageAttachment(
+        id=attachment_id, message_id=message.id, patient_id=patient.id,
+        file_name_sealed=_seal(key, "message_attachments.file_name", attachment_id,
+                               file_name),
+        kind=kind, mimetype=mimetype, size=size, blob_key=blob.key, blob_size=blob.size,
+        checksum=blob.checksum, wrapped_key=blob.wrapped_key)
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def attach_document(session: Session, keyring: Keyring, store, message: Message,
+                    patient: User, document: Document, workdir: Path) -> MessageAttachment:
+    """A copy of one of the patient's vault documents (the caller checked the policy):
+    the message keeps it even if the document is later deleted."""
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        path = Path(folder) / "document"
+        with path.open("wb") as handle:
+            for piece in vault.open_content(keyring, store, patient, document):
+                handle.write(piece)
+        return attach_file(session, keyring, store, message, patient, path=path,
+                           size=document.size, kind=document.kind,
+                           mimetype=document.mimetype,
+                           file_name=vault.view(keyring, patient, document).file_name)
+
+
+def get_attachment(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+                   attachment_id: str, actor: audit.Actor) -> AttachmentView:
+    """An attachment of this conversation (which the caller already opened through the
+    policy); another conversation's attachment is not found. Audited both ways."""
+    attachment = (session.get(MessageAttachment, attachment_id)
+                  if ID.fullmatch(attachment_id or "") else None)
+    message = session.get(Message, attachment.message_id) if attachment else None
+    ok = message is not None and message.conversation_id == conversation.id
+    audit.record(session, keyring, "message.attachment_download", actor=actor,
+                 outcome="success" if ok else "denied", subject_id=conversation.patient_id,
+                 target_type="message_attachment", target_id=(attachment_id or "")[:64])
+    if not ok:
+        raise ConversationNotFound
+    patient = session.get(User, conversation.patient_id)
+    return AttachmentView(attachment, _open(patient_key(keyring, patient),
+                                            "message_attachments.file_name", attachment.id,
+                                            attachment.file_name_sealed))
+
+
+def open_attachment(keyring: Keyring, store, patient: User,
+                    attachment: MessageAttachment) -> Iterator[bytes]:
+    return vault.open_blob(keyring, store, patient, attachment.wrapped_key,
+                           attachment_binding(attachment.id, attachment.patient_id,
+                                              attachment.scheme),
+                           attachment.blob_key, attachment.blob_size)
+
+
+def save_to_vault(session: Session, keyring: Keyring, store, patient: User,
+                  conversation: Conversation, item: AttachmentView, workdir: Path,
+                  actor: audit.Actor) -> Document:
+    """The patient keeps a received attachment in their vault, in one action: a copy
+    filed under "Autres documents", titled with its file name and dated by the message."""
+    if patient.id != conversation.patient_id:
+        raise NotAllowed("only the patient files into their vault")
+    attachment = item.attachment
+    if attachment.saved_document_id and session.get(Document, attachment.saved_document_id):
+        return session.get(Document, attachment.saved_document_id)
+    message = session.get(Message, attachment.message_id)
+    title = Path(item.file_name).stem.replace("_", " ").strip() or item.file_name
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        path = Path(folder) / "attachment"
+        with path.open("wb") as handle:
+            for piece in open_attachment(keyring, store, patient, attachment):
+                handle.write(piece)
+        document = vault.add_document(
+            session, keyring, store, patient=patient, author=patient, path=path,
+            size=attachment.size, kind=attachment.kind, mimetype=attachment.mimetype,
+            file_name=item.file_name, title=title[:vault.TITLE_MAX], category=Category.OTHER,
+            document_date=min(message.sent_at.date(), utcnow().date()), hidden=None,
+            source="message", actor=actor)
+    attachment.saved_document_id = document.id
+    return document
+
+
+def recent_documents(session: Session, keyring: Keyring, patient: User,
+                     limit: int = 30) -> list[vault.DocumentView]:
+    """The patient's newest documents, offered to attach to a reply."""
+    rows = session.scalars(select(Document).where(Document.patient_id == patient.id)
+                           .order_by(Document.deposited_at.desc()).limit(limit)).all()
+    key = patient_key(keyring, patient)
+    return [vault.DocumentView(row, vault.title_of(key, row)) for row in rows]
+
+
+def unread_patients(session: Session, professional: User) -> int:
+    """Conversations with a reply the professional has not read (for their home page)."""
+    return int(session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.professional_id == professional.id,
+        Conversation.professional_unread > 0)) or 0)
+
