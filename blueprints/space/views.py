@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.space import bp
+from domain import messaging
 from domain.people import represented_by
 from domain.policy import Area
 from extensions import db
@@ -10,8 +11,9 @@ from web.access import allow
 
 patient = allow(Area.PATIENT_SPACE)
 
-# Sections whose features land with later issues: the page says what is coming.
-COMING = {
+# The sections of the space as the dashboard presents them; the catalogue's page still says
+# it is coming.
+SECTIONS = {
     "documents": (_l("Documents"), _l("Le coffre-fort de vos documents de santé : "
                                      "ordonnances, résultats d’analyses, comptes rendus, "
                                      "imagerie.")),
@@ -29,7 +31,7 @@ COMING = {
 
 
 def _coming(key: str):
-    title, description = COMING[key]
+    title, description = SECTIONS[key]
     return render_template("space/coming.html", title=title, description=description)
 
 
@@ -38,7 +40,8 @@ def _coming(key: str):
 def dashboard():
     return render_template("space/dashboard.html",
                            represented=represented_by(db.session, current_user.id),
-                           sections=COMING)
+                           sections=SECTIONS,
+                           unread=messaging.unread_count(db.session, current_user))
 
 
 @bp.get("/catalogue")
