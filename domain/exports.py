@@ -16,8 +16,9 @@ from domain.people import represented_by
 
 def space_archive(session: Session, user: User, keyring=None, store=None) -> bytes:
     """The account's identity and contact details, the spaces it manages and every document
-    of the vault, decrypted, one file each under documents/<category>/, and the medical
-    profile (every section, vaccinations and measures) as JSON with its codes."""
+    of the vault, decrypted, one file each under documents/<category>/, the medical
+    profile (every section, vaccinations and measures) as JSON with its codes, and every
+    conversation with its messages (attachments are named; the vault keeps those saved)."""
     identity = {
         "given_name": user.given_name,
         "family_name": user.family_name,
@@ -37,6 +38,8 @@ def space_archive(session: Session, user: User, keyring=None, store=None) -> byt
         if keyring is not None and user.wrapped_key is not None:
             archive.writestr("mon-espace/profil-medical.json", json.dumps(
                 _profile(session, user, keyring), ensure_ascii=False, indent=2))
+            archive.writestr("mon-espace/messages.json", json.dumps(
+                _messages(session, user, keyring), ensure_ascii=False, indent=2))
         if keyring is not None and store is not None:
             _add_documents(archive, session, user, keyring, store)
     return buffer.getvalue()
@@ -55,6 +58,27 @@ def _profile(session: Session, user: User, keyring) -> dict:
                                 for item in measures.history(session, keyring, user, kind)]
                      for kind in measures.KINDS},
     }
+
+
+def _messages(session: Session, user: User, keyring) -> list[dict]:
+    from domain import messaging
+    from domain.models import Conversation
+
+    result = []
+    for conversation in session.scalars(select(Conversation).where(
+            Conversation.patient_id == user.id).order_by(Conversation.created_at)):
+        summary = messaging.view(session, keyring, user, conversation)
+        items, _older = messaging.messages(session, keyring, user, conversation,
+                                           limit=10**6)
+        result.append({
+            "subject": summary.subject,
+            "professional": summary.professional.display_name,
+            "closed_at": conversation.closed_at.isoformat() if conversation.closed_at else None,
+            "messages": [{"from": "patient" if item.from_patient else "professional",
+                          "sent_at": item.message.sent_at.isoformat(), "text": item.body,
+                          "attachments": [file.file_name for file in item.attachments]}
+                         for item in items]})
+    return result
 
 
 def _add_documents(archive: zipfile.ZipFile, session: Session, user: User, keyring,
