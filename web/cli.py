@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -27,6 +27,8 @@ def register(app: Flask) -> None:
     register_lifecycle(app)
     register_vault(app)
     register_professionals(app)
+    register_agenda(app)
+
     @app.cli.group("db")
     def db_group():
         """Database schema (Alembic migrations)."""
@@ -271,3 +273,27 @@ def register_professionals(app: Flask) -> None:
         click.echo(f"  TOTP secret:    {created.totp_secret}")
         click.echo("Hand both over separately; they are not stored in clear and not shown again.")
 
+
+
+def register_agenda(app: Flask) -> None:
+    """The agenda's scheduled job."""
+    from domain import agenda
+    from web.outgoing import notify_agenda_reminder
+
+    @app.cli.group("agenda")
+    def agenda_group():
+        """The medical agenda."""
+
+    @agenda_group.command("remind")
+    @click.option("--today", "today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Run as if on this day (YYYY-MM-DD); default: today in Europe/Paris.")
+    def agenda_remind(today):
+        """E-mail everyone with appointments or reminders tomorrow (cron, daily; sends each
+        item's e-mail once, however often it runs). Prints counts only."""
+        on = today.date() if today else agenda.today()
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+            run = agenda.reminders(db.session, keys.ring, on, notify_agenda_reminder)
+        click.echo(f"{run.patients} e-mail(s) sent for {run.items} item(s) on "
+                   f"{(on + timedelta(days=1)).isoformat()}; "
+                   f"{run.unreachable} person(s) without an address; "
+                   f"{len(run.skipped)} already being sent by another run.")

@@ -137,3 +137,17 @@ def notify_new_message_to_professional(professional) -> bool:
     send_email(professional.email, lambda: _("Un patient vous a répondu"),
                "email/new_message_pro.txt", inbox_url=absolute_url("messages.pro_inbox"))
     return True
+
+
+def notify_agenda_reminder(patient, day, items) -> bool:
+    """The e-mail of the day before: how many appointments and reminders tomorrow, and at
+    what time; never their title, place, professional or note. Sent to the patient, or to a
+    child's representatives."""
+    addresses = _addresses(patient)
+    entries = [(item.kind.value, item.at.strftime("%H:%M") if item.at else None)
+               for item in items]
+    for address in addresses:
+        send_email(address, lambda: _("Rappel : demain dans votre agenda santé"),
+                   "email/agenda_reminder.txt", day=day, entries=entries,
+                   agenda_url=absolute_url("agenda.index"))
+    return bool(addresses)

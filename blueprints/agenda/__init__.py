@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("agenda", __name__, url_prefix="/agenda")
 
-from blueprints.agenda import views  # noqa: E402,F401
+from blueprints.agenda import export, views  # noqa: E402,F401
