@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, profile, vaccination
 from domain.crypto import Keyring, open_sealed, seal
-from domain.forms import Field, Problem, Reading, read
+from domain.forms import CONTROL, Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import AgendaItem, ItemKind, User
 from domain.models.base import new_id, utcnow
@@ -84,12 +84,21 @@ def parse_time(text: str) -> time | None:
     return time(hours, minutes) if hours < 24 and minutes < 60 else None
 
 
+def _printable(typed):
+    """What was typed, given back without control characters or direction marks (a NUL or
+    a right-to-left override has no business in a form shown again)."""
+    if isinstance(typed, dict):
+        return {name: _printable(value) for name, value in typed.items()}
+    return CONTROL.sub("", typed.replace("\r\n", "\n"))
+
+
 def validate(form: Mapping[str, str], on: date, born: date | None = None) -> Reading:
     """Read the item form: clean values (date as ISO text, time as HH:MM), what was typed,
     and problems. Past days are allowed (a past appointment can be recorded); the furthest
     day is YEARS_AHEAD years from `on`, reported as "date_future"; none before birth. An
     appointment needs a time, a reminder may have one."""
     reading = read(FIELDS, form, latest_day(on), born=born)
+    reading.typed = {name: _printable(value) for name, value in reading.typed.items()}
     raw_time = reading.values.pop("time", None)
     if raw_time is not None:
         parsed = parse_time(raw_time)

@@ -142,12 +142,13 @@ def notify_new_message_to_professional(professional) -> bool:
 def notify_agenda_reminder(patient, day, items) -> bool:
     """The e-mail of the day before: how many appointments and reminders tomorrow, and at
     what time; never their title, place, professional or note. Sent to the patient, or to a
-    child's representatives."""
+    child's representatives (then the e-mail names whose agenda it is)."""
     addresses = _addresses(patient)
+    child_name = None if patient.email else patient.given_name
     entries = [(item.kind.value, item.at.strftime("%H:%M") if item.at else None)
                for item in items]
     for address in addresses:
         send_email(address, lambda: _("Rappel : demain dans votre agenda santé"),
-                   "email/agenda_reminder.txt", day=day, entries=entries,
+                   "email/agenda_reminder.txt", day=day, entries=entries, child_name=child_name,
                    agenda_url=absolute_url("agenda.index"))
     return bool(addresses)
