@@ -489,3 +489,16 @@ def test_the_subscription_token_is_hashed_sealed_replaced_and_revoked(people):
     assert [event.subject_id for event in denied].count(camille.id) == 1  # the closed space
     assert [details(event)["replaced"] for event in events("agenda.feed_regenerated")] == [
         False, True]
+
+
+def test_the_demo_agenda_is_filled_once(people):
+    from domain import demo_agenda
+
+    camille, _other = people
+    assert demo_agenda.seed_agenda(db.session, keys.ring, "camille.martin", TODAY)
+    assert not demo_agenda.seed_agenda(db.session, keys.ring, "camille.martin", TODAY)
+    upcoming = agenda.listing(db.session, keys.ring, camille, "upcoming", TODAY, 1, ACTOR)
+    past = agenda.listing(db.session, keys.ring, camille, "past", TODAY, 1, ACTOR)
+    assert (upcoming.total, past.total) == (3, 1)
+    assert [view.kind for view in upcoming.items] == [
+        ItemKind.APPOINTMENT, ItemKind.APPOINTMENT, ItemKind.REMINDER]
