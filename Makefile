@@ -29,6 +29,7 @@ bench: setup migrate
 	$(PY) benchmarks/vault.py
 	$(PY) benchmarks/profile.py
 	$(PY) benchmarks/access.py
+	$(PY) benchmarks/messaging.py
 
 setup: $(VENV)/.installed assets translations
 
