@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -48,7 +49,10 @@ MESSAGES = {
 
 
 def errors_of(problems: list[Problem]) -> list[tuple[str, str]]:
-    return [(problem.field, str(MESSAGES[(problem.field, problem.reason)]) % problem.params
+    """Messages for the form's problems; numbers written as in the hint ("5 000")."""
+    return [(problem.field, str(MESSAGES[(problem.field, problem.reason)]) % {
+                 name: format_decimal(value) if isinstance(value, int) else value
+                 for name, value in problem.params.items()}
              if problem.params else str(MESSAGES[(problem.field, problem.reason)]))
             for problem in problems]
 

@@ -41,11 +41,30 @@
     (heading || document.getElementById("contenu")).focus();
   });
 
-  /* A sent message: the form is emptied and the focus stays in the message box. */
+  /* A sent message: the form is emptied and the focus stays in the message box. A refused
+     one (422) comes back as a new form the server retargets (HX-Retarget): the old form is
+     gone, htmx reports the event on an ancestor with the form as the target, so the list
+     the request marked busy (requestConfig.target) is freed here. */
   document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt;
-    if (!event.detail.successful || !form.matches || !form.matches("[data-reset-on-success]")) { return; }
+    var config = event.detail.requestConfig || {};
+    var form = config.elt || event.detail.elt;
+    if (!form || !form.matches || !form.matches("[data-reset-on-success]")) { return; }
+    if (config.target && config.target.removeAttribute) { config.target.removeAttribute("aria-busy"); }
+    if (!event.detail.successful || !event.detail.xhr || event.detail.xhr.status >= 300 ||
+        !document.contains(form)) { return; }
     form.reset();
+    // Sent after a refusal: its summary, inline errors and field marks go too.
+    Array.prototype.forEach.call(form.querySelectorAll("[data-error-summary], .field-error"),
+      function (node) { node.remove(); });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (field) {
+      field.removeAttribute("aria-invalid");
+      var described = (field.getAttribute("aria-describedby") || "").split(/\s+/)
+        .filter(function (id) { return id && id !== field.id + "-error"; });
+      if (described.length) { field.setAttribute("aria-describedby", described.join(" ")); }
+      else { field.removeAttribute("aria-describedby"); }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll(".field--error"),
+      function (field) { field.classList.remove("field--error"); });
     var box = form.querySelector("[data-reply-box]");
     if (box) { count(box, true); box.focus(); }
   });
