@@ -44,6 +44,10 @@ INBOX_PAGE = 20
 MESSAGES_PAGE = 30
 MAX_ATTACHMENTS = 3
 ID = re.compile(r"[0-9a-f]{32}")
+# One audit action per decision, whichever path refuses it (a refused close is
+# "message.closed" whether get() or close() says no).
+AUDIT_ACTIONS = {MessageAction.START: "message.started", MessageAction.READ: "message.read",
+                 MessageAction.REPLY: "message.sent", MessageAction.CLOSE: "message.closed"}
 
 
 class ConversationNotFound(Exception):
@@ -201,7 +205,7 @@ def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
                     if ID.fullmatch(conversation_id or "") else None)
     ok = conversation is not None and allowed(session, viewer, conversation, action)
     if not ok or action == MessageAction.READ:
-        _record(session, keyring, f"message.{action.value}", actor, conversation,
+        _record(session, keyring, AUDIT_ACTIONS[action], actor, conversation,
                 outcome="success" if ok else "denied", target_id=conversation_id)
     if not ok:
         raise ConversationNotFound

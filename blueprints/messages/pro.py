@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.messages import bp, common
+from blueprints.pro.patients import _actor_for as actor_for_patient
 from domain import audit, care, messaging
 from domain.errors import NotAllowed
 from domain.models import User
@@ -54,10 +55,12 @@ def pro_new(patient_id: str):
             errors = common.errors_of(reading.problems) + file_errors
             if not errors:
                 try:
+                    # Audited "in an emergency" when only an emergency access lets them
+                    # write, as every other action of theirs in the space.
                     conversation, message = messaging.start(
                         db.session, keys.ring, current_user, patient,
                         subject=reading.values["subject"], body=reading.values["body"],
-                        actor=actor())
+                        actor=actor_for_patient(patient))
                 except NotAllowed:
                     db.session.commit()
                     abort(404)

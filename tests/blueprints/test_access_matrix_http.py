@@ -8,9 +8,11 @@ staff, a mutuelle, occupational medicine, an employer, an account with no sector
 × resources of Camille's space (every document category, visible and hidden, added by
 Camille or deposited by professionals; another patient's document; every profile section;
 a locked vaccination; a measure; vaccinations; the history; the access settings; the
-professional's patient page)
+professional's patient page; conversations between Camille and Dr Bernard — one open, one
+closed — and one with the doctor she blocked, each with an attachment; a new conversation)
 × actions (list, read, download, preview, deposit, edit, delete, hide, add, declare, break
-the glass, open the patient page).
+the glass, open the patient page; for conversations: list in the inbox, read, reply,
+download the attachment, save it to the vault, close, start).
 
 Each cell's expected answer is written down in this file — copied by hand from the rules
 and from domain/data/access_matrix.json, never computed from domain/policy.py — and checked
@@ -40,15 +42,17 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from domain import audit, care, demo, measures, passwords, profile, vault
+from domain import audit, care, demo, measures, messaging, passwords, profile, vault
 from domain.auth import set_totp_secret
 from domain.identifiers import rpps_valid
 from domain.models import (
     AuditEvent,
     Category,
+    Conversation,
     Document,
     EmergencyAccess,
     Measure,
+    Message,
     Profession,
     ProfileEntry,
     Role,
@@ -213,6 +217,15 @@ def title_of(author: str, category: str, hidden: bool) -> str:
 
 STRANGER_DOC = "Doc-autre-patiente-summary"
 
+# Conversations in Camille's space, each with one attachment: two Dr Bernard opened (the
+# second he closed), and one the doctor she later blocked opened before the block.
+CONV = "conversation Camille–Dr Bernard"
+CONV_CLOSED = "conversation Camille–Dr Bernard (closed)"
+CONV_BLOCKED = "conversation Camille–blocked doctor"
+CONVERSATIONS = (CONV, CONV_CLOSED, CONV_BLOCKED)
+NEW_CONV = "new conversation with Camille"
+CONV_AUTHOR = {CONV: "dr.bernard", CONV_CLOSED: "dr.bernard", CONV_BLOCKED: "dr.bloque"}
+
 
 # Cell values: an HTTP status, "listed"/"not listed" (a link in a list page), "shown"/"not
 # shown" (on the professional's patient page), and "GET x, POST y" for pages with both.
@@ -260,6 +273,13 @@ PATIENT_AREA = (
      "professional"),
     (("emergency settings", "read"), "GET", "/acces/urgence", None),
     (("emergency settings", "edit"), "POST", "/acces/urgence", "settings"),
+    (("any conversation, patient area", "list"), "GET", "/messagerie", None),
+    (("any conversation, patient area", "read"), "GET", "/messagerie/{conv}", None),
+    (("any conversation, patient area", "reply"), "POST", "/messagerie/{conv}", "message"),
+    (("any conversation, patient area", "download"), "GET",
+     "/messagerie/{conv}/pieces/{att}", None),
+    (("any conversation, patient area", "save"), "POST",
+     "/messagerie/{conv}/pieces/{att}/enregistrer", None),
 )
 PRO_PORTAL = (
     (("patient page", "open"), "GET", "/pro/patients/{camille}", None),
@@ -271,6 +291,15 @@ PRO_PORTAL = (
      "vaccination"),
     (("care relation", "declare"), "POST", "/pro/patients", "search"),
     (("emergency access", "start"), "POST", "/pro/urgence", "emergency"),
+    (("any conversation, pro portal", "list"), "GET", "/pro/messagerie", None),
+    (("any conversation, pro portal", "read"), "GET", "/pro/messagerie/{conv}", None),
+    (("any conversation, pro portal", "reply"), "POST", "/pro/messagerie/{conv}", "message"),
+    (("any conversation, pro portal", "close"), "GET+POST", "/pro/messagerie/{conv}/clore",
+     None),
+    (("any conversation, pro portal", "download"), "GET",
+     "/pro/messagerie/{conv}/pieces/{att}", None),
+    (("new conversation, pro portal", "start"), "GET+POST",
+     "/pro/patients/{camille}/ecrire", "new message"),
 )
 
 
@@ -285,12 +314,15 @@ def expected_cells(role: str) -> dict[tuple[str, str], str]:
     if who.kind == "owner":
         _owner_cells(cells)
         _refused_area(cells, PRO_PORTAL)
+        _conversation_cells(cells, who)
     elif who.kind == "patient":
         _other_patient_cells(cells)
         _refused_area(cells, PRO_PORTAL)
+        _conversation_cells(cells, who)
     elif who.kind == "professional":
         _professional_cells(cells, who)
         _refused_area(cells, PATIENT_AREA)
+        _conversation_cells(cells, who)
     else:  # advisers and operators: nothing of a patient in any area of theirs
         _refused_area(cells, PATIENT_AREA + PRO_PORTAL)
     return cells
@@ -414,6 +446,39 @@ def _professional_cells(cells: dict, who: Who) -> None:
         cells["emergency access", "start"] = "303"  # (declaring would change the standing)
 
 
+def _conversation_cells(cells: dict, who: Who) -> None:
+    """DESIGN.md §2 "Messaging": only a care professional who may open the space starts
+    a conversation; the patient reads all of hers and replies while it is open, never to a
+    professional she blocked; the conversation's professional reads, replies and closes it
+    until she blocks him. Nobody else gets anything (404 for the ids of others' records).
+    Closing and starting are professional routes: patients get the area's 403 above."""
+    if who.kind == "owner":
+        for name in CONVERSATIONS:
+            cells[name, "list"] = "listed"
+            cells[name, "read"] = cells[name, "download"] = "200"
+        cells[CONV, "reply"] = "303"
+        cells[CONV_CLOSED, "reply"] = "422"   # refused, the typed text given back
+        cells[CONV_BLOCKED, "reply"] = "422"  # she blocked him
+        cells[CONV, "save"] = "303"           # the attachment, into her vault
+        return
+    if who.kind == "patient":
+        for name in CONVERSATIONS:
+            cells[name, "list"] = "not listed"
+            for action in ("read", "reply", "download"):
+                cells[name, action] = "404"
+        cells[CONV, "save"] = "404"
+        return
+    for name in CONVERSATIONS:
+        # Dr Bernard's own two; the blocked doctor's is his no more.
+        theirs = who.login == CONV_AUTHOR[name] and name != CONV_BLOCKED
+        cells[name, "list"] = "listed" if theirs else "not listed"
+        cells[name, "read"] = cells[name, "download"] = "200" if theirs else "404"
+        cells[name, "reply"] = ("303" if name == CONV else "422") if theirs else "404"
+        cells[name, "close"] = ((both(200, 303) if name == CONV else both(303, 303))
+                                if theirs else both(404, 404))
+    cells[NEW_CONV, "start"] = both(200, 303) if granted(who) else both(404, 404)
+
+
 # Wrong cells found while writing this test, reported in the session's final message.
 # The role's test leaves them out; test_known_bug_cells checks them (strict xfail).
 # Application bugs this table finds and that are not fixed yet: role -> {cell: reason};
@@ -469,6 +534,8 @@ class World:
     stranger_entry: str = ""
     measure: str = ""
     stranger_measure: str = ""
+    conversations: dict[str, str] = field(default_factory=dict)  # name -> id
+    attachments: dict[str, str] = field(default_factory=dict)    # conversation name -> id
 
 
 def _add_doc(tmp_path, patient: User, author: User, title: str, category: str,
@@ -501,6 +568,20 @@ def _add_weight(patient: User, value: dict) -> str:
     return measures.add(db.session, keys.ring, patient, kind, reading.values, ACTOR).id
 
 
+def _add_conversation(tmp_path, patient: User, professional: User, name: str):
+    """A conversation the professional opened, with a file: (conversation, attachment)."""
+    conversation, message = messaging.start(
+        db.session, keys.ring, professional, patient, subject=f"Objet-{name}",
+        body=f"Message-{name}", actor=ACTOR)
+    path = tmp_path / secrets.token_hex(6)
+    path.write_bytes(f"pièce jointe de {name}".encode())
+    attachment = messaging.attach_file(
+        db.session, keys.ring, blobs.store, message, patient, path=path,
+        size=path.stat().st_size, kind="txt", mimetype="text/plain; charset=utf-8",
+        file_name="piece.txt")
+    return conversation, attachment
+
+
 def build_world(app, tmp_path, role: str) -> World:
     """Camille's space, another patient's, the professionals who deposited documents (one
     of them declared then blocked), and the account of `role` if it is not a demo one."""
@@ -513,6 +594,13 @@ def build_world(app, tmp_path, role: str) -> World:
         blocked, blocked_secret = _account(Role.PROFESSIONAL, "dr.bloque",
                                            profession="doctor", sector=Sector.CARE)
         care.declare(db.session, keys.ring, blocked, camille, ACTOR)
+        bernard = _by_login("dr.bernard")
+        care.declare(db.session, keys.ring, bernard, camille, ACTOR)
+        conversations = {name: _add_conversation(tmp_path, camille, {
+            "dr.bernard": bernard, "dr.bloque": blocked}[CONV_AUTHOR[name]], name)
+            for name in CONVERSATIONS}
+        messaging.close(db.session, keys.ring, bernard, conversations[CONV_CLOSED][0],
+                        ACTOR)
         care.set_blocked(db.session, keys.ring, camille, blocked, True, ACTOR)
         secrets_by_login = {"autre.patiente": stranger_secret, "dr.bloque": blocked_secret}
         if who.login not in secrets_by_login and who.login not in {
@@ -526,6 +614,9 @@ def build_world(app, tmp_path, role: str) -> World:
         world = World(camille.id, stranger.id, authors["dr.bernard"].id,
                       _by_login(who.login).id,
                       secrets_by_login.get(who.login))
+        for name, (conversation, attachment) in conversations.items():
+            world.conversations[name] = conversation.id
+            world.attachments[name] = attachment.id
         for author, category, hidden in DOCS:
             title = title_of(author, category, hidden)
             world.docs[title] = _add_doc(tmp_path, camille, authors[author], title, category,
@@ -610,10 +701,12 @@ class Probe:
 
     def call(self, method: str, path: str, data: dict | None = None, *,
              audit: tuple[str, str | None, str | None] | None = None,
-             cell: tuple[str, str] | None = None, files: bool = False):
+             cell: tuple[str, str] | None = None, files: bool = False,
+             refusals_only: bool = False):
         """One request. `audit` = (action, target id, subject id) that the code records
         for this decision: an event by this person must be there, "denied" when the answer
-        is 404, "success" otherwise."""
+        is 404, "success" otherwise (`refusals_only`: the code records only the refusal,
+        as for a confirmation page)."""
         before = self._seq() if audit else 0
         if method == "GET":
             response = self.client.get(path)
@@ -621,7 +714,7 @@ class Probe:
             response = self.client.post(
                 path, data={"csrf_token": self.token, **(data or {})},
                 content_type="multipart/form-data" if files else None)
-        if audit:
+        if audit and not (refusals_only and response.status_code != 404):
             action, target, subject = audit
             denied = response.status_code == 404
             outcomes = [event.outcome for event in self.events_since(before, action)
@@ -681,6 +774,8 @@ def _area_form(kind: str | None, world: World) -> tuple[dict | None, bool]:
         "settings": {"samu": "non", "others": "non", "hidden": "oui"},
         "search": {**IDENTITY, "informed": "oui"},
         "emergency": {**IDENTITY, "reason": REASON},
+        "message": {"body": "Message d’un intrus"},
+        "new message": {"subject": "Intrus", "body": "Message d’un intrus"},
     }
     if kind == "upload":
         return _upload("Intrus", "summary"), True
@@ -691,7 +786,8 @@ def walk_area(probe: Probe, world: World, routes) -> None:
     """Routes of an area the role never enters: one id stands for all (see PATIENT_AREA)."""
     ids = {"doc": world.docs[title_of(CAMILLE, "summary", True)],
            "entry": world.entries["maladies"], "measure": world.measure,
-           "camille": world.camille_id}
+           "camille": world.camille_id, "conv": world.conversations[CONV],
+           "att": world.attachments[CONV]}
     for cell, method, path, form_kind in routes:
         path = path.format(**ids)
         data, files = _area_form(form_kind, world)
@@ -1002,6 +1098,81 @@ def _count_docs(app, patient_id: str, author_id: str, category: str) -> int:
             Document.category == Category(category)))
 
 
+def _conversation_state(app, world: World) -> dict:
+    """Per conversation: (messages, closed); and how many conversations and documents
+    saved from a message Camille has."""
+    with app.app_context():
+        state = {name: (db.session.scalar(select(func.count()).select_from(Message).where(
+            Message.conversation_id == conversation_id)),
+            db.session.get(Conversation, conversation_id).closed_at is not None)
+            for name, conversation_id in world.conversations.items()}
+        state["conversations"] = db.session.scalar(select(func.count()).select_from(
+            Conversation).where(Conversation.patient_id == world.camille_id))
+        state["saved"] = db.session.scalar(select(func.count()).select_from(Document).where(
+            Document.patient_id == world.camille_id, Document.source == "message"))
+        return state
+
+
+def walk_conversations(probe: Probe, world: World, who: Who) -> None:
+    """Every conversation cell through the role's own routes (the other area's routes are
+    in PATIENT_AREA / PRO_PORTAL), then what the database says happened."""
+    camille = world.camille_id
+    patient_side = who.kind in ("owner", "patient")
+    prefix = "/messagerie" if patient_side else "/pro/messagerie"
+    before = _conversation_state(probe.app, world)
+    inbox = probe.client.get(prefix).get_data(as_text=True)
+    for name in CONVERSATIONS:
+        conversation = world.conversations[name]
+        probe.record((name, "list"), "listed" if f'href="{prefix}/{conversation}"' in inbox
+                     else "not listed")
+        decision = ("message.read", conversation, camille)
+        probe.status((name, "read"), "GET", f"{prefix}/{conversation}", audit=decision)
+        probe.status((name, "download"), "GET",
+                     f"{prefix}/{conversation}/pieces/{world.attachments[name]}",
+                     audit=decision)
+    for name in CONVERSATIONS:
+        conversation = world.conversations[name]
+        probe.status((name, "reply"), "POST", f"{prefix}/{conversation}",
+                     {"body": f"Réponse de {who.login}"},
+                     audit=("message.read", conversation, camille))
+    if patient_side:
+        conversation = world.conversations[CONV]
+        probe.status((CONV, "save"), "POST", f"/messagerie/{conversation}/pieces/"
+                     f"{world.attachments[CONV]}/enregistrer",
+                     audit=("message.read", conversation, camille))
+    else:
+        new, decision = f"/pro/patients/{camille}/ecrire", ("message.started", None, camille)
+        get = probe.call("GET", new, cell=(NEW_CONV, "start"), audit=decision,
+                         refusals_only=True).status_code
+        post = probe.call("POST", new, {"subject": f"Objet de {who.login}",
+                                        "body": "Bonjour, un mot de votre professionnel."},
+                          cell=(NEW_CONV, "start"), audit=decision).status_code
+        probe.record((NEW_CONV, "start"), both(get, post))
+        # Closing last: the open conversation after the closed ones.
+        for name in (CONV_CLOSED, CONV_BLOCKED, CONV):
+            path = f"{prefix}/{world.conversations[name]}/clore"
+            decision = ("message.closed", world.conversations[name], camille)
+            get = probe.call("GET", path, cell=(name, "close"), audit=decision,
+                             refusals_only=True).status_code
+            post = probe.call("POST", path, cell=(name, "close"), audit=decision,
+                              refusals_only=name != CONV).status_code
+            probe.record((name, "close"), both(get, post))
+    after = _conversation_state(probe.app, world)
+    for name in CONVERSATIONS:
+        replied = probe.actual.get((name, "reply")) == "303"
+        closed = before[name][1] or probe.actual.get((name, "close")) == both(200, 303)
+        if after[name] != (before[name][0] + replied, closed):
+            probe.problems.append(f"{name}: (messages, closed) went from {before[name]} to "
+                                  f"{after[name]} for the answers given")
+    started = probe.actual.get((NEW_CONV, "start"), "").endswith("303")
+    if after["conversations"] != before["conversations"] + started:
+        probe.problems.append(f"conversations went from {before['conversations']} to "
+                              f"{after['conversations']}")
+    saved = probe.actual.get((CONV, "save")) == "303"
+    if after["saved"] != before["saved"] + saved:
+        probe.problems.append(f"documents saved from a message: {after['saved']}")
+
+
 # --- standing: how each professional comes to stand where the table says -------------------
 
 NEUTRAL = "Aucun espace santé ouvert ne correspond à ce numéro"
@@ -1112,9 +1283,12 @@ def run_role(app, tmp_path, role: str) -> tuple[dict, dict, list[str]]:
     elif who.kind == "professional":
         stand(probe, who)
         walk_professional(probe, world, who)
+        walk_conversations(probe, world, who)
         finish(probe, who)
     else:
         walk_area(probe, world, PATIENT_AREA + PRO_PORTAL)
+    if who.kind in ("owner", "patient"):
+        walk_conversations(probe, world, who)
     if who.kind != "owner":
         after = snapshot(app, world.camille_id)
         added_docs = set(after["documents"]) - set(before["documents"])
@@ -1132,8 +1306,16 @@ def run_role(app, tmp_path, role: str) -> tuple[dict, dict, list[str]]:
                 modes = {event.acting_as for event in db.session.scalars(select(
                     AuditEvent).where(AuditEvent.actor_id == world.me_id, AuditEvent.action.in_(
                         ("document.download", "profile.read_by_professional"))))}
+                # Writing to the patient only an emergency lets him reach.
+                started = {event.acting_as for event in db.session.scalars(select(
+                    AuditEvent).where(AuditEvent.actor_id == world.me_id,
+                                      AuditEvent.action == "message.started",
+                                      AuditEvent.outcome == "success"))}
             if modes != {"professional_emergency"}:
                 probe.problems.append(f"emergency reads audited as {sorted(modes)}")
+            if started != {"professional_emergency"}:
+                probe.problems.append(f"a conversation started in an emergency audited as "
+                                      f"{sorted(started)}")
         stranger = snapshot(app, world.stranger_id)
         if len(stranger["documents"]) != 1 or len(stranger["entries"]) != 1:
             probe.problems.append("the other patient's space changed")
@@ -1168,10 +1350,22 @@ def test_the_matrix_covers_every_role_resource_and_action():
     total = {role: expected_cells(role) for role in ROLES}
     actions = {action.split(" ")[0] for cells in total.values() for _r, action in cells}
     assert {"list", "read", "download", "deposit", "edit", "delete", "hide", "add",
-            "declare", "open"} <= actions
+            "declare", "open", "reply", "close", "start", "save"} <= actions
     owner_resources = {resource for resource, _a in total["owner"]}
     for author, category, hidden in DOCS:
         assert f"document {title_of(author, category, hidden)}" in owner_resources
+    for role in ROLES:  # every role has an answer for every conversation and the new one
+        resources = {resource for resource, _a in total[role]}
+        assert {"any conversation, patient area", "any conversation, pro portal",
+                "new conversation, pro portal"} & resources, role
+        if ROLES[role].kind in ("owner", "patient", "professional"):
+            assert set(CONVERSATIONS) <= resources, role
+            for name in CONVERSATIONS:
+                assert {"read", "reply", "download"} <= {
+                    action for resource, action in total[role] if resource == name}, role
+        if ROLES[role].kind == "professional":
+            assert (NEW_CONV, "start") in total[role]
+            assert all((name, "close") in total[role] for name in CONVERSATIONS)
     assert {category.value for category in Category} == set(ALL_CATEGORIES)
     assert {slug for slug in ENTRY_FORMS} == {section.slug for section in profile.SECTIONS}
     assert set(PROFILE_READ) == set(DOC_READ) == set(DOC_DEPOSIT) == {
