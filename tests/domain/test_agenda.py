@@ -142,6 +142,11 @@ def test_control_characters_and_direction_marks_are_taken_out_markup_is_kept_as_
         assert reading.values[name] == "Ca bi net gnp.exe Dr X <b>"
     assert reading.values["note"] == "ligne 1\nligne 2"
     assert problems(form(title="\u202e\u200f\x00")) == [("title", "required")]
+    refused = agenda.validate(form(title="A\x00\u202e" * 150, note="un\r\ndeux\x1b",
+                                   date_day="3\x00"), TODAY)
+    assert [p.field for p in refused.problems] == ["title", "date"]
+    assert refused.typed["title"] == "A" * 150  # given back without what it cannot keep
+    assert refused.typed["note"] == "un\ndeux" and refused.typed["date"]["day"] == "3"
 
 
 # --------------------------------------------------------------------------- items
