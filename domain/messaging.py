@@ -265,8 +265,11 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
             row, _open(keys[row.patient_id], "conversations.subject", row.id,
                        row.subject_sealed), patient, people[row.professional_id],
             _unread_for(viewer, row)))
-    for patient_id in keys if viewer.role != Role.PATIENT else (viewer.id,):
-        audit.record(session, keyring, "message.inbox", actor=actor, subject_id=patient_id)
+    # One audit write for the page (one chain lock), one event per patient whose subjects
+    # were opened.
+    audit.record_many(session, keyring, [
+        audit.Entry("message.inbox", actor, "success", patient_id)
+        for patient_id in (keys if viewer.role != Role.PATIENT else (viewer.id,))])
     return InboxPage(items, page, pages, total, int(unread))
 
 

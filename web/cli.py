@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 
-from domain import audit, demo, demo_agenda, demo_profile, sessions
+from domain import audit, demo, demo_agenda, demo_messages, demo_profile, sessions
 from extensions import db, keys
 from web.sessions import lifetimes
 
@@ -55,6 +55,8 @@ def register(app: Flask) -> None:
             created.append("camille.martin's medical profile")
         if demo_agenda.seed_agenda(db.session, keys.ring, "camille.martin", date.today()):
             created.append("camille.martin's agenda")
+        if demo_messages.seed_messages(db.session, keys.ring, "camille.martin", "dr.bernard"):
+            created.append("a conversation with Dr Bernard")
         db.session.commit()
         if created or not if_empty:
             click.echo("Demo accounts (password, then the second factor):")

@@ -27,10 +27,11 @@ from blueprints.access.labels import PROFESSION_NAMES
 from blueprints.documents.labels import human_size
 from blueprints.documents.upload import upload_message
 from blueprints.documents.views import stream_file
-from domain import messaging, uploads, vault
+from blueprints.pro.patients import actor_for
+from domain import audit, messaging, uploads, vault
 from domain.errors import NotAllowed
 from domain.forms import Problem, clean_text
-from domain.models import Conversation, User
+from domain.models import Conversation, Role, User
 from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor
@@ -132,10 +133,21 @@ def notify(conversation: Conversation, sender: User) -> None:
                                       profession_of(sender))
 
 
+def acting(patient_id: str | None) -> audit.Actor:
+    """Who acts, for the audit trail: a professional in a patient's space only through a
+    running emergency access is recorded as such."""
+    patient = db.session.get(User, patient_id) if patient_id else None
+    if current_user.role == Role.PROFESSIONAL and patient is not None:
+        return actor_for(patient)
+    return actor()
+
+
 def conversation_or_404(conversation_id: str, action: MessageAction) -> Conversation:
+    known = (db.session.get(Conversation, conversation_id)
+             if messaging.ID.fullmatch(conversation_id or "") else None)
     try:
         return messaging.get(db.session, keys.ring, current_user, conversation_id, action,
-                             actor())
+                             acting(known.patient_id if known else None))
     except messaging.ConversationNotFound:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
@@ -179,12 +191,14 @@ def send_reply(conversation: Conversation, *, endpoint: str):
     if not messaging.allowed(db.session, current_user, conversation, MessageAction.REPLY):
         # Closed (or the other side blocked) since the page was shown: say so, and give
         # the text back so nothing typed is lost.
-        messaging.record_refused_reply(db.session, keys.ring, conversation, actor())
+        messaging.record_refused_reply(db.session, keys.ring, conversation,
+                                       acting(conversation.patient_id))
+        why = (_("Cette conversation est close : votre message n’a pas été envoyé. Le voici, "
+                 "pour le garder si vous le souhaitez.") if conversation.closed_at else
+               _("Vous avez bloqué ce professionnel : votre message n’a pas été envoyé. Le "
+                 "voici, pour le garder si vous le souhaitez."))
         return show(conversation, endpoint=endpoint, typed=typed, status=422,
-                    reply_only=bool(htmx), errors=[
-                        ("reply-closed", _("Cette conversation est close : votre message "
-                                           "n’a pas été envoyé. Le voici, pour le garder si "
-                                           "vous le souhaitez."))])
+                    reply_only=bool(htmx), errors=[("reply-closed", why)])
     patient = db.session.get(User, conversation.patient_id)
     with checked_files(patient, documents=current_user.id == patient.id) as (
             cleaned, chosen, file_errors):
@@ -192,7 +206,8 @@ def send_reply(conversation: Conversation, *, endpoint: str):
         if not errors:
             try:
                 message = messaging.reply(db.session, keys.ring, current_user, conversation,
-                                          body=reading.values["body"], actor=actor())
+                                          body=reading.values["body"],
+                                          actor=acting(conversation.patient_id))
             except NotAllowed:
                 db.session.commit()
                 abort(404)
@@ -218,7 +233,7 @@ def send_reply(conversation: Conversation, *, endpoint: str):
 def download(conversation: Conversation, attachment_id: str):
     try:
         item = messaging.get_attachment(db.session, keys.ring, current_user, conversation,
-                                        attachment_id, actor())
+                                        attachment_id, acting(conversation.patient_id))
     except messaging.ConversationNotFound:
         db.session.commit()
         abort(404)

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.messages import bp, common
-from blueprints.pro.patients import _actor_for as actor_for_patient
+from blueprints.pro.patients import actor_for
 from domain import audit, care, messaging
 from domain.errors import NotAllowed
 from domain.models import User
@@ -60,7 +60,7 @@ def pro_new(patient_id: str):
                     conversation, message = messaging.start(
                         db.session, keys.ring, current_user, patient,
                         subject=reading.values["subject"], body=reading.values["body"],
-                        actor=actor_for_patient(patient))
+                        actor=actor_for(patient))
                 except NotAllowed:
                     db.session.commit()
                     abort(404)
@@ -100,7 +100,8 @@ def pro_close(conversation_id: str):
         db.session.commit()
         return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
     if request.method == "POST":
-        messaging.close(db.session, keys.ring, current_user, conversation, actor())
+        messaging.close(db.session, keys.ring, current_user, conversation,
+                        common.acting(conversation.patient_id))
         db.session.commit()
         flash(_("La conversation est close. Le patient peut la lire mais plus y répondre."),
               "success")

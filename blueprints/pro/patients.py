@@ -153,7 +153,7 @@ def _emergency_actor() -> audit.Actor:
     return replace(actor(), acting_as="professional_emergency")
 
 
-def _actor_for(patient: User) -> audit.Actor:
+def actor_for(patient: User) -> audit.Actor:
     known = care.facts(db.session, current_user, patient)
     return _emergency_actor() if known.emergency and not known.declared else actor()
 
@@ -164,7 +164,7 @@ def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
     patient = _patient(patient_id)
     known = care.facts(db.session, current_user, patient)
-    actor_now = _actor_for(patient)
+    actor_now = actor_for(patient)
     documents = vault.documents_for_professional(db.session, keys.ring, current_user,
                                                  patient, known)
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
@@ -191,13 +191,13 @@ def patient_document(patient_id: str, document_id: str):
     try:
         owner, document = vault.get_document(db.session, keys.ring, current_user,
                                              document_id, DocumentAction.DOWNLOAD,
-                                             _actor_for(patient))
+                                             actor_for(patient))
     except vault.DocumentNotFound:
         db.session.commit()
         abort(404)
     if owner.id != patient.id:  # another patient's document under this patient's address
         db.session.rollback()
-        audit.record(db.session, keys.ring, "document.download", actor=_actor_for(patient),
+        audit.record(db.session, keys.ring, "document.download", actor=actor_for(patient),
                      outcome="denied", subject_id=owner.id, target_type="document",
                      target_id=document_id[:64])
         db.session.commit()
@@ -215,7 +215,7 @@ def patient_deposit(patient_id: str):
     allowed = [category for category in CATEGORY_LABELS if policy.matrix_allows(
         current_user.profession, current_user.sector, category, "deposit")]
     if not allowed:
-        audit.record(db.session, keys.ring, "document.deposit", actor=_actor_for(patient),
+        audit.record(db.session, keys.ring, "document.deposit", actor=actor_for(patient),
                      outcome="denied", subject_id=patient.id)
         db.session.commit()
         abort(404)
@@ -235,7 +235,7 @@ def patient_deposit(patient_id: str):
                                          "déposer.")))
             if typed["category"]:  # a category the matrix refuses this profession
                 audit.record(db.session, keys.ring, "document.deposit",
-                             actor=_actor_for(patient), outcome="denied",
+                             actor=actor_for(patient), outcome="denied",
                              subject_id=patient.id, details={"category": typed["category"][:20]})
                 db.session.commit()
         try:
@@ -274,7 +274,7 @@ def patient_vaccination(patient_id: str):
     section = profile.BY_KEY["vaccinations"]
     if not policy.profile_allowed(ProfileAction.ADD, current_user.role, is_owner=False,
                                   locked=False, section=section.key, care=known):
-        audit.record(db.session, keys.ring, "profile.entry_add", actor=_actor_for(patient),
+        audit.record(db.session, keys.ring, "profile.entry_add", actor=actor_for(patient),
                      outcome="denied", subject_id=patient.id,
                      details={"section": section.key})
         db.session.commit()
@@ -287,7 +287,7 @@ def patient_vaccination(patient_id: str):
         if reading.ok:
             try:
                 profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                                  author=current_user, actor=_actor_for(patient))
+                                  author=current_user, actor=actor_for(patient))
             except profile.SectionFull:
                 errors = [("vaccine", _("Le carnet de vaccination de ce patient est complet "
                                         "(500 vaccinations)."))]
@@ -313,11 +313,11 @@ def vaccination_confirm(patient_id: str, entry_id: str):
     try:
         item = profile.get_entry(db.session, keys.ring, current_user, patient,
                                  profile.BY_KEY["vaccinations"], entry_id,
-                                 ProfileAction.CONFIRM, _actor_for(patient), care=known)
+                                 ProfileAction.CONFIRM, actor_for(patient), care=known)
     except profile.EntryNotFound:
         db.session.commit()
         abort(404)
-    profile.confirm_entry(db.session, keys.ring, patient, item, _actor_for(patient))
+    profile.confirm_entry(db.session, keys.ring, patient, item, actor_for(patient))
     db.session.commit()
     flash(_("La vaccination est confirmée : le patient ne peut plus la modifier."), "success")
     return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)

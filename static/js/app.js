@@ -19,8 +19,10 @@
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
-    var target = event.detail.target;
-    if (target) { target.removeAttribute("aria-busy"); }
+    // The element the request marked busy, even when the server retargeted the answer.
+    var target = (event.detail.requestConfig && event.detail.requestConfig.target) ||
+      event.detail.target;
+    if (target && target.removeAttribute) { target.removeAttribute("aria-busy"); }
     if (event.detail.successful) { idle.reset(); }
   });
 
@@ -42,14 +44,11 @@
   });
 
   /* A sent message: the form is emptied and the focus stays in the message box. A refused
-     one (422) comes back as a new form the server retargets (HX-Retarget): the old form is
-     gone, htmx reports the event on an ancestor with the form as the target, so the list
-     the request marked busy (requestConfig.target) is freed here. */
+     one (422) comes back as a new form the server retargets (HX-Retarget). */
   document.addEventListener("htmx:afterRequest", function (event) {
     var config = event.detail.requestConfig || {};
     var form = config.elt || event.detail.elt;
     if (!form || !form.matches || !form.matches("[data-reset-on-success]")) { return; }
-    if (config.target && config.target.removeAttribute) { config.target.removeAttribute("aria-busy"); }
     if (!event.detail.successful || !event.detail.xhr || event.detail.xhr.status >= 300 ||
         !document.contains(form)) { return; }
     form.reset();

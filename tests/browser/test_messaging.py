@@ -775,7 +775,7 @@ def test_character_count(open_page, mailbox, js, width):
     page.locator("#body").focus()
     page.keyboard.type("Bonjour docteur")  # 15 characters
     typed_at = time.monotonic()
-    findings.check(text_of(shown) == "Il reste 4 985 caractères.",
+    findings.check(text_of(shown) == "Caractères restants : 4 985",
                    f"visible count after 15 characters: {text_of(shown)!r}")
     findings.check(text_of(live) == "", f"the live region spoke at once: {text_of(live)!r}")
     page.wait_for_timeout(700)
@@ -785,20 +785,20 @@ def test_character_count(open_page, mailbox, js, width):
         .textContent.trim() !== "" """, timeout=4.0)
     waited = time.monotonic() - typed_at
     findings.check(waited >= 1.3, f"the live region spoke after {waited:.2f} s")
-    findings.check(text_of(live) == "Il reste 4 985 caractères.",
+    findings.check(text_of(live) == "Caractères restants : 4 985",
                    f"the live region says {text_of(live)!r}")
 
     # Typing on: the visible count follows each key; the live region waits again.
     page.keyboard.type(", merci.")
-    findings.check(text_of(shown) == "Il reste 4 977 caractères.", text_of(shown))
-    findings.check(text_of(live) == "Il reste 4 985 caractères.",
+    findings.check(text_of(shown) == "Caractères restants : 4 977", text_of(shown))
+    findings.check(text_of(live) == "Caractères restants : 4 985",
                    f"the live region followed the keys: {text_of(live)!r}")
     support.wait_until(page, """() => document.getElementById("body-count-live")
         .textContent.includes("977")""", timeout=4.0)
 
     # Over the limit: said as characters too many.
     page.fill("#body", "x" * (MAX_BODY + 12))
-    findings.check(text_of(shown) == "12 caractères en trop.", f"over: {text_of(shown)!r}")
+    findings.check(text_of(shown) == "Caractères en trop : 12", f"over: {text_of(shown)!r}")
     support.wait_until(page, """() => document.getElementById("body-count-live")
         .textContent.includes("en trop")""", timeout=4.0)
     # Emptied: the visible count goes away.

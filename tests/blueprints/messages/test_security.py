@@ -20,7 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from domain import audit, care, messaging, passwords, vault
+from domain import audit, care, emergency, messaging, passwords, vault
 from domain.auth import set_totp_secret
 from domain.models import (
     AuditEvent,
@@ -356,7 +356,33 @@ def test_a_blocked_professional_loses_the_conversation_at_once(app, signed_in, t
     response = reply(camille, world.conversation, {"csrf_token": camille_csrf,
                                                    "body": "Texte gardé"})
     assert response.status_code == 422 and "Texte gardé" in response.get_data(as_text=True)
+    assert "Vous avez bloqué ce professionnel" in response.get_data(as_text=True)
+    assert "est close" not in response.get_data(as_text=True)
     assert counts(app) == before
+
+
+def test_a_conversation_read_in_an_emergency_is_audited_as_such(app, signed_in, tmp_path):
+    """A doctor whose only standing is a running emergency access reads and replies: the
+    history says "en urgence", not a usual access."""
+    world = build(app, tmp_path)
+    with app.app_context():
+        relation = care.relation(db.session, world.camille, world.bernard)
+        relation.declared_at = None
+        emergency.start(db.session, keys.ring, _user(DOCTOR), _user(PATIENT),
+                        "Malaise dans la salle d’attente", now=utcnow(), hours=4, actor=ACTOR)
+        db.session.commit()
+    doctor = signed_in(DOCTOR)
+    seq = last_seq(app)
+    assert doctor.get(f"/pro/messagerie/{world.conversation}").status_code == 200
+    response = reply(doctor, world.conversation, {"csrf_token": token(doctor),
+                                                  "body": "Je vous rappelle"}, pro=True)
+    assert response.status_code == 303
+    mine = [(event.action, event.acting_as) for event in events_since(app, seq)
+            if event.actor_id == world.bernard and event.action.startswith("message.")]
+    # The page, then the reply (whose lookup is a read too), then the message itself.
+    assert mine == [("message.read", "professional_emergency"),
+                    ("message.read", "professional_emergency"),
+                    ("message.sent", "professional_emergency")]
 
 
 def test_an_attachment_of_another_conversation_answers_404(app, signed_in, tmp_path):
