@@ -142,6 +142,15 @@ def acting(patient_id: str | None) -> audit.Actor:
     return actor()
 
 
+def inbox(side: str):
+    """The person's conversations, a page at a time (`?page=`)."""
+    page = messaging.inbox(db.session, keys.ring, current_user, actor(),
+                           request.args.get("page", 1, type=int))
+    db.session.commit()
+    return render_page("messages/inbox.html", inbox=page, side=side,
+                       profession_of=profession_of)
+
+
 def conversation_or_404(conversation_id: str, action: MessageAction) -> Conversation:
     known = (db.session.get(Conversation, conversation_id)
              if messaging.ID.fullmatch(conversation_id or "") else None)

@@ -3,7 +3,7 @@ attachment downloaded or kept in the vault. A patient never starts a conversatio
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,7 +12,6 @@ from domain import messaging
 from domain.policy import Area, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor, allow
-from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)
 
@@ -20,11 +19,7 @@ patient = allow(Area.PATIENT_SPACE)
 @bp.get("/messagerie")
 @patient
 def inbox():
-    page = messaging.inbox(db.session, keys.ring, current_user, actor(),
-                           request.args.get("page", 1, type=int))
-    db.session.commit()
-    return render_page("messages/inbox.html", inbox=page, side="patient",
-                       profession_of=common.profession_of)
+    return common.inbox("patient")
 
 
 @bp.get("/messagerie/<string:conversation_id>")

@@ -8,13 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.messages import bp, common
-from blueprints.pro.patients import actor_for
-from domain import audit, care, messaging
+from blueprints.pro.patients import actor_for, patient_or_404
+from domain import messaging
 from domain.errors import NotAllowed
-from domain.models import User
 from domain.policy import Area, MessageAction
 from extensions import db, keys
-from web.access import actor, allow
+from web.access import allow
 from web.render import render_page
 
 pro = allow(Area.PRO_PORTAL)
@@ -23,28 +22,14 @@ pro = allow(Area.PRO_PORTAL)
 @bp.get("/pro/messagerie")
 @pro
 def pro_inbox():
-    page = messaging.inbox(db.session, keys.ring, current_user, actor(),
-                           request.args.get("page", 1, type=int))
-    db.session.commit()
-    return render_page("messages/inbox.html", inbox=page, side="professional",
-                       profession_of=common.profession_of)
-
-
-def _patient(patient_id: str) -> User:
-    patient = db.session.get(User, patient_id) if len(patient_id) <= 32 else None
-    if patient is None or not care.may_open(db.session, current_user, patient):
-        audit.record(db.session, keys.ring, "message.started", actor=actor(),
-                     outcome="denied", subject_id=patient.id if patient else None)
-        db.session.commit()
-        abort(404)
-    return patient
+    return common.inbox("professional")
 
 
 @bp.route("/pro/patients/<string:patient_id>/ecrire", methods=["GET", "POST"])
 @pro
 def pro_new(patient_id: str):
     """Write to a patient: an object, a message and up to three files."""
-    patient = _patient(patient_id)
+    patient = patient_or_404(patient_id, refusal="message.started")
     typed = {"subject": "", "body": ""}
     errors: list[tuple[str, str]] = []
     if request.method == "POST":

@@ -49,11 +49,12 @@ REASON_MESSAGES = {
 }
 
 
-def _patient(patient_id: str) -> User:
-    """The patient, if this professional may open their page; a 404 otherwise (audited)."""
+def patient_or_404(patient_id: str, refusal: str = "care.patient_open") -> User:
+    """The patient, if this professional may open their page; a 404 otherwise, audited as
+    `refusal`."""
     patient = db.session.get(User, patient_id) if len(patient_id) <= 32 else None
     if patient is None or not care.may_open(db.session, current_user, patient):
-        audit.record(db.session, keys.ring, "care.patient_open", actor=actor(),
+        audit.record(db.session, keys.ring, refusal, actor=actor(),
                      outcome="denied", subject_id=patient.id if patient else None)
         db.session.commit()
         abort(404)
@@ -162,7 +163,7 @@ def actor_for(patient: User) -> audit.Actor:
 @pro
 def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
-    patient = _patient(patient_id)
+    patient = patient_or_404(patient_id)
     known = care.facts(db.session, current_user, patient)
     actor_now = actor_for(patient)
     documents = vault.documents_for_professional(db.session, keys.ring, current_user,
@@ -187,7 +188,7 @@ def patient_show(patient_id: str):
 @bp.get("/pro/patients/<string:patient_id>/documents/<string:document_id>")
 @pro
 def patient_document(patient_id: str, document_id: str):
-    patient = _patient(patient_id)
+    patient = patient_or_404(patient_id)
     try:
         owner, document = vault.get_document(db.session, keys.ring, current_user,
                                              document_id, DocumentAction.DOWNLOAD,
@@ -211,7 +212,7 @@ def patient_document(patient_id: str, document_id: str):
 def patient_deposit(patient_id: str):
     """Deposit a document: same checks and encryption as the vault; the patient is told
     by e-mail (never the title) and can hide it, not delete it."""
-    patient = _patient(patient_id)
+    patient = patient_or_404(patient_id)
     allowed = [category for category in CATEGORY_LABELS if policy.matrix_allows(
         current_user.profession, current_user.sector, category, "deposit")]
     if not allowed:
@@ -269,7 +270,7 @@ def patient_deposit(patient_id: str):
 @pro
 def patient_vaccination(patient_id: str):
     """Record a vaccination given: it is locked for the patient."""
-    patient = _patient(patient_id)
+    patient = patient_or_404(patient_id)
     known = care.facts(db.session, current_user, patient)
     section = profile.BY_KEY["vaccinations"]
     if not policy.profile_allowed(ProfileAction.ADD, current_user.role, is_owner=False,
@@ -308,7 +309,7 @@ def patient_vaccination(patient_id: str):
 @pro
 def vaccination_confirm(patient_id: str, entry_id: str):
     """Confirm a vaccination the patient recorded: it becomes locked for the patient."""
-    patient = _patient(patient_id)
+    patient = patient_or_404(patient_id)
     known = care.facts(db.session, current_user, patient)
     try:
         item = profile.get_entry(db.session, keys.ring, current_user, patient,
