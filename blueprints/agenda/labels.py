@@ -12,6 +12,7 @@ from domain.agenda import DAY_LIMIT, YEARS_AHEAD
 from domain.agenda_export import Wording
 from domain.forms import Problem
 from domain.models import ItemKind
+from web import form_messages
 
 KINDS = {ItemKind.APPOINTMENT.value: _l("Rendez-vous"), ItemKind.REMINDER.value: _l("Rappel")}
 KIND_HINTS = {
@@ -47,17 +48,11 @@ def clock(at: time | None) -> str:
 def message(problem: Problem) -> str:
     """One sentence per problem, naming the field and saying how to correct it."""
     label = str(FIELDS.get(problem.field, problem.field))
-    params = problem.params
     if problem.reason == "required" and problem.field == "kind":
         return _("Type : choisissez « Rendez-vous » ou « Rappel ».")
-    if problem.reason == "required":
-        return _("%(field)s : ce champ est obligatoire.", field=label)
-    if problem.reason == "too_long":
-        return _("%(field)s : %(maximum)s caractères au plus (vous en avez saisi "
-                 "%(length)s).", field=label, maximum=params["maximum"],
-                 length=params["length"])
-    if problem.reason == "choice":
-        return _("%(field)s : choisissez une des réponses proposées.", field=label)
+    shared = form_messages.common(label, problem)
+    if shared is not None:
+        return shared
     if problem.reason == "date_incomplete":
         return _("%(field)s : indiquez le jour, le mois et l’année, par exemple 27 3 2026.",
                  field=label)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from domain.forms import Problem
+from web import form_messages
 
 SECTION_TITLES = {
     "conditions": _l("Maladies et sujets de santé"),
@@ -258,14 +259,9 @@ def message(section: str, problem: Problem) -> str:
     alone."""
     label = field_label(section, problem.field)
     params = problem.params
-    if problem.reason == "required":
-        return _("%(field)s : ce champ est obligatoire.", field=label)
-    if problem.reason == "too_long":
-        return _("%(field)s : %(maximum)s caractères au plus (vous en avez saisi "
-                 "%(length)s).", field=label, maximum=params["maximum"],
-                 length=params["length"])
-    if problem.reason == "choice":
-        return _("%(field)s : choisissez une des réponses proposées.", field=label)
+    shared = form_messages.common(label, problem)
+    if shared is not None:
+        return shared
     if problem.reason == "date_incomplete":
         return _("%(field)s : indiquez au moins l’année, et le mois si vous indiquez le jour "
                  "(par exemple 3 2015).", field=label)
