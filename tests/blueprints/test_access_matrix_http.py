@@ -9,10 +9,15 @@ staff, a mutuelle, occupational medicine, an employer, an account with no sector
 Camille or deposited by professionals; another patient's document; every profile section;
 a locked vaccination; a measure; vaccinations; the history; the access settings; the
 professional's patient page; conversations between Camille and Dr Bernard — one open, one
-closed — and one with the doctor she blocked, each with an attachment; a new conversation)
+closed — and one with the doctor she blocked, each with an attachment; a new conversation;
+an item of her agenda and one of another patient's, her agenda's lists, month, .ics file and
+subscription settings, and the subscription feed at her private address, at a replaced one
+and at a made-up one)
 × actions (list, read, download, preview, deposit, edit, delete, hide, add, declare, break
 the glass, open the patient page; for conversations: list in the inbox, read, reply,
-download the attachment, save it to the vault, close, start).
+download the attachment, save it to the vault, close, start; for the agenda: list (upcoming,
+past, month), read, edit, delete, add (a form, a suggested vaccination), download the .ics
+file, read the subscription settings, regenerate and stop the address, read the feed).
 
 Each cell's expected answer is written down in this file — copied by hand from the rules
 and from domain/data/access_matrix.json, never computed from domain/policy.py — and checked
@@ -20,10 +25,13 @@ through the real routes, signed in through the real forms. One test per role bui
 same world, signs in once, walks every cell and reports every wrong cell at once. A refused
 cell must also not leak (404 for someone else's records, 403 for an area the role never
 enters) and, where the code audits the decision (documents, profile entries, measures, the
-patient page), must land in the audit trail as a denial by that person. Routes of an area a
-role never enters (a professional on /documents, a patient on /pro, an adviser anywhere)
-are refused before any id is read, so one id per route stands for every resource there
-(PATIENT_AREA, PRO_PORTAL); everything decided per object is checked per object.
+patient page, agenda items), must land in the audit trail as a denial by that person. The
+agenda's subscription feed is a capability address: it answers whoever holds it (no session
+needed), so every role reads Camille's feed, and nobody reads a replaced or made-up one; each
+read and refusal is audited with no actor. Routes of an area a role never enters (a
+professional on /documents or /agenda, a patient on /pro, an adviser anywhere) are refused
+before any id is read, so one id per route stands for every resource there (PATIENT_AREA,
+PRO_PORTAL); everything decided per object is checked per object.
 
 Cells that expose a known bug are listed in KNOWN_BUGS: the role's test leaves them out,
 and `test_known_bug_cells` (strict xfail) checks exactly them, so a fix is noticed.
@@ -42,10 +50,22 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from domain import audit, care, demo, measures, messaging, passwords, profile, vault
+from domain import (
+    agenda,
+    agenda_export,
+    audit,
+    care,
+    demo,
+    measures,
+    messaging,
+    passwords,
+    profile,
+    vault,
+)
 from domain.auth import set_totp_secret
 from domain.identifiers import rpps_valid
 from domain.models import (
+    AgendaItem,
     AuditEvent,
     Category,
     Conversation,
@@ -226,6 +246,30 @@ CONVERSATIONS = (CONV, CONV_CLOSED, CONV_BLOCKED)
 NEW_CONV = "new conversation with Camille"
 CONV_AUTHOR = {CONV: "dr.bernard", CONV_CLOSED: "dr.bernard", CONV_BLOCKED: "dr.bloque"}
 
+# The agenda (patient-only): an appointment in Camille's agenda and one in the other
+# patient's, three days ahead; Camille's subscription address, created then replaced (the
+# first one is dead) — the feed answers whoever holds the current one.
+AGENDA_ITEM = "agenda item"
+AGENDA_STRANGER = "agenda item (another patient's)"
+AGENDA_TITLE = "Marqueur-agenda-Camille"
+AGENDA_NOTE = "Note-agenda-secrete"
+AGENDA_STRANGER_TITLE = "Marqueur-agenda-autre"
+FEED = "agenda feed, Camille's address"
+FEED_REPLACED = "agenda feed, a replaced address of Camille's"
+FEED_MADE_UP = "agenda feed, a made-up address"
+FEED_BEFORE = "agenda feed, the address she then regenerates"
+FEED_NEW = "agenda feed, the regenerated address"
+FEED_STOPPED = "agenda feed, the address she then stops"
+MADE_UP_TOKEN = "a" * 43
+SUGGESTED_RULE = "adult_dtp_25"  # the dTP booster at 25 (domain/data/vaccination_schedule)
+
+
+def agenda_form(title: str, note: str = "") -> dict:
+    day = agenda.today() + timedelta(days=3)
+    return {"kind": "appointment", "title": title, "time": "9h30", "place": "Cabinet des Lilas",
+            "professional": "Dr Durand", "note": note, "date_day": str(day.day),
+            "date_month": str(day.month), "date_year": str(day.year)}
+
 
 # Cell values: an HTTP status, "listed"/"not listed" (a link in a list page), "shown"/"not
 # shown" (on the professional's patient page), and "GET x, POST y" for pages with both.
@@ -242,7 +286,7 @@ def granted(who: Who) -> bool:
 
 # Routes of an area a role never enters. The area is decided before any id is looked at
 # (web/access.py enforce), so one id per route stands for all: (cell, method, path, form).
-# Paths use {doc}, {entry}, {measure}, {camille}, {pro}.
+# Paths use {doc}, {entry}, {measure}, {camille}, {conv}, {att}, {item}, {month}.
 PATIENT_AREA = (
     (("any document, patient area", "list"), "GET", "/documents", None),
     (("any document, patient area", "read"), "GET", "/documents/{doc}", None),
@@ -280,6 +324,24 @@ PATIENT_AREA = (
      "/messagerie/{conv}/pieces/{att}", None),
     (("any conversation, patient area", "save"), "POST",
      "/messagerie/{conv}/pieces/{att}/enregistrer", None),
+    (("any agenda item, patient area", "list"), "GET", "/agenda", None),
+    (("any agenda item, patient area", "list past"), "GET", "/agenda/passes", None),
+    (("any agenda item, patient area", "list month"), "GET", "/agenda/mois/{month}", None),
+    (("any agenda item, patient area", "list this month"), "GET", "/agenda/mois", None),
+    (("any agenda item, patient area", "read"), "GET", "/agenda/{item}", None),
+    (("any agenda item, patient area", "edit"), "GET+POST", "/agenda/{item}/modifier",
+     "agenda"),
+    (("any agenda item, patient area", "delete"), "GET+POST", "/agenda/{item}/supprimer",
+     None),
+    (("new agenda item, patient area", "add"), "GET+POST", "/agenda/ajouter", "agenda"),
+    (("agenda suggestion, patient area", "add"), "POST", "/agenda/a-prevoir", "suggestion"),
+    (("agenda file, patient area", "download"), "GET", "/agenda/exporter/mon-agenda.ics",
+     None),
+    (("agenda subscription, patient area", "read"), "GET", "/agenda/exporter", None),
+    (("agenda subscription, patient area", "regenerate"), "POST",
+     "/agenda/exporter/abonnement", None),
+    (("agenda subscription, patient area", "revoke"), "POST",
+     "/agenda/exporter/abonnement/arreter", None),
 )
 PRO_PORTAL = (
     (("patient page", "open"), "GET", "/pro/patients/{camille}", None),
@@ -325,6 +387,7 @@ def expected_cells(role: str) -> dict[tuple[str, str], str]:
         _conversation_cells(cells, who)
     else:  # advisers and operators: nothing of a patient in any area of theirs
         _refused_area(cells, PATIENT_AREA + PRO_PORTAL)
+    _agenda_cells(cells, who)
     return cells
 
 
@@ -479,6 +542,41 @@ def _conversation_cells(cells: dict, who: Who) -> None:
     cells[NEW_CONV, "start"] = both(200, 303) if granted(who) else both(404, 404)
 
 
+def _agenda_cells(cells: dict, who: Who) -> None:
+    """The agenda is the patient's own (DESIGN.md, SECURITY.md): only she lists, reads,
+    changes and deletes her items, anyone else's id answers 404 (audited as the action
+    tried); professionals, advisers and operators never enter it (the area's 403 above).
+    The subscription feed is a capability address: Camille's current one answers anyone,
+    a replaced, stopped or made-up one answers 404."""
+    cells[FEED, "read"] = "200"
+    cells[FEED_REPLACED, "read"] = cells[FEED_MADE_UP, "read"] = "404"
+    if who.kind not in ("owner", "patient"):
+        return
+    owner = who.kind == "owner"
+    cells[AGENDA_ITEM, "list"] = cells[AGENDA_ITEM, "list month"] = (
+        "listed" if owner else "not listed")
+    cells[AGENDA_ITEM, "download"] = "in the file" if owner else "not in the file"
+    cells[AGENDA_ITEM, "read"] = "200" if owner else "404"
+    cells[AGENDA_ITEM, "edit"] = both(200, 303) if owner else both(404, 404)
+    cells[AGENDA_ITEM, "delete"] = both(200, 303) if owner else both(404, 404)
+    # Her own agenda: the other patient's pages show nothing of Camille's.
+    cells["own agenda", "list past"] = "200" if owner else "200, nothing of Camille"
+    cells["own agenda subscription", "read"] = ("200, her address" if owner
+                                                else "200, nothing of Camille")
+    cells["new agenda item", "add"] = both(200, 303)
+    # The suggested booster is read from her own vaccinations: due for the other patient
+    # only (Camille's dTP of 2023), so only hers is added (to her own agenda).
+    cells["agenda suggestion", "add"] = "303, not added" if owner else "303, added"
+    cells["own agenda subscription", "regenerate"] = "303"
+    cells["own agenda subscription", "revoke"] = "303"
+    if owner:
+        cells[AGENDA_STRANGER, "list"] = "not listed"
+        cells[AGENDA_STRANGER, "read"] = "404"
+        cells[AGENDA_STRANGER, "edit"] = cells[AGENDA_STRANGER, "delete"] = both(404, 404)
+        cells[FEED_BEFORE, "read"] = cells[FEED_STOPPED, "read"] = "404"
+        cells[FEED_NEW, "read"] = "200"
+
+
 # Wrong cells found while writing this test, reported in the session's final message.
 # The role's test leaves them out; test_known_bug_cells checks them (strict xfail).
 # Application bugs this table finds and that are not fixed yet: role -> {cell: reason};
@@ -536,6 +634,11 @@ class World:
     stranger_measure: str = ""
     conversations: dict[str, str] = field(default_factory=dict)  # name -> id
     attachments: dict[str, str] = field(default_factory=dict)    # conversation name -> id
+    agenda_item: str = ""
+    stranger_agenda_item: str = ""
+    agenda_month: str = ""        # "2026-03": the month of both items
+    feed_token: str = ""          # Camille's current subscription token
+    replaced_token: str = ""      # the one it replaced
 
 
 def _add_doc(tmp_path, patient: User, author: User, title: str, category: str,
@@ -580,6 +683,12 @@ def _add_conversation(tmp_path, patient: User, professional: User, name: str):
         size=path.stat().st_size, kind="txt", mimetype="text/plain; charset=utf-8",
         file_name="piece.txt")
     return conversation, attachment
+
+
+def _add_agenda_item(patient: User, title: str, note: str = "") -> str:
+    reading = agenda.validate(agenda_form(title, note), agenda.today(), patient.birth_date)
+    assert reading.ok, reading.problems
+    return agenda.add(db.session, keys.ring, patient, reading.values, ACTOR).id
 
 
 def build_world(app, tmp_path, role: str) -> World:
@@ -631,13 +740,24 @@ def build_world(app, tmp_path, role: str) -> World:
             **ENTRY_FORMS["maladies"][0], "note": "Note de l’autre patiente"})
         world.measure = _add_weight(camille, WEIGHT)
         world.stranger_measure = _add_weight(stranger, {"value": "58.2"})
+        world.agenda_item = _add_agenda_item(camille, AGENDA_TITLE, AGENDA_NOTE)
+        world.stranger_agenda_item = _add_agenda_item(stranger, AGENDA_STRANGER_TITLE)
+        world.agenda_month = (agenda.today() + timedelta(days=3)).strftime("%Y-%m")
+        world.replaced_token = agenda_export.regenerate(db.session, keys.ring, camille, ACTOR)
+        world.feed_token = agenda_export.regenerate(db.session, keys.ring, camille, ACTOR)
+        # The booster is due for the other patient (no vaccination recorded), not for
+        # Camille (her dTP of 2023 and 2024): a suggestion is read from one's own record.
+        for patient, due in ((camille, False), (stranger, True)):
+            rules = {item.due.rule for item in agenda.suggestions(
+                db.session, keys.ring, patient, agenda.today())}
+            assert (SUGGESTED_RULE in rules) == due, (patient.login, rules)
         db.session.commit()
         return world
 
 
 def snapshot(app, patient_id: str) -> dict:
     """What must not change when someone is refused: every document (hidden flag, title,
-    category) and every profile entry and measure of the patient."""
+    category) and every profile entry, measure and agenda item of the patient."""
     with app.app_context():
         docs = {row.id: (row.hidden, row.title_sealed, row.category, row.author_id)
                 for row in db.session.scalars(select(Document).where(
@@ -646,7 +766,9 @@ def snapshot(app, patient_id: str) -> dict:
             select(ProfileEntry).where(ProfileEntry.patient_id == patient_id))}
         found = {row.id: row.value_sealed for row in db.session.scalars(
             select(Measure).where(Measure.patient_id == patient_id))}
-        return {"documents": docs, "entries": entries, "measures": found}
+        items = {row.id: (row.payload_sealed, row.day, row.at) for row in db.session.scalars(
+            select(AgendaItem).where(AgendaItem.patient_id == patient_id))}
+        return {"documents": docs, "entries": entries, "measures": found, "agenda": items}
 
 
 # --- signing in and probing ----------------------------------------------------------------
@@ -776,6 +898,8 @@ def _area_form(kind: str | None, world: World) -> tuple[dict | None, bool]:
         "emergency": {**IDENTITY, "reason": REASON},
         "message": {"body": "Message d’un intrus"},
         "new message": {"subject": "Intrus", "body": "Message d’un intrus"},
+        "agenda": agenda_form("Intrus"),
+        "suggestion": {"regle": SUGGESTED_RULE},
     }
     if kind == "upload":
         return _upload("Intrus", "summary"), True
@@ -787,7 +911,8 @@ def walk_area(probe: Probe, world: World, routes) -> None:
     ids = {"doc": world.docs[title_of(CAMILLE, "summary", True)],
            "entry": world.entries["maladies"], "measure": world.measure,
            "camille": world.camille_id, "conv": world.conversations[CONV],
-           "att": world.attachments[CONV]}
+           "att": world.attachments[CONV], "item": world.agenda_item,
+           "month": world.agenda_month}
     for cell, method, path, form_kind in routes:
         path = path.format(**ids)
         data, files = _area_form(form_kind, world)
@@ -1173,6 +1298,148 @@ def walk_conversations(probe: Probe, world: World, who: Who) -> None:
         probe.problems.append(f"documents saved from a message: {after['saved']}")
 
 
+def _read_feed(probe: Probe, cell: tuple[str, str], token: str) -> int:
+    """One read of the subscription feed at /agenda/abonnement/<token>.ics through the
+    role's client (the session plays no part): its answer, what the file carries, and the
+    audit (no actor: the reader has no account; Camille as subject when it answers)."""
+    seq = probe._seq()
+    response = probe.client.get(f"/agenda/abonnement/{token}.ics")
+    code = response.status_code
+    probe.record(cell, str(code))
+    body = response.get_data(as_text=True)
+    if code == 200 and (AGENDA_TITLE not in body or AGENDA_NOTE in body
+                        or AGENDA_STRANGER_TITLE in body):
+        probe.problems.append(f"{cell[0]}: the feed does not carry Camille's item alone, "
+                              "without its note")
+    if code != 200 and AGENDA_TITLE in body:
+        probe.problems.append(f"{cell[0]}: the refusal shows Camille's item")
+    found = [(event.outcome, event.actor_id, event.subject_id)
+             for event in probe.events_since(seq, "agenda.feed_read")]
+    wanted = [("success", None, probe.world.camille_id)] if code == 200 else [
+        ("denied", None, None)]
+    if found != wanted:
+        probe.problems.append(f"{cell[0]}: answered {code}, audited as {found}")
+    return code
+
+
+def walk_feed(probe: Probe, world: World) -> None:
+    """The subscription feed, for any role: Camille's address, a replaced one, a made-up one."""
+    _read_feed(probe, (FEED, "read"), world.feed_token)
+    _read_feed(probe, (FEED_REPLACED, "read"), world.replaced_token)
+    _read_feed(probe, (FEED_MADE_UP, "read"), MADE_UP_TOKEN)
+
+
+def _agenda_count(app, patient_id: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AgendaItem).where(
+            AgendaItem.patient_id == patient_id))
+
+
+def walk_agenda(probe: Probe, world: World, who: Who) -> None:
+    """A patient's agenda (the owner's, or the other patient's own): Camille's item in her
+    lists, month and file, its pages by id, adding, the subscription settings; then the
+    feed; for the owner, regenerating and stopping the address, deleting last."""
+    owner = who.kind == "owner"
+    camille, item = world.camille_id, world.agenda_item
+    me = world.me_id
+
+    def get(path: str) -> tuple[int, str]:
+        response = probe.client.get(path)
+        return response.status_code, response.get_data(as_text=True)
+
+    def shows(html: str, item_id: str, title: str) -> bool:
+        return item_id in html or title in html or title in text(html)
+
+    def about_camille(code: int, html: str) -> str:
+        leaks = shows(html, item, AGENDA_TITLE) or world.feed_token in html
+        return f"{code}, {'LEAKS Camille' if leaks else 'nothing of Camille'}"
+
+    pages = {"list": get("/agenda"), "list month": get(f"/agenda/mois/{world.agenda_month}")}
+    for action, (code, html) in pages.items():
+        probe.record((AGENDA_ITEM, action), str(code) if code != 200 else (
+            "listed" if shows(html, item, AGENDA_TITLE) else "not listed"))
+    code, ics = get("/agenda/exporter/mon-agenda.ics")
+    probe.record((AGENDA_ITEM, "download"), str(code) if code != 200 else (
+        "in the file" if AGENDA_TITLE in ics else "not in the file"))
+    if owner:
+        probe.record((AGENDA_STRANGER, "list"), "listed" if any(
+            shows(html, world.stranger_agenda_item, AGENDA_STRANGER_TITLE)
+            for _code, html in (*pages.values(), (code, ics))) else "not listed")
+    code, html = get("/agenda/passes")
+    probe.record(("own agenda", "list past"), str(code) if owner else about_camille(code, html))
+    code, html = get("/agenda/exporter")
+    probe.record(("own agenda subscription", "read"), (
+        f"{code}, {'her address' if world.feed_token in html else 'no address'}" if owner
+        else about_camille(code, html)))
+
+    # Camille's item by id; for the owner, the other patient's too.
+    targets = [(AGENDA_ITEM, item, camille, AGENDA_TITLE)]
+    if owner:
+        targets.append((AGENDA_STRANGER, world.stranger_agenda_item, world.stranger_id,
+                        AGENDA_STRANGER_TITLE))
+    for cell, item_id, subject, title in targets:
+        mine = subject == me
+        response = probe.call("GET", f"/agenda/{item_id}", cell=(cell, "read"),
+                              audit=("agenda.read", item_id, subject))
+        shown = response.status_code == 200 and title in text(response.get_data(as_text=True))
+        probe.record((cell, "read"), "200" if shown else str(response.status_code))
+        if response.status_code != 200 and title in response.get_data(as_text=True):
+            probe.problems.append(f"{cell} × read: the refusal shows the item")
+        # A refusal is audited under the action tried; an access, as a read then a change.
+        probe.get_post((cell, "edit"), f"/agenda/{item_id}/modifier",
+                       agenda_form(title, AGENDA_NOTE if mine else "Changé"),
+                       audit_get=("agenda.read" if mine else "agenda.updated", item_id,
+                                  subject),
+                       audit_post=("agenda.updated", item_id, subject))
+        if not mine:
+            probe.get_post((cell, "delete"), f"/agenda/{item_id}/supprimer",
+                           audit_get=("agenda.deleted", item_id, subject),
+                           audit_post=("agenda.deleted", item_id, subject))
+
+    # Her own writes: an item, a suggested vaccination, her subscription address.
+    before = _agenda_count(probe.app, me)
+    probe.get_post(("new agenda item", "add"), "/agenda/ajouter",
+                   agenda_form(f"Ajout de {who.login}"))
+    code = probe.call("POST", "/agenda/a-prevoir", {"regle": SUGGESTED_RULE}).status_code
+    added = _agenda_count(probe.app, me) - before
+    if added not in (1, 2):
+        probe.problems.append(f"adding to her own agenda: {added} item(s) added")
+    probe.record(("agenda suggestion", "add"),
+                 f"{code}, {'added' if added == 2 else 'not added'}")
+    if not owner:
+        probe.status(("own agenda subscription", "regenerate"), "POST",
+                     "/agenda/exporter/abonnement",
+                     audit=("agenda.feed_regenerated", None, me))
+        probe.status(("own agenda subscription", "revoke"), "POST",
+                     "/agenda/exporter/abonnement/arreter",
+                     audit=("agenda.feed_revoked", None, me))
+        walk_feed(probe, world)  # hers made and stopped, Camille's still answers
+        return
+
+    walk_feed(probe, world)
+    probe.status(("own agenda subscription", "regenerate"), "POST",
+                 "/agenda/exporter/abonnement", audit=("agenda.feed_regenerated", None, me))
+    _read_feed(probe, (FEED_BEFORE, "read"), world.feed_token)
+    shown = BeautifulSoup(probe.client.get("/agenda/exporter").get_data(as_text=True),
+                          "html.parser").select_one("#feed-url")
+    new_token = (shown["value"].rsplit("/", 1)[-1].removesuffix(".ics") if shown is not None
+                 else "")
+    if new_token in ("", world.feed_token):
+        probe.problems.append("regenerating did not show a new address")
+    _read_feed(probe, (FEED_NEW, "read"), new_token)
+    probe.status(("own agenda subscription", "revoke"), "POST",
+                 "/agenda/exporter/abonnement/arreter", audit=("agenda.feed_revoked", None, me))
+    _read_feed(probe, (FEED_STOPPED, "read"), new_token)
+    probe.get_post((AGENDA_ITEM, "delete"), f"/agenda/{item}/supprimer",
+                   audit_get=("agenda.read", item, camille),
+                   audit_post=("agenda.deleted", item, camille))
+    with probe.app.app_context():
+        if db.session.get(AgendaItem, item) is not None:
+            probe.problems.append("Camille's agenda item is still there")
+        if db.session.get(AgendaItem, world.stranger_agenda_item) is None:
+            probe.problems.append("the other patient's agenda item is gone")
+
+
 # --- standing: how each professional comes to stand where the table says -------------------
 
 NEUTRAL = "Aucun espace santé ouvert ne correspond à ce numéro"
@@ -1289,11 +1556,14 @@ def run_role(app, tmp_path, role: str) -> tuple[dict, dict, list[str]]:
         walk_area(probe, world, PATIENT_AREA + PRO_PORTAL)
     if who.kind in ("owner", "patient"):
         walk_conversations(probe, world, who)
+        walk_agenda(probe, world, who)
+    else:
+        walk_feed(probe, world)
     if who.kind != "owner":
         after = snapshot(app, world.camille_id)
         added_docs = set(after["documents"]) - set(before["documents"])
         added_entries = set(after["entries"]) - set(before["entries"])
-        for name in ("documents", "entries", "measures"):
+        for name in ("documents", "entries", "measures", "agenda"):
             kept = {key: value for key, value in after[name].items() if key in before[name]}
             if kept != before[name]:
                 probe.problems.append(f"Camille's {name} changed or disappeared")
@@ -1301,6 +1571,8 @@ def run_role(app, tmp_path, role: str) -> tuple[dict, dict, list[str]]:
             probe.problems.append(f"{len(added_docs)} document(s) added by a refused role")
         if added_entries and not granted(who):
             probe.problems.append(f"{len(added_entries)} entry(ies) added by a refused role")
+        if set(after["agenda"]) - set(before["agenda"]):
+            probe.problems.append("an agenda item was added to Camille's agenda")
         if who.standing in ("emergency", "emergency_hidden"):
             with app.app_context():
                 modes = {event.acting_as for event in db.session.scalars(select(
@@ -1317,7 +1589,8 @@ def run_role(app, tmp_path, role: str) -> tuple[dict, dict, list[str]]:
                 probe.problems.append(f"a conversation started in an emergency audited as "
                                       f"{sorted(started)}")
         stranger = snapshot(app, world.stranger_id)
-        if len(stranger["documents"]) != 1 or len(stranger["entries"]) != 1:
+        if len(stranger["documents"]) != 1 or len(stranger["entries"]) != 1 or (
+                world.stranger_agenda_item not in stranger["agenda"]):
             probe.problems.append("the other patient's space changed")
     return expected_cells(role), probe.actual, probe.problems
 
@@ -1344,13 +1617,14 @@ def test_every_cell_of_the_role(app, tmp_path, role):
                         + "\n".join(report))
 
 
-def test_the_matrix_covers_every_role_resource_and_action():
+def test_the_matrix_covers_every_role_resource_and_action(app):
     """The table is the whole matrix: every role, every category visible and hidden, every
-    profile section, every action the issue names."""
+    profile section, every action the issue names, every agenda route."""
     total = {role: expected_cells(role) for role in ROLES}
     actions = {action.split(" ")[0] for cells in total.values() for _r, action in cells}
     assert {"list", "read", "download", "deposit", "edit", "delete", "hide", "add",
-            "declare", "open", "reply", "close", "start", "save"} <= actions
+            "declare", "open", "reply", "close", "start", "save", "regenerate",
+            "revoke"} <= actions
     owner_resources = {resource for resource, _a in total["owner"]}
     for author, category, hidden in DOCS:
         assert f"document {title_of(author, category, hidden)}" in owner_resources
@@ -1366,6 +1640,27 @@ def test_the_matrix_covers_every_role_resource_and_action():
         if ROLES[role].kind == "professional":
             assert (NEW_CONV, "start") in total[role]
             assert all((name, "close") in total[role] for name in CONVERSATIONS)
+        # The agenda: the feed for everyone; the item by id for both patients; the area's
+        # every route for everyone else.
+        assert {(FEED, "read"), (FEED_REPLACED, "read"), (FEED_MADE_UP, "read")} <= set(
+            total[role]), role
+        if ROLES[role].kind in ("owner", "patient"):
+            assert {(AGENDA_ITEM, action) for action in (
+                "list", "list month", "read", "edit", "delete", "download")} <= set(
+                total[role]), role
+        else:
+            assert {cell for cell, _m, path, _f in PATIENT_AREA
+                    if path.startswith("/agenda")} <= set(total[role]), role
+    assert {(FEED_BEFORE, "read"), (FEED_NEW, "read"), (FEED_STOPPED, "read"),
+            (AGENDA_STRANGER, "read")} <= set(total["owner"])
+    # Every agenda route and method (but the public feed's) is in the patient area's list.
+    routes = {(re.sub(r"<[^>]+>", "{}", rule.rule), method)
+              for rule in app.url_map.iter_rules()
+              if rule.endpoint.startswith("agenda.") and rule.endpoint != "agenda.feed_read"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    listed = {(re.sub(r"\{[^}]+\}", "{}", path), one)
+              for _c, method, path, _f in PATIENT_AREA for one in method.split("+")}
+    assert routes <= listed, routes - listed
     assert {category.value for category in Category} == set(ALL_CATEGORIES)
     assert {slug for slug in ENTRY_FORMS} == {section.slug for section in profile.SECTIONS}
     assert set(PROFILE_READ) == set(DOC_READ) == set(DOC_DEPOSIT) == {
