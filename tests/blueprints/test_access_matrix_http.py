@@ -33,8 +33,9 @@ professional on /documents or /agenda, a patient on /pro, an adviser anywhere) a
 before any id is read, so one id per route stands for every resource there (PATIENT_AREA,
 PRO_PORTAL); everything decided per object is checked per object.
 
-Cells that expose a known bug are listed in KNOWN_BUGS: the role's test leaves them out,
-and `test_known_bug_cells` (strict xfail) checks exactly them, so a fix is noticed.
+Every cell is checked: there is no list of known wrong cells to leave out. The bugs this
+table found (measures never shown to professionals, a blocked doctor breaking the glass)
+were fixed.
 """
 
 from __future__ import annotations
@@ -577,13 +578,6 @@ def _agenda_cells(cells: dict, who: Who) -> None:
         cells[FEED_NEW, "read"] = "200"
 
 
-# Wrong cells found while writing this test, reported in the session's final message.
-# The role's test leaves them out; test_known_bug_cells checks them (strict xfail).
-# Application bugs this table finds and that are not fixed yet: role -> {cell: reason};
-# the role's test leaves those cells out until the bug is fixed and the entry removed.
-# (The two it found — measures never shown to professionals, a blocked doctor breaking
-# the glass — are fixed.)
-KNOWN_BUGS: dict[str, dict[tuple[str, str], str]] = {}
 
 
 # --- the world -------------------------------------------------------------------------------
@@ -1607,8 +1601,7 @@ def differences(expected: dict, actual: dict, cells) -> list[str]:
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_cell_of_the_role(app, tmp_path, role):
     expected, actual, problems = run_role(app, tmp_path, role)
-    bugs = KNOWN_BUGS.get(role, {})
-    cells = [cell for cell in expected if cell not in bugs]
+    cells = list(expected)
     unexpected = sorted(set(actual) - set(expected))
     wrong = differences(expected, actual, cells)
     report = wrong + [f"  unexpected cell checked: {cell}" for cell in unexpected] + [
