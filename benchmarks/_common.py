@@ -7,17 +7,22 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import re
+import shutil
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import brotli  # noqa: E402
 import pyotp  # noqa: E402
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
+from sqlalchemy import create_engine, event, make_url, text  # noqa: E402
 
 from domain import demo  # noqa: E402
 
@@ -25,6 +30,10 @@ DEMO = {account.login: account for account in demo.DEMO_ACCOUNTS}
 HELLO_PATH = "/bench-hello"
 CSRF_FIELD_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+ACCEPT = {"Accept-Encoding": "br, gzip"}  # what a browser sends
+# What gunicorn adds in front of the application's own headers (gunicorn/http/wsgi.py).
+SERVER_HEADERS = [("Server", "gunicorn"), ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+                  ("Connection", "keep-alive")]
 
 # Section 5 of DESIGN.md.
 PAGE_BUDGET = 14_600          # bytes: compressed body + headers, one round trip
@@ -210,3 +219,153 @@ def make_app(tmp: str, database: Database):
         app.config["DATABASE_URL"] = database.url
         db.init_app(app)
     return app
+
+
+@contextmanager
+def bench_instance(name: str):
+    """A temporary instance folder, its Database (created), the app on it with the schema
+    and the demo accounts; yields (app, database, tmp). At the end, whatever happened: the
+    engine disposed, the database dropped, the folder removed."""
+    tmp = tempfile.mkdtemp(prefix=f"carnet-bench-{name}-")
+    database = None
+    app = None
+    created = False
+    try:
+        database = Database(tmp, name)
+        database.create()
+        created = True
+        app = make_app(tmp, database)
+        prepare_database(app)
+        yield app, database, tmp
+    finally:
+        if app is not None:
+            from extensions import db
+            with app.app_context():
+                db.engine.dispose()
+        if created:
+            database.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_environment(database: Database, tmp: str) -> None:
+    print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs (load average "
+          f"{os.getloadavg()[0]:.1f} at the start); {database.label}; temporary instance "
+          f"{tmp}")
+
+
+def print_finished(script: str, started: float, cpu_started: float) -> None:
+    print(f"\n{script} finished in {time.perf_counter() - started:.0f} s "
+          f"({time.process_time() - cpu_started:.0f} s of CPU in this process; load "
+          f"average {os.getloadavg()[0]:.1f} at the end).")
+
+
+# Counting and timing requests ---------------------------------------------------------------
+
+class QueryCounter:
+    """SQL statements sent by the app's engine while `counting` is on; with `keep`, the
+    statements themselves (with their parameters) in `statements`."""
+
+    def __init__(self, engine):
+        self.count = 0
+        self.counting = False
+        self.statements: list[tuple[str, object]] | None = None
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _connection, _cursor, statement, parameters, _context, _many):
+        if self.counting:
+            self.count += 1
+            if self.statements is not None:
+                self.statements.append((statement, parameters))
+
+    def around(self, function, keep: bool = False) -> int:
+        self.count = 0
+        self.statements = [] if keep else None
+        self.counting = True
+        try:
+            function()
+        finally:
+            self.counting = False
+        return self.count
+
+
+def timed_get(client, path: str, headers: dict | None = None) -> tuple[int, object]:
+    """GET as a browser asks (ACCEPT, plus `headers`), body read; (ns, response)."""
+    start = time.perf_counter_ns()
+    response = client.get(path, headers={**ACCEPT, **(headers or {})})
+    response.get_data()
+    return time.perf_counter_ns() - start, response
+
+
+def request_target(client, path: str, headers: dict | None = None):
+    """A target for interleaved(): one timed_get, its ns."""
+    return lambda: timed_get(client, path, headers)[0]
+
+
+def interleaved(targets: dict, rounds: int, batch: int, warmup: int, seed: int) -> dict:
+    """Median µs per target; each target is a callable returning its own elapsed ns.
+    `warmup` untimed calls of each first; then targets run in shuffled order, `batch` times
+    each per round."""
+    for run in targets.values():
+        for _ in range(warmup):
+            run()
+    samples = {name: [] for name in targets}
+    order = list(targets)
+    shuffle = random.Random(seed)
+    for _ in range(rounds):
+        shuffle.shuffle(order)
+        for name in order:
+            for _ in range(batch):
+                samples[name].append(targets[name]())
+    return {name: median(values) / 1000 for name, values in samples.items()}
+
+
+def explain(connection, backend: str, sql: str, parameters=None) -> list[str]:
+    """The plan, one line a node, indented by depth."""
+    if backend == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
+        depth = {0: 0}
+        lines = []
+        for node, parent, _unused, detail in rows:
+            depth[node] = depth.get(parent, 0) + 1
+            lines.append("  " * depth[node] + detail)
+        return lines
+    return ["  " + row[0] for row in
+            connection.exec_driver_sql(f"EXPLAIN {sql}", parameters).all()]
+
+
+# Page weight ---------------------------------------------------------------------------------
+
+def header_bytes(response) -> int:
+    """Status line + headers + blank line, as an HTTP/1.1 server would write them."""
+    lines = [f"HTTP/1.1 {response.status}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in SERVER_HEADERS]
+    lines += [f"{name}: {value}\r\n" for name, value in response.headers.to_wsgi_list()]
+    lines.append("\r\n")
+    return len("".join(lines).encode("latin-1"))
+
+
+def decoded_size(response) -> int:
+    body = response.get_data()
+    encoding = response.headers.get("Content-Encoding")
+    if encoding == "br":
+        return len(brotli.decompress(body))
+    if encoding == "gzip":
+        import gzip
+        return len(gzip.decompress(body))
+    return len(body)
+
+
+def weigh(response) -> dict:
+    """Status, html (decoded), body (as sent), headers and total bytes, encoding."""
+    body, headers = len(response.get_data()), header_bytes(response)
+    return {"status": response.status_code, "html": decoded_size(response), "body": body,
+            "headers": headers, "total": body + headers,
+            "encoding": response.headers.get("Content-Encoding", "-")}
+
+
+def weigh_page(client, path: str) -> dict:
+    """weigh() as a browser gets the page (br), plus gzip_total and gzip_encoding for a
+    client that only accepts gzip."""
+    figures = weigh(client.get(path, headers=ACCEPT))
+    gzipped = weigh(client.get(path, headers={"Accept-Encoding": "gzip"}))
+    return {**figures, "gzip_total": gzipped["total"], "gzip_encoding": gzipped["encoding"]}

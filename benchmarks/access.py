@@ -42,9 +42,7 @@ import gc
 import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import date, timedelta
@@ -57,15 +55,20 @@ from sqlalchemy import event, func, insert, select, text  # noqa: E402
 from benchmarks._common import (  # noqa: E402
     HELLO_PATH,
     Database,
+    QueryCounter,
     TotpClock,
+    bench_instance,
     csrf_from,
-    make_app,
+    explain,
+    interleaved,
     median,
-    prepare_database,
+    print_environment,
+    print_finished,
     print_title,
+    request_target,
     sign_in,
+    timed_get,
 )
-from benchmarks.pages import ACCEPT  # noqa: E402
 
 PATIENT_LOGIN = "camille.martin"
 DOCTOR_LOGIN = "dr.bernard"
@@ -98,27 +101,6 @@ CATEGORIES = ("prescriptions", "lab_results", "imaging", "reports", "certificate
               "prevention", "administrative", "summary")
 ROW_RE = re.compile(r'<th scope="row">')
 DOCUMENT_LINK_RE = re.compile(r'href="/pro/patients/[0-9a-f]+/documents/[0-9a-f]+"')
-
-
-class QueryCounter:
-    """SQL statements sent by the app's engine while `counting` is on."""
-
-    def __init__(self, engine):
-        self.count = 0
-        self.counting = False
-        event.listen(engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args):
-        if self.counting:
-            self.count += 1
-
-    def around(self, function):
-        self.count, self.counting = 0, True
-        try:
-            function()
-        finally:
-            self.counting = False
-        return self.count
 
 
 # Seeding -------------------------------------------------------------------------------------
@@ -242,34 +224,6 @@ def seed_documents(app, ids: dict[str, str], start: int, stop: int,
 
 # Timing --------------------------------------------------------------------------------------
 
-def timed_get(client, path: str, headers: dict | None = None) -> tuple[int, object]:
-    start = time.perf_counter_ns()
-    response = client.get(path, headers={**ACCEPT, **(headers or {})})
-    response.get_data()
-    return time.perf_counter_ns() - start, response
-
-
-def interleaved(targets: dict, rounds: int, batch: int, warmup: int, seed: int) -> dict:
-    """Median µs per target; each target is a callable returning its own elapsed ns.
-    Targets run in shuffled order, `batch` times each per round."""
-    for run in targets.values():
-        for _ in range(warmup):
-            run()
-    samples = {name: [] for name in targets}
-    order = list(targets)
-    shuffle = random.Random(seed)
-    for _ in range(rounds):
-        shuffle.shuffle(order)
-        for name in order:
-            for _ in range(batch):
-                samples[name].append(targets[name]())
-    return {name: median(values) / 1000 for name, values in samples.items()}
-
-
-def request_target(client, path: str, headers: dict | None = None):
-    return lambda: timed_get(client, path, headers)[0]
-
-
 HX = {"HX-Request": "true", "HX-Target": "history-more"}
 
 
@@ -368,20 +322,6 @@ def read_history(app, ids: dict[str, str]) -> tuple[float, int]:
         start = time.perf_counter()
         count = sum(1 for _row in history.every(db.session, patient, history.Filters()))
         return time.perf_counter() - start, count
-
-
-def explain(connection, backend: str, sql: str, parameters=None) -> list[str]:
-    """The plan, one line a node, indented by depth."""
-    if backend == "sqlite":
-        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
-        depth = {0: 0}
-        lines = []
-        for node, parent, _unused, detail in rows:
-            depth[node] = depth.get(parent, 0) + 1
-            lines.append("  " * depth[node] + detail)
-        return lines
-    return ["  " + row[0] for row in
-            connection.exec_driver_sql(f"EXPLAIN {sql}", parameters).all()]
 
 
 def query_plan(app, ids: dict[str, str], backend: str, person: str | None) -> list[str]:
@@ -702,20 +642,9 @@ def part_policy(app, clock: TotpClock, ids: dict, hello, counter: QueryCounter) 
 
 def main() -> None:
     started, cpu_started = time.perf_counter(), time.process_time()
-    tmp = tempfile.mkdtemp(prefix="carnet-bench-access-")
-    database = None
-    app = None
-    created = False
-    try:
-        database = Database(tmp, "access")
-        database.create()
-        created = True
-        app = make_app(tmp, database)
-        prepare_database(app)
+    with bench_instance("access") as (app, database, tmp):
         print("Carnet santé — access control benchmarks (Flask test client, one process)")
-        print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs (load average "
-              f"{os.getloadavg()[0]:.1f} at the start); {database.label}; temporary instance "
-              f"{tmp}")
+        print_environment(database, tmp)
         clock = TotpClock()
         hello = app.test_client(use_cookies=False)
         ids = people(app)
@@ -726,17 +655,7 @@ def main() -> None:
         failures += part_policy(app, clock, ids, hello, counter)
         for failure in failures:
             print(f"! {failure}")
-        print(f"\naccess.py finished in {time.perf_counter() - started:.0f} s "
-              f"({time.process_time() - cpu_started:.0f} s of CPU in this process; load "
-              f"average {os.getloadavg()[0]:.1f} at the end).")
-    finally:
-        if app is not None:
-            from extensions import db
-            with app.app_context():
-                db.engine.dispose()
-        if created:
-            database.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        print_finished("access.py", started, cpu_started)
 
 
 if __name__ == "__main__":

@@ -35,36 +35,39 @@ does not exist yet, deleted at the end), as benchmarks/access.py does.
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, func, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
+    ACCEPT,
     FRAGMENT_BUDGET,
     HELLO_PATH,
     PAGE_BUDGET,
     SERVER_TIME_RATIO,
-    Database,
+    QueryCounter,
     TotpClock,
+    bench_instance,
     csrf_from,
-    make_app,
+    explain,
+    interleaved,
     median,
-    prepare_database,
+    print_environment,
+    print_finished,
     print_title,
+    request_target,
     sign_in,
     verdict,
+    weigh,
+    weigh_page,
 )
-from benchmarks.pages import ACCEPT, decoded_size, header_bytes  # noqa: E402
 
 PATIENT_LOGIN = "camille.martin"
 DOCTOR_LOGIN = "dr.bernard"
@@ -115,15 +118,13 @@ PAGE_OF_RE = re.compile(r'aria-current="page">Page (\d+) sur (\d+)<')
 HX = {"HX-Request": "true", "HX-Target": "message-list"}
 
 
-class Counter:
-    """SQL statements sent by the app's engine and patient keys unwrapped by the keyring,
-    while `counting` is on; with `keep`, the statements themselves."""
+class Counter(QueryCounter):
+    """QueryCounter, plus the patient keys unwrapped by the keyring while `counting` is on;
+    around() returns (statements, unwraps)."""
 
     def __init__(self, engine, ring):
-        self.queries = self.unwraps = 0
-        self.counting = False
-        self.statements: list[tuple[str, object]] | None = None
-        event.listen(engine, "before_cursor_execute", self._seen)
+        super().__init__(engine)
+        self.unwraps = 0
         original = ring.unwrap
 
         def unwrap(wrapped):
@@ -132,21 +133,10 @@ class Counter:
             return original(wrapped)
         ring.unwrap = unwrap  # this instance only, for this run
 
-    def _seen(self, _connection, _cursor, statement, parameters, _context, _many):
-        if self.counting:
-            self.queries += 1
-            if self.statements is not None:
-                self.statements.append((statement, parameters))
-
     def around(self, function, keep: bool = False) -> tuple[int, int]:
-        self.queries = self.unwraps = 0
-        self.statements = [] if keep else None
-        self.counting = True
-        try:
-            function()
-        finally:
-            self.counting = False
-        return self.queries, self.unwraps
+        self.unwraps = 0
+        queries = super().around(function, keep)
+        return queries, self.unwraps
 
 
 # Seeding -------------------------------------------------------------------------------------
@@ -276,15 +266,6 @@ def message_ids(app, conversation_id: str) -> list[int]:
 
 # Timing --------------------------------------------------------------------------------------
 
-def get_target(client, path: str, headers: dict | None = None):
-    def run() -> int:
-        start = time.perf_counter_ns()
-        response = client.get(path, headers={**ACCEPT, **(headers or {})})
-        response.get_data()
-        return time.perf_counter_ns() - start
-    return run
-
-
 def htmx_send(client, path: str, token: str, problems: list[str], headers=ACCEPT):
     """The htmx reply: multipart, as htmx sends the form (enctype multipart/form-data)."""
     def run():
@@ -320,23 +301,6 @@ def prg_send(client, path: str, token: str, problems: list[str], parts: dict):
                             f"{page.status_code}")
         return done - start
     return run
-
-
-def interleaved(targets: dict, seed: int) -> dict:
-    """Median µs per target; each target is a callable returning its own elapsed ns.
-    Targets run in shuffled order, BATCH times each per round."""
-    for run in targets.values():
-        for _ in range(WARMUP):
-            run()
-    samples = {name: [] for name in targets}
-    order = list(targets)
-    shuffle = random.Random(seed)
-    for _ in range(ROUNDS):
-        shuffle.shuffle(order)
-        for name in order:
-            for _ in range(BATCH):
-                samples[name].append(targets[name]())
-    return {name: median(values) / 1000 for name, values in samples.items()}
 
 
 def paths_of(conversations: dict[str, str], deep: int | None, large: bool) -> dict:
@@ -385,46 +349,19 @@ def check(clients: dict, paths: dict, total: int) -> list[str]:
 
 
 def count_all(counter: Counter, clients: dict, paths: dict) -> dict:
-    return {label: counter.around(get_target(clients[who], path))
+    return {label: counter.around(request_target(clients[who], path))
             for label, (who, path) in paths.items()}
 
 
 def phase(clients: dict, hello, counter: Counter, paths: dict, total: int,
           seed: int) -> tuple[dict, dict, list[str]]:
     problems = check(clients, paths, total)
-    targets = {"hello": get_target(hello, HELLO_PATH),
-               **{label: get_target(clients[who], path)
+    targets = {"hello": request_target(hello, HELLO_PATH),
+               **{label: request_target(clients[who], path)
                   for label, (who, path) in paths.items()}}
-    times = interleaved(targets, seed)
+    times = interleaved(targets, ROUNDS, BATCH, WARMUP, seed)
     counts = count_all(counter, clients, paths)
     return times, counts, problems
-
-
-def weigh(response) -> dict:
-    body, headers = len(response.get_data()), header_bytes(response)
-    return {"status": response.status_code, "html": decoded_size(response), "body": body,
-            "headers": headers, "total": body + headers,
-            "encoding": response.headers.get("Content-Encoding", "-")}
-
-
-def weigh_page(client, path: str) -> dict:
-    figures = weigh(client.get(path, headers=ACCEPT))
-    gzipped = weigh(client.get(path, headers={"Accept-Encoding": "gzip"}))
-    return {**figures, "gzip_total": gzipped["total"], "gzip_encoding": gzipped["encoding"]}
-
-
-def explain(connection, backend: str, sql: str, parameters=None) -> list[str]:
-    """The plan, one line a node, indented by depth."""
-    if backend == "sqlite":
-        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
-        depth = {0: 0}
-        lines = []
-        for node, parent, _unused, detail in rows:
-            depth[node] = depth.get(parent, 0) + 1
-            lines.append("  " * depth[node] + detail)
-        return lines
-    return ["  " + row[0] for row in
-            connection.exec_driver_sql(f"EXPLAIN {sql}", parameters).all()]
 
 
 # Report --------------------------------------------------------------------------------------
@@ -448,20 +385,9 @@ def row(label: str, small: dict, large: dict, small_counts: dict, large_counts: 
 
 def main() -> None:
     started, cpu_started = time.perf_counter(), time.process_time()
-    tmp = tempfile.mkdtemp(prefix="carnet-bench-messaging-")
-    database = None
-    app = None
-    created = False
-    try:
-        database = Database(tmp, "messaging")
-        database.create()
-        created = True
-        app = make_app(tmp, database)
-        prepare_database(app)
+    with bench_instance("messaging") as (app, database, tmp):
         print("Carnet santé — secure messaging benchmarks (Flask test client, one process)")
-        print(f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs (load average "
-              f"{os.getloadavg()[0]:.1f} at the start); {database.label}; temporary instance "
-              f"{tmp}")
+        print_environment(database, tmp)
         from extensions import db, keys
         from web.security import MIN_COMPRESS_BYTES
         with app.app_context():
@@ -529,12 +455,12 @@ def main() -> None:
         prg_counts["post"] = counter.around(lambda: clients["patient"].post(
             send_path, data={"csrf_token": token, "body": SEND_BODY},
             content_type="multipart/form-data", headers=ACCEPT).get_data())
-        prg_counts["get"] = counter.around(get_target(clients["patient"], send_path))
-        sends = interleaved({"hello": get_target(hello, HELLO_PATH),
+        prg_counts["get"] = counter.around(request_target(clients["patient"], send_path))
+        sends = interleaved({"hello": request_target(hello, HELLO_PATH),
                              "htmx send": lambda: htmx_run()[0],
                              "post-redirect-get": prg_run,
-                             "C2000, newest 30": get_target(clients["patient"], send_path)},
-                            seed=3)
+                             "C2000, newest 30": request_target(clients["patient"], send_path)},
+                            ROUNDS, BATCH, WARMUP, seed=3)
         parts = {name: median(values) / 1000 for name, values in parts.items()}
         failures += send_problems
         if len(MESSAGE_RE.findall(fragment_text)) != 1 or "<html" in fragment_text:
@@ -542,7 +468,7 @@ def main() -> None:
 
         # Query plans of the professional's inbox (the largest WHERE of the lot).
         with app.app_context():
-            counter.around(get_target(clients["doctor"], "/pro/messagerie"), keep=True)
+            counter.around(request_target(clients["doctor"], "/pro/messagerie"), keep=True)
             statements = [(sql, parameters) for sql, parameters in counter.statements
                           if "FROM conversations" in sql and "SELECT" in sql]
             with db.engine.connect() as connection:
@@ -668,17 +594,7 @@ def main() -> None:
             print("\n".join("  " + line for line in lines))
         for failure in failures:
             print(f"! {failure}")
-        print(f"\nmessaging.py finished in {time.perf_counter() - started:.0f} s "
-              f"({time.process_time() - cpu_started:.0f} s of CPU in this process; load "
-              f"average {os.getloadavg()[0]:.1f} at the end).")
-    finally:
-        if app is not None:
-            from extensions import db
-            with app.app_context():
-                db.engine.dispose()
-        if created:
-            database.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        print_finished("messaging.py", started, cpu_started)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import brotli  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
+    ACCEPT,
     ASSETS_BUDGET,
     FRAGMENT_BUDGET,
     HELLO_PATH,
@@ -33,13 +34,15 @@ from benchmarks._common import (  # noqa: E402
     TotpClock,
     build_app,
     csrf_from,
+    decoded_size,
+    header_bytes,
     median,
     prepare_database,
+    print_title,
     sign_in,
     verdict,
 )
 
-ACCEPT = {"Accept-Encoding": "br, gzip"}
 EXCLUDED_ENDPOINTS = {"assets.static_file", "pages.language", "bench_hello"}
 ROLES = (  # label, demo login (None: signed out)
     ("anonymous", None),
@@ -48,37 +51,12 @@ ROLES = (  # label, demo login (None: signed out)
     ("adviser", "conseil.durand"),
     ("pharmacist", "pharma.petit"),
 )
-# What gunicorn adds in front of the application's own headers (gunicorn/http/wsgi.py).
-SERVER_HEADERS = [("Server", "gunicorn"), ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
-                  ("Connection", "keep-alive")]
 STATIC_RE = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 SESSION_END_RE = re.compile(r'action="(/mon-compte/sessions/[^"/]+/terminer)"')
 
 WARMUP = 20          # requests per target before measuring
 ROUNDS = 20          # rounds; every target runs BATCH requests per round, in shuffled order
 BATCH = 10           # -> ROUNDS * BATCH = 200 timed requests per target
-
-
-def header_bytes(response) -> int:
-    """Status line + headers + blank line, as an HTTP/1.1 server would write them."""
-    lines = [f"HTTP/1.1 {response.status}\r\n"]
-    lines += [f"{name}: {value}\r\n" for name, value in SERVER_HEADERS]
-    lines += [f"{name}: {value}\r\n" for name, value in response.headers.to_wsgi_list()]
-    lines.append("\r\n")
-    return len("".join(lines).encode("latin-1"))
-
-
-def decoded_size(response) -> int:
-    body = response.get_data()
-    encoding = response.headers.get("Content-Encoding")
-    if encoding == "br":
-        return len(brotli.decompress(body))
-    if encoding == "gzip":
-        import gzip
-        return len(gzip.decompress(body))
-    return len(body)
-
-
 
 
 def discover(app, clients: dict) -> list[tuple[str, str]]:
@@ -94,12 +72,6 @@ def discover(app, clients: dict) -> list[tuple[str, str]]:
             if clients[role].get(path).status_code == 200:
                 found.append((role, path))
     return found
-
-
-def print_title(title: str) -> None:
-    print()
-    print(title)
-    print("-" * len(title))
 
 
 def weigh_pages(clients, pages) -> None:

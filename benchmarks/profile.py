@@ -33,9 +33,7 @@ import io
 import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,19 +48,20 @@ import pikepdf  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
+    ACCEPT,
     HELLO_PATH,
     PAGE_BUDGET,
     SERVER_TIME_RATIO,
-    Database,
     TotpClock,
-    make_app,
+    bench_instance,
+    interleaved,
     median,
-    prepare_database,
     print_title,
     sign_in,
+    timed_get,
     verdict,
+    weigh_page,
 )
-from benchmarks.pages import ACCEPT, decoded_size, header_bytes  # noqa: E402
 
 PATIENT_LOGIN = "camille.martin"
 SECTION_COUNTS = {  # 500 entries over the eight health sections (limits: 100, blood group 1)
@@ -233,45 +232,23 @@ def seed_measures(app, rng: random.Random, per_kind: dict[str, int],
 
 # Timing --------------------------------------------------------------------------------------
 
-def timed_get(client, path: str) -> tuple[int, object]:
-    start = time.perf_counter_ns()
-    response = client.get(path, headers=ACCEPT)
-    response.get_data()
-    return time.perf_counter_ns() - start, response
-
-
 def time_pages(client, hello, pages: dict[str, str], seed: int) -> tuple[dict, list[str]]:
-    """Median µs per target (hello world included), interleaved in shuffled rounds."""
-    targets = {"hello": (hello, HELLO_PATH), **{name: (client, path)
-                                               for name, path in pages.items()}}
-    failures = []
-    for who, path in targets.values():
-        for _ in range(WARMUP):
-            _elapsed, response = timed_get(who, path)
-        if response.status_code != 200:
-            failures.append(f"{path} answered {response.status_code}")
-    samples = {name: [] for name in targets}
-    order = list(targets)
-    shuffle = random.Random(seed)
-    for _ in range(ROUNDS):
-        shuffle.shuffle(order)
-        for name in order:
-            who, path = targets[name]
-            for _ in range(BATCH):
-                elapsed, _response = timed_get(who, path)
-                samples[name].append(elapsed)
-    return {name: median(values) / 1000 for name, values in samples.items()}, failures
+    """Median µs per target (hello world included), interleaved in shuffled rounds; and
+    the paths that answered anything but 200 (warm-up included)."""
+    statuses: dict[str, int] = {}
 
+    def target(who, path):
+        def run() -> int:
+            elapsed, response = timed_get(who, path)
+            if response.status_code != 200:
+                statuses.setdefault(path, response.status_code)
+            return elapsed
+        return run
 
-def weigh(client, path: str) -> dict:
-    """As a browser gets it (br), and for a client that only accepts gzip."""
-    response = client.get(path, headers=ACCEPT)
-    body, headers = len(response.get_data()), header_bytes(response)
-    gzipped = client.get(path, headers={"Accept-Encoding": "gzip"})
-    return {"status": response.status_code, "html": decoded_size(response), "body": body,
-            "headers": headers, "encoding": response.headers.get("Content-Encoding", "-"),
-            "gzip_total": len(gzipped.get_data()) + header_bytes(gzipped),
-            "gzip_encoding": gzipped.headers.get("Content-Encoding", "-")}
+    targets = {"hello": target(hello, HELLO_PATH), **{name: target(client, path)
+                                                     for name, path in pages.items()}}
+    times = interleaved(targets, ROUNDS, BATCH, WARMUP, seed)
+    return times, [f"{path} answered {status}" for path, status in statuses.items()]
 
 
 def time_pdf(client) -> dict:
@@ -363,7 +340,7 @@ def report_weight(weights: dict) -> None:
           f"{'total':>7} {'of budget':>9}  verdict  {'gzip only':>9}")
     for name, path in PAGES.items():
         figures = weights[name]
-        total = figures["body"] + figures["headers"]
+        total = figures["total"]
         ok = figures["status"] == 200 and total <= PAGE_BUDGET
         gzip_note = "" if figures["gzip_encoding"] == "gzip" else f" ({figures['gzip_encoding']})"
         print(f"{name:<22} {path:<22} {figures['html']:>7,} {figures['encoding']:>4} "
@@ -394,16 +371,7 @@ def report_pdf(loaded: dict, empty: dict) -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    tmp = tempfile.mkdtemp(prefix="carnet-bench-profile-")
-    database = None
-    app = None
-    created = False
-    try:
-        database = Database(tmp, "profile")
-        database.create()
-        created = True
-        app = make_app(tmp, database)
-        prepare_database(app)
+    with bench_instance("profile") as (app, database, tmp):
         client = sign_in(app, PATIENT_LOGIN, TotpClock())
         hello = app.test_client(use_cookies=False)
         print("Carnet santé — medical profile benchmarks (Flask test client, one process)")
@@ -430,7 +398,7 @@ def main() -> None:
 
         loaded, problems = time_pages(client, hello, {**REFERENCE, **PAGES}, seed=2)
         failures += [f"loaded profile: {problem}" for problem in problems]
-        weights = {name: weigh(client, path) for name, path in PAGES.items()}
+        weights = {name: weigh_page(client, path) for name, path in PAGES.items()}
         pdf_loaded = time_pdf(client)
 
         seeding = time.perf_counter()
@@ -454,14 +422,6 @@ def main() -> None:
         for failure in failures:
             print(f"! {failure}")
         print(f"\nprofile.py finished in {time.perf_counter() - started:.0f} s.")
-    finally:
-        if app is not None:
-            from extensions import db
-            with app.app_context():
-                db.engine.dispose()
-        if created:
-            database.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
