@@ -156,6 +156,13 @@ def browsing(browser, live_server):
     session.close()
 
 
+@pytest.fixture
+def open_page(browsing):
+    """Factory for the flow tests: open_page(login, js, width), see support.page_opener."""
+    with support.page_opener(browsing) as open_page:
+        yield open_page
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _demo_data(app, browsing, live_server):
     """Other test modules empty the database before each of their tests: seed again if so,

@@ -44,14 +44,25 @@ from domain import audit, care
 from domain.models import CareRelation, EmergencyAccess, User
 from extensions import db, keys
 from tests.browser import support
-from tests.browser.support import JS_MODES
+from tests.browser.support import (
+    CLEAR_LIVE,
+    COMBOS,
+    FOCUS,
+    MARK,
+    NOT_RELOADED,
+    banner,
+    focused_id,
+    press_and_load,
+    submit,
+    tab_to_id,
+    tab_to_text,
+)
 
 pytestmark = pytest.mark.browser
 
 PATIENT = "camille.martin"
 DOCTOR = "dr.bernard"
 PHARMACIST = "pharma.petit"
-ROLE_OF = {PATIENT: "patient", DOCTOR: "professionnel", PHARMACIST: "pharmacien"}
 DOCTOR_NAME = "Julien Bernard"
 DOCTOR_RPPS = "10001234565"
 PHARMACIST_NAME = "Sophie Petit"
@@ -62,15 +73,12 @@ REASON = "Patiente inconsciente aux urgences, recherche d’allergies et de trai
 PATIENT_URL = re.compile(r"/pro/patients/([0-9a-f]{32})$")
 PER_PAGE = 25
 
-COMBOS = [pytest.param(True, 1280, id="js-1280"), pytest.param(False, 320, id="sans-js-320")]
 OTHER_COMBOS = [pytest.param(True, 320, id="js-320"),
                 pytest.param(False, 1280, id="sans-js-1280")]
 WIDTHS = [pytest.param(1280, id="1280"), pytest.param(320, id="320")]
 
-# Application problems found by these tests and not fixed yet: key -> what is wrong.
-# A check tied to a key that fails makes its test xfail (after every other check of the
-# test passed); a check tied to a key that passes fails the test, so whoever fixes the
-# application removes the entry here (the same contract as xfail(strict=True)).
+# Application problems found by these tests and not fixed yet: key -> what is wrong (the
+# contract is support.Findings's).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
@@ -227,26 +235,6 @@ def access(app):
 
 # --------------------------------------------------------------------------- browser
 
-@pytest.fixture
-def open_page(browsing):
-    """Factory: a page signed in as `login` (the run's single sign-in per role is reused);
-    JavaScript errors are collected in page.js_errors."""
-    contexts = []
-
-    def make(login: str = PATIENT, js: bool = True, width: int = 1280):
-        context = browsing.new_context(role=ROLE_OF[login], js=js, width=width)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-        return page
-
-    with support.limits_off():
-        yield make
-    for context in contexts:
-        context.close()
-
-
 # A table wider than its scrolling region: the region must be reachable by keyboard and
 # named (WCAG 2.1.1, 4.1.2); the page itself must not scroll sideways (1.4.10).
 SCROLL_REGIONS = """() => Array.from(document.querySelectorAll("main table")).map(table => {
@@ -263,61 +251,14 @@ SCROLL_REGIONS = """() => Array.from(document.querySelectorAll("main table")).ma
           regionRight: region ? region.getBoundingClientRect().right : null};
 })"""
 
-FOCUS = """() => { const e = document.activeElement;
-  if (!e || e === document.body) { return "body"; }
-  return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
-    (e.hasAttribute("data-error-summary") ? "[data-error-summary]" : "") +
-    " " + JSON.stringify((e.textContent || "").trim().slice(0, 60)); }"""
 
-SUMMARY_FOCUSED = "e.hasAttribute('data-error-summary')"
+class Findings(support.Findings):
+    """The shared checks; at 320 px also wide tables in a named focusable region."""
 
+    known_problems = KNOWN_PROBLEMS
 
-class Findings:
-    """Problems seen along a flow, reported together at the end, so that one problem does
-    not hide the next states' checks (as in test_profile.py)."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-        self.known_checked: set[str] = set()
-        self.known_seen: dict[str, list[str]] = {}
-
-    def check(self, condition: bool, message: str, known: str | None = None) -> None:
-        if known is not None:
-            assert known in KNOWN_PROBLEMS, known
-            self.known_checked.add(known)
-            if not condition:
-                self.known_seen.setdefault(known, []).append(message)
-            return
-        if not condition:
-            self.problems.append(message)
-
-    def page(self, page, js: bool, width: int, where: str) -> None:
-        """One h1, no skipped heading level, axe, unique ids, no JavaScript error; at 320 px
-        no horizontal scroll, large targets, and wide tables in a named focusable region."""
-        if page.locator("h1").count() != 1:
-            self.problems.append(f"{where}: {page.locator('h1').count()} h1")
-        skips = page.evaluate(support.HEADING_SKIPS)
-        if skips:
-            self.problems.append(f"{where}: skipped heading levels {skips}")
-        violations = support.axe_violations(page, js)
-        if violations:
-            self.problems.append(f"axe on {where} ({JS_MODES[js]}, {width} px, {page.url}):\n"
-                                 + support.describe_violations(violations))
-        duplicates = page.evaluate(support.DUPLICATE_IDS)
-        if duplicates:
-            self.problems.append(f"{where}: duplicate ids {duplicates}")
-        if page.js_errors:
-            self.problems.append(f"JavaScript errors on {where}: {page.js_errors}")
-            page.js_errors.clear()
-        if width == 320:
-            self.reflow(page, where)
-
-    def reflow(self, page, where: str) -> None:
-        overflow = page.evaluate(support.HORIZONTAL_OVERFLOW)
-        self.check(overflow is None, f"horizontal scroll at 320 px on {where}: {overflow}")
-        small = page.evaluate(support.SMALL_TARGETS)
-        if small:
-            self.problems.append(f"targets under 44×44 CSS px on {where}: " + "; ".join(small))
+    def reflow(self, page, where: str, known: str | None = None) -> None:
+        super().reflow(page, where, known)
         for table in page.evaluate(SCROLL_REGIONS):
             self.check(table["region"], f"{where}: table {table['caption']!r} is not in a "
                                         f"scrolling region")
@@ -325,54 +266,6 @@ class Findings:
                 self.check(table["tabindex"] == "0" and table["named"],
                            f"{where}: the scrolling region of {table['caption']!r} is not "
                            f"focusable and named: {table}")
-
-    def done(self) -> None:
-        problems = list(self.problems)
-        fixed = sorted(self.known_checked - set(self.known_seen))
-        problems += [f"KNOWN_PROBLEMS[{key!r}] no longer happens: remove it from "
-                     f"KNOWN_PROBLEMS" for key in fixed]
-        seen = [f"(known: {key}) {message}" for key, messages in self.known_seen.items()
-                for message in messages]
-        assert not problems, f"{len(problems)} problem(s):\n\n" + "\n\n".join(
-            problems + seen)
-        if seen:
-            pytest.xfail("known application problem(s): " + " | ".join(
-                f"{key}: {KNOWN_PROBLEMS[key]}" for key in self.known_seen))
-
-
-def status_of(page) -> int:
-    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-
-def submit(page, button=None) -> int:
-    """Send the page's main form (or click `button`); the status of the final answer."""
-    with page.expect_navigation():
-        (button or page.locator("main form.form button[type=submit]").first).click()
-    return status_of(page)
-
-
-def press_and_load(page, key: str = "Enter") -> int:
-    with page.expect_navigation():
-        page.keyboard.press(key)
-    return status_of(page)
-
-
-def focus_is(page, test_js: str, timeout: float = 0.5) -> tuple[bool, str]:
-    try:
-        support.wait_until(page, f"() => {{ const e = document.activeElement; "
-                                 f"return !!e && ({test_js}); }}", timeout=timeout)
-        return True, page.evaluate(FOCUS)
-    except AssertionError:
-        return False, page.evaluate(FOCUS)
-
-
-def focused_id(page) -> str | None:
-    return page.evaluate("() => document.activeElement && document.activeElement.id")
-
-
-def banner(page) -> str:
-    found = page.locator("main .banner")
-    return " ".join(found.all_inner_texts()) if found.count() else ""
 
 
 def check_banner(findings: Findings, page, text: str, where: str) -> None:
@@ -382,15 +275,6 @@ def check_banner(findings: Findings, page, text: str, where: str) -> None:
     if found.count() == 1:
         findings.check(found.get_attribute("role") == "status",
                        f"{where}: the banner {text!r} is not role=status")
-
-
-def tab_to_id(page, element_id: str) -> dict:
-    return support.tab_until(page, lambda info: info["id"] == element_id)
-
-
-def tab_to_text(page, text: str, tag: str | None = None) -> dict:
-    return support.tab_until(page, lambda info: info["text"] == text
-                             and (tag is None or info["tag"] == tag))
 
 
 def section_names(page, title_id: str) -> list[str]:
@@ -657,38 +541,10 @@ def fill_emergency(page, nir: str = NIR, born: dict | None = None, reason: str =
 
 def check_failed_emergency(findings: Findings, page, js: bool, status: int,
                            fields: list[str], where: str, typed: dict | None = None) -> None:
-    """422; "Erreur :" title; one summary above the h1, role=alert, linking to each field in
-    error; each field marked aria-invalid and described by its error, which starts with a
-    hidden "Erreur :"; with JavaScript the summary has the focus; typed values kept."""
-    findings.check(status == 422, f"{where}: answered {status}, not 422")
-    findings.check(page.title().startswith("Erreur :"), f"{where}: title {page.title()!r}")
-    summary = page.locator("main [data-error-summary]")
-    findings.check(summary.count() == 1, f"{where}: {summary.count()} error summaries")
-    if summary.count() != 1:
+    """support.check_failed_form, the summary above the h1; typed values kept."""
+    if support.check_failed_form(findings, page, js, status, fields, where,
+                                 above=("main h1",)) is None:
         return
-    findings.check(summary.get_attribute("role") == "alert", f"{where}: summary not an alert")
-    findings.check(summary.evaluate(
-        "s => !!(s.compareDocumentPosition(document.querySelector('main h1')) & 4)"),
-        f"{where}: the summary is not above the h1")
-    links = summary.locator("a").evaluate_all("l => l.map(a => a.getAttribute('href'))")
-    findings.check(links == [f"#{field}" for field in fields],
-                   f"{where}: summary links {links}, expected {['#' + f for f in fields]}")
-    for href in links:
-        target = page.locator(href)
-        if target.count() != 1:
-            findings.check(False, f"{where}: {href} leads nowhere")
-            continue
-        findings.check(target.get_attribute("aria-invalid") == "true",
-                       f"{where}: {href} has no aria-invalid=true")
-        described = (target.get_attribute("aria-describedby") or "").split()
-        findings.check(f"{href[1:]}-error" in described,
-                       f"{where}: {href} not described by its error ({described})")
-    for error in page.locator("main .field-error").all():
-        findings.check(error.locator(".visually-hidden").inner_text().strip() == "Erreur :",
-                       f"{where}: inline error without a hidden 'Erreur :'")
-    if js:
-        ok, focus = focus_is(page, SUMMARY_FOCUSED)
-        findings.check(ok, f"{where}: focus is on {focus}, not on the error summary")
     expected = {"nir": NIR, **BORN} if typed is None else typed
     kept = {field: page.locator(f"#{field}").input_value() for field in expected}
     findings.check(kept == expected, f"{where}: typed values not kept: {kept}")
@@ -901,9 +757,6 @@ def test_history_states(open_page, access, js, width):
     findings.done()
 
 
-CLEAR_LIVE = "() => { document.getElementById('live-region').textContent = ''; }"
-MARK = "() => { window.__sansRechargement = true; }"
-NOT_RELOADED = "() => window.__sansRechargement === true"
 SETTLED = """() => !document.querySelector(
   ".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added, [aria-busy=true]")"""
 ROW_FOCUS = """(index) => {

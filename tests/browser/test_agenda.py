@@ -23,14 +23,12 @@ from domain import agenda, audit
 from domain.models import AgendaItem, CalendarFeed, User
 from extensions import db, keys
 from tests.browser import support
-from tests.browser.support import JS_MODES
+from tests.browser.support import ALL_COMBOS, banner, focused_id, status_of, submit
 
 pytestmark = pytest.mark.browser
 
 LOGIN = "camille.martin"
 SWAP_TIMEOUT_MS = 5_000
-ALL_COMBOS = [pytest.param(js, width, id=f"{JS_MODES[js]}-{width}")
-              for js in (True, False) for width in (1280, 320)]
 LONG_WORD = "Ophtalmologie" * 15  # 195 letters without a space: must wrap, not overflow
 
 
@@ -92,83 +90,11 @@ def data(app):
     state.empty()
 
 
-@pytest.fixture
-def open_page(browsing):
-    """Factory: a page signed in as the demo patient; JavaScript errors in page.js_errors."""
-    contexts = []
-
-    def make(js: bool = True, width: int = 1280):
-        context = browsing.new_context(role="patient", js=js, width=width)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-        return page
-
-    with support.limits_off():
-        yield make
-    for context in contexts:
-        context.close()
-
-
-class Findings:
-    """Problems seen along a flow, reported together at the end."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-
-    def check(self, condition: bool, message: str) -> None:
-        if not condition:
-            self.problems.append(message)
-
+class Findings(support.Findings):
     def page(self, page, js: bool, width: int, where: str) -> None:
-        """One h1, a title starting with it, axe, unique ids, heading levels, and at 320 px
-        no sideways scroll and 44 px targets."""
-        h1 = page.locator("h1")
-        if h1.count() != 1:
-            self.problems.append(f"{where}: {h1.count()} h1")
-        elif not page.title().removeprefix("Erreur : ").startswith(
-                h1.inner_text().strip()) and h1.inner_text().strip() not in page.title():
-            self.problems.append(f"{where}: title {page.title()!r} without the h1")
-        violations = support.axe_violations(page, js)
-        if violations:
-            self.problems.append(f"axe on {where} ({JS_MODES[js]}, {width}, {page.url}):\n"
-                                 + support.describe_violations(violations))
-        for name, script in (("duplicate ids", support.DUPLICATE_IDS),
-                             ("heading levels skipped", support.HEADING_SKIPS)):
-            found = page.evaluate(script)
-            if found:
-                self.problems.append(f"{where}: {name} {found}")
-        if width == 320:
-            overflow = page.evaluate(support.HORIZONTAL_OVERFLOW)
-            self.check(overflow is None, f"horizontal scroll at 320 px on {where}: {overflow}")
-            small = page.evaluate(support.SMALL_TARGETS)
-            self.check(not small, f"targets under 44×44 CSS px on {where}: {small}")
-        if getattr(page, "js_errors", None):
-            self.problems.append(f"JavaScript errors on {where}: {page.js_errors}")
-            page.js_errors.clear()
-
-    def done(self) -> None:
-        assert not self.problems, f"{len(self.problems)} problem(s):\n\n" + "\n\n".join(
-            self.problems)
-
-
-def status_of(page) -> int:
-    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-
-def submit(page, control) -> int:
-    with page.expect_navigation():
-        control.click()
-    return status_of(page)
-
-
-def focused_id(page) -> str | None:
-    return page.evaluate("() => document.activeElement && document.activeElement.id")
-
-
-def banner(page) -> str:
-    return " ".join(page.locator("main .banner").all_inner_texts()).strip()
+        """The shared checks, and a title that starts with the h1."""
+        self.title(page, where)
+        super().page(page, js, width, where)
 
 
 # --------------------------------------------------------------------------- lists and pages

@@ -25,7 +25,14 @@ from domain import audit, vault
 from domain.models import Category, Document, User
 from extensions import blobs, db, keys
 from tests.browser import support
-from tests.browser.support import JS_MODES
+from tests.browser.support import (
+    JS_MODES,
+    MARK,
+    NOT_RELOADED,
+    press_and_load,
+    tab_to_id,
+    tab_to_text,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -129,45 +136,11 @@ def noise_png(width: int, height: int) -> bytes:
 
 # --------------------------------------------------------------------------- browser
 
-@pytest.fixture
-def open_page(browsing):
-    """Factory: a page signed in as the demo patient (the run's single sign-in is reused);
-    JavaScript errors are collected in page.js_errors."""
-    contexts = []
-
-    def make(js: bool = True, width: int = 1280):
-        context = browsing.new_context(role="patient", js=js, width=width)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-        return page
-
-    with support.limits_off():
-        yield make
-    for context in contexts:
-        context.close()
-
-
 def check_page(page, js: bool, where: str) -> None:
     """One h1, axe (WCAG 2.2 AA tags), no JavaScript error."""
     assert page.locator("h1").count() == 1, f"one h1 on {where}"
     support.assert_no_axe_violations(page, js, where=f"{where} ({JS_MODES[js]})")
     assert not page.js_errors, f"JavaScript errors on {where}: {page.js_errors}"
-
-
-def tab_to_text(page, text: str, tag: str | None = None) -> dict:
-    return support.tab_until(page, lambda info: info["text"] == text
-                             and (tag is None or info["tag"] == tag))
-
-
-def tab_to_id(page, element_id: str) -> dict:
-    return support.tab_until(page, lambda info: info["id"] == element_id)
-
-
-def press_enter_and_load(page) -> None:
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def list_heading(page) -> str:
@@ -178,8 +151,6 @@ def titles_shown(page) -> list[str]:
     return [text.strip() for text in page.locator("#document-list li.card h3").all_inner_texts()]
 
 
-MARK = "() => { window.__sansRechargement = true; }"
-NOT_RELOADED = "() => window.__sansRechargement === true"
 LIST_SETTLED = """() => { const list = document.getElementById("document-list");
   return !!list && !list.hasAttribute("aria-busy") && !list.classList.contains("htmx-settling")
     && !list.classList.contains("htmx-swapping") && !list.classList.contains("htmx-added"); }"""
@@ -229,7 +200,7 @@ def test_full_list_and_category_filter(open_page, documents, js):
             "the filter keeps the focus"
     else:
         tab_to_text(page, "Rechercher", "button")
-        press_enter_and_load(page)
+        press_and_load(page)
         assert "categorie=lab_results" in page.url, page.url
         assert list_heading(page) == f"{BILANS} documents"
     assert all(title.startswith("Bilan sanguin") for title in titles_shown(page))
@@ -258,7 +229,7 @@ def test_search(open_page, documents, js):
         assert len(searches) == 1, f"one request for the whole word: {searches}"
     else:
         tab_to_text(page, "Rechercher", "button")
-        press_enter_and_load(page)
+        press_and_load(page)
         assert list_heading(page) == f"{BILANS} documents"
     assert re.search(r"[?&]q=bilan(&|$)", page.url), page.url
     assert sorted(titles_shown(page)) == [f"Bilan sanguin {n}" for n in range(1, BILANS + 1)]
@@ -274,7 +245,7 @@ def test_search(open_page, documents, js):
         expect(page.locator("#live-region")).to_have_text("0 document")
     else:
         tab_to_text(page, "Rechercher", "button")
-        press_enter_and_load(page)
+        press_and_load(page)
     assert "Aucun document ne correspond" in page.locator("#document-list").inner_text()
     check_page(page, js, "recherche sans résultat")
 
@@ -297,7 +268,7 @@ def test_page_two_by_keyboard(open_page, documents, js):
         info = support.focused(page)
         assert info is not None, "focus dropped to <body> after the swap"
     else:
-        press_enter_and_load(page)
+        press_and_load(page)
     assert re.search(r"[?&]page=2(&|$)", page.url), page.url
     assert len(titles_shown(page)) == SEEDED - 20
     assert titles_shown(page)[-1] == "Bilan sanguin 1", "oldest last"
@@ -346,7 +317,7 @@ def test_add_form_clean_and_after_an_error(open_page, documents, js):
                                  "document.activeElement.hasAttribute('data-error-summary')")
         assert page.evaluate(NOT_RELOADED), "htmx swapped the form in place"
     else:
-        press_enter_and_load(page)
+        press_and_load(page)
         status = page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
         assert status == 422
     assert page.title().startswith("Erreur :"), page.title()
@@ -413,7 +384,7 @@ def test_upload_with_the_keyboard_without_javascript(open_page, documents, tmp_p
     page.keyboard.press("Space")
     assert page.locator("#visibility-hidden").is_checked()
     tab_to_text(page, "Ajouter le document", "button")
-    press_enter_and_load(page)
+    press_and_load(page)
 
     match = DOCUMENT_URL.search(page.url)
     assert match, f"not on the document page: {page.url}"
@@ -516,7 +487,7 @@ def test_document_page_download_hide_show_delete(open_page, documents):
 
     # Hide, then show again, with the keyboard.
     tab_to_text(page, "Masquer aux professionnels", "button")
-    press_enter_and_load(page)
+    press_and_load(page)
     expect(page.locator(".banner--success")).to_contain_text(
         "Le document est maintenant masqué aux professionnels.")
     expect(page.locator("dl.summary .badge")).to_have_text("Masqué aux professionnels")
@@ -526,7 +497,7 @@ def test_document_page_download_hide_show_delete(open_page, documents):
     check_page(page, js, "document masqué")
 
     tab_to_text(page, "Rendre visible aux professionnels", "button")
-    press_enter_and_load(page)
+    press_and_load(page)
     expect(page.locator(".banner--success")).to_contain_text(
         "Le document est de nouveau visible par les professionnels autorisés.")
     assert page.locator("dl.summary .badge").count() == 0
@@ -535,12 +506,12 @@ def test_document_page_download_hide_show_delete(open_page, documents):
 
     # Delete through the confirmation page.
     tab_to_text(page, "Supprimer « Radio du genou »", "a")
-    press_enter_and_load(page)
+    press_and_load(page)
     assert page.url.endswith(f"/documents/{document_id}/supprimer"), page.url
     assert page.locator("h1").inner_text().strip() == "Supprimer le document"
     check_page(page, js, "confirmation de suppression")
     tab_to_text(page, "Oui, supprimer « Radio du genou »", "button")
-    press_enter_and_load(page)
+    press_and_load(page)
     assert page.url.endswith("/documents"), page.url
     expect(page.locator(".banner--success")).to_contain_text("Le document a été supprimé.")
     check_page(page, js, "liste après suppression")

@@ -54,13 +54,21 @@ from domain.models import (
 from domain.models.base import utcnow
 from extensions import blobs, db, keys
 from tests.browser import support
-from tests.browser.support import JS_MODES
+from tests.browser.support import (
+    ALL_COMBOS,
+    MARK,
+    NOT_RELOADED,
+    Findings,
+    click_and_load,
+    press_and_load,
+    tab_to_id,
+    tab_to_text,
+)
 
 pytestmark = pytest.mark.browser
 
 PATIENT = "camille.martin"
 DOCTOR = "dr.bernard"
-ROLE_OF = {PATIENT: "patient", DOCTOR: "professionnel"}
 PATIENT_NAME = "Camille Martin"
 DOCTOR_NAME = "Julien Bernard"
 SUBJECT = "Résultats de votre prise de sang"
@@ -68,8 +76,6 @@ FILE_NAME = "compte-rendu_analyses.txt"
 MAX_BODY = messaging.BODY.max_length  # 5,000
 SWAP_TIMEOUT = 5.0
 
-ALL_COMBOS = [pytest.param(js, width, id=f"{JS_MODES[js]}-{width}")
-              for js in (True, False) for width in (1280, 320)]
 JS_ONLY = [pytest.param(True, 1280, id="js-1280"), pytest.param(True, 320, id="js-320")]
 
 
@@ -221,79 +227,9 @@ def mailbox(app):
 
 # --------------------------------------------------------------------------- browser
 
-@pytest.fixture
-def open_page(browsing):
-    """Factory: a page signed in as `login` (the run's single sign-in per role is reused);
-    JavaScript errors are collected in page.js_errors."""
-    contexts = []
-
-    def make(login: str, js: bool = True, width: int = 1280):
-        context = browsing.new_context(role=ROLE_OF[login], js=js, width=width)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-        return page
-
-    with support.limits_off():
-        yield make
-    for context in contexts:
-        context.close()
-
-
-class Findings:
-    """Problems seen along a flow, reported together at the end, so that one problem does
-    not hide the next states' checks (as in test_profile.py and test_pro_portal.py)."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-
-    def check(self, condition: bool, message: str) -> None:
-        if not condition:
-            self.problems.append(message)
-
-    def page(self, page, js: bool, width: int, where: str) -> None:
-        """One h1, no skipped heading level, axe, unique ids, no JavaScript error; at 320 px
-        no horizontal scroll and large targets."""
-        if page.locator("h1").count() != 1:
-            self.problems.append(f"{where}: {page.locator('h1').count()} h1")
-        skips = page.evaluate(support.HEADING_SKIPS)
-        if skips:
-            self.problems.append(f"{where}: skipped heading levels {skips}")
-        violations = support.axe_violations(page, js)
-        if violations:
-            self.problems.append(f"axe on {where} ({JS_MODES[js]}, {width} px, {page.url}):\n"
-                                 + support.describe_violations(violations))
-        duplicates = page.evaluate(support.DUPLICATE_IDS)
-        if duplicates:
-            self.problems.append(f"{where}: duplicate ids {duplicates}")
-        if page.js_errors:
-            self.problems.append(f"JavaScript errors on {where}: {page.js_errors}")
-            page.js_errors.clear()
-        if width == 320:
-            overflow = page.evaluate(support.HORIZONTAL_OVERFLOW)
-            self.check(overflow is None, f"horizontal scroll at 320 px on {where}: {overflow}")
-            small = page.evaluate(support.SMALL_TARGETS)
-            if small:
-                self.problems.append(f"targets under 44×44 CSS px on {where}: "
-                                     + "; ".join(small))
-
-    def done(self) -> None:
-        assert not self.problems, f"{len(self.problems)} problem(s):\n\n" + "\n\n".join(
-            self.problems)
-
-
-FOCUS = """() => { const e = document.activeElement;
-  if (!e || e === document.body) { return "body"; }
-  return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
-    (e.hasAttribute("data-error-summary") ? "[data-error-summary]" : "") +
-    " " + JSON.stringify((e.textContent || "").trim().slice(0, 60)); }"""
-SUMMARY_FOCUSED = "e.hasAttribute('data-error-summary')"
 # htmx is done: no request running, nothing swapping or settling, no target busy.
 SETTLED = """() => !document.querySelector(
   "[aria-busy], .htmx-request, .htmx-settling, .htmx-swapping, .htmx-added")"""
-MARK = "() => { window.__sameDocument = true; }"
-SAME_DOCUMENT = "() => window.__sameDocument === true"
 
 
 def text_of(locator) -> str:
@@ -302,29 +238,9 @@ def text_of(locator) -> str:
                   .replace("\xa0", " ")).strip()
 
 
-def status_of(page) -> int:
-    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-
-def click_and_load(page, target) -> int:
-    with page.expect_navigation():
-        target.click()
-    return status_of(page)
-
-
-def press_and_load(page, key: str = "Enter") -> int:
-    with page.expect_navigation():
-        page.keyboard.press(key)
-    return status_of(page)
-
-
-def focus_is(page, test_js: str, timeout: float = 1.0) -> tuple[bool, str]:
-    try:
-        support.wait_until(page, f"() => {{ const e = document.activeElement; "
-                                 f"return !!e && ({test_js}); }}", timeout=timeout)
-        return True, page.evaluate(FOCUS)
-    except AssertionError:
-        return False, page.evaluate(FOCUS)
+def focus_is(page, test_js: str) -> tuple[bool, str]:
+    """support.focus_is, waiting up to 1 s."""
+    return support.focus_is(page, test_js, timeout=1.0)
 
 
 UNSETTLED = """() => Array.from(document.querySelectorAll(
@@ -360,60 +276,25 @@ def send_reply(page, js: bool) -> int | None:
     return None
 
 
-def summary_links(page) -> list[str]:
-    return page.locator("main [data-error-summary] a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")
-
-
 def check_errors(findings: Findings, page, js: bool, status: int | None, fields: list[str],
                  where: str, *, above_the_form: bool) -> None:
-    """422 (without JavaScript; with it the same document stays); "Erreur :" title; one
-    summary, role=alert, linking to each field in error in the order of the form; each
-    field marked aria-invalid and described by its inline error, which starts with a hidden
-    "Erreur :"; with JavaScript the summary has the focus.
+    """support.check_failed_form, with JavaScript on the same document (no reload).
 
     `above_the_form`: a whole page, where the summary comes first in main, before the h1
     and the form (item 8: without JavaScript nothing moves the focus or the view to a
     reply form below the messages); otherwise the reply form htmx put back, which starts
-    with the summary."""
+    with the summary. Its link to #reply-closed (the conversation closed meanwhile) leads
+    to a message, not to a field."""
     if js:
-        findings.check(page.evaluate(SAME_DOCUMENT) or status is not None,
+        findings.check(page.evaluate(NOT_RELOADED) or status is not None,
                        f"{where}: the page was reloaded")
-    if status is not None:
-        findings.check(status == 422, f"{where}: answered {status}, not 422")
-    findings.check(page.title().startswith("Erreur :"), f"{where}: title {page.title()!r}")
-    summary = page.locator("main [data-error-summary]")
-    findings.check(summary.count() == 1, f"{where}: {summary.count()} error summaries")
-    if summary.count() != 1:
-        return
-    findings.check(summary.get_attribute("role") == "alert", f"{where}: summary not an alert")
-    if above_the_form:
-        findings.check(summary.evaluate(
-            "s => !!(s.compareDocumentPosition(document.querySelector('main h1')) & 4) && "
-            "!!(s.compareDocumentPosition(document.querySelector('main form.form')) & 4)"),
-            f"{where}: the summary is not above the h1 and the form")
-    else:
+    summary = support.check_failed_form(
+        findings, page, js, status, fields, where,
+        above=("main h1", "main form.form") if above_the_form else (),
+        not_marked=("reply-closed",), focus_timeout=1.0)
+    if summary is not None and not above_the_form:
         findings.check(summary.evaluate("s => s.parentElement.id === 'reply-form'"),
                        f"{where}: the summary is not in the reply form htmx put back")
-    links = summary_links(page)
-    findings.check(links == [f"#{field}" for field in fields],
-                   f"{where}: summary links {links}, expected {['#' + f for f in fields]}")
-    for href in links:
-        target = page.locator(href)
-        findings.check(target.count() == 1, f"{where}: {href} leads nowhere")
-        if target.count() != 1 or href == "#reply-closed":
-            continue
-        findings.check(target.get_attribute("aria-invalid") == "true",
-                       f"{where}: {href} has no aria-invalid=true")
-        described = (target.get_attribute("aria-describedby") or "").split()
-        findings.check(f"{href[1:]}-error" in described,
-                       f"{where}: {href} not described by its error ({described})")
-    for error in page.locator("main .field-error").all():
-        findings.check(error.locator(".visually-hidden").inner_text().strip() == "Erreur :",
-                       f"{where}: inline error without a hidden 'Erreur :'")
-    if js:
-        ok, focus = focus_is(page, SUMMARY_FOCUSED)
-        findings.check(ok, f"{where}: focus is on {focus}, not on the error summary")
 
 
 def follow_summary_link(findings: Findings, page, field: str, where: str) -> None:
@@ -421,15 +302,6 @@ def follow_summary_link(findings: Findings, page, field: str, where: str) -> Non
     page.locator(f"main [data-error-summary] a[href='#{field}']").click()
     ok, focus = focus_is(page, f"e.id === {field!r}")
     findings.check(ok, f"{where}: the summary's link to #{field} left the focus on {focus}")
-
-
-def tab_to_id(page, element_id: str, limit: int = 60) -> dict:
-    return support.tab_until(page, lambda info: info["id"] == element_id, limit)
-
-
-def tab_to_text(page, text: str, tag: str | None = None, limit: int = 60) -> dict:
-    return support.tab_until(page, lambda info: info["text"] == text
-                             and (tag is None or info["tag"] == tag), limit)
 
 
 def open_attach(page) -> None:
@@ -682,7 +554,7 @@ def test_send_with_htmx(open_page, mailbox, js, width):
     open_attach(page)
     page.fill("#body", "Bonjour, pouvez-vous m’envoyer l’ordonnance ?")
     status = send_reply(page, js)
-    findings.check(status is None and page.evaluate(SAME_DOCUMENT) and page.url == url,
+    findings.check(status is None and page.evaluate(NOT_RELOADED) and page.url == url,
                    "the page was reloaded")
     ids = mailbox.message_ids(conversation)
     findings.check(len(ids) == 2, f"{len(ids)} messages stored")
@@ -740,7 +612,7 @@ def test_send_by_keyboard(open_page, mailbox, js, width):
         support.wait_until(page, """() => document.querySelectorAll("#message-list > li")
             .length === 2""", timeout=SWAP_TIMEOUT)
         wait_settled(page)
-        assert page.evaluate(SAME_DOCUMENT), "the page was reloaded"
+        assert page.evaluate(NOT_RELOADED), "the page was reloaded"
         ok, focus = focus_is(page, "e.id === 'body'")
         assert ok, f"focus on {focus}, not back in #body"
         assert page.locator("#body").input_value() == ""

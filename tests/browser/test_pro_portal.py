@@ -35,27 +35,28 @@ from domain import audit, care, profile, vault
 from domain.models import CareRelation, Category, Document, ProfileEntry, User
 from extensions import blobs, db, keys
 from tests.browser import support
-from tests.browser.support import JS_MODES
+from tests.browser.support import (
+    ALL_COMBOS,
+    COMBOS,
+    banner,
+    press_and_load,
+    submit,
+    tab_to_id,
+    tab_to_text,
+)
 
 pytestmark = pytest.mark.browser
 
 PATIENT = "camille.martin"
 DOCTOR = "dr.bernard"
 PHARMACIST = "pharma.petit"
-ROLE_OF = {PATIENT: "patient", DOCTOR: "professionnel", PHARMACIST: "pharmacien"}
 NIR = "2 88 03 75 108 021 50"
 BORN = {"born": "14", "born-month": "3", "born-year": "1988"}
 PATIENT_NAME = "Camille Martin"
 PATIENT_URL = re.compile(r"/pro/patients/([0-9a-f]{32})$")
 
-COMBOS = [pytest.param(True, 1280, id="js-1280"), pytest.param(False, 320, id="sans-js-320")]
-ALL_COMBOS = [pytest.param(js, width, id=f"{JS_MODES[js]}-{width}")
-              for js in (True, False) for width in (1280, 320)]
-
-# Application problems found by these tests and not fixed yet: key -> what is wrong.
-# A check tied to a key that fails makes its test xfail (after every other check of the
-# test passed); a check tied to a key that passes fails the test, so whoever fixes the
-# application removes the entry here (the same contract as xfail(strict=True)).
+# Application problems found by these tests and not fixed yet: key -> what is wrong (the
+# contract is support.Findings's).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
@@ -191,160 +192,16 @@ def png_file(tmp_path, name: str = "radio poignet.png"):
 
 # --------------------------------------------------------------------------- browser
 
-@pytest.fixture
-def open_page(browsing):
-    """Factory: a page signed in as `login` (the run's single sign-in per role is reused);
-    JavaScript errors are collected in page.js_errors."""
-    contexts = []
-
-    def make(login: str, js: bool = True, width: int = 1280):
-        context = browsing.new_context(role=ROLE_OF[login], js=js, width=width)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-        return page
-
-    with support.limits_off():
-        yield make
-    for context in contexts:
-        context.close()
-
-
-FOCUS = """() => { const e = document.activeElement;
-  if (!e || e === document.body) { return "body"; }
-  return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
-    (e.hasAttribute("data-error-summary") ? "[data-error-summary]" : "") +
-    " " + JSON.stringify((e.textContent || "").trim().slice(0, 60)); }"""
-
-SUMMARY_FOCUSED = "e.hasAttribute('data-error-summary')"
-
-
-class Findings:
-    """Problems seen along a flow, reported together at the end, so that one problem does
-    not hide the next states' checks (as in test_profile.py)."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-        self.known_checked: set[str] = set()
-        self.known_seen: dict[str, list[str]] = {}
-
-    def check(self, condition: bool, message: str, known: str | None = None) -> None:
-        if known is not None:
-            assert known in KNOWN_PROBLEMS, known
-            self.known_checked.add(known)
-            if not condition:
-                self.known_seen.setdefault(known, []).append(message)
-            return
-        if not condition:
-            self.problems.append(message)
-
-    def page(self, page, js: bool, width: int, where: str) -> None:
-        """One h1, no skipped heading level, axe, unique ids, no JavaScript error; at 320 px
-        no horizontal scroll and large targets."""
-        if page.locator("h1").count() != 1:
-            self.problems.append(f"{where}: {page.locator('h1').count()} h1")
-        skips = page.evaluate(support.HEADING_SKIPS)
-        if skips:
-            self.problems.append(f"{where}: skipped heading levels {skips}")
-        violations = support.axe_violations(page, js)
-        if violations:
-            self.problems.append(f"axe on {where} ({JS_MODES[js]}, {width} px, {page.url}):\n"
-                                 + support.describe_violations(violations))
-        duplicates = page.evaluate(support.DUPLICATE_IDS)
-        if duplicates:
-            self.problems.append(f"{where}: duplicate ids {duplicates}")
-        if page.js_errors:
-            self.problems.append(f"JavaScript errors on {where}: {page.js_errors}")
-            page.js_errors.clear()
-        if width == 320:
-            overflow = page.evaluate(support.HORIZONTAL_OVERFLOW)
-            self.check(overflow is None, f"horizontal scroll at 320 px on {where}: {overflow}")
-            small = page.evaluate(support.SMALL_TARGETS)
-            if small:
-                self.problems.append(f"targets under 44×44 CSS px on {where}: "
-                                     + "; ".join(small))
-
-    def done(self) -> None:
-        problems = list(self.problems)
-        fixed = sorted(self.known_checked - set(self.known_seen))
-        problems += [f"KNOWN_PROBLEMS[{key!r}] no longer happens: remove it from "
-                     f"KNOWN_PROBLEMS" for key in fixed]
-        seen = [f"(known: {key}) {message}" for key, messages in self.known_seen.items()
-                for message in messages]
-        assert not problems, f"{len(problems)} problem(s):\n\n" + "\n\n".join(
-            problems + seen)
-        if seen:
-            pytest.xfail("known application problem(s): " + " | ".join(
-                f"{key}: {KNOWN_PROBLEMS[key]}" for key in self.known_seen))
-
-
-def status_of(page) -> int:
-    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-
-def submit(page, button=None) -> int:
-    """Send the page's main form (or click `button`); the status of the final answer."""
-    with page.expect_navigation():
-        (button or page.locator("main form.form button[type=submit]").first).click()
-    return status_of(page)
-
-
-def focus_is(page, test_js: str, timeout: float = 0.5) -> tuple[bool, str]:
-    try:
-        support.wait_until(page, f"() => {{ const e = document.activeElement; "
-                                 f"return !!e && ({test_js}); }}", timeout=timeout)
-        return True, page.evaluate(FOCUS)
-    except AssertionError:
-        return False, page.evaluate(FOCUS)
-
-
-def banner(page) -> str:
-    found = page.locator("main .banner")
-    return " ".join(found.all_inner_texts()) if found.count() else ""
-
-
-def summary_links(page) -> list[str]:
-    return page.locator("[data-error-summary] a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")
+class Findings(support.Findings):
+    known_problems = KNOWN_PROBLEMS
 
 
 def check_failed_form(findings: Findings, page, js: bool, status: int, fields: list[str],
                       where: str) -> None:
-    """422; "Erreur :" title; one summary at the top of main (before the h1 and the form),
-    role=alert, linking to each field in error in the order of the form; each such field
-    marked aria-invalid and described by its inline error, which starts with a hidden
-    "Erreur :"; with JavaScript the summary has the focus."""
-    findings.check(status == 422, f"{where}: answered {status}, not 422")
-    findings.check(page.title().startswith("Erreur :"), f"{where}: title {page.title()!r}")
-    summary = page.locator("main [data-error-summary]")
-    findings.check(summary.count() == 1, f"{where}: {summary.count()} error summaries")
-    if summary.count() != 1:
-        return
-    findings.check(summary.get_attribute("role") == "alert", f"{where}: summary not an alert")
-    findings.check(summary.evaluate(
-        "s => !!(s.compareDocumentPosition(document.querySelector('main h1')) & 4) && "
-        "!!(s.compareDocumentPosition(document.querySelector('main form.form')) & 4)"),
-        f"{where}: the summary is not above the h1 and the form")
-    links = summary_links(page)
-    findings.check(links == [f"#{field}" for field in fields],
-                   f"{where}: summary links {links}, expected {['#' + f for f in fields]}")
-    for href in links:
-        target = page.locator(href)
-        findings.check(target.count() == 1, f"{where}: {href} leads nowhere")
-        if target.count() != 1:
-            continue
-        findings.check(target.get_attribute("aria-invalid") == "true",
-                       f"{where}: {href} has no aria-invalid=true")
-        described = (target.get_attribute("aria-describedby") or "").split()
-        findings.check(f"{href[1:]}-error" in described,
-                       f"{where}: {href} not described by its error ({described})")
-    for error in page.locator("main .field-error").all():
-        findings.check(error.locator(".visually-hidden").inner_text().strip() == "Erreur :",
-                       f"{where}: inline error without a hidden 'Erreur :'")
-    if js:
-        ok, focus = focus_is(page, SUMMARY_FOCUSED)
-        findings.check(ok, f"{where}: focus is on {focus}, not on the error summary")
+    """support.check_failed_form, the summary at the top of main (before the h1 and the
+    form)."""
+    support.check_failed_form(findings, page, js, status, fields, where,
+                              above=("main h1", "main form.form"))
 
 
 def fill_search(page, nir: str = NIR, born: dict | None = None, informed: bool = True):
@@ -359,21 +216,6 @@ def fill_search(page, nir: str = NIR, born: dict | None = None, informed: bool =
 
 def values(page, ids) -> dict:
     return {field: page.locator(f"#{field}").input_value() for field in ids}
-
-
-def tab_to_id(page, element_id: str) -> dict:
-    return support.tab_until(page, lambda info: info["id"] == element_id)
-
-
-def tab_to_text(page, text: str, tag: str | None = None) -> dict:
-    return support.tab_until(page, lambda info: info["text"] == text
-                             and (tag is None or info["tag"] == tag))
-
-
-def press_and_load(page, key: str = "Enter") -> int:
-    with page.expect_navigation():
-        page.keyboard.press(key)
-    return status_of(page)
 
 
 def tab_and_type(page, element_id: str, text: str) -> None:

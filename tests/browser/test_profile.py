@@ -27,16 +27,23 @@ from domain import audit, measures, profile, vault
 from domain.models import Category, Document, Measure, ProfileEntry, ProfileSection, User
 from extensions import blobs, db, keys
 from tests.browser import support
-from tests.browser.support import JS_MODES
+from tests.browser.support import (
+    CLEAR_LIVE,
+    COMBOS,
+    MARK,
+    NOT_RELOADED,
+    SUMMARY_FOCUSED,
+    banner,
+    focused_id,
+    submit,
+    summary_links,
+    tab_to_id,
+)
 
 pytestmark = pytest.mark.browser
 
 LOGIN = "camille.martin"
 SWAP_TIMEOUT_MS = 5_000
-# (JavaScript, width): the two ends most pages are checked at.
-COMBOS = [pytest.param(True, 1280, id="js-1280"), pytest.param(False, 320, id="sans-js-320")]
-ALL_COMBOS = [pytest.param(js, width, id=f"{JS_MODES[js]}-{width}")
-              for js in (True, False) for width in (1280, 320)]
 
 # One valid entry per section, as the add form would send it; `main` is its line on the page
 # (the entry's h3). For the sections the flows can run on: `edit` changes the main field;
@@ -233,90 +240,13 @@ def data(app):
 
 # --------------------------------------------------------------------------- browser
 
-@pytest.fixture
-def open_page(browsing):
-    """Factory: a page signed in as the demo patient; JavaScript errors in page.js_errors."""
-    contexts = []
-
-    def make(js: bool = True, width: int = 1280):
-        context = browsing.new_context(role="patient", js=js, width=width)
-        contexts.append(context)
-        page = context.new_page()
-        page.js_errors = []
-        page.on("pageerror", lambda error: page.js_errors.append(str(error)))
-        return page
-
-    with support.limits_off():
-        yield make
-    for context in contexts:
-        context.close()
-
-
-# Application problems found by these tests and not fixed yet: key -> what is wrong.
-# A check tied to a key that fails makes its test xfail (after every other check of the
-# test passed); a check tied to a key that passes fails the test, so whoever fixes the
-# application removes the entry here (the same contract as xfail(strict=True)).
+# Application problems found by these tests and not fixed yet: key -> what is wrong (the
+# contract is support.Findings's).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
-
-class Findings:
-    """Problems seen along a flow, reported together at the end, so that one problem does
-    not hide the next states' checks."""
-
-    def __init__(self):
-        self.problems: list[str] = []
-        self.known_checked: set[str] = set()
-        self.known_seen: dict[str, list[str]] = {}
-
-    def check(self, condition: bool, message: str, known: str | None = None) -> None:
-        if known is not None:
-            assert known in KNOWN_PROBLEMS, known
-            self.known_checked.add(known)
-            if not condition:
-                self.known_seen.setdefault(known, []).append(message)
-            return
-        if not condition:
-            self.problems.append(message)
-
-    def axe(self, page, js: bool, where: str) -> None:
-        if page.locator("h1").count() != 1:
-            self.problems.append(f"{where}: {page.locator('h1').count()} h1")
-        violations = support.axe_violations(page, js)
-        if violations:
-            self.problems.append(f"axe on {where} ({JS_MODES[js]}, {page.url}):\n"
-                                 + support.describe_violations(violations))
-        duplicates = page.evaluate(support.DUPLICATE_IDS)
-        if duplicates:
-            self.problems.append(f"{where}: duplicate ids {duplicates}")
-        if getattr(page, "js_errors", None):
-            self.problems.append(f"JavaScript errors on {where}: {page.js_errors}")
-            page.js_errors.clear()
-
-    def reflow(self, page, where: str, known: str | None = None) -> None:
-        overflow = page.evaluate(support.HORIZONTAL_OVERFLOW)
-        self.check(overflow is None, f"horizontal scroll at 320 px on {where}: {overflow}",
-                   known=known)
-        small = page.evaluate(support.SMALL_TARGETS)
-        if small:
-            self.problems.append(f"targets under 44×44 CSS px on {where}: " + "; ".join(small))
-
-    def done(self) -> None:
-        problems = list(self.problems)
-        fixed = sorted(self.known_checked - set(self.known_seen))
-        problems += [f"KNOWN_PROBLEMS[{key!r}] no longer happens: remove it from "
-                     f"KNOWN_PROBLEMS" for key in fixed]
-        seen = [f"(known: {key}) {message}" for key, messages in self.known_seen.items()
-                for message in messages]
-        assert not problems, f"{len(problems)} problem(s):\n\n" + "\n\n".join(
-            problems + seen)
-        if seen:
-            pytest.xfail("known application problem(s): " + " | ".join(
-                f"{key}: {KNOWN_PROBLEMS[key]}" for key in self.known_seen))
-
-
-def status_of(page) -> int:
-    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
+class Findings(support.Findings):
+    known_problems = KNOWN_PROBLEMS
 
 
 def fill(form, values: dict) -> None:
@@ -336,15 +266,9 @@ def add_form(page):
     return page.locator("#section-content form[aria-labelledby=add-title]")
 
 
-CLEAR_LIVE = "() => { document.getElementById('live-region').textContent = ''; }"
 SETTLED = """(id) => { const element = document.getElementById(id);
   return !!element && !element.hasAttribute("aria-busy") &&
     !document.querySelector(".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added"); }"""
-FOCUS = """() => { const e = document.activeElement;
-  if (!e || e === document.body) { return "body"; }
-  return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
-    (e.hasAttribute("data-error-summary") ? "[data-error-summary]" : "") +
-    " " + JSON.stringify((e.textContent || "").trim().slice(0, 60)); }"""
 
 
 def wait_settled(page, element_id: str) -> None:
@@ -358,27 +282,14 @@ def wait_settled(page, element_id: str) -> None:
     page.wait_for_timeout(60)  # app.js moves focus in htmx:afterSettle
 
 
-def focus_is(page, test_js: str, timeout: float = 0.4) -> tuple[bool, str]:
-    """Wait (briefly) until `test_js` holds for document.activeElement; say where focus is."""
-    try:
-        support.wait_until(page, f"() => {{ const e = document.activeElement; "
-                                 f"return !!e && ({test_js}); }}", timeout=timeout)
-        return True, page.evaluate(FOCUS)
-    except AssertionError:
-        return False, page.evaluate(FOCUS)
+def focus_is(page, test_js: str) -> tuple[bool, str]:
+    """support.focus_is, waiting at most 0.4 s."""
+    return support.focus_is(page, test_js, timeout=0.4)
 
 
 def action_name(action: str, main: str) -> re.Pattern:
     """ "Modifier" then the entry's name (the separator is the template's business)."""
     return re.compile(rf"^{action}\b.*{re.escape(main)}$")
-
-
-SUMMARY_FOCUSED = "e.hasAttribute('data-error-summary')"
-
-
-def summary_links(scope) -> list[str]:
-    return scope.locator("[data-error-summary] a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")
 
 
 def check_error_summary(findings: Findings, page, scope, prefix: str, fields: set[str],
@@ -464,10 +375,6 @@ def test_section_page_empty_and_filled(open_page, data, slug, js, width):
 
 
 # --------------------------------------------------------------------------- 2. htmx flows
-
-MARK = "() => { window.__sansRechargement = true; }"
-NOT_RELOADED = "() => window.__sansRechargement === true"
-
 
 def clear_live(page) -> None:
     page.evaluate(CLEAR_LIVE)
@@ -646,17 +553,9 @@ def press_and_swap(page, key: str, url_part: str, target: str) -> int:
     return status
 
 
-def tab_to_id(page, element_id: str) -> dict:
-    return support.tab_until(page, lambda info: info["id"] == element_id)
-
-
 def tab_to(page, tag: str, pattern: str) -> dict:
     return support.tab_until(page, lambda info: info["tag"] == tag
                              and re.fullmatch(pattern, info["text"]) is not None)
-
-
-def focused_id(page) -> str | None:
-    return page.evaluate("() => document.activeElement && document.activeElement.id")
 
 
 def test_keyboard_only_add_edit_delete(open_page, data):
@@ -719,17 +618,6 @@ def test_keyboard_only_add_edit_delete(open_page, data):
 
 
 # --------------------------------------------------------------------------- 4. without JS
-
-def submit(page, control) -> int:
-    """Activate a control that sends a plain form; the status of the page it led to."""
-    with page.expect_navigation():
-        control.click()
-    return status_of(page)
-
-
-def banner(page) -> str:
-    return " ".join(page.locator("main .banner").all_inner_texts()).strip()
-
 
 @pytest.mark.parametrize(("slug", "width"), [
     pytest.param("maladies", 320, id="maladies-320"),
