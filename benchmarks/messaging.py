@@ -527,9 +527,9 @@ def main() -> None:
         print(f"Professional inbox: {large_pro} statements with {INBOX_PAGE} patients listed, "
               f"{small_pro} with {SMALL}: {(large_pro - small_pro) / (INBOX_PAGE - SMALL):.1f} "
               "more per patient listed. messaging.inbox() records one 'message.inbox' audit "
-              "event per patient of the page, each through its own audit.record() call (the "
-              "chain's head read, locked, re-read and updated every time) — bounded by the "
-              "page size, not by the number of conversations.")
+              "event per patient of the page in a single audit.record_many() call (the "
+              "chain's head locked once), so the statements do not grow with the page; the "
+              "patient keys unwrapped (one per patient listed) do.")
 
         print_title(f"Page weight at {LARGE:,} conversations: compressed body + headers, "
                     f"budget {PAGE_BUDGET:,} bytes (one round trip)")
