@@ -188,12 +188,13 @@ def _add_message(session: Session, key: bytes, conversation: Conversation, sende
     session.flush()  # the integer id is part of the associated data
     message.body_sealed = _seal(key, "messages.body", message.id, body)
     conversation.last_message_at = now
+    # Writing in a conversation means having read it: the sender's side is read.
     if from_patient:
         conversation.professional_unread += 1
-        conversation.patient_read_at = now
+        conversation.patient_unread, conversation.patient_read_at = 0, now
     else:
         conversation.patient_unread += 1
-        conversation.professional_read_at = now
+        conversation.professional_unread, conversation.professional_read_at = 0, now
     return message
 
 

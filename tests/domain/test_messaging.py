@@ -489,6 +489,25 @@ def test_unread_counters_and_read_marks(app, demo_users):
                                       answer).read_by_other
 
 
+def test_writing_marks_the_senders_side_read(app, demo_users):
+    """A patient who replies from a page opened before the last message (or by the plain
+    form) has read the conversation: her unread count goes to zero, and the same for the
+    professional."""
+    with app.app_context():
+        camille, bernard = cast()
+        conversation, _first = begin(bernard, camille)
+        messaging.reply(db.session, keys.ring, bernard, conversation, body="Et aussi",
+                        actor=ACTOR)
+        assert conversation.patient_unread == 2
+        messaging.reply(db.session, keys.ring, camille, conversation, body="Bien reçu",
+                        actor=ACTOR)
+        assert (conversation.patient_unread, conversation.professional_unread) == (0, 1)
+        messaging.reply(db.session, keys.ring, bernard, conversation, body="Parfait",
+                        actor=ACTOR)
+        assert (conversation.patient_unread, conversation.professional_unread) == (1, 0)
+        db.session.commit()
+
+
 def test_the_inbox_pages_newest_first_and_hides_blocking_patients(app, demo_users):
     with app.app_context():
         camille, bernard = cast()
