@@ -6,8 +6,8 @@ import enum
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import DateTime, Enum, LargeBinary, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -59,3 +59,18 @@ def str_enum(kind: type[enum.Enum], name: str) -> Enum:
     a value needs no migration of an ENUM type)."""
     return Enum(kind, name=name, native_enum=False, length=20,
                 values_callable=lambda members: [member.value for member in members])
+
+
+class EncryptedFile:
+    """Columns of a file kept encrypted in the blob store: its type and clear size, the blob
+    and its checksum, the data key wrapped by the patient key, the scheme version. Vault
+    documents and message attachments alike."""
+
+    kind: Mapped[str] = mapped_column(String(10))
+    mimetype: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int]
+    blob_key: Mapped[str] = mapped_column(String(40), unique=True)
+    blob_size: Mapped[int]
+    checksum: Mapped[str] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    scheme: Mapped[int] = mapped_column(default=1)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+from domain.models.base import Base, EncryptedFile, UTCDateTime, new_id, str_enum, utcnow
 
 
 class Category(enum.StrEnum):
@@ -37,7 +37,7 @@ class AuthorKind(enum.StrEnum):
 
 
 
-class Document(Base):
+class Document(EncryptedFile, Base):
     __tablename__ = "documents"
     __table_args__ = (Index("ix_documents_patient_date", "patient_id", "document_date"),)
 
@@ -52,11 +52,3 @@ class Document(Base):
     document_date: Mapped[date]
     deposited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     hidden: Mapped[bool] = mapped_column(default=False)
-    kind: Mapped[str] = mapped_column(String(10))
-    mimetype: Mapped[str] = mapped_column(String(60))
-    size: Mapped[int]
-    blob_key: Mapped[str] = mapped_column(String(40), unique=True)
-    blob_size: Mapped[int]
-    checksum: Mapped[str] = mapped_column(String(64))
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    scheme: Mapped[int] = mapped_column(default=1)

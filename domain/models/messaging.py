@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+from domain.models.base import Base, EncryptedFile, UTCDateTime, new_id, str_enum, utcnow
 from domain.models.document import AuthorKind
 
 
@@ -62,7 +62,7 @@ class Message(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class MessageAttachment(Base):
+class MessageAttachment(EncryptedFile, Base):
     """A file sent with a message: encrypted like a vault document, under its own data key
     wrapped by the patient key."""
 
@@ -74,14 +74,6 @@ class MessageAttachment(Base):
     patient_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                             index=True)
     file_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    kind: Mapped[str] = mapped_column(String(10))
-    mimetype: Mapped[str] = mapped_column(String(60))
-    size: Mapped[int]
-    blob_key: Mapped[str] = mapped_column(String(40), unique=True)
-    blob_size: Mapped[int]
-    checksum: Mapped[str] = mapped_column(String(64))
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    scheme: Mapped[int] = mapped_column(default=1)
     # The vault document the patient saved it as, if they did.
     saved_document_id: Mapped[str | None] = mapped_column(
         ForeignKey("documents.id", ondelete="SET NULL"))
