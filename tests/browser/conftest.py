@@ -17,7 +17,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from domain import demo
 from domain.models import User
 from extensions import db, keys
-from tests.browser import support
+from tests.browser import flows, support
 from tests.conftest import empty_database
 
 
@@ -158,8 +158,8 @@ def browsing(browser, live_server):
 
 @pytest.fixture
 def open_page(browsing):
-    """Factory for the flow tests: open_page(login, js, width), see support.page_opener."""
-    with support.page_opener(browsing) as open_page:
+    """Factory for the flow tests: open_page(login, js, width), see flows.page_opener."""
+    with flows.page_opener(browsing) as open_page:
         yield open_page
 
 

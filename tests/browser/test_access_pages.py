@@ -43,8 +43,8 @@ from sqlalchemy import delete, select
 from domain import audit, care
 from domain.models import CareRelation, EmergencyAccess, User
 from extensions import db, keys
-from tests.browser import support
-from tests.browser.support import (
+from tests.browser import flows, support
+from tests.browser.flows import (
     CLEAR_LIVE,
     COMBOS,
     FOCUS,
@@ -78,7 +78,7 @@ OTHER_COMBOS = [pytest.param(True, 320, id="js-320"),
 WIDTHS = [pytest.param(1280, id="1280"), pytest.param(320, id="320")]
 
 # Application problems found by these tests and not fixed yet: key -> what is wrong (the
-# contract is support.Findings's).
+# contract is flows.Findings's).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
@@ -252,7 +252,7 @@ SCROLL_REGIONS = """() => Array.from(document.querySelectorAll("main table")).ma
 })"""
 
 
-class Findings(support.Findings):
+class Findings(flows.Findings):
     """The shared checks; at 320 px also wide tables in a named focusable region."""
 
     known_problems = KNOWN_PROBLEMS
@@ -541,8 +541,8 @@ def fill_emergency(page, nir: str = NIR, born: dict | None = None, reason: str =
 
 def check_failed_emergency(findings: Findings, page, js: bool, status: int,
                            fields: list[str], where: str, typed: dict | None = None) -> None:
-    """support.check_failed_form, the summary above the h1; typed values kept."""
-    if support.check_failed_form(findings, page, js, status, fields, where,
+    """flows.check_failed_form, the summary above the h1; typed values kept."""
+    if flows.check_failed_form(findings, page, js, status, fields, where,
                                  above=("main h1",)) is None:
         return
     expected = {"nir": NIR, **BORN} if typed is None else typed

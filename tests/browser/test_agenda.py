@@ -22,8 +22,8 @@ from sqlalchemy import delete, select
 from domain import agenda, audit
 from domain.models import AgendaItem, CalendarFeed, User
 from extensions import db, keys
-from tests.browser import support
-from tests.browser.support import ALL_COMBOS, banner, focused_id, status_of, submit
+from tests.browser import flows, support
+from tests.browser.flows import ALL_COMBOS, banner, focused_id, status_of, submit
 
 pytestmark = pytest.mark.browser
 
@@ -90,7 +90,7 @@ def data(app):
     state.empty()
 
 
-class Findings(support.Findings):
+class Findings(flows.Findings):
     def page(self, page, js: bool, width: int, where: str) -> None:
         """The shared checks, and a title that starts with the h1."""
         self.title(page, where)

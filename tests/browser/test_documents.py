@@ -25,14 +25,8 @@ from domain import audit, vault
 from domain.models import Category, Document, User
 from extensions import blobs, db, keys
 from tests.browser import support
-from tests.browser.support import (
-    JS_MODES,
-    MARK,
-    NOT_RELOADED,
-    press_and_load,
-    tab_to_id,
-    tab_to_text,
-)
+from tests.browser.flows import MARK, NOT_RELOADED, press_and_load, tab_to_id, tab_to_text
+from tests.browser.support import JS_MODES
 
 pytestmark = pytest.mark.browser
 

@@ -53,8 +53,8 @@ from domain.models import (
 )
 from domain.models.base import utcnow
 from extensions import blobs, db, keys
-from tests.browser import support
-from tests.browser.support import (
+from tests.browser import flows, support
+from tests.browser.flows import (
     ALL_COMBOS,
     MARK,
     NOT_RELOADED,
@@ -239,8 +239,8 @@ def text_of(locator) -> str:
 
 
 def focus_is(page, test_js: str) -> tuple[bool, str]:
-    """support.focus_is, waiting up to 1 s."""
-    return support.focus_is(page, test_js, timeout=1.0)
+    """flows.focus_is, waiting up to 1 s."""
+    return flows.focus_is(page, test_js, timeout=1.0)
 
 
 UNSETTLED = """() => Array.from(document.querySelectorAll(
@@ -278,7 +278,7 @@ def send_reply(page, js: bool) -> int | None:
 
 def check_errors(findings: Findings, page, js: bool, status: int | None, fields: list[str],
                  where: str, *, above_the_form: bool) -> None:
-    """support.check_failed_form, with JavaScript on the same document (no reload).
+    """flows.check_failed_form, with JavaScript on the same document (no reload).
 
     `above_the_form`: a whole page, where the summary comes first in main, before the h1
     and the form (item 8: without JavaScript nothing moves the focus or the view to a
@@ -288,7 +288,7 @@ def check_errors(findings: Findings, page, js: bool, status: int | None, fields:
     if js:
         findings.check(page.evaluate(NOT_RELOADED) or status is not None,
                        f"{where}: the page was reloaded")
-    summary = support.check_failed_form(
+    summary = flows.check_failed_form(
         findings, page, js, status, fields, where,
         above=("main h1", "main form.form") if above_the_form else (),
         not_marked=("reply-closed",), focus_timeout=1.0)

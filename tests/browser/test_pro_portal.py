@@ -34,8 +34,8 @@ from sqlalchemy import delete, select
 from domain import audit, care, profile, vault
 from domain.models import CareRelation, Category, Document, ProfileEntry, User
 from extensions import blobs, db, keys
-from tests.browser import support
-from tests.browser.support import (
+from tests.browser import flows, support
+from tests.browser.flows import (
     ALL_COMBOS,
     COMBOS,
     banner,
@@ -56,7 +56,7 @@ PATIENT_NAME = "Camille Martin"
 PATIENT_URL = re.compile(r"/pro/patients/([0-9a-f]{32})$")
 
 # Application problems found by these tests and not fixed yet: key -> what is wrong (the
-# contract is support.Findings's).
+# contract is flows.Findings's).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
@@ -192,15 +192,15 @@ def png_file(tmp_path, name: str = "radio poignet.png"):
 
 # --------------------------------------------------------------------------- browser
 
-class Findings(support.Findings):
+class Findings(flows.Findings):
     known_problems = KNOWN_PROBLEMS
 
 
 def check_failed_form(findings: Findings, page, js: bool, status: int, fields: list[str],
                       where: str) -> None:
-    """support.check_failed_form, the summary at the top of main (before the h1 and the
+    """flows.check_failed_form, the summary at the top of main (before the h1 and the
     form)."""
-    support.check_failed_form(findings, page, js, status, fields, where,
+    flows.check_failed_form(findings, page, js, status, fields, where,
                               above=("main h1", "main form.form"))
 
 

@@ -26,8 +26,8 @@ from sqlalchemy import delete, select
 from domain import audit, measures, profile, vault
 from domain.models import Category, Document, Measure, ProfileEntry, ProfileSection, User
 from extensions import blobs, db, keys
-from tests.browser import support
-from tests.browser.support import (
+from tests.browser import flows, support
+from tests.browser.flows import (
     CLEAR_LIVE,
     COMBOS,
     MARK,
@@ -241,11 +241,11 @@ def data(app):
 # --------------------------------------------------------------------------- browser
 
 # Application problems found by these tests and not fixed yet: key -> what is wrong (the
-# contract is support.Findings's).
+# contract is flows.Findings's).
 KNOWN_PROBLEMS: dict[str, str] = {}
 
 
-class Findings(support.Findings):
+class Findings(flows.Findings):
     known_problems = KNOWN_PROBLEMS
 
 
@@ -283,8 +283,8 @@ def wait_settled(page, element_id: str) -> None:
 
 
 def focus_is(page, test_js: str) -> tuple[bool, str]:
-    """support.focus_is, waiting at most 0.4 s."""
-    return support.focus_is(page, test_js, timeout=0.4)
+    """flows.focus_is, waiting at most 0.4 s."""
+    return flows.focus_is(page, test_js, timeout=0.4)
 
 
 def action_name(action: str, main: str) -> re.Pattern:
