@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from domain import audit, profile, vaccination
+from domain import audit, policy, profile, vaccination
 from domain.crypto import Keyring, open_sealed, seal
 from domain.forms import CONTROL, Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -214,7 +214,8 @@ def get(session: Session, keyring: Keyring, patient: User, item_id: str, action:
     id is refused exactly like a missing one, and the refusal is audited under the action
     that was tried ("read", "edit" or "delete")."""
     item = session.get(AgendaItem, item_id) if len(item_id) <= 32 else None
-    if item is None or item.patient_id != patient.id:
+    if item is None or not policy.agenda_allowed(patient.role,
+                                                 is_owner=item.patient_id == patient.id):
         audit.record(session, keyring, DENIED_ACTIONS[action], actor=actor, outcome="denied",
                      subject_id=item.patient_id if item else None, target_type="agenda_item",
                      target_id=item_id[:32])

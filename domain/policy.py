@@ -219,3 +219,11 @@ def conversation_allowed(action: MessageAction, role: Role | None, *, is_patient
     if action == MessageAction.REPLY:
         return not closed
     return action in (MessageAction.READ, MessageAction.CLOSE)
+
+
+# The agenda ---------------------------------------------------------------------------------
+
+def agenda_allowed(role: Role | None, *, is_owner: bool) -> bool:
+    """The agenda is the patient's alone (DESIGN.md §2 "Agenda"): no professional, adviser
+    or operator reads or changes an item, whatever else is true."""
+    return role == Role.PATIENT and is_owner

@@ -76,27 +76,30 @@ def _addresses(patient) -> list[str]:
     return notification_addresses(db.session, patient)
 
 
+def tell_patient(patient, subject_source, template: str, **context) -> bool:
+    """One e-mail to the patient, or to each of a child's representatives; False when
+    nobody has an address."""
+    addresses = _addresses(patient)
+    for address in addresses:
+        send_email(address, subject_source, template, **context)
+    return bool(addresses)
+
+
 def notify_new_document(patient) -> bool:
     """Tell a patient (or a child's representatives) that someone else added a document:
     never its title or content. Called by every path that deposits into another person's
     vault."""
-    addresses = _addresses(patient)
-    for address in addresses:
-        send_email(address, lambda: _("Un nouveau document dans votre espace santé"),
-                   "email/new_document.txt",
-                   documents_url=absolute_url("documents.document_list"))
-    return bool(addresses)
+    return tell_patient(patient, lambda: _("Un nouveau document dans votre espace santé"),
+                        "email/new_document.txt",
+                        documents_url=absolute_url("documents.document_list"))
 
 
 def notify_professional_access(patient, profession_label) -> bool:
     """Tell a patient that a professional opened their space (the profession, never what
     they read). Called at most once a day per professional."""
-    addresses = _addresses(patient)
-    for address in addresses:
-        send_email(address, lambda: _("Un professionnel de santé a accédé à votre espace"),
-                   "email/professional_access.txt", profession=profession_label,
-                   access_url=absolute_url("access.history_show"))
-    return bool(addresses)
+    return tell_patient(patient, lambda: _("Un professionnel de santé a accédé à votre espace"),
+                        "email/professional_access.txt", profession=profession_label,
+                        access_url=absolute_url("access.history_show"))
 
 
 def notify_emergency(patient, professional, profession_label, ends_at) -> int:
@@ -122,12 +125,9 @@ def notify_emergency(patient, professional, profession_label, ends_at) -> int:
 def notify_new_message_to_patient(patient, profession_label) -> bool:
     """Tell a patient (or a child's representatives) that a message arrived and from which
     kind of professional: never its subject or content."""
-    addresses = _addresses(patient)
-    for address in addresses:
-        send_email(address, lambda: _("Un nouveau message dans votre espace santé"),
-                   "email/new_message.txt", profession=profession_label,
-                   inbox_url=absolute_url("messages.inbox"))
-    return bool(addresses)
+    return tell_patient(patient, lambda: _("Un nouveau message dans votre espace santé"),
+                        "email/new_message.txt", profession=profession_label,
+                        inbox_url=absolute_url("messages.inbox"))
 
 
 def notify_new_message_to_professional(professional) -> bool:
@@ -143,12 +143,9 @@ def notify_agenda_reminder(patient, day, items) -> bool:
     """The e-mail of the day before: how many appointments and reminders tomorrow, and at
     what time; never their title, place, professional or note. Sent to the patient, or to a
     child's representatives (then the e-mail names whose agenda it is)."""
-    addresses = _addresses(patient)
-    child_name = None if patient.email else patient.given_name
     entries = [(item.kind.value, item.at.strftime("%H:%M") if item.at else None)
                for item in items]
-    for address in addresses:
-        send_email(address, lambda: _("Rappel : demain dans votre agenda santé"),
-                   "email/agenda_reminder.txt", day=day, entries=entries, child_name=child_name,
-                   agenda_url=absolute_url("agenda.index"))
-    return bool(addresses)
+    return tell_patient(patient, lambda: _("Rappel : demain dans votre agenda santé"),
+                        "email/agenda_reminder.txt", day=day, entries=entries,
+                        child_name=None if patient.email else patient.given_name,
+                        agenda_url=absolute_url("agenda.index"))

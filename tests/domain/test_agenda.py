@@ -12,7 +12,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from domain import agenda, agenda_export, audit, profile
+from domain import agenda, agenda_export, audit, policy, profile
 from domain.crypto import CryptoError, token_hash
 from domain.models import AgendaItem, AuditEvent, CalendarFeed, ItemKind, Role, User
 from extensions import db, keys
@@ -507,3 +507,10 @@ def test_the_demo_agenda_is_filled_once(people):
     assert (upcoming.total, past.total) == (3, 1)
     assert [view.kind for view in upcoming.items] == [
         ItemKind.APPOINTMENT, ItemKind.APPOINTMENT, ItemKind.REMINDER]
+
+
+@pytest.mark.parametrize("role", [*Role, None])
+@pytest.mark.parametrize("is_owner", [True, False])
+def test_the_agenda_rule_is_the_owner_patient_alone(role, is_owner):
+    assert policy.agenda_allowed(role, is_owner=is_owner) == (
+        role == Role.PATIENT and is_owner)
