@@ -46,8 +46,8 @@ MAX_ATTACHMENTS = 3
 ID = re.compile(r"[0-9a-f]{32}")
 # One audit action per decision, whichever path refuses it (a refused close is
 # "message.closed" whether get() or close() says no).
-AUDIT_ACTIONS = {MessageAction.START: "message.started", MessageAction.READ: "message.read",
-                 MessageAction.REPLY: "message.sent", MessageAction.CLOSE: "message.closed"}
+AUDIT_ACTIONS = {MessageAction.READ: "message.read", MessageAction.REPLY: "message.sent",
+                 MessageAction.CLOSE: "message.closed"}
 
 
 class ConversationNotFound(Exception):
@@ -201,7 +201,10 @@ def _add_message(session: Session, key: bytes, conversation: Conversation, sende
 def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
         action: MessageAction, actor: audit.Actor) -> Conversation:
     """The conversation if the policy allows `action`; otherwise ConversationNotFound.
-    Reads and refusals are audited (a reply or a close is audited when it happens)."""
+    Reads and refusals are audited (a reply or a close is audited when it happens).
+    Starting is decided on the patient, before any conversation exists (`start`)."""
+    if action == MessageAction.START:
+        raise ValueError("START is not an action on an existing conversation")
     conversation = (session.get(Conversation, conversation_id)
                     if ID.fullmatch(conversation_id or "") else None)
     ok = conversation is not None and allowed(session, viewer, conversation, action)
