@@ -7,19 +7,19 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-fast bench setup assets translations migrate seed chromium \
-        extract-translations update-translations lint clean
+.PHONY: run test test-fast bench setup setup-test lock assets translations migrate seed \
+        chromium extract-translations update-translations lint clean
 
 run: setup migrate
 	$(FLASK) demo seed --if-empty
 	$(FLASK) activation expire
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: setup chromium
+test: setup-test chromium
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # Without the browser tests: quick feedback while working.
-test-fast: setup
+test-fast: setup-test
 	$(PY) -m pytest -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
 
 bench: setup migrate
@@ -30,14 +30,44 @@ bench: setup migrate
 	$(PY) benchmarks/profile.py
 	$(PY) benchmarks/access.py
 	$(PY) benchmarks/messaging.py
+	$(PY) benchmarks/export.py
 
 setup: $(VENV)/.installed assets translations
 
-$(VENV)/.installed: pyproject.toml
+setup-test: setup $(VENV)/.installed-test
+
+# Python packages come from the hashed lock files only (`make lock` writes them from
+# pyproject.toml): the runtime lock for `make run`, the test lock (a superset, same versions)
+# on top of it for the tests. --no-deps: a package missing from a lock fails loudly instead
+# of being fetched unpinned. A lock file newer than its stamp reinstalls.
+$(VENV)/.installed: requirements/runtime.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) scripts/requirements.py | $(PY) -m pip install -q -r /dev/stdin
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements/runtime.txt
 	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements/test.txt
+	touch $@
+
+# Refresh both lock files from pyproject.toml with uv, installed (hash-checked) in a
+# throw-away virtual environment. Pins already in a lock are kept unless asked:
+#   make lock                          after editing pyproject.toml: add/drop what changed
+#   make lock UPGRADE=1                every package to its newest allowed version
+#   make lock UPGRADE_PACKAGE="flask"  only the named packages (space-separated)
+# The test lock is resolved with the runtime lock as a constraint, so shared packages keep
+# exactly the runtime versions. Python 3.11 on Linux, like the Docker image.
+LOCK_COMPILE = "$$tools/bin/uv" pip compile pyproject.toml --quiet --generate-hashes \
+  --python-version 3.11 --python-platform linux --index-url https://pypi.org/simple \
+  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) \
+  $(foreach package,$(UPGRADE_PACKAGE),--upgrade-package $(package))
+
+lock:
+	tools="$$(mktemp -d)" && trap 'rm -rf "$$tools"' EXIT && \
+	$(PYTHON) -m venv "$$tools" && \
+	"$$tools/bin/pip" install -q --require-hashes -r requirements/lock-tools.txt && \
+	$(LOCK_COMPILE) -o requirements/runtime.txt && \
+	$(LOCK_COMPILE) --extra test --constraint requirements/runtime.txt -o requirements/test.txt
 
 assets: static/vendor/htmx.min.js
 
@@ -70,7 +100,7 @@ migrate: setup
 chromium:
 	test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
-lint: setup
+lint: setup-test
 	$(VENV)/bin/ruff check .
 
 clean:

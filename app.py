@@ -9,7 +9,19 @@ from jinja2 import StrictUndefined
 
 from config import load_config
 from extensions import babel, blobs, csrf, db, htmx, keys, limiter, login_manager
-from web import access, assets, cli, context, errors, i18n, security, sessions
+from web import (
+    access,
+    assets,
+    cli,
+    context,
+    errors,
+    i18n,
+    logs,
+    outgoing,
+    proxy,
+    security,
+    sessions,
+)
 from web.i18n import select_locale
 
 
@@ -21,6 +33,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    logs.configure(app)
+    proxy.init_app(app)
 
     db.init_app(app)
     keys.init_app(app)
@@ -40,6 +54,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     access.init_app(app)
     assets.init_app(app)
     context.init_app(app)
+    outgoing.init_app(app)
 
     from blueprints.access import bp as access_bp
     from blueprints.account import bp as account_bp
@@ -48,6 +63,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints.agenda import bp as agenda_bp
     from blueprints.auth import bp as auth_bp
     from blueprints.documents import bp as documents_bp
+    from blueprints.health import bp as health_bp
     from blueprints.messages import bp as messages_bp
     from blueprints.pages import bp as pages_bp
     from blueprints.pro import bp as pro_bp
@@ -55,7 +71,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from blueprints.space import bp as space_bp
 
     for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, documents_bp,
-                      profile_bp, access_bp, pro_bp, adviser_bp, messages_bp, agenda_bp):
+                      profile_bp, access_bp, pro_bp, adviser_bp, messages_bp, agenda_bp,
+                      health_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

@@ -6,10 +6,12 @@ start on a weak set-up and names the setting that is wrong.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from domain.crypto import generate_key_file
 
@@ -35,6 +37,61 @@ def _int(env: dict, name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+# The legal notice (French law, LCEN art. 6 III) names the publisher and the host.
+LEGAL_NOTICE_SETTINGS = ("PUBLISHER_NAME", "PUBLISHER_ADDRESS", "PUBLISHER_CONTACT",
+                         "PUBLICATION_DIRECTOR", "HOST_NAME", "HOST_ADDRESS")
+
+
+def _is_local_url(url: str) -> bool:
+    """True when the address points at this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0)
+    or has no host at all: links in e-mails would lead nowhere."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _refuse_unsafe_production(env: dict, debug: bool, https: bool, secret_key: str,
+                              key_file: str) -> None:
+    """Production refuses to start, naming the setting, on a set-up that would leak data or
+    silently fail people (codes written to files, rate limits per worker, no SMS)."""
+    if debug:
+        raise ConfigError("FLASK_DEBUG is on: debug mode is refused in production")
+    if len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY is missing or shorter than 32 characters")
+    if not key_file:
+        raise ConfigError("CARNET_KEY_FILE is missing: production needs its own key file")
+    if not Path(key_file).is_file():
+        raise ConfigError(f"CARNET_KEY_FILE points to {key_file!r}, which does not exist")
+    if not https:
+        raise ConfigError("CARNET_HTTPS is off: production cookies must be HTTPS-only")
+    if env.get("PASSWORD_HASH_PROFILE", "standard") != "standard":
+        raise ConfigError("PASSWORD_HASH_PROFILE must be 'standard' in production")
+    if not env.get("SMTP_URL"):
+        raise ConfigError("SMTP_URL is missing: production would write activation and "
+                          "sign-in codes to files instead of sending them")
+    if not env.get("SMS_URL"):
+        raise ConfigError("SMS_URL is missing: people whose second factor is SMS could "
+                          "never sign in")
+    if not env.get("REDIS_URL"):
+        raise ConfigError("REDIS_URL is missing: rate limits would live in each worker's "
+                          "memory")
+    public_url = env.get("PUBLIC_URL", "")
+    if not public_url or _is_local_url(public_url):
+        raise ConfigError("PUBLIC_URL is missing or points at this machine: links in "
+                          "e-mails would lead nowhere")
+    if urlsplit(public_url).scheme != "https":
+        raise ConfigError("PUBLIC_URL must start with https:// in production")
+    for name in LEGAL_NOTICE_SETTINGS:
+        if not env.get(name, "").strip():
+            raise ConfigError(f"{name} is missing: the legal notice must name who publishes "
+                              "and who hosts the site")
 
 
 @dataclass(frozen=True)
@@ -73,7 +130,8 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
     """Build the Flask configuration from environment variables.
 
     Raises ConfigError, naming the setting, when production would run with a missing
-    secret, debug mode, cookies not limited to HTTPS or keys it cannot read.
+    secret, debug mode, cookies not limited to HTTPS, keys it cannot read, or without the
+    real services it needs (SMTP, SMS, Redis, a public address).
     """
     env = dict(os.environ if env is None else env)
     paths = Paths(Path(instance_path))
@@ -88,18 +146,7 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
     secret_key = env.get("SECRET_KEY", "")
     key_file = env.get("CARNET_KEY_FILE", "")
     if production:
-        if debug:
-            raise ConfigError("FLASK_DEBUG is on: debug mode is refused in production")
-        if len(secret_key) < 32:
-            raise ConfigError("SECRET_KEY is missing or shorter than 32 characters")
-        if not key_file:
-            raise ConfigError("CARNET_KEY_FILE is missing: production needs its own key file")
-        if not Path(key_file).is_file():
-            raise ConfigError(f"CARNET_KEY_FILE points to {key_file!r}, which does not exist")
-        if not https:
-            raise ConfigError("CARNET_HTTPS is off: production cookies must be HTTPS-only")
-        if env.get("PASSWORD_HASH_PROFILE", "standard") != "standard":
-            raise ConfigError("PASSWORD_HASH_PROFILE must be 'standard' in production")
+        _refuse_unsafe_production(env, debug, https, secret_key, key_file)
     else:
         if not secret_key:
             secret_key = _development_secret_key(paths)
@@ -123,8 +170,28 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "OFFICIAL_PHONE": env.get("OFFICIAL_PHONE", "3646"),
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(paths.outbox),
         "SMTP_URL": env.get("SMTP_URL", ""),
+        # SMS gateway: a JSON POST {to, text, sender} to SMS_URL (domain/sms.py).
+        "SMS_URL": env.get("SMS_URL", ""),
+        "SMS_TOKEN": env.get("SMS_TOKEN", ""),
+        "SMS_USER": env.get("SMS_USER", ""),
+        "SMS_PASSWORD": env.get("SMS_PASSWORD", ""),
+        "SMS_SENDER": env.get("SMS_SENDER", "CarnetSante"),
+        # Outgoing mail and SMS wait in the outbox table; a worker sends them
+        # (`flask outbox work`). Development and tests send them right after each commit.
+        "OUTBOX_SEND_AFTER_COMMIT": _bool(env.get("OUTBOX_SEND_AFTER_COMMIT"),
+                                          not production),
         "MAIL_FROM": env.get("MAIL_FROM", "Carnet santé <ne-pas-repondre@carnet-sante.invalid>"),
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Proxies in front of the app whose X-Forwarded-* headers are believed (web/proxy.py).
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        # Who runs this installation (legal notice) and where its source code is (AGPL).
+        "SOURCE_URL": env.get("SOURCE_URL", ""),
+        "PUBLISHER_NAME": env.get("PUBLISHER_NAME", ""),
+        "PUBLISHER_ADDRESS": env.get("PUBLISHER_ADDRESS", ""),
+        "PUBLISHER_CONTACT": env.get("PUBLISHER_CONTACT", ""),
+        "PUBLICATION_DIRECTOR": env.get("PUBLICATION_DIRECTOR", ""),
+        "HOST_NAME": env.get("HOST_NAME", ""),
+        "HOST_ADDRESS": env.get("HOST_ADDRESS", ""),
         "ACTIVATION_LIMIT_PER_IP": env.get("ACTIVATION_LIMIT_PER_IP", "60 per 10 minutes"),
         "PASSWORD_HASH_PROFILE": env.get("PASSWORD_HASH_PROFILE", "standard"),
         # Sessions (SECURITY.md "Sessions").
@@ -151,7 +218,9 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or None,
         "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or None,
         "WTF_CSRF_TIME_LIMIT": None,  # bound to the server-side session instead
-        "WTF_CSRF_SSL_STRICT": https,
+        # Flask-WTF's HTTPS check wants a Referer, which Referrer-Policy: no-referrer
+        # suppresses: web/proxy.py checks Sec-Fetch-Site and Origin instead.
+        "WTF_CSRF_SSL_STRICT": False,
         # Rate limits (Flask-Limiter); memory by default, Redis when REDIS_URL is set.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),

@@ -41,14 +41,17 @@ class Database:
 
 
 class Keys:
-    """The keyring loaded from CARNET_KEY_FILE at start-up."""
+    """The keyring loaded from CARNET_KEY_FILE at start-up. It follows the file when
+    another process rotates or retires a KEK (`flask keys …`), without a restart."""
 
     def init_app(self, app: Flask) -> None:
         app.extensions["carnet_keys"] = Keyring.from_file(app.config["CARNET_KEY_FILE"])
 
     @property
     def ring(self) -> Keyring:
-        return current_app.extensions["carnet_keys"]
+        ring = current_app.extensions["carnet_keys"]
+        ring.refresh()  # a stat of the key file at most once a second
+        return ring
 
 
 class Blobs:

@@ -8,6 +8,7 @@ must never hold codes, passwords, tokens or health content: callers pass identif
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,10 @@ from domain.models import AuditEvent, AuditHead
 from domain.models.base import utcnow
 
 GENESIS_MAC = "0" * 64
+
+# The id of the request (or command run) being served: set by the web glue for each request
+# and by operator commands, written on every audit row and every log line of that request.
+REQUEST_ID: ContextVar[str | None] = ContextVar("carnet_request_id", default=None)
 FORBIDDEN_DETAIL_KEYS = {"password", "code", "token", "secret", "otp"}
 
 
@@ -47,6 +52,9 @@ def _canonical(event: AuditEvent) -> bytes:
         "ip": event.ip,
         "details": event.details,
     }
+    if event.request_id is not None:
+        # Rows written before request ids existed keep their original canonical form.
+        fields["request_id"] = event.request_id
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -108,6 +116,7 @@ def record_many(session: Session, keyring: Keyring, entries: list[Entry],
             actor_id=entry.actor.user_id, acting_as=entry.actor.acting_as,
             assisted_by_id=entry.actor.assisted_by_id, subject_id=entry.subject_id,
             target_type=entry.target_type, target_id=entry.target_id, ip=entry.actor.ip,
+            request_id=REQUEST_ID.get(),
             details=json.dumps(entry.details or {}, sort_keys=True, separators=(",", ":")),
             prev_mac=previous_mac)
         event.mac = keyring.audit_mac(previous_mac.encode() + b"|" + _canonical(event))

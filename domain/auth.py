@@ -7,6 +7,7 @@ same amount of hashing work, so no answer tells whether a person has an account.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,6 @@ from domain import audit, passwords
 from domain.crypto import Keyring
 from domain.models import SecondFactor, User
 from domain.models.base import utcnow
-from domain.notify import Outbox
 
 TOTP_INTERVAL = 30
 SMS_CODE_MINUTES = 5
@@ -118,13 +118,14 @@ class SmsChallenge:
     expires_at: datetime
 
 
-def send_sms_code(keyring: Keyring, outbox: Outbox, user: User,
+def send_sms_code(keyring: Keyring, send: Callable[[str, str], object], user: User,
                   now: datetime | None = None) -> SmsChallenge:
-    """Send a 6-digit code by SMS to the phone on file; return what to remember of it."""
+    """Send (queue) a 6-digit code by SMS to the phone on file with send(phone, text);
+    return what to remember of it."""
     now = now or utcnow()
     code = f"{secrets.randbelow(1_000_000):06d}"
-    outbox.send_sms(user.phone or "", f"Carnet santé : votre code de connexion est {code}. "
-                    "Ne le communiquez à personne, même pas à un conseiller.")
+    send(user.phone or "", f"Carnet santé : votre code de connexion est {code}. "
+         "Ne le communiquez à personne, même pas à un conseiller.")
     return SmsChallenge(keyring.blind_index("sms-otp", f"{user.id}:{code}"),
                         now + timedelta(minutes=SMS_CODE_MINUTES))
 

@@ -10,13 +10,20 @@ HMAC keys, kept in the same key file but never derived from SECRET_KEY.
 from __future__ import annotations
 
 import base64
+import binascii
+import fcntl
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import threading
+import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -26,6 +33,8 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 KEY_BYTES = 32
 NONCE_BYTES = 12
 SEAL_VERSION = b"\x01"
+
+_log = logging.getLogger(__name__)
 
 
 class CryptoError(Exception):
@@ -64,35 +73,159 @@ class WrappedKey:
     wrapped: bytes
 
 
+@dataclass(frozen=True)
+class _Keks:
+    """The KEK versions and the current one, replaced as one value when the file changes."""
+
+    keys: dict[int, bytes] = field(repr=False)
+    current: int
+
+
+def _keks(keys: dict[int, bytes], current: int) -> _Keks:
+    if current not in keys:
+        raise CryptoError("the current KEK version is not in the key file")
+    if any(len(key) != KEY_BYTES for key in keys.values()):
+        raise CryptoError("every key must be 256 bits")
+    return _Keks(dict(keys), current)
+
+
+def _read_key_file(path: Path) -> tuple[tuple, bytes]:
+    """The file's identity (what a stat sees) and its bytes, from one open file: an atomic
+    replace between the two cannot pair new content with the old identity."""
+    with open(path, "rb") as handle:
+        identity = _identity(os.fstat(handle.fileno()))
+        return identity, handle.read()
+
+
+def _identity(status: os.stat_result) -> tuple:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns,
+            status.st_ctime_ns)
+
+
+def _parse_key_file(raw: bytes) -> dict:
+    try:
+        data = json.loads(raw)
+        return {
+            "keks": {int(version): _unb64(key) for version, key in data["kek"].items()},
+            "current": int(data["kek_current"]),
+            "audit_key": _unb64(data["audit_key"]),
+            "index_key": _unb64(data["index_key"]),
+            "server_key": _unb64(data["server_key"]),
+        }
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        # `from None`: a JSON error carries the whole document, keys included.
+        raise CryptoError(f"the key file is malformed ({type(exc).__name__})") from None
+
+
 class Keyring:
-    """Keys loaded from the key file. Never logged, never rendered."""
+    """Keys loaded from the key file. Never logged, never rendered.
+
+    A keyring read from a file follows it while the process runs, so that `keys rotate` and
+    `keys retire` in another process need no restart: refresh() stats the file at most once
+    a second and reloads it when it changed; unwrap() re-reads it on a KEK version it does
+    not know; wrap() checks it first, so new keys get the version the file makes current.
+    The audit, blind-index and server keys never change on a reload: a file that changes
+    them, changes the bytes of a KEK version already loaded or moves the current version
+    back is refused loudly (CryptoError, until the file changes again); the loaded keys
+    stay. A file that cannot be read or parsed is logged and the loaded keys stay."""
+
+    REFRESH_SECONDS = 1.0
 
     def __init__(self, keks: dict[int, bytes], current: int, audit_key: bytes,
                  index_key: bytes, server_key: bytes):
-        if current not in keks:
-            raise CryptoError("the current KEK version is not in the key file")
-        for key in (*keks.values(), audit_key, index_key, server_key):
-            if len(key) != KEY_BYTES:
-                raise CryptoError("every key must be 256 bits")
-        self._keks = dict(keks)
-        self.current_version = current
+        self._state = _keks(keks, current)
+        if any(len(key) != KEY_BYTES for key in (audit_key, index_key, server_key)):
+            raise CryptoError("every key must be 256 bits")
         self._audit_key = audit_key
         self._index_key = index_key
         self._server_key = server_key
+        self._source: Path | None = None  # None: built in memory, nothing to follow
+        self._identity: tuple | None = None  # of the file last read
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self._unreadable: str | None = None  # the file changed and could not be loaded
+        self._refused: str | None = None  # the file changed to keys this process refuses
 
     @classmethod
     def from_file(cls, path: str | Path) -> Keyring:
-        data = json.loads(Path(path).read_text())
-        return cls(
-            keks={int(version): _unb64(key) for version, key in data["kek"].items()},
-            current=int(data["kek_current"]),
-            audit_key=_unb64(data["audit_key"]),
-            index_key=_unb64(data["index_key"]),
-            server_key=_unb64(data["server_key"]),
-        )
+        identity, raw = _read_key_file(Path(path))
+        data = _parse_key_file(raw)
+        ring = cls(data["keks"], data["current"], data["audit_key"], data["index_key"],
+                   data["server_key"])
+        ring._source, ring._identity = Path(path), identity
+        ring._checked_at = time.monotonic()
+        return ring
 
     def __repr__(self) -> str:  # keys must never end up in a log or a traceback
-        return f"<Keyring versions={sorted(self._keks)} current={self.current_version}>"
+        return f"<Keyring versions={self.versions} current={self.current_version}>"
+
+    @property
+    def current_version(self) -> int:
+        return self._state.current
+
+    @property
+    def versions(self) -> list[int]:
+        return sorted(self._state.keys)
+
+    # Following the key file -----------------------------------------------------------------
+    def refresh(self, *, force: bool = False, strict: bool = False) -> None:
+        """Reload the key file if it changed: one stat, at most once per REFRESH_SECONDS
+        unless `force`. Raises CryptoError while the file holds keys this process refuses;
+        with `strict`, also while a changed file cannot be loaded."""
+        if self._source is not None and (
+                force or time.monotonic() - self._checked_at >= self.REFRESH_SECONDS):
+            with self._lock:
+                self._checked_at = time.monotonic()
+                try:
+                    changed = _identity(os.stat(self._source)) != self._identity
+                except OSError as exc:
+                    changed = False
+                    if self._identity is not None:  # logged once, not every second
+                        self._identity = None
+                        self._set_unreadable(exc)
+                if changed:
+                    self._load()
+        if self._refused is not None:
+            raise CryptoError(self._refused)
+        if strict and self._unreadable is not None:
+            raise CryptoError(f"{self._unreadable}: no key is wrapped until it can be")
+
+    def _load(self) -> None:
+        """Read the file and adopt its KEKs; the caller holds the lock. Versions it no
+        longer has are dropped (`keys retire` removes them once no patient key uses them)."""
+        try:
+            self._identity, raw = _read_key_file(self._source)
+            data = _parse_key_file(raw)
+            fresh = _keks(data["keks"], data["current"])
+        except (OSError, CryptoError) as exc:
+            self._set_unreadable(exc)
+            return
+        loaded = self._state
+        changed = [name for name in ("audit_key", "index_key", "server_key")
+                   if not hmac.compare_digest(data[name], getattr(self, f"_{name}"))]
+        changed += [f"KEK version {version}" for version, key in sorted(fresh.keys.items())
+                    if version in loaded.keys
+                    and not hmac.compare_digest(key, loaded.keys[version])]
+        self._unreadable = None
+        if changed:
+            self._refused = (f"the key file now has another {', '.join(changed)}: "
+                             "refusing to load it (was another key file put there?)")
+        elif fresh.current < loaded.current:
+            self._refused = (f"the key file moves the current KEK version back from "
+                             f"{loaded.current} to {fresh.current}: refusing to load it "
+                             "(was an old copy put back?)")
+        else:
+            self._refused = None
+            self._state = fresh
+            _log.info("key file reloaded: KEK versions %s, current %s", self.versions,
+                      self.current_version)
+            return
+        _log.error("%s", self._refused)
+
+    def _set_unreadable(self, exc: Exception) -> None:
+        self._unreadable = (str(exc) if isinstance(exc, CryptoError)
+                            else f"the key file cannot be read ({type(exc).__name__})")
+        _log.warning("%s: keeping the keys loaded", self._unreadable)
 
     # Patient keys -----------------------------------------------------------------------
     def new_patient_key(self) -> WrappedKey:
@@ -100,11 +233,21 @@ class Keyring:
         return self.wrap(secrets.token_bytes(KEY_BYTES))
 
     def wrap(self, key: bytes) -> WrappedKey:
-        kek = self._keks[self.current_version]
-        return WrappedKey(self.current_version, aes_key_wrap(kek, key))
+        """Wrap with the KEK the key file makes current now (one stat first): a process
+        never wraps a new key with a version another process rotated away from."""
+        self.refresh(force=True, strict=True)
+        state = self._state
+        return WrappedKey(state.current, aes_key_wrap(state.keys[state.current], key))
 
     def unwrap(self, wrapped: WrappedKey) -> bytes:
-        kek = self._keks.get(wrapped.kek_version)
+        kek = self._state.keys.get(wrapped.kek_version)
+        if kek is None and self._source is not None:
+            # Perhaps rotated by another process: re-read the file once, in one thread.
+            with self._lock:
+                if wrapped.kek_version not in self._state.keys:
+                    self._load()
+            self.refresh()  # raises if the file was refused
+            kek = self._state.keys.get(wrapped.kek_version)
         if kek is None:
             raise CryptoError(f"KEK version {wrapped.kek_version} is not in the key file")
         try:
@@ -127,6 +270,13 @@ class Keyring:
         """A keyed hash for looking a value up without storing it in clear."""
         message = purpose.encode() + b"\x00" + value.encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+    def fingerprint(self) -> str:
+        """Names this key file without revealing a key: an HMAC of a constant under the keys
+        that never change (KEKs rotate), recorded in backups so a restore under another
+        key file is refused."""
+        return hmac.new(self._audit_key + self._index_key + self._server_key,
+                        b"carnet-sante key file fingerprint v1", hashlib.sha256).hexdigest()
 
 
 def seal(key: bytes, plaintext: bytes, associated: str) -> bytes:
@@ -298,20 +448,79 @@ class _Reassembler:
         return out
 
 
-def add_kek_version(path: str | Path) -> int:
-    """Add a new KEK to the key file and make it current; older versions stay so that keys
-    wrapped with them keep opening until they are re-wrapped. Written atomically, 0600."""
-    path = Path(path)
-    content = json.loads(path.read_text())
-    version = max(int(number) for number in content["kek"]) + 1
-    content["kek"][str(version)] = _b64(secrets.token_bytes(KEY_BYTES))
-    content["kek_current"] = version
+@contextmanager
+def _key_file_lock(path: Path) -> Iterator[None]:
+    """Changes to the key file one process at a time: two rotations at once would both
+    write version N+1, and the keys wrapped with the lost one could never be opened."""
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _replace_key_file(path: Path, content: dict) -> None:
+    """Write the key file atomically (mode 0600, same owner when allowed), on disk before
+    it returns: keys are wrapped with a new KEK right after, it must survive a crash."""
+    status = os.stat(path)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(content, handle, indent=2)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
+                with suppress(PermissionError):  # run as root: the site must still read it
+                    os.fchown(handle.fileno(), status.st_uid, status.st_gid)
+            json.dump(content, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def kek_versions(path: str | Path) -> tuple[list[int], int, list[int]]:
+    """What the key file holds now: its KEK versions, the current one and those retired."""
+    raw = Path(path).read_bytes()
+    data = _parse_key_file(raw)
+    return sorted(data["keks"]), data["current"], sorted(json.loads(raw).get("kek_retired", []))
+
+
+def add_kek_version(path: str | Path) -> int:
+    """Add a new KEK to the key file and make it current; older versions stay so that keys
+    wrapped with them keep opening until they are re-wrapped. A version number is never
+    used twice, even once retired. Written atomically, 0600."""
+    path = Path(path)
+    with _key_file_lock(path):
+        content = json.loads(path.read_text())
+        used = [int(number) for number in content["kek"]] + content.get("kek_retired", [])
+        version = max(*used, int(content["kek_current"])) + 1
+        content["kek"][str(version)] = _b64(secrets.token_bytes(KEY_BYTES))
+        content["kek_current"] = version
+        _replace_key_file(path, content)
     return version
+
+
+def remove_kek_version(path: str | Path, version: int) -> None:
+    """Take KEK `version` out of the key file (atomically, 0600) and list it as retired.
+    Refused (CryptoError) for the current version or one the file does not hold; whether
+    a patient key still uses it is for the caller to check (domain.keys.retire_kek)."""
+    path = Path(path)
+    with _key_file_lock(path):
+        content = json.loads(path.read_text())
+        if str(version) not in content["kek"]:
+            raise CryptoError(f"KEK version {version} is not in the key file")
+        if int(content["kek_current"]) == version:
+            raise CryptoError(f"KEK version {version} is the current one")
+        del content["kek"][str(version)]
+        content["kek_retired"] = sorted({*content.get("kek_retired", []), version})
+        _replace_key_file(path, content)
 
 
 def attachment_binding(attachment_id: str, patient_id: str, scheme: int = 1) -> str:

@@ -1,25 +1,116 @@
-"""A copy of everything a space holds, for the person to keep (ZIP, built in memory)."""
+"""A copy of everything a space holds, for the person to keep: a ZIP produced as a stream.
+
+The archive is written to a small unseekable sink and handed out as it grows: whatever the
+documents' sizes, the stream holds a few chunks of 64 KiB (the one being decrypted, its
+ciphertext, the piece handed out) and zipfile's small buffers, plus about 3 KB per document
+(its row, read beforehand, and its entry of the central directory, which zipfile keeps
+until the end).
+"""
 
 from __future__ import annotations
 
-import io
 import json
+import time
 import zipfile
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.models import User
+from domain import vault
+from domain.models import Document, User
 from domain.models.base import utcnow
 from domain.people import represented_by
 
 
-def space_archive(session: Session, user: User, keyring=None, store=None) -> bytes:
+class _Sink:
+    """A write-only file for zipfile that keeps what was written until it is taken.
+
+    It has no tell() or seek(), so zipfile never goes back: it counts the offsets itself and
+    writes each member's CRC and sizes in a data descriptor after its data (flag bit 3), then
+    the central directory. Readers that start from the central directory (unzip, 7-Zip,
+    Windows, macOS, Python) take it as usual; one that only walks the local headers, like
+    Java's ZipInputStream, cannot read a stored member written this way."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._pieces.append(bytes(data))  # no copy for bytes, zipfile's usual argument
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        pieces, self._pieces = self._pieces, []
+        return b"".join(pieces)
+
+
+def space_archive_stream(session: Session, user: User, keyring=None,
+                         store=None) -> Iterator[bytes]:
     """The account's identity and contact details, the spaces it manages and every document
     of the vault, decrypted, one file each under documents/<category>/, the medical
     profile (every section, vaccinations and measures) as JSON with its codes, and every
-    conversation with its messages (attachments are named; the vault keeps those saved)."""
-    identity = {
+    conversation with its messages (attachments are named; the vault keeps those saved):
+    a ZIP, as an iterator of bytes pieces (``b"".join()`` them where a whole archive is
+    wanted, never on a request path).
+
+    Everything is read from the database before this returns (the JSON files are ready and
+    the documents' rows loaded), so the caller can end its transaction and give the
+    connection back before a long download: while the archive streams, only the store and
+    the keyring are used, on attributes already loaded. The session may then be committed
+    (the app's sessions do not expire what they loaded) or closed, not expired.
+
+    Documents are stored as they are (ZIP_STORED), only the JSON files are deflated: the
+    vault holds PDF, JPEG, PNG and TIFF files whose content is already compressed, which
+    deflate shrinks by a few per cent at most, for a CPU cost per byte some thirty to fifty
+    times that of decrypting them (benchmarks/export.py): on a server of two cores, one
+    export would hold a core for close to a minute per gigabyte instead of a second or two.
+
+    A document that fails to decrypt mid-stream raises (AES-GCM refuses altered data); the
+    headers being already sent, the download is cut short rather than answered with an
+    error page, and the truncated archive has no central directory, so no reader takes it
+    for a complete one."""
+    stamp = time.localtime()[:6]  # every entry dated from the export, as writestr() does
+    files = [("mon-espace/identite.json", _identity(session, user))]
+    if keyring is not None and user.wrapped_key is not None:
+        files.append(("mon-espace/profil-medical.json", _profile(session, user, keyring)))
+        files.append(("mon-espace/messages.json", _messages(session, user, keyring)))
+    prepared = [(_entry(name, stamp, zipfile.ZIP_DEFLATED),
+                 json.dumps(data, ensure_ascii=False, indent=2).encode())
+                for name, data in files]
+    documents = (_documents(session, user, keyring, stamp)
+                 if keyring is not None and store is not None else [])
+    return _stream(prepared, documents,
+                   lambda document: vault.open_content(keyring, store, user, document))
+
+
+def _stream(files: list[tuple[zipfile.ZipInfo, bytes]],
+            documents: list[tuple[zipfile.ZipInfo, Document]],
+            content: Callable[[Document], Iterator[bytes]]) -> Iterator[bytes]:
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for info, data in files:
+            archive.writestr(info, data)
+        for info, document in documents:
+            with archive.open(info, "w") as target:
+                for piece in content(document):
+                    target.write(piece)
+                    yield sink.take()  # this chunk, after the previous entry's tail
+    yield sink.take()  # the last data descriptor and the central directory
+
+
+def _entry(name: str, stamp: tuple, compression: int, size: int = 0) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = compression
+    info.external_attr = 0o600 << 16  # ?rw-------, as zipfile gives a file by default
+    info.file_size = size  # known in advance: zipfile picks ZIP64 from it, when needed
+    return info
+
+
+def _identity(session: Session, user: User) -> dict:
+    return {
         "given_name": user.given_name,
         "family_name": user.family_name,
         "birth_date": user.birth_date.isoformat() if user.birth_date else None,
@@ -31,18 +122,6 @@ def space_archive(session: Session, user: User, keyring=None, store=None) -> byt
                            for person, _relationship in represented_by(session, user.id)],
         "exported_at": utcnow().isoformat(),
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("mon-espace/identite.json",
-                         json.dumps(identity, ensure_ascii=False, indent=2))
-        if keyring is not None and user.wrapped_key is not None:
-            archive.writestr("mon-espace/profil-medical.json", json.dumps(
-                _profile(session, user, keyring), ensure_ascii=False, indent=2))
-            archive.writestr("mon-espace/messages.json", json.dumps(
-                _messages(session, user, keyring), ensure_ascii=False, indent=2))
-        if keyring is not None and store is not None:
-            _add_documents(archive, session, user, keyring, store)
-    return buffer.getvalue()
 
 
 def _profile(session: Session, user: User, keyring) -> dict:
@@ -81,15 +160,16 @@ def _messages(session: Session, user: User, keyring) -> list[dict]:
     return result
 
 
-def _add_documents(archive: zipfile.ZipFile, session: Session, user: User, keyring,
-                   store) -> None:
-    from domain import vault
-    from domain.models import Document
-
+def _documents(session: Session, user: User, keyring,
+               stamp: tuple) -> list[tuple[zipfile.ZipInfo, Document]]:
+    """Each document's entry in the archive, oldest first (then in the order deposited, so
+    the names are the same at every export); a name already taken gains " (bis)" before
+    its extension."""
     used: set[str] = set()
-    rows = session.execute(select(Document).where(Document.patient_id == user.id)
-                           .order_by(Document.document_date)).scalars()
-    for document in rows:
+    result = []
+    for document in session.scalars(select(Document).where(Document.patient_id == user.id)
+                                     .order_by(Document.document_date, Document.deposited_at,
+                                               Document.id)).all():
         item = vault.view(keyring, user, document)
         name = f"mon-espace/documents/{document.category.value}/" \
                f"{document.document_date.isoformat()} {item.file_name}"
@@ -97,7 +177,5 @@ def _add_documents(archive: zipfile.ZipFile, session: Session, user: User, keyri
             stem, dot, extension = name.rpartition(".")
             name = f"{stem} (bis).{extension}" if dot else f"{name} (bis)"
         used.add(name)
-        # Streams each document into the archive without holding it whole.
-        with archive.open(name, "w") as target:
-            for piece in vault.open_content(keyring, store, user, document):
-                target.write(piece)
+        result.append((_entry(name, stamp, zipfile.ZIP_STORED, document.size), document))
+    return result

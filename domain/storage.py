@@ -150,6 +150,10 @@ class BlobStore(ABC):
     def size(self, key: str) -> int:
         """The blob's size in bytes; KeyError if there is no such blob."""
 
+    @abstractmethod
+    def reachable(self) -> bool:
+        """Whether blobs can be written now (the readiness probe asks; never raises)."""
+
 
 class LocalBlobStore(BlobStore):
     """Blobs as files under root/<first two characters of the key>/<key>.
@@ -227,6 +231,15 @@ class LocalBlobStore(BlobStore):
         if not stat.S_ISREG(status.st_mode):
             raise KeyError(key)
         return status.st_size
+
+    def reachable(self) -> bool:
+        """The folder exists and this process may write in it, or it can be created."""
+        folder = self.root
+        while not folder.exists():
+            if folder.parent == folder:
+                return False
+            folder = folder.parent
+        return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():
@@ -398,6 +411,14 @@ class S3BlobStore(BlobStore):
         if head is None:
             raise KeyError(key)
         return int(head["ContentLength"])
+
+    def reachable(self) -> bool:
+        """The bucket answers HEAD with these credentials."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+        return True
 
     def keys(self) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")

@@ -6,7 +6,8 @@ from collections import Counter
 
 from bs4 import BeautifulSoup
 
-FOOTER_LINKS = {"/aide", "/arnaques", "/accessibilite", "/plan-du-site", "/mentions-legales"}
+FOOTER_LINKS = {"/aide", "/arnaques", "/accessibilite", "/plan-du-site", "/mentions-legales",
+                "/code-source"}
 LABELLED_INPUTS = {"text", "password", "email", "tel", "number", "date", "search", "url", "file"}
 
 

@@ -28,6 +28,10 @@ def register(app: Flask) -> None:
     register_vault(app)
     register_professionals(app)
     register_agenda(app)
+    from web.cli_outbox import register_outbox
+    register_outbox(app)
+    from web.cli_backup import register_backup
+    register_backup(app)
 
     @app.cli.group("db")
     def db_group():
@@ -192,8 +196,8 @@ def register_lifecycle(app: Flask) -> None:
 def register_vault(app: Flask) -> None:
     """Commands for the document vault and the keys."""
     from domain import vault
-    from domain.crypto import Keyring, add_kek_version
-    from domain.keys import rewrap_patient_keys
+    from domain.crypto import Keyring, add_kek_version, kek_versions
+    from domain.keys import RetireRefused, keys_by_version, retire_kek, rewrap_patient_keys
     from extensions import blobs
 
     @app.cli.group("vault")
@@ -219,16 +223,76 @@ def register_vault(app: Flask) -> None:
 
     @app.cli.group("keys")
     def keys_group():
-        """Key-encryption keys."""
+        """Key-encryption keys (KEK). Safe while the site serves: running processes follow
+        the key file (new versions within a second, retired ones dropped)."""
+
+    def rewrap_and_report(path: str) -> None:
+        current_app.extensions["carnet_keys"] = Keyring.from_file(path)
+        count = rewrap_patient_keys(db.session, keys.ring)
+        current = keys.ring.current_version
+        click.echo(f"KEK version {current} is current; {count} patient key(s) re-wrapped.")
+        counts = keys_by_version(db.session)
+        left = sum(number for version, number in counts.items() if version != current)
+        if left:
+            raise click.ClickException(f"{left} patient key(s) still use an older version: "
+                                       "run `flask --app app keys rewrap`.")
+        unused = [str(version) for version in keys.ring.versions if version != current]
+        if unused:
+            click.echo(f"No patient key uses version(s) {', '.join(unused)} any more: "
+                       "`flask --app app keys retire N` removes one from the key file.")
 
     @keys_group.command("rotate")
     def keys_rotate():
-        """Add a new KEK to the key file and re-wrap every patient key with it."""
+        """Add a new KEK to the key file, make it current and re-wrap every patient key with
+        it (in committed batches; documents are not touched). If it stops half-way, run
+        `keys rewrap`: it finishes the job without adding another version."""
         path = current_app.config["CARNET_KEY_FILE"]
-        version = add_kek_version(path)
-        current_app.extensions["carnet_keys"] = Keyring.from_file(path)
-        count = rewrap_patient_keys(db.session, keys.ring)
-        click.echo(f"KEK version {version} is current; {count} patient key(s) re-wrapped.")
+        click.echo(f"KEK version {add_kek_version(path)} added to the key file.")
+        rewrap_and_report(path)
+
+    @keys_group.command("rewrap")
+    def keys_rewrap():
+        """Re-wrap with the current KEK every patient key still wrapped by an older one,
+        without adding a version: finishes an interrupted `keys rotate`. Safe to re-run."""
+        rewrap_and_report(current_app.config["CARNET_KEY_FILE"])
+
+    @keys_group.command("status")
+    def keys_status():
+        """List the KEK versions of the key file and how many patient keys each wraps;
+        exit code 1 if a patient key uses a version the file does not hold."""
+        versions, current, retired = kek_versions(current_app.config["CARNET_KEY_FILE"])
+        counts = keys_by_version(db.session)
+        for version in versions:
+            click.echo(f"KEK version {version}{' (current)' if version == current else ''}: "
+                       f"{counts.get(version, 0)} patient key(s)")
+        if retired:
+            click.echo(f"Retired: {', '.join(str(version) for version in retired)}")
+        missing = sorted(set(counts) - set(versions))
+        for version in missing:
+            click.echo(f"KEK version {version} is not in the key file, yet wraps "
+                       f"{counts[version]} patient key(s)", err=True)
+        if missing:
+            raise SystemExit(1)
+
+    @keys_group.command("retire")
+    @click.argument("version", type=int)
+    def keys_retire(version: int):
+        """Remove KEK VERSION from the key file once no patient key uses it; refused (exit
+        code 1) for the current version or while a patient key still uses it (`keys
+        rewrap` first). Database backups taken before the re-wrap need the key file of
+        their time: keep a copy with them, as safely as the key file itself."""
+        try:
+            retire_kek(db.session, keys.ring, current_app.config["CARNET_KEY_FILE"], version)
+        except RetireRefused as refused:
+            raise click.ClickException({
+                "unknown": f"KEK version {version} is not in the key file (it holds "
+                           f"{', '.join(str(number) for number in refused.versions)}).",
+                "current": f"KEK version {version} is the current one: run "
+                           "`flask --app app keys rotate` first, then retire it.",
+                "in_use": f"KEK version {version} still wraps {refused.count} patient "
+                          "key(s): run `flask --app app keys rewrap` first, then retire it.",
+            }[refused.reason]) from refused
+        click.echo(f"KEK version {version} retired: removed from the key file.")
 
 
 def register_professionals(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -32,8 +32,12 @@ MESSAGES = {
 
 
 def render_error(code: int):
+    """The error page; a server error gives the request id as a reference, so the
+    assistance can find the log lines and audit rows of what went wrong."""
     title, message = MESSAGES.get(code, MESSAGES[500])
-    return render_template("errors/error.html", code=code, title=title, message=message), code
+    reference = g.get("request_id") if code >= 500 else None
+    return render_template("errors/error.html", code=code, title=title, message=message,
+                           reference=reference), code
 
 
 def _http_error(error: HTTPException):

@@ -1,27 +1,46 @@
-"""E-mails, SMS and PDF letters rendered from templates, in French then English."""
+"""E-mails, SMS and PDF letters rendered from templates, in French then English.
+
+Nothing here talks to a mail server: messages join the outbox table in the request's
+transaction (domain/outbox.py). The worker (`flask outbox work`) sends them; in development
+and tests (OUTBOX_SEND_AFTER_COMMIT) they are sent as soon as the transaction commits, so
+codes still appear under instance/outbox/ at once.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from flask import current_app, g, render_template, url_for
+from flask import Flask, current_app, g, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import event
 
-from domain.notify import Mailer, Outbox
+from domain import outbox
+from domain.notify import Mailer, Outbox, build_email
 from domain.people import notification_addresses
-from extensions import db
+from domain.sms import SmsGateway, SmsSettings
+from extensions import db, keys
 
 SEPARATOR = "\n\n----------------------------------------\n\n"
+log = logging.getLogger(__name__)
 
 
-def mailer() -> Mailer:
-    config = current_app.config
-    return Mailer(config["SMTP_URL"], config["OUTBOX_DIR"], config["MAIL_FROM"])
+def transports(config) -> outbox.Transports:
+    """The real transports when SMTP_URL / SMS_URL are set, else files in OUTBOX_DIR."""
+    mailer = Mailer(config["SMTP_URL"], config["OUTBOX_DIR"])
+    if config["SMS_URL"]:
+        gateway = SmsGateway(SmsSettings(
+            url=config["SMS_URL"], token=config["SMS_TOKEN"], user=config["SMS_USER"],
+            password=config["SMS_PASSWORD"], sender=config["SMS_SENDER"]))
+        return outbox.Transports(email=mailer.deliver, sms=gateway.send)
+    return outbox.Transports(email=mailer.deliver,
+                             sms=Outbox(config["OUTBOX_DIR"]).send_sms)
 
 
-def outbox() -> Outbox:
-    return Outbox(current_app.config["OUTBOX_DIR"])
+def queue_sms(phone: str, text: str) -> None:
+    """Queue an SMS already worded (the sign-in code) in this request's transaction."""
+    outbox.queue_sms(db.session, keys.ring, phone, text)
 
 
 def _in(locale: str, render):
@@ -46,12 +65,16 @@ def bilingual_subject(french_then_english) -> str:
 
 
 def send_email(to: str, subject_source, template: str, attachments=(), **context) -> None:
-    mailer().send(to, bilingual_subject(subject_source), bilingual(template, **context),
-                  attachments)
+    """Queue a bilingual e-mail in this request's transaction."""
+    message = build_email(current_app.config["MAIL_FROM"], to,
+                          bilingual_subject(subject_source), bilingual(template, **context),
+                          tuple(attachments))
+    outbox.queue_email(db.session, keys.ring, bytes(message))
 
 
 def send_sms(phone: str, text_source) -> None:
-    outbox().send_sms(phone, _in("fr", text_source))
+    """Queue an SMS, worded in French, in this request's transaction."""
+    queue_sms(phone, _in("fr", text_source))
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -149,3 +172,49 @@ def notify_agenda_reminder(patient, day, items) -> bool:
                         "email/agenda_reminder.txt", day=day, entries=entries,
                         child_name=None if patient.email else patient.given_name,
                         agenda_url=absolute_url("agenda.index"))
+
+
+def drain(app: Flask) -> outbox.Run:
+    """Send every due message now, in a session of its own (development, tests)."""
+    session = app.extensions["carnet_db"][1]()
+    try:
+        with app.app_context():
+            ring = keys.ring
+        return outbox.deliver_due(session, ring, transports(app.config))
+    finally:
+        session.close()
+
+
+def init_app(app: Flask) -> None:
+    """With OUTBOX_SEND_AFTER_COMMIT, send queued messages as soon as their transaction
+    commits. A failure is only logged: the message stays queued for the next try."""
+    factory = app.extensions["carnet_db"][1]
+
+    @event.listens_for(factory, "after_rollback")
+    def _forget_after_rollback(session):
+        outbox.take_flag(session)  # rolled back with the action: nothing to send
+
+    @app.teardown_appcontext
+    def _nothing_queued_is_left_behind(_exc):
+        # Runs before the session is closed (teardown functions run in reverse order).
+        session = g.get("db_session")
+        if session is None or not outbox.has_queued(session):
+            return
+        outbox.take_flag(session)
+        if _exc is not None:
+            return  # the request failed: nothing of it was saved, nothing is sent
+        log.error("outbox: messages were queued but never committed")
+        if app.config["TESTING"]:
+            g.pop("db_session", None)
+            session.rollback()
+            session.close()
+            raise RuntimeError("messages were queued but the request never committed")
+
+    @event.listens_for(factory, "after_commit")
+    def _send_after_commit(session):
+        if not outbox.take_flag(session) or not app.config["OUTBOX_SEND_AFTER_COMMIT"]:
+            return
+        try:
+            drain(app)
+        except Exception:  # noqa: BLE001 - the action is saved; sending waits for a retry
+            log.exception("outbox: sending after commit failed")

@@ -7,6 +7,7 @@ from flask import (
     render_template,
     request,
     session,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -95,13 +96,18 @@ def close():
 @bp.get("/mon-compte/export.zip")
 @allow(Area.PATIENT_SPACE)
 def export():
-    """Everything my space holds, as a ZIP I can keep before closing it."""
+    """Everything my space holds, as a ZIP I can keep before closing it, streamed as it is
+    written (never whole in memory)."""
     audit.record(db.session, keys.ring, "account.exported", actor=actor(),
                  subject_id=current_user.id)
     db.session.commit()
-    archive = exports.space_archive(db.session, current_user._get_current_object(), keys.ring,
-                                    blobs.store)
-    response = Response(archive, mimetype="application/zip")
+    chunks = exports.space_archive_stream(db.session, current_user._get_current_object(),
+                                          keys.ring, blobs.store)
+    # Its rows are read: end that transaction here, whatever Flask's teardown order, so no
+    # connection stays taken while the archive streams (minutes on a slow link). The
+    # loaded rows stay readable: the app's sessions do not expire them on commit.
+    db.session.commit()
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"mon-espace-sante.zip\"; filename*=UTF-8''mon-espace-sante.zip")
     return response

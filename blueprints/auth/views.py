@@ -10,11 +10,11 @@ from domain import audit, auth
 from domain import sessions as web_sessions
 from domain.models import SecondFactor, User
 from domain.models.base import utcnow
-from domain.notify import Outbox
 from domain.policy import Area
 from extensions import db, htmx, keys, limiter
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
+from web.outgoing import queue_sms
 from web.render import render_page
 
 PENDING = "pending_login"
@@ -85,7 +85,7 @@ def login():
 
 
 def _send_sms(user: User) -> dict:
-    challenge = auth.send_sms_code(keys.ring, Outbox(current_app.config["OUTBOX_DIR"]), user)
+    challenge = auth.send_sms_code(keys.ring, queue_sms, user)
     return {"sms_hash": challenge.code_hash, "sms_expires": challenge.expires_at.isoformat()}
 
 

@@ -4,6 +4,7 @@ encrypted. Shared by the vault's own form and the profile's advance directives."
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -46,9 +47,12 @@ def upload_message(problem: uploads.UploadRejected) -> str:
 
 def store_upload(upload, *, patient: User, title: str, category: Category,
                  document_date: date, hidden: bool | None, author: User | None = None,
-                 source: str = "upload") -> Document:
+                 source: str = "upload",
+                 on_saved: Callable[[Document], object] | None = None) -> Document:
     """Check, clean and encrypt one uploaded file into the patient's vault, committed.
-    Raises uploads.UploadRejected or vault.InvalidDocument."""
+    `on_saved` runs in the same transaction (the e-mail that tells the patient is queued
+    with the document, or neither is). Raises uploads.UploadRejected or
+    vault.InvalidDocument."""
     work = Path(current_app.instance_path) / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as folder:
@@ -62,5 +66,7 @@ def store_upload(upload, *, patient: User, title: str, category: Category,
             path=clean.path, size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
             file_name=clean.display_name, title=title, category=category,
             document_date=document_date, hidden=hidden, source=source, actor=actor())
+        if on_saved is not None:
+            on_saved(document)
         db.session.commit()
         return document

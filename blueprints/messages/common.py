@@ -221,11 +221,11 @@ def send_reply(conversation: Conversation, *, endpoint: str):
                 db.session.commit()
                 abort(404)
             attach(message, patient, cleaned, chosen)
+            notify(conversation, current_user)  # queued with the message, or neither is
             db.session.commit()
     if errors:
         return show(conversation, endpoint=endpoint, typed=typed, errors=errors, status=422,
                     reply_only=bool(htmx))
-    notify(conversation, current_user)
     if htmx:
         item = messaging.message_view(db.session, keys.ring, current_user, conversation,
                                       message)

@@ -50,9 +50,9 @@ def pro_new(patient_id: str):
                     db.session.commit()
                     abort(404)
                 common.attach(message, patient, cleaned, [])
+                common.notify(conversation, current_user)
                 db.session.commit()
         if not errors:
-            common.notify(conversation, current_user)
             flash(_("Message envoyé."), "success")
             return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
     return render_page("messages/new.html", status=422 if errors else 200, patient=patient,

@@ -1,10 +1,17 @@
-from flask import current_app, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Response, current_app, redirect, render_template, request, url_for
 
 from blueprints.pages import bp
+from domain import source
+from extensions import limiter
 from web.access import public, safe_next
 from web.i18n import LANG_COOKIE
 
 ONE_YEAR = 365 * 24 * 3600
+# Who publishes and who hosts this installation (config.py; required in production).
+OPERATOR_SETTINGS = ("PUBLISHER_NAME", "PUBLISHER_ADDRESS", "PUBLISHER_CONTACT",
+                     "PUBLICATION_DIRECTOR", "HOST_NAME", "HOST_ADDRESS")
 
 
 @bp.get("/")
@@ -40,7 +47,9 @@ def sitemap():
 @bp.get("/mentions-legales")
 @public
 def legal():
-    return render_template("pages/legal.html")
+    config = current_app.config
+    operator = {name.lower(): config[name] for name in OPERATOR_SETTINGS}
+    return render_template("pages/legal.html", operator=operator)
 
 
 @bp.get("/deconnecte")
@@ -66,3 +75,40 @@ def language(code: str):
 @public
 def space_closed():
     return render_template("pages/space_closed.html")
+
+
+@bp.get("/code-source")
+@public
+def source_code():
+    """Where to get the source code of this installation (AGPL-3.0 §13)."""
+    return render_template("pages/source_code.html",
+                           version=source.version(Path(current_app.root_path)),
+                           source_url=current_app.config["SOURCE_URL"])
+
+
+@bp.get("/code-source/carnet-sante.tgz")
+@public
+@limiter.limit("20 per hour")
+def source_archive():
+    """The code this installation runs, with the operator's changes, as a .tar.gz built
+    on the fly from the project's own files (never the instance folder or a key)."""
+    root = Path(current_app.root_path)
+    config = current_app.config
+    files = source.members(root, excluded=(current_app.instance_path,
+                                           config["CARNET_KEY_FILE"], config["OUTBOX_DIR"]))
+    response = Response(source.archive(root, files), mimetype="application/gzip")
+    response.headers["Content-Disposition"] = (
+        'attachment; filename="carnet-sante.tar.gz"; filename*=UTF-8\'\'carnet-sante.tar.gz')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/code-source/licence")
+@public
+def licence():
+    """The licence's text, as published by the Free Software Foundation."""
+    text = (Path(current_app.root_path) / "LICENSE").read_text(encoding="utf-8")
+    response = Response(text, mimetype="text/plain")
+    response.headers["Content-Language"] = "en"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

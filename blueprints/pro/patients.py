@@ -98,10 +98,10 @@ def patient_search():
                 errors.append(("nir", _("Ce patient ne vous permet pas d’accéder à son "
                                         "espace santé.")))
             else:
-                db.session.commit()
                 if first_today:  # one e-mail a day per professional (said in /acces)
                     notify_professional_access(
                         patient, str(PROFESSION_NAMES[current_user.profession]))
+                db.session.commit()
                 return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
             db.session.commit()
     return render_page("pro/search.html", status=422 if errors else 200, errors=errors,
@@ -138,10 +138,10 @@ def emergency_start():
                 errors.append(("nir", _("Les paramètres d’urgence de ce patient ne permettent "
                                         "pas cet accès.")))
             else:
-                db.session.commit()
                 notify_emergency(patient, current_user,
                                  str(PROFESSION_NAMES[current_user.profession]),
                                  access.ends_at)
+                db.session.commit()
                 return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
             db.session.commit()
     return render_page("pro/emergency.html", status=422 if errors else 200, errors=errors,
@@ -251,14 +251,14 @@ def patient_deposit(patient_id: str):
             try:
                 store_upload(upload, patient=patient, author=current_user,
                              title=typed["title"], category=category,
-                             document_date=document_date, hidden=None, source="professional")
+                             document_date=document_date, hidden=None, source="professional",
+                             on_saved=lambda _document: notify_new_document(patient))
             except uploads.UploadRejected as problem:
                 errors.append(("file", upload_message(problem)))
             except vault.InvalidDocument:
                 errors.append(("date", _("La date du document ne peut pas être dans le "
                                          "futur.")))
             else:
-                notify_new_document(patient)
                 flash(_("Le document est déposé dans l’espace santé du patient."), "success")
                 return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
     return render_page("pro/deposit.html", status=422 if errors else 200, errors=errors,

@@ -13,6 +13,7 @@ from domain.models.insured import (
     SpaceStatus,
 )
 from domain.models.messaging import Conversation, Message, MessageAttachment
+from domain.models.outbox import Channel, OutgoingMessage
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
 from domain.models.user import (
     EXCLUDED_SECTORS,
@@ -28,6 +29,8 @@ from domain.models.websession import WebSession
 __all__ = [
     "AgendaItem",
     "CalendarFeed",
+    "Channel",
+    "OutgoingMessage",
     "Conversation",
     "ItemKind",
     "Message",

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import base64
+import json
+import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from domain.crypto import CryptoError, Keyring, WrappedKey, generate_key_file, open_sealed, seal
+from domain.crypto import (
+    CryptoError,
+    Keyring,
+    WrappedKey,
+    add_kek_version,
+    generate_key_file,
+    kek_versions,
+    open_sealed,
+    remove_kek_version,
+    seal,
+)
 
 
 @pytest.fixture
@@ -60,3 +74,141 @@ def test_blind_indexes_are_keyed_and_separated_by_purpose(ring, tmp_path):
     assert ring.blind_index("login", "a") == ring.blind_index("login", "a")
     assert ring.blind_index("login", "a") != ring.blind_index("nir", "a")
     assert ring.blind_index("login", "a") != other.blind_index("login", "a")
+
+
+# Following the key file while the process runs -----------------------------------------------
+
+def _secrets_of(path) -> list[str]:
+    content = json.loads(path.read_text())
+    keys = [*content["kek"].values(), content["audit_key"], content["index_key"],
+            content["server_key"]]
+    return keys + [base64.b64decode(key).hex() for key in keys]
+
+
+def _put_back(path, content: bytes) -> None:
+    """Replace the file atomically, as the commands do (a new inode)."""
+    temporary = path.with_name("replacement")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+
+
+def test_a_keyring_follows_a_rotation_by_another_process(ring, tmp_path):
+    path = tmp_path / "keys.json"
+    key = secrets.token_bytes(32)
+    assert add_kek_version(path) == 2
+    rotated = Keyring.from_file(path).wrap(key)
+    assert rotated.kek_version == 2
+    assert ring.unwrap(rotated) == key  # an unknown version: the file is read again
+    assert ring.versions == [1, 2] and ring.current_version == 2
+    assert add_kek_version(path) == 3
+    assert ring.wrap(key).kek_version == 3  # wrapping looks at the file first
+
+
+def test_the_file_is_looked_at_about_once_a_second(ring, tmp_path, monkeypatch):
+    calls = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda *args, **kw: calls.append(1) or real_stat(*args, **kw))
+    add_kek_version(tmp_path / "keys.json")
+    calls.clear()
+    for _ in range(100):
+        ring.refresh()
+    assert len(calls) <= 1 and ring.current_version == 1
+    ring.REFRESH_SECONDS = 0
+    ring.refresh()
+    assert ring.current_version == 2
+
+
+def test_a_retired_version_is_dropped_on_reload(ring, tmp_path):
+    path = tmp_path / "keys.json"
+    old = ring.wrap(secrets.token_bytes(32))
+    add_kek_version(path)
+    with pytest.raises(CryptoError, match="is the current one"):
+        remove_kek_version(path, 2)
+    with pytest.raises(CryptoError, match="not in the key file"):
+        remove_kek_version(path, 9)
+    remove_kek_version(path, 1)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert kek_versions(path) == ([2], 2, [1])
+    ring.refresh(force=True)
+    assert ring.versions == [2]
+    with pytest.raises(CryptoError, match="KEK version 1 is not in the key file"):
+        ring.unwrap(old)
+    assert add_kek_version(path) == 3  # a retired number is never given again
+
+
+def test_a_key_file_with_other_keys_is_refused_loudly(ring, tmp_path, caplog):
+    path = tmp_path / "keys.json"
+    original = path.read_bytes()
+    mine = ring.wrap(secrets.token_bytes(32))
+    generate_key_file(tmp_path / "other.json")
+    _put_back(path, (tmp_path / "other.json").read_bytes())
+    with pytest.raises(CryptoError, match="audit_key, index_key, server_key, KEK version 1"):
+        ring.refresh(force=True)
+    with pytest.raises(CryptoError, match="refusing"):
+        ring.refresh()  # still refused, without reading the file again
+    with pytest.raises(CryptoError, match="refusing"):
+        ring.new_patient_key()  # nothing is wrapped with keys the file no longer has
+    assert len(ring.unwrap(mine)) == 32  # what was loaded keeps working
+    shown = " ".join([repr(ring), repr(ring._state), caplog.text,
+                      *(str(error) for error in _errors(ring.refresh, force=True))])
+    for secret in _secrets_of(path) + _secrets_of(tmp_path / "other.json"):
+        assert secret not in shown
+    _put_back(path, original)
+    ring.refresh(force=True)
+    assert ring.unwrap(ring.new_patient_key())
+
+
+def _errors(call, **kwargs) -> list[Exception]:
+    try:
+        call(**kwargs)
+    except Exception as error:  # noqa: BLE001 - collected for the test
+        return [error]
+    return []
+
+
+def test_a_current_version_going_back_is_refused(ring, tmp_path):
+    path = tmp_path / "keys.json"
+    before = path.read_bytes()
+    add_kek_version(path)
+    ring.refresh(force=True)
+    _put_back(path, before)  # an old copy of the key file
+    with pytest.raises(CryptoError, match="back from 2 to 1"):
+        ring.refresh(force=True)
+
+
+def test_an_unreadable_key_file_keeps_the_loaded_keys(ring, tmp_path, caplog):
+    path = tmp_path / "keys.json"
+    original, known = path.read_bytes(), _secrets_of(path)
+    mine = ring.wrap(secrets.token_bytes(32))
+    path.write_bytes(original[: len(original) // 2])  # an editor saving in place
+    ring.refresh(force=True)  # logged, not raised: reading keeps working
+    assert len(ring.unwrap(mine)) == 32
+    assert "malformed" in caplog.text
+    with pytest.raises(CryptoError, match="malformed"):
+        ring.new_patient_key()  # but no new key until the file is sound again
+    for secret in known:
+        assert secret not in caplog.text
+    path.write_bytes(original + b"\n")
+    ring.refresh(force=True)
+    assert ring.new_patient_key().kek_version == 1
+
+
+def test_rotations_at_the_same_time_never_share_a_version(ring, tmp_path):
+    path = tmp_path / "keys.json"
+    with ThreadPoolExecutor(4) as pool:
+        added = sorted(pool.map(lambda _n: add_kek_version(path), range(4)))
+    assert added == [2, 3, 4, 5]
+    assert kek_versions(path) == ([1, 2, 3, 4, 5], 5, [])
+    assert path.stat().st_mode & 0o777 == 0o600
+    ring.refresh(force=True)
+    assert ring.versions == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_rotation_run_as_root_keeps_the_key_file_readable_by_the_site(tmp_path):
+    path = tmp_path / "keys.json"
+    generate_key_file(path)
+    os.chown(path, 65534, 65534)  # the site's user
+    add_kek_version(path)
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
+    assert path.stat().st_mode & 0o777 == 0o600
