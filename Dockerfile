@@ -56,6 +56,14 @@ COPY templates/ templates/
 COPY static/ static/
 COPY translations/ translations/
 COPY migrations/ migrations/
+# The rest of the source, served at /code-source as the AGPL asks of a network service:
+# the licence, how it is built and deployed, its scripts and benchmarks.
+COPY LICENSE README.md pyproject.toml Makefile Dockerfile .dockerignore compose.yaml \
+     package.json package-lock.json ./
+COPY requirements/ requirements/
+COPY scripts/ scripts/
+COPY deploy/ deploy/
+COPY benchmarks/ benchmarks/
 COPY --from=assets /build/node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 RUN pybabel compile -d translations \
     && python -m compileall -q -j 0 app.py config.py extensions.py blueprints domain web migrations \

@@ -8,21 +8,21 @@ PORT ?= 5000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test test-fast bench setup setup-test lock assets translations migrate seed \
-        chromium extract-translations update-translations lint clean
+        chromium nginx extract-translations update-translations lint clean
 
 run: setup migrate
 	$(FLASK) demo seed --if-empty
 	$(FLASK) activation expire
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: setup-test chromium
+test: setup-test chromium nginx
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # Without the browser tests: quick feedback while working.
 test-fast: setup-test
 	$(PY) -m pytest -p no:cacheprovider -m "not browser" $(PYTEST_ARGS)
 
-bench: setup migrate
+bench: setup-test migrate
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/codes.py
@@ -31,6 +31,7 @@ bench: setup migrate
 	$(PY) benchmarks/access.py
 	$(PY) benchmarks/messaging.py
 	$(PY) benchmarks/export.py
+	$(PY) benchmarks/outbox.py
 
 setup: $(VENV)/.installed assets translations
 
@@ -99,6 +100,18 @@ migrate: setup
 
 chromium:
 	test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+# nginx for the TLS end-to-end test (tests/deploy/test_tls.py runs it itself, as the test
+# user, on a high port of 127.0.0.1). On Debian 12 the `nginx` package is the smallest with
+# /usr/sbin/nginx and the ssl module (nginx-light is nginx plus the echo module; on Debian 11
+# `nginx` pulls nginx-core). Its postinst starts the stock site on port 80 wherever services
+# may start: stopped and disabled at once (a no-op where policy-rc.d forbids it, as in
+# containers), so only the binary is left.
+nginx:
+	test -x /usr/sbin/nginx || (apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q --no-install-recommends nginx && \
+	  { invoke-rc.d nginx stop; update-rc.d nginx disable; } >/dev/null 2>&1; \
+	  test -x /usr/sbin/nginx)
 
 lint: setup-test
 	$(VENV)/bin/ruff check .

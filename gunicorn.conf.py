@@ -8,7 +8,8 @@ the access log never holds a query string nor the agenda subscription token.
 Environment:
   GUNICORN_BIND      address to listen on (default 127.0.0.1:8000; the image uses 0.0.0.0:8000)
   GUNICORN_WORKERS   worker processes (default 2 x CPUs + 1, at most 8)
-  GUNICORN_THREADS   threads per worker (default 1: plain sync workers)
+  GUNICORN_THREADS   threads per worker (default 4: gthread workers, so a long download,
+                     an export of a whole space, never gets its worker killed by the timeout)
   GUNICORN_TIMEOUT   seconds a request may take before its worker is restarted (default 60)
   GUNICORN_LOGLEVEL  error log level (default info)
 """
@@ -42,7 +43,7 @@ chdir = ROOT
 bind = [address.strip() for address in
         os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",") if address.strip()]
 workers = _int("GUNICORN_WORKERS", min(2 * _cpus() + 1, 8))
-threads = _int("GUNICORN_THREADS", 1)
+threads = _int("GUNICORN_THREADS", 4)
 # Created once per worker; the app (database engine, key file) must not be shared across
 # a fork.
 preload_app = False

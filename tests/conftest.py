@@ -15,6 +15,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from alembic import command
+from hypothesis import HealthCheck, settings
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
@@ -23,6 +24,14 @@ from domain import demo
 from domain.models import Base, User
 from extensions import db, keys, limiter
 from web.cli import alembic_config
+
+# Property tests: many random examples while developing; in CI (CI=true) few, always the
+# same ones, so a run is quick and a failure repeats (HYPOTHESIS_PROFILE overrides).
+settings.register_profile("dev", max_examples=150, deadline=None)
+settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,
+                          print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI") else "dev"))
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 DEMO = {account.login: account for account in demo.DEMO_ACCOUNTS}

@@ -118,7 +118,7 @@ class SmtpRelay:
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
-        self.received: list = []
+        self.messages: list = []
         self._controller = None
 
     @property
@@ -132,7 +132,7 @@ class SmtpRelay:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802
-                relay.received.append(message_from_bytes(envelope.content,
+                relay.messages.append(message_from_bytes(envelope.content,
                                                          policy=default_policy))
                 return "250 OK"
 

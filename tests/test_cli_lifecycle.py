@@ -4,44 +4,28 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-from email import message_from_bytes
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from domain.models import ActivationCode, InsuredPerson, SpaceStatus
 from extensions import db
 from tests.domain.test_activation import ADULT, CHILD, CSV_HEADER, PARENT
+from tests.fake_services import SmtpRelay
 
 NO_EMAIL = "167089201234508,45678901234,Lefèvre,Paul,1967-08-21,1,,,12 rue des Lilas,\n"
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's API
-        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(app):
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    """A real SMTP server on loopback; the app sends to it while the test runs."""
+    relay = SmtpRelay().start()
     previous = app.config["SMTP_URL"]
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    yield inbox
+    app.config["SMTP_URL"] = relay.url
+    yield relay
     app.config["SMTP_URL"] = previous
-    controller.stop()
+    relay.stop()
 
 
 def _run(app, *args):

@@ -102,7 +102,7 @@ def test_smtp_stopped_mid_run_nothing_lost_and_sent_once_when_it_returns(
 
         # Up: the worker sends both e-mails.
         assert deposit(doctor, patient_id).status_code == 303
-        _wait(lambda: len(relay.received) == 2 and _queued(app) == [], process=worker,
+        _wait(lambda: len(relay.messages) == 2 and _queued(app) == [], process=worker,
               what="the first e-mails")
 
         # Down mid-run: the next deposit is saved; its e-mail waits in the queue.
@@ -113,19 +113,19 @@ def test_smtp_stopped_mid_run_nothing_lost_and_sent_once_when_it_returns(
               what="the worker to try and fail")
         (waiting,) = _queued(app)
         assert waiting.failed_at is None and waiting.last_error.startswith("SMTP unreachable")
-        assert len(relay.received) == 2
+        assert len(relay.messages) == 2
 
         # Back: the same e-mail goes out once, at its next attempt (5 s later).
         relay.start()
-        _wait(lambda: len(relay.received) == 3 and _queued(app) == [], timeout=30,
+        _wait(lambda: len(relay.messages) == 3 and _queued(app) == [], timeout=30,
               process=worker, what="the e-mail to go out once the server is back")
         time.sleep(1.0)  # a second sending would have happened by now
-        assert len(relay.received) == 3
-        ids = [message["Message-ID"] for message in relay.received]
+        assert len(relay.messages) == 3
+        ids = [message["Message-ID"] for message in relay.messages]
         assert len(set(ids)) == 3
-        assert {message["To"] for message in relay.received} == {"camille.martin@example.org"}
+        assert {message["To"] for message in relay.messages} == {"camille.martin@example.org"}
         assert sum("Un nouveau document" in message["Subject"]
-                   for message in relay.received) == 2
+                   for message in relay.messages) == 2
     finally:
         worker.send_signal(signal.SIGTERM)
         try:

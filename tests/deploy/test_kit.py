@@ -129,13 +129,14 @@ def test_the_image_installs_only_the_runtime_lock_and_runs_unprivileged():
     assert "--require-hashes" in installs[0] and "--no-deps" in installs[0]
     assert "-r /tmp/runtime.txt" in installs[0]
     assert ("COPY", "requirements/runtime.txt /tmp/runtime.txt") in instructions
-    assert "test.txt" not in text and "pyproject" not in text
+    # pyproject.toml is copied as source (served at /code-source), never installed from.
+    assert "test.txt" not in text and "pyproject" not in installs[0]
     froms = [args for op, args in instructions if op == "FROM"]
     assert any(args.startswith("python:3.11-slim-bookworm") for args in froms)
     assert all(":" in args.split()[0] and ":latest" not in args for args in froms)
     # The key file and local state never reach the image.
     copies = " ".join(args for op, args in instructions if op in ("COPY", "ADD"))
-    for secret in ("instance", "secrets", "keys.json", ".env", "deploy"):
+    for secret in ("instance", "secrets", "keys.json", ".env"):
         assert secret not in copies
     user = [args for op, args in instructions if op == "USER"][-1]
     assert user.split(":")[0] not in ("root", "0")
@@ -148,7 +149,8 @@ def test_the_image_installs_only_the_runtime_lock_and_runs_unprivileged():
     assert "pybabel compile -d translations" in text
     assert "htmx.org/dist/htmx.min.js static/vendor/htmx.min.js" in text
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".venv", "node_modules", "instance", ".git", ".pytest_cache", "secrets"):
+    for entry in (".venv", "node_modules", "instance", ".git", ".pytest_cache", "secrets",
+                  "**/keys.json", "**/secret_key", "deploy/*.env", "*.env"):
         assert entry in ignored
 
 

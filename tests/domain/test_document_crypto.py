@@ -32,7 +32,7 @@ def _roundtrip(data: bytes, piece: int = 1000, chunk_size: int = 256) -> bytes:
                                                   range(0, len(blob), 333)]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(st.binary(max_size=3000), st.integers(1, 700), st.sampled_from([16, 256, 1024]))
 def test_any_content_round_trips(data, piece, chunk_size):
     assert _roundtrip(data, piece, chunk_size) == data

@@ -16,7 +16,7 @@ from domain import measures, profile
 from domain.forms import CONTROL, EARLIEST_YEAR, PHONE, RAW_LIMIT, Field, clean_text, echo, read
 
 TODAY = date(2026, 3, 10)
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # The bidirectional controls (Unicode property Bidi_Control) and the line/paragraph breaks a

@@ -647,7 +647,7 @@ hostile_text = st.lists(
 
 
 @given(filename=hostile_text, kind=st.sampled_from(KINDS))
-@settings(max_examples=400)
+@settings(deadline=None)
 def test_safe_display_name_properties(filename, kind):
     name = safe_display_name(filename, kind)
     suffix = "." + CANONICAL_EXTENSIONS[kind]
@@ -684,7 +684,7 @@ ACTIVE = re.compile(rb"/(JS|JavaScript|OpenAction|AA|Launch)[\s<>/\[(]")
     cut=st.integers(min_value=1, max_value=4_000),
     flips=st.lists(st.tuples(st.integers(0, 4_000), st.integers(0, 255)), max_size=6),
 )
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's notes on corrupt metadata
 def test_damaged_files_are_cleaned_or_rejected(filename, cut, flips):
     data = bytearray(SEEDS[filename][:cut])

@@ -163,7 +163,7 @@ def test_growth_curve_ticks_are_round_ages():
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(st.lists(st.tuples(finite, finite), min_size=1, max_size=20))
 def test_any_finite_points_stay_inside_the_plot(points):
     chart = chart_of(points, x_label=number)
