@@ -32,6 +32,7 @@ bench: setup-test migrate
 	$(PY) benchmarks/messaging.py
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/outbox.py
+	$(PY) benchmarks/activation_oracles.py
 
 setup: $(VENV)/.installed assets translations
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from domain.crypto import generate_key_file
+from domain.files import private_dir
 
 
 class ConfigError(RuntimeError):
@@ -82,6 +83,9 @@ def _refuse_unsafe_production(env: dict, debug: bool, https: bool, secret_key: s
     if not env.get("REDIS_URL"):
         raise ConfigError("REDIS_URL is missing: rate limits would live in each worker's "
                           "memory")
+    if not env.get("AUDIT_CHECKPOINTS"):
+        raise ConfigError("AUDIT_CHECKPOINTS is missing: without checkpoints outside the "
+                          "database, deleting the newest audit events cannot be detected")
     public_url = env.get("PUBLIC_URL", "")
     if not public_url or _is_local_url(public_url):
         raise ConfigError("PUBLIC_URL is missing or points at this machine: links in "
@@ -148,6 +152,7 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
     if production:
         _refuse_unsafe_production(env, debug, https, secret_key, key_file)
     else:
+        private_dir(paths.instance)  # keys, database, outbox: the owner's only
         if not secret_key:
             secret_key = _development_secret_key(paths)
         if not key_file:
@@ -182,6 +187,9 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
                                           not production),
         "MAIL_FROM": env.get("MAIL_FROM", "Carnet santé <ne-pas-repondre@carnet-sante.invalid>"),
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000"),
+        # Where audit checkpoints are written, outside the database (domain/audit_checkpoints).
+        "AUDIT_CHECKPOINTS": env.get("AUDIT_CHECKPOINTS")
+        or ("" if production else (paths.instance / "audit-checkpoints").resolve().as_uri()),
         # Proxies in front of the app whose X-Forwarded-* headers are believed (web/proxy.py).
         "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
         # Who runs this installation (legal notice) and where its source code is (AGPL).
@@ -197,6 +205,8 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         # Sessions (SECURITY.md "Sessions").
         "CARNET_HTTPS": https,
         "SESSION_COOKIE_NAME": "__Host-carnet" if https else "carnet_session",
+        # The raw CSRF token of a visitor with no server-side session (web/csrf.py).
+        "CSRF_COOKIE_NAME": "__Host-carnet-csrf" if https else "carnet_csrf",
         "SESSION_COOKIE_SECURE": https,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -226,9 +236,18 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_IP": env.get("LOGIN_LIMIT_PER_IP", "60 per 5 minutes"),
+        # Per identifier *and* address (domain/sign_in.py limit_key), shared by every form
+        # that checks a password: someone else's tries never use up the person's allowance.
         "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes"),
+        # Growing waits, not a hard lock (domain/sign_in.py): after ACCOUNT_LOCK_THRESHOLD
+        # wrong passwords for one account from one address, or SECOND_FACTOR_MAX_FAILURES
+        # wrong codes for one account, each failure starts a wait of
+        # SIGN_IN_DELAY_FIRST_MINUTES, then twice as long each time, up to
+        # ACCOUNT_LOCK_MINUTES.
         "ACCOUNT_LOCK_THRESHOLD": _int(env, "ACCOUNT_LOCK_THRESHOLD", 10),
         "ACCOUNT_LOCK_MINUTES": _int(env, "ACCOUNT_LOCK_MINUTES", 15),
+        "SECOND_FACTOR_MAX_FAILURES": _int(env, "SECOND_FACTOR_MAX_FAILURES", 5),
+        "SIGN_IN_DELAY_FIRST_MINUTES": _int(env, "SIGN_IN_DELAY_FIRST_MINUTES", 1),
         # Translations.
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_TRANSLATION_DIRECTORIES": "translations",

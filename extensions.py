@@ -42,16 +42,32 @@ class Database:
 
 class Keys:
     """The keyring loaded from CARNET_KEY_FILE at start-up. It follows the file when
-    another process rotates or retires a KEK (`flask keys …`), without a restart."""
+    another process rotates or retires a KEK (`flask keys …`), without a restart.
+
+    It is also the process's keyring for model attributes that seal themselves (`user.email`,
+    `user.given_name`…, domain/models/user.py): the current app's, so that two apps in one
+    process (tests) never mix their keys; outside any app context, the one loaded last."""
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["carnet_keys"] = Keyring.from_file(app.config["CARNET_KEY_FILE"])
+        from domain.crypto import use_process_keyring
+
+        ring = Keyring.from_file(app.config["CARNET_KEY_FILE"])
+        app.extensions["carnet_keys"] = self._loaded_last = ring
+        use_process_keyring(self._for_models)
 
     @property
     def ring(self) -> Keyring:
         ring = current_app.extensions["carnet_keys"]
         ring.refresh()  # a stat of the key file at most once a second
         return ring
+
+    def _for_models(self) -> Keyring:
+        from flask import has_app_context
+
+        if has_app_context():
+            return self.ring
+        self._loaded_last.refresh()
+        return self._loaded_last
 
 
 class Blobs:

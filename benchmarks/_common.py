@@ -259,6 +259,18 @@ def print_finished(script: str, started: float, cpu_started: float) -> None:
           f"average {os.getloadavg()[0]:.1f} at the end).")
 
 
+def vmhwm_bytes() -> int | None:
+    """This process's own peak RSS (Linux /proc), which, unlike ru_maxrss, does not start
+    from the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 # Counting and timing requests ---------------------------------------------------------------
 
 class QueryCounter:

@@ -56,6 +56,7 @@ from benchmarks._common import (  # noqa: E402
     print_title,
     sign_in,
     verdict,
+    vmhwm_bytes,
 )
 from domain.crypto import CHUNK_SIZE, NONCE_BYTES, new_data_key  # noqa: E402
 
@@ -316,17 +317,6 @@ def tracemalloc_peak(operation) -> int:
         return tracemalloc.get_traced_memory()[1] - baseline
     finally:
         tracemalloc.stop()
-
-
-def vmhwm_bytes() -> int | None:
-    """This process's own peak RSS (Linux /proc/self/status)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def rss_child() -> None:

@@ -201,6 +201,16 @@ def server_time(clients, pages) -> None:
           "sends no cookie (each request is a first visit).")
 
 
+def session_rows(app) -> int:
+    from sqlalchemy import func, select
+
+    from domain.models import WebSession
+    from extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(WebSession))
+
+
 def main() -> None:
     started = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="carnet-bench-pages-")
@@ -224,7 +234,10 @@ def main() -> None:
         weigh_pages(clients, pages)
         weigh_fragments(app, clients, clock)
         weigh_assets(clients)
+        rows = session_rows(app)
         server_time(clients, pages)
+        print(f"web_sessions rows written by the timed requests: {session_rows(app) - rows} "
+              "(an anonymous visitor shown a page, even a form, gets none: web/csrf.py).")
         print(f"\npages.py finished in {time.perf_counter() - started:.0f} s.")
     finally:
         if app is not None:

@@ -45,6 +45,7 @@ from benchmarks._common import (  # noqa: E402
     prepare_database,
     sign_in,
     verdict,
+    vmhwm_bytes,
 )
 from domain.crypto import (  # noqa: E402
     CHUNK_SIZE,
@@ -231,18 +232,6 @@ def tracemalloc_peak(operation, *args) -> int:
 def maxrss_bytes() -> int:
     value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return value if sys.platform == "darwin" else value * 1024  # macOS: bytes; Linux: KiB
-
-
-def vmhwm_bytes() -> int | None:
-    """This process's own peak RSS (Linux /proc), which, unlike ru_maxrss, does not start
-    from the parent's peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def rss_child() -> None:

@@ -16,10 +16,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from domain import audit
+from domain import audit, passwords
 from domain.closing import erase_user
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
+from domain.identity import login_candidates
 from domain.insured import find_by_nir, is_minor, read_field, representatives
 from domain.models import (
     ActivationCode,
@@ -211,13 +212,23 @@ def confirm_identity(session: Session, keyring: Keyring, record: ActivationCode,
 
 def find_by_identity(session: Session, keyring: Keyring, nir: str, vitale: str,
                      birth_date: date) -> InsuredPerson | None:
-    """A person matching all three: NIR, carte Vitale serial and birth date."""
+    """A person matching all three: NIR, carte Vitale serial and birth date.
+
+    Both keyed hashes are computed whether or not the NIR matches: the work done must not
+    tell whether a person exists (SECURITY.md)."""
+    vitale_index = keyring.blind_index("vitale", vitale)
     person = find_by_nir(session, keyring, nir)
     if person is None or person.birth_date != birth_date:
         return None
-    if person.vitale_index != keyring.blind_index("vitale", vitale):
+    if not secrets.compare_digest(person.vitale_index or "", vitale_index):
         return None
     return person
+
+
+def _recent_provisional_codes(session: Session, person_id: str, now: datetime) -> int:
+    return len(session.execute(select(ActivationCode.id).where(
+        ActivationCode.insured_id == person_id, ActivationCode.provisional.is_(True),
+        ActivationCode.sent_at > now - timedelta(days=1))).all())
 
 
 def request_provisional_code(session: Session, keyring: Keyring, nir: str, vitale: str,
@@ -225,30 +236,32 @@ def request_provisional_code(session: Session, keyring: Keyring, nir: str, vital
                              actor: audit.Actor) -> IssuedCode | None:
     """Issue a provisional code to the e-mail or phone already on file.
 
-    Returns None (and the caller shows the same neutral answer) when nothing matches, when
-    nothing is on file, when the space is already active, or past the daily limit.
-    """
+    Returns None (and the caller shows the same fixed answer) when nothing matches, when
+    nothing is on file, when the space is already active, or past the daily limit. Every
+    path does the same hashing (NIR, carte Vitale, one code), the same look-ups (recent and
+    live codes) and writes one audit row, so that neither the answer nor the work tells
+    whether a person exists; only an issued code adds its two rows (code, outbox), which
+    the daily limit lets a stranger observe three times a day at most."""
     person = find_by_identity(session, keyring, nir, vitale, birth_date)
-    if person is None:
-        audit.record(session, keyring, "activation.provisional_refused", actor=actor,
-                     outcome="failure", details={"reason": "no_match"}, now=now)
-        return None
-    recent = session.execute(select(ActivationCode.id).where(
-        ActivationCode.insured_id == person.id, ActivationCode.provisional.is_(True),
-        ActivationCode.sent_at > now - timedelta(days=1))).all()
+    recent = _recent_provisional_codes(session, person.id if person else "", now)
     reason = None
-    if person.space_status == SpaceStatus.ACTIVE:
+    if person is None:
+        reason = "no_match"
+    elif person.space_status == SpaceStatus.ACTIVE:
         reason = "state"
-    elif len(recent) >= MAX_PROVISIONAL_PER_DAY:
+    elif recent >= MAX_PROVISIONAL_PER_DAY:
         reason = "daily_limit"
     else:
         recipient = _recipient(session, person, now.date())
         if not (recipient.email_sealed or recipient.phone_sealed):
             reason = "no_contact"
     if reason:
+        # What issuing costs, on every path: a code's keyed hash, the look-up of live codes.
+        code_hash(keyring, generate_code())
+        live_codes(session, person.id if person else "", now)
         audit.record(session, keyring, "activation.provisional_refused", actor=actor,
-                     outcome="failure", subject_id=person.id, details={"reason": reason},
-                     now=now)
+                     outcome="failure", subject_id=person.id if person else None,
+                     details={"reason": reason}, now=now)
         return None
     return issue_code(session, keyring, person, now, provisional=True)
 
@@ -294,6 +307,10 @@ class Credentials:
     phone: str | None
 
 
+class LoginTaken(Exception):
+    """Someone else took the chosen login between its step and the summary."""
+
+
 def activate(session: Session, keyring: Keyring, record: ActivationCode,
              credentials: Credentials | None, now: datetime, actor: audit.Actor,
              representative_user: User | None = None) -> User:
@@ -315,6 +332,9 @@ def activate(session: Session, keyring: Keyring, record: ActivationCode,
         session.add(user)
         session.flush()
     if credentials is not None:
+        if session.scalars(select(User.id).where(User.login == credentials.login,
+                                                 User.id != user.id)).first():
+            raise LoginTaken(credentials.login)
         user.login, user.password_hash = credentials.login, credentials.password_hash
         user.second_factor = credentials.second_factor
         user.email, user.phone = credentials.email, credentials.phone
@@ -368,6 +388,108 @@ def oppose(session: Session, keyring: Keyring, person: InsuredPerson, now: datet
     return person.opposition_reference
 
 
+@dataclass(frozen=True)
+class OppositionRequest:
+    """What an opposition without a code did, for the message to the person only: the
+    page answers the same whatever happened. `outcome` is "opposed" (recorded now, or
+    `repeated` when it already was), "not_opposable" (the space exists: active or closed)
+    or None (nothing matched, or a space already deleted)."""
+
+    outcome: str | None
+    person: InsuredPerson | None = None
+    recipient: InsuredPerson | None = None
+    email: str | None = None
+    address: str | None = None
+    repeated: bool = False
+
+
+def oppose_without_code(session: Session, keyring: Keyring, nir: str, vitale: str,
+                        birth_date: date, now: datetime,
+                        actor: audit.Actor) -> OppositionRequest:
+    """Opposition with the NIR, the carte Vitale serial and the birth date, as the real
+    service allows (DESIGN.md §2): recorded at once when they match a person whose space
+    is pending or was created automatically. What happened is told to the person (or a
+    minor's representative) through the contact details on file or by post, never on the
+    page. Every path does the same hashing and writes one audit row."""
+    person = find_by_identity(session, keyring, nir, vitale, birth_date)
+    if person is None:
+        audit.record(session, keyring, "activation.opposition_refused", actor=actor,
+                     outcome="failure", details={"reason": "no_match"}, now=now)
+        return OppositionRequest(None)
+    recipient = _recipient(session, person, now.date())
+    contact = {"recipient": recipient, "email": read_field(keyring, recipient, "email"),
+               "address": read_field(keyring, recipient, "address")}
+    if person.space_status == SpaceStatus.OPPOSED:
+        audit.record(session, keyring, "activation.opposition_repeated", actor=actor,
+                     subject_id=person.id, details={"with_code": False}, now=now)
+        return OppositionRequest("opposed", person, repeated=True, **contact)
+    if person.space_status in (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED):
+        oppose(session, keyring, person, now, actor)
+        return OppositionRequest("opposed", person, **contact)
+    audit.record(session, keyring, "activation.opposition_refused", actor=actor,
+                 outcome="failure", subject_id=person.id, details={"reason": "state"}, now=now)
+    if person.space_status == SpaceStatus.DELETED:
+        return OppositionRequest(None, person)  # no space, none to come: nothing to say
+    return OppositionRequest("not_opposable", person, **contact)
+
+
+# Choosing a login ---------------------------------------------------------------------------
+
+# Names that could pass for the service or its staff in a message or on a shared screen.
+RESERVED_LOGINS = frozenset({
+    "admin", "administrateur", "administrator", "root", "system", "systeme", "support",
+    "assistance", "aide", "help", "contact", "securite", "security", "conseiller",
+    "conseillere", "operateur", "moderateur", "ameli", "cpam", "assurance-maladie",
+    "assurance.maladie", "carnet", "carnet-sante", "carnet.sante", "mon-espace-sante",
+    "mon.espace.sante", "medecin", "docteur", "pharmacien", "france-services",
+})
+LOGIN_SUGGESTIONS = 3
+
+
+class LoginUnavailable(Exception):
+    """The chosen login cannot be used. It never says why (taken or reserved), and carries
+    free logins built from the person's names to choose from instead."""
+
+    def __init__(self, suggestions: list[str]):
+        super().__init__("login unavailable")
+        self.suggestions = tuple(suggestions)
+
+
+def _numbers(width: int, count: int = 2) -> list[int]:
+    low = 10 ** (width - 1)
+    return [low + secrets.randbelow(9 * low) for _ in range(count)]
+
+
+def choose_login(session: Session, person: InsuredPerson, login: str, password: str,
+                 hash_profile: str) -> str:
+    """The password hash for the login a person chose during activation, or
+    LoginUnavailable with free suggestions when it is taken or reserved.
+
+    Every answer costs the same, so that this step cannot be used to learn which logins
+    exist (SECURITY.md): the password is always hashed, and suggestions are always built
+    and looked up in the same query as the chosen login, then thrown away when it is free.
+    The person's own account (a closed space being reopened) does not count as taken."""
+    password_hash = passwords.hash_password(password, hash_profile)
+    unavailable = login in RESERVED_LOGINS
+    suggestions: list[str] = []
+    for attempt in range(12):
+        candidates = login_candidates(person.given_names, person.birth_name,
+                                      _numbers(3 + attempt // 3))
+        query = select(User.login).where(User.login.in_([login, *candidates]))
+        if person.user_id:
+            query = query.where(User.id != person.user_id)
+        taken = set(session.execute(query).scalars())
+        unavailable = unavailable or login in taken
+        suggestions += [candidate for candidate in dict.fromkeys(candidates)
+                        if candidate not in taken and candidate not in RESERVED_LOGINS
+                        and candidate != login and candidate not in suggestions]
+        if len(suggestions) >= LOGIN_SUGGESTIONS:
+            break
+    if unavailable:
+        raise LoginUnavailable(suggestions[:LOGIN_SUGGESTIONS])
+    return password_hash
+
+
 def create_expired_spaces(session: Session, keyring: Keyring, now: datetime) -> int:
     """The scheduled job: create the space of everyone whose first code is 6 weeks old and
     who neither activated nor opposed. Each person is claimed with a conditional UPDATE,
@@ -419,14 +541,3 @@ def contact_code_ok(keyring: Keyring, record: ActivationCode, kind: str, destina
         return False
     expected = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
     return secrets.compare_digest(expected, stored["hash"])
-
-
-def decoy_destination(keyring: Keyring, nir: str, vitale: str, birth_date: date) -> str:
-    """A masked address shown when nothing matched, derived from what was typed, so the
-    page looks the same (and stays the same on retry) whether or not a person exists."""
-    digest = keyring.blind_index("decoy", f"{nir}|{vitale}|{birth_date.isoformat()}")
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    first, second = letters[int(digest[:2], 16) % 26], letters[int(digest[2:4], 16) % 26]
-    if int(digest[4], 16) % 3 == 0:
-        return f"+33 {6 + int(digest[5], 16) % 2} ** ** ** {int(digest[6:8], 16) % 100:02d}"
-    return f"{first}***@{second}***.{('fr', 'com', 'fr', 'net')[int(digest[8], 16) % 4]}"

@@ -1,8 +1,18 @@
 """The audit trail: who (and assisted by whom), acting as what, did what, when, from where.
 
 Each row carries HMAC(audit key, previous mac ‖ canonical row), so any edit, deletion or
-reordering breaks the chain from that row on; verify() names the first broken row. Details
-must never hold codes, passwords, tokens or health content: callers pass identifiers only.
+reordering breaks the chain from that row on; verify() names the first broken row. The
+chain's head (last sequence number and MAC) is itself MACed, so deleting the newest rows
+and rewriting the head to match is detected; deleting rows and head together, or putting
+back an older head, is detected against the newest checkpoint kept outside the database
+(domain/audit_checkpoints.py), within the checkpoints' interval.
+
+Rows are written out for their MAC in a versioned canonical format (`fmt`, CANONICAL):
+a row keeps the format it was written in, so adding a field later never breaks older rows.
+Chains are numbered (`chain`, one head row each) so that they can be sharded.
+
+Details must never hold codes, passwords, tokens or health content: callers pass
+identifiers only.
 """
 
 from __future__ import annotations
@@ -37,8 +47,8 @@ class Actor:
     ip: str | None = None
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    fields = {
+def _fields_v1(event: AuditEvent) -> dict:
+    return {
         "seq": event.seq,
         "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
         "action": event.action,
@@ -52,15 +62,36 @@ def _canonical(event: AuditEvent) -> bytes:
         "ip": event.ip,
         "details": event.details,
     }
-    if event.request_id is not None:
-        # Rows written before request ids existed keep their original canonical form.
-        fields["request_id"] = event.request_id
+
+
+def _fields_v2(event: AuditEvent) -> dict:
+    """Version 2 adds the chain, the format itself and the request id."""
+    return {**_fields_v1(event), "chain": event.chain, "fmt": event.fmt,
+            "request_id": event.request_id}
+
+
+CANONICAL = {1: _fields_v1, 2: _fields_v2}
+CURRENT_FORMAT = 2
+DEFAULT_CHAIN = 1
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    fields = CANONICAL[event.fmt](event)
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _ensure_head(session: Session) -> None:
-    if session.get(AuditHead, 1) is None:
-        session.add(AuditHead(id=1, seq=0, last_mac=GENESIS_MAC))
+def _row_mac(keyring: Keyring, previous_mac: str, event: AuditEvent) -> str:
+    return keyring.audit_mac(previous_mac.encode() + b"|" + _canonical(event))
+
+
+def head_mac(keyring: Keyring, chain: int, seq: int, last_mac: str) -> str:
+    """The MAC that authenticates a chain's head row."""
+    return keyring.audit_mac(f"head|{chain}|{seq}|{last_mac}".encode())
+
+
+def _ensure_head(session: Session, chain: int) -> None:
+    if session.get(AuditHead, chain) is None:
+        session.add(AuditHead(id=chain, seq=0, last_mac=GENESIS_MAC))
         session.flush()
 
 
@@ -88,7 +119,7 @@ class Entry:
 
 
 def record_many(session: Session, keyring: Keyring, entries: list[Entry],
-                now: datetime | None = None) -> list[AuditEvent]:
+                now: datetime | None = None, chain: int = DEFAULT_CHAIN) -> list[AuditEvent]:
     """Append events in order, in the caller's transaction.
 
     The head row is updated first: that takes the write lock (row lock on PostgreSQL,
@@ -102,27 +133,29 @@ def record_many(session: Session, keyring: Keyring, entries: list[Entry],
         if leaked:
             raise ValueError(f"audit details may not contain {sorted(leaked)}")
     when = now or utcnow()
-    _ensure_head(session)
-    session.execute(update(AuditHead).where(AuditHead.id == 1)
+    _ensure_head(session, chain)
+    session.execute(update(AuditHead).where(AuditHead.id == chain)
                     .values(seq=AuditHead.seq + len(entries)))
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)
+    head = session.execute(select(AuditHead).where(AuditHead.id == chain)
                            .execution_options(populate_existing=True)).scalar_one()
     previous_mac, seq = head.last_mac, head.seq - len(entries)
     events = []
     for entry in entries:
         seq += 1
         event = AuditEvent(
-            seq=seq, occurred_at=when, action=entry.action, outcome=entry.outcome,
+            seq=seq, chain=chain, fmt=CURRENT_FORMAT, occurred_at=when, action=entry.action,
+            outcome=entry.outcome,
             actor_id=entry.actor.user_id, acting_as=entry.actor.acting_as,
             assisted_by_id=entry.actor.assisted_by_id, subject_id=entry.subject_id,
             target_type=entry.target_type, target_id=entry.target_id, ip=entry.actor.ip,
             request_id=REQUEST_ID.get(),
             details=json.dumps(entry.details or {}, sort_keys=True, separators=(",", ":")),
             prev_mac=previous_mac)
-        event.mac = keyring.audit_mac(previous_mac.encode() + b"|" + _canonical(event))
+        event.mac = _row_mac(keyring, previous_mac, event)
         previous_mac = event.mac
         events.append(event)
     head.last_mac = previous_mac
+    head.head_mac = head_mac(keyring, chain, head.seq, previous_mac)
     session.add_all(events)
     session.flush()
     return events
@@ -134,29 +167,94 @@ class VerifyResult:
     checked: int
     first_broken_seq: int | None = None
     reason: str = ""
+    chain: int = DEFAULT_CHAIN
 
 
-def verify(session: Session, keyring: Keyring, batch: int = 1000) -> VerifyResult:
-    """Walk the chain in order; report the first row whose link or MAC does not hold."""
-    previous_mac, expected_seq, checked = GENESIS_MAC, 1, 0
-    last_seq = 0
+@dataclass(frozen=True)
+class Mark:
+    """Where a chain stood when a checkpoint was taken: its last sequence number and MAC."""
+
+    seq: int
+    mac: str
+
+
+def chains(session: Session) -> list[int]:
+    """Every chain that has a head or a row."""
+    found = set(session.scalars(select(AuditHead.id)))
+    found.update(session.scalars(select(AuditEvent.chain).distinct()))
+    return sorted(found)
+
+
+def verify(session: Session, keyring: Keyring, marks: dict[int, Mark] | None = None,
+           batch: int = 1000) -> VerifyResult:
+    """Walk every chain in order; report the first row whose link or MAC does not hold,
+    a head that is missing, altered or ahead of the rows, and, given the newest
+    checkpoint's `marks`, a chain that ends before it or differs from it."""
+    marks = marks or {}
+    checked = 0
+    for chain in sorted(set(chains(session)) | set(marks)):
+        result = _verify_chain(session, keyring, chain, marks.get(chain), batch)
+        checked += result.checked
+        if not result.ok:
+            return VerifyResult(False, checked, result.first_broken_seq, result.reason, chain)
+    return VerifyResult(True, checked)
+
+
+def _verify_chain(session: Session, keyring: Keyring, chain: int, mark: Mark | None,
+                  batch: int) -> VerifyResult:
+    previous_mac, expected_seq, checked, last_seq = GENESIS_MAC, 1, 0, 0
+    mark_seen = mark is None or mark.seq == 0
     while True:
-        rows = session.execute(select(AuditEvent).where(AuditEvent.seq > last_seq)
-                               .order_by(AuditEvent.seq).limit(batch)).scalars().all()
+        rows = session.execute(select(AuditEvent).where(
+            AuditEvent.chain == chain, AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq).limit(batch)).scalars().all()
         if not rows:
             break
         for event in rows:
             if event.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, "row missing")
+                return VerifyResult(False, checked, expected_seq, "row missing", chain)
             if event.prev_mac != previous_mac:
-                return VerifyResult(False, checked, event.seq, "link to previous row broken")
-            expected = keyring.audit_mac(previous_mac.encode() + b"|" + _canonical(event))
-            if expected != event.mac:
-                return VerifyResult(False, checked, event.seq, "row altered")
+                return VerifyResult(False, checked, event.seq, "link to previous row broken",
+                                    chain)
+            if event.fmt not in CANONICAL:
+                return VerifyResult(False, checked, event.seq, "unknown row format", chain)
+            if _row_mac(keyring, previous_mac, event) != event.mac:
+                return VerifyResult(False, checked, event.seq, "row altered", chain)
+            if mark is not None and event.seq == mark.seq:
+                if event.mac != mark.mac:
+                    return VerifyResult(False, checked, event.seq,
+                                        "differs from the newest checkpoint", chain)
+                mark_seen = True
             previous_mac, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
             last_seq = event.seq
         session.expunge_all()
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != checked or head.last_mac != previous_mac):
-        return VerifyResult(False, checked, checked + 1, "rows missing at the end")
-    return VerifyResult(True, checked)
+    if not mark_seen:
+        return VerifyResult(False, checked, checked + 1,
+                            f"the chain ends before the newest checkpoint (event {mark.seq})",
+                            chain)
+    head = session.get(AuditHead, chain)
+    if head is None:
+        if checked:
+            return VerifyResult(False, checked, checked + 1, "the head is missing", chain)
+        return VerifyResult(True, 0, chain=chain)
+    if head.head_mac is None or head.head_mac != head_mac(keyring, chain, head.seq,
+                                                          head.last_mac):
+        if head.seq == 0 and checked == 0 and head.head_mac is None:
+            return VerifyResult(True, 0, chain=chain)  # created, nothing written yet
+        return VerifyResult(False, checked, checked + 1, "the head was altered", chain)
+    if head.seq != checked or head.last_mac != previous_mac:
+        return VerifyResult(False, checked, checked + 1, "rows missing at the end", chain)
+    return VerifyResult(True, checked, chain=chain)
+
+
+def marks_now(session: Session, keyring: Keyring) -> dict[int, Mark]:
+    """Every chain's authenticated head, for a checkpoint; raises ValueError when a head
+    does not authenticate (a checkpoint must never bless a forged head)."""
+    result = {}
+    for head in session.scalars(select(AuditHead).order_by(AuditHead.id)):
+        if head.seq == 0 and head.head_mac is None:
+            continue
+        if head.head_mac != head_mac(keyring, head.id, head.seq, head.last_mac):
+            raise ValueError(f"the head of chain {head.id} does not authenticate")
+        result[head.id] = Mark(head.seq, head.last_mac)
+    return result

@@ -1,7 +1,10 @@
 """Signing in: identifier and password, then a second factor (TOTP or an SMS code).
 
-Unknown accounts, wrong passwords and locked accounts raise the same exception after the
-same amount of hashing work, so no answer tells whether a person has an account.
+Unknown accounts, wrong passwords and delayed attempts raise the same exception after the
+same amount of hashing work, so no answer tells whether a person has an account. Failures
+cost growing waits (domain/sign_in.py): wrong passwords per (account, client address),
+wrong codes per account. check_password() is the one password check of the service: the
+sign-in page and every form that asks for the password again share its delays and audit.
 """
 
 from __future__ import annotations
@@ -15,28 +18,39 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import audit, passwords
+from domain import audit, passwords, sign_in
 from domain.crypto import Keyring
-from domain.models import SecondFactor, User
+from domain.models import SecondFactor, SignInStep, User
 from domain.models.base import utcnow
+from domain.sign_in import DelayPolicy
 
 TOTP_INTERVAL = 30
 SMS_CODE_MINUTES = 5
-MAX_SECOND_FACTOR_ATTEMPTS = 5
+
+SIGN_IN = "sign_in"
+CLOSE_SPACE = "close_space"
 
 
 class InvalidCredentials(Exception):
-    """Unknown account, wrong password or locked account: deliberately one error."""
+    """Unknown account, wrong password or delayed attempt: deliberately one error."""
+
+
+class SignInDelayed(Exception):
+    """No attempt at this step is looked at before `until`. Raised only where saying so
+    reveals nothing: after the right password, or to a signed-in person."""
+
+    def __init__(self, until: datetime):
+        super().__init__(until)
+        self.until = until
+
+
+class SecondFactorLocked(SignInDelayed):
+    """This wrong code was one too many: a wait starts now, and the person should be told
+    (once for this wait)."""
 
 
 class SecondFactorFailed(Exception):
     """The one-time code was wrong, expired or already used."""
-
-
-@dataclass(frozen=True)
-class LockPolicy:
-    threshold: int = 10
-    minutes: int = 15
 
 
 def normalise_login(login: str) -> str:
@@ -49,12 +63,14 @@ def find_by_login(session: Session, login: str) -> User | None:
 
 
 def authenticate(session: Session, keyring: Keyring, login: str, password: str, *,
-                 actor: audit.Actor, lock: LockPolicy, hash_profile: str = "standard",
+                 actor: audit.Actor, policy: DelayPolicy, hash_profile: str = "standard",
                  now: datetime | None = None) -> User:
     """Check identifier and password; on success return the user, awaiting a second factor.
 
-    Every failure counts towards the account's lock (when the account exists) and is
-    recorded in the audit trail without the password or the clear identifier.
+    Every failure is recorded in the audit trail without the password or the clear
+    identifier. Raises InvalidCredentials for an unknown account, a wrong password or an
+    address that must wait; SignInDelayed (after the right password only) while the
+    account's second factor waits after wrong codes.
     """
     now = now or utcnow()
     user = find_by_login(session, login) if login.strip() else None
@@ -62,27 +78,61 @@ def authenticate(session: Session, keyring: Keyring, login: str, password: str, 
         passwords.burn_time(password, hash_profile)
         audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
                      details={"reason": "unknown_account",
-                              "login_index": keyring.blind_index("login", normalise_login(login))})
+                              "login_index": keyring.blind_index("login", normalise_login(login))},
+                     now=now)
         raise InvalidCredentials
-    good = passwords.verify_password(user.password_hash, password, hash_profile)
-    if user.locked_until is not None and user.locked_until > now:
+    try:
+        check_password(session, keyring, user, password, actor=actor, policy=policy,
+                       purpose=SIGN_IN, hash_profile=hash_profile, now=now)
+    except SignInDelayed:
+        raise InvalidCredentials from None  # the same answer as a wrong password
+    until = second_factor_waiting_until(session, user, now)
+    if until is not None:
         audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
-                     subject_id=user.id, details={"reason": "locked"})
-        raise InvalidCredentials
+                     subject_id=user.id, details={"reason": "second_factor_delayed"}, now=now)
+        raise SignInDelayed(until)
+    audit.record(session, keyring, "auth.password_ok", actor=actor, subject_id=user.id,
+                 now=now)
+    return user
+
+
+def check_password(session: Session, keyring: Keyring, user: User, password: str, *,
+                   actor: audit.Actor, policy: DelayPolicy, purpose: str = SIGN_IN,
+                   hash_profile: str = "standard", now: datetime | None = None) -> None:
+    """Check the password of a known account, for signing in or to confirm an action.
+
+    Raises SignInDelayed while this (account, address) waits, whatever the password (it is
+    hashed all the same, so the answer takes the same time), and InvalidCredentials for a
+    wrong one, after counting it. Failures are audited; on success the address's count
+    starts again from zero, and the caller records what the password allowed.
+    """
+    now = now or utcnow()
+    failed = "auth.login_failed" if purpose == SIGN_IN else "auth.password_check_failed"
+    details = {} if purpose == SIGN_IN else {"purpose": purpose}
+    key = sign_in.address_key(keyring, actor.ip)
+    good = passwords.verify_password(user.password_hash or "", password, hash_profile)
+    sign_in.lock_account(session, user)
+    until = sign_in.waiting_until(session, user.id, SignInStep.PASSWORD, key, now)
+    if until is not None:
+        audit.record(session, keyring, failed, actor=actor, outcome="failure",
+                     subject_id=user.id, details={**details, "reason": "delayed"}, now=now)
+        raise SignInDelayed(until)
     if not good:
-        user.failed_logins += 1
-        reason = "wrong_password"
-        if user.failed_logins >= lock.threshold:
-            user.locked_until = now + timedelta(minutes=lock.minutes)
-            user.failed_logins = 0
-            reason = "wrong_password_locked"
-        audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
-                     subject_id=user.id, details={"reason": reason})
+        failure = sign_in.record_failure(session, user, SignInStep.PASSWORD, key, policy, now)
+        reason = "wrong_password" if failure.wait_until is None else "wrong_password_delayed"
+        audit.record(session, keyring, failed, actor=actor, outcome="failure",
+                     subject_id=user.id, details={**details, "reason": reason}, now=now)
         raise InvalidCredentials
+    sign_in.forget(session, user.id, SignInStep.PASSWORD, key)
     if passwords.hasher(hash_profile).check_needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password, hash_profile)
-    audit.record(session, keyring, "auth.password_ok", actor=actor, subject_id=user.id)
-    return user
+
+
+def second_factor_waiting_until(session: Session, user: User,
+                                now: datetime | None = None) -> datetime | None:
+    """The end of the wait imposed by wrong codes on this account, or None."""
+    return sign_in.waiting_until(session, user.id, SignInStep.SECOND_FACTOR,
+                                 sign_in.PER_ACCOUNT, now or utcnow())
 
 
 def totp_secret(keyring: Keyring, user: User) -> str:
@@ -143,23 +193,46 @@ def verify_sms_code(keyring: Keyring, user: User, challenge: SmsChallenge | None
 
 def verify_second_factor(session: Session, keyring: Keyring, user: User, code: str, *,
                          challenge: SmsChallenge | None, actor: audit.Actor,
-                         now: datetime | None = None) -> None:
-    """Check the code for the user's second factor and record the outcome."""
+                         policy: DelayPolicy, now: datetime | None = None) -> None:
+    """Check the code for the user's second factor and record the outcome.
+
+    Wrong codes count per account, whichever session or address sends them. From the
+    policy's count on, each one starts a longer wait (SecondFactorLocked: the only time to
+    tell the person); during a wait no code is looked at (SignInDelayed). Each wrong code
+    and each wait is audited, never the code.
+    """
+    now = now or utcnow()
+    sign_in.lock_account(session, user)
+    until = second_factor_waiting_until(session, user, now)
+    if until is not None:
+        audit.record(session, keyring, "auth.second_factor_failed", actor=actor,
+                     outcome="failure", subject_id=user.id, details={"reason": "delayed"},
+                     now=now)
+        raise SignInDelayed(until)
     try:
         if user.second_factor == SecondFactor.SMS:
             verify_sms_code(keyring, user, challenge, code, now)
         else:
             verify_totp(keyring, user, code, now)
     except SecondFactorFailed:
-        user.failed_logins += 1
+        failure = sign_in.record_failure(session, user, SignInStep.SECOND_FACTOR,
+                                         sign_in.PER_ACCOUNT, policy, now)
         audit.record(session, keyring, "auth.second_factor_failed", actor=actor,
-                     outcome="failure", subject_id=user.id)
+                     outcome="failure", subject_id=user.id,
+                     details={"reason": "wrong_code", "failures": failure.failures}, now=now)
+        if failure.wait_until is not None:
+            minutes = round((failure.wait_until - now).total_seconds() / 60)
+            audit.record(session, keyring, "auth.second_factor_locked", actor=actor,
+                         outcome="failure", subject_id=user.id,
+                         details={"failures": failure.failures, "minutes": minutes}, now=now)
+            raise SecondFactorLocked(failure.wait_until) from None
         raise
 
 
 def complete_login(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,
                    now: datetime | None = None) -> None:
-    """Both factors passed: clear the failure count and record the login."""
-    user.failed_logins = 0
-    user.locked_until = None
+    """Both factors passed: the count of wrong codes, and of wrong passwords from this
+    address, start again from zero; record the login."""
+    sign_in.forget(session, user.id, SignInStep.SECOND_FACTOR)
+    sign_in.forget(session, user.id, SignInStep.PASSWORD, sign_in.address_key(keyring, actor.ip))
     audit.record(session, keyring, "auth.login", actor=actor, subject_id=user.id, now=now)

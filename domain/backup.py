@@ -44,7 +44,7 @@ from sqlalchemy.pool import NullPool
 
 from domain.crypto import CryptoError, Keyring
 from domain.db import SQLITE_BUSY_TIMEOUT_MS
-from domain.storage import BlobStore, LocalBlobStore, check_key
+from domain.storage import BlobStore, LocalBlobStore, check_key, fsync_path
 
 FORMAT = "carnet-sante-backup"
 FORMAT_VERSION = 1
@@ -119,20 +119,6 @@ def _private_file(path: Path) -> int:
                  | getattr(os, "O_NOFOLLOW", 0), 0o600)
     os.fchmod(fd, 0o600)
     return fd
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or a folder's entries to disk (best effort for folders)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_stream(path: Path, chunks: Iterable[bytes]) -> tuple[int, str]:
@@ -260,7 +246,7 @@ def _copy_sqlite(engine: Engine, target: Path) -> Snapshot:
             copy.close()
     finally:
         source.close()
-    _fsync(target)
+    fsync_path(target)
     return _sqlite_snapshot(target)
 
 
@@ -413,7 +399,7 @@ def _copy_blobs(store: BlobStore, folder: Path) -> tuple[list[dict], int]:
             size, digest = _write_stream(path, reader)
         entries.append({"key": key, "size": size, "sha256": digest})
     for shard in shards:
-        _fsync(shard)
+        fsync_path(shard)
     return entries, vanished
 
 
@@ -474,8 +460,8 @@ def create_backup(target: Path, *, engine: Engine, store: BlobStore, keyring: Ke
         temporary = folder / f".{MANIFEST}.tmp"
         _write_stream(temporary, [json.dumps(manifest, indent=1, sort_keys=True).encode()])
         os.replace(temporary, folder / MANIFEST)
-        _fsync(folder / BLOB_FOLDER)
-        _fsync(folder)
+        fsync_path(folder / BLOB_FOLDER)
+        fsync_path(folder)
     except BaseException:
         _discard(folder, created)
         raise

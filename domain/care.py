@@ -10,16 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit, emergency, insured, policy
-from domain.crypto import Keyring
+from domain.crypto import Keyring, process_keyring
 from domain.errors import NotAllowed
 from domain.models import (
     CareRelation,
     Document,
     EmergencyAccess,
+    FamilyNamePrefix,
     Profession,
     Role,
     Sector,
@@ -27,8 +28,10 @@ from domain.models import (
     User,
 )
 from domain.models.base import utcnow
+from domain.models.name_prefix import prefix_digest
 
 OPEN_SPACES = (SpaceStatus.ACTIVE, SpaceStatus.AUTO_CREATED)
+SEARCH_SCAN = 200  # professionals a name search opens and sorts, at most
 
 
 class PatientNotFound(Exception):
@@ -136,17 +139,27 @@ def professional_by_rpps(session: Session, rpps: str) -> User | None:
 
 
 def search_professionals(session: Session, query: str, limit: int = 20) -> list[User]:
-    """Care professionals by RPPS number or by family name (start of it, any case)."""
+    """Care professionals by RPPS number or by family name (start of it, any case, with or
+    without accents), by name.
+
+    Names are sealed: the typed start is hashed and looked up among the keyed hashes of
+    each professional's family-name prefixes (domain/models/name_prefix.py); at most
+    SEARCH_SCAN matches are opened and sorted here, so a very short start in a large
+    directory shows `limit` of them, in order, rather than the first `limit` of all."""
     query = " ".join(query.split())[:100]
     if not query:
         return []
     if query.isdigit():
         found = professional_by_rpps(session, query)
         return [found] if found is not None and not policy.excluded(found.sector) else []
-    return list(session.scalars(select(User).where(
-        User.role == Role.PROFESSIONAL, User.sector == Sector.CARE,
-        func.lower(User.family_name).startswith(query.lower(), autoescape=True))
-        .order_by(User.family_name, User.given_name).limit(limit)))
+    digest = prefix_digest(process_keyring(), query)
+    if digest is None:
+        return []
+    found = session.scalars(select(User).join(
+        FamilyNamePrefix, FamilyNamePrefix.user_id == User.id).where(
+        FamilyNamePrefix.digest == digest, User.role == Role.PROFESSIONAL,
+        User.sector == Sector.CARE).order_by(User.id).limit(SEARCH_SCAN))
+    return sorted(found, key=lambda person: (person.name_order, person.id))[:limit]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from domain.models import (
     AgendaItem,
     CalendarFeed,
     Conversation,
+    FamilyNamePrefix,
     InsuredPerson,
     Measure,
     MessageAttachment,
@@ -66,6 +67,8 @@ def erase_user(session: Session, user_id: str) -> None:
     for model in (ProfileEntry, ProfileSection, Measure, MessageAttachment, Conversation,
                   AgendaItem, CalendarFeed):  # whatever the database's FK mode
         session.execute(delete(model).where(model.patient_id == user_id))
+    # The row takes the sealed names, birth date and contact details with it.
+    session.execute(delete(FamilyNamePrefix).where(FamilyNamePrefix.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))
 
 

@@ -21,13 +21,15 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 KEY_BYTES = 32
@@ -271,6 +273,13 @@ class Keyring:
         message = purpose.encode() + b"\x00" + value.encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
 
+    def checkpoint_mac(self, message: bytes) -> str:
+        """MAC of an audit checkpoint (kept outside the database) under a key derived from
+        the audit key for that purpose only, so a checkpoint never passes for a chain MAC."""
+        derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+                       info=b"carnet-sante audit checkpoint v1").derive(self._audit_key)
+        return hmac.new(derived, message, hashlib.sha256).hexdigest()
+
     def fingerprint(self) -> str:
         """Names this key file without revealing a key: an HMAC of a constant under the keys
         that never change (KEKs rotate), recorded in backups so a restore under another
@@ -294,6 +303,26 @@ def open_sealed(key: bytes, sealed: bytes, associated: str) -> bytes:
         return AESGCM(key).decrypt(nonce, body, associated.encode())
     except InvalidTag as exc:
         raise CryptoError("the value was altered or belongs elsewhere") from exc
+
+
+# The process's keyring, for model attributes that seal and open themselves ------------------
+
+_process_keyring: Callable[[], Keyring] | None = None
+
+
+def use_process_keyring(source: Callable[[], Keyring]) -> None:
+    """Name where this process finds its keyring (the app factory does, once, through
+    extensions.Keys): sealed model attributes such as `User.email` open and seal through it,
+    so the code that reads them needs no keyring in hand."""
+    global _process_keyring
+    _process_keyring = source
+
+
+def process_keyring() -> Keyring:
+    if _process_keyring is None:
+        raise CryptoError("no keyring in this process: sealed values need the app's key "
+                          "file (create the app first)")
+    return _process_keyring()
 
 
 def token_hash(token: str) -> str:

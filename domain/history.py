@@ -5,11 +5,12 @@ the filters the patient's page offers."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import BigInteger, false, or_, select
 from sqlalchemy.orm import Session
 
 from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
@@ -17,6 +18,10 @@ from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
 MINE = "mine"
 PROFESSIONALS = "professionals"
 PROFESSIONAL_ROLES = ("professional", "professional_emergency")
+# The largest `avant` the database can compare with audit_events.seq (a 32-bit integer on
+# PostgreSQL, unless the column becomes a BigInteger).
+SEQ_MAX = 2**63 - 1 if isinstance(AuditEvent.__table__.c.seq.type, BigInteger) else 2**31 - 1
+PERSON_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,26 @@ def _query(patient: User, filters: Filters):
                             or_(AuditEvent.actor_id.is_(None),
                                 AuditEvent.actor_id != patient.id))
     if filters.person_id:
-        query = query.where(AuditEvent.actor_id == filters.person_id)
+        # Something that is no id names nobody (and never reaches the database, which may
+        # refuse its characters).
+        query = query.where(AuditEvent.actor_id == filters.person_id
+                            if PERSON_ID.fullmatch(filters.person_id) else false())
     if filters.since:
         query = query.where(AuditEvent.occurred_at >= datetime.combine(
             filters.since, time(), UTC))
-    if filters.until:
+    if filters.until and filters.until < date.max:  # up to 31/12/9999: no end at all
         query = query.where(AuditEvent.occurred_at < datetime.combine(
             filters.until + timedelta(days=1), time(), UTC))
     return query
+
+
+def cursor(value: str | None) -> int | None:
+    """The page asked for by the address (`avant`): a sequence number the database can
+    hold; anything else (text, zero, negative, too large) is None, the newest page."""
+    if not value or len(value) > len(str(SEQ_MAX)) or not re.fullmatch(r"[0-9]+", value):
+        return None
+    number = int(value)
+    return number if 1 <= number <= SEQ_MAX else None
 
 
 def _rows(session: Session, events: list[AuditEvent]) -> list[Row]:
@@ -103,5 +120,6 @@ def people(session: Session, patient: User) -> list[User]:
         CareRelation.patient_id == patient.id).union(
         select(EmergencyAccess.professional_id).where(
             EmergencyAccess.patient_id == patient.id))
-    return list(session.scalars(select(User).where(User.id.in_(ids))
-                                .order_by(User.family_name, User.given_name)))
+    # Names are sealed: sorted here, not by SQL.
+    return sorted(session.scalars(select(User).where(User.id.in_(ids))),
+                  key=lambda person: (person.name_order, person.id))

@@ -5,6 +5,8 @@ a reason code the views translate."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from stdnum.exceptions import ValidationError
@@ -94,3 +96,20 @@ def mask_email(email: str) -> str:
 def mask_phone(phone: str) -> str:
     """+33 6 ** ** ** 42"""
     return f"{phone[:3]} {phone[3]} ** ** ** {phone[-2:]}"
+
+
+def _login_part(name: str) -> str:
+    """A name as login characters: accents dropped, lower case, letters, digits, hyphens."""
+    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
+    part = re.sub(r"[^a-z0-9-]", "", re.sub(r"[\s_]+", "-", plain.lower()))
+    return re.sub(r"-{2,}", "-", part).strip("-")[:24].strip("-") or "espace"
+
+
+def login_candidates(given_names: str, birth_name: str, numbers: Iterable[int]) -> list[str]:
+    """Logins built from a person's names plus a number, in three shapes for each number:
+    jeanne.dupont427, jdupont427, dupont.jeanne427 (the caller checks which are free)."""
+    first = _login_part((given_names or "").split(" ")[0])
+    last = _login_part(birth_name)
+    return [login for number in numbers
+            for login in (f"{first}.{last}{number}", f"{first[0]}{last}{number}",
+                          f"{last}.{first}{number}")]

@@ -19,6 +19,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from domain.files import write_private
+
 SMTP_TIMEOUT_SECONDS = 30
 
 
@@ -44,12 +46,9 @@ class Outbox:
         self.directory = Path(directory)
 
     def send_sms(self, phone: str, text: str, idempotency_key: str = "") -> Path:
-        folder = self.directory / "sms"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / _stamped_name(".json")
-        path.write_text(json.dumps({"to": phone, "text": text}, ensure_ascii=False, indent=2),
-                        encoding="utf-8")
-        return path
+        payload = json.dumps({"to": phone, "text": text}, ensure_ascii=False, indent=2)
+        return write_private(self.directory / "sms", _stamped_name(".json"),
+                             payload.encode("utf-8"))
 
     def messages(self, kind: str) -> list[dict]:
         folder = self.directory / kind
@@ -91,8 +90,7 @@ class Mailer:
     def deliver(self, raw: bytes) -> None:
         """Send one e-mail given as RFC 5322 bytes; raise DeliveryError on failure."""
         if not self.smtp_url:
-            self.outbox.mkdir(parents=True, exist_ok=True)
-            (self.outbox / _stamped_name(".eml")).write_bytes(raw)
+            write_private(self.outbox, _stamped_name(".eml"), raw)
             return
         message = message_from_bytes(raw, policy=default_policy)
         try:

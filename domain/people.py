@@ -6,25 +6,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.models import Representation, User
+from domain.models.name_prefix import normalise_name
 
 
 def represented_by(session: Session, representative_id: str) -> list[tuple[User, str]]:
-    """The people whose space this person manages, with the relationship, by first name."""
+    """The people whose space this person manages, with the relationship, by first name
+    (sorted here: names are sealed, and a person manages a handful of spaces)."""
     rows = session.execute(
         select(User, Representation.relationship)
         .join(Representation, Representation.represented_id == User.id)
         .where(Representation.representative_id == representative_id)
-        .order_by(User.given_name)
     ).all()
+    rows.sort(key=lambda row: (normalise_name(row[0].given_name), row[0].id))
     return [(user, relationship) for user, relationship in rows]
 
 
 def notification_addresses(session: Session, patient: User) -> list[str]:
     """Where to tell a person that something happened in their space: their own address,
-    or, for a child or a dependant without one, their legal representatives'."""
+    or, for a child or a dependant without one, their legal representatives' (each address
+    once; addresses are sealed, so they are opened and sorted here)."""
     if patient.email:
         return [patient.email]
-    return list(session.scalars(
-        select(User.email).join(Representation, Representation.representative_id == User.id)
-        .where(Representation.represented_id == patient.id, User.email.is_not(None))
-        .order_by(User.email)))
+    representatives = session.scalars(
+        select(User).join(Representation, Representation.representative_id == User.id)
+        .where(Representation.represented_id == patient.id, User.email_sealed.is_not(None)))
+    return sorted({person.email for person in representatives if person.email})

@@ -5,6 +5,7 @@ there, not here."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -23,8 +24,19 @@ WORDS = ("ambre", "brume", "cèdre", "dune", "écorce", "falaise", "givre", "hou
          "tilleul", "vallon", "zéphyr")
 
 
+# A person's name: letters (any script), with spaces, hyphens, apostrophes and dots
+# between them; never a digit, a symbol or a control character, so a name can never be a
+# formula in a spreadsheet (domain/spreadsheet.py), a script or a forged line in a log.
+NAME_RE = re.compile(r"[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*\.?")
+NAME_MAX = 80
+
+
+def name_ok(name: str) -> bool:
+    return len(name) <= NAME_MAX and NAME_RE.fullmatch(name) is not None
+
+
 class InvalidProfessional(ValueError):
-    """`reason`: rpps_invalid, rpps_taken, login_taken, name_missing."""
+    """`reason`: rpps_invalid, rpps_taken, login_taken, name_missing, name_invalid."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -55,6 +67,8 @@ def create(session: Session, keyring: Keyring, *, login: str, given_name: str,
         raise InvalidProfessional("rpps_invalid")
     if not given_name.strip() or not family_name.strip():
         raise InvalidProfessional("name_missing")
+    if not name_ok(given_name.strip()) or not name_ok(family_name.strip()):
+        raise InvalidProfessional("name_invalid")
     if session.scalars(select(User.id).where(User.rpps == rpps)).first():
         raise InvalidProfessional("rpps_taken")
     if session.scalars(select(User.id).where(User.login == login)).first():

@@ -202,7 +202,7 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        _fsync_dir(path.parent)
+        fsync_path(path.parent)
         return written
 
     def open(self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE) -> BlobReader:
@@ -258,8 +258,9 @@ class LocalBlobStore(BlobStore):
                     yield name
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in this folder durable (best effort where folders cannot be opened)."""
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (a rename in it), to disk; best effort where
+    folders cannot be opened."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:

@@ -259,15 +259,28 @@ def open_content(keyring: Keyring, store, patient: User, document: Document) -> 
                      document.blob_key, document.blob_size)
 
 
+def _hold(session: Session, document: Document) -> None:
+    """Lock the document's row until the transaction ends, before changing or deleting it:
+    a delete by another request then waits for this one (PostgreSQL; SQLite has one writer
+    at a time). DocumentNotFound if such a delete was committed since the document was
+    loaded, instead of an UPDATE or DELETE that meets no row."""
+    still_there = session.execute(select(Document.id).where(Document.id == document.id)
+                                  .with_for_update()).first()
+    if still_there is None:
+        raise DocumentNotFound
+
+
 def update_document(session: Session, keyring: Keyring, patient: User, document: Document, *,
                     title: str, category: Category, document_date: date,
                     actor: audit.Actor) -> None:
-    """Change title, category and date of a document (the policy allows own uploads only)."""
+    """Change title, category and date of a document (the policy allows own uploads only);
+    DocumentNotFound if another request deleted it since it was loaded."""
     title = clean_title(title)
     check_date(document_date, utcnow().date())
     if category != document.category and (
             category in SYSTEM_CATEGORIES or document.category in SYSTEM_CATEGORIES):
         raise InvalidDocument("category")  # only the service files advance directives
+    _hold(session, document)
     key = patient_key(keyring, patient)
     document.title_sealed = seal(key, title.encode(), _associated(document.id, "title"))
     document.category, document.document_date = category, document_date
@@ -277,6 +290,9 @@ def update_document(session: Session, keyring: Keyring, patient: User, document:
 
 def set_hidden(session: Session, keyring: Keyring, document: Document, hidden: bool,
                actor: audit.Actor) -> None:
+    """Hide the document from professionals, or show it again; DocumentNotFound if another
+    request deleted it since it was loaded."""
+    _hold(session, document)
     document.hidden = hidden
     audit.record(session, keyring, "document.hidden" if hidden else "document.shown",
                  actor=actor, subject_id=document.patient_id, target_type="document",
@@ -285,7 +301,9 @@ def set_hidden(session: Session, keyring: Keyring, document: Document, hidden: b
 
 def delete_document(session: Session, keyring: Keyring, store, document: Document,
                     actor: audit.Actor) -> None:
-    """Remove the row, then the blob (a crash in between leaves only an orphan blob)."""
+    """Remove the row, then the blob (a crash in between leaves only an orphan blob);
+    DocumentNotFound if another request deleted it first."""
+    _hold(session, document)
     blob_key = document.blob_key
     audit.record(session, keyring, "document.deleted", actor=actor,
                  subject_id=document.patient_id, target_type="document", target_id=document.id)

@@ -79,6 +79,9 @@ def empty_database(application) -> None:
                 connection.execute(table.delete())
         limiter.reset()
         shutil.rmtree(Path(application.instance_path) / "blobs", ignore_errors=True)
+        # Checkpoints of the chain just emptied would name events that no longer exist.
+        shutil.rmtree(Path(application.instance_path) / "audit-checkpoints",
+                      ignore_errors=True)
         outbox = Path(application.config["OUTBOX_DIR"])
         for path in outbox.rglob("*.*") if outbox.exists() else []:
             path.unlink()

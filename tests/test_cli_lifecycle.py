@@ -59,6 +59,7 @@ def test_import_then_issue_codes_by_smtp_and_by_post(app, smtp, tmp_path):
         assert all(code not in value for value in stored)
 
     # The letters: one page each, tagged, with the fraud warning.
+    assert letters.stat().st_mode & 0o777 == 0o600  # the codes are in clear in the letters
     reader = PdfReader(io.BytesIO(letters.read_bytes()))
     assert len(reader.pages) == 3
     texts = [" ".join(page.extract_text().split()) for page in reader.pages]

@@ -58,3 +58,22 @@ def test_bad_rpps_duplicates_and_sectors(app, demo_users):
     with app.app_context():
         assert db.session.scalars(select(User.sector).where(
             User.login == "rh.dupuis")).one() == Sector.EMPLOYER
+
+
+def test_names_that_a_spreadsheet_would_run_are_refused(app, demo_users):
+    """A professional named `=HYPERLINK(...)` would be a live formula in a patient's
+    access-history CSV: names are letters with spaces, hyphens, apostrophes and dots."""
+    runner = app.test_cli_runner()
+    for field, name in (("--family-name", '=HYPERLINK("https://evil.example","Voir")'),
+                        ("--given-name", "+33 6 00 00 00 00"), ("--given-name", "@SUM(A1)"),
+                        ("--family-name", "Garnier\r\nX"), ("--family-name", "G" * 81)):
+        bad = [*ARGS]
+        bad[bad.index(field) + 1] = name
+        result = runner.invoke(args=bad)
+        assert result.exit_code != 0 and "names are letters" in result.output, name
+    with app.app_context():
+        assert db.session.scalars(select(User.id).where(User.login == "dr.garnier")).first() \
+            is None
+    good = [*ARGS]
+    good[good.index("--family-name") + 1] = "D’Arc-Le Goff"
+    assert runner.invoke(args=good).exit_code == 0

@@ -26,7 +26,8 @@ def _production(key_file, **changes):
            "PUBLISHER_ADDRESS": "1 rue de la Paix, 75002 Paris",
            "PUBLISHER_CONTACT": "contact@carnet.example.org",
            "PUBLICATION_DIRECTOR": "Claire Dubois",
-           "HOST_NAME": "Hébergeur HDS", "HOST_ADDRESS": "2 avenue des Serveurs, 59000 Lille"}
+           "HOST_NAME": "Hébergeur HDS", "HOST_ADDRESS": "2 avenue des Serveurs, 59000 Lille",
+           "AUDIT_CHECKPOINTS": "s3://carnet-audit/checkpoints"}
     env.update(changes)
     return {key: value for key, value in env.items() if value is not None}
 
@@ -72,6 +73,8 @@ def test_a_complete_production_setup_starts(tmp_path, key_file):
     ({"PUBLICATION_DIRECTOR": None}, "PUBLICATION_DIRECTOR"),
     ({"HOST_NAME": None}, "HOST_NAME"),
     ({"HOST_ADDRESS": None}, "HOST_ADDRESS"),
+    # Deleting the newest audit events could not be detected.
+    ({"AUDIT_CHECKPOINTS": None}, "AUDIT_CHECKPOINTS"),
 ])
 def test_production_refuses_and_names_the_setting(tmp_path, key_file, changes, named):
     with pytest.raises(ConfigError, match=named):

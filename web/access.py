@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, abort, current_app, g, make_response, redirect, request, session, url_for
 from flask_login import current_user
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 from domain import audit
 from domain.policy import Area, may_enter, needs_sign_in
@@ -49,11 +52,48 @@ def enforce():
     return None
 
 
+# A `suivant` longer than this is nobody's bookmark.
+NEXT_MAX_LENGTH = 2048
+# Characters kept as they are when the path and the query are written back (everything
+# else, spaces and non-ASCII letters included, is percent-encoded).
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+_QUERY_SAFE = _PATH_SAFE + "?%"
+
+
+def _harmless(text: str) -> bool:
+    """No control character (C0, DEL, C1), no other invisible or spacing character, no
+    backslash: browsers strip or reinterpret those, which is how `/\t/host` becomes
+    `//host`."""
+    return all(char.isprintable() and not char.isspace() and char != "\\" for char in text)
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths may be followed after sign-in (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after sign-in, a language change or a session extension: a same-site
+    path that a GET view of this application answers (written back percent-encoded), with
+    its query string; None otherwise, and the caller uses its default page. The fragment
+    is dropped. No open redirect: no scheme, no host, no user info, no control character,
+    nothing that a browser could read as `//host` after decoding or normalising."""
+    if not target or len(target) > NEXT_MAX_LENGTH or not _harmless(target):
         return None
-    return target
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.username or parts.password:
+        return None
+    try:
+        path = unquote(parts.path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if not _harmless(path) or not path.startswith("/") or "//" in path:
+        return None
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return None
+    try:
+        current_app.url_map.bind("").match(path, method="GET")
+    except (NotFound, MethodNotAllowed, RequestRedirect):
+        return None
+    query = quote(parts.query, safe=_QUERY_SAFE)
+    return quote(path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
 
 
 def unauthorized():

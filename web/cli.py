@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 
 from domain import audit, demo, demo_agenda, demo_messages, demo_profile, sessions
+from domain.files import write_private
 from extensions import db, keys
 from web.sessions import lifetimes
 
@@ -71,20 +72,8 @@ def register(app: Flask) -> None:
                            f"{account.password:24} {factor}")
             click.echo(f"Created now: {', '.join(created) if created else 'nothing (all exist)'}")
 
-    @app.cli.group("audit")
-    def audit_group():
-        """The tamper-evident audit trail."""
-
-    @audit_group.command("verify")
-    def audit_verify():
-        """Check the HMAC chain; print OK or the first broken row (exit code 1)."""
-        result = audit.verify(db.session, keys.ring)
-        if result.ok:
-            click.echo(f"OK: {result.checked} events, chain intact.")
-            return
-        click.echo(f"BROKEN at event {result.first_broken_seq}: {result.reason} "
-                   f"({result.checked} events verified before it).")
-        raise SystemExit(1)
+    from web.cli_audit import register_audit
+    register_audit(app)
 
     @app.cli.group("sessions")
     def sessions_group():
@@ -164,8 +153,9 @@ def register_lifecycle(app: Flask) -> None:
             if posted:
                 target = Path(letters or Path(current_app.config["OUTBOX_DIR"]) / "letters" /
                               f"codes-{now:%Y%m%dT%H%M%S}.pdf")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(code_letters_pdf(posted))
+                # The letters hold activation codes in clear: 0600, in a 0700 folder.
+                write_private(target.parent, target.name, code_letters_pdf(posted),
+                              replace=True)
                 click.echo(f"Letters for the post: {target}")
         db.session.commit()
         click.echo(f"{emailed} code(s) sent by e-mail, {len(posted)} by post.")
@@ -334,6 +324,8 @@ def register_professionals(app: Flask) -> None:
                 "rpps_taken": "an account already has this RPPS number",
                 "login_taken": "this login is taken",
                 "name_missing": "give the given and family names",
+                "name_invalid": "names are letters, with spaces, hyphens, apostrophes or "
+                                "dots between them (at most 80 characters)",
             }[problem.reason]) from problem
         db.session.commit()
         click.echo(f"Created {login} ({profession}, {sector}).")

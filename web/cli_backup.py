@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from domain import audit, backup
 from extensions import blobs, db, keys
 from web.cli import alembic_config
+from web.cli_audit import write_checkpoint
 
 OPERATOR = audit.Actor(acting_as="operator")
 
@@ -112,5 +113,9 @@ def register_backup(app: Flask) -> None:
                          "blobs_unchanged": report.blobs_unchanged,
                          "blobs_deleted": report.blobs_deleted})
         db.session.commit()
+        # The restore rolled the chain back on purpose: later checkpoints describe events
+        # that no longer exist. A new one marks the restored chain as the one to verify.
+        if write_checkpoint("restore") is not None:
+            click.echo("A new audit checkpoint marks the restored chain.")
         click.echo("Recorded in the audit trail. Check with `flask --app app audit verify` "
                    "and `flask --app app vault verify`.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -35,6 +35,16 @@ PUBLIC_NAV = (
     ("auth.login", _l("Se connecter")),
     ("pages.help", _l("Aide")),
 )
+# Notices a redirect may ask for with ?avis=<key>, for visitors who have no session: a
+# flash() message would have to be stored server-side, and a flood of such redirects would
+# grow the sessions table (issue 13). Only these fixed sentences can be shown.
+NOTICES = {
+    "recommencer": ("info", _l("Pour votre sécurité, recommencez la connexion depuis le "
+                               "début.")),
+    "code-d-abord": ("info", _l("Commencez par saisir votre code d’activation.")),
+}
+NOTICE_PARAM = "avis"
+
 HOME_ENDPOINT = {
     Role.PATIENT: "space.dashboard",
     Role.PROFESSIONAL: "pro.home",
@@ -68,6 +78,7 @@ def _template_context() -> dict:
         "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
         "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
         "running_emergencies": _running_emergencies,
+        "notice": NOTICES.get(request.args.get(NOTICE_PARAM, "")) if request else None,
     }
 
 

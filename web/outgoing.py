@@ -218,3 +218,13 @@ def init_app(app: Flask) -> None:
             drain(app)
         except Exception:  # noqa: BLE001 - the action is saved; sending waits for a retry
             log.exception("outbox: sending after commit failed")
+
+
+def notify_second_factor_lockout(user) -> bool:
+    """Tell an account holder that their right password was followed by too many wrong
+    codes: someone may know it. Called once per wait; never the code, never the address."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Quelqu’un connaît peut-être votre mot de passe"),
+               "email/second_factor_lockout.txt")
+    return True

@@ -7,9 +7,9 @@ browsers send no Referer, and Flask-WTF's strict HTTPS mode refuses every POST w
 one. Browsers do tell where a request comes from in `Sec-Fetch-Site` (set by the browser,
 never by a page). Under `no-referrer` they send `Origin: null` on a POST, so Origin only
 helps when it names a real origin. A request is refused when either header proves it came
-from another site; the CSRF token, bound to the server-side session, is still required of
-every state-changing request, so an old browser that sends neither header is as safe as
-before.
+from another site; the CSRF token (bound to the server-side session, or for a visitor
+without one to a random value in its own cookie: web/csrf.py) is still required of every
+state-changing request, so an old browser that sends neither header is as safe as before.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""Flask's session stored server-side (domain.sessions), in a __Host- cookie over HTTPS."""
+"""Flask's session stored server-side (domain.sessions), in a __Host- cookie over HTTPS.
+
+A row is written only when there is something the server must keep: a signed-in person, a
+pending sign-in, an activation or opposition under way, a message to show after a redirect.
+A session holding nothing but Flask-WTF's raw CSRF token (every page with a form needs one)
+keeps that token in a cookie of its own instead (web/csrf.py), so showing a form to an
+anonymous visitor writes nothing, and a row left with only the token is deleted.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from werkzeug.datastructures import CallbackDict
 
 from domain import audit, sessions
 from extensions import db, keys
+from web import csrf
 
 STATIC_ENDPOINTS = {"assets.static_file"}
 
@@ -27,7 +35,7 @@ class ServerSession(CallbackDict, SessionMixin):
     """The session dict, plus the stored record and what to do with it at the end."""
 
     def __init__(self, initial=None, record=None, expired: sessions.Status | None = None,
-                 had_cookie: bool = False):
+                 had_cookie: bool = False, csrf_cookie: str | None = None):
         def on_update(_self):
             _self.modified = True
 
@@ -35,6 +43,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.record = record
         self.expired = expired
         self.had_cookie = had_cookie
+        self.csrf_cookie = csrf_cookie  # the raw CSRF token the request's cookie brought
         self.modified = False
         self.rotate_requested = False
         self.destroy_requested = False
@@ -56,7 +65,7 @@ class ServerSessionInterface(SessionInterface):
             return None
         token = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
         if not token:
-            return ServerSession()
+            return self._without_record(app, request)
         record, status = sessions.load(db.session, token, lifetimes(app))
         if status == sessions.Status.ACTIVE:
             return ServerSession(json.loads(record.data), record=record, had_cookie=True)
@@ -65,7 +74,29 @@ class ServerSessionInterface(SessionInterface):
                          actor=audit.Actor(record.user_id, ip=request.remote_addr),
                          subject_id=record.user_id, details={"reason": status.value})
         db.session.commit()
-        return ServerSession(expired=status if record is not None else None, had_cookie=True)
+        return self._without_record(app, request, had_cookie=True,
+                                    expired=status if record is not None else None)
+
+    @staticmethod
+    def _without_record(app: Flask, request: Request, had_cookie: bool = False,
+                        expired: sessions.Status | None = None) -> ServerSession:
+        """A visitor with no live row: the session holds at most the raw CSRF token that
+        the visitor's CSRF cookie brings, where Flask-WTF looks for it."""
+        raw = csrf.read_cookie(app, request)
+        return ServerSession({csrf.field_name(app): raw} if raw else None, expired=expired,
+                             had_cookie=had_cookie, csrf_cookie=raw)
+
+    @staticmethod
+    def _token_in_cookie(app: Flask, raw: str | None, brought: str | None,
+                         response: Response) -> None:
+        """Write the raw CSRF token to its cookie when it is new, or remove a cookie whose
+        token the session no longer has (popped, or not well formed)."""
+        if raw is not None and not csrf.RAW_TOKEN_RE.fullmatch(str(raw)):
+            raw = None
+        if raw is not None and raw != brought:
+            csrf.set_cookie(app, response, raw)
+        elif raw is None and csrf.has_cookie(app, request):
+            csrf.delete_cookie(app, response)
 
     def _delete_cookie(self, app: Flask, response: Response) -> None:
         response.delete_cookie(app.config["SESSION_COOKIE_NAME"], path="/",
@@ -84,14 +115,24 @@ class ServerSessionInterface(SessionInterface):
                 record = None
             if session.destroy_requested:
                 self._delete_cookie(app, response)
+                if csrf.has_cookie(app, request):
+                    csrf.delete_cookie(app, response)
                 return
-        if not session:
+        raw_token_key = csrf.field_name(app)
+        if all(key == raw_token_key for key in session):
+            # Nothing for the server to keep (at most the raw CSRF token): no row.
             if record is not None:
                 sessions.destroy(store, record)
                 store.commit()
             if session.had_cookie:
                 self._delete_cookie(app, response)
+            self._token_in_cookie(app, session.get(raw_token_key), session.csrf_cookie,
+                                  response)
             return
+        if csrf.has_cookie(app, request):
+            # From here on the row carries the raw token (same value: pages already shown
+            # keep working).
+            csrf.delete_cookie(app, response)
         user_id = session.get("_user_id")
         if record is None:
             token, record = sessions.create(store, dict(session), user_id=user_id,
@@ -105,11 +146,13 @@ class ServerSessionInterface(SessionInterface):
         if session.modified:
             record.data = json.dumps(dict(session))
             record.user_id = user_id
-        if user_id:
-            sessions.touch(record)
+        # Activity keeps a session alive, a signed-in one or an anonymous flow's (an
+        # activation in progress must not end 15 minutes after its first step).
+        sessions.touch(record)
         if store.dirty:
             store.commit()
 
 
 def init_app(app: Flask) -> None:
+    csrf.init_app(app)
     app.session_interface = ServerSessionInterface()

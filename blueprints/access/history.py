@@ -21,6 +21,7 @@ from blueprints.access.labels import (
 )
 from domain import emergency, history
 from domain.policy import Area
+from domain.spreadsheet import safe_row
 from extensions import db, htmx, keys
 from web.access import actor, allow
 from web.render import render_page
@@ -68,10 +69,7 @@ def _profession(row: history.Row) -> str:
 @patient
 def history_show():
     filters = _filters()
-    try:
-        before = int(request.args["avant"]) if request.args.get("avant") else None
-    except ValueError:
-        before = None
+    before = history.cursor(request.args.get("avant"))
     rows, next_before = history.page(db.session, current_user, filters, before)
     people = [] if before is not None else history.people(db.session, current_user)
     reasons = emergency.reasons(db.session, keys.ring, current_user, {
@@ -111,10 +109,12 @@ def history_csv():
         for row in history.every(db.session, user, filters):
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow([format_datetime(row.event.occurred_at, "yyyy-MM-dd HH:mm"),
-                             _who(row), _profession(row), label(row.event.action),
-                             outcomes.get(row.event.outcome, row.event.outcome),
-                             modes[row.mode]])
+            # Names come from other people: a cell a spreadsheet would run as a formula
+            # is written as text.
+            writer.writerow(safe_row([
+                format_datetime(row.event.occurred_at, "yyyy-MM-dd HH:mm"), _who(row),
+                _profession(row), label(row.event.action),
+                outcomes.get(row.event.outcome, row.event.outcome), modes[row.mode]]))
             yield buffer.getvalue()
 
     response = Response(stream_with_context(lines()), mimetype="text/csv")

@@ -9,6 +9,7 @@ from blueprints.documents.labels import CATEGORY_LABELS
 from blueprints.profile.labels import SECTION_TITLES
 from domain import access_matrix, care
 from domain.errors import NotAllowed
+from domain.forms import clean_text
 from domain.models import Profession, Role, User
 from domain.policy import Area
 from extensions import db, keys
@@ -55,7 +56,8 @@ def _professional(value: str | None) -> User | None:
 def overview():
     """Who can access my space: my attending doctor, the professionals who did, the ones I
     blocked; block or unblock by name or RPPS number."""
-    query = (request.args.get("q") or "").strip()[:100]
+    # No control character reaches the database (PostgreSQL refuses NUL in text).
+    query = clean_text(request.args.get("q") or "")[:100]
     active, blocked = care.people_around(db.session, current_user)
     found = care.search_professionals(db.session, query) if query else []
     attending = db.session.get(User, current_user.attending_doctor_id) \

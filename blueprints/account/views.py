@@ -1,3 +1,5 @@
+import math
+
 from flask import (
     Response,
     abort,
@@ -11,15 +13,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
 from blueprints.account import bp
-from domain import audit, closing, exports, passwords
+from domain import audit, auth, closing, exports, sign_in
 from domain import sessions as web_sessions
 from domain.errors import NotAllowed
 from domain.models.base import utcnow
 from domain.policy import Area
-from extensions import blobs, db, htmx, keys
+from extensions import blobs, db, htmx, keys, limiter
 from web.access import actor, allow
 from web.devices import describe_device
 from web.render import render_page, see_other
@@ -60,8 +63,48 @@ def session_end(session_id: str):
     return see_other(url_for("account.sessions_list"))
 
 
+def _ip_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_IP"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _password_key() -> str:
+    """The sign-in page's key (one identifier from one address), in the same shared scope:
+    a password guessed here uses up the same allowance as one guessed at sign-in."""
+    login = getattr(current_user, "login", None) or ""
+    return sign_in.limit_key(keys.ring, auth.normalise_login(login), request.remote_addr)
+
+
+def _password_error() -> tuple[str, str] | None:
+    """Check the re-entered password like the sign-in page does (same waits, same audit)."""
+    password = request.form.get("password") or ""
+    if not password:
+        return ("password", _("Saisissez votre mot de passe"))
+    try:
+        auth.check_password(db.session, keys.ring, current_user._get_current_object(), password,
+                            actor=actor(), purpose=auth.CLOSE_SPACE,
+                            policy=sign_in.DelayPolicy.from_settings(current_app.config),
+                            hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
+    except auth.SignInDelayed as delayed:
+        minutes = max(1, math.ceil((delayed.until - utcnow()).total_seconds() / 60))
+        return ("password", ngettext(
+            "Trop d’essais de mot de passe. Attendez %(num)s minute, puis réessayez.",
+            "Trop d’essais de mot de passe. Attendez %(num)s minutes, puis réessayez.",
+            minutes))
+    except auth.InvalidCredentials:
+        return ("password", _("Mot de passe incorrect. Saisissez le mot de passe de "
+                              "votre compte."))
+    return None
+
+
 @bp.route("/mon-compte/fermer", methods=["GET", "POST"])
 @allow(Area.PATIENT_SPACE)
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.shared_limit(_account_limit, sign_in.LIMIT_SCOPE, key_func=_password_key,
+                      methods=["POST"])
 def close():
     """Close my space after re-entering my password; archive 10 years or delete now."""
     errors, choice = [], request.form.get("retention", "")
@@ -70,11 +113,9 @@ def close():
             errors.append(("retention", _("Choisissez ce que deviennent vos données.")))
         if request.form.get("understood") != "oui":
             errors.append(("understood", _("Cochez la case pour confirmer que vous avez compris.")))
-        if not passwords.verify_password(current_user.password_hash or "",
-                                         request.form.get("password") or "",
-                                         current_app.config["PASSWORD_HASH_PROFILE"]):
-            errors.append(("password", _("Mot de passe incorrect. Saisissez le mot de passe de "
-                                         "votre compte.")))
+        password_error = _password_error()
+        if password_error is not None:
+            errors.append(password_error)
         if not errors:
             try:
                 closing.close_space(db.session, keys.ring, current_user._get_current_object(),
@@ -88,6 +129,7 @@ def close():
             response = redirect(url_for("pages.space_closed"), 303)
             response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
             return response
+        db.session.commit()  # the failure count and its audit row stay
     return render_page("account/close.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), choice=choice,
                        understood=request.form.get("understood") == "oui")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import flash, redirect, session, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from domain import activation, audit
@@ -117,8 +116,8 @@ def require(step: str):
     """The flow for this step, or a redirect to where the person should be."""
     flow = current()
     if flow is None:
-        flash(_("Commencez par saisir votre code d’activation."), "info")
-        return None, redirect(url_for("activation.code"), 303)
+        # A notice in the address, not flash(): no session row for a visitor with no flow.
+        return None, redirect(url_for("activation.code", avis="code-d-abord"), 303)
     try:
         activation.check_usable(flow.record, utcnow())
     except activation.CodeProblem as problem:

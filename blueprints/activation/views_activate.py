@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from blueprints.activation import bp
 from blueprints.activation import flow as steps
-from blueprints.activation.delivery import deliver_code
+from blueprints.activation.delivery import deliver_code, rehearse_code
 from blueprints.activation.forms import (
     empty_identity,
     read_contacts,
@@ -19,7 +19,7 @@ from blueprints.activation.forms import (
     read_six_digits,
     text,
 )
-from domain import activation, passwords
+from domain import activation
 from domain.identity import mask_email, mask_phone
 from domain.insured import read_field, representatives
 from domain.models import SecondFactor, SpaceStatus, User
@@ -32,6 +32,11 @@ from web.render import render_page
 from web.totp import new_secret, provisioning_qr
 
 anyone = allow(Area.PUBLIC)
+
+
+# Choosing a login, per activation: enough for a person who retries a refused password a
+# few times, too few to sweep logins (the per-address limit applies as well).
+CREDENTIALS_LIMIT_PER_FLOW = "20 per hour;40 per day"
 
 
 def _ip_limit() -> str:
@@ -211,25 +216,42 @@ def _personal(flow) -> tuple[str, ...]:
     return (flow.person.birth_name, *flow.person.given_names.split())
 
 
+def _flow_key() -> str:
+    """Throttle key for one activation (its code), whatever the address or the session: a
+    new session with the same code shares the count."""
+    code_id = (session.get(steps.STATE) or {}).get("code_id")
+    return f"activation-flow:{code_id}" if code_id else f"activation-no-flow:{request.remote_addr}"
+
+
+def _unusable_login(suggestions: tuple[str, ...]) -> str:
+    first, second, third = (suggestions + ("", "", ""))[:3]
+    return _("Cet identifiant ne peut pas être utilisé. Choisissez-en un autre, par exemple "
+             "%(first)s, %(second)s ou %(third)s.", first=first, second=second, third=third)
+
+
 @bp.route("/identifiants", methods=["GET", "POST"])
 @anyone
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(CREDENTIALS_LIMIT_PER_FLOW, key_func=_flow_key, methods=["POST"])
 def credentials():
-    """Step 5: a login and a password (rules shown before typing, checked as typed)."""
+    """Step 5: a login and a password (rules shown before typing, checked as typed). A login
+    that cannot be used gets one answer, whatever the reason, with free ones to choose."""
     flow, redirection = steps.require("credentials")
     if redirection:
         return redirection
     errors, login, problems = [], flow.data.get("login", ""), None
     if request.method == "POST":
         login, password, errors, problems = read_credentials(request.form, _personal(flow))
-        taken = not errors and db.session.execute(
-            select(User.id).where(User.login == login)).first()
-        if taken:
-            errors = [("login", _("Cet identifiant est déjà pris. Ajoutez par exemple un "
-                                  "chiffre : %(login)s2.", login=login))]
         if not errors:
-            flow.data.update(login=login, password_hash=passwords.hash_password(
-                password, current_app.config["PASSWORD_HASH_PROFILE"]))
-            return _next(flow, "credentials")
+            try:
+                password_hash = activation.choose_login(
+                    db.session, flow.person, login, password,
+                    current_app.config["PASSWORD_HASH_PROFILE"])
+            except activation.LoginUnavailable as unavailable:
+                errors = [("login", _unusable_login(unavailable.suggestions))]
+            else:
+                flow.data.update(login=login, password_hash=password_hash)
+                return _next(flow, "credentials")
     return _page("activation/credentials.html", flow, "credentials", errors, login=login,
                  problems=problems, typed=bool(request.form.get("password")))
 
@@ -340,11 +362,17 @@ def summary():
             try:
                 activation.activate(db.session, keys.ring, flow.record, credentials, utcnow(),
                                     actor(), representative_user=representative)
-            except activation.NotAllowed:
-                errors = [("summary", _("Cet espace est déjà actif. Connectez-vous."))]
-            else:
                 flow.record.progress_sealed = None
                 db.session.commit()
+            except activation.NotAllowed:
+                errors = [("summary", _("Cet espace est déjà actif. Connectez-vous."))]
+            except (activation.LoginTaken, IntegrityError):
+                # Someone took the same login since the login step, perhaps at this very
+                # moment (the unique constraint decides): nothing was created.
+                db.session.rollback()
+                errors = [("summary", _("Quelqu’un vient de prendre cet identifiant. Choisissez-en "
+                                        "un autre avec le lien « Modifier l’identifiant »."))]
+            else:
                 steps.remember("done_login", flow.data.get("login"))
                 steps.remember("done_minor", flow.minor)
                 return redirect(url_for("activation.done"), 303)
@@ -371,16 +399,19 @@ def done():
 @limiter.limit("30 per hour", methods=["POST"])
 def provisional():
     """A provisional code, sent only to the e-mail or phone already on file; the answer is
-    the same whether or not anything matched."""
+    one fixed page whatever happened, with no destination shown."""
     errors, typed = [], empty_identity()
     if request.method == "POST":
         nir, vitale, birth, typed, errors = read_identity(request.form)
         if not errors:
+            now = utcnow()
             issued = activation.request_provisional_code(db.session, keys.ring, nir, vitale,
-                                                         birth, utcnow(), actor())
-            masked = (deliver_code(issued) if issued is not None else
-                      activation.decoy_destination(keys.ring, nir, vitale, birth))
+                                                         birth, now, actor())
+            if issued is None or issued.channel.value != "email":
+                rehearse_code(now + activation.PROVISIONAL_VALIDITY)  # the same work
+            if issued is not None:
+                deliver_code(issued)
             db.session.commit()
-            return render_page("activation/provisional_sent.html", masked=masked)
+            return render_page("activation/provisional_sent.html")
     return render_page("activation/provisional.html", status=422 if errors else 200,
                        errors=errors, has_errors=bool(errors), typed=typed)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from blueprints.activation import bp
 from blueprints.activation import flow as steps
-from blueprints.activation.forms import empty_identity, read_identity
+from blueprints.activation.delivery import (
+    PROOF_FILENAME,
+    opposition_proof_pdf,
+    post_letter,
+    tell_opposition,
+)
+from blueprints.activation.forms import empty_identity, read_identity, text
 from domain import activation
 from domain.insured import read_field
 from domain.models import ActivationCode, InsuredPerson, SpaceStatus
@@ -15,16 +23,25 @@ from domain.models.base import utcnow
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow
-from web.outgoing import render_pdf, send_email
+from web.outgoing import send_email
 from web.render import render_page
 
 anyone = allow(Area.PUBLIC)
 OPPOSITION = "opposition"
 OPPOSABLE = (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED)
+# Per person typed (a keyed hash of the NIR, known or not): bounds the messages a stranger
+# holding someone's carte Vitale can make us send them.
+IDENTITY_LIMIT = "5 per day"
 
 
 def _ip_limit() -> str:
     return current_app.config["ACTIVATION_LIMIT_PER_IP"]
+
+
+def _identity_key() -> str:
+    """Throttle key: a keyed hash of the NIR as typed, whether or not anyone has it."""
+    typed = re.sub(r"[\s.\-]", "", text(request.form, "nir", 40)).upper()
+    return "opposition-identity:" + keys.ring.blind_index("throttle-nir", typed)
 
 
 def _state_problem(person: InsuredPerson) -> str | None:
@@ -59,21 +76,24 @@ def oppose_with_code():
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit("30 per hour", methods=["POST"])
+@limiter.limit(IDENTITY_LIMIT, key_func=_identity_key, methods=["POST"])
 def oppose_without_code():
+    """Opposition with the NIR, the carte Vitale serial and the birth date. Recorded at once
+    when they match a space not yet activated; the page answers the same whatever happened
+    (unknown person, active space, pending, already opposed), and the outcome goes to the
+    person through the contact details on file, or by post."""
     errors, typed = [], empty_identity()
     if request.method == "POST":
         nir, vitale, birth, typed, errors = read_identity(request.form)
         if not errors:
-            person = activation.find_by_identity(db.session, keys.ring, nir, vitale, birth)
-            if person is None:
-                errors = [("nir", _("Ces informations ne correspondent pas. Vérifiez le numéro "
-                                    "de sécurité sociale, le numéro de série de la carte Vitale "
-                                    "et la date de naissance."))]
-            elif problem := _state_problem(person):
-                errors = [("nir", problem)]
-            else:
-                session[OPPOSITION] = {"person_id": person.id, "code_id": None}
-                return redirect(url_for("activation.oppose_confirm"), 303)
+            now = utcnow()
+            result = activation.oppose_without_code(db.session, keys.ring, nir, vitale, birth,
+                                                    now, actor())
+            letter = tell_opposition(result, birth, now)
+            db.session.commit()
+            if letter:
+                post_letter(*letter)
+            return render_page("activation/oppose_received.html")
     return render_page("activation/oppose_without_code.html", status=422 if errors else 200,
                        errors=errors, has_errors=bool(errors), typed=typed)
 
@@ -105,8 +125,8 @@ def oppose_confirm():
         if email:
             send_email(email, lambda: _("Votre opposition est enregistrée"),
                        "email/opposition.txt", reference=person.opposition_reference,
-                       attachments=(("attestation-opposition.pdf", "application/pdf",
-                                     _proof_pdf(person)),))
+                       attachments=((PROOF_FILENAME, "application/pdf",
+                                     opposition_proof_pdf(person)),))
         session[OPPOSITION] = {"person_id": person.id, "done": True}
         return redirect(url_for("activation.oppose_done"), 303)
     return render_page("activation/oppose_confirm.html", person=person)
@@ -122,18 +142,13 @@ def oppose_done():
                        emailed=person.email_sealed is not None)
 
 
-def _proof_pdf(person: InsuredPerson) -> bytes:
-    return render_pdf("pdf/opposition_proof.html", person=person,
-                      reference=person.opposition_reference, decided_at=person.status_changed_at)
-
-
 @bp.get("/opposition/attestation.pdf")
 @anyone
 def oppose_proof():
     person, _record = _pending_opposition()
     if person is None or person.space_status != SpaceStatus.OPPOSED:
         return redirect(url_for("activation.oppose_with_code"), 303)
-    response = Response(_proof_pdf(person), mimetype="application/pdf")
+    response = Response(opposition_proof_pdf(person), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"attestation-opposition.pdf\"; "
         "filename*=UTF-8''attestation-opposition.pdf")

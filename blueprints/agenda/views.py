@@ -37,7 +37,8 @@ def helpers() -> dict:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    # isdigit() alone lets "²" through, which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
 
 
 def _errors(problems: list[Problem]) -> list[tuple[str, str]]:

@@ -1,3 +1,4 @@
+import math
 from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, request, session, url_for
@@ -6,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm, SecondFactorForm
-from domain import audit, auth
+from domain import audit, auth, sign_in
 from domain import sessions as web_sessions
 from domain.models import SecondFactor, User
 from domain.models.base import utcnow
@@ -14,7 +15,7 @@ from domain.policy import Area
 from extensions import db, htmx, keys, limiter
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
-from web.outgoing import queue_sms
+from web.outgoing import notify_second_factor_lockout, queue_sms
 from web.render import render_page
 
 PENDING = "pending_login"
@@ -30,18 +31,28 @@ def _account_limit() -> str:
 
 
 def _account_key() -> str:
-    """Per-account throttle key; unknown identifiers are throttled exactly the same way."""
+    """Per (identifier, address) throttle key, shared with every form that checks a
+    password; unknown identifiers are throttled exactly the same way. Not per identifier
+    alone: anyone could then use up a person's allowance from anywhere (lockout on demand);
+    guessing from many addresses still meets the per-address waits of domain/sign_in.py."""
     login = auth.normalise_login(request.form.get("login", ""))
-    return "login:" + keys.ring.blind_index("login", login)
+    return sign_in.limit_key(keys.ring, login, request.remote_addr)
 
 
 def _pending_key() -> str:
     return "second-factor:" + str((session.get(PENDING) or {}).get("user_id"))
 
 
-def _lock_policy() -> auth.LockPolicy:
-    return auth.LockPolicy(current_app.config["ACCOUNT_LOCK_THRESHOLD"],
-                           current_app.config["ACCOUNT_LOCK_MINUTES"])
+def _delay_policy() -> sign_in.DelayPolicy:
+    return sign_in.DelayPolicy.from_settings(current_app.config)
+
+
+def _wait_page(until: datetime):
+    """The page after too many wrong codes: what happened, and when to try again."""
+    seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
+    response = render_page("auth/wait.html", status=429, minutes=math.ceil(seconds / 60))
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _form_errors(form, order) -> list[tuple[str, str]]:
@@ -51,7 +62,8 @@ def _form_errors(form, order) -> list[tuple[str, str]]:
 @bp.route("/connexion", methods=["GET", "POST"])
 @allow(Area.SIGN_IN)
 @limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"])
+@limiter.shared_limit(_account_limit, sign_in.LIMIT_SCOPE, key_func=_account_key,
+                      methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for(home_endpoint()))
@@ -64,8 +76,12 @@ def login():
         else:
             try:
                 user = auth.authenticate(db.session, keys.ring, form.login.data, form.password.data,
-                                         actor=actor(), lock=_lock_policy(),
+                                         actor=actor(), policy=_delay_policy(),
                                          hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
+            except auth.SignInDelayed as delayed:
+                # The password was right (nothing to hide): codes wait after wrong ones.
+                db.session.commit()
+                return _wait_page(delayed.until)
             except auth.InvalidCredentials:
                 db.session.commit()
                 errors = [("login", _("Identifiant ou mot de passe incorrect. Vérifiez-les et "
@@ -73,7 +89,7 @@ def login():
                                       "%(minutes)s minutes.",
                                       minutes=current_app.config["ACCOUNT_LOCK_MINUTES"]))]
             else:
-                pending = {"user_id": user.id, "started": utcnow().isoformat(), "attempts": 0}
+                pending = {"user_id": user.id, "started": utcnow().isoformat()}
                 if user.second_factor == SecondFactor.SMS:
                     pending.update(_send_sms(user))
                 session[PENDING] = pending
@@ -102,8 +118,8 @@ def _pending_user() -> tuple[dict | None, User | None]:
 
 
 def _restart_login():
-    flash(_("Pour votre sécurité, recommencez la connexion depuis le début."), "info")
-    return redirect(url_for("auth.login"), 303)
+    # A notice in the address, not flash(): a visitor without a session gets none made.
+    return redirect(url_for("auth.login", avis="recommencer"), 303)
 
 
 @bp.route("/connexion/code", methods=["GET", "POST"])
@@ -126,14 +142,16 @@ def second_factor():
                                               datetime.fromisoformat(pending["sms_expires"]))
             try:
                 auth.verify_second_factor(db.session, keys.ring, user, form.code.data,
-                                          challenge=challenge, actor=actor(user))
+                                          challenge=challenge, actor=actor(user),
+                                          policy=_delay_policy())
+            except auth.SignInDelayed as delayed:
+                # Wrong codes count per account: this sign-in ends, and the next waits.
+                if isinstance(delayed, auth.SecondFactorLocked):
+                    notify_second_factor_lockout(user)
+                session.pop(PENDING, None)
+                db.session.commit()
+                return _wait_page(delayed.until)
             except auth.SecondFactorFailed:
-                pending["attempts"] += 1
-                session[PENDING] = pending
-                if pending["attempts"] >= auth.MAX_SECOND_FACTOR_ATTEMPTS:
-                    session.pop(PENDING)
-                    db.session.commit()
-                    return _restart_login()
                 db.session.commit()
                 errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce "
                                      "moment (il change toutes les 30 secondes) ou le dernier "
@@ -158,6 +176,10 @@ def second_factor_resend():
     pending, user = _pending_user()
     if user is None:
         return _restart_login()
+    until = auth.second_factor_waiting_until(db.session, user)
+    if until is not None:  # no new code while codes wait
+        session.pop(PENDING, None)
+        return _wait_page(until)
     if user.second_factor == SecondFactor.SMS:
         pending.update(_send_sms(user))
         session[PENDING] = pending

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from domain import uploads, vault
+from domain.files import private_dir
 from domain.models import Category, Document, User
 from extensions import blobs, db, keys
 from web.access import actor
@@ -54,7 +55,7 @@ def store_upload(upload, *, patient: User, title: str, category: Category,
     with the document, or neither is). Raises uploads.UploadRejected or
     vault.InvalidDocument."""
     work = Path(current_app.instance_path) / "tmp"
-    work.mkdir(parents=True, exist_ok=True)
+    private_dir(work)  # a file being checked is in clear until it is sealed
     with tempfile.TemporaryDirectory(dir=work) as folder:
         spooled = Path(folder) / "upload"
         upload.save(spooled)

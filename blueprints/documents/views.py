@@ -58,6 +58,13 @@ def _owned(document_id: str, action: DocumentAction):
         abort(404)
 
 
+def _vanished():
+    """The document was deleted by another request (another tab, another device) since
+    this one loaded it: the same answer as for a document that never existed."""
+    db.session.commit()  # the access decision stays in the audit trail
+    abort(404)
+
+
 def _context(**extra) -> dict:
     return {"category_labels": CATEGORY_LABELS, "choosable": CHOOSABLE,
             "professions": PROFESSION_NAMES, "human_size": human_size,
@@ -165,8 +172,11 @@ def _send(document_id: str, inline: bool):
 def stream_document(owner, document, inline: bool) -> Response:
     """Decrypt a document to the browser as it streams."""
     item = vault.view(keys.ring, owner, document)
-    return stream_file(vault.open_content(keys.ring, blobs.store, owner, document),
-                       mimetype=document.mimetype, size=document.size,
+    try:
+        chunks = vault.open_content(keys.ring, blobs.store, owner, document)
+    except KeyError:  # deleted, blob included, by another request since it was loaded
+        abort(404)
+    return stream_file(chunks, mimetype=document.mimetype, size=document.size,
                        file_name=item.file_name, inline=inline)
 
 
@@ -226,6 +236,8 @@ def document_edit(document_id: str):
             except vault.InvalidDocument as problem:
                 errors.append((REASON_FIELDS.get(problem.reason, "title"),
                                str(TITLE_MESSAGES[problem.reason])))
+            except vault.DocumentNotFound:
+                _vanished()
             else:
                 db.session.commit()
                 flash(_("Les informations du document ont été modifiées."), "success")
@@ -241,7 +253,10 @@ def document_edit(document_id: str):
 def document_visibility(document_id: str):
     _owner, document = _owned(document_id, DocumentAction.HIDE)
     hidden = request.form.get("hidden") == "1"
-    vault.set_hidden(db.session, keys.ring, document, hidden, actor())
+    try:
+        vault.set_hidden(db.session, keys.ring, document, hidden, actor())
+    except vault.DocumentNotFound:
+        _vanished()
     db.session.commit()
     flash(_("Le document est maintenant masqué aux professionnels.") if hidden else
           _("Le document est de nouveau visible par les professionnels autorisés."), "success")
@@ -253,7 +268,10 @@ def document_visibility(document_id: str):
 def document_delete(document_id: str):
     owner, document = _owned(document_id, DocumentAction.DELETE)
     if request.method == "POST":
-        vault.delete_document(db.session, keys.ring, blobs.store, document, actor())
+        try:
+            vault.delete_document(db.session, keys.ring, blobs.store, document, actor())
+        except vault.DocumentNotFound:
+            _vanished()
         flash(_("Le document a été supprimé."), "success")
         return redirect(url_for("documents.document_list"), 303)
     item = vault.view(keys.ring, owner, document)

@@ -22,6 +22,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import BigInteger
 
 from blueprints.access.labels import PROFESSION_NAMES
 from blueprints.documents.labels import human_size
@@ -31,13 +32,15 @@ from blueprints.pro.patients import actor_for
 from domain import audit, messaging, uploads, vault
 from domain.errors import NotAllowed
 from domain.forms import Problem, clean_text
-from domain.models import Conversation, Role, User
+from domain.models import Conversation, Message, Role, User
 from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor
 from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional
 from web.render import render_page
 
+# The largest `avant` the database can compare with messages.id (32 bits on PostgreSQL).
+MESSAGE_ID_MAX = 2**63 - 1 if isinstance(Message.__table__.c.id.type, BigInteger) else 2**31 - 1
 MESSAGES = {
     ("subject", "required"): _l("Donnez un objet à votre message."),
     ("subject", "too_long"): _l("L’objet doit faire au plus %(maximum)s caractères "
@@ -162,11 +165,19 @@ def conversation_or_404(conversation_id: str, action: MessageAction) -> Conversa
         abort(404)
 
 
+def _before() -> int | None:
+    """`?avant=`: the message whose earlier ones are shown. Anything that is no message
+    number the database can hold (text, zero, negative, too large) shows the newest
+    messages."""
+    before = request.args.get("avant", type=int)
+    return before if before is not None and 1 <= before <= MESSAGE_ID_MAX else None
+
+
 def show(conversation: Conversation, *, endpoint: str, typed: str = "",
          errors=(), status: int = 200, reply_only: bool = False):
     """The conversation page (marks it read), or after a failed htmx send the reply form
     alone, retargeted to replace the form."""
-    before = request.args.get("avant", type=int)
+    before = _before()
     items, older = messaging.messages(db.session, keys.ring, current_user, conversation,
                                       before=before)
     summary = messaging.view(db.session, keys.ring, current_user, conversation)

@@ -13,8 +13,10 @@ from domain.models.insured import (
     SpaceStatus,
 )
 from domain.models.messaging import Conversation, Message, MessageAttachment
+from domain.models.name_prefix import FamilyNamePrefix
 from domain.models.outbox import Channel, OutgoingMessage
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
+from domain.models.sign_in import SignInDelay, SignInStep
 from domain.models.user import (
     EXCLUDED_SECTORS,
     Profession,
@@ -39,6 +41,7 @@ __all__ = [
     "AuthorKind",
     "CareRelation",
     "EmergencyAccess",
+    "FamilyNamePrefix",
     "Category",
     "Document",
     "ActivationCode",
@@ -56,6 +59,8 @@ __all__ = [
     "Representation",
     "Role",
     "SecondFactor",
+    "SignInDelay",
+    "SignInStep",
     "Sector",
     "EXCLUDED_SECTORS",
     "User",

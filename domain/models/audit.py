@@ -18,6 +18,12 @@ class AuditEvent(Base):
                             "seq"))
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # Which chain the row belongs to (its head is audit_head.id): one today; the chain is
+    # meant to be sharded so unrelated transactions never wait on one lock.
+    chain: Mapped[int] = mapped_column(default=1, server_default="1")
+    # How the row is written out for its MAC (domain/audit.py CANONICAL): rows keep the
+    # format they were written in, so a later change never breaks older rows.
+    fmt: Mapped[int] = mapped_column(default=2, server_default="1")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     action: Mapped[str] = mapped_column(String(60))
     outcome: Mapped[str] = mapped_column(String(20))
@@ -37,10 +43,13 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """One row: the last sequence number and MAC. Updating it serialises writers."""
+    """One row per chain: its last sequence number and MAC. Updating it serialises the
+    chain's writers. `head_mac` authenticates the row itself (the audit key over chain,
+    seq and last MAC): rewriting the head after deleting the newest events is detected."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     last_mac: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    head_mac: Mapped[str | None] = mapped_column(String(64))

@@ -6,9 +6,11 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from domain.crypto import process_keyring
 from domain.models.base import Base, UTCDateTime, new_id, str_enum, utcnow
+from domain.models.name_prefix import FamilyNamePrefix, normalise_name, prefix_digests
 
 
 class Role(enum.StrEnum):
@@ -48,6 +50,70 @@ class SecondFactor(enum.StrEnum):
     SMS = "sms"
 
 
+class Sealed:
+    """A person's value that the row holds only sealed, in the column `<name>_sealed`:
+    AES-256-GCM under the key file's server key, with `users.<name>.<row id>` as associated
+    data, so a value copied to another row or column does not open (SECURITY.md
+    "Cryptography"). Code reads and assigns `user.<name>` in clear and never holds a key: the
+    process's keyring (domain.crypto.process_keyring) opens the value on first read (a list
+    that shows no e-mail decrypts no e-mail) and seals it on assignment; the clear value is
+    kept on the instance for as long as the sealed one it came from stays the same.
+
+    SQL cannot see clear values: `User.<name>` in a query raises. Sort in Python; look a
+    professional up by name through domain/models/name_prefix.py. `then` names a method of
+    the row to call after each assignment."""
+
+    def __init__(self, *, limit: int, kind: type = str, then: str | None = None):
+        self.limit, self.kind, self.then = limit, kind, then
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.column = name, f"{name}_sealed"
+
+    def __get__(self, user, owner=None):
+        if user is None:
+            return self  # on the class: User(email=...) must know the name
+        sealed = getattr(user, self.column)
+        opened = user.__dict__.setdefault("_opened", {})
+        known = opened.get(self.name)
+        if known is not None and known[0] == sealed:
+            return known[1]
+        value = None if sealed is None else self._decode(
+            process_keyring().open_server(sealed, self.associated(user.id)))
+        opened[self.name] = (sealed, value)
+        return value
+
+    def __set__(self, user, value) -> None:
+        if value is not None and len(self._encode(value)) > self.limit:
+            raise ValueError(f"{self.name} is longer than {self.limit} characters")
+        if user.id is None:
+            user.id = new_id()  # the associated data names the row
+        sealed = None if value is None else process_keyring().seal_server(
+            self._encode(value).encode(), self.associated(user.id))
+        setattr(user, self.column, sealed)
+        user.__dict__.setdefault("_opened", {})[self.name] = (sealed, value)
+        if self.then:
+            getattr(user, self.then)()
+
+    def associated(self, user_id: str) -> str:
+        return f"users.{self.name}.{user_id}"
+
+    def _encode(self, value) -> str:
+        return value.isoformat() if self.kind is date else value
+
+    def _decode(self, raw: bytes):
+        text = raw.decode()
+        return date.fromisoformat(text) if self.kind is date else text
+
+    def __clause_element__(self):
+        raise TypeError(f"User.{self.name} is sealed: SQL cannot compare, filter or sort "
+                        "it (sort in Python, or look it up through a blind index)")
+
+    def __eq__(self, other):  # `User.email == x` would silently be False in a where()
+        return self.__clause_element__()
+
+    __ne__ = __eq__
+    __hash__ = object.__hash__
+
 
 class User(Base):
     """An account holder, or a person whose space is managed by a legal representative.
@@ -63,11 +129,12 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     login: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    given_name: Mapped[str] = mapped_column(String(100))
-    family_name: Mapped[str] = mapped_column(String(100))
-    birth_date: Mapped[date | None]
-    email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    # Names, birth date and contact details, sealed (see Sealed): read `user.given_name`…
+    given_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    family_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    birth_date_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     second_factor: Mapped[SecondFactor | None] = mapped_column(
         str_enum(SecondFactor, "second_factor"))
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -100,10 +167,47 @@ class User(Base):
 
     attending_doctor: Mapped[User | None] = relationship(
         remote_side="User.id", foreign_keys=[attending_doctor_id], lazy="select")
+    # Professionals: how patients find them by the start of their family name.
+    name_prefixes: Mapped[list[FamilyNamePrefix]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    given_name = Sealed(limit=100)
+    family_name = Sealed(limit=100, then="_index_family_name")
+    birth_date = Sealed(limit=10, kind=date)
+    email = Sealed(limit=254)
+    phone = Sealed(limit=20)
+
+    def __init__(self, **values):
+        # The id first: sealing binds each value to it.
+        super().__init__(id=values.pop("id", None) or new_id(), **values)
+
+    @validates("role")
+    def _role_set(self, _key, role):
+        self._index_family_name(role)
+        return role
+
+    def _index_family_name(self, role: Role | None = None) -> None:
+        """Keep the family name's prefix hashes for a professional, none for anyone else."""
+        role = role or self.role
+        name = self.family_name
+        wanted = (set(prefix_digests(process_keyring(), name))
+                  if role == Role.PROFESSIONAL and name else set())
+        kept = [row for row in self.name_prefixes if row.digest in wanted]
+        if len(kept) == len(wanted) == len(self.name_prefixes):
+            return
+        known = {row.digest for row in kept}
+        self.name_prefixes = kept + [FamilyNamePrefix(digest=digest)
+                                     for digest in sorted(wanted - known)]
 
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def name_order(self) -> tuple[str, str]:
+        """Where the person sorts in a list of names (SQL cannot sort sealed names): family
+        name, then given name, without case or accents."""
+        return normalise_name(self.family_name), normalise_name(self.given_name)
 
     # Flask-Login's user protocol, kept here so the model needs no Flask import.
     is_anonymous = False

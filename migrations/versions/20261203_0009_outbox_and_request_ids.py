@@ -1,4 +1,4 @@
-"""outbox table, request id on audit events
+"""outbox table; request id, chain and row format on audit events; authenticated head
 
 Revision ID: 0009
 Revises: 0008
@@ -33,10 +33,20 @@ def upgrade() -> None:
 
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('request_id', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('chain', sa.Integer(), server_default='1', nullable=False))
+        batch_op.add_column(sa.Column('fmt', sa.Integer(), server_default='1', nullable=False))
+
+    with op.batch_alter_table('audit_head', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('head_mac', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('audit_head', schema=None) as batch_op:
+        batch_op.drop_column('head_mac')
+
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_column('fmt')
+        batch_op.drop_column('chain')
         batch_op.drop_column('request_id')
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:

@@ -219,7 +219,8 @@ def test_the_operator_wrapper_is_valid_shell():
 
 UNITS = sorted((DEPLOY / "systemd").iterdir())
 TASKS = {"activation-expire": "activation expire", "accounts-purge": "accounts purge",
-         "agenda-remind": "agenda remind", "sessions-purge": "sessions purge"}
+         "agenda-remind": "agenda remind", "sessions-purge": "sessions purge",
+         "audit-checkpoint": "audit checkpoint"}
 HARDENING = ("NoNewPrivileges=yes", "ProtectSystem=strict",
              "ReadWritePaths=/opt/carnet-sante/instance", "PrivateTmp=yes", "ProtectHome=yes",
              "User=carnet-sante", "WorkingDirectory=/opt/carnet-sante",
@@ -263,6 +264,7 @@ def test_the_units_run_the_right_commands_sandboxed():
 @pytest.mark.parametrize(("task", "calendar"), [
     ("activation-expire", "daily"), ("accounts-purge", "daily"),
     ("agenda-remind", "*-*-* 18:00:00 Europe/Paris"), ("sessions-purge", "*:0/5"),
+    ("audit-checkpoint", "*:0/5"),
 ])
 def test_the_timers_fire_when_promised(task, calendar):
     text = (DEPLOY / "systemd" / f"carnet-sante-{task}.timer").read_text()
@@ -277,7 +279,7 @@ def test_the_timers_fire_when_promised(task, calendar):
     elapses = [datetime.strptime(moment, "%Y-%m-%d %H:%M:%S") for moment in re.findall(
         r"(?:Next elapse|Iter\. #2): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", result.stdout)]
     assert len(elapses) == 2, result.stdout
-    if task == "sessions-purge":
+    if calendar == "*:0/5":
         assert elapses[1] - elapses[0] == timedelta(minutes=5)
 
 

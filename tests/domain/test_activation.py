@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import activation, audit, closing, insured
-from domain.models import ActivationCode, InsuredPerson, SpaceStatus, User
+from domain.models import ActivationCode, AuditEvent, InsuredPerson, Role, SpaceStatus, User
 from extensions import db, keys
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -253,3 +254,53 @@ def test_script_in_names_is_stored_as_text(app):
     with app.app_context():
         report = _import(ADULT.replace("Dupont", "<script>alert(1)</script>"))
         assert report.created == 1
+
+
+def test_a_login_is_refused_the_same_way_when_taken_or_reserved_but_not_ones_own(app):
+    with app.app_context():
+        _import(ADULT)
+        person = _person("254071305512392")
+        other = User(role=Role.PATIENT, login="jeanne.dupont", given_name="J", family_name="D")
+        db.session.add(other)
+        db.session.flush()
+        refusals = []
+        for login in ("jeanne.dupont", "administrateur"):
+            with pytest.raises(activation.LoginUnavailable) as refused:
+                activation.choose_login(db.session, person, login, "x" * 12, "fast")
+            refusals.append(refused.value)
+        assert [str(refusal) for refusal in refusals] == ["login unavailable"] * 2
+        for refusal in refusals:
+            assert len(refusal.suggestions) == 3
+            assert all(suggestion.startswith(("jeanne.dupont", "jdupont", "dupont.jeanne"))
+                       and suggestion != "jeanne.dupont" for suggestion in refusal.suggestions)
+        assert activation.choose_login(db.session, person, "jeanne.d", "x" * 12,
+                                       "fast").startswith("$argon2id$")
+        # A closed space being reopened keeps its own login.
+        person.user_id = other.id
+        assert activation.choose_login(db.session, person, "jeanne.dupont", "x" * 12, "fast")
+
+
+def test_an_opposition_without_code_is_recorded_for_a_pending_space_only(app):
+    with app.app_context():
+        _import(ADULT)
+        person = _person("254071305512392")
+        args = (db.session, keys.ring, "254071305512392", "34567890123", date(1954, 7, 2), NOW,
+                ACTOR)
+        assert activation.oppose_without_code(
+            db.session, keys.ring, "254071305512392", "34567890124", date(1954, 7, 2), NOW,
+            ACTOR).outcome is None
+        first = activation.oppose_without_code(*args)
+        assert (first.outcome, first.repeated, first.email) == ("opposed", False,
+                                                                "jeanne@example.org")
+        assert person.space_status == SpaceStatus.OPPOSED
+        again = activation.oppose_without_code(*args)
+        assert (again.outcome, again.repeated) == ("opposed", True)
+        assert person.opposition_reference == first.person.opposition_reference
+        person.space_status = SpaceStatus.ACTIVE
+        assert activation.oppose_without_code(*args).outcome == "not_opposable"
+        assert person.space_status == SpaceStatus.ACTIVE
+        # One audit row on every path, the unknown person's included.
+        actions = Counter(db.session.execute(select(AuditEvent.action).where(
+            AuditEvent.action.like("activation.oppos%"))).scalars())
+        assert actions == {"activation.opposition_refused": 2, "activation.opposed": 1,
+                           "activation.opposition_repeated": 1}

@@ -55,6 +55,16 @@ class Channels:
         return outbox.Transports(email=self.email, sms=self.send_sms)
 
 
+@pytest.fixture(autouse=True)
+def _only_these_workers_send(app):
+    """The test app sends right after each commit (as in development); here the tests'
+    own transports and clocks must be the only ones to send."""
+    saved = app.config["OUTBOX_SEND_AFTER_COMMIT"]
+    app.config["OUTBOX_SEND_AFTER_COMMIT"] = False
+    yield
+    app.config["OUTBOX_SEND_AFTER_COMMIT"] = saved
+
+
 def _raw(to: str = "camille@example.org") -> bytes:
     return bytes(build_email("Carnet <ne-pas-repondre@example.org>", to, "Votre code",
                              f"Votre code est {CODE}."))

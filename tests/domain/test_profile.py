@@ -301,7 +301,8 @@ def test_no_health_content_is_stored_in_clear(app, demo_users):
     canary = f"canary-{secrets.token_hex(4)}"
     with app.app_context():
         patient, stranger, _doctor = _people()
-        stranger.family_name = f"{canary}-in-clear"  # proves the check reads what is stored
+        # Proves the check reads what is stored (a column kept in clear: names are sealed).
+        stranger.workplace = f"{canary}-in-clear"
         profile.set_not_concerned(db.session, keys.ring, patient, profile.BY_KEY["lifestyle"],
                                   True, ACTOR)  # sealed too; the entry below withdraws it
         planted = []

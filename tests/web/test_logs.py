@@ -196,6 +196,23 @@ def test_the_gunicorn_access_line_redacts_the_feed_and_the_query():
     assert line["referer"] == "https://carnet.example/agenda/abonnement/[redacted].ics"
 
 
+def test_vault_search_terms_never_reach_the_access_log():
+    """Issue 13, item 12: a search is a GET, its words were in the access log."""
+    stream = io.StringIO()
+    logger = _gunicorn_logger(stream)
+    environ = {
+        "REQUEST_METHOD": "GET", "RAW_URI": "/documents?q=s%C3%A9ropositivit%C3%A9+VIH",
+        "PATH_INFO": "/documents", "QUERY_STRING": "q=s%C3%A9ropositivit%C3%A9+VIH",
+        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.7",
+        "HTTP_REFERER": "https://carnet.example/documents?q=VIH",
+    }
+    response = SimpleNamespace(status="200 OK", sent=2048, headers=[])
+    logger.access(response, None, environ, timedelta(milliseconds=9))
+    text = stream.getvalue()
+    assert "VIH" not in text and "ropositivit" not in text and "q=" not in text
+    assert json.loads(text)["path"] == "/documents"
+
+
 def test_the_gunicorn_error_log_is_json_too():
     config = Config()
     logger = logs.GunicornLogger(config)
@@ -218,6 +235,9 @@ def test_configure_installs_json_once_in_production_only():
     root = logging.getLogger()
     level = root.level
     before = list(root.handlers)
+    # Another test may have built a production app already (its handler stays installed).
+    root.handlers[:] = [handler for handler in before
+                        if not getattr(handler, logs._HANDLER_MARK, False)]
     try:
         testing = Flask("t1")
         testing.config.update(TESTING=True, CARNET_ENV="test")

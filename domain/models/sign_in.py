@@ -1,0 +1,38 @@
+"""What failed sign-in attempts leave behind: the count and the wait they impose."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.models.base import Base, UTCDateTime, str_enum
+
+
+class SignInStep(enum.StrEnum):
+    PASSWORD = "password"  # noqa: S105 - the name of a step, not a secret
+    SECOND_FACTOR = "second_factor"
+
+
+class SignInDelay(Base):
+    """Failures of one sign-in step and the wait they impose.
+
+    Wrong passwords count per (account, client address), so failures from elsewhere never
+    delay the person (no lockout on demand); wrong second-factor codes count per account,
+    with an empty address key (whoever types them knows the password). The address is
+    only ever stored as a keyed hash (domain/sign_in.py address_key()).
+    """
+
+    __tablename__ = "sign_in_delays"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    step: Mapped[SignInStep] = mapped_column(str_enum(SignInStep, "sign_in_step"),
+                                             primary_key=True)
+    address_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Failures since the last success (or since the row was forgotten, see sign_in.py).
+    failures: Mapped[int] = mapped_column(default=0)
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
