@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from domain.crypto import Keyring
@@ -186,14 +186,20 @@ def chains(session: Session) -> list[int]:
 
 
 def verify(session: Session, keyring: Keyring, marks: dict[int, Mark] | None = None,
-           batch: int = 1000) -> VerifyResult:
+           batch: int = 1000, since: dict[int, Mark] | None = None) -> VerifyResult:
     """Walk every chain in order; report the first row whose link or MAC does not hold,
     a head that is missing, altered or ahead of the rows, and, given the newest
-    checkpoint's `marks`, a chain that ends before it or differs from it."""
-    marks = marks or {}
+    checkpoint's `marks`, a chain that ends before it or differs from it.
+
+    With `since` (the previous checkpoint's marks), each chain is walked from its mark on
+    only: the row at the mark must still be there with the same MAC, then the newer rows
+    and the head are checked (what the checkpoint timer does every few minutes, without
+    reading the whole trail each time)."""
+    marks, since = marks or {}, since or {}
     checked = 0
-    for chain in sorted(set(chains(session)) | set(marks)):
-        result = _verify_chain(session, keyring, chain, marks.get(chain), batch)
+    for chain in sorted(set(chains(session)) | set(marks) | set(since)):
+        result = _verify_chain(session, keyring, chain, marks.get(chain), batch,
+                               since.get(chain))
         checked += result.checked
         if not result.ok:
             return VerifyResult(False, checked, result.first_broken_seq, result.reason, chain)
@@ -201,9 +207,16 @@ def verify(session: Session, keyring: Keyring, marks: dict[int, Mark] | None = N
 
 
 def _verify_chain(session: Session, keyring: Keyring, chain: int, mark: Mark | None,
-                  batch: int) -> VerifyResult:
-    previous_mac, expected_seq, checked, last_seq = GENESIS_MAC, 1, 0, 0
-    mark_seen = mark is None or mark.seq == 0
+                  batch: int, start: Mark | None = None) -> VerifyResult:
+    previous_mac, last_seq = GENESIS_MAC, 0
+    if start is not None and start.seq > 0:
+        anchor = session.get(AuditEvent, (chain, start.seq))
+        if anchor is None or anchor.mac != start.mac:
+            return VerifyResult(False, 0, start.seq, "the chain no longer holds the previous "
+                                f"checkpoint's event {start.seq}", chain)
+        previous_mac, last_seq = start.mac, start.seq
+    expected_seq, checked = last_seq + 1, 0
+    mark_seen = mark is None or mark.seq <= last_seq
     while True:
         rows = session.execute(select(AuditEvent).where(
             AuditEvent.chain == chain, AuditEvent.seq > last_seq)
@@ -229,22 +242,27 @@ def _verify_chain(session: Session, keyring: Keyring, chain: int, mark: Mark | N
             last_seq = event.seq
         session.expunge_all()
     if not mark_seen:
-        return VerifyResult(False, checked, checked + 1,
+        return VerifyResult(False, checked, expected_seq,
                             f"the chain ends before the newest checkpoint (event {mark.seq})",
                             chain)
     head = session.get(AuditHead, chain)
     if head is None:
-        if checked:
-            return VerifyResult(False, checked, checked + 1, "the head is missing", chain)
+        if last_seq:
+            return VerifyResult(False, checked, expected_seq, "the head is missing", chain)
         return VerifyResult(True, 0, chain=chain)
     if head.head_mac is None or head.head_mac != head_mac(keyring, chain, head.seq,
                                                           head.last_mac):
-        if head.seq == 0 and checked == 0 and head.head_mac is None:
+        if head.seq == 0 and last_seq == 0 and head.head_mac is None:
             return VerifyResult(True, 0, chain=chain)  # created, nothing written yet
-        return VerifyResult(False, checked, checked + 1, "the head was altered", chain)
-    if head.seq != checked or head.last_mac != previous_mac:
-        return VerifyResult(False, checked, checked + 1, "rows missing at the end", chain)
+        return VerifyResult(False, checked, expected_seq, "the head was altered", chain)
+    if head.seq != last_seq or head.last_mac != previous_mac:
+        return VerifyResult(False, checked, expected_seq, "rows missing at the end", chain)
     return VerifyResult(True, checked, chain=chain)
+
+
+def oldest_event_at(session: Session) -> datetime | None:
+    """When the trail's first event was written (None for an empty trail)."""
+    return session.scalar(select(func.min(AuditEvent.occurred_at)))
 
 
 def marks_now(session: Session, keyring: Keyring) -> dict[int, Mark]:

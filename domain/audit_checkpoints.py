@@ -154,10 +154,24 @@ def _canonical(body: dict) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
+RESTORE = "restore"
+
+
 def write(store: CheckpointStore, session: Session, keyring: Keyring, now: datetime,
           reason: str = "timer") -> Checkpoint:
     """Record where every chain stands now. Refuses (ValueError) when a head does not
-    authenticate: a checkpoint must never bless a forged head."""
+    authenticate, and, unless the chain was just restored from a backup (`reason`
+    "restore"), when the chain no longer holds the previous checkpoint's events or the
+    rows since do not verify: a checkpoint must never bless a chain cut short or forged,
+    or the next `audit verify` would take it for the truth."""
+    if reason != RESTORE:
+        previous = newest(store, keyring)
+        if previous is not None:
+            result = audit.verify(session, keyring, since=previous.marks)
+            if not result.ok:
+                raise ValueError(f"chain {result.chain}: {result.reason} (event "
+                                 f"{result.first_broken_seq}); no checkpoint written, run "
+                                 "`flask audit verify`")
     marks = audit.marks_now(session, keyring)
     body = {"format": FORMAT, "written_at": now.isoformat(timespec="microseconds"),
             "reason": reason,

@@ -13,6 +13,7 @@ import io
 import tarfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ALLOWED = ("app.py", "config.py", "extensions.py", "gunicorn.conf.py", "pyproject.toml",
            "Makefile", "README.md", "LICENSE", "Dockerfile", ".dockerignore", "compose.yaml",
@@ -21,9 +22,12 @@ ALLOWED = ("app.py", "config.py", "extensions.py", "gunicorn.conf.py", "pyprojec
            "translations", "migrations", "scripts", "tests", "benchmarks", "deploy")
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", "node_modules", "vendor",
                  "results", ".venv", "instance"}
-SKIPPED_SUFFIXES = {".pyc", ".pyo", ".mo", ".db", ".sqlite", ".key", ".pem", ".crt", ".env",
-                    ".eml", ".log", ".swp"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".mo", ".db", ".sqlite", ".sqlite3", ".key", ".pem",
+                    ".crt", ".p12", ".env", ".eml", ".log", ".swp", ".bak", ".dump"}
 SKIPPED_NAMES = {"keys.json", "secret_key", ".env"}
+# Data beside a database (its journal, WAL and shared memory) and key files, whatever
+# their suffix.
+SKIPPED_NAME_PARTS = (".db-", ".sqlite-", ".sqlite3-", "-journal", "keys.json", "secret_key")
 PREFIX = "carnet-sante"
 
 
@@ -39,6 +43,11 @@ def members(root: Path, excluded: Iterable[Path] = ()) -> list[Path]:
         if path.is_symlink() or not path.is_file():
             return False
         if SKIPPED_PARTS.intersection(relative.parts[:-1]) or path.name in SKIPPED_NAMES:
+            return False
+        name = path.name.lower()
+        if any(part in name for part in SKIPPED_NAME_PARTS):
+            return False
+        if name.startswith(".env") or name.endswith(".env"):  # environment files, any name
             return False
         if path.suffix.lower() in SKIPPED_SUFFIXES:
             return False
@@ -56,6 +65,29 @@ def members(root: Path, excluded: Iterable[Path] = ()) -> list[Path]:
                           if not any(part.is_symlink() for part in _between(root, path)))
         found.extend(path.relative_to(root) for path in candidates if keep(path))
     return sorted(found)
+
+
+def private_paths(instance_path: str, config) -> list[Path]:
+    """Every place the settings name for data or secrets, wherever the operator put it: the
+    instance folder, the key file, the outbox, a SQLite database (and its -wal/-shm), a
+    local blob store and a local checkpoint folder. Left out of the archive even if it sits
+    inside a published folder."""
+    from sqlalchemy.engine import make_url
+
+    paths = [Path(instance_path)]
+    for name in ("CARNET_KEY_FILE", "OUTBOX_DIR"):
+        if config.get(name):
+            paths.append(Path(config[name]))
+    url = make_url(config["DATABASE_URL"])
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database)
+        paths += [database, *(database.with_name(database.name + suffix)
+                              for suffix in ("-wal", "-shm", "-journal"))]
+    for name in ("BLOB_STORE", "AUDIT_CHECKPOINTS"):
+        value = config.get(name) or ""
+        if value.startswith("file://"):
+            paths.append(Path(unquote(urlsplit(value).path)))
+    return paths
 
 
 def _between(root: Path, path: Path) -> Iterator[Path]:

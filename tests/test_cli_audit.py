@@ -85,3 +85,17 @@ def test_a_restore_marks_the_rolled_back_chain_with_a_new_checkpoint(app, tmp_pa
     result = _run(app, "audit", "verify")
     assert result.exit_code == 0, result.output
     empty_database(app)
+
+
+def test_checkpoints_all_deleted_from_an_old_trail_are_reported(app):
+    from datetime import timedelta
+
+    from domain.models.base import utcnow
+
+    with app.app_context():
+        audit.record(db.session, keys.ring, "test.old", now=utcnow() - timedelta(hours=3))
+        db.session.commit()
+    result = _run(app, "audit", "verify")
+    assert result.exit_code == 1 and "checkpoints were deleted" in result.output
+    assert _run(app, "audit", "checkpoint").exit_code == 0
+    assert _run(app, "audit", "verify").exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -10,6 +11,9 @@ from flask import Flask, current_app
 from domain import audit, audit_checkpoints
 from domain.models.base import utcnow
 from extensions import db, keys
+
+# The checkpoint timer runs every 5 minutes: a trail older than this has one.
+CHECKPOINT_EXPECTED_WITHIN = timedelta(hours=1)
 
 
 def checkpoint_store() -> audit_checkpoints.CheckpointStore | None:
@@ -61,6 +65,14 @@ def register_audit(app: Flask) -> None:
             click.echo("No checkpoint store (AUDIT_CHECKPOINTS): deleting the newest events "
                        "together with the head cannot be detected.")
         else:
+            oldest = audit.oldest_event_at(db.session)
+            if oldest is not None and utcnow() - oldest > CHECKPOINT_EXPECTED_WITHIN:
+                # The timer writes one every 5 minutes: none at all for an older trail
+                # means they were deleted (or the timer never ran).
+                click.echo(f"BROKEN: no checkpoint in {store!r}, although the trail goes "
+                           f"back to {oldest:%Y-%m-%d %H:%M} UTC: checkpoints were deleted "
+                           "or the timer never ran.")
+                raise SystemExit(1)
             click.echo("No checkpoint yet: run `flask audit checkpoint`.")
 
     @audit_group.command("checkpoint")

@@ -14,7 +14,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 
-from domain import audit, backup
+from domain import audit, audit_checkpoints, backup
 from extensions import blobs, db, keys
 from web.cli import alembic_config
 from web.cli_audit import write_checkpoint
@@ -115,7 +115,7 @@ def register_backup(app: Flask) -> None:
         db.session.commit()
         # The restore rolled the chain back on purpose: later checkpoints describe events
         # that no longer exist. A new one marks the restored chain as the one to verify.
-        if write_checkpoint("restore") is not None:
+        if write_checkpoint(audit_checkpoints.RESTORE) is not None:
             click.echo("A new audit checkpoint marks the restored chain.")
         click.echo("Recorded in the audit trail. Check with `flask --app app audit verify` "
                    "and `flask --app app vault verify`.")

@@ -94,8 +94,8 @@ def source_archive():
     on the fly from the project's own files (never the instance folder or a key)."""
     root = Path(current_app.root_path)
     config = current_app.config
-    files = source.members(root, excluded=(current_app.instance_path,
-                                           config["CARNET_KEY_FILE"], config["OUTBOX_DIR"]))
+    files = source.members(root, excluded=source.private_paths(current_app.instance_path,
+                                                               config))
     response = Response(source.archive(root, files), mimetype="application/gzip")
     response.headers["Content-Disposition"] = (
         'attachment; filename="carnet-sante.tar.gz"; filename*=UTF-8\'\'carnet-sante.tar.gz')

@@ -17,10 +17,12 @@ class AuditEvent(Base):
                       Index("ix_audit_events_subject_actor_seq", "subject_id", "actor_id",
                             "seq"))
 
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # Which chain the row belongs to (its head is audit_head.id): one today; the chain is
-    # meant to be sharded so unrelated transactions never wait on one lock.
-    chain: Mapped[int] = mapped_column(default=1, server_default="1")
+    # meant to be sharded so unrelated transactions never wait on one lock. Each chain
+    # numbers its own rows: the key is (chain, seq).
+    chain: Mapped[int] = mapped_column(primary_key=True, default=1, server_default="1",
+                                       autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # How the row is written out for its MAC (domain/audit.py CANONICAL): rows keep the
     # format they were written in, so a later change never breaks older rows.
     fmt: Mapped[int] = mapped_column(default=2, server_default="1")

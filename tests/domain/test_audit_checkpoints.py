@@ -215,18 +215,73 @@ def test_the_request_id_is_part_of_the_mac(app):
 
 
 def test_every_chain_is_verified_and_checkpointed(app, store):
-    """Built for several chains (the trail is meant to be sharded): a second chain is
-    verified and checkpointed on its own. (Sequence numbers are still one primary key:
-    the second chain starts where the first one's numbers are free.)"""
+    """Built for several chains (the trail is meant to be sharded): each chain numbers its
+    own rows, has its own authenticated head, and is verified and checkpointed on its own."""
     with app.app_context():
         _write(3)
-        db.session.add(AuditHead(id=2, seq=0, last_mac=audit.GENESIS_MAC))
+        for index in range(2):
+            audit.record_many(db.session, keys.ring, [audit.Entry(
+                "test.other_chain", details={"n": index})], chain=2)
         db.session.commit()
-        assert db.session.scalar(select(func.count()).select_from(AuditHead)) == 2
         assert audit.chains(db.session) == [1, 2]
-        assert audit.verify(db.session, keys.ring).ok
+        assert db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain == 2)
+                                  .order_by(AuditEvent.seq)).all() == [1, 2]
+        assert audit.verify(db.session, keys.ring).checked == 5
         checkpoint = _checkpoint(store)
-        assert set(checkpoint.marks) == {1}  # an empty chain has nothing to mark yet
+        assert {chain: mark.seq for chain, mark in checkpoint.marks.items()} == {1: 3, 2: 2}
+        # Cutting the second chain alone is caught.
+        db.session.execute(delete(AuditEvent).where(AuditEvent.chain == 2))
+        db.session.execute(delete(AuditHead).where(AuditHead.id == 2))
+        db.session.commit()
+        result = _verify(store)
+        assert not result.ok and result.chain == 2
+
+
+def test_upgrading_authenticates_the_head_of_an_existing_chain(app, tmp_path, monkeypatch):
+    """Migration 0009 gives an existing chain's head its MAC (with the app's keys), so the
+    trail verifies right after the upgrade; without the keys it changes nothing."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from domain import crypto
+    from domain.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config("alembic.ini")
+    config.attributes["database_url"] = url
+    command.upgrade(config, "0008")
+    engine = make_engine(url)
+    with app.app_context():
+        previous = audit.GENESIS_MAC
+        with engine.begin() as connection:
+            for seq in (1, 2):
+                row = {"seq": seq, "occurred_at": T0, "action": "test.old", "outcome": "success",
+                       "actor_id": None, "acting_as": None, "assisted_by_id": None,
+                       "subject_id": None, "target_type": None, "target_id": None, "ip": None,
+                       "details": "{}"}
+                fields = {**row, "occurred_at": T0.isoformat(timespec="microseconds")}
+                mac = keys.ring.audit_mac(previous.encode() + b"|" + json.dumps(
+                    fields, sort_keys=True, separators=(",", ":")).encode())
+                connection.execute(text(
+                    "INSERT INTO audit_events (seq, occurred_at, action, outcome, details, "
+                    "prev_mac, mac) VALUES (:seq, '2026-12-03 09:00:00.000000', :action, "
+                    ":outcome, '{}', :prev, :mac)"),
+                    {**row, "prev": previous, "mac": mac})
+                previous = mac
+            connection.execute(text("INSERT INTO audit_head (id, seq, last_mac) "
+                                    "VALUES (1, 2, :mac)"), {"mac": previous})
+    monkeypatch.setattr(crypto, "_process_keyring", None)
+    with pytest.raises(RuntimeError, match="flask --app app db upgrade"):
+        command.upgrade(config, "0009")
+    monkeypatch.undo()
+    with app.app_context():
+        command.upgrade(config, "0009")
+        from sqlalchemy.orm import Session
+        with Session(engine) as session:
+            result = audit.verify(session, keys.ring)
+    engine.dispose()
+    assert result.ok and result.checked == 2, result
 
 
 def test_checkpoints_in_an_object_store(app, moto_endpoint):  # noqa: F811
@@ -252,3 +307,59 @@ def test_the_store_setting_is_parsed(tmp_path):
     for bad in ("ftp://x/y", "file://host/path", "file:relative"):
         with pytest.raises(ValueError):
             audit_checkpoints.make_store(bad, tmp_path, {})
+
+
+def test_the_timer_never_blesses_a_wiped_or_rolled_back_chain(app, store):
+    """The next checkpoint after tampering would have made it the truth: it is refused,
+    and the newest checkpoint stays the one that catches the tampering."""
+    with app.app_context():
+        _write(5)
+        saved = _head()
+        old = (saved.seq, saved.last_mac, saved.head_mac)
+        _write(5)
+        _checkpoint(store)
+        _drop_tail(5)  # rolled back to an older authentic head
+        db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(
+            seq=old[0], last_mac=old[1], head_mac=old[2]))
+        db.session.commit()
+        with pytest.raises(ValueError, match="no longer holds the previous checkpoint"):
+            _checkpoint(store, T0 + timedelta(minutes=5))
+        db.session.execute(delete(AuditEvent))
+        db.session.execute(delete(AuditHead))
+        db.session.commit()
+        with pytest.raises(ValueError, match="no checkpoint written"):
+            _checkpoint(store, T0 + timedelta(minutes=10))
+        assert len(store.names()) == 1 and not _verify(store).ok
+
+
+def test_the_timer_checks_only_what_came_since_the_previous_checkpoint(app, store):
+    with app.app_context():
+        _write(4)
+        _checkpoint(store, T0)
+        _write(3)
+        # An old row altered is not re-read by the timer (audit verify finds it)...
+        db.session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(outcome="x"))
+        db.session.commit()
+        assert _checkpoint(store, T0 + timedelta(minutes=5)).marks[1].seq == 7
+        assert _verify(store).first_broken_seq == 2
+        # ...but a new row altered after the previous checkpoint stops it.
+        _write(1)
+        db.session.execute(update(AuditEvent).where(AuditEvent.seq == 8).values(outcome="x"))
+        db.session.commit()
+        with pytest.raises(ValueError, match="row altered"):
+            _checkpoint(store, T0 + timedelta(minutes=10))
+
+
+def test_a_restore_may_start_a_new_baseline(app, store):
+    with app.app_context():
+        _write(6)
+        _checkpoint(store, T0)
+        _drop_tail(2)  # a restore rolls back on purpose, the head with it
+        head = _head()
+        last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        head.seq, head.last_mac = last.seq, last.mac
+        head.head_mac = audit.head_mac(keys.ring, 1, last.seq, last.mac)
+        db.session.commit()
+        audit_checkpoints.write(store, db.session, keys.ring, T0 + timedelta(minutes=1),
+                                reason=audit_checkpoints.RESTORE)
+        assert _verify(store).ok

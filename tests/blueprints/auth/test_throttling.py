@@ -106,7 +106,7 @@ def test_the_lockout_email_arrives_once_and_never_holds_a_code(app, demo_users):
     emails = _emails_to(app, CAMILLE.email)
     assert len(emails) == 1
     body = emails[0].get_body(("plain",)).get_content()
-    assert "quelqu’un connaît votre mot de passe : changez-le" in body
+    assert "quelqu’un connaît votre mot de passe. Appelez le 3646" in body
     assert "/arnaques" in body
     totp = pyotp.TOTP(CAMILLE.totp_secret)
     now = datetime.now(UTC)

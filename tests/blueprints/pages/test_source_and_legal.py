@@ -89,6 +89,31 @@ def test_private_files_are_left_out_even_inside_published_folders(tmp_path):
         assert archive.getnames() == ["carnet-sante/app.py", "carnet-sante/domain/rules.py"]
 
 
+def test_data_the_settings_place_inside_published_folders_is_left_out(tmp_path):
+    """A SQLite database, its WAL, local blobs or checkpoints and environment files put
+    inside a published folder by an operator never reach the archive."""
+    root = tmp_path / "site"
+    data = root / "static" / "data"
+    (data / "blobs" / "ab").mkdir(parents=True)
+    (root / "deploy").mkdir()
+    (root / "app.py").write_text("print('ok')\n")
+    for name in ("carnet.db", "carnet.db-wal", "carnet.db-shm", "other.sqlite3",
+                 "other.sqlite3-journal"):
+        (data / name).write_bytes(b"pages of the database")
+    (data / "blobs" / "ab" / "abcdef").write_bytes(b"ciphertext")
+    (data / "checkpoints").mkdir()
+    (data / "checkpoints" / "20261203.json").write_text("{}")
+    (root / "deploy" / ".env.production").write_text("SECRET_KEY=x")
+    (root / "deploy" / "prod.env").write_text("SECRET_KEY=x")
+    (root / "deploy" / "carnet.env.example").write_text("SECRET_KEY=change-me")
+    config = {"DATABASE_URL": f"sqlite:///{data / 'carnet.db'}",
+              "BLOB_STORE": (data / "blobs").as_uri(),
+              "AUDIT_CHECKPOINTS": (data / "checkpoints").as_uri(),
+              "CARNET_KEY_FILE": str(tmp_path / "keys.json"), "OUTBOX_DIR": ""}
+    files = source.members(root, excluded=source.private_paths(str(tmp_path / "i"), config))
+    assert [path.as_posix() for path in files] == ["app.py", "deploy/carnet.env.example"]
+
+
 def test_the_legal_notice_names_the_operator_from_the_settings(app, client):
     saved = {name: app.config[name] for name in ("PUBLISHER_NAME", "HOST_NAME",
                                                  "PUBLICATION_DIRECTOR")}
