@@ -8,7 +8,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from domain import audit, audit_checkpoints
 from domain.audit_checkpoints import CheckpointError, FolderCheckpoints, S3Checkpoints
