@@ -109,7 +109,7 @@ def test_smtp_stopped_mid_run_nothing_lost_and_sent_once_when_it_returns(
         relay.stop()
         assert deposit(doctor, patient_id, title="Résultats").status_code == 303
         assert _documents(app) == 2
-        _wait(lambda: any(row.attempts >= 1 for row in _queued(app)), process=worker,
+        _wait(lambda: any(row.last_error for row in _queued(app)), process=worker,
               what="the worker to try and fail")
         (waiting,) = _queued(app)
         assert waiting.failed_at is None and waiting.last_error.startswith("SMTP unreachable")
