@@ -259,6 +259,16 @@ def print_finished(script: str, started: float, cpu_started: float) -> None:
           f"average {os.getloadavg()[0]:.1f} at the end).")
 
 
+def write_source(path: Path, size: int) -> None:
+    """Random (incompressible) content, written in 1 MiB pieces: never whole in memory."""
+    with path.open("wb") as handle:
+        left = size
+        while left:
+            piece = os.urandom(min(left, 1 << 20))
+            handle.write(piece)
+            left -= len(piece)
+
+
 def vmhwm_bytes() -> int | None:
     """This process's own peak RSS (Linux /proc), which, unlike ru_maxrss, does not start
     from the parent's peak."""

@@ -57,6 +57,7 @@ from benchmarks._common import (  # noqa: E402
     sign_in,
     verdict,
     vmhwm_bytes,
+    write_source,
 )
 from domain.crypto import CHUNK_SIZE, NONCE_BYTES, new_data_key  # noqa: E402
 
@@ -70,16 +71,6 @@ STREAM_RATIO = 0.5             # DESIGN.md §5, document streams vs one-shot AES
 PATIENT_LOGIN = "camille.martin"
 EXPORT_PATH = "/mon-compte/export.zip"
 CATEGORIES = ("lab_results", "imaging", "reports", "prescriptions", "certificates")
-
-
-def write_source(path: Path, size: int) -> None:
-    """Random (incompressible) content, written in 1 MiB pieces."""
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            piece = os.urandom(min(left, 1 << 20))
-            handle.write(piece)
-            left -= len(piece)
 
 
 def seed_documents(app, tmp: str, start: int, stop: int) -> None:

@@ -46,6 +46,7 @@ from benchmarks._common import (  # noqa: E402
     sign_in,
     verdict,
     vmhwm_bytes,
+    write_source,
 )
 from domain.crypto import (  # noqa: E402
     CHUNK_SIZE,
@@ -91,16 +92,6 @@ def memory_pieces(view: memoryview):
     """The bytes already in memory, in CHUNK_SIZE pieces (no copy)."""
     for offset in range(0, len(view), CHUNK_SIZE):
         yield view[offset:offset + CHUNK_SIZE]
-
-
-def write_source(path: Path, size: int) -> None:
-    """Random (incompressible) content, written in 1 MiB pieces: never whole in memory."""
-    with path.open("wb") as handle:
-        left = size
-        while left:
-            piece = os.urandom(min(left, 1 << 20))
-            handle.write(piece)
-            left -= len(piece)
 
 
 class Stream:

@@ -89,10 +89,10 @@ def register(app: Flask) -> None:
 
 def register_lifecycle(app: Flask) -> None:
     """Commands for the insurer's data and the life cycle of spaces (DESIGN.md §2)."""
-    from blueprints.activation.delivery import code_letters_pdf, deliver_code
     from domain import activation, closing, insured
     from domain.identity import InvalidIdentifier, normalise_nir
     from domain.models.base import utcnow
+    from web.delivery import code_letters_pdf, deliver_code
 
     @app.cli.group("insured")
     def insured_group():

@@ -13,17 +13,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.access import bp
-from blueprints.access.labels import (
-    MODE_LABELS,
-    OUTCOME_LABELS,
-    PROFESSION_NAMES,
-    action_label,
-)
 from domain import emergency, history
 from domain.policy import Area
 from domain.spreadsheet import safe_row
 from extensions import db, htmx, keys
 from web.access import actor, allow
+from web.labels.access import (
+    MODE_LABELS,
+    OUTCOME_LABELS,
+    PROFESSION_NAMES,
+    action_label,
+)
 from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)

@@ -4,9 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.access import bp
-from blueprints.access.labels import PROFESSION_NAMES
-from blueprints.documents.labels import CATEGORY_LABELS
-from blueprints.profile.labels import SECTION_TITLES
 from domain import access_matrix, care
 from domain.errors import NotAllowed
 from domain.forms import clean_text
@@ -14,6 +11,9 @@ from domain.models import Profession, Role, User
 from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
+from web.labels.access import PROFESSION_NAMES
+from web.labels.documents import CATEGORY_LABELS
+from web.labels.profile import SECTION_TITLES
 
 patient = allow(Area.PATIENT_SPACE)
 

@@ -8,8 +8,16 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.activation import bp
 from blueprints.activation import flow as steps
-from blueprints.activation.delivery import deliver_code, rehearse_code
-from blueprints.activation.forms import (
+from domain import activation
+from domain.identity import mask_email, mask_phone
+from domain.insured import read_field, representatives
+from domain.models import SecondFactor, SpaceStatus, User
+from domain.models.base import utcnow
+from domain.policy import Area
+from extensions import db, htmx, keys, limiter
+from web.access import actor, allow
+from web.delivery import deliver_code, rehearse_code
+from web.form_reading import (
     empty_identity,
     read_contacts,
     read_credentials,
@@ -19,14 +27,6 @@ from blueprints.activation.forms import (
     read_six_digits,
     text,
 )
-from domain import activation
-from domain.identity import mask_email, mask_phone
-from domain.insured import read_field, representatives
-from domain.models import SecondFactor, SpaceStatus, User
-from domain.models.base import utcnow
-from domain.policy import Area
-from extensions import db, htmx, keys, limiter
-from web.access import actor, allow
 from web.outgoing import send_email, send_sms
 from web.render import render_page
 from web.totp import new_secret, provisioning_qr

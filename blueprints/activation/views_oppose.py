@@ -9,13 +9,6 @@ from flask_babel import gettext as _
 
 from blueprints.activation import bp
 from blueprints.activation import flow as steps
-from blueprints.activation.delivery import (
-    PROOF_FILENAME,
-    opposition_proof_pdf,
-    post_letter,
-    tell_opposition,
-)
-from blueprints.activation.forms import empty_identity, read_identity, text
 from domain import activation
 from domain.insured import read_field
 from domain.models import ActivationCode, InsuredPerson, SpaceStatus
@@ -23,6 +16,13 @@ from domain.models.base import utcnow
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow
+from web.delivery import (
+    PROOF_FILENAME,
+    opposition_proof_pdf,
+    post_letter,
+    tell_opposition,
+)
+from web.form_reading import empty_identity, read_identity, text
 from web.outgoing import send_email
 from web.render import render_page
 

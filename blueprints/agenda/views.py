@@ -15,12 +15,12 @@ from flask_login import current_user
 
 from blueprints.agenda import bp
 from blueprints.agenda.labels import FIELDS, HINTS, KIND_HINTS, KINDS, clock, message
-from blueprints.profile.labels import VACCINES
 from domain import agenda
 from domain.forms import Problem
 from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
+from web.labels.profile import VACCINES
 from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)

@@ -1,33 +1,31 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import quote
 
 from flask import (
-    Response,
     abort,
     flash,
     make_response,
     redirect,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from blueprints.access.labels import PROFESSION_NAMES
-from blueprints.activation.forms import read_date
 from blueprints.documents import bp
-from blueprints.documents.labels import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
-from blueprints.documents.upload import store_upload, upload_message
 from domain import uploads, vault
 from domain.models import SYSTEM_CATEGORIES, Category
 from domain.policy import Area, DocumentAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
+from web.files import stream_document
+from web.form_reading import read_date
+from web.labels.access import PROFESSION_NAMES
+from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
 from web.render import render_page
+from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
 
@@ -155,43 +153,12 @@ def document_show(document_id: str):
                                   author=authors.get(document.author_id)))
 
 
-def _disposition(kind: str, name: str) -> str:
-    """RFC 6266: an ASCII fallback and the exact UTF-8 name (accents kept)."""
-    fallback = name.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 def _send(document_id: str, inline: bool):
     owner, document = _owned(document_id, DocumentAction.DOWNLOAD)
     if inline and document.kind not in ("pdf", "jpeg", "png"):
         abort(404)
     db.session.commit()
     return stream_document(owner, document, inline)
-
-
-def stream_document(owner, document, inline: bool) -> Response:
-    """Decrypt a document to the browser as it streams."""
-    item = vault.view(keys.ring, owner, document)
-    try:
-        chunks = vault.open_content(keys.ring, blobs.store, owner, document)
-    except KeyError:  # deleted, blob included, by another request since it was loaded
-        abort(404)
-    return stream_file(chunks, mimetype=document.mimetype, size=document.size,
-                       file_name=item.file_name, inline=inline)
-
-
-def stream_file(chunks, *, mimetype: str, size: int, file_name: str,
-                inline: bool) -> Response:
-    """Clear content to the browser as it is decrypted, under its own name, sandboxed:
-    vault documents and message attachments alike."""
-    response = Response(stream_with_context(chunks), mimetype=mimetype,
-                        direct_passthrough=True)
-    response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = _disposition(
-        "inline" if inline else "attachment", file_name)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/<string:document_id>/fichier")

@@ -24,11 +24,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import BigInteger
 
-from blueprints.access.labels import PROFESSION_NAMES
-from blueprints.documents.labels import human_size
-from blueprints.documents.upload import upload_message
-from blueprints.documents.views import stream_file
-from blueprints.pro.patients import actor_for
 from domain import audit, messaging, uploads, vault
 from domain.errors import NotAllowed
 from domain.forms import Problem, clean_text
@@ -36,8 +31,13 @@ from domain.models import Conversation, Message, Role, User
 from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor
+from web.care import actor_for
+from web.files import stream_file
+from web.labels.access import PROFESSION_NAMES
+from web.labels.documents import human_size
 from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional
 from web.render import render_page
+from web.uploads import upload_message
 
 # The largest `avant` the database can compare with messages.id (32 bits on PostgreSQL).
 MESSAGE_ID_MAX = 2**63 - 1 if isinstance(Message.__table__.c.id.type, BigInteger) else 2**31 - 1

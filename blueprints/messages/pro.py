@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.messages import bp, common
-from blueprints.pro.patients import actor_for, patient_or_404
 from domain import messaging
 from domain.errors import NotAllowed
 from domain.policy import Area, MessageAction
 from extensions import db, keys
 from web.access import allow
+from web.care import actor_for, patient_or_404
 from web.render import render_page
 
 pro = allow(Area.PRO_PORTAL)

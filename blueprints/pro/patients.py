@@ -4,7 +4,6 @@ deposit a document, record a vaccination."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,15 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from blueprints.access.labels import PROFESSION_NAMES
-from blueprints.activation.forms import read_date, read_nir
-from blueprints.documents.labels import CATEGORY_LABELS, human_size, kind_label
-from blueprints.documents.upload import store_upload, upload_message
-from blueprints.documents.views import stream_document
 from blueprints.pro import bp
-from blueprints.profile.display import measure_text
-from blueprints.profile.labels import MEASURES, VACCINES, message
-from blueprints.profile.views import helpers
 from domain import (
     access_matrix,
     audit,
@@ -33,13 +24,20 @@ from domain import (
     vault,
 )
 from domain.errors import NotAllowed
-from domain.models import User
 from domain.models.base import utcnow
 from domain.policy import Area, DocumentAction, ProfileAction
 from extensions import db, keys
 from web.access import actor, allow
+from web.care import actor_for, emergency_actor, patient_or_404
+from web.files import stream_document
+from web.form_reading import read_date, read_nir
+from web.labels.access import PROFESSION_NAMES
+from web.labels.documents import CATEGORY_LABELS, human_size, kind_label
+from web.labels.profile import MEASURES, VACCINES, message
+from web.labels.profile_display import helpers, measure_text
 from web.outgoing import notify_emergency, notify_new_document, notify_professional_access
 from web.render import render_page
+from web.uploads import store_upload, upload_message
 
 pro = allow(Area.PRO_PORTAL)
 REASON_MESSAGES = {
@@ -47,18 +45,6 @@ REASON_MESSAGES = {
     "too_short": _l("Décrivez la situation en au moins 10 caractères."),
     "too_long": _l("La raison doit faire au plus 500 caractères."),
 }
-
-
-def patient_or_404(patient_id: str, refusal: str = "care.patient_open") -> User:
-    """The patient, if this professional may open their page; a 404 otherwise, audited as
-    `refusal`."""
-    patient = db.session.get(User, patient_id) if len(patient_id) <= 32 else None
-    if patient is None or not care.may_open(db.session, current_user, patient):
-        audit.record(db.session, keys.ring, refusal, actor=actor(),
-                     outcome="denied", subject_id=patient.id if patient else None)
-        db.session.commit()
-        abort(404)
-    return patient
 
 
 def _identity(typed: dict) -> tuple[str | None, date | None, list[tuple[str, str]]]:
@@ -126,11 +112,11 @@ def emergency_start():
         if not errors:
             try:
                 patient = care.find_patient(db.session, keys.ring, current_user, nir, born,
-                                            _emergency_actor())
+                                            emergency_actor())
                 access = emergency.start(
                     db.session, keys.ring, current_user, patient, typed["reason"],
                     now=utcnow(), hours=current_app.config["EMERGENCY_HOURS"],
-                    actor=_emergency_actor())
+                    actor=emergency_actor())
             except care.PatientNotFound:
                 errors.append(("nir", _("Aucun espace santé ouvert ne correspond à ce numéro "
                                         "et à cette date de naissance.")))
@@ -147,16 +133,6 @@ def emergency_start():
     return render_page("pro/emergency.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), typed=typed,
                        hours=current_app.config["EMERGENCY_HOURS"])
-
-
-def _emergency_actor() -> audit.Actor:
-    """The audit actor of a professional acting under an emergency access."""
-    return replace(actor(), acting_as="professional_emergency")
-
-
-def actor_for(patient: User) -> audit.Actor:
-    known = care.facts(db.session, current_user, patient)
-    return _emergency_actor() if known.emergency and not known.declared else actor()
 
 
 @bp.get("/pro/patients/<string:patient_id>")

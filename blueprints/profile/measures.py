@@ -12,14 +12,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.profile import bp
-from blueprints.profile.display import measure_text
-from blueprints.profile.labels import MEASURES, UNITS, field_hint, field_label, message
 from domain import measures
 from domain.policy import Area, ProfileAction
 from domain.profile import is_minor
 from extensions import db, htmx, keys
 from web import charts
 from web.access import actor, allow
+from web.labels.profile import MEASURES, UNITS, field_hint, field_label, message
+from web.labels.profile_display import measure_text
 from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)

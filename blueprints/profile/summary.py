@@ -9,13 +9,12 @@ from flask import make_response, render_template
 from flask_login import current_user
 
 from blueprints.profile import bp
-from blueprints.profile.display import measure_text
-from blueprints.profile.labels import MEASURES
-from blueprints.profile.views import helpers
 from domain import audit, measures, profile
 from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
+from web.labels.profile import MEASURES
+from web.labels.profile_display import helpers, measure_text
 from web.outgoing import render_pdf
 
 patient = allow(Area.PATIENT_SPACE)

@@ -10,23 +10,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.profile import bp
-from blueprints.profile.display import details, main_text, value_text
-from blueprints.profile.labels import (
-    ADD_LABELS,
-    CHOICES,
-    CODED,
-        SECTION_HINTS,
-    SECTION_TITLES,
-    VACCINES,
-    field_hint,
-    field_label,
-    message,
-)
 from domain import profile, vaccination
 from domain.forms import echo
 from domain.policy import Area, ProfileAction
 from extensions import db, htmx, keys
 from web.access import actor, allow
+from web.labels.profile import (
+    message,
+)
+from web.labels.profile_display import helpers
 from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)
@@ -48,14 +40,6 @@ def _entry(section: profile.Section, entry_id: str, action: ProfileAction):
     except profile.EntryNotFound:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
-
-
-def helpers(section: profile.Section | None = None) -> dict:
-    """What every profile template uses to show fields and values."""
-    return {"titles": SECTION_TITLES, "hints": SECTION_HINTS, "add_labels": ADD_LABELS,
-            "choices": CHOICES, "coded": CODED, "vaccines": VACCINES,
-            "field_hint": field_hint, "field_label": field_label, "main_text": main_text,
-            "details": details, "value_text": value_text, "section": section}
 
 
 def _errors(section: profile.Section, problems) -> list[tuple[str, str]]:

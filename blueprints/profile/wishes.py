@@ -10,16 +10,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.activation.forms import read_date
-from blueprints.documents.upload import store_upload, upload_message
 from blueprints.profile import bp
-from blueprints.profile.views import helpers
 from domain import profile, uploads, vault
 from domain.models import Category
 from domain.policy import Area
 from extensions import blobs, db, keys
 from web.access import actor, allow
+from web.form_reading import read_date
+from web.labels.profile_display import helpers
 from web.render import render_page
+from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
 REFUSAL_REGISTER = "https://www.registrenationaldesrefus.fr"

@@ -8,9 +8,20 @@ from datetime import date
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
-from blueprints.profile.labels import CHOICES, CODED, DISEASES, UNITS, VACCINES, field_label
 from domain.profile import Section
 from domain.vaccination import vaccine_diseases
+from web.labels.profile import (
+    ADD_LABELS,
+    CHOICES,
+    CODED,
+    DISEASES,
+    SECTION_HINTS,
+    SECTION_TITLES,
+    UNITS,
+    VACCINES,
+    field_hint,
+    field_label,
+)
 
 MAIN_FIELD = {
     "conditions": "condition", "treatments": "name", "hospitalisations": "reason",
@@ -81,3 +92,12 @@ def measure_text(kind, values: dict) -> str:
         return _("%(systolic)s/%(diastolic)s %(unit)s", systolic=values["systolic"],
                  diastolic=values["diastolic"], unit=unit)
     return _("%(value)s %(unit)s", value=format_decimal(values["value"]), unit=unit)
+
+
+def helpers(section: Section | None = None) -> dict:
+    """What every template showing the profile uses (the patient's pages, the summary and
+    the professional's view of it) to show fields and values."""
+    return {"titles": SECTION_TITLES, "hints": SECTION_HINTS, "add_labels": ADD_LABELS,
+            "choices": CHOICES, "coded": CODED, "vaccines": VACCINES,
+            "field_hint": field_hint, "field_label": field_label, "main_text": main_text,
+            "details": details, "value_text": value_text, "section": section}
