@@ -16,6 +16,7 @@ from web import (
     context,
     errors,
     i18n,
+    labels,
     logs,
     outgoing,
     proxy,
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     access.init_app(app)
     assets.init_app(app)
     context.init_app(app)
+    labels.init_app(app)
     outgoing.init_app(app)
 
     from blueprints.access import bp as access_bp

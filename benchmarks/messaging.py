@@ -16,7 +16,7 @@ with a bare hello-world route, median per target):
 Everything is seeded through the domain: care.declare, then messaging.start and
 messaging.reply (subjects and bodies sealed, audit rows chained, as the app does). Patients
 for the professional's inbox are User rows with a patient key from keyring.new_patient_key(),
-as domain/demo.py creates them.
+as domain.demo creates them.
 
 1. Inboxes: /messagerie (first page, ?page=25) and /pro/messagerie, small against large.
 2. Conversation page /messagerie/<id> with 10 messages against 2,000 (newest 30 shown), and
@@ -218,7 +218,7 @@ def seed_patient_side(app, writers: list[str], start: int, stop: int, long_at: i
 
 
 def seed_professional_side(app, start: int, stop: int, rng: random.Random) -> None:
-    """Patients start..stop-1 (a patient key each, as domain/demo.py creates one), each
+    """Patients start..stop-1 (a patient key each, as domain.demo creates one), each
     declared by dr.bernard, who then writes to them: one conversation each, 1 or 2
     messages, 6 hours apart."""
     from domain import care

@@ -15,6 +15,8 @@ MATRIX_FILE = Path(__file__).parent / "data" / "access_matrix.json"
 
 @cache
 def matrix() -> dict:
+    """The matrix file, read once and checked: an unknown profession, action or category
+    raises ValueError rather than reading as "no"."""
     data = json.loads(MATRIX_FILE.read_text(encoding="utf-8"))
     categories = {category.value for category in Category}
     for profession, rights in data["documents"].items():
@@ -41,4 +43,5 @@ def profile_sections(profession: Profession | None) -> frozenset[str]:
 
 
 def may_add_vaccination(profession: Profession | None) -> bool:
+    """Whether this profession may record a vaccination; no profession, no."""
     return profession is not None and profession.value in matrix()["vaccinations_add"]

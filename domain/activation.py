@@ -51,6 +51,7 @@ class CodeProblem(Exception):
 
 
 def generate_code() -> str:
+    """A fresh code: CODE_LENGTH random characters from the unambiguous ALPHABET."""
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
@@ -60,10 +61,12 @@ def normalise_code(typed: str) -> str:
 
 
 def format_code(code: str) -> str:
+    """The code in groups of four joined by dashes (ABCD-EFGH-JKMN), as shown to people."""
     return "-".join(code[index:index + 4] for index in range(0, len(code), 4))
 
 
 def code_hash(keyring: Keyring, code: str) -> str:
+    """The code's keyed hash (blind index): the only form in which a code is stored."""
     return keyring.blind_index("activation-code", code)
 
 
@@ -87,6 +90,7 @@ class IssuedCode:
 
 
 def live_codes(session: Session, person_id: str, now: datetime) -> list[ActivationCode]:
+    """The person's codes still usable at `now`: not used, not blocked, not expired."""
     return list(session.execute(select(ActivationCode).where(
         ActivationCode.insured_id == person_id, ActivationCode.used_at.is_(None),
         ActivationCode.blocked_at.is_(None), ActivationCode.expires_at > now)).scalars())
@@ -181,6 +185,8 @@ def find_code(session: Session, keyring: Keyring, typed: str, now: datetime) -> 
 
 
 def check_usable(record: ActivationCode, now: datetime) -> ActivationCode:
+    """The record itself if it can still be used at `now`; otherwise CodeProblem "blocked",
+    "used" or "expired", checked in that order."""
     if record.blocked_at is not None:
         raise CodeProblem("blocked")
     if record.used_at is not None:
@@ -276,6 +282,7 @@ def save_progress(keyring: Keyring, record: ActivationCode, step: int, data: dic
 
 
 def load_progress(keyring: Keyring, record: ActivationCode) -> dict:
+    """What save_progress kept for this code, unsealed; an empty dict when nothing was saved."""
     if record.progress_sealed is None:
         return {}
     return json.loads(keyring.open_server(record.progress_sealed,
@@ -299,6 +306,9 @@ def _new_space_user(keyring: Keyring, person: InsuredPerson) -> User:
 
 @dataclass(frozen=True)
 class Credentials:
+    """The sign-in an adult chooses while activating: login, password (already hashed),
+    second factor (with its TOTP secret, if any), e-mail and phone."""
+
     login: str
     password_hash: str
     second_factor: SecondFactor
@@ -537,7 +547,18 @@ def contact_challenge(keyring: Keyring, record: ActivationCode, kind: str, desti
 
 def contact_code_ok(keyring: Keyring, record: ActivationCode, kind: str, destination: str,
                     code: str, stored: dict | None, now: datetime) -> bool:
+    """Whether `code` is the one contact_challenge issued for this record, kind and
+    destination, not yet expired; compared in constant time."""
     if not stored or datetime.fromisoformat(stored["expires"]) < now:
         return False
     expected = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
     return secrets.compare_digest(expected, stored["hash"])
+
+
+def save_step(session: Session, keyring: Keyring, record: ActivationCode, step: str,
+              number: int, data: dict, actor: audit.Actor) -> None:
+    """A step of the activation is done: keep where the person is and what they chose,
+    sealed on the code (save_progress), to resume later; record the step."""
+    save_progress(keyring, record, number, data)
+    audit.record(session, keyring, "activation.step_saved", actor=actor,
+                 subject_id=record.insured_id, details={"step": step})

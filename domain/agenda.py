@@ -69,6 +69,8 @@ def today() -> date:
 
 
 def latest_day(on: date) -> date:
+    """The furthest day an item can be on: YEARS_AHEAD years after `on` (the 28th when `on`
+    is 29 February)."""
     try:
         return on.replace(year=on.year + YEARS_AHEAD)
     except ValueError:  # 29 February
@@ -128,6 +130,9 @@ def echo(view: ItemView) -> dict:
 
 @dataclass(frozen=True)
 class ItemView:
+    """An agenda item with its sealed part opened: `values` holds the title, place,
+    professional and note (and the vaccination marker, if it came from a suggestion)."""
+
     item: AgendaItem
     values: dict
 
@@ -176,6 +181,8 @@ def _clock(values: Mapping) -> tuple[date, time | None]:
 
 
 def count_on(session: Session, patient: User, day: date, excluding: str | None = None) -> int:
+    """How many items the patient has on `day`, not counting the item `excluding` (the one
+    being moved)."""
     query = select(func.count()).select_from(AgendaItem).where(
         AgendaItem.patient_id == patient.id, AgendaItem.day == day)
     if excluding:
@@ -248,6 +255,7 @@ def update(session: Session, keyring: Keyring, patient: User, view: ItemView, va
 
 def delete(session: Session, keyring: Keyring, patient: User, view: ItemView,
            actor: audit.Actor) -> None:
+    """Delete an item obtained through get(); audited as "agenda.deleted"."""
     session.delete(view.item)
     audit.record(session, keyring, "agenda.deleted", actor=actor, subject_id=patient.id,
                  target_type="agenda_item", target_id=view.item.id)
@@ -257,6 +265,9 @@ def delete(session: Session, keyring: Keyring, patient: User, view: ItemView,
 
 @dataclass
 class Listing:
+    """One page of the upcoming or past list: its opened items, the page number, the number
+    of pages and the total of items."""
+
     items: list[ItemView]
     page: int
     pages: int
@@ -313,6 +324,9 @@ def between(session: Session, keyring: Keyring, patient: User, first: date | Non
 
 @dataclass
 class Month:
+    """A month grid: weeks of (day, items) cells, Monday first, the month's item count, and
+    the first days of the months before and after (None when out of range)."""
+
     year: int
     month: int
     weeks: list[list[tuple[date | None, list[ItemView]]]]  # Monday first; None: not this month
@@ -326,6 +340,8 @@ class Month:
 
 
 def month_in_range(year: int, month: int, on: date) -> bool:
+    """Whether the month can be shown: a real month, from EARLIEST_MONTH_YEAR up to the
+    month of latest_day(on)."""
     return (1 <= month <= 12 and EARLIEST_MONTH_YEAR <= year
             and (year, month) <= (latest_day(on).year, latest_day(on).month))
 
@@ -356,6 +372,9 @@ def month_grid(session: Session, keyring: Keyring, patient: User, year: int, mon
 
 @dataclass(frozen=True)
 class Suggestion:
+    """A vaccination the schedule says is due and not yet in the agenda; `marker` is what
+    is sealed with the reminder made from it."""
+
     due: vaccination.DueItem
 
     @property
@@ -418,6 +437,9 @@ def add_suggestion(session: Session, keyring: Keyring, patient: User, rule: str,
 
 @dataclass
 class ReminderRun:
+    """What one run of reminders() did: e-mails sent, items covered, people without an
+    address, and people skipped because a concurrent run had claimed their items."""
+
     patients: int = 0   # e-mails sent (one per person with items tomorrow)
     items: int = 0      # items they covered
     unreachable: int = 0  # people with items tomorrow and no address

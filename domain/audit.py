@@ -163,6 +163,9 @@ def record_many(session: Session, keyring: Keyring, entries: list[Entry],
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """What verify() found: whether the trail holds, how many rows were checked and, when
+    it does not, the first broken sequence number, why, and in which chain."""
+
     ok: bool
     checked: int
     first_broken_seq: int | None = None
@@ -224,19 +227,11 @@ def _verify_chain(session: Session, keyring: Keyring, chain: int, mark: Mark | N
         if not rows:
             break
         for event in rows:
-            if event.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, "row missing", chain)
-            if event.prev_mac != previous_mac:
-                return VerifyResult(False, checked, event.seq, "link to previous row broken",
-                                    chain)
-            if event.fmt not in CANONICAL:
-                return VerifyResult(False, checked, event.seq, "unknown row format", chain)
-            if _row_mac(keyring, previous_mac, event) != event.mac:
-                return VerifyResult(False, checked, event.seq, "row altered", chain)
+            broken = _broken_row(keyring, chain, event, expected_seq, previous_mac, mark,
+                                 checked)
+            if broken is not None:
+                return broken
             if mark is not None and event.seq == mark.seq:
-                if event.mac != mark.mac:
-                    return VerifyResult(False, checked, event.seq,
-                                        "differs from the newest checkpoint", chain)
                 mark_seen = True
             previous_mac, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
             last_seq = event.seq
@@ -245,6 +240,31 @@ def _verify_chain(session: Session, keyring: Keyring, chain: int, mark: Mark | N
         return VerifyResult(False, checked, expected_seq,
                             f"the chain ends before the newest checkpoint (event {mark.seq})",
                             chain)
+    return _verify_head(session, keyring, chain, checked, expected_seq, last_seq, previous_mac)
+
+
+def _broken_row(keyring: Keyring, chain: int, event: AuditEvent, expected_seq: int,
+                previous_mac: str, mark: Mark | None, checked: int) -> VerifyResult | None:
+    """Why `event` is not the next valid link of its chain (missing row, broken link,
+    unknown format, altered row, differs from the newest checkpoint), or None."""
+    if event.seq != expected_seq:
+        return VerifyResult(False, checked, expected_seq, "row missing", chain)
+    if event.prev_mac != previous_mac:
+        return VerifyResult(False, checked, event.seq, "link to previous row broken",
+                            chain)
+    if event.fmt not in CANONICAL:
+        return VerifyResult(False, checked, event.seq, "unknown row format", chain)
+    if _row_mac(keyring, previous_mac, event) != event.mac:
+        return VerifyResult(False, checked, event.seq, "row altered", chain)
+    if mark is not None and event.seq == mark.seq and event.mac != mark.mac:
+        return VerifyResult(False, checked, event.seq,
+                            "differs from the newest checkpoint", chain)
+    return None
+
+
+def _verify_head(session: Session, keyring: Keyring, chain: int, checked: int,
+                 expected_seq: int, last_seq: int, previous_mac: str) -> VerifyResult:
+    """Check the chain's head against the last row walked (`last_seq`, `previous_mac`)."""
     head = session.get(AuditHead, chain)
     if head is None:
         if last_seq:

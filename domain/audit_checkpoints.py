@@ -48,6 +48,9 @@ class CheckpointError(Exception):
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """One checkpoint read or written: its file name, when and why it was written, and each
+    chain's mark (last sequence number and MAC), by chain number."""
+
     name: str
     written_at: datetime
     reason: str

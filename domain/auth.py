@@ -54,10 +54,12 @@ class SecondFactorFailed(Exception):
 
 
 def normalise_login(login: str) -> str:
+    """The login as stored and compared: surrounding spaces removed, lower case."""
     return login.strip().lower()
 
 
 def find_by_login(session: Session, login: str) -> User | None:
+    """The account with this login (normalised first), or None."""
     query = select(User).where(User.login == normalise_login(login))
     return session.execute(query).scalar_one_or_none()
 
@@ -136,12 +138,15 @@ def second_factor_waiting_until(session: Session, user: User,
 
 
 def totp_secret(keyring: Keyring, user: User) -> str:
+    """The user's TOTP secret, unsealed with the server key; SecondFactorFailed when the
+    account has none."""
     if user.totp_secret_sealed is None:
         raise SecondFactorFailed
     return keyring.open_server(user.totp_secret_sealed, f"users.totp_secret.{user.id}").decode()
 
 
 def set_totp_secret(keyring: Keyring, user: User, secret: str) -> None:
+    """Store the user's TOTP secret sealed with the server key, bound to the account."""
     user.totp_secret_sealed = keyring.seal_server(secret.encode(), f"users.totp_secret.{user.id}")
 
 
@@ -182,6 +187,8 @@ def send_sms_code(keyring: Keyring, send: Callable[[str, str], object], user: Us
 
 def verify_sms_code(keyring: Keyring, user: User, challenge: SmsChallenge | None, code: str,
                     now: datetime | None = None) -> None:
+    """Check a typed SMS code (spaces ignored) against the session's challenge, in constant
+    time; SecondFactorFailed when it is wrong, expired or there is no challenge."""
     now = now or utcnow()
     code = "".join(code.split())
     if challenge is None or challenge.expires_at < now:
@@ -236,3 +243,8 @@ def complete_login(session: Session, keyring: Keyring, user: User, *, actor: aud
     sign_in.forget(session, user.id, SignInStep.SECOND_FACTOR)
     sign_in.forget(session, user.id, SignInStep.PASSWORD, sign_in.address_key(keyring, actor.ip))
     audit.record(session, keyring, "auth.login", actor=actor, subject_id=user.id, now=now)
+
+
+def sign_out(session: Session, keyring: Keyring, user_id: str, *, actor: audit.Actor) -> None:
+    """The person signs out (the web layer then forgets the session): record it."""
+    audit.record(session, keyring, "auth.logout", actor=actor, subject_id=user_id)

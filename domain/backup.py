@@ -40,8 +40,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, column, create_engine, func, inspect, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from domain import audit
 from domain.crypto import CryptoError, Keyring
 from domain.db import SQLITE_BUSY_TIMEOUT_MS
 from domain.storage import BlobStore, LocalBlobStore, check_key, fsync_path
@@ -625,3 +627,25 @@ def restore_backup(folder: Path, *, engine: Engine, store: BlobStore, keyring: K
             left += 1
     return RestoreReport(kind, manifest["created_at"], revision, database["tables"], written,
                          unchanged, deleted, left, existing)
+
+
+def record_created(session: Session, keyring: Keyring, report: BackupReport,
+                   actor: audit.Actor) -> None:
+    """The audit row of a backup written: what it holds, never any content."""
+    snapshot = report.snapshot
+    audit.record(session, keyring, "backup.created", actor=actor, target_type="backup",
+                 details={"database": report.kind, "revision": snapshot.revision,
+                          "tables": len(snapshot.tables), "rows": sum(snapshot.tables.values()),
+                          "blobs": report.blobs, "blob_bytes": report.blob_bytes})
+
+
+def record_restored(session: Session, keyring: Keyring, report: RestoreReport, *,
+                    forced: bool, actor: audit.Actor) -> None:
+    """The audit row of a restore, written in the restored database: its chain goes on
+    from the backup's."""
+    audit.record(session, keyring, "backup.restored", actor=actor, target_type="backup",
+                 details={"backup_created_at": report.created_at, "database": report.kind,
+                          "revision": report.revision, "rows": sum(report.tables.values()),
+                          "forced": forced, "blobs_written": report.blobs_written,
+                          "blobs_unchanged": report.blobs_unchanged,
+                          "blobs_deleted": report.blobs_deleted})

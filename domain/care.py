@@ -7,7 +7,7 @@ facts, domain/policy.py answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from domain.crypto import Keyring, process_keyring
 from domain.errors import NotAllowed
 from domain.models import (
     CareRelation,
+    Category,
     Document,
     EmergencyAccess,
     FamilyNamePrefix,
@@ -60,6 +61,7 @@ def find_patient(session: Session, keyring: Keyring, professional: User, nir: st
 
 
 def relation(session: Session, patient_id: str, professional_id: str) -> CareRelation | None:
+    """The care relation between this patient and this professional, or None."""
     return session.scalars(select(CareRelation).where(
         CareRelation.patient_id == patient_id,
         CareRelation.professional_id == professional_id)).first()
@@ -105,11 +107,64 @@ def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
 
 
 def may_open(session: Session, viewer: User, patient: User) -> bool:
-    """A professional may open this patient's page: in care, not blocked, and declared or
-    in a running emergency access."""
+    """Whether this professional may open the patient's page (policy.patient_open_allowed
+    on facts gathered now)."""
+    return policy.patient_open_allowed(viewer.role, facts(session, viewer, patient))
+
+
+@dataclass(frozen=True)
+class OpenPatient:
+    """A patient's space as one professional may open it: the facts the policy decides on,
+    gathered once for the request, and who acts for the audit trail (the professional, or
+    the professional under emergency access when nothing else lets them in)."""
+
+    patient: User
+    facts: policy.CareFacts
+    actor: audit.Actor
+
+
+def open_patient(session: Session, keyring: Keyring, viewer: User, patient_id: str,
+                 actor: audit.Actor, *, refusal: str = "care.patient_open") -> OpenPatient:
+    """The patient's space if the policy lets this professional open it; otherwise the
+    refusal is audited as `refusal` and NotAllowed raised (the same for an id that does
+    not exist, so an id reveals nothing)."""
+    patient = session.get(User, patient_id) if len(patient_id or "") <= 32 else None
+    known = facts(session, viewer, patient) if patient is not None else None
+    if known is None or not policy.patient_open_allowed(viewer.role, known):
+        audit.record(session, keyring, refusal, actor=actor, outcome="denied",
+                     subject_id=patient.id if patient else None)
+        raise NotAllowed("not this professional's patient")
+    if known.emergency and not known.declared:
+        actor = replace(actor, acting_as="professional_emergency")
+    return OpenPatient(patient, known, actor)
+
+
+def acting(session: Session, viewer: User, patient: User | None,
+           actor: audit.Actor) -> audit.Actor:
+    """Who acts in `patient`'s space, for the audit trail: a professional who is there only
+    through a running emergency access is recorded as such."""
+    if viewer.role != Role.PROFESSIONAL or patient is None:
+        return actor
     known = facts(session, viewer, patient)
-    return ((known.declared or known.emergency) and not known.blocked
-            and not policy.excluded(known.sector))
+    if known.emergency and not known.declared:
+        return replace(actor, acting_as="professional_emergency")
+    return actor
+
+
+def deposit_choices(session: Session, keyring: Keyring, viewer: User, opened: OpenPatient,
+                    asked: str = "") -> tuple[tuple[Category, ...], Category | None]:
+    """What this professional may deposit in the opened space, and the category `asked`
+    for if it is one of them. No category at all, or one asked for outside them, is a
+    refusal: audited, and NotAllowed when there is nothing to choose."""
+    allowed = policy.deposit_categories(viewer.profession, viewer.sector)
+    chosen = next((category for category in allowed if category.value == asked), None)
+    if not allowed or (asked and chosen is None):
+        audit.record(session, keyring, "document.deposit", actor=opened.actor,
+                     outcome="denied", subject_id=opened.patient.id,
+                     details={"category": asked[:20]} if asked else {})
+    if not allowed:
+        raise NotAllowed("no category to deposit")
+    return allowed, chosen
 
 
 def document_context(session: Session, viewer: User, document: Document,
@@ -134,6 +189,7 @@ def document_context(session: Session, viewer: User, document: Document,
 
 
 def professional_by_rpps(session: Session, rpps: str) -> User | None:
+    """The professional account with this RPPS number, or None."""
     return session.scalars(select(User).where(User.rpps == rpps,
                                               User.role == Role.PROFESSIONAL)).first()
 

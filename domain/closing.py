@@ -31,6 +31,7 @@ ARCHIVE_YEARS = 10
 
 
 def person_of(session: Session, user: User) -> InsuredPerson | None:
+    """The insured person whose space this account is, or None."""
     return session.execute(select(InsuredPerson).where(
         InsuredPerson.user_id == user.id)).scalar_one_or_none()
 
@@ -60,6 +61,8 @@ def close_space(session: Session, keyring: Keyring, user: User, *, delete_now: b
 
 
 def erase_user(session: Session, user_id: str) -> None:
+    """Delete the account row and what hangs on it: representations, sessions, profile,
+    measures, conversations, agenda, calendar feeds, name prefixes. Not audited here."""
     session.execute(delete(Representation).where(
         (Representation.represented_id == user_id)
         | (Representation.representative_id == user_id)))

@@ -319,6 +319,7 @@ def use_process_keyring(source: Callable[[], Keyring]) -> None:
 
 
 def process_keyring() -> Keyring:
+    """The keyring named by use_process_keyring(); CryptoError when no app has set one."""
     if _process_keyring is None:
         raise CryptoError("no keyring in this process: sealed values need the app's key "
                           "file (create the app first)")
@@ -339,6 +340,7 @@ TAG_BYTES = 16
 
 
 def new_data_key() -> bytes:
+    """A fresh random key for one document (KEY_BYTES, 256 bits)."""
     return secrets.token_bytes(KEY_BYTES)
 
 
@@ -348,6 +350,8 @@ def wrap_data_key(patient_key: bytes, data_key: bytes) -> bytes:
 
 
 def unwrap_data_key(patient_key: bytes, wrapped: bytes) -> bytes:
+    """A document's key, unwrapped with its patient's key; CryptoError when it does not
+    unwrap (another patient's key, or altered)."""
     try:
         return aes_key_unwrap(patient_key, wrapped)
     except InvalidUnwrap as exc:

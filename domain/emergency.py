@@ -30,6 +30,8 @@ class InvalidReason(ValueError):
 
 
 def clean_reason(text: str) -> str:
+    """The stated reason, cleaned (multi-line text); InvalidReason when it is missing or
+    outside REASON_MIN..REASON_MAX characters."""
     reason = clean_text(text, multiline=True)
     if not reason:
         raise InvalidReason("missing")
@@ -94,6 +96,7 @@ def running_for(session: Session, professional_id: str,
 
 
 def reason_of(keyring: Keyring, patient: User, access: EmergencyAccess) -> str:
+    """The reason stated for this emergency access, unsealed with the patient key."""
     return open_sealed(patient_key(keyring, patient), access.reason_sealed,
                        f"emergency_accesses.reason.{access.id}.{patient.id}").decode()
 
@@ -110,6 +113,8 @@ def reasons(session: Session, keyring: Keyring, patient: User,
 
 def update_settings(session: Session, keyring: Keyring, patient: User, *, samu: bool,
                     others: bool, hidden: bool, actor: audit.Actor) -> None:
+    """Save the patient's emergency settings (SAMU, other professionals, whether hidden
+    documents show); audited as "access.emergency_settings"."""
     patient.emergency_samu, patient.emergency_others = samu, others
     patient.emergency_hidden = hidden
     audit.record(session, keyring, "access.emergency_settings", actor=actor,

@@ -13,11 +13,13 @@ import json
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import vault
+from domain import audit, vault
 from domain.models import Document, User
 from domain.models.base import utcnow
 from domain.people import represented_by
@@ -179,3 +181,54 @@ def _documents(session: Session, user: User, keyring,
         used.add(name)
         result.append((_entry(name, stamp, zipfile.ZIP_STORED, document.size), document))
     return result
+
+
+# The printable summary of the profile: what a doctor reads in 30 seconds, not an archive.
+SUMMARY_SECTIONS = ("blood_group", "allergies", "conditions", "treatments",
+                    "hospitalisations", "disabilities", "family_history", "lifestyle",
+                    "vaccinations", "emergency_contacts", "trusted_person")
+SUMMARY_FIRST = 15  # newest entries per section
+SHOWN_WHOLE = {"blood_group", "allergies"}  # never cut what can harm if missed
+
+
+@dataclass
+class ProfileSummary:
+    """What the printable profile summary shows: the sections' views, the measure kinds for
+    the person's age and the newest value of each."""
+
+    views: list  # profile.SectionView, in SUMMARY_SECTIONS order
+    kinds: tuple  # the measure kinds for this person's age
+    latest: dict  # measure kind key -> its newest MeasureView
+
+
+def profile_summary(session: Session, keyring, patient: User, today: date, output: str,
+                    actor: audit.Actor) -> ProfileSummary:
+    """The profile as its printable summary shows it, audited "profile.summary" with the
+    output ("html" or "pdf"): the sections where a cut could harm whole, the newest
+    SUMMARY_FIRST entries of the others, and the latest value of each measure."""
+    from domain import measures, profile
+
+    sections = tuple(profile.BY_KEY[key] for key in SUMMARY_SECTIONS)
+    complete = tuple(section for section in sections if section.key in SHOWN_WHOLE)
+    views = profile.load(session, keyring, patient, complete)
+    views |= profile.load(session, keyring, patient,
+                          tuple(section for section in sections if section not in complete),
+                          first=SUMMARY_FIRST)
+    kinds = measures.kinds_for(patient, today)
+    latest = measures.latest(session, keyring, patient, kinds)
+    audit.record(session, keyring, "profile.summary", actor=actor, subject_id=patient.id,
+                 details={"output": output})
+    return ProfileSummary([views[key] for key in SUMMARY_SECTIONS], kinds, latest)
+
+
+def export_space(session: Session, keyring, store, user: User, *,
+                 actor: audit.Actor) -> Iterator[bytes]:
+    """The person downloads a copy of their space: recorded and committed first (the audit
+    chain is not held while the archive is prepared), then space_archive_stream(), whose
+    transaction is ended so that no connection stays taken while it streams (minutes on a
+    slow link; the loaded rows stay readable, sessions do not expire them on commit)."""
+    audit.record(session, keyring, "account.exported", actor=actor, subject_id=user.id)
+    session.commit()
+    chunks = space_archive_stream(session, user, keyring, store)
+    session.commit()
+    return chunks

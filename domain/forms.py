@@ -1,8 +1,11 @@
-"""Reading typed values out of what people submit, for the profile and the measures.
+"""The one reader of what people submit in a form, whatever the area: each form declares its
+fields once (a tuple of `Field`), and read() gives back the clean values, what was typed
+and the problems.
 
 Each field kind reads its raw inputs (kept as typed, so a form that fails shows them again),
-checks them and returns a clean value. Problems are reason codes with parameters; the views
-turn them into sentences in the person's language. Nothing here knows about Flask.
+checks them and returns a clean value. Problems are reason codes with parameters; web/
+turns them into sentences in the person's language (web/forms.py, web/form_messages.py).
+Nothing here knows about Flask: CSRF stays with Flask-WTF's CSRFProtect.
 """
 
 from __future__ import annotations
@@ -14,6 +17,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from domain.identity import (
+    InvalidIdentifier,
+    normalise_email,
+    normalise_nir,
+    normalise_phone,
+    normalise_vitale,
+)
+from domain.passwords import password_problems
+
 # Control characters and the bidirectional overrides that can disguise text.
 CONTROL = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -22,10 +34,20 @@ EARLIEST_YEAR = 1890
 # What is given back to correct: far beyond every limit, so a too-long text comes back whole
 # (the request size limit bounds what arrives at all).
 RAW_LIMIT = 20_000
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")  # a login one chooses
+ONE_TIME_CODE = re.compile(r"\d{6}")
+# How much of an identifier is read (and shown again), trimmed: beyond, nothing valid hides.
+BOUNDS = {"nir": 40, "vitale": 40, "email": 254, "french_phone": 30, "login": 64,
+          "one_time_code": 20, "activation_code": 40}
+# Kinds never shown again: what they keep as typed is only whether something was typed.
+SECRETS = ("password", "new_password", "password_confirm")
+ACCOUNT_KINDS = frozenset((*BOUNDS, "yes", "file", *SECRETS))  # read by _account()
 
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong with one field: a reason code and what its sentence needs."""
+
     field: str
     reason: str
     params: dict = field(default_factory=dict)
@@ -34,7 +56,13 @@ class Problem:
 @dataclass(frozen=True)
 class Field:
     """One input of a form. `kind`: text, longtext, choice, coded, date, partial_date,
-    number, yesno, phone."""
+    number, yesno, phone; and for identities and accounts: nir, vitale (a carte Vitale
+    serial, `related` names the NIR field), email, french_phone, login (one to choose),
+    password (to check, never cleaned), new_password (the rules of domain/passwords.py;
+    `related` names the login field), password_confirm (`related` names the password),
+    one_time_code (6 digits), activation_code, past_date (a whole date, today or before,
+    returned as a `date`), yes (a checkbox or radio answered "oui": True or False) and file
+    (the name of a chosen file; web/ keeps the file itself)."""
 
     name: str
     kind: str = "text"
@@ -46,10 +74,12 @@ class Field:
     decimals: int = 0
     not_before: str | None = None  # a date field this one may not precede
     unit: str = ""
+    related: str | None = None  # a field read before this one, that this one is read with
+    required_unless: str | None = None  # required when that other input is empty too
 
     def inputs(self) -> tuple[str, ...]:
         """The names of the form inputs behind this field."""
-        if self.kind in ("date", "partial_date"):
+        if self.kind in ("date", "partial_date", "past_date"):
             return (f"{self.name}_day", f"{self.name}_month", f"{self.name}_year")
         if self.kind == "coded":
             return (self.name, f"{self.name}_other")
@@ -58,6 +88,8 @@ class Field:
 
 @dataclass
 class Reading:
+    """A form as read: clean values, what was typed (to show it again), the problems."""
+
     values: dict
     typed: dict
     problems: list[Problem]
@@ -68,6 +100,8 @@ class Reading:
 
 
 def clean_text(raw: str, multiline: bool = False) -> str:
+    """Control characters and direction overrides become spaces; runs of spaces collapse
+    (line by line when `multiline`)."""
     text = CONTROL.sub(" ", raw or "")
     if multiline:
         lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
@@ -126,8 +160,9 @@ def _date(parts: dict, spec: Field, today: date,
 
 def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
          coded_keys: Mapping[str, tuple[str, ...]] | None = None,
-         born: date | None = None) -> Reading:
-    """Read every field; returns clean values, what was typed, and the problems."""
+         born: date | None = None, personal: tuple[str, ...] = ()) -> Reading:
+    """Read every field, in order; returns clean values, what was typed, and the problems.
+    `personal`: words a new password may not contain (the person's names)."""
     values: dict = {}
     typed: dict = {}
     problems: list[Problem] = []
@@ -137,6 +172,13 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
                      for key in ("day", "month", "year")}
             typed[spec.name] = parts
             value, problem = _date(parts, spec, today, born)
+        elif spec.kind == "past_date":
+            parts = {key: (form.get(f"{spec.name}_{key}") or "").strip()[:4]
+                     for key in ("day", "month", "year")}
+            typed[spec.name] = parts
+            value, problem = _past_date(parts, spec, today)
+        elif spec.kind in ACCOUNT_KINDS:
+            value, problem = _account(spec, form, values, typed, personal)
         else:
             raw = form.get(spec.name) or ""
             typed[spec.name] = raw[:RAW_LIMIT]
@@ -151,6 +193,90 @@ def read(fields: tuple[Field, ...], form: Mapping[str, str], today: date,
         if earlier and later and str(later) < str(earlier)[: len(str(later))]:
             problems.append(Problem(spec.name, "date_order", {"other": spec.not_before}))
     return Reading(values, typed, problems)
+
+
+def _past_date(parts: dict, spec: Field, today: date) -> tuple[date | None, Problem | None]:
+    """Day, month and year all given, a real date, not in the future nor before 1890."""
+    if not any(parts.values()):
+        return None, Problem(spec.name, "required") if spec.required else None
+    try:
+        value = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+    except ValueError:
+        return None, Problem(spec.name, "date_invalid")
+    if value > today:
+        return None, Problem(spec.name, "date_future")
+    if value.year < EARLIEST_YEAR:
+        return None, Problem(spec.name, "date_too_early")
+    return value, None
+
+
+def _account(spec: Field, form: Mapping[str, str], values: dict, typed: dict,
+             personal: tuple[str, ...]):
+    """The identifiers, codes, secrets and confirmations of the identity and account forms."""
+    kind = spec.kind
+    if kind in SECRETS:
+        raw = form.get(spec.name) or ""
+        typed[spec.name] = bool(raw)
+        return _secret(spec, raw, values, typed, personal)
+    if kind == "yes":
+        checked = form.get(spec.name) == "oui"
+        typed[spec.name] = checked
+        if spec.required and not checked:
+            return None, Problem(spec.name, "required")
+        return checked, None
+    if kind == "file":
+        typed[spec.name] = ""  # a browser never shows a chosen file again
+        file_name = clean_text(form.get(spec.name) or "")
+        if not file_name:
+            return None, Problem(spec.name, "required") if spec.required else None
+        return file_name, None
+    text = (form.get(spec.name) or "").strip()[:BOUNDS[kind]]
+    typed[spec.name] = text.lower() if kind == "login" else text
+    if not text:
+        other = (form.get(spec.required_unless) or "").strip() if spec.required_unless else ""
+        missing = spec.required or (spec.required_unless is not None and not other)
+        return None, Problem(spec.name, "required") if missing else None
+    try:
+        if kind == "nir":
+            return normalise_nir(text), None
+        if kind == "vitale":
+            return normalise_vitale(text, values.get(spec.related or "")), None
+        if kind == "email":
+            return normalise_email(text), None
+        if kind == "french_phone":
+            return normalise_phone(text), None
+    except InvalidIdentifier as invalid:
+        return None, Problem(spec.name, invalid.reason)
+    if kind == "login":
+        login = text.lower()
+        return (login, None) if LOGIN.fullmatch(login) else (
+            None, Problem(spec.name, "login_format"))
+    if kind == "one_time_code":
+        code = re.sub(r"\s", "", text)
+        return (code, None) if ONE_TIME_CODE.fullmatch(code) else (
+            None, Problem(spec.name, "code_format"))
+    return text, None  # activation_code: the domain looks it up (domain/activation.py)
+
+
+def _secret(spec: Field, raw: str, values: dict, typed: dict, personal: tuple[str, ...]):
+    """Passwords are read as typed: no trimming, no cleaning."""
+    if spec.kind == "password":
+        if not raw.strip():
+            return None, Problem(spec.name, "required") if spec.required else None
+        if len(raw) > spec.max_length:
+            return None, Problem(spec.name, "too_long", {"maximum": spec.max_length,
+                                                         "length": len(raw)})
+        return raw, None
+    if spec.kind == "new_password":
+        login = typed.get(spec.related) if spec.related else None
+        found = password_problems(raw, personal + ((login,) if isinstance(login, str) else ()))
+        if found:  # the first one is told; all of them tick the rules shown as one types
+            return None, Problem(spec.name, f"password_{found[0]}", {"problems": found})
+        return raw, None
+    password = values.get(spec.related or "")
+    if password is not None and raw != password:  # said only once the password is right
+        return None, Problem(spec.name, "mismatch")
+    return None, None
 
 
 def _one(spec: Field, raw: str, form: Mapping[str, str], typed: dict,
@@ -201,7 +327,13 @@ def echo(fields: tuple[Field, ...], values: Mapping) -> dict:
     typed: dict = {}
     for spec in fields:
         value = values.get(spec.name)
-        if spec.kind in ("date", "partial_date"):
+        if spec.kind == "past_date":
+            typed[spec.name] = {"year": str(value.year), "month": str(value.month),
+                                "day": str(value.day)} if value else {
+                "year": "", "month": "", "day": ""}
+        elif spec.kind in SECRETS or spec.kind == "yes":
+            typed[spec.name] = bool(value) if spec.kind == "yes" else False
+        elif spec.kind in ("date", "partial_date"):
             parts = (value or "").split("-")
             parts += [""] * (3 - len(parts))
             typed[spec.name] = {"year": parts[0], "month": parts[1].lstrip("0"),

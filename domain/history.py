@@ -26,6 +26,9 @@ PERSON_ID = re.compile(r"[0-9a-f]{32}")
 
 @dataclass(frozen=True)
 class Filters:
+    """The history page's filters: the tab (professionals' actions or the person's own),
+    a period in days (both ends included) and one actor's id."""
+
     tab: str = PROFESSIONALS
     since: date | None = None
     until: date | None = None
@@ -34,6 +37,9 @@ class Filters:
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the history: the audit event and its actor's account (None when there
+    is no actor or the account is gone)."""
+
     event: AuditEvent
     actor: User | None
 

@@ -58,6 +58,8 @@ def normalise_vitale(value: str, nir: str | None = None) -> str:
 
 
 def normalise_email(value: str) -> str:
+    """An e-mail address, trimmed and in lower case; InvalidIdentifier("email_format") when
+    it does not look like one."""
     value = (value or "").strip()
     if not EMAIL.fullmatch(value):
         raise InvalidIdentifier("email_format")
@@ -77,6 +79,7 @@ def normalise_phone(value: str) -> str:
 
 
 def parse_date(value: str) -> date:
+    """A date written YYYY-MM-DD or DD/MM/YYYY; InvalidIdentifier("date_format") otherwise."""
     value = (value or "").strip()
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:

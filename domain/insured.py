@@ -33,12 +33,15 @@ def _associated(person_id: str, field_name: str) -> str:
 
 
 def seal_field(keyring: Keyring, person: InsuredPerson, field_name: str, value: str | None):
+    """Store `value` in the person's `<field_name>_sealed` column, sealed with the server
+    key and bound to the person and field; an empty value stores None."""
     sealed = (keyring.seal_server(value.encode(), _associated(person.id, field_name))
               if value else None)
     setattr(person, f"{field_name}_sealed", sealed)
 
 
 def read_field(keyring: Keyring, person: InsuredPerson, field_name: str) -> str | None:
+    """A sealed field of the person (one of SEALED_FIELDS), opened; None when not set."""
     sealed = getattr(person, f"{field_name}_sealed")
     if sealed is None:
         return None
@@ -46,6 +49,7 @@ def read_field(keyring: Keyring, person: InsuredPerson, field_name: str) -> str 
 
 
 def nir_index(keyring: Keyring, nir: str) -> str:
+    """The NIR's keyed hash (blind index), by which a person is looked up."""
     return keyring.blind_index("nir", nir)
 
 
@@ -56,12 +60,14 @@ def find_by_nir(session: Session, keyring: Keyring, nir: str) -> InsuredPerson |
 
 
 def is_minor(person: InsuredPerson, today: date) -> bool:
+    """Whether the person is under MAJORITY_AGE (18) on `today`."""
     birthday_passed = (today.month, today.day) >= (person.birth_date.month, person.birth_date.day)
     age = today.year - person.birth_date.year - (0 if birthday_passed else 1)
     return age < MAJORITY_AGE
 
 
 def representatives(session: Session, person: InsuredPerson) -> list[InsuredPerson]:
+    """The person's legal representatives, by birth name."""
     return list(session.execute(
         select(InsuredPerson).join(LegalRepresentative,
                                    LegalRepresentative.representative_id == InsuredPerson.id)
@@ -73,6 +79,9 @@ def representatives(session: Session, person: InsuredPerson) -> list[InsuredPers
 
 @dataclass
 class ImportReport:
+    """What a CSV import did: people created, updated and unchanged, and the refused lines
+    as (line number, reason)."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0

@@ -24,6 +24,9 @@ from domain.profile import is_minor
 
 @dataclass(frozen=True)
 class MeasureKind:
+    """A kind of measure: its key, its address slug, its unit and the fields (with their
+    plausible ranges) a value is read with."""
+
     key: str
     slug: str
     unit: str
@@ -64,6 +67,8 @@ class MeasureNotFound(Exception):
 
 @dataclass(frozen=True)
 class MeasureView:
+    """A measure with its sealed values opened (the kind's fields and the optional time)."""
+
     measure: Measure
     values: dict
 
@@ -190,12 +195,15 @@ def bmi(weight_kg: float, height_cm: float) -> float:
 
 
 def age_in_months(birth: date, day: date) -> int:
+    """Whole months from `birth` to `day` (a month counts once its day-of-month is reached)."""
     months = (day.year - birth.year) * 12 + day.month - birth.month
     return months - (day.day < birth.day)
 
 
 def get(session: Session, keyring: Keyring, viewer: User, patient: User, measure_id: str,
         action: policy.ProfileAction, actor: audit.Actor) -> MeasureView:
+    """One of the patient's own measures, opened for `action`; audited either way, and a
+    refused or unknown id raises MeasureNotFound alike."""
     measure = session.get(Measure, measure_id) if len(measure_id) <= 32 else None
     allowed = measure is not None and policy.profile_allowed(
         action, viewer.role, is_owner=measure.patient_id == viewer.id == patient.id,
@@ -211,6 +219,7 @@ def get(session: Session, keyring: Keyring, viewer: User, patient: User, measure
 
 def delete(session: Session, keyring: Keyring, patient: User, view: MeasureView,
            actor: audit.Actor) -> None:
+    """Delete a measure obtained through get(); audited as "profile.measure_deleted"."""
     session.delete(view.measure)
     audit.record(session, keyring, "profile.measure_deleted", actor=actor,
                  subject_id=patient.id, target_type="measure", target_id=view.id,

@@ -37,6 +37,7 @@ from domain.models import (
 )
 from domain.models.base import new_id, utcnow
 from domain.policy import MessageAction
+from domain.storage import BlobStore
 
 SUBJECT = Field("subject", "text", required=True, max_length=150)
 BODY = Field("body", "longtext", required=True, max_length=5000)
@@ -57,6 +58,8 @@ class ConversationNotFound(Exception):
 
 @dataclass(frozen=True)
 class AttachmentView:
+    """A message attachment with its file name opened."""
+
     attachment: MessageAttachment
     file_name: str
 
@@ -67,6 +70,9 @@ class AttachmentView:
 
 @dataclass(frozen=True)
 class MessageView:
+    """A message with its body opened, its sender's account (None if gone), its attachments
+    and whether the other side has read it."""
+
     message: Message
     body: str
     sender: User | None
@@ -84,6 +90,9 @@ class MessageView:
 
 @dataclass(frozen=True)
 class ConversationView:
+    """A conversation with its subject opened, both parties' accounts and the number of
+    messages unread by the person looking."""
+
     conversation: Conversation
     subject: str
     patient: User
@@ -101,6 +110,9 @@ class ConversationView:
 
 @dataclass(frozen=True)
 class InboxPage:
+    """One page of a person's inbox: its conversations, the page number, the number of
+    pages, the total of conversations and the person's unread messages."""
+
     items: list[ConversationView]
     page: int
     pages: int
@@ -133,6 +145,8 @@ def _facts(session: Session, viewer: User, conversation: Conversation,
 
 def allowed(session: Session, viewer: User, conversation: Conversation,
             action: MessageAction) -> bool:
+    """Whether the policy lets `viewer` take `action` in this conversation, given the
+    professional's standing towards the patient. Decides only: nothing is audited."""
     patient = session.get(User, conversation.patient_id)
     professional = session.get(User, conversation.professional_id)
     return policy.conversation_allowed(
@@ -218,6 +232,8 @@ def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
 
 def view(session: Session, keyring: Keyring, viewer: User,
          conversation: Conversation) -> ConversationView:
+    """The conversation as `viewer` sees it (subject opened, their unread count); checks
+    nothing: the caller opened it through get()."""
     patient = session.get(User, conversation.patient_id)
     professional = session.get(User, conversation.professional_id)
     key = patient_key(keyring, patient)
@@ -330,10 +346,13 @@ def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conve
 
 def message_view(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
                  message: Message) -> MessageView:
+    """One message of the conversation, opened as messages() shows it."""
     return _views(session, keyring, viewer, conversation, [message])[0]
 
 
 def mark_read(viewer: User, conversation: Conversation, now: datetime | None = None) -> None:
+    """The viewer has read the conversation: their unread count goes to zero and their read
+    time to `now`. Someone who is neither party changes nothing."""
     now = now or utcnow()
     if viewer.id == conversation.patient_id:
         conversation.patient_unread, conversation.patient_read_at = 0, now
@@ -356,6 +375,8 @@ def reply(session: Session, keyring: Keyring, viewer: User, conversation: Conver
 
 def record_refused_reply(session: Session, keyring: Keyring, conversation: Conversation,
                          actor: audit.Actor) -> None:
+    """Audit a refused reply ("message.sent", denied), also for callers that refuse it
+    before reply() is reached."""
     _record(session, keyring, "message.sent", actor, conversation, outcome="denied")
 
 
@@ -372,10 +393,10 @@ def close(session: Session, keyring: Keyring, viewer: User, conversation: Conver
 
 # Attachments --------------------------------------------------------------------------------
 
-def attach_file(session: Session, keyring: Keyring, store, message: Message, patient: User,
-                *, path: Path, size: int, kind: str, mimetype: str,
+def attach_file(session: Session, keyring: Keyring, store: BlobStore, message: Message,
+                patient: User, *, path: Path, size: int, kind: str, mimetype: str,
                 file_name: str) -> MessageAttachment:
-    """Encrypt a checked file (domain/uploads.py already cleaned it) as an attachment."""
+    """Encrypt a checked file (domain/uploads already cleaned it) as an attachment."""
     attachment_id = new_id()
     key = patient_key(keyring, patient)
     blob = vault.seal_file(store, key, attachment_binding(attachment_id, patient.id), path,
@@ -391,7 +412,7 @@ def attach_file(session: Session, keyring: Keyring, store, message: Message, pat
     return attachment
 
 
-def attach_document(session: Session, keyring: Keyring, store, message: Message,
+def attach_document(session: Session, keyring: Keyring, store: BlobStore, message: Message,
                     patient: User, document: Document, workdir: Path) -> MessageAttachment:
     """A copy of one of the patient's vault documents (the caller checked the policy):
     the message keeps it even if the document is later deleted."""
@@ -425,15 +446,17 @@ def get_attachment(session: Session, keyring: Keyring, viewer: User, conversatio
                                             attachment.file_name_sealed))
 
 
-def open_attachment(keyring: Keyring, store, patient: User,
+def open_attachment(keyring: Keyring, store: BlobStore, patient: User,
                     attachment: MessageAttachment) -> Iterator[bytes]:
+    """The attachment's content, decrypted piece by piece with the patient key. Checks and
+    audits nothing: get_attachment() does."""
     return vault.open_blob(keyring, store, patient, attachment.wrapped_key,
                            attachment_binding(attachment.id, attachment.patient_id,
                                               attachment.scheme),
                            attachment.blob_key, attachment.blob_size)
 
 
-def save_to_vault(session: Session, keyring: Keyring, store, patient: User,
+def save_to_vault(session: Session, keyring: Keyring, store: BlobStore, patient: User,
                   conversation: Conversation, item: AttachmentView, workdir: Path,
                   actor: audit.Actor) -> Document:
     """The patient keeps a received attachment in their vault, in one action: a copy

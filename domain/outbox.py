@@ -90,6 +90,8 @@ class Transports:
 
 @dataclass
 class Run:
+    """What one deliver_due() pass did: messages sent, put back for a retry, given up."""
+
     sent: int = 0
     retried: int = 0
     given_up: int = 0
@@ -179,6 +181,9 @@ def _failed(message: OutgoingMessage, error: DeliveryError, now: datetime) -> No
 
 @dataclass(frozen=True)
 class Status:
+    """The outbox for the operator: messages waiting (those retrying included), retrying
+    after a failure, given up, and when the oldest waiting one was queued."""
+
     waiting: int
     retrying: int
     given_up: int

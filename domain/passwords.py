@@ -24,14 +24,18 @@ _PROFILES = {
 
 
 def hasher(profile: str = "standard") -> PasswordHasher:
+    """The argon2id hasher of this profile ("standard", or "fast" for tests only)."""
     return _PROFILES[profile]
 
 
 def hash_password(password: str, profile: str = "standard") -> str:
+    """The password's argon2id hash (salt and parameters included), as stored."""
     return hasher(profile).hash(password)
 
 
 def verify_password(stored_hash: str, password: str, profile: str = "standard") -> bool:
+    """Whether the password matches the stored hash; a wrong password or an unreadable
+    hash is False, never an exception."""
     try:
         return hasher(profile).verify(stored_hash, password)
     except (VerificationError, InvalidHashError):

@@ -1,8 +1,13 @@
 """The access policy: the one place that decides who may do what.
 
-Every route declares the area it belongs to; this module says which roles may enter each
-area. Object-level rules (documents, profile entries, messages) join it as those features
-land, so every view keeps calling the same functions.
+Every route declares the area it belongs to and `may_enter` says which roles may enter it.
+Behind the areas, one rule per kind of object: a professional opening a patient's page
+(`patient_open_allowed`), documents (`document_allowed`, with the profession matrix of
+data/access_matrix.json through `matrix_allows`), profile entries (`profile_allowed`),
+conversations (`conversation_allowed`) and the agenda (`agenda_allowed`). The rules are pure
+functions of facts; domain/care.py gathers the facts of a professional towards a patient,
+and the domain services (vault, profile, messaging, agenda) call the rules and audit the
+answer. "Who may see a document" is `document_allowed`, read with `DocumentContext`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from domain.models import EXCLUDED_SECTORS, Category, Profession, Role, Sector
 
 
 class Area(StrEnum):
+    """A part of the site, as the access check knows it; AREA_ROLES says who enters each."""
+
     PUBLIC = "public"              # anyone, signed in or not
     SIGN_IN = "sign_in"            # the sign-in steps themselves
     ACCOUNT = "account"            # any signed-in person: their own sessions, sign-out
@@ -39,6 +46,7 @@ HOME_AREA: dict[Role, Area] = {
 
 
 def needs_sign_in(area: Area) -> bool:
+    """Whether the area needs a signed-in person: all but public pages and the sign-in."""
     return area not in (Area.PUBLIC, Area.SIGN_IN)
 
 
@@ -67,12 +75,24 @@ def matrix_allows(profession: Profession | None, sector: Sector | None, category
         profession, action)
 
 
+def deposit_categories(profession: Profession | None,
+                       sector: Sector | None) -> tuple[Category, ...]:
+    """The categories a professional may deposit in a space they may open, in the order
+    of the Category list."""
+    return tuple(category for category in Category
+                 if matrix_allows(profession, sector, category, "deposit"))
+
+
 def profile_section_readable(profession: Profession | None, sector: Sector | None,
                              section: str) -> bool:
+    """Whether the matrix gives this profession the profile section, behind the sector
+    exclusion (care standing is not checked here)."""
     return not excluded(sector) and section in access_matrix.profile_sections(profession)
 
 
 class DocumentAction(StrEnum):
+    """What someone may try on a vault document; document_allowed() decides."""
+
     LIST = "list"
     READ = "read"
     DOWNLOAD = "download"
@@ -83,10 +103,10 @@ class DocumentAction(StrEnum):
 
 @dataclass(frozen=True)
 class DocumentContext:
-    """What is known about the viewer's relation to one document.
-
-    The access-control issue fills `has_grant` (the patient allows this professional and
-    the profession matrix allows the category), `is_attending_doctor` and `blocked`.
+    """What is known about the viewer's relation to one document (filled by
+    care.document_context): `has_grant` when the professional stated that the patient was
+    informed and the profession matrix allows the category, `is_attending_doctor`, and
+    `blocked` when the patient blocked this professional.
     """
 
     is_owner: bool
@@ -136,6 +156,8 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
 # Profile entries ----------------------------------------------------------------------------
 
 class ProfileAction(StrEnum):
+    """What someone may try on a profile entry or measure; profile_allowed() decides."""
+
     READ = "read"
     ADD = "add"
     EDIT = "edit"
@@ -153,6 +175,14 @@ class CareFacts:
     blocked: bool    # the patient blocked them
     emergency: bool = False  # a running emergency access
     open_space: bool = True  # a closed (or shredded) space is open to nobody
+
+
+def patient_open_allowed(role: Role | None, care: CareFacts) -> bool:
+    """A professional opens a patient's page only in care (never from an excluded sector),
+    not blocked, and either having stated that the patient was informed and did not object
+    or under a running emergency access; a closed space is open to nobody."""
+    return (role == Role.PROFESSIONAL and care.open_space and not care.blocked
+            and not excluded(care.sector) and (care.declared or care.emergency))
 
 
 def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
@@ -185,6 +215,8 @@ def profile_allowed(action: ProfileAction, role: Role | None, *, is_owner: bool,
 # Conversations ------------------------------------------------------------------------------
 
 class MessageAction(StrEnum):
+    """What someone may try in messaging; conversation_allowed() decides."""
+
     START = "start"  # a professional opens a conversation with a patient
     READ = "read"
     REPLY = "reply"

@@ -32,6 +32,8 @@ NAME_MAX = 80
 
 
 def name_ok(name: str) -> bool:
+    """Whether a name is acceptable: at most NAME_MAX characters, letters with spaces,
+    hyphens, apostrophes and dots between them (NAME_RE)."""
     return len(name) <= NAME_MAX and NAME_RE.fullmatch(name) is not None
 
 
@@ -45,6 +47,9 @@ class InvalidProfessional(ValueError):
 
 @dataclass(frozen=True)
 class Created:
+    """A professional account just created, with its first password and TOTP secret in
+    clear: they exist only here, to be handed over once."""
+
     user: User
     password: str      # shown once to the operator, to hand over out of band
     totp_secret: str   # idem, for the professional's authenticator app

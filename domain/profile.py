@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
+from domain.errors import NotAllowed
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import AuthorKind, ProfileEntry, ProfileSection, User
@@ -30,6 +31,7 @@ CODES_FILE = Path(__file__).parent / "data" / "profile_codes.json"
 
 @cache
 def codes() -> dict:
+    """The bundled code lists (data/profile_codes.json), read once: list name -> items."""
     return json.loads(CODES_FILE.read_text(encoding="utf-8"))
 
 
@@ -44,6 +46,9 @@ def code_of(listing: str, key: str) -> tuple[str | None, str | None]:
 
 @dataclass(frozen=True)
 class Section:
+    """A section of the medical profile: its key, address slug and fields, the most entries
+    it may hold, its group, and how its entries are coded and sorted."""
+
     key: str
     slug: str
     fields: tuple[Field, ...]
@@ -137,6 +142,8 @@ class SectionFull(Exception):
 
 @dataclass(frozen=True)
 class EntryView:
+    """A profile entry with its sealed values opened."""
+
     entry: ProfileEntry
     values: dict
 
@@ -147,6 +154,9 @@ class EntryView:
 
 @dataclass
 class SectionView:
+    """A section as a page shows it: its opened entries, whether the person said "Non
+    concerné", when it last changed, and the total when only the newest were opened."""
+
     section: Section
     entries: list[EntryView] = field(default_factory=list)
     not_concerned: bool = False
@@ -168,6 +178,7 @@ class SectionView:
 
 
 def is_minor(patient: User, today: date) -> bool:
+    """Whether the patient is under 18 on `today`; False when the birth date is unknown."""
     born = patient.birth_date
     return born is not None and (today.year - born.year
                                  - ((today.month, today.day) < (born.month, born.day))) < 18
@@ -299,6 +310,17 @@ def add_entry(session: Session, keyring: Keyring, patient: User, section: Sectio
     return entry
 
 
+def may_add(session: Session, keyring: Keyring, viewer: User, patient: User,
+            section: Section, care: policy.CareFacts, actor: audit.Actor) -> None:
+    """Whether a professional may add to this section of the patient's profile (a
+    vaccination given): a refusal is audited and raises NotAllowed."""
+    if not policy.profile_allowed(policy.ProfileAction.ADD, viewer.role, is_owner=False,
+                                  locked=False, section=section.key, care=care):
+        audit.record(session, keyring, "profile.entry_add", actor=actor, outcome="denied",
+                     subject_id=patient.id, details={"section": section.key})
+        raise NotAllowed("this section is closed to this professional")
+
+
 def get_entry(session: Session, keyring: Keyring, viewer: User, patient: User,
               section: Section, entry_id: str, action: policy.ProfileAction,
               actor: audit.Actor, care: policy.CareFacts | None = None) -> EntryView:
@@ -320,6 +342,8 @@ def get_entry(session: Session, keyring: Keyring, viewer: User, patient: User,
 
 def update_entry(session: Session, keyring: Keyring, patient: User, view: EntryView,
                  values: dict, actor: audit.Actor) -> None:
+    """Replace an entry's values (already validated), sealed again with the patient key;
+    audited as "profile.entry_edit". The policy decided before."""
     entry = view.entry
     entry.payload_sealed = seal(patient_key(keyring, patient), json.dumps(values).encode(),
                                 _associated("profile_entries", entry.id, patient.id))
@@ -331,6 +355,8 @@ def update_entry(session: Session, keyring: Keyring, patient: User, view: EntryV
 
 def delete_entry(session: Session, keyring: Keyring, patient: User, view: EntryView,
                  actor: audit.Actor) -> None:
+    """Delete an entry and mark its section as changed now; audited as
+    "profile.entry_delete". The policy decided before."""
     entry = view.entry
     session.delete(entry)
     section = BY_KEY[entry.section]
@@ -367,5 +393,6 @@ def set_not_concerned(session: Session, keyring: Keyring, patient: User, section
 
 
 def problems_by_field(problems: list[Problem]) -> dict[str, Problem]:
+    """Each field's first problem, by field name (what a form shows beside the field)."""
     return {problem.field: problem for problem in reversed(problems)}
 

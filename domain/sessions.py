@@ -15,7 +15,8 @@ from enum import StrEnum
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from domain.crypto import token_hash
+from domain import audit
+from domain.crypto import Keyring, token_hash
 from domain.models import User, WebSession
 from domain.models.base import utcnow
 
@@ -24,6 +25,9 @@ TOUCH_EVERY = timedelta(seconds=15)
 
 
 class Status(StrEnum):
+    """What load() found for a cookie token: a live session, one expired (idle or past its
+    absolute lifetime), or none."""
+
     ACTIVE = "active"
     IDLE_EXPIRED = "idle_expired"
     ABSOLUTE_EXPIRED = "absolute_expired"
@@ -32,6 +36,9 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Lifetimes:
+    """How long a session lives: idle time (shorter when an adviser assists) and an
+    absolute limit from its creation."""
+
     idle: timedelta = timedelta(minutes=15)
     assisted_idle: timedelta = timedelta(minutes=5)
     absolute: timedelta = timedelta(hours=12)
@@ -92,6 +99,7 @@ def touch(record: WebSession, now: datetime | None = None) -> None:
 
 
 def destroy(session: Session, record: WebSession) -> None:
+    """End a session: its row is deleted and the record forgotten by the ORM session."""
     # A bulk delete: the row may already be gone (closing a space ends every session).
     session.execute(delete(WebSession).where(WebSession.id == record.id))
     session.expunge(record)
@@ -127,3 +135,14 @@ def purge_expired(session: Session, lifetimes: Lifetimes, now: datetime | None =
 def extend(record: WebSession, now: datetime | None = None) -> None:
     """"Stay signed in": restart the idle countdown now (the absolute limit still holds)."""
     record.last_seen = now or utcnow()
+
+
+def end_other(session: Session, keyring: Keyring, user_id: str, public_id: str, *,
+              actor: audit.Actor) -> WebSession | None:
+    """The person ends one of their other sessions (another device): recorded; another
+    person's session id finds nothing (None) and records nothing."""
+    record = end_for_user(session, user_id, public_id)
+    if record is not None:
+        audit.record(session, keyring, "auth.session_ended", actor=actor, subject_id=user_id,
+                     target_type="web_session", target_id=public_id)
+    return record

@@ -34,6 +34,9 @@ MAX_RETRY_AFTER_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class SmsSettings:
+    """The gateway's address and credentials (a token, or user and password), the sender
+    name, the time-out per request in seconds, and the retries with their backoff."""
+
     url: str
     token: str = ""
     user: str = ""

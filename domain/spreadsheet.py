@@ -17,4 +17,5 @@ def safe_cell(value: object) -> str:
 
 
 def safe_row(values) -> list[str]:
+    """Each value of a CSV row through safe_cell()."""
     return [safe_cell(value) for value in values]

@@ -20,22 +20,29 @@ UPCOMING_DAYS = 90
 
 @cache
 def schedule() -> dict:
+    """The vaccination schedule (data/vaccination_schedule.json), read once."""
     return json.loads(SCHEDULE_FILE.read_text(encoding="utf-8"))
 
 
 @cache
 def vaccine_diseases() -> dict[str, frozenset[str]]:
+    """Each vaccine code of the schedule -> the diseases it protects against."""
     return {vaccine["code"]: frozenset(vaccine["diseases"]) for vaccine in schedule()["vaccines"]}
 
 
 @dataclass(frozen=True)
 class Dose:
+    """A recorded dose: the vaccine's code and the day it was given."""
+
     vaccine: str
     given_on: date
 
 
 @dataclass(frozen=True)
 class DueItem:
+    """A vaccination to plan: the schedule rule, the vaccine's code, its due date and
+    whether it is overdue, due or upcoming."""
+
     rule: str
     vaccine: str
     due_on: date
@@ -43,6 +50,7 @@ class DueItem:
 
 
 def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, kept within the month (31 Jan + 1 -> 28/29 Feb)."""
     year, month = divmod(day.month - 1 + months, 12)
     year, month = day.year + year, month + 1
     last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31,

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, care, policy
+from domain import audit, care, intake, policy
 from domain.crypto import (
     CHUNK_SIZE,
     Keyring,
@@ -32,6 +32,7 @@ from domain.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
+from domain.errors import NotAllowed
 from domain.keys import patient_key
 from domain.models import (
     SYSTEM_CATEGORIES,
@@ -42,6 +43,7 @@ from domain.models import (
     User,
 )
 from domain.models.base import new_id, utcnow
+from domain.storage import BlobStore
 
 TITLE_MAX = 200
 PER_PAGE = 20
@@ -65,6 +67,8 @@ def _associated(document_id: str, column: str) -> str:
 
 
 def clean_title(title: str) -> str:
+    """The title with control characters and direction marks removed and spaces collapsed;
+    InvalidDocument "title_missing" or "title_too_long" (over TITLE_MAX)."""
     title = " ".join(CONTROL.sub(" ", title or "").split())
     if not title:
         raise InvalidDocument("title_missing")
@@ -74,6 +78,7 @@ def clean_title(title: str) -> str:
 
 
 def check_date(value: date, today: date) -> date:
+    """The document's date, unchanged; InvalidDocument("date_future") when after `today`."""
     if value > today:
         raise InvalidDocument("date_future")
     return value
@@ -101,13 +106,16 @@ def _file_pieces(path: Path) -> Iterator[bytes]:
 
 @dataclass(frozen=True)
 class SealedBlob:
+    """A file sealed into the store: its blob key, its stored size and SHA-256 (of the
+    encrypted bytes), and its data key wrapped by the patient key."""
+
     key: str
     size: int
     checksum: str
     wrapped_key: bytes
 
 
-def seal_file(store, key: bytes, binding: str, path: Path, size: int) -> SealedBlob:
+def seal_file(store: BlobStore, key: bytes, binding: str, path: Path, size: int) -> SealedBlob:
     """Encrypt a checked file into the store under a fresh data key wrapped by the patient
     key `key`: the vault's documents and the messages' attachments alike."""
     blob_key, data_key = new_id(), new_data_key()
@@ -122,7 +130,7 @@ def seal_file(store, key: bytes, binding: str, path: Path, size: int) -> SealedB
     return SealedBlob(blob_key, blob_size, digest.hexdigest(), wrap_data_key(key, data_key))
 
 
-def open_blob(keyring: Keyring, store, patient: User, wrapped_key: bytes, binding: str,
+def open_blob(keyring: Keyring, store: BlobStore, patient: User, wrapped_key: bytes, binding: str,
               blob_key: str, blob_size: int) -> Iterator[bytes]:
     """The clear content of a sealed blob, chunk by chunk, checked by AES-GCM as it
     streams."""
@@ -130,9 +138,10 @@ def open_blob(keyring: Keyring, store, patient: User, wrapped_key: bytes, bindin
     return decrypt_chunks(data_key, binding, store.open(blob_key), blob_size)
 
 
-def add_document(session: Session, keyring: Keyring, store, *, patient: User, author: User,
-                 path: Path, size: int, kind: str, mimetype: str, file_name: str, title: str,
-                 category: Category, document_date: date, hidden: bool | None, source: str,
+def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patient: User,
+                 author: User, path: Path, size: int, kind: str, mimetype: str,
+                 file_name: str, title: str, category: Category, document_date: date,
+                 hidden: bool | None, source: str,
                  actor: audit.Actor) -> Document:
     """Encrypt a checked file into the store and record it in the patient's vault."""
     title = clean_title(title)
@@ -159,7 +168,75 @@ def add_document(session: Session, keyring: Keyring, store, *, patient: User, au
     return document
 
 
+def deposit(session: Session, keyring: Keyring, store: BlobStore, *,
+            incoming: intake.Incoming, limits: intake.Limits, workdir: Path, patient: User,
+            author: User, title: str, category: Category, document_date: date,
+            hidden: bool | None, source: str, actor: audit.Actor) -> Document:
+    """A file into the patient's vault: spooled, checked and cleaned, sealed, recorded and
+    audited, in the caller's transaction. A professional deposits only the categories the
+    matrix gives their profession (refused and audited otherwise: NotAllowed). Raises
+    uploads.UploadRejected or InvalidDocument for what the person can fix."""
+    if author.id != patient.id and not policy.matrix_allows(
+            author.profession, author.sector, category, "deposit"):
+        audit.record(session, keyring, "document.deposit", actor=actor, outcome="denied",
+                     subject_id=patient.id, details={"category": category.value})
+        raise NotAllowed("category not in this profession's deposits")
+    title = clean_title(title)
+    check_date(document_date, utcnow().date())
+    with intake.checked(incoming, limits, workdir) as clean:
+        return add_document(
+            session, keyring, store, patient=patient, author=author, path=clean.path,
+            size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
+            file_name=clean.display_name, title=title, category=category,
+            document_date=document_date, hidden=hidden, source=source, actor=actor)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A document's clear content as it streams, with what the browser needs."""
+
+    chunks: Iterator[bytes]
+    name: str
+    mimetype: str
+    size: int
+
+
+PREVIEWABLE = ("pdf", "jpeg", "png")
+
+
+class NotPreviewable(Exception):
+    """The browser cannot show this kind inline: the caller answers 404 and keeps nothing
+    of the attempt."""
+
+
+def download(session: Session, keyring: Keyring, store: BlobStore, viewer: User,
+             document_id: str, actor: audit.Actor, *, patient: User | None = None,
+             preview: bool = False) -> Download:
+    """The document's content if the policy lets `viewer` download it (audited either way;
+    DocumentNotFound otherwise). `patient`, when given, is the space the request is in: a
+    document of anyone else is refused. The patient key is unwrapped once, for the name
+    and the content."""
+    _owner, document = get_document(session, keyring, viewer, document_id,
+                                     policy.DocumentAction.DOWNLOAD, actor,
+                                     patient_id=patient.id if patient else None)
+    if preview and document.kind not in PREVIEWABLE:
+        raise NotPreviewable
+    key = patient_key(keyring, _owner)
+    name = open_sealed(key, document.file_name_sealed,
+                       _associated(document.id, "file_name")).decode()
+    data_key = unwrap_data_key(key, document.wrapped_key)
+    try:
+        blob = store.open(document.blob_key)
+    except KeyError:  # deleted, blob included, by another request since it was loaded
+        raise DocumentNotFound from None
+    chunks = decrypt_chunks(data_key, document_binding(document.id, document.patient_id,
+                                                       document.scheme),
+                            blob, document.blob_size)
+    return Download(chunks, name, document.mimetype, document.size)
+
+
 def view(keyring: Keyring, patient: User, document: Document) -> DocumentView:
+    """The document with its title and file name opened; checks and audits nothing."""
     key = patient_key(keyring, patient)
     return DocumentView(
         document, title_of(key, document),
@@ -167,11 +244,15 @@ def view(keyring: Keyring, patient: User, document: Document) -> DocumentView:
 
 
 def title_of(key: bytes, document: Document) -> str:
+    """The document's title, opened with the patient key `key`."""
     return open_sealed(key, document.title_sealed, _associated(document.id, "title")).decode()
 
 
 @dataclass
 class Page:
+    """One page of the patient's documents: its opened items, the total matching, the page
+    number, the number of pages, the page size and the count per category."""
+
     items: list[DocumentView]
     total: int
     page: int
@@ -235,12 +316,16 @@ def authors(session: Session, documents: list[Document]) -> dict[str, User]:
 
 
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
-                 action: policy.DocumentAction, actor: audit.Actor) -> tuple[User, Document]:
+                 action: policy.DocumentAction, actor: audit.Actor, *,
+                 patient_id: str | None = None) -> tuple[User, Document]:
     """The document if the policy allows `action`; otherwise DocumentNotFound (a 404, so
-    another person's id reveals nothing). Both outcomes are audited."""
+    another person's id reveals nothing). Both outcomes are audited. With `patient_id`,
+    a document of anyone else is refused too (another patient's document under this
+    patient's address)."""
     document = session.get(Document, document_id) if re.fullmatch(r"[0-9a-f]{32}",
                                                                     document_id or "") else None
-    allowed = document is not None and policy.document_allowed(
+    allowed = document is not None and (
+        patient_id is None or document.patient_id == patient_id) and policy.document_allowed(
         action, viewer.role, care.document_context(session, viewer, document),
         hidden=document.hidden)
     audit.record(session, keyring, f"document.{action.value}", actor=actor,
@@ -252,7 +337,8 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
     return session.get(User, document.patient_id), document
 
 
-def open_content(keyring: Keyring, store, patient: User, document: Document) -> Iterator[bytes]:
+def open_content(keyring: Keyring, store: BlobStore, patient: User,
+                 document: Document) -> Iterator[bytes]:
     """The clear content, chunk by chunk, checked by AES-GCM as it streams."""
     return open_blob(keyring, store, patient, document.wrapped_key,
                      document_binding(document.id, document.patient_id, document.scheme),
@@ -299,7 +385,7 @@ def set_hidden(session: Session, keyring: Keyring, document: Document, hidden: b
                  target_id=document.id)
 
 
-def delete_document(session: Session, keyring: Keyring, store, document: Document,
+def delete_document(session: Session, keyring: Keyring, store: BlobStore, document: Document,
                     actor: audit.Actor) -> None:
     """Remove the row, then the blob (a crash in between leaves only an orphan blob);
     DocumentNotFound if another request deleted it first."""
@@ -312,7 +398,7 @@ def delete_document(session: Session, keyring: Keyring, store, document: Documen
     store.delete(blob_key)
 
 
-def replace_in_category(session: Session, keyring: Keyring, store, keep: Document,
+def replace_in_category(session: Session, keyring: Keyring, store: BlobStore, keep: Document,
                         actor: audit.Actor) -> int:
     """Delete the patient's other documents of `keep`'s category: a new advance directive
     replaces the previous one."""
@@ -326,6 +412,9 @@ def replace_in_category(session: Session, keyring: Keyring, store, keep: Documen
 
 @dataclass
 class VerifyReport:
+    """What verify() found: rows checked, orphan blobs, rows whose blob is missing or
+    corrupt (by id), and orphans deleted by a repair."""
+
     checked: int = 0
     orphans: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -337,7 +426,7 @@ class VerifyReport:
         return not (self.orphans or self.missing or self.corrupt)
 
 
-def verify(session: Session, store, *, repair: bool = False) -> VerifyReport:
+def verify(session: Session, store: BlobStore, *, repair: bool = False) -> VerifyReport:
     """Compare the store with the database (documents and message attachments): blobs
     nobody points to (orphans), rows whose blob is gone (missing) and blobs whose checksum
     no longer matches (corrupt). With `repair`, orphans are deleted (they were never

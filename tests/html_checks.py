@@ -15,6 +15,17 @@ def check_page(html: str, expected_lang: str = "fr") -> list[str]:
     """Return every problem found (empty list: the page passes)."""
     soup = BeautifulSoup(html, "html.parser")
     problems: list[str] = []
+    problems += _document_problems(soup, expected_lang)
+    problems += _landmark_problems(soup)
+    problems += _form_problems(soup)
+    problems += _link_and_image_problems(soup)
+    problems += _csp_and_zoom_problems(soup)
+    return problems
+
+
+def _document_problems(soup: BeautifulSoup, expected_lang: str) -> list[str]:
+    """Language, one h1 named in the title, no skipped heading level, no duplicate id."""
+    problems: list[str] = []
     html_tag = soup.find("html")
     if html_tag is None or html_tag.get("lang") != expected_lang:
         problems.append(f"<html lang> is not {expected_lang!r}")
@@ -33,6 +44,12 @@ def check_page(html: str, expected_lang: str = "fr") -> list[str]:
             problems.append(f"heading level skipped: h{before} then h{after}")
     ids = Counter(tag["id"] for tag in soup.find_all(id=True))
     problems += [f"duplicate id {name!r}" for name, count in ids.items() if count > 1]
+    return problems
+
+
+def _landmark_problems(soup: BeautifulSoup) -> list[str]:
+    """Header, nav, main and footer; the skip link first; the footer's fixed links."""
+    problems: list[str] = []
     for landmark in ("header", "nav", "main", "footer"):
         if soup.find(landmark) is None and not (landmark == "nav" and soup.find("main")):
             problems.append(f"no <{landmark}>")
@@ -46,6 +63,12 @@ def check_page(html: str, expected_lang: str = "fr") -> list[str]:
     missing = FOOTER_LINKS - footer_hrefs
     if missing:
         problems.append(f"footer lacks {sorted(missing)}")
+    return problems
+
+
+def _form_problems(soup: BeautifulSoup) -> list[str]:
+    """Forms with an action and a CSRF token; labelled fields; errors tied to their field."""
+    problems: list[str] = []
     for form in soup.find_all("form"):
         if not form.get("action"):
             problems.append("a form without action")
@@ -63,6 +86,12 @@ def check_page(html: str, expected_lang: str = "fr") -> list[str]:
             described = (field.get("aria-describedby") or "").split()
             if not any(soup.find(id=ref, class_="field-error") for ref in described):
                 problems.append(f"invalid field {field_id!r} not tied to its error message")
+    return problems
+
+
+def _link_and_image_problems(soup: BeautifulSoup) -> list[str]:
+    """No positive tabindex; links with a real href and a text; images with an alt."""
+    problems: list[str] = []
     for tag in soup.find_all(tabindex=True):
         if int(tag["tabindex"]) > 0:
             problems.append("positive tabindex")
@@ -74,6 +103,12 @@ def check_page(html: str, expected_lang: str = "fr") -> list[str]:
     for image in soup.find_all("img"):
         if image.get("alt") is None:
             problems.append("an image without alt")
+    return problems
+
+
+def _csp_and_zoom_problems(soup: BeautifulSoup) -> list[str]:
+    """No inline style or script (the CSP blocks them); a viewport that lets people zoom."""
+    problems: list[str] = []
     if soup.find(attrs={"style": True}) is not None or soup.find("style") is not None:
         problems.append("inline style (blocked by the CSP)")
     for script in soup.find_all("script"):

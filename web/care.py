@@ -1,7 +1,6 @@
-"""A professional's request in a patient's space: the patient if they may open it (404
-otherwise, the refusal audited), and who acts for the audit trail (under an emergency
-access when nothing else lets them in). Shared by the portal and the professional's
-messaging."""
+"""A professional's request in a patient's space: the opened space if the policy lets them
+in (a 404 otherwise; domain/care.py audits the refusal), and the actor of an emergency
+access. Shared by the portal and the professional's messaging."""
 
 from __future__ import annotations
 
@@ -11,28 +10,23 @@ from flask import abort
 from flask_login import current_user
 
 from domain import audit, care
-from domain.models import User
+from domain.errors import NotAllowed
 from extensions import db, keys
 from web.access import actor
 
 
-def patient_or_404(patient_id: str, refusal: str = "care.patient_open") -> User:
-    """The patient, if this professional may open their page; a 404 otherwise, audited as
-    `refusal`."""
-    patient = db.session.get(User, patient_id) if len(patient_id) <= 32 else None
-    if patient is None or not care.may_open(db.session, current_user, patient):
-        audit.record(db.session, keys.ring, refusal, actor=actor(),
-                     outcome="denied", subject_id=patient.id if patient else None)
+def open_or_404(patient_id: str, refusal: str = "care.patient_open") -> care.OpenPatient:
+    """The patient's space as this professional may open it; a 404 otherwise, the refusal
+    kept in the audit trail as `refusal`."""
+    try:
+        return care.open_patient(db.session, keys.ring, current_user, patient_id, actor(),
+                                 refusal=refusal)
+    except NotAllowed:
         db.session.commit()
         abort(404)
-    return patient
 
 
 def emergency_actor() -> audit.Actor:
-    """The audit actor of a professional acting under an emergency access."""
+    """The audit actor of a professional starting an emergency access."""
     return replace(actor(), acting_as="professional_emergency")
 
-
-def actor_for(patient: User) -> audit.Actor:
-    known = care.facts(db.session, current_user, patient)
-    return emergency_actor() if known.emergency and not known.declared else actor()

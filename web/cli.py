@@ -10,7 +10,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 
-from domain import audit, demo, demo_agenda, demo_messages, demo_profile, sessions
+from domain import audit, demo, sessions
+from domain.demo import agenda as demo_agenda
+from domain.demo import messages as demo_messages
+from domain.demo import profile as demo_profile
 from domain.files import write_private
 from extensions import db, keys
 from web.sessions import lifetimes
@@ -89,10 +92,15 @@ def register(app: Flask) -> None:
 
 def register_lifecycle(app: Flask) -> None:
     """Commands for the insurer's data and the life cycle of spaces (DESIGN.md §2)."""
-    from domain import activation, closing, insured
-    from domain.identity import InvalidIdentifier, normalise_nir
+    _register_insured(app)
+    _register_codes(app)
+    _register_space_jobs(app)
+
+
+def _register_insured(app: Flask) -> None:
+    """`insured import`: the insurer's file of insured people."""
+    from domain import insured
     from domain.models.base import utcnow
-    from web.delivery import code_letters_pdf, deliver_code
 
     @app.cli.group("insured")
     def insured_group():
@@ -111,6 +119,14 @@ def register_lifecycle(app: Flask) -> None:
                    f"{report.unchanged} unchanged, {len(report.errors)} rejected.")
         if report.errors:
             raise SystemExit(2)
+
+
+def _register_codes(app: Flask) -> None:
+    """`codes issue`: activation codes, by e-mail or in letters for the post."""
+    from domain import activation, insured
+    from domain.identity import InvalidIdentifier, normalise_nir
+    from domain.models.base import utcnow
+    from web.delivery import code_letters_pdf, deliver_code
 
     @app.cli.group("codes")
     def codes_group():
@@ -160,6 +176,12 @@ def register_lifecycle(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{emailed} code(s) sent by e-mail, {len(posted)} by post.")
 
+
+def _register_space_jobs(app: Flask) -> None:
+    """`activation expire` and `accounts purge`: the scheduled jobs of the spaces' life."""
+    from domain import activation, closing
+    from domain.models.base import utcnow
+
     @app.cli.group("activation")
     def activation_group():
         """The scheduled activation jobs."""
@@ -185,9 +207,13 @@ def register_lifecycle(app: Flask) -> None:
 
 def register_vault(app: Flask) -> None:
     """Commands for the document vault and the keys."""
+    _register_vault_verify(app)
+    _register_keys(app)
+
+
+def _register_vault_verify(app: Flask) -> None:
+    """`vault verify`: blobs against the documents' rows."""
     from domain import vault
-    from domain.crypto import Keyring, add_kek_version, kek_versions
-    from domain.keys import RetireRefused, keys_by_version, retire_kek, rewrap_patient_keys
     from extensions import blobs
 
     @app.cli.group("vault")
@@ -210,6 +236,12 @@ def register_vault(app: Flask) -> None:
             click.echo("OK")
             return
         raise SystemExit(1)
+
+
+def _register_keys(app: Flask) -> None:
+    """`keys rotate|rewrap|status|retire`: the key-encryption keys of the key file."""
+    from domain.crypto import Keyring, add_kek_version, kek_versions
+    from domain.keys import RetireRefused, keys_by_version, retire_kek, rewrap_patient_keys
 
     @app.cli.group("keys")
     def keys_group():

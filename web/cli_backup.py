@@ -49,11 +49,7 @@ def register_backup(app: Flask) -> None:
         except backup.BackupError as problem:
             _fail(str(problem))
         snapshot = report.snapshot
-        audit.record(db.session, keys.ring, "backup.created", actor=OPERATOR,
-                     target_type="backup", details={
-                         "database": report.kind, "revision": snapshot.revision,
-                         "tables": len(snapshot.tables), "rows": sum(snapshot.tables.values()),
-                         "blobs": report.blobs, "blob_bytes": report.blob_bytes})
+        backup.record_created(db.session, keys.ring, report, OPERATOR)
         db.session.commit()
         click.echo(f"Backup written to {report.folder}")
         click.echo(f"  database: {report.kind} at revision {snapshot.revision}, "
@@ -105,13 +101,7 @@ def register_backup(app: Flask) -> None:
             click.echo(f"Database upgraded from {report.revision} to "
                        f"{scripts.get_current_head()}.")
         # After the restore, in the restored database: its chain goes on from the backup's.
-        audit.record(db.session, keys.ring, "backup.restored", actor=OPERATOR,
-                     target_type="backup", details={
-                         "backup_created_at": report.created_at, "database": report.kind,
-                         "revision": report.revision, "rows": rows, "forced": force,
-                         "blobs_written": report.blobs_written,
-                         "blobs_unchanged": report.blobs_unchanged,
-                         "blobs_deleted": report.blobs_deleted})
+        backup.record_restored(db.session, keys.ring, report, forced=force, actor=OPERATOR)
         db.session.commit()
         # The restore rolled the chain back on purpose: later checkpoints describe events
         # that no longer exist. A new one marks the restored chain as the one to verify.

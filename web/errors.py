@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template
+from flask import Flask, Response, g
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from extensions import db
+from web.render import render_page
 
 MESSAGES = {
     400: (_l("La demande n’a pas pu être traitée"),
@@ -31,22 +32,22 @@ MESSAGES = {
 }
 
 
-def render_error(code: int):
+def render_error(code: int) -> Response:
     """The error page; a server error gives the request id as a reference, so the
     assistance can find the log lines and audit rows of what went wrong."""
     title, message = MESSAGES.get(code, MESSAGES[500])
     reference = g.get("request_id") if code >= 500 else None
-    return render_template("errors/error.html", code=code, title=title, message=message,
-                           reference=reference), code
+    return render_page("errors/error.html", status=code, code=code, title=title,
+                       message=message, reference=reference)
 
 
 def _http_error(error: HTTPException):
     code = error.code or 500
-    body, status = render_error(code if code in MESSAGES else 500)
-    if code == 429:
-        retry = getattr(error, "retry_after", None)
-        return body, status, ({"Retry-After": str(retry)} if retry else {})
-    return body, status
+    response = render_error(code if code in MESSAGES else 500)
+    retry = getattr(error, "retry_after", None) if code == 429 else None
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def _server_error(_error: InternalServerError):

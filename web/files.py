@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, abort, stream_with_context
+from flask import Response, stream_with_context
 
 from domain import vault
-from extensions import blobs, keys
 
 
 def _disposition(kind: str, name: str) -> str:
@@ -17,16 +16,10 @@ def _disposition(kind: str, name: str) -> str:
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-
-def stream_document(owner, document, inline: bool) -> Response:
-    """Decrypt a document to the browser as it streams."""
-    item = vault.view(keys.ring, owner, document)
-    try:
-        chunks = vault.open_content(keys.ring, blobs.store, owner, document)
-    except KeyError:  # deleted, blob included, by another request since it was loaded
-        abort(404)
-    return stream_file(chunks, mimetype=document.mimetype, size=document.size,
-                       file_name=item.file_name, inline=inline)
+def send_download(download: vault.Download, inline: bool) -> Response:
+    """A document from vault.download() to the browser as it is decrypted."""
+    return stream_file(download.chunks, mimetype=download.mimetype, size=download.size,
+                       file_name=download.name, inline=inline)
 
 
 def stream_file(chunks, *, mimetype: str, size: int, file_name: str,

@@ -1,17 +1,17 @@
-"""Storing an uploaded file in the vault: spooled to disk, checked and cleaned, then
-encrypted. Shared by the vault's own form and the profile's advance directives."""
+"""Files of this request into the domain's deposit (vault.deposit, domain/intake.py) with
+the service's limits, and the sentence for each reason a file is refused. Shared by the
+vault's own form, the professional's deposit, the advance directives and messages."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
 
-from domain import uploads, vault
+from domain import audit, intake, uploads, vault
 from domain.files import private_dir
 from domain.models import Category, Document, User
 from extensions import blobs, db, keys
@@ -46,28 +46,37 @@ def upload_message(problem: uploads.UploadRejected) -> str:
     return messages.get(problem.reason, messages["extension_not_allowed"])
 
 
-def store_upload(upload, *, patient: User, title: str, category: Category,
-                 document_date: date, hidden: bool | None, author: User | None = None,
-                 source: str = "upload",
-                 on_saved: Callable[[Document], object] | None = None) -> Document:
-    """Check, clean and encrypt one uploaded file into the patient's vault, committed.
-    `on_saved` runs in the same transaction (the e-mail that tells the patient is queued
-    with the document, or neither is). Raises uploads.UploadRejected or
-    vault.InvalidDocument."""
-    work = Path(current_app.instance_path) / "tmp"
-    private_dir(work)  # a file being checked is in clear until it is sealed
-    with tempfile.TemporaryDirectory(dir=work) as folder:
-        spooled = Path(folder) / "upload"
-        upload.save(spooled)
-        clean = uploads.inspect_and_clean(
-            spooled, upload.filename, current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
-            Path(folder), max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
-        document = vault.add_document(
-            db.session, keys.ring, blobs.store, patient=patient, author=author or patient,
-            path=clean.path, size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
-            file_name=clean.display_name, title=title, category=category,
-            document_date=document_date, hidden=hidden, source=source, actor=actor())
-        if on_saved is not None:
-            on_saved(document)
-        db.session.commit()
-        return document
+def limits() -> intake.Limits:
+    return intake.Limits(current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                         current_app.config["MAX_IMAGE_PIXELS"])
+
+
+def workdir() -> Path:
+    """Where files are checked before they are sealed (private, under the instance)."""
+    return private_dir(Path(current_app.instance_path) / "tmp")
+
+
+def incoming(upload: FileStorage) -> intake.Incoming:
+    return intake.Incoming(upload.stream, upload.filename or "")
+
+
+def deposit(upload: FileStorage, *, patient: User, title: str, category: Category,
+            document_date: date, hidden: bool | None, author: User | None = None,
+            source: str = "upload", acting: audit.Actor | None = None) -> Document:
+    """vault.deposit for a file of this request, with the service's limits; in the
+    request's transaction (the caller commits). Raises uploads.UploadRejected,
+    vault.InvalidDocument or NotAllowed."""
+    return vault.deposit(
+        db.session, keys.ring, blobs.store, incoming=incoming(upload), limits=limits(),
+        workdir=workdir(), patient=patient, author=author or patient, title=title,
+        category=category, document_date=document_date, hidden=hidden, source=source,
+        actor=acting or actor())
+
+
+def store_upload(upload: FileStorage, *, patient: User, title: str, category: Category,
+                 document_date: date, hidden: bool | None) -> Document:
+    """A person's own file into their vault, committed."""
+    document = deposit(upload, patient=patient, title=title, category=category,
+                       document_date=document_date, hidden=hidden)
+    db.session.commit()
+    return document

@@ -7,26 +7,29 @@ import csv
 import io
 from datetime import date
 
-from flask import Response, flash, redirect, request, stream_with_context, url_for
+from flask import Response, flash, request, stream_with_context, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.access import bp
 from domain import emergency, history
+from domain.forms import Field
 from domain.policy import Area
 from domain.spreadsheet import safe_row
 from extensions import db, htmx, keys
 from web.access import actor, allow
+from web.forms import Form
 from web.labels.access import (
     MODE_LABELS,
     OUTCOME_LABELS,
     PROFESSION_NAMES,
     action_label,
 )
-from web.render import render_page
+from web.render import redirect_to, render_page
 
 patient = allow(Area.PATIENT_SPACE)
+EMERGENCY_FORM = Form(Field("samu", "yes"), Field("others", "yes"), Field("hidden", "yes"))
 
 
 def _day(value: str | None) -> date | None:
@@ -126,11 +129,11 @@ def history_csv():
 @patient
 def emergency_settings():
     if request.method == "POST":
-        emergency.update_settings(
-            db.session, keys.ring, current_user,
-            samu=request.form.get("samu") == "oui", others=request.form.get("others") == "oui",
-            hidden=request.form.get("hidden") == "oui", actor=actor())
+        answers = EMERGENCY_FORM.read().values
+        emergency.update_settings(db.session, keys.ring, current_user, samu=answers["samu"],
+                                  others=answers["others"], hidden=answers["hidden"],
+                                  actor=actor())
         db.session.commit()
         flash(_("Vos paramètres d’urgence sont enregistrés."), "success")
-        return redirect(url_for("access.emergency_settings"), 303)
+        return redirect_to(url_for("access.emergency_settings"))
     return render_page("access/emergency.html")

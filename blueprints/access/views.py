@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -6,16 +6,24 @@ from flask_login import current_user
 from blueprints.access import bp
 from domain import access_matrix, care
 from domain.errors import NotAllowed
-from domain.forms import clean_text
+from domain.forms import Field, clean_text
 from domain.models import Profession, Role, User
 from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
+from web.forms import Form
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS
 from web.labels.profile import SECTION_TITLES
+from web.render import redirect_to, render_page
 
 patient = allow(Area.PATIENT_SPACE)
+# The buttons of the overview: hidden inputs only, so nothing to tell a person; anything
+# but a professional's id answers 404. "blocked=non" unblocks, "professional=aucun" removes
+# the attending doctor.
+PROFESSIONAL = Field("professional", required=True, max_length=32)
+BLOCK_FORM = Form(PROFESSIONAL, Field("blocked", "yesno"))
+ATTENDING_FORM = Form(PROFESSIONAL)
 
 PROFESSION_LABELS = {
     Profession.DOCTOR: _l("Médecins"),
@@ -43,7 +51,7 @@ def matrix_show():
                     if key in access_matrix.profile_sections(profession)],
         "vaccinations": access_matrix.may_add_vaccination(profession),
     } for profession in Profession]
-    return render_template("access/matrix.html", rows=rows)
+    return render_page("access/matrix.html", rows=rows)
 
 
 def _professional(value: str | None) -> User | None:
@@ -63,18 +71,19 @@ def overview():
     attending = db.session.get(User, current_user.attending_doctor_id) \
         if current_user.attending_doctor_id else None
     blocked_ids = {item.person.id for item in blocked}
-    return render_template("access/overview.html", active=active, blocked=blocked,
-                           found=found, query=query, attending=attending,
-                           blocked_ids=blocked_ids, professions=PROFESSION_NAMES)
+    return render_page("access/overview.html", active=active, blocked=blocked,
+                       found=found, query=query, attending=attending,
+                       blocked_ids=blocked_ids, professions=PROFESSION_NAMES)
 
 
 @bp.post("/bloquer")
 @patient
 def professional_block():
-    professional = _professional(request.form.get("professional"))
+    filled = BLOCK_FORM.read()
+    professional = _professional(filled.values.get("professional"))
     if professional is None:
         abort(404)
-    blocked = request.form.get("blocked") != "non"
+    blocked = filled.values.get("blocked") != "non"
     try:
         care.set_blocked(db.session, keys.ring, current_user, professional, blocked, actor())
     except NotAllowed:
@@ -83,15 +92,16 @@ def professional_block():
     flash(_("%(name)s est bloqué : il ne voit plus rien de votre espace.",
             name=professional.display_name) if blocked else
           _("%(name)s n’est plus bloqué.", name=professional.display_name), "success")
-    return redirect(url_for("access.overview"), 303)
+    return redirect_to(url_for("access.overview"))
 
 
 @bp.post("/medecin-traitant")
 @patient
 def attending_set():
+    professional = ATTENDING_FORM.read().values.get("professional")
     doctor = None
-    if request.form.get("professional") != "aucun":
-        doctor = _professional(request.form.get("professional"))
+    if professional != "aucun":
+        doctor = _professional(professional)
         if doctor is None:
             abort(404)
     try:
@@ -99,8 +109,8 @@ def attending_set():
     except NotAllowed:
         flash(_("Seul un médecin que vous n’avez pas bloqué peut être votre médecin "
                 "traitant."), "error")
-        return redirect(url_for("access.overview"), 303)
+        return redirect_to(url_for("access.overview"))
     db.session.commit()
     flash(_("%(name)s est votre médecin traitant.", name=doctor.display_name) if doctor
           else _("Vous n’avez plus de médecin traitant déclaré ici."), "success")
-    return redirect(url_for("access.overview"), 303)
+    return redirect_to(url_for("access.overview"))

@@ -4,28 +4,40 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
-    redirect,
-    render_template,
     request,
     session,
     stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
 from blueprints.account import bp
-from domain import audit, auth, closing, exports, sign_in
+from domain import auth, closing, exports, sign_in
 from domain import sessions as web_sessions
 from domain.errors import NotAllowed
+from domain.forms import Field
 from domain.models.base import utcnow
+from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
-from extensions import blobs, db, htmx, keys, limiter
+from extensions import blobs, db, keys, limiter
 from web.access import actor, allow
 from web.devices import describe_device
-from web.render import render_page, see_other
+from web.forms import Form
+from web.render import redirect_to, render_page, swap_or_see_other
+
+# Closing the space: what becomes of the data, that the person understood, and their
+# password (checked like at sign-in: same waits, same audit).
+CLOSE_FORM = Form(
+    Field("retention", "choice", required=True, choices=("archive", "delete")),
+    Field("understood", "yes", required=True),
+    Field("password", "password", required=True, max_length=PASSWORD_MAX_LENGTH),
+    messages={
+        "retention": _l("Choisissez ce que deviennent vos données."),
+        "understood": _l("Cochez la case pour confirmer que vous avez compris."),
+    })
 
 
 def _list_context(message: str | None = None) -> dict:
@@ -40,7 +52,7 @@ def _list_context(message: str | None = None) -> dict:
 @bp.get("/mon-compte/sessions")
 @allow(Area.ACCOUNT)
 def sessions_list():
-    return render_template("account/sessions.html", **_list_context())
+    return render_page("account/sessions.html", **_list_context())
 
 
 @bp.post("/mon-compte/sessions/<string:session_id>/terminer")
@@ -49,18 +61,16 @@ def session_end(session_id: str):
     """End one of my other sessions; someone else's id answers 404."""
     if session.record is not None and session_id == session.record.id:
         abort(400)  # the current session ends with "Se déconnecter", which clears the device
-    ended = web_sessions.end_for_user(db.session, current_user.id, session_id)
+    ended = web_sessions.end_other(db.session, keys.ring, current_user.id, session_id,
+                                   actor=actor())
     if ended is None:
         abort(404)
-    audit.record(db.session, keys.ring, "auth.session_ended", actor=actor(),
-                 subject_id=current_user.id, target_type="web_session", target_id=session_id)
     db.session.commit()
     message = _("La session a été terminée.")
-    if htmx:
-        return render_page("account/sessions.html", fragment="account/_session_list.html",
-                           target="session-list", **_list_context(message))
-    flash(message, "success")
-    return see_other(url_for("account.sessions_list"))
+    return swap_or_see_other(
+        lambda: render_page("account/sessions.html", fragment="account/_session_list.html",
+                            target="session-list", **_list_context(message)),
+        url_for("account.sessions_list"), message)
 
 
 def _ip_limit() -> str:
@@ -78,11 +88,8 @@ def _password_key() -> str:
     return sign_in.limit_key(keys.ring, auth.normalise_login(login), request.remote_addr)
 
 
-def _password_error() -> tuple[str, str] | None:
+def _password_error(password: str) -> tuple[str, str] | None:
     """Check the re-entered password like the sign-in page does (same waits, same audit)."""
-    password = request.form.get("password") or ""
-    if not password:
-        return ("password", _("Saisissez votre mot de passe"))
     try:
         auth.check_password(db.session, keys.ring, current_user._get_current_object(), password,
                             actor=actor(), purpose=auth.CLOSE_SPACE,
@@ -107,32 +114,31 @@ def _password_error() -> tuple[str, str] | None:
                       methods=["POST"])
 def close():
     """Close my space after re-entering my password; archive 10 years or delete now."""
-    errors, choice = [], request.form.get("retention", "")
+    errors, typed = [], CLOSE_FORM.blank()
     if request.method == "POST":
-        if choice not in ("archive", "delete"):
-            errors.append(("retention", _("Choisissez ce que deviennent vos données.")))
-        if request.form.get("understood") != "oui":
-            errors.append(("understood", _("Cochez la case pour confirmer que vous avez compris.")))
-        password_error = _password_error()
-        if password_error is not None:
-            errors.append(password_error)
+        filled = CLOSE_FORM.read()
+        errors, typed = list(filled.errors), filled.typed
+        if "password" in filled.values:
+            password_error = _password_error(filled.values["password"])
+            if password_error is not None:
+                errors.append(password_error)
         if not errors:
             try:
                 closing.close_space(db.session, keys.ring, current_user._get_current_object(),
-                                       delete_now=choice == "delete", now=utcnow(),
-                                       actor=actor())
+                                    delete_now=filled.values["retention"] == "delete",
+                                    now=utcnow(), actor=actor())
             except NotAllowed:
                 abort(409)
             logout_user()
             session.destroy()
             db.session.commit()
-            response = redirect(url_for("pages.space_closed"), 303)
+            response = redirect_to(url_for("pages.space_closed"))
             response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
             return response
         db.session.commit()  # the failure count and its audit row stay
     return render_page("account/close.html", status=422 if errors else 200, errors=errors,
-                       has_errors=bool(errors), choice=choice,
-                       understood=request.form.get("understood") == "oui")
+                       has_errors=bool(errors), choice=typed["retention"],
+                       understood=typed["understood"])
 
 
 @bp.get("/mon-compte/export.zip")
@@ -140,15 +146,8 @@ def close():
 def export():
     """Everything my space holds, as a ZIP I can keep before closing it, streamed as it is
     written (never whole in memory)."""
-    audit.record(db.session, keys.ring, "account.exported", actor=actor(),
-                 subject_id=current_user.id)
-    db.session.commit()
-    chunks = exports.space_archive_stream(db.session, current_user._get_current_object(),
-                                          keys.ring, blobs.store)
-    # Its rows are read: end that transaction here, whatever Flask's teardown order, so no
-    # connection stays taken while the archive streams (minutes on a slow link). The
-    # loaded rows stay readable: the app's sessions do not expire them on commit.
-    db.session.commit()
+    chunks = exports.export_space(db.session, keys.ring, blobs.store,
+                                  current_user._get_current_object(), actor=actor())
     response = Response(stream_with_context(chunks), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"mon-espace-sante.zip\"; filename*=UTF-8''mon-espace-sante.zip")

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import wraps
 
-from flask import flash, redirect, session, url_for
+from flask import flash, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from domain import activation, audit
+from domain import activation
 from domain.insured import is_minor
 from domain.models import ActivationCode, InsuredPerson
 from domain.models.base import utcnow
 from extensions import db, keys
 from web.access import actor
+from web.render import redirect_to
 
 STATE = "activation"
 ADULT_STEPS = ("code", "identity", "terms", "contacts", "credentials", "factor", "summary",
@@ -67,9 +69,8 @@ class Flow:
         return self.steps[max(index, 1)]
 
     def save(self, step: str) -> None:
-        activation.save_progress(keys.ring, self.record, self.number(step), self.data)
-        audit.record(db.session, keys.ring, "activation.step_saved", actor=actor(),
-                     subject_id=self.person.id, details={"step": step})
+        activation.save_step(db.session, keys.ring, self.record, step, self.number(step),
+                             self.data, actor())
         db.session.commit()
 
 
@@ -117,26 +118,40 @@ def require(step: str):
     flow = current()
     if flow is None:
         # A notice in the address, not flash(): no session row for a visitor with no flow.
-        return None, redirect(url_for("activation.code", avis="code-d-abord"), 303)
+        return None, redirect_to(url_for("activation.code", avis="code-d-abord"))
     try:
         activation.check_usable(flow.record, utcnow())
     except activation.CodeProblem as problem:
         finish()
         flash(str(CODE_MESSAGES[problem.reason]), "error")
-        return None, redirect(url_for("activation.code"), 303)
+        return None, redirect_to(url_for("activation.code"))
     if step not in flow.steps:
-        return None, redirect(url_for(ENDPOINTS[flow.resume_step()]), 303)
+        return None, redirect_to(url_for(ENDPOINTS[flow.resume_step()]))
     if step != "identity" and not flow.identity_ok:
-        return None, redirect(url_for("activation.identity"), 303)
+        return None, redirect_to(url_for("activation.identity"))
     if flow.number(step) > flow.record.progress_step + 1:
-        return None, redirect(url_for(ENDPOINTS[flow.resume_step()]), 303)
+        return None, redirect_to(url_for(ENDPOINTS[flow.resume_step()]))
     return flow, None
 
 
-def lookup_code(values) -> tuple[ActivationCode | None, str, list]:
-    """The code typed in a form: the record, what was typed, and an error if unusable."""
-    typed = (values.get("code") or "").strip()[:40]
+def step(name: str):
+    """The preamble of every step's view: the view gets the flow as its first argument
+    when the person may be at this step; otherwise they are sent where they should be (no
+    flow yet, a code no longer usable, a step not reached or not theirs)."""
+    def decorate(view):
+        @wraps(view)
+        def step_view(*args, **kwargs):
+            flow, redirection = require(name)
+            if redirection is not None:
+                return redirection
+            return view(flow, *args, **kwargs)
+        return step_view
+    return decorate
+
+
+def lookup_code(code: str) -> tuple[ActivationCode | None, list]:
+    """The code read from a form (forms.CODE): the record, or an error if unusable."""
     try:
-        return activation.find_code(db.session, keys.ring, typed, utcnow()), typed, []
+        return activation.find_code(db.session, keys.ring, code, utcnow()), []
     except activation.CodeProblem as problem:
-        return None, typed, [("code", str(CODE_MESSAGES[problem.reason]))]
+        return None, [("code", str(CODE_MESSAGES[problem.reason]))]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.activation import bp
+from blueprints.activation import bp, forms
 from blueprints.activation import flow as steps
 from domain import activation
 from domain.identity import mask_email, mask_phone
@@ -14,21 +14,11 @@ from domain.insured import read_field, representatives
 from domain.models import SecondFactor, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.policy import Area
-from extensions import db, htmx, keys, limiter
+from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import deliver_code, rehearse_code
-from web.form_reading import (
-    empty_identity,
-    read_contacts,
-    read_credentials,
-    read_date,
-    read_identity,
-    read_nir,
-    read_six_digits,
-    text,
-)
 from web.outgoing import send_email, send_sms
-from web.render import render_page
+from web.render import redirect_to, render_landing, render_page
 from web.totp import new_secret, provisioning_qr
 
 anyone = allow(Area.PUBLIC)
@@ -44,20 +34,17 @@ def _ip_limit() -> str:
 
 
 def _page(template: str, flow, step: str, errors=(), **context):
-    response = render_page(template, status=422 if errors else 200, errors=list(errors),
-                           has_errors=bool(errors), flow=flow, step=step,
-                           step_number=flow.number(step) if flow else 1,
-                           step_total=len(flow.steps) if flow else len(steps.ADULT_STEPS),
-                           **context)
-    if htmx and request.method == "GET":
-        # A step reached by an htmx form (after its redirect): keep the address bar true.
-        response.headers["HX-Push-Url"] = request.path
-    return response
+    """A step's page; reached by a boosted form after its redirect, with its address."""
+    return render_landing(template, status=422 if errors else 200, errors=list(errors),
+                          has_errors=bool(errors), flow=flow, step=step,
+                          step_number=flow.number(step) if flow else 1,
+                          step_total=len(flow.steps) if flow else len(steps.ADULT_STEPS),
+                          **context)
 
 
 def _next(flow, step: str):
     flow.save(step)
-    return redirect(url_for(steps.ENDPOINTS[flow.next_step(step)]), 303)
+    return redirect_to(url_for(steps.ENDPOINTS[flow.next_step(step)]))
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -67,38 +54,37 @@ def code():
     """Step 1: the 12-character code (paste allowed; case, spaces and dashes ignored)."""
     errors, typed = [], ""
     if request.method == "POST":
-        record, typed, errors = steps.lookup_code(request.form)
-        if record is not None:
-            steps.start(record)
-            return redirect(url_for("activation.identity"), 303)
+        filled = forms.CODE.read()
+        typed, errors = filled.typed["code"], filled.errors
+        if filled.ok:
+            record, errors = steps.lookup_code(filled.values["code"])
+            if record is not None:
+                steps.start(record)
+                return redirect_to(url_for("activation.identity"))
     return _page("activation/code.html", None, "code", errors, typed=typed)
 
 
 @bp.route("/identite", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
-def identity():
+@steps.step("identity")
+def identity(flow):
     """Step 2: NIR and date of birth; 5 mismatches block the code."""
-    flow, redirection = steps.require("identity")
-    if redirection:
-        return redirection
-    errors, typed = [], {"nir": "", "birth": {"day": "", "month": "", "year": ""}}
+    errors, typed = [], forms.IDENTITY.blank()
     if request.method == "POST":
-        nir, nir_errors = read_nir(request.form)
-        birth, typed_birth, date_errors = read_date(request.form, "birth", _(
-            "Saisissez votre date de naissance, par exemple 14 3 1988."))
-        typed = {"nir": text(request.form, "nir", 40), "birth": typed_birth}
-        errors = nir_errors + date_errors
-        if not errors:
+        filled = forms.IDENTITY.read()
+        errors, typed = filled.errors, filled.typed
+        if filled.ok:
             try:
-                activation.confirm_identity(db.session, keys.ring, flow.record, nir, birth,
+                activation.confirm_identity(db.session, keys.ring, flow.record,
+                                            filled.values["nir"], filled.values["birth"],
                                             utcnow(), actor())
             except activation.CodeProblem as problem:
                 db.session.commit()
                 if problem.reason == "blocked":
                     steps.finish()
                     flash(str(steps.CODE_MESSAGES["blocked"]), "error")
-                    return redirect(url_for("activation.provisional"), 303)
+                    return redirect_to(url_for("activation.provisional"))
                 left = activation.MAX_IDENTITY_ATTEMPTS - flow.record.failed_attempts
                 errors = [("nir", _("Ces informations ne correspondent pas à ce code. Vérifiez "
                                     "le numéro et la date de naissance. Essais restants : "
@@ -106,23 +92,20 @@ def identity():
             else:
                 steps.mark_identity_ok()
                 flow.save("identity")
-                return redirect(url_for(steps.ENDPOINTS[flow.resume_step()]), 303)
+                return redirect_to(url_for(steps.ENDPOINTS[flow.resume_step()]))
     return _page("activation/identity.html", flow, "identity", errors, typed=typed)
 
 
 @bp.route("/conditions", methods=["GET", "POST"])
 @anyone
-def terms():
+@steps.step("terms")
+def terms(flow):
     """Step 3: the terms of use, in full, and their acceptance."""
-    flow, redirection = steps.require("terms")
-    if redirection:
-        return redirection
     errors = []
     if request.method == "POST":
-        if request.form.get("accept") != "oui":
-            errors = [("accept", _("Cochez la case pour accepter les conditions d’utilisation, "
-                                   "ou refusez la création de votre espace."))]
-        else:
+        filled = forms.TERMS.read()
+        errors = filled.errors
+        if filled.ok:
             flow.data["terms"] = True
             return _next(flow, "terms")
     return _page("activation/terms.html", flow, "terms", errors)
@@ -145,48 +128,46 @@ def _send_contact_codes(flow, email: str | None, phone: str | None) -> None:
 @bp.route("/coordonnees", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
-def contacts():
+@steps.step("contacts")
+def contacts(flow):
     """Step 4: the e-mail and phone of the account, each confirmed with a 6-digit code."""
-    flow, redirection = steps.require("contacts")
-    if redirection:
-        return redirection
     errors = []
     email = flow.data.get("email", read_field(keys.ring, flow.person, "email") or "")
     phone = flow.data.get("phone", read_field(keys.ring, flow.person, "phone") or "")
     if request.method == "POST":
-        email, phone = text(request.form, "email", 254), text(request.form, "phone", 30)
-        clean_email, clean_phone, errors = read_contacts(request.form)
-        if not errors:
+        filled = forms.CONTACTS.read()
+        email, phone, errors = filled.typed["email"], filled.typed["phone"], filled.errors
+        if filled.ok:
+            clean_email, clean_phone = filled.values.get("email"), filled.values.get("phone")
             flow.data.update(email=clean_email, phone=clean_phone, email_ok=False, phone_ok=False)
             flow.save("terms")
             _send_contact_codes(flow, clean_email, clean_phone)
-            return redirect(url_for("activation.contacts_check"), 303)
+            return redirect_to(url_for("activation.contacts_check"))
     return _page("activation/contacts.html", flow, "contacts", errors, email=email, phone=phone)
 
 
 @bp.route("/coordonnees/verification", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
-def contacts_check():
+@steps.step("contacts")
+def contacts_check(flow):
     """Step 4 (continued): type the codes received by e-mail and SMS."""
-    flow, redirection = steps.require("contacts")
-    if redirection:
-        return redirection
     if "email" not in flow.data:
-        return redirect(url_for("activation.contacts"), 303)
+        return redirect_to(url_for("activation.contacts"))
     errors = []
     if request.method == "POST":
         now = utcnow()
-        for kind in ("email", "phone"):
-            if not flow.data.get(kind) or flow.data.get(f"{kind}_ok"):
-                continue
+        waiting = [kind for kind in ("email", "phone")
+                   if flow.data.get(kind) and not flow.data.get(f"{kind}_ok")]
+        filled = forms.CONTACT_CODES.only(*(f"{kind}_code" for kind in waiting)).read()
+        for kind in waiting:
             field = f"{kind}_code"
-            code, problems = read_six_digits(request.form, field, _(
-                "Saisissez le code à 6 chiffres reçu, par exemple 123456."))
-            if problems:
-                errors += problems
-            elif activation.contact_code_ok(keys.ring, flow.record, kind, flow.data[kind], code,
-                                            steps.recall(f"{kind}_otp"), now):
+            error = filled.error(field)
+            if error:
+                errors.append(error)
+            elif activation.contact_code_ok(keys.ring, flow.record, kind, flow.data[kind],
+                                            filled.values[field], steps.recall(f"{kind}_otp"),
+                                            now):
                 flow.data[f"{kind}_ok"] = True
             else:
                 errors.append((field, _("Ce code ne correspond pas ou a expiré (15 minutes). "
@@ -202,14 +183,12 @@ def contacts_check():
 @bp.post("/coordonnees/renvoyer")
 @anyone
 @limiter.limit("5 per 15 minutes")
-def contacts_resend():
-    flow, redirection = steps.require("contacts")
-    if redirection:
-        return redirection
+@steps.step("contacts")
+def contacts_resend(flow):
     _send_contact_codes(flow, None if flow.data.get("email_ok") else flow.data.get("email"),
                         None if flow.data.get("phone_ok") else flow.data.get("phone"))
     flash(_("Nous vous avons envoyé de nouveaux codes."), "success")
-    return redirect(url_for("activation.contacts_check"), 303)
+    return redirect_to(url_for("activation.contacts_check"))
 
 
 def _personal(flow) -> tuple[str, ...]:
@@ -233,19 +212,20 @@ def _unusable_login(suggestions: tuple[str, ...]) -> str:
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit(CREDENTIALS_LIMIT_PER_FLOW, key_func=_flow_key, methods=["POST"])
-def credentials():
+@steps.step("credentials")
+def credentials(flow):
     """Step 5: a login and a password (rules shown before typing, checked as typed). A login
     that cannot be used gets one answer, whatever the reason, with free ones to choose."""
-    flow, redirection = steps.require("credentials")
-    if redirection:
-        return redirection
-    errors, login, problems = [], flow.data.get("login", ""), None
+    errors, login, problems, typed = [], flow.data.get("login", ""), None, False
     if request.method == "POST":
-        login, password, errors, problems = read_credentials(request.form, _personal(flow))
-        if not errors:
+        filled = forms.CREDENTIALS.read(personal=_personal(flow))
+        errors, login, typed = filled.errors, filled.typed["login"], filled.typed["password"]
+        problems = _password_problems(filled)
+        if filled.ok:
+            login = filled.values["login"]
             try:
                 password_hash = activation.choose_login(
-                    db.session, flow.person, login, password,
+                    db.session, flow.person, login, filled.values["password"],
                     current_app.config["PASSWORD_HASH_PROFILE"])
             except activation.LoginUnavailable as unavailable:
                 errors = [("login", _unusable_login(unavailable.suggestions))]
@@ -253,45 +233,48 @@ def credentials():
                 flow.data.update(login=login, password_hash=password_hash)
                 return _next(flow, "credentials")
     return _page("activation/credentials.html", flow, "credentials", errors, login=login,
-                 problems=problems, typed=bool(request.form.get("password")))
+                 problems=problems, typed=typed)
+
+
+def _password_problems(filled) -> list[str]:
+    """Every rule the typed password breaks (the rules list ticks the others)."""
+    problem = filled.problem("password")
+    return list(problem.params["problems"]) if problem else []
 
 
 @bp.post("/identifiants/verifier")
 @anyone
 @limiter.limit("120 per minute")
-def credentials_check():
+@steps.step("credentials")
+def credentials_check(flow):
     """htmx: the password rules, ticked as the person types (announced politely)."""
-    flow, redirection = steps.require("credentials")
-    if redirection:
-        return redirection
-    _login, _password, _errors, problems = read_credentials(request.form, _personal(flow))
-    return render_template("activation/_password_rules.html",
-                           problems=problems, typed=bool(request.form.get("password")))
+    filled = forms.CREDENTIALS.only("login", "password").read(personal=_personal(flow))
+    return render_page("activation/_password_rules.html", problems=_password_problems(filled),
+                       typed=filled.typed["password"])
 
 
 @bp.route("/second-facteur", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
-def factor():
+@steps.step("factor")
+def factor(flow):
     """Step 6: an authenticator app (QR code and the secret in text) or SMS, confirmed by a
     first code."""
-    flow, redirection = steps.require("factor")
-    if redirection:
-        return redirection
     if not flow.data.get("totp_secret"):
         flow.data["totp_secret"] = new_secret()
         flow.save("credentials")
     method = flow.data.get("second_factor", "totp")
     errors = []
     if request.method == "POST":
-        method = request.form.get("method", "")
-        if method not in ("totp", "sms"):
-            errors = [("method", _("Choisissez une application d’authentification ou le SMS."))]
+        filled = forms.FACTOR.read()
+        method = filled.values.get("method") or filled.typed["method"]
+        if filled.problem("method"):
+            errors = [filled.error("method")]
         elif method == "sms" and not flow.data.get("phone_ok"):
             errors = [("method", _("Le SMS demande un numéro de téléphone confirmé. Choisissez "
                                    "l’application, ou revenez à l’étape 4 pour ajouter un "
                                    "numéro."))]
-        elif request.form.get("action") == "send-sms":
+        elif filled.values.get("action") == "send-sms":
             if method != "sms":
                 errors = [("method", _("Choisissez d’abord « Par SMS »."))]
             else:
@@ -304,11 +287,10 @@ def factor():
                 flow.data["second_factor"] = "sms"
                 flow.save("credentials")
                 flash(_("Nous vous avons envoyé un code par SMS."), "success")
-                return redirect(url_for("activation.factor"), 303)
+                return redirect_to(url_for("activation.factor"))
         else:
-            code_value, errors = read_six_digits(request.form, "code", _(
-                "Saisissez le code à 6 chiffres, par exemple 123456."))
-            if not errors and not _factor_code_ok(flow, method, code_value):
+            errors = [filled.error("code")] if filled.problem("code") else []
+            if not errors and not _factor_code_ok(flow, method, filled.values["code"]):
                 errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en "
                                      "ce moment par l’application, ou le dernier code reçu "
                                      "par SMS."))]
@@ -340,11 +322,9 @@ def _representative_user(flow) -> User | None:
 
 @bp.route("/recapitulatif", methods=["GET", "POST"])
 @anyone
-def summary():
+@steps.step("summary")
+def summary(flow):
     """Step 7: everything at a glance before the space is created."""
-    flow, redirection = steps.require("summary")
-    if redirection:
-        return redirection
     representative = _representative_user(flow) if flow.minor else None
     errors = []
     if request.method == "POST":
@@ -375,7 +355,7 @@ def summary():
             else:
                 steps.remember("done_login", flow.data.get("login"))
                 steps.remember("done_minor", flow.minor)
-                return redirect(url_for("activation.done"), 303)
+                return redirect_to(url_for("activation.done"))
     return _page("activation/summary.html", flow, "summary", errors,
                  representative=representative)
 
@@ -385,7 +365,7 @@ def summary():
 def done():
     """Step 8: the space exists; what to do next."""
     if steps.recall("done_login") is None and not steps.recall("done_minor"):
-        return redirect(url_for("activation.code"), 303)
+        return redirect_to(url_for("activation.code"))
     login, minor = steps.recall("done_login"), steps.recall("done_minor")
     steps.finish()
     return render_page("activation/done.html", login=login, minor=minor,
@@ -400,13 +380,15 @@ def done():
 def provisional():
     """A provisional code, sent only to the e-mail or phone already on file; the answer is
     one fixed page whatever happened, with no destination shown."""
-    errors, typed = [], empty_identity()
+    errors, typed = [], forms.IDENTITY_CARD.blank()
     if request.method == "POST":
-        nir, vitale, birth, typed, errors = read_identity(request.form)
-        if not errors:
+        filled = forms.IDENTITY_CARD.read()
+        errors, typed = filled.errors, filled.typed
+        if filled.ok:
             now = utcnow()
-            issued = activation.request_provisional_code(db.session, keys.ring, nir, vitale,
-                                                         birth, now, actor())
+            issued = activation.request_provisional_code(
+                db.session, keys.ring, filled.values["nir"], filled.values["vitale"],
+                filled.values["birth"], now, actor())
             if issued is None or issued.channel.value != "email":
                 rehearse_code(now + activation.PROVISIONAL_VALIDITY)  # the same work
             if issued is not None:

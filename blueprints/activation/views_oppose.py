@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, current_app, redirect, request, session, url_for
+from flask import Response, current_app, request, session, url_for
 from flask_babel import gettext as _
 
-from blueprints.activation import bp
+from blueprints.activation import bp, forms
 from blueprints.activation import flow as steps
 from domain import activation
 from domain.insured import read_field
@@ -22,9 +22,8 @@ from web.delivery import (
     post_letter,
     tell_opposition,
 )
-from web.form_reading import empty_identity, read_identity, text
 from web.outgoing import send_email
-from web.render import render_page
+from web.render import redirect_to, render_page
 
 anyone = allow(Area.PUBLIC)
 OPPOSITION = "opposition"
@@ -40,7 +39,7 @@ def _ip_limit() -> str:
 
 def _identity_key() -> str:
     """Throttle key: a keyed hash of the NIR as typed, whether or not anyone has it."""
-    typed = re.sub(r"[\s.\-]", "", text(request.form, "nir", 40)).upper()
+    typed = re.sub(r"[\s.\-]", "", forms.IDENTITY_CARD.only("nir").read().typed["nir"]).upper()
     return "opposition-identity:" + keys.ring.blind_index("throttle-nir", typed)
 
 
@@ -59,7 +58,11 @@ def _state_problem(person: InsuredPerson) -> str | None:
 def oppose_with_code():
     errors, typed = [], ""
     if request.method == "POST":
-        record, typed, errors = steps.lookup_code(request.form)
+        filled = forms.CODE.read()
+        typed, errors = filled.typed["code"], filled.errors
+        record = None
+        if filled.ok:
+            record, errors = steps.lookup_code(filled.values["code"])
         if record is not None:
             person = db.session.get(InsuredPerson, record.insured_id)
             problem = _state_problem(person)
@@ -67,7 +70,7 @@ def oppose_with_code():
                 errors = [("code", problem)]
             else:
                 session[OPPOSITION] = {"person_id": person.id, "code_id": record.id}
-                return redirect(url_for("activation.oppose_confirm"), 303)
+                return redirect_to(url_for("activation.oppose_confirm"))
     return render_page("activation/oppose.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), typed=typed)
 
@@ -82,13 +85,14 @@ def oppose_without_code():
     when they match a space not yet activated; the page answers the same whatever happened
     (unknown person, active space, pending, already opposed), and the outcome goes to the
     person through the contact details on file, or by post."""
-    errors, typed = [], empty_identity()
+    errors, typed = [], forms.IDENTITY_CARD.blank()
     if request.method == "POST":
-        nir, vitale, birth, typed, errors = read_identity(request.form)
-        if not errors:
-            now = utcnow()
-            result = activation.oppose_without_code(db.session, keys.ring, nir, vitale, birth,
-                                                    now, actor())
+        filled = forms.IDENTITY_CARD.read()
+        errors, typed = filled.errors, filled.typed
+        if filled.ok:
+            now, birth = utcnow(), filled.values["birth"]
+            result = activation.oppose_without_code(db.session, keys.ring, filled.values["nir"],
+                                                    filled.values["vitale"], birth, now, actor())
             letter = tell_opposition(result, birth, now)
             db.session.commit()
             if letter:
@@ -112,14 +116,14 @@ def _pending_opposition():
 def oppose_confirm():
     person, record = _pending_opposition()
     if person is None:
-        return redirect(url_for("activation.oppose_with_code"), 303)
+        return redirect_to(url_for("activation.oppose_with_code"))
     if request.method == "POST":
         now = utcnow()
         try:
             activation.oppose(db.session, keys.ring, person, now, actor(), record)
         except (activation.NotAllowed, activation.CodeProblem):
             session.pop(OPPOSITION, None)
-            return redirect(url_for("activation.oppose_with_code"), 303)
+            return redirect_to(url_for("activation.oppose_with_code"))
         db.session.commit()
         email = read_field(keys.ring, person, "email")
         if email:
@@ -128,7 +132,7 @@ def oppose_confirm():
                        attachments=((PROOF_FILENAME, "application/pdf",
                                      opposition_proof_pdf(person)),))
         session[OPPOSITION] = {"person_id": person.id, "done": True}
-        return redirect(url_for("activation.oppose_done"), 303)
+        return redirect_to(url_for("activation.oppose_done"))
     return render_page("activation/oppose_confirm.html", person=person)
 
 
@@ -137,7 +141,7 @@ def oppose_confirm():
 def oppose_done():
     person, _record = _pending_opposition()
     if person is None or person.space_status != SpaceStatus.OPPOSED:
-        return redirect(url_for("activation.oppose_with_code"), 303)
+        return redirect_to(url_for("activation.oppose_with_code"))
     return render_page("activation/oppose_done.html", person=person,
                        emailed=person.email_sealed is not None)
 
@@ -147,7 +151,7 @@ def oppose_done():
 def oppose_proof():
     person, _record = _pending_opposition()
     if person is None or person.space_status != SpaceStatus.OPPOSED:
-        return redirect(url_for("activation.oppose_with_code"), 303)
+        return redirect_to(url_for("activation.oppose_with_code"))
     response = Response(opposition_proof_pdf(person), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"attestation-opposition.pdf\"; "

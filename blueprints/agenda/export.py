@@ -6,16 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,6 +17,7 @@ from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow, public
 from web.outgoing import absolute_url
+from web.render import render_page, see_other
 
 patient = allow(Area.PATIENT_SPACE)
 ICS_SUFFIX = ".ics"
@@ -51,7 +43,7 @@ def export_show():
     """The download link and the subscription address, with what each one shares."""
     token = agenda_export.feed_token(db.session, keys.ring, current_user)
     feed_url = absolute_url("agenda.feed_read", filename=token + ICS_SUFFIX) if token else None
-    return render_template("agenda/export.html", feed_url=feed_url)
+    return render_page("agenda/export.html", feed_url=feed_url)
 
 
 @bp.get("/exporter/mon-agenda.ics")
@@ -73,7 +65,7 @@ def feed_regenerate():
     flash(_("Nouvelle adresse créée : l’ancienne ne fonctionne plus. Mettez-la à jour dans "
             "votre application de calendrier.") if replaced else
           _("Votre adresse d’abonnement est créée."), "success")
-    return redirect(url_for("agenda.export_show", _anchor="abonnement"), 303)
+    return see_other(url_for("agenda.export_show", _anchor="abonnement"))
 
 
 @bp.post("/exporter/abonnement/arreter")
@@ -82,7 +74,7 @@ def feed_revoke():
     if agenda_export.revoke(db.session, keys.ring, current_user, actor()):
         db.session.commit()
         flash(_("L’abonnement est arrêté : l’adresse ne fonctionne plus."), "success")
-    return redirect(url_for("agenda.export_show", _anchor="abonnement"), 303)
+    return see_other(url_for("agenda.export_show", _anchor="abonnement"))
 
 
 @bp.get("/abonnement/<string:filename>")

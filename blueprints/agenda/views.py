@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from babel.dates import get_day_names
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,7 +21,7 @@ from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
 from web.labels.profile import VACCINES
-from web.render import render_page
+from web.render import render_page, see_other
 
 patient = allow(Area.PATIENT_SPACE)
 MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
@@ -32,7 +32,7 @@ FIELD_IDS = {"kind": "kind"}  # a radio group's errors lead to its first radio
 
 def helpers() -> dict:
     return {"kinds": KINDS, "kind_hints": KIND_HINTS, "labels": FIELDS, "hints": HINTS,
-            "clock": clock, "vaccines": VACCINES, "day_limit": agenda.DAY_LIMIT}
+            "clock": clock, "day_limit": agenda.DAY_LIMIT}
 
 
 def _page_number() -> int:
@@ -65,8 +65,8 @@ def _list(when: str):
     suggestions = (agenda.suggestions(db.session, keys.ring, current_user, on)
                    if when == "upcoming" and listing.page == 1 else None)
     db.session.commit()
-    return render_template("agenda/list.html", when=when, listing=listing,
-                           suggestions=suggestions, today=on, **helpers())
+    return render_page("agenda/list.html", when=when, listing=listing,
+                       suggestions=suggestions, today=on, **helpers())
 
 
 @bp.get("")
@@ -115,8 +115,8 @@ def month_show(month: str):
 
 
 def _form_page(template_args: dict, typed: dict, errors: list, status: int = 200):
-    return render_template("agenda/form.html", typed=typed, errors=errors,
-                           has_errors=bool(errors), **template_args, **helpers()), status
+    return render_page("agenda/form.html", status=status, typed=typed, errors=errors,
+                       has_errors=bool(errors), **template_args, **helpers())
 
 
 def _saved_message(view_day, on) -> str:
@@ -141,7 +141,7 @@ def item_add():
             else:
                 db.session.commit()
                 flash(_saved_message(item.day, on), "success")
-                return redirect(url_for("agenda.item_show", item_id=item.id), 303)
+                return see_other(url_for("agenda.item_show", item_id=item.id))
         typed, errors = reading.typed, _errors(reading.problems)
     return _form_page({"item": None}, typed, errors, 422 if errors else 200)
 
@@ -151,7 +151,7 @@ def item_add():
 def item_show(item_id: str):
     view = _item(item_id, "read")
     db.session.commit()
-    return render_template("agenda/item.html", view=view, today=agenda.today(), **helpers())
+    return render_page("agenda/item.html", view=view, today=agenda.today(), **helpers())
 
 
 @bp.route("/<string:item_id>/modifier", methods=["GET", "POST"])
@@ -171,7 +171,7 @@ def item_edit(item_id: str):
             else:
                 db.session.commit()
                 flash(_saved_message(view.day, on), "success")
-                return redirect(url_for("agenda.item_show", item_id=item_id), 303)
+                return see_other(url_for("agenda.item_show", item_id=item_id))
         typed, errors = reading.typed, _errors(reading.problems)
     db.session.commit()
     return _form_page({"item": view}, typed, errors, 422 if errors else 200)
@@ -186,9 +186,9 @@ def item_delete(item_id: str):
         agenda.delete(db.session, keys.ring, current_user, view, actor())
         db.session.commit()
         flash(_("C’est supprimé de votre agenda."), "success")
-        return redirect(url_for("agenda.index"), 303)
+        return see_other(url_for("agenda.index"))
     db.session.commit()
-    return render_template("agenda/delete.html", view=view, **helpers())
+    return render_page("agenda/delete.html", view=view, **helpers())
 
 
 @bp.post("/a-prevoir")
@@ -203,11 +203,11 @@ def suggestion_add():
     except agenda.SuggestionGone:
         flash(_("Cette vaccination n’est plus à prévoir ou est déjà dans votre agenda."),
               "info")
-        return redirect(url_for("agenda.index"), 303)
+        return see_other(url_for("agenda.index"))
     except agenda.DayFull:
         flash(message(Problem("date", "day_full")), "error")
-        return redirect(url_for("agenda.index"), 303)
+        return see_other(url_for("agenda.index"))
     db.session.commit()
     flash(_("Le rappel est ajouté à votre agenda. Vous pouvez le modifier pour y mettre "
             "l’heure et le lieu du rendez-vous."), "success")
-    return redirect(url_for("agenda.item_show", item_id=item.id), 303)
+    return see_other(url_for("agenda.item_show", item_id=item.id))

@@ -1,25 +1,43 @@
 import math
 from datetime import datetime, timedelta
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
-from blueprints.auth.forms import LoginForm, SecondFactorForm
-from domain import audit, auth, sign_in
+from domain import auth, sign_in
 from domain import sessions as web_sessions
+from domain.forms import Field
 from domain.models import SecondFactor, User
 from domain.models.base import utcnow
+from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
-from extensions import db, htmx, keys, limiter
+from extensions import db, keys, limiter
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
+from web.forms import Form
 from web.outgoing import notify_second_factor_lockout, queue_sms
-from web.render import render_page
+from web.render import redirect_to, render_page, swap_or_see_other
 
 PENDING = "pending_login"
 PENDING_MINUTES = 10
+
+LOGIN_FORM = Form(
+    Field("login", required=True, max_length=64),
+    Field("password", "password", required=True, max_length=PASSWORD_MAX_LENGTH),
+    messages={
+        ("login", "required"): _l("Saisissez votre identifiant, par exemple camille.martin"),
+        ("login", "too_long"): _l("L’identifiant fait au plus 64 caractères"),
+    })
+SECOND_FACTOR_FORM = Form(
+    Field("code", "one_time_code", required=True),
+    messages={
+        ("code", "required"): _l("Saisissez le code à 6 chiffres, par exemple 123456"),
+        ("code", "code_format"): _l("Le code contient 6 chiffres, sans lettres, par exemple "
+                                    "123456"),
+    })
 
 
 def _ip_limit() -> str:
@@ -35,7 +53,7 @@ def _account_key() -> str:
     password; unknown identifiers are throttled exactly the same way. Not per identifier
     alone: anyone could then use up a person's allowance from anywhere (lockout on demand);
     guessing from many addresses still meets the per-address waits of domain/sign_in.py."""
-    login = auth.normalise_login(request.form.get("login", ""))
+    login = auth.normalise_login(LOGIN_FORM.only("login").read().values.get("login", ""))
     return sign_in.limit_key(keys.ring, login, request.remote_addr)
 
 
@@ -55,10 +73,6 @@ def _wait_page(until: datetime):
     return response
 
 
-def _form_errors(form, order) -> list[tuple[str, str]]:
-    return [(name, str(form.errors[name][0])) for name in order if name in form.errors]
-
-
 @bp.route("/connexion", methods=["GET", "POST"])
 @allow(Area.SIGN_IN)
 @limiter.limit(_ip_limit, methods=["POST"])
@@ -66,16 +80,16 @@ def _form_errors(form, order) -> list[tuple[str, str]]:
                       methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for(home_endpoint()))
-    form = LoginForm()
+        return redirect_to(url_for(home_endpoint()), 302)
     suivant = safe_next(request.values.get("suivant"))
-    errors: list[tuple[str, str]] = []
+    typed, errors = LOGIN_FORM.blank(), []
     if request.method == "POST":
-        if not form.validate():
-            errors = _form_errors(form, ("login", "password"))
-        else:
+        filled = LOGIN_FORM.read()
+        typed, errors = filled.typed, filled.errors
+        if filled.ok:
             try:
-                user = auth.authenticate(db.session, keys.ring, form.login.data, form.password.data,
+                user = auth.authenticate(db.session, keys.ring, filled.values["login"],
+                                         filled.values["password"],
                                          actor=actor(), policy=_delay_policy(),
                                          hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
             except auth.SignInDelayed as delayed:
@@ -94,8 +108,8 @@ def login():
                     pending.update(_send_sms(user))
                 session[PENDING] = pending
                 db.session.commit()
-                return redirect(url_for("auth.second_factor", suivant=suivant), 303)
-    return render_page("auth/login.html", status=422 if errors else 200, form=form,
+                return redirect_to(url_for("auth.second_factor", suivant=suivant))
+    return render_page("auth/login.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), suivant=suivant,
                        expired=request.args.get("raison") == "expiree")
 
@@ -119,7 +133,7 @@ def _pending_user() -> tuple[dict | None, User | None]:
 
 def _restart_login():
     # A notice in the address, not flash(): a visitor without a session gets none made.
-    return redirect(url_for("auth.login", avis="recommencer"), 303)
+    return redirect_to(url_for("auth.login", avis="recommencer"))
 
 
 @bp.route("/connexion/code", methods=["GET", "POST"])
@@ -129,19 +143,18 @@ def second_factor():
     pending, user = _pending_user()
     if user is None:
         return _restart_login()
-    form = SecondFactorForm()
     suivant = safe_next(request.values.get("suivant"))
-    errors: list[tuple[str, str]] = []
+    typed, errors = SECOND_FACTOR_FORM.blank(), []
     if request.method == "POST":
-        if not form.validate():
-            errors = _form_errors(form, ("code",))
-        else:
+        filled = SECOND_FACTOR_FORM.read()
+        typed, errors = filled.typed, filled.errors
+        if filled.ok:
             challenge = None
             if pending.get("sms_hash"):
                 challenge = auth.SmsChallenge(pending["sms_hash"],
                                               datetime.fromisoformat(pending["sms_expires"]))
             try:
-                auth.verify_second_factor(db.session, keys.ring, user, form.code.data,
+                auth.verify_second_factor(db.session, keys.ring, user, filled.values["code"],
                                           challenge=challenge, actor=actor(user),
                                           policy=_delay_policy())
             except auth.SignInDelayed as delayed:
@@ -163,8 +176,8 @@ def second_factor():
                 session.rotate()
                 login_user(user)
                 db.session.commit()
-                return redirect(suivant or url_for(home_endpoint()), 303)
-    return render_page("auth/second_factor.html", status=422 if errors else 200, form=form,
+                return redirect_to(suivant or url_for(home_endpoint()))
+    return render_page("auth/second_factor.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), suivant=suivant,
                        method=user.second_factor.value, phone_end=(user.phone or "")[-2:])
 
@@ -184,18 +197,18 @@ def second_factor_resend():
         pending.update(_send_sms(user))
         session[PENDING] = pending
         flash(_("Un nouveau code vous a été envoyé par SMS."), "success")
-    return redirect(url_for("auth.second_factor",
-                            suivant=safe_next(request.form.get("suivant"))), 303)
+    return redirect_to(url_for("auth.second_factor",
+                               suivant=safe_next(request.form.get("suivant"))))
 
 
 @bp.post("/deconnexion")
 @allow(Area.ACCOUNT)
 def logout():
-    audit.record(db.session, keys.ring, "auth.logout", actor=actor(), subject_id=current_user.id)
+    auth.sign_out(db.session, keys.ring, current_user.id, actor=actor())
     logout_user()
     session.destroy()
     db.session.commit()
-    response = redirect(url_for("pages.signed_out"), 303)
+    response = redirect_to(url_for("pages.signed_out"))
     # Nothing of the person stays on a shared tablet: cache, cookies, storage.
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
@@ -208,7 +221,5 @@ def session_extend():
     db.session.commit()
     message = _("Votre session est prolongée.")
     target = safe_next(request.form.get("suivant")) or url_for(home_endpoint())
-    if htmx:
-        return render_page("auth/_session_extended.html", message=message)
-    flash(message, "success")
-    return redirect(target, 303)
+    return swap_or_see_other(lambda: render_page("auth/_session_extended.html", message=message),
+                             target, message)

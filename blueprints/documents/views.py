@@ -5,8 +5,6 @@ from datetime import date
 from flask import (
     abort,
     flash,
-    make_response,
-    redirect,
     request,
     url_for,
 )
@@ -16,15 +14,16 @@ from flask_login import current_user
 
 from blueprints.documents import bp
 from domain import uploads, vault
+from domain.forms import Problem
 from domain.models import SYSTEM_CATEGORIES, Category
 from domain.policy import Area, DocumentAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
-from web.files import stream_document
-from web.form_reading import read_date
+from web.document_form import DOCUMENT, DOCUMENT_CHANGE
+from web.files import send_download
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
-from web.render import render_page
+from web.render import load_page, render_page, see_other
 from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
@@ -93,52 +92,29 @@ def document_list():
 def document_add():
     """Add a document: file, title, date, category, visibility. Works as a plain form; with
     JavaScript a progress bar shows the upload."""
-    errors: list[tuple[str, str]] = []
     today = date.today()
-    form = {"title": "", "category": "", "hidden": "",
-            "date": {"day": str(today.day), "month": str(today.month), "year": str(today.year)}}
-    if request.method == "POST":
-        form["title"] = (request.form.get("title") or "")[:300]
-        form["category"] = request.form.get("category") or ""
-        form["hidden"] = request.form.get("visibility") or ""
-        document_date, form["date"], date_errors = read_date(request.form, "date", _(
-            "Saisissez la date du document, par exemple 3 3 2026."),
-            not_past=_("La date du document ne peut pas être dans le futur, par exemple "
-                       "3 3 2026."))
+    if request.method == "GET":
+        return render_page("documents/add.html", **_context(
+            errors=[], has_errors=False, form=DOCUMENT.blank(date=today)))
+    filled = DOCUMENT.read()
+    errors = filled.errors
+    if filled.ok:
+        values = filled.values
         try:
-            vault.clean_title(form["title"])
+            document = store_upload(values["file"], patient=current_user,
+                                    title=values["title"], category=Category(values["category"]),
+                                    document_date=values["date"],
+                                    hidden=values["visibility"] == "hidden")
+        except uploads.UploadRejected as problem:
+            errors.append(("file", upload_message(problem)))
         except vault.InvalidDocument as problem:
-            errors.append(("title", str(TITLE_MESSAGES[problem.reason])))
-        errors += date_errors
-        category = _category(form["category"], choosable=True)
-        if category is None:
-            errors.append(("category", _("Choisissez une catégorie, par exemple « Ordonnances "
-                                         "et soins ».")))
-        if form["hidden"] not in ("visible", "hidden"):
-            errors.append(("visibility", _("Choisissez qui peut voir ce document.")))
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            errors.insert(0, ("file", _("Choisissez un fichier sur votre appareil.")))
-        if not errors:
-            try:
-                document = store_upload(upload, patient=current_user, title=form["title"],
-                                        category=category, document_date=document_date,
-                                        hidden=form["hidden"] == "hidden")
-            except uploads.UploadRejected as problem:
-                errors.append(("file", upload_message(problem)))
-            except vault.InvalidDocument as problem:
-                errors.append((REASON_FIELDS.get(problem.reason, "title"),
-                               str(TITLE_MESSAGES[problem.reason])))
-            else:
-                flash(_("Le document a été ajouté."), "success")
-                target = url_for("documents.document_show", document_id=document.id)
-                if htmx:  # a full page load on the new document, as without JavaScript
-                    response = make_response("", 200)
-                    response.headers["HX-Redirect"] = target
-                    return response
-                return redirect(target, 303)
-    return render_page("documents/add.html", status=422 if errors else 200,
-                       **_context(errors=errors, has_errors=bool(errors), form=form))
+            errors.append((REASON_FIELDS.get(problem.reason, "title"),
+                           str(TITLE_MESSAGES[problem.reason])))
+        else:
+            flash(_("Le document a été ajouté."), "success")
+            return load_page(url_for("documents.document_show", document_id=document.id))
+    return render_page("documents/add.html", status=422,
+                       **_context(errors=errors, has_errors=True, form=filled.typed))
 
 
 @bp.get("/<string:document_id>")
@@ -154,11 +130,15 @@ def document_show(document_id: str):
 
 
 def _send(document_id: str, inline: bool):
-    owner, document = _owned(document_id, DocumentAction.DOWNLOAD)
-    if inline and document.kind not in ("pdf", "jpeg", "png"):
-        abort(404)
+    try:
+        download = vault.download(db.session, keys.ring, blobs.store, current_user,
+                                  document_id, actor(), preview=inline)
+    except vault.NotPreviewable:
+        abort(404)  # nothing of the attempt is kept
+    except vault.DocumentNotFound:
+        _vanished()  # the refusal stays in the audit trail
     db.session.commit()
-    return stream_document(owner, document, inline)
+    return send_download(download, inline)
 
 
 @bp.get("/<string:document_id>/fichier")
@@ -179,27 +159,21 @@ def document_edit(document_id: str):
     owner, document = _owned(document_id, DocumentAction.EDIT)
     item = vault.view(keys.ring, owner, document)
     errors: list[tuple[str, str]] = []
-    form = {"title": item.title, "category": document.category.value,
-            "date": {"day": str(document.document_date.day),
-                     "month": str(document.document_date.month),
-                     "year": str(document.document_date.year)}}
+    form = DOCUMENT_CHANGE.blank(title=item.title, category=document.category.value,
+                                 date=document.document_date)
     if request.method == "POST":
-        form["title"] = (request.form.get("title") or "")[:300]
-        form["category"] = request.form.get("category") or ""
-        document_date, form["date"], errors = read_date(request.form, "date", _(
-            "Saisissez la date du document, par exemple 3 3 2026."),
-            not_past=_("La date du document ne peut pas être dans le futur, par exemple "
-                       "3 3 2026."))
-        category = _category(form["category"], choosable=document.category not in
-                             SYSTEM_CATEGORIES)
-        if category is None or (document.category in SYSTEM_CATEGORIES
-                                and category != document.category):
-            errors.append(("category", _("Choisissez une catégorie.")))
+        filled = DOCUMENT_CHANGE.read()
+        form, errors = filled.typed, filled.errors
+        category = _category(filled.values.get("category"),
+                             choosable=document.category not in SYSTEM_CATEGORIES)
+        if "category" in filled.values and (category is None or (
+                document.category in SYSTEM_CATEGORIES and category != document.category)):
+            errors.append(("category", DOCUMENT_CHANGE.message(Problem("category", "choice"))))
         if not errors:
             try:
                 vault.update_document(db.session, keys.ring, owner, document,
-                                      title=form["title"], category=category,
-                                      document_date=document_date, actor=actor())
+                                      title=filled.values["title"], category=category,
+                                      document_date=filled.values["date"], actor=actor())
             except vault.InvalidDocument as problem:
                 errors.append((REASON_FIELDS.get(problem.reason, "title"),
                                str(TITLE_MESSAGES[problem.reason])))
@@ -208,8 +182,7 @@ def document_edit(document_id: str):
             else:
                 db.session.commit()
                 flash(_("Les informations du document ont été modifiées."), "success")
-                return redirect(url_for("documents.document_show", document_id=document.id),
-                                303)
+                return see_other(url_for("documents.document_show", document_id=document.id))
     db.session.commit()
     return render_page("documents/edit.html", status=422 if errors else 200,
                        **_context(errors=errors, has_errors=bool(errors), form=form, item=item))
@@ -227,7 +200,7 @@ def document_visibility(document_id: str):
     db.session.commit()
     flash(_("Le document est maintenant masqué aux professionnels.") if hidden else
           _("Le document est de nouveau visible par les professionnels autorisés."), "success")
-    return redirect(url_for("documents.document_show", document_id=document.id), 303)
+    return see_other(url_for("documents.document_show", document_id=document.id))
 
 
 @bp.route("/<string:document_id>/supprimer", methods=["GET", "POST"])
@@ -240,7 +213,7 @@ def document_delete(document_id: str):
         except vault.DocumentNotFound:
             _vanished()
         flash(_("Le document a été supprimé."), "success")
-        return redirect(url_for("documents.document_list"), 303)
+        return see_other(url_for("documents.document_list"))
     item = vault.view(keys.ring, owner, document)
     db.session.commit()
     return render_page("documents/delete.html", **_context(item=item))
@@ -253,5 +226,5 @@ def settings():
         current_user.hide_new_documents = request.form.get("hide_new") == "oui"
         db.session.commit()
         flash(_("Votre choix est enregistré."), "success")
-        return redirect(url_for("documents.settings"), 303)
+        return see_other(url_for("documents.settings"))
     return render_page("documents/settings.html")

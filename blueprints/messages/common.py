@@ -4,17 +4,11 @@ sent message)."""
 
 from __future__ import annotations
 
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import ExitStack, contextmanager
 
 from flask import (
     abort,
-    current_app,
     flash,
-    make_response,
-    redirect,
-    render_template,
     request,
     url_for,
 )
@@ -24,23 +18,23 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import BigInteger
 
-from domain import audit, messaging, uploads, vault
+from domain import audit, care, intake, messaging, uploads, vault
 from domain.errors import NotAllowed
 from domain.forms import Problem, clean_text
-from domain.models import Conversation, Message, Role, User
+from domain.models import Conversation, Message, User
 from domain.policy import DocumentAction, MessageAction
-from extensions import blobs, db, htmx, keys
+from extensions import blobs, db, keys
 from web.access import actor
-from web.care import actor_for
 from web.files import stream_file
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import human_size
 from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional
-from web.render import render_page
-from web.uploads import upload_message
+from web.render import render_page, render_swap, see_other, wants_fragment
+from web.uploads import incoming, limits, upload_message, workdir
 
 # The largest `avant` the database can compare with messages.id (32 bits on PostgreSQL).
 MESSAGE_ID_MAX = 2**63 - 1 if isinstance(Message.__table__.c.id.type, BigInteger) else 2**31 - 1
+LIST = "message-list"  # where a sent reply goes, with htmx
 MESSAGES = {
     ("subject", "required"): _l("Donnez un objet à votre message."),
     ("subject", "too_long"): _l("L’objet doit faire au plus %(maximum)s caractères "
@@ -67,17 +61,11 @@ def profession_of(user: User | None) -> str:
     return str(PROFESSION_NAMES[user.profession])
 
 
-def workdir() -> Path:
-    folder = Path(current_app.instance_path) / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @contextmanager
 def checked_files(patient: User, *, documents: bool):
-    """The files sent with the form, spooled and cleaned in a temporary folder, and the
-    vault documents chosen (the patient's own, through the document policy). Yields
-    (files, chosen documents, errors); nothing is stored yet."""
+    """The files sent with the form, spooled and cleaned (domain/intake.py), and the vault
+    documents chosen (the patient's own, through the document policy). Yields (files,
+    chosen documents, errors); nothing is stored yet."""
     errors: list[tuple[str, str]] = []
     uploads_sent = [upload for upload in request.files.getlist("files") if upload.filename]
     chosen = []
@@ -97,23 +85,16 @@ def checked_files(patient: User, *, documents: bool):
     if len(uploads_sent) + len(chosen) > messaging.MAX_ATTACHMENTS:
         errors.append(("files", _("Joignez au plus %(count)s fichiers à un message.",
                                   count=messaging.MAX_ATTACHMENTS)))
-    with tempfile.TemporaryDirectory(dir=workdir()) as folder:
+    with ExitStack() as stack:
         cleaned = []
-        if not errors:
-            for number, upload in enumerate(uploads_sent):
-                spooled = Path(folder) / f"upload-{number}"
-                (Path(folder) / f"clean-{number}").mkdir()
-                upload.save(spooled)
-                try:
-                    cleaned.append(uploads.inspect_and_clean(
-                        spooled, upload.filename,
-                        current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
-                        Path(folder) / f"clean-{number}",
-                        max_pixels=current_app.config["MAX_IMAGE_PIXELS"]))
-                except uploads.UploadRejected as problem:
-                    errors.append(("files", _("« %(name)s » : %(message)s",
-                                              name=clean_text(upload.filename)[:80],
-                                              message=upload_message(problem))))
+        for upload in uploads_sent if not errors else ():
+            try:
+                cleaned.append(stack.enter_context(intake.checked(
+                    incoming(upload), limits(), workdir())))
+            except uploads.UploadRejected as problem:
+                errors.append(("files", _("« %(name)s » : %(message)s",
+                                          name=clean_text(upload.filename)[:80],
+                                          message=upload_message(problem))))
         yield cleaned, chosen, errors
 
 
@@ -137,12 +118,9 @@ def notify(conversation: Conversation, sender: User) -> None:
 
 
 def acting(patient_id: str | None) -> audit.Actor:
-    """Who acts, for the audit trail: a professional in a patient's space only through a
-    running emergency access is recorded as such."""
+    """Who acts, for the audit trail (care.acting: an emergency access is recorded)."""
     patient = db.session.get(User, patient_id) if patient_id else None
-    if current_user.role == Role.PROFESSIONAL and patient is not None:
-        return actor_for(patient)
-    return actor()
+    return care.acting(db.session, current_user, patient, actor())
 
 
 def inbox(side: str):
@@ -194,12 +172,8 @@ def show(conversation: Conversation, *, endpoint: str, typed: str = "",
                    human_size=human_size, max_body=messaging.BODY.max_length,
                    max_files=messaging.MAX_ATTACHMENTS)
     if reply_only:
-        response = make_response(render_template("messages/_reply.html", is_fragment=True,
-                                                 **context), status)
-        response.headers["HX-Retarget"] = "#reply-form"
-        response.headers["HX-Reswap"] = "outerHTML"
-        response.vary.add("HX-Request")
-        return response
+        return render_swap("messages/_reply.html", target="#reply-form", status=status,
+                           **context)
     return render_page("messages/conversation.html", status=status, **context)
 
 
@@ -218,7 +192,7 @@ def send_reply(conversation: Conversation, *, endpoint: str):
                _("Vous avez bloqué ce professionnel : votre message n’a pas été envoyé. Le "
                  "voici, pour le garder si vous le souhaitez."))
         return show(conversation, endpoint=endpoint, typed=typed, status=422,
-                    reply_only=bool(htmx), errors=[("reply-closed", why)])
+                    reply_only=wants_fragment(LIST), errors=[("reply-closed", why)])
     patient = db.session.get(User, conversation.patient_id)
     with checked_files(patient, documents=current_user.id == patient.id) as (
             cleaned, chosen, file_errors):
@@ -236,8 +210,8 @@ def send_reply(conversation: Conversation, *, endpoint: str):
             db.session.commit()
     if errors:
         return show(conversation, endpoint=endpoint, typed=typed, errors=errors, status=422,
-                    reply_only=bool(htmx))
-    if htmx:
+                    reply_only=wants_fragment(LIST))
+    if wants_fragment(LIST):
         item = messaging.message_view(db.session, keys.ring, current_user, conversation,
                                       message)
         db.session.commit()
@@ -246,8 +220,8 @@ def send_reply(conversation: Conversation, *, endpoint: str):
                                                   conversation),
                            profession_of=profession_of, human_size=human_size)
     flash(_("Message envoyé."), "success")
-    return redirect(url_for(endpoint, conversation_id=conversation.id,
-                            _anchor=f"message-{message.id}"), 303)
+    return see_other(url_for(endpoint, conversation_id=conversation.id,
+                             _anchor=f"message-{message.id}"))
 
 
 def download(conversation: Conversation, attachment_id: str):

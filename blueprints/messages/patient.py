@@ -3,7 +3,7 @@ attachment downloaded or kept in the vault. A patient never starts a conversatio
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,6 +12,7 @@ from domain import messaging
 from domain.policy import Area, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor, allow
+from web.render import see_other
 
 patient = allow(Area.PATIENT_SPACE)
 
@@ -59,4 +60,4 @@ def attachment_save(conversation_id: str, attachment_id: str):
     db.session.commit()
     flash(_("« %(name)s » est enregistré dans vos documents, rubrique « Autres documents ».",
             name=item.file_name), "success")
-    return redirect(url_for("documents.document_show", document_id=document.id), 303)
+    return see_other(url_for("documents.document_show", document_id=document.id))

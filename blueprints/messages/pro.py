@@ -3,7 +3,7 @@ whose space they may open, a conversation, a reply, closing it, an attachment.""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,8 +13,8 @@ from domain.errors import NotAllowed
 from domain.policy import Area, MessageAction
 from extensions import db, keys
 from web.access import allow
-from web.care import actor_for, patient_or_404
-from web.render import render_page
+from web.care import open_or_404
+from web.render import render_page, see_other
 
 pro = allow(Area.PRO_PORTAL)
 
@@ -29,7 +29,8 @@ def pro_inbox():
 @pro
 def pro_new(patient_id: str):
     """Write to a patient: an object, a message and up to three files."""
-    patient = patient_or_404(patient_id, refusal="message.started")
+    opened = open_or_404(patient_id, refusal="message.started")
+    patient = opened.patient
     typed = {"subject": "", "body": ""}
     errors: list[tuple[str, str]] = []
     if request.method == "POST":
@@ -45,7 +46,7 @@ def pro_new(patient_id: str):
                     conversation, message = messaging.start(
                         db.session, keys.ring, current_user, patient,
                         subject=reading.values["subject"], body=reading.values["body"],
-                        actor=actor_for(patient))
+                        actor=opened.actor)
                 except NotAllowed:
                     db.session.commit()
                     abort(404)
@@ -54,7 +55,7 @@ def pro_new(patient_id: str):
                 db.session.commit()
         if not errors:
             flash(_("Message envoyé."), "success")
-            return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
+            return see_other(url_for("messages.pro_show", conversation_id=conversation.id))
     return render_page("messages/new.html", status=422 if errors else 200, patient=patient,
                        typed=typed, errors=errors, has_errors=bool(errors),
                        max_body=messaging.BODY.max_length,
@@ -83,17 +84,17 @@ def pro_close(conversation_id: str):
     conversation = common.conversation_or_404(conversation_id, MessageAction.CLOSE)
     if conversation.closed_at is not None:
         db.session.commit()
-        return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
+        return see_other(url_for("messages.pro_show", conversation_id=conversation.id))
     if request.method == "POST":
         messaging.close(db.session, keys.ring, current_user, conversation,
                         common.acting(conversation.patient_id))
         db.session.commit()
         flash(_("La conversation est close. Le patient peut la lire mais plus y répondre."),
               "success")
-        return redirect(url_for("messages.pro_show", conversation_id=conversation.id), 303)
+        return see_other(url_for("messages.pro_show", conversation_id=conversation.id))
     summary = messaging.view(db.session, keys.ring, current_user, conversation)
     db.session.commit()
-    return render_template("messages/close.html", summary=summary)
+    return render_page("messages/close.html", summary=summary)
 
 
 @bp.get("/pro/messagerie/<string:conversation_id>/pieces/<string:attachment_id>")

@@ -1,12 +1,13 @@
 from pathlib import Path
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, request, url_for
 
 from blueprints.pages import bp
 from domain import source
 from extensions import limiter
 from web.access import public, safe_next
 from web.i18n import LANG_COOKIE
+from web.render import render_page
 
 ONE_YEAR = 365 * 24 * 3600
 # Who publishes and who hosts this installation (config.py; required in production).
@@ -17,31 +18,31 @@ OPERATOR_SETTINGS = ("PUBLISHER_NAME", "PUBLISHER_ADDRESS", "PUBLISHER_CONTACT",
 @bp.get("/")
 @public
 def home():
-    return render_template("pages/home.html")
+    return render_page("pages/home.html")
 
 
 @bp.get("/arnaques")
 @public
 def fraud():
-    return render_template("pages/fraud.html")
+    return render_page("pages/fraud.html")
 
 
 @bp.get("/aide")
 @public
 def help():  # noqa: A001 - the endpoint name users see in the sitemap
-    return render_template("pages/help.html")
+    return render_page("pages/help.html")
 
 
 @bp.get("/accessibilite")
 @public
 def accessibility():
-    return render_template("pages/accessibility.html")
+    return render_page("pages/accessibility.html")
 
 
 @bp.get("/plan-du-site")
 @public
 def sitemap():
-    return render_template("pages/sitemap.html")
+    return render_page("pages/sitemap.html")
 
 
 @bp.get("/mentions-legales")
@@ -49,13 +50,13 @@ def sitemap():
 def legal():
     config = current_app.config
     operator = {name.lower(): config[name] for name in OPERATOR_SETTINGS}
-    return render_template("pages/legal.html", operator=operator)
+    return render_page("pages/legal.html", operator=operator)
 
 
 @bp.get("/deconnecte")
 @public
 def signed_out():
-    return render_template("pages/signed_out.html")
+    return render_page("pages/signed_out.html")
 
 
 @bp.get("/langue/<any(fr, en):code>")
@@ -74,16 +75,16 @@ def language(code: str):
 @bp.get("/espace-ferme")
 @public
 def space_closed():
-    return render_template("pages/space_closed.html")
+    return render_page("pages/space_closed.html")
 
 
 @bp.get("/code-source")
 @public
 def source_code():
     """Where to get the source code of this installation (AGPL-3.0 §13)."""
-    return render_template("pages/source_code.html",
-                           version=source.version(Path(current_app.root_path)),
-                           source_url=current_app.config["SOURCE_URL"])
+    return render_page("pages/source_code.html",
+                       version=source.version(Path(current_app.root_path)),
+                       source_url=current_app.config["SOURCE_URL"])
 
 
 @bp.get("/code-source/carnet-sante.tgz")

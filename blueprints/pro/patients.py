@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.pro import bp
 from domain import (
-    access_matrix,
-    audit,
     care,
     emergency,
     measures,
@@ -24,22 +22,39 @@ from domain import (
     vault,
 )
 from domain.errors import NotAllowed
+from domain.forms import Field, Problem
 from domain.models.base import utcnow
-from domain.policy import Area, DocumentAction, ProfileAction
-from extensions import db, keys
+from domain.policy import Area, ProfileAction
+from extensions import blobs, db, keys
 from web.access import actor, allow
-from web.care import actor_for, emergency_actor, patient_or_404
-from web.files import stream_document
-from web.form_reading import read_date, read_nir
+from web.care import emergency_actor, open_or_404
+from web.document_form import DEPOSIT
+from web.files import send_download
+from web.forms import Form
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, human_size, kind_label
 from web.labels.profile import MEASURES, VACCINES, message
 from web.labels.profile_display import helpers, measure_text
 from web.outgoing import notify_emergency, notify_new_document, notify_professional_access
-from web.render import render_page
-from web.uploads import store_upload, upload_message
+from web.render import render_page, see_other
+from web.uploads import deposit, upload_message
 
 pro = allow(Area.PRO_PORTAL)
+_IDENTITY = (Field("nir", "nir", required=True), Field("born", "past_date", required=True))
+_IDENTITY_MESSAGES = {
+    ("nir", "required"): _l("Saisissez le numéro de sécurité sociale du patient (15 "
+                            "caractères), par exemple 2 88 03 75 108 021 50."),
+    ("born", "required"): _l("Saisissez la date de naissance du patient, par exemple "
+                             "14 3 1988."),
+}
+# Finding a patient: who, and the statement that they were informed and did not object.
+SEARCH = Form(*_IDENTITY, Field("informed", "yes", required=True), messages={
+    **_IDENTITY_MESSAGES,
+    "informed": _l("Confirmez que le patient a été informé et ne s’est pas opposé à votre "
+                   "accès.")})
+# An emergency access: who, and why (emergency.clean_reason says what a reason needs).
+EMERGENCY = Form(*_IDENTITY, Field("reason", "longtext", max_length=20_000),
+                 messages=_IDENTITY_MESSAGES)
 REASON_MESSAGES = {
     "missing": _l("Donnez la raison de cet accès en urgence."),
     "too_short": _l("Décrivez la situation en au moins 10 caractères."),
@@ -47,51 +62,37 @@ REASON_MESSAGES = {
 }
 
 
-def _identity(typed: dict) -> tuple[str | None, date | None, list[tuple[str, str]]]:
-    """The patient's NIR and birth date from the form (kept in `typed` as typed)."""
-    typed["nir"] = (request.form.get("nir") or "")[:40]
-    nir, errors = read_nir(request.form, missing=_(
-        "Saisissez le numéro de sécurité sociale du patient (15 caractères), par exemple "
-        "2 88 03 75 108 021 50."))
-    born, typed["born"], date_errors = read_date(request.form, "born", _(
-        "Saisissez la date de naissance du patient, par exemple 14 3 1988."))
-    return nir, born, errors + date_errors
-
-
 @bp.route("/pro/patients", methods=["GET", "POST"])
 @pro
 def patient_search():
-    errors: list[tuple[str, str]] = []
-    typed = {"nir": "", "born": {"day": "", "month": "", "year": ""}, "informed": False}
-    if request.method == "POST":
-        typed["informed"] = request.form.get("informed") == "oui"
-        nir, born, errors = _identity(typed)
-        if not typed["informed"]:
-            errors.append(("informed", _("Confirmez que le patient a été informé et ne s’est "
-                                         "pas opposé à votre accès.")))
-        if not errors:
-            try:
-                patient = care.find_patient(db.session, keys.ring, current_user, nir, born,
-                                            actor())
-                before = care.relation(db.session, patient.id, current_user.id)
-                first_today = before is None or before.declared_at is None or (
-                    before.declared_at.date() != utcnow().date())
-                care.declare(db.session, keys.ring, current_user, patient, actor())
-            except care.PatientNotFound:
-                errors.append(("nir", _("Aucun espace santé ouvert ne correspond à ce numéro "
-                                        "et à cette date de naissance.")))
-            except care.Blocked:
-                errors.append(("nir", _("Ce patient ne vous permet pas d’accéder à son "
-                                        "espace santé.")))
-            else:
-                if first_today:  # one e-mail a day per professional (said in /acces)
-                    notify_professional_access(
-                        patient, str(PROFESSION_NAMES[current_user.profession]))
-                db.session.commit()
-                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+    if request.method == "GET":
+        return render_page("pro/search.html", errors=[], has_errors=False,
+                           typed=SEARCH.blank())
+    filled = SEARCH.read()
+    errors = filled.errors
+    if filled.ok:
+        try:
+            patient = care.find_patient(db.session, keys.ring, current_user,
+                                        filled.values["nir"], filled.values["born"], actor())
+            before = care.relation(db.session, patient.id, current_user.id)
+            first_today = before is None or before.declared_at is None or (
+                before.declared_at.date() != utcnow().date())
+            care.declare(db.session, keys.ring, current_user, patient, actor())
+        except care.PatientNotFound:
+            errors.append(("nir", _("Aucun espace santé ouvert ne correspond à ce numéro "
+                                    "et à cette date de naissance.")))
+        except care.Blocked:
+            errors.append(("nir", _("Ce patient ne vous permet pas d’accéder à son "
+                                    "espace santé.")))
+        else:
+            if first_today:  # one e-mail a day per professional (said in /acces)
+                notify_professional_access(patient,
+                                           str(PROFESSION_NAMES[current_user.profession]))
             db.session.commit()
-    return render_page("pro/search.html", status=422 if errors else 200, errors=errors,
-                       has_errors=bool(errors), typed=typed)
+            return see_other(url_for("pro.patient_show", patient_id=patient.id))
+        db.session.commit()
+    return render_page("pro/search.html", status=422, errors=errors, has_errors=True,
+                       typed=filled.typed)
 
 
 @bp.route("/pro/urgence", methods=["GET", "POST"])
@@ -100,18 +101,18 @@ def emergency_start():
     """Emergency access ("bris de glace"): NIR, birth date and a mandatory reason; only if
     the patient's emergency settings allow it; the patient and the attending doctor are
     told at once."""
-    errors: list[tuple[str, str]] = []
-    typed = {"nir": "", "born": {"day": "", "month": "", "year": ""}, "reason": ""}
-    if request.method == "POST":
-        typed["reason"] = (request.form.get("reason") or "")[:2000]
-        nir, born, errors = _identity(typed)
+    filled = EMERGENCY.read() if request.method == "POST" else None
+    errors = filled.errors if filled else []
+    typed = filled.typed if filled else EMERGENCY.blank()
+    if filled:
         try:
             emergency.clean_reason(typed["reason"])
         except emergency.InvalidReason as problem:
             errors.append(("reason", str(REASON_MESSAGES[problem.reason])))
         if not errors:
             try:
-                patient = care.find_patient(db.session, keys.ring, current_user, nir, born,
+                patient = care.find_patient(db.session, keys.ring, current_user,
+                                            filled.values["nir"], filled.values["born"],
                                             emergency_actor())
                 access = emergency.start(
                     db.session, keys.ring, current_user, patient, typed["reason"],
@@ -128,7 +129,7 @@ def emergency_start():
                                  str(PROFESSION_NAMES[current_user.profession]),
                                  access.ends_at)
                 db.session.commit()
-                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+                return see_other(url_for("pro.patient_show", patient_id=patient.id))
             db.session.commit()
     return render_page("pro/emergency.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), typed=typed,
@@ -139,22 +140,22 @@ def emergency_start():
 @pro
 def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
-    patient = patient_or_404(patient_id)
-    known = care.facts(db.session, current_user, patient)
-    actor_now = actor_for(patient)
+    opened = open_or_404(patient_id)
+    patient, known = opened.patient, opened.facts
     documents = vault.documents_for_professional(db.session, keys.ring, current_user,
                                                  patient, known)
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
-                                             known, actor_now, first=20)
+                                             known, opened.actor, first=20)
     latest = measures.latest_for_professional(db.session, keys.ring, current_user, patient,
-                                              known, actor_now)
+                                              known, opened.actor)
     db.session.commit()
-    return render_template(
+    return render_page(
         "pro/patient.html", patient=patient, documents=documents,
         views=list(sections.values()), category_labels=CATEGORY_LABELS, latest=latest,
         kind_label=kind_label, human_size=human_size,
         measure_kinds=measures.KINDS, measure_labels=MEASURES, measure_text=measure_text,
-        may_deposit=bool(access_matrix.document_rights(current_user.profession, "deposit")),
+        may_deposit=bool(policy.deposit_categories(current_user.profession,
+                                                   current_user.sector)),
         may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
                                              is_owner=False, locked=False,
                                              section="vaccinations", care=known),
@@ -164,23 +165,15 @@ def patient_show(patient_id: str):
 @bp.get("/pro/patients/<string:patient_id>/documents/<string:document_id>")
 @pro
 def patient_document(patient_id: str, document_id: str):
-    patient = patient_or_404(patient_id)
+    opened = open_or_404(patient_id)
     try:
-        owner, document = vault.get_document(db.session, keys.ring, current_user,
-                                             document_id, DocumentAction.DOWNLOAD,
-                                             actor_for(patient))
+        download = vault.download(db.session, keys.ring, blobs.store, current_user,
+                                  document_id, opened.actor, patient=opened.patient)
     except vault.DocumentNotFound:
-        db.session.commit()
-        abort(404)
-    if owner.id != patient.id:  # another patient's document under this patient's address
-        db.session.rollback()
-        audit.record(db.session, keys.ring, "document.download", actor=actor_for(patient),
-                     outcome="denied", subject_id=owner.id, target_type="document",
-                     target_id=document_id[:64])
-        db.session.commit()
+        db.session.commit()  # the refusal stays in the audit trail
         abort(404)
     db.session.commit()
-    return stream_document(owner, document, inline=False)
+    return send_download(download, inline=False)
 
 
 @bp.route("/pro/patients/<string:patient_id>/deposer", methods=["GET", "POST"])
@@ -188,55 +181,40 @@ def patient_document(patient_id: str, document_id: str):
 def patient_deposit(patient_id: str):
     """Deposit a document: same checks and encryption as the vault; the patient is told
     by e-mail (never the title) and can hide it, not delete it."""
-    patient = patient_or_404(patient_id)
-    allowed = [category for category in CATEGORY_LABELS if policy.matrix_allows(
-        current_user.profession, current_user.sector, category, "deposit")]
-    if not allowed:
-        audit.record(db.session, keys.ring, "document.deposit", actor=actor_for(patient),
-                     outcome="denied", subject_id=patient.id)
-        db.session.commit()
+    opened = open_or_404(patient_id)
+    patient = opened.patient
+    asked = (request.form.get("category") or "")[:40] if request.method == "POST" else ""
+    try:
+        allowed, category = care.deposit_choices(db.session, keys.ring, current_user, opened,
+                                                 asked)
+    except NotAllowed:
+        db.session.commit()  # the refusal stays in the audit trail
         abort(404)
-    errors: list[tuple[str, str]] = []
-    typed = {"title": "", "category": "",
-             "date": {"day": "", "month": "", "year": ""}}
-    if request.method == "POST":
-        typed["title"] = (request.form.get("title") or "")[:300]
-        typed["category"] = request.form.get("category") or ""
-        document_date, typed["date"], errors = read_date(request.form, "date", _(
-            "Saisissez la date du document, par exemple 3 3 2026."),
-            not_past=_("La date du document ne peut pas être dans le futur, par exemple "
-                       "3 3 2026."))
-        category = next((item for item in allowed if item.value == typed["category"]), None)
-        if category is None:
-            errors.append(("category", _("Choisissez une catégorie que votre profession peut "
-                                         "déposer.")))
-            if typed["category"]:  # a category the matrix refuses this profession
-                audit.record(db.session, keys.ring, "document.deposit",
-                             actor=actor_for(patient), outcome="denied",
-                             subject_id=patient.id, details={"category": typed["category"][:20]})
-                db.session.commit()
+    if request.method == "GET":
+        return render_page("pro/deposit.html", errors=[], has_errors=False,
+                           typed=DEPOSIT.blank(), patient=patient,
+                           categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
+    filled = DEPOSIT.read()
+    errors, typed = filled.errors, filled.typed
+    if category is None and not filled.problem("category"):
+        errors.append(("category", DEPOSIT.message(Problem("category", "choice"))))
+    if category is None:
+        db.session.commit()  # a category refused to this profession stays audited
+    if not errors:
         try:
-            vault.clean_title(typed["title"])
+            deposit(filled.values["file"], patient=patient, author=current_user,
+                    title=filled.values["title"], category=category,
+                    document_date=filled.values["date"], hidden=None, source="professional",
+                    acting=opened.actor)
+        except uploads.UploadRejected as problem:
+            errors.append(("file", upload_message(problem)))
         except vault.InvalidDocument:
-            errors.insert(0, ("title", _("Donnez un titre au document (200 caractères au "
-                                         "plus).")))
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            errors.insert(0, ("file", _("Choisissez un fichier.")))
-        if not errors:
-            try:
-                store_upload(upload, patient=patient, author=current_user,
-                             title=typed["title"], category=category,
-                             document_date=document_date, hidden=None, source="professional",
-                             on_saved=lambda _document: notify_new_document(patient))
-            except uploads.UploadRejected as problem:
-                errors.append(("file", upload_message(problem)))
-            except vault.InvalidDocument:
-                errors.append(("date", _("La date du document ne peut pas être dans le "
-                                         "futur.")))
-            else:
-                flash(_("Le document est déposé dans l’espace santé du patient."), "success")
-                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+            errors.append(("date", _("La date du document ne peut pas être dans le futur.")))
+        else:
+            notify_new_document(patient)
+            db.session.commit()
+            flash(_("Le document est déposé dans l’espace santé du patient."), "success")
+            return see_other(url_for("pro.patient_show", patient_id=patient.id))
     return render_page("pro/deposit.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), typed=typed, patient=patient,
                        categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
@@ -246,15 +224,14 @@ def patient_deposit(patient_id: str):
 @pro
 def patient_vaccination(patient_id: str):
     """Record a vaccination given: it is locked for the patient."""
-    patient = patient_or_404(patient_id)
-    known = care.facts(db.session, current_user, patient)
+    opened = open_or_404(patient_id)
+    patient = opened.patient
     section = profile.BY_KEY["vaccinations"]
-    if not policy.profile_allowed(ProfileAction.ADD, current_user.role, is_owner=False,
-                                  locked=False, section=section.key, care=known):
-        audit.record(db.session, keys.ring, "profile.entry_add", actor=actor_for(patient),
-                     outcome="denied", subject_id=patient.id,
-                     details={"section": section.key})
-        db.session.commit()
+    try:
+        profile.may_add(db.session, keys.ring, current_user, patient, section, opened.facts,
+                        opened.actor)
+    except NotAllowed:
+        db.session.commit()  # the refusal stays in the audit trail
         abort(404)
     errors: list[tuple[str, str]] = []
     typed = {"vaccinator": current_user.display_name}
@@ -264,14 +241,14 @@ def patient_vaccination(patient_id: str):
         if reading.ok:
             try:
                 profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                                  author=current_user, actor=actor_for(patient))
+                                  author=current_user, actor=opened.actor)
             except profile.SectionFull:
                 errors = [("vaccine", _("Le carnet de vaccination de ce patient est complet "
                                         "(500 vaccinations)."))]
             else:
                 db.session.commit()
                 flash(_("La vaccination est inscrite dans le carnet du patient."), "success")
-                return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+                return see_other(url_for("pro.patient_show", patient_id=patient.id))
         else:
             errors = [(problem.field, message(section.key, problem))
                       for problem in reading.problems]
@@ -285,16 +262,16 @@ def patient_vaccination(patient_id: str):
 @pro
 def vaccination_confirm(patient_id: str, entry_id: str):
     """Confirm a vaccination the patient recorded: it becomes locked for the patient."""
-    patient = patient_or_404(patient_id)
-    known = care.facts(db.session, current_user, patient)
+    opened = open_or_404(patient_id)
+    patient = opened.patient
     try:
         item = profile.get_entry(db.session, keys.ring, current_user, patient,
                                  profile.BY_KEY["vaccinations"], entry_id,
-                                 ProfileAction.CONFIRM, actor_for(patient), care=known)
+                                 ProfileAction.CONFIRM, opened.actor, care=opened.facts)
     except profile.EntryNotFound:
         db.session.commit()
         abort(404)
-    profile.confirm_entry(db.session, keys.ring, patient, item, actor_for(patient))
+    profile.confirm_entry(db.session, keys.ring, patient, item, opened.actor)
     db.session.commit()
     flash(_("La vaccination est confirmée : le patient ne peut plus la modifier."), "success")
-    return redirect(url_for("pro.patient_show", patient_id=patient.id), 303)
+    return see_other(url_for("pro.patient_show", patient_id=patient.id))

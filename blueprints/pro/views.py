@@ -1,11 +1,10 @@
-from flask import render_template
-
 from blueprints.pro import bp
 from domain.policy import Area
 from web.access import allow
+from web.render import render_page
 
 
 @bp.get("/pro")
 @allow(Area.PRO_PORTAL)
 def home():
-    return render_template("pro/home.html")
+    return render_page("pro/home.html")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,12 +15,12 @@ from blueprints.profile import bp
 from domain import measures
 from domain.policy import Area, ProfileAction
 from domain.profile import is_minor
-from extensions import db, htmx, keys
+from extensions import db, keys
 from web import charts
 from web.access import actor, allow
-from web.labels.profile import MEASURES, UNITS, field_hint, field_label, message
+from web.labels.profile import MEASURES, field_label, message
 from web.labels.profile_display import measure_text
-from web.render import render_page
+from web.render import render_page, see_other, swap_or_see_other
 
 patient = allow(Area.PATIENT_SPACE)
 PER_PAGE = 20
@@ -50,8 +50,7 @@ def measures_overview():
     bmi = None
     if weight and height and not is_minor(current_user, today):
         bmi = format_decimal(measures.bmi(weight.values["value"], height.values["value"]))
-    return render_template("profile/measures.html", kinds=kinds, latest=latest, bmi=bmi,
-                           labels=MEASURES, measure_text=measure_text)
+    return render_page("profile/measures.html", kinds=kinds, latest=latest, bmi=bmi)
 
 
 def _growth(kind: measures.MeasureKind) -> bool:
@@ -134,11 +133,10 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         target="measure-content", status=status, kind=kind, items=items, chart=chart,
         growth=growth, page=page, pages=pages, total=total,
         typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
-        announce=announce, labels=MEASURES, ages=ages, form_section=form_section,
+        announce=announce, ages=ages, form_section=form_section,
         chart_title=_chart_title(kind, growth), chart_description=_describe(kind, items),
         legend_labels=[field_label(kind.key, name) for name in ("systolic", "diastolic")]
-        if kind.key == "blood_pressure" else None, units=UNITS, field_label=field_label,
-        field_hint=field_hint, measure_text=measure_text)
+        if kind.key == "blood_pressure" else None)
 
 
 @bp.get("/mesures/<string:slug>")
@@ -157,10 +155,9 @@ def measure_add(slug: str):
         return _history_page(kind, typed=reading.typed, errors=errors, status=422)
     measures.add(db.session, keys.ring, current_user, kind, reading.values, actor())
     db.session.commit()
-    if htmx:
-        return _history_page(kind, announce=_("Mesure enregistrée."))
-    flash(_("La mesure est enregistrée."), "success")
-    return redirect(url_for("profile.measure_history", slug=slug), 303)
+    return swap_or_see_other(lambda: _history_page(kind, announce=_("Mesure enregistrée.")),
+                             url_for("profile.measure_history", slug=slug),
+                             _("La mesure est enregistrée."))
 
 
 @bp.route("/mesures/<string:slug>/<string:measure_id>/supprimer", methods=["GET", "POST"])
@@ -179,7 +176,6 @@ def measure_delete(slug: str, measure_id: str):
         measures.delete(db.session, keys.ring, current_user, item, actor())
         db.session.commit()
         flash(_("La mesure est supprimée."), "success")
-        return redirect(url_for("profile.measure_history", slug=slug), 303)
+        return see_other(url_for("profile.measure_history", slug=slug))
     db.session.commit()
-    return render_template("profile/measure_delete.html", kind=kind, item=item,
-                           labels=MEASURES, measure_text=measure_text)
+    return render_page("profile/measure_delete.html", kind=kind, item=item)

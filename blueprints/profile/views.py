@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,13 +13,10 @@ from blueprints.profile import bp
 from domain import profile, vaccination
 from domain.forms import echo
 from domain.policy import Area, ProfileAction
-from extensions import db, htmx, keys
+from extensions import db, keys
 from web.access import actor, allow
-from web.labels.profile import (
-    message,
-)
-from web.labels.profile_display import helpers
-from web.render import render_page
+from web.labels.profile import message
+from web.render import render_page, see_other, swap_or_see_other
 
 patient = allow(Area.PATIENT_SPACE)
 OVERVIEW_FIRST = 10  # entries shown per section on the overview, newest first
@@ -59,7 +56,7 @@ def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
                        target="section-content", status=status, view=view,
                        typed=form or echo(section.fields, {}), errors=list(errors),
                        has_errors=bool(errors),
-                       focus_id=focus_id, announce=announce, **extra, **helpers(section))
+                       focus_id=focus_id, announce=announce, section=section, **extra)
 
 
 @bp.get("")
@@ -69,7 +66,7 @@ def overview():
     views = profile.load(db.session, keys.ring, current_user, profile.HEALTH_SECTIONS,
                          first=OVERVIEW_FIRST)
     db.session.commit()
-    return render_template("profile/overview.html", views=views.values(), **helpers())
+    return render_page("profile/overview.html", views=views.values())
 
 
 @bp.get("/<string:slug>")
@@ -92,11 +89,10 @@ def entry_add(slug: str):
             reading.problems.append(profile.Problem(section.fields[0].name, "limit"))
         else:
             db.session.commit()
-            if htmx:
-                return _section_page(section, focus_id=entry.id, announce=_("Ajouté."))
-            flash(_("C’est enregistré."), "success")
-            return redirect(url_for("profile.section_show", slug=slug,
-                                    _anchor=f"entry-{entry.id}"), 303)
+            return swap_or_see_other(
+                lambda: _section_page(section, focus_id=entry.id, announce=_("Ajouté.")),
+                url_for("profile.section_show", slug=slug, _anchor=f"entry-{entry.id}"),
+                _("C’est enregistré."))
     errors = _errors(section, reading.problems)
     if any(problem.reason == "limit" for problem in reading.problems):
         errors = [(section.fields[0].name, _("Cette rubrique est complète : modifiez ou "
@@ -112,8 +108,16 @@ def entry_show(slug: str, entry_id: str):
     item = _entry(section, entry_id, ProfileAction.READ)
     db.session.commit()
     return render_page("profile/entry.html", fragment="profile/_entry.html",
-                       target=f"entry-{entry_id}", item=item, focus=bool(htmx),
-                       **helpers(section))
+                       target=f"entry-{entry_id}", item=item, section=section)
+
+
+def _entry_page(section: profile.Section, entry_id: str, announce: str):
+    """The entry just changed, read again: in place of its form for htmx, or on a page."""
+    item = _entry(section, entry_id, ProfileAction.READ)
+    db.session.commit()
+    return render_page("profile/entry.html", fragment="profile/_entry.html",
+                       target=f"entry-{entry_id}", item=item, section=section, focus=True,
+                       announce=announce)
 
 
 @bp.route("/<string:slug>/<string:entry_id>/modifier", methods=["GET", "POST"])
@@ -129,21 +133,16 @@ def entry_edit(slug: str, entry_id: str):
             profile.update_entry(db.session, keys.ring, current_user, item, reading.values,
                                  actor())
             db.session.commit()
-            if htmx:
-                item = _entry(section, entry_id, ProfileAction.READ)
-                db.session.commit()
-                return render_page("profile/entry.html", fragment="profile/_entry.html",
-                                   target=f"entry-{entry_id}", item=item, focus=True,
-                                   announce=_("Modifié."), **helpers(section))
-            flash(_("C’est modifié."), "success")
-            return redirect(url_for("profile.section_show", slug=slug,
-                                    _anchor=f"entry-{entry_id}"), 303)
+            return swap_or_see_other(
+                lambda: _entry_page(section, entry_id, announce=_("Modifié.")),
+                url_for("profile.section_show", slug=slug, _anchor=f"entry-{entry_id}"),
+                _("C’est modifié."))
         typed, errors = reading.typed, _errors(section, reading.problems)
     db.session.commit()
     return render_page("profile/edit.html", fragment="profile/_entry_form.html",
                        target=f"entry-{entry_id}", status=422 if errors else 200,
                        item=item, typed=typed, errors=errors, has_errors=bool(errors),
-                       **helpers(section))
+                       section=section)
 
 
 @bp.route("/<string:slug>/<string:entry_id>/supprimer", methods=["GET", "POST"])
@@ -154,13 +153,12 @@ def entry_delete(slug: str, entry_id: str):
     if request.method == "POST":
         profile.delete_entry(db.session, keys.ring, current_user, item, actor())
         db.session.commit()
-        if htmx:
-            return _section_page(section, focus_id="list", announce=_("Supprimé."))
-        flash(_("C’est supprimé."), "success")
-        return redirect(url_for("profile.section_show", slug=slug), 303)
+        return swap_or_see_other(
+            lambda: _section_page(section, focus_id="list", announce=_("Supprimé.")),
+            url_for("profile.section_show", slug=slug), _("C’est supprimé."))
     db.session.commit()
     return render_page("profile/delete.html", fragment="profile/_delete_confirm.html",
-                       target=f"entry-{entry_id}", item=item, **helpers(section))
+                       target=f"entry-{entry_id}", item=item, section=section)
 
 
 @bp.post("/<string:slug>/non-concerne")
@@ -177,4 +175,4 @@ def section_not_concerned(slug: str):
         db.session.commit()
         flash(_("Vous avez indiqué ne pas être concerné.") if value else
               _("La mention « Non concerné » est retirée."), "success")
-    return redirect(url_for("profile.section_show", slug=slug), 303)
+    return see_other(url_for("profile.section_show", slug=slug))

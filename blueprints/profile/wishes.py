@@ -6,23 +6,33 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.profile import bp
 from domain import profile, uploads, vault
+from domain.forms import Field
 from domain.models import Category
 from domain.policy import Area
 from extensions import blobs, db, keys
 from web.access import actor, allow
-from web.form_reading import read_date
+from web.forms import Form
 from web.labels.profile_display import helpers
-from web.render import render_page
+from web.render import redirect_to, render_page
 from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
 REFUSAL_REGISTER = "https://www.registrenationaldesrefus.fr"
+DIRECTIVES_FORM = Form(
+    Field("file", "file", required=True),
+    Field("date", "past_date", required=True),
+    messages={
+        ("file", "required"): _l("Choisissez le fichier de vos directives anticipées."),
+        ("date", "required"): _l("Saisissez la date à laquelle vous avez écrit vos directives, "
+                                 "par exemple 3 3 2026."),
+    })
 
 
 @bp.get("/entourage")
@@ -36,9 +46,8 @@ def entourage():
         db.session, keys.ring, current_user, category=Category.ADVANCE_DIRECTIVES,
         per_page=5).items
     db.session.commit()
-    return render_template("profile/entourage.html", views=views, minor=minor,
-                           directives=directives, register_url=REFUSAL_REGISTER,
-                           **helpers())
+    return render_page("profile/entourage.html", views=views, minor=minor,
+                       directives=directives, register_url=REFUSAL_REGISTER, **helpers())
 
 
 @bp.route("/entourage/document-directives", methods=["GET", "POST"])
@@ -48,20 +57,16 @@ def directives_document():
     if profile.is_minor(current_user, date.today()):
         abort(404)
     errors: list[tuple[str, str]] = []
-    typed = {"day": "", "month": "", "year": ""}
+    typed = DIRECTIVES_FORM.blank()["date"]
     if request.method == "POST":
-        written_on, typed, errors = read_date(request.form, "date", _(
-            "Saisissez la date à laquelle vous avez écrit vos directives, par exemple "
-            "3 3 2026."))
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            errors.insert(0, ("file", _("Choisissez le fichier de vos directives anticipées.")))
-        if not errors:
+        filled = DIRECTIVES_FORM.read()
+        errors, typed = list(filled.errors), filled.typed["date"]
+        if filled.ok:
             try:
-                document = store_upload(upload, patient=current_user,
+                document = store_upload(filled.values["file"], patient=current_user,
                                         title=_("Directives anticipées"),
                                         category=Category.ADVANCE_DIRECTIVES,
-                                        document_date=written_on, hidden=False)
+                                        document_date=filled.values["date"], hidden=False)
             except uploads.UploadRejected as problem:
                 errors.append(("file", upload_message(problem)))
             else:
@@ -69,6 +74,6 @@ def directives_document():
                                           actor())
                 flash(_("Vos directives anticipées sont enregistrées. Elles remplacent les "
                         "précédentes."), "success")
-                return redirect(url_for("profile.entourage"), 303)
+                return redirect_to(url_for("profile.entourage"))
     return render_page("profile/directives_document.html", status=422 if errors else 200,
                        errors=errors, has_errors=bool(errors), typed=typed)

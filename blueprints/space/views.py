@@ -1,4 +1,3 @@
-from flask import render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -8,6 +7,7 @@ from domain.people import represented_by
 from domain.policy import Area
 from extensions import db
 from web.access import allow
+from web.render import render_page
 
 patient = allow(Area.PATIENT_SPACE)
 
@@ -32,16 +32,15 @@ SECTIONS = {
 
 def _coming(key: str):
     title, description = SECTIONS[key]
-    return render_template("space/coming.html", title=title, description=description)
+    return render_page("space/coming.html", title=title, description=description)
 
 
 @bp.get("/mon-espace")
 @patient
 def dashboard():
-    return render_template("space/dashboard.html",
-                           represented=represented_by(db.session, current_user.id),
-                           sections=SECTIONS,
-                           unread=messaging.unread_count(db.session, current_user))
+    return render_page("space/dashboard.html",
+                       represented=represented_by(db.session, current_user.id),
+                       sections=SECTIONS, unread=messaging.unread_count(db.session, current_user))
 
 
 @bp.get("/catalogue")

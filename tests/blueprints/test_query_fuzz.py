@@ -26,7 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from domain import demo_agenda, demo_messages, demo_profile
+from domain.demo import agenda as demo_agenda
+from domain.demo import messages as demo_messages
+from domain.demo import profile as demo_profile
 from domain.models import Conversation
 from extensions import db, keys
 from tests.blueprints.documents.test_vault_pages import png, upload

@@ -497,7 +497,7 @@ def test_the_subscription_token_is_hashed_sealed_replaced_and_revoked(people):
 
 
 def test_the_demo_agenda_is_filled_once(people):
-    from domain import demo_agenda
+    from domain.demo import agenda as demo_agenda
 
     camille, _other = people
     assert demo_agenda.seed_agenda(db.session, keys.ring, "camille.martin", TODAY)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from domain import audit, care, insured, passwords, policy, vault
+from domain import audit, care, emergency, insured, passwords, policy, vault
 from domain.errors import NotAllowed
 from domain.identifiers import rpps_valid
 from domain.models import (
@@ -25,6 +25,7 @@ from domain.models import (
     SpaceStatus,
     User,
 )
+from domain.models.base import utcnow
 from domain.policy import DocumentAction
 from extensions import blobs, db, keys
 
@@ -348,3 +349,61 @@ def test_the_pharmacist_outside_the_matrix_gets_no_grant(app, demo_users, tmp_pa
         context = care.document_context(db.session, pharmacist, own)
         assert context.is_author and not context.has_grant
         assert _allowed(pharmacist, own)
+
+
+# --- open_patient, acting, deposit_choices ---------------------------------------------------
+
+def test_open_patient_gathers_facts_once_and_audits_only_a_refusal(app, demo_users):
+    with app.app_context():
+        people = _people()
+        patient, doctor = people["camille.martin"], people["dr.bernard"]
+        stranger = professional("dr.inconnu")
+        before = len(_events("care.patient_open"))
+        care.declare(db.session, keys.ring, doctor, patient, ACTOR)
+        opened = care.open_patient(db.session, keys.ring, doctor, patient.id, ACTOR)
+        assert (opened.patient, opened.actor) == (patient, ACTOR)
+        assert opened.facts.declared and not opened.facts.emergency
+        for who, patient_id in ((stranger, patient.id), (doctor, "0" * 32),
+                                (doctor, "x" * 200), (patient, patient.id)):
+            with pytest.raises(NotAllowed):
+                care.open_patient(db.session, keys.ring, who, patient_id, ACTOR,
+                                  refusal="message.started")
+        refused = _events("message.started")
+        assert [event.outcome for event in refused] == ["denied"] * 4
+        assert [event.subject_id for event in refused] == [patient.id, None, None, patient.id]
+        assert len(_events("care.patient_open")) == before
+
+
+def test_an_emergency_access_alone_is_recorded_as_such(app, demo_users):
+    with app.app_context():
+        people = _people()
+        patient = people["camille.martin"]
+        doctor = professional("dr.urgence")
+        emergency.start(db.session, keys.ring, doctor, patient, "Patient inconscient aux "
+                        "urgences", now=utcnow(), hours=2, actor=ACTOR)
+        opened = care.open_patient(db.session, keys.ring, doctor, patient.id, ACTOR)
+        assert opened.actor.acting_as == "professional_emergency"
+        assert care.acting(db.session, doctor, patient, ACTOR) == opened.actor
+        care.declare(db.session, keys.ring, doctor, patient, ACTOR)
+        assert care.open_patient(db.session, keys.ring, doctor, patient.id,
+                                 ACTOR).actor == ACTOR
+        assert care.acting(db.session, patient, patient, ACTOR) == ACTOR
+
+
+def test_deposit_choices_follow_the_matrix_and_refusals_are_audited(app, demo_users):
+    with app.app_context():
+        people = _people()
+        patient, doctor = people["camille.martin"], people["dr.bernard"]
+        care.declare(db.session, keys.ring, doctor, patient, ACTOR)
+        opened = care.open_patient(db.session, keys.ring, doctor, patient.id, ACTOR)
+        allowed, chosen = care.deposit_choices(db.session, keys.ring, doctor, opened,
+                                               "prescriptions")
+        assert chosen == Category.PRESCRIPTIONS and Category.ADVANCE_DIRECTIVES not in allowed
+        assert list(allowed) == [category for category in Category if category in allowed]
+        before = len(_events("document.deposit"))
+        assert care.deposit_choices(db.session, keys.ring, doctor, opened,
+                                    "directives")[1] is None
+        assert care.deposit_choices(db.session, keys.ring, doctor, opened)[1] is None
+        refused = _events("document.deposit")[before:]
+        assert [(event.outcome, event.subject_id) for event in refused] == [
+            ("denied", patient.id)]

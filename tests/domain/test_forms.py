@@ -591,3 +591,252 @@ def test_echo_of_nothing_is_an_empty_form():
     assert echo((WEIGHT,), {"value": 72.5}) == {"value": "72,5"}
     assert echo((SINCE,), {"since": "2015-03"}) == {
         "since": {"year": "2015", "month": "3", "day": ""}}
+
+
+# --- identities and accounts -----------------------------------------------------------------
+
+NIR = Field("nir", "nir", required=True)
+VITALE = Field("vitale", "vitale", required=True, related="nir")
+BIRTH = Field("birth", "past_date", required=True)
+
+
+def _reasons(reading) -> list[tuple[str, str]]:
+    return [(problem.field, problem.reason) for problem in reading.problems]
+
+
+@pytest.mark.parametrize(("raw", "value", "reason"), [
+    ("2 88 03 75 108 021 50", "288037510802150", None),
+    ("  2.88.03.75.108.021.50 ", "288037510802150", None),
+    ("288037510802151", None, "nir_key"),
+    ("2880375108021", None, "nir_format"),
+    ("<script>", None, "nir_format"),
+    ("2 88 03 75 108 021 50" + " " * 30 + "9", "288037510802150", None),  # 40 read
+    ("2 88 03 75 108 021 50 9", None, "nir_format"),
+    ("", None, "required"),
+    ("   ", None, "required"),
+])
+def test_nir_examples(raw, value, reason):
+    reading = read((NIR,), {"nir": raw}, TODAY)
+    assert reading.values.get("nir") == value
+    assert _reasons(reading) == ([("nir", reason)] if reason else [])
+    assert reading.typed["nir"] == raw.strip()[:40]
+
+
+@pytest.mark.parametrize(("nir", "vitale", "value", "reason"), [
+    ("288037510802150", "12345678901", "12345678901", None),
+    ("288037510802150", "123 456 789 01", "12345678901", None),
+    ("288037510802150", "14031988", None, "vitale_is_date"),
+    ("288037510802150", "2880375108021", None, "vitale_is_nir"),
+    ("", "2880375108021", "2880375108021", None),  # no NIR to compare with
+    ("288037510802151", "2880375108021", "2880375108021", None),  # nor a wrong one
+    ("288037510802150", "1234567", None, "vitale_format"),
+    ("288037510802150", "12345678901234", None, "vitale_format"),
+    ("288037510802150", "", None, "required"),
+])
+def test_a_vitale_serial_is_read_with_the_nir(nir, vitale, value, reason):
+    reading = read((NIR, VITALE), {"nir": nir, "vitale": vitale}, TODAY)
+    assert reading.values.get("vitale") == value
+    assert [p.reason for p in reading.problems if p.field == "vitale"] == (
+        [reason] if reason else [])
+
+
+CONTACTS = (Field("email", "email", required_unless="phone"), Field("phone", "french_phone"))
+
+
+@pytest.mark.parametrize(("email", "phone", "values", "problems"), [
+    ("Jeanne.Dupont@Exemple.fr", "", {"email": "jeanne.dupont@exemple.fr"}, []),
+    ("", "06 12 34 56 78", {"phone": "+33612345678"}, []),
+    ("", "+33 6 12 34 56 78", {"phone": "+33612345678"}, []),
+    ("jeanne@exemple.fr", "0033612345678",
+     {"email": "jeanne@exemple.fr", "phone": "+33612345678"}, []),
+    ("jeanne", "", {}, [("email", "email_format")]),
+    ("", "+32 470 12 34 56", {}, [("phone", "phone_format")]),
+    ("jeanne", "12", {}, [("email", "email_format"), ("phone", "phone_format")]),
+    ("", "", {}, [("email", "required")]),
+    (" ", " ", {}, [("email", "required")]),
+])
+def test_an_email_or_a_phone_is_required(email, phone, values, problems):
+    reading = read(CONTACTS, {"email": email, "phone": phone}, TODAY)
+    assert reading.values == values
+    assert _reasons(reading) == problems
+    assert reading.typed == {"email": email.strip(), "phone": phone.strip()}
+
+
+CREDENTIALS = (Field("login", "login", required=True),
+               Field("password", "new_password", related="login"),
+               Field("password_confirm", "password_confirm", related="password"))
+GOOD = "Le chat dort sur le toit"
+
+
+@pytest.mark.parametrize(("form", "values", "problems"), [
+    ({"login": " Jeanne.Dupont ", "password": GOOD, "password_confirm": GOOD},
+     {"login": "jeanne.dupont", "password": GOOD}, []),
+    ({"login": "jd", "password": GOOD, "password_confirm": GOOD},
+     {"password": GOOD}, [("login", "login_format")]),
+    ({"login": "jeanne dupont", "password": GOOD, "password_confirm": GOOD},
+     {"password": GOOD}, [("login", "login_format")]),
+    ({"login": "", "password": GOOD, "password_confirm": GOOD},
+     {"password": GOOD}, [("login", "required")]),
+    ({"login": "jeanne.dupont", "password": GOOD, "password_confirm": GOOD + " "},
+     {"login": "jeanne.dupont", "password": GOOD}, [("password_confirm", "mismatch")]),
+    ({"login": "jeanne.dupont", "password": "court", "password_confirm": "autre"},
+     {"login": "jeanne.dupont"}, [("password", "password_too_short")]),
+    ({"login": "jeanne.dupont", "password": "", "password_confirm": ""},
+     {"login": "jeanne.dupont"}, [("password", "password_too_short")]),
+    ({"login": "jeanne.dupont", "password": "motdepasse123", "password_confirm": ""},
+     {"login": "jeanne.dupont"}, [("password", "password_common")]),
+    ({"login": "toitbleu", "password": "Le Toitbleu du chat", "password_confirm": ""},
+     {"login": "toitbleu"}, [("password", "password_personal")]),
+    ({"login": "jeanne.dupont", "password": "Dupont aime le chat", "password_confirm": ""},
+     {"login": "jeanne.dupont"}, [("password", "password_personal")]),
+])
+def test_credentials_examples(form, values, problems):
+    reading = read(CREDENTIALS, form, TODAY, personal=("Dupont", "Jeanne"))
+    assert reading.values == values
+    assert _reasons(reading) == problems
+    assert reading.typed["login"] == form["login"].strip().lower()
+    # a secret is never kept as typed: only whether something was typed
+    assert reading.typed["password"] is bool(form["password"])
+    assert reading.typed["password_confirm"] is bool(form["password_confirm"])
+
+
+def test_every_broken_password_rule_is_given():
+    reading = read(CREDENTIALS, {"login": "jeanne.dupont", "password": "aaa"}, TODAY)
+    [problem] = reading.problems
+    assert problem.reason == "password_too_short"
+    assert problem.params == {"problems": ["too_short", "common"]}
+
+
+PASSWORD = Field("password", "password", required=True, max_length=256)
+
+
+@pytest.mark.parametrize(("raw", "value", "reason"), [
+    ("  mon mot  de passe\t", "  mon mot  de passe\t", None),  # as typed: never cleaned
+    ("\u202eabc", "\u202eabc", None),
+    ("x" * 256, "x" * 256, None),
+    ("x" * 257, None, "too_long"),
+    ("", None, "required"),
+    ("   ", None, "required"),
+])
+def test_a_password_to_check_is_read_as_typed(raw, value, reason):
+    reading = read((PASSWORD,), {"password": raw}, TODAY)
+    assert reading.values.get("password") == value
+    assert [p.reason for p in reading.problems] == ([reason] if reason else [])
+    if reason == "too_long":
+        assert reading.problems[0].params == {"maximum": 256, "length": 257}
+    assert reading.typed["password"] is bool(raw)
+
+
+CODE = Field("code", "one_time_code", required=True)
+
+
+@pytest.mark.parametrize(("raw", "value", "reason"), [
+    ("123456", "123456", None),
+    (" 123 456 ", "123456", None),
+    ("12 34 56", "123456", None),
+    ("12345", None, "code_format"),
+    ("1234567", None, "code_format"),
+    ("12345a", None, "code_format"),
+    ("", None, "required"),
+    (" ", None, "required"),
+])
+def test_one_time_code_examples(raw, value, reason):
+    reading = read((CODE,), {"code": raw}, TODAY)
+    assert reading.values.get("code") == value
+    assert [p.reason for p in reading.problems] == ([reason] if reason else [])
+
+
+def test_an_activation_code_is_kept_as_typed_for_the_domain_to_look_up():
+    spec = Field("code", "activation_code", required=True)
+    assert read((spec,), {"code": " abcd-efgh-jkmn "}, TODAY).values == {"code": "abcd-efgh-jkmn"}
+    long = read((spec,), {"code": "A" * 100}, TODAY)
+    assert long.values == {"code": "A" * 40} and long.typed == {"code": "A" * 40}
+    assert _reasons(read((spec,), {"code": "  "}, TODAY)) == [("code", "required")]
+
+
+@pytest.mark.parametrize(("day", "month", "year", "value", "reason"), [
+    ("14", "3", "1988", date(1988, 3, 14), None),
+    (" 14 ", "03", "1988", date(1988, 3, 14), None),
+    ("10", "3", "2026", TODAY, None),
+    ("11", "3", "2026", None, "date_future"),
+    ("1", "1", "1889", None, "date_too_early"),
+    ("1", "1", "1890", date(1890, 1, 1), None),
+    ("31", "2", "1988", None, "date_invalid"),
+    ("", "3", "1988", None, "date_invalid"),
+    ("14", "3", "", None, "date_invalid"),
+    ("quatorze", "3", "1988", None, "date_invalid"),
+    ("", "", "", None, "required"),
+    (" ", "", " ", None, "required"),
+])
+def test_past_date_examples(day, month, year, value, reason):
+    reading = read((BIRTH,), {"birth_day": day, "birth_month": month, "birth_year": year},
+                   TODAY)
+    assert reading.values.get("birth") == value
+    assert [p.reason for p in reading.problems] == ([reason] if reason else [])
+    assert reading.typed["birth"] == {"day": day.strip()[:4], "month": month.strip()[:4],
+                                      "year": year.strip()[:4]}
+
+
+@SETTINGS
+@given(day=date_part, month=date_part, year=date_part)
+def test_past_dates_never_raise_and_are_real_past_dates(day, month, year):
+    reading = read((BIRTH,), {"birth_day": day, "birth_month": month, "birth_year": year},
+                   TODAY)
+    if reading.ok:
+        assert date(EARLIEST_YEAR, 1, 1) <= reading.values["birth"] <= TODAY
+        assert echo((BIRTH,), reading.values)["birth"] == {
+            "year": str(reading.values["birth"].year),
+            "month": str(reading.values["birth"].month),
+            "day": str(reading.values["birth"].day)}
+    else:
+        assert {p.reason for p in reading.problems} <= {
+            "required", "date_invalid", "date_future", "date_too_early"}
+
+
+@pytest.mark.parametrize(("raw", "required", "value", "reason"), [
+    ("oui", False, True, None),
+    ("", False, False, None),
+    ("non", False, False, None),
+    ("Oui", False, False, None),
+    ("oui", True, True, None),
+    ("", True, None, "required"),
+    ("on", True, None, "required"),
+])
+def test_yes_examples(raw, required, value, reason):
+    reading = read((Field("accept", "yes", required=required),), {"accept": raw}, TODAY)
+    assert reading.values.get("accept") == value
+    assert [p.reason for p in reading.problems] == ([reason] if reason else [])
+    assert reading.typed["accept"] is (raw == "oui")
+
+
+def test_a_file_field_reads_the_chosen_file_name():
+    spec = Field("file", "file", required=True)
+    assert read((spec,), {"file": "directives.pdf"}, TODAY).values == {"file": "directives.pdf"}
+    missing = read((spec,), {}, TODAY)
+    assert _reasons(missing) == [("file", "required")] and missing.typed == {"file": ""}
+
+
+ACCOUNT_FIELDS = (NIR, VITALE, BIRTH, *CONTACTS, *CREDENTIALS, PASSWORD, CODE,
+                  Field("code2", "activation_code"), Field("accept", "yes"),
+                  Field("file", "file"))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_account_kinds_never_raise_on_hostile_input(data):
+    form = {name: data.draw(any_text) for spec in ACCOUNT_FIELDS for name in spec.inputs()}
+    reading = read(ACCOUNT_FIELDS, form, TODAY, personal=("Dupont",))
+    for name in ("nir", "vitale", "email", "phone", "login", "code"):
+        if name in reading.values:
+            assert reading.values[name].isascii() or name == "email"
+    for problem in reading.problems:
+        assert problem.field in {spec.name for spec in ACCOUNT_FIELDS}
+
+
+def test_echo_of_account_fields_shows_no_secret():
+    values = {"nir": "288037510802150", "birth": date(1988, 3, 14), "password": GOOD,
+              "accept": True}
+    typed = echo((NIR, BIRTH, PASSWORD, Field("accept", "yes")), values)
+    assert typed == {"nir": "288037510802150",
+                     "birth": {"year": "1988", "month": "3", "day": "14"},
+                     "password": False, "accept": True}

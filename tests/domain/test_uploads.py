@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
-from domain import uploads
 from domain.uploads import (
     CANONICAL_EXTENSIONS,
     KINDS,
@@ -31,6 +30,7 @@ from domain.uploads import (
     inspect_and_clean,
     safe_display_name,
 )
+from domain.uploads import pdf as uploads_pdf
 
 MB = 1024 * 1024
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -516,14 +516,14 @@ def test_encrypted_pdf_is_unreadable(upload, user_password):
 
 
 def test_a_pdf_still_active_after_cleaning_is_refused_as_unsafe(upload, monkeypatch):
-    real_sweep = uploads._sweep_pdf
+    real_sweep = uploads_pdf._sweep_pdf
     calls = []
 
     def first_sweep_misses_everything(pdf):
         calls.append(pdf)
         return set() if len(calls) == 1 else real_sweep(pdf)
 
-    monkeypatch.setattr(uploads, "_sweep_pdf", first_sweep_misses_everything)
+    monkeypatch.setattr(uploads_pdf, "_sweep_pdf", first_sweep_misses_everything)
 
     def hostile(pdf):
         pdf.Root.OpenAction = javascript("app.alert(1)")

@@ -3,16 +3,27 @@ crash consistency."""
 
 from __future__ import annotations
 
+import io
 import secrets
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from domain import audit, policy, vault
+from domain import audit, intake, policy, uploads, vault
 from domain.crypto import CryptoError, Keyring, add_kek_version
+from domain.errors import NotAllowed
 from domain.keys import rewrap_patient_keys
-from domain.models import EXCLUDED_SECTORS, Category, Document, Role, Sector, User
+from domain.models import (
+    EXCLUDED_SECTORS,
+    AuditEvent,
+    Category,
+    Document,
+    Profession,
+    Role,
+    Sector,
+    User,
+)
 from domain.storage import LocalBlobStore
 from extensions import db, keys
 
@@ -201,3 +212,89 @@ def test_verify_finds_corrupt_and_missing_blobs(app, demo_users, store, tmp_path
         report = vault.verify(db.session, store)
         assert report.corrupt == [first.id] and report.missing == [second.id]
         assert db.session.get(Document, first.id) is not None
+
+
+# --- the use cases: deposit and download -----------------------------------------------------
+
+LIMITS = intake.Limits(max_bytes=1024 * 1024, max_pixels=1_000_000)
+
+
+def _deposit(store, patient, author, tmp_path, content=b"Compte rendu\n", name="cr.txt",
+             category=Category.REPORTS):
+    return vault.deposit(
+        db.session, keys.ring, store, incoming=intake.Incoming(io.BytesIO(content), name),
+        limits=LIMITS, workdir=tmp_path / "work", patient=patient, author=author,
+        title="Compte rendu", category=category, document_date=date(2026, 3, 3),
+        hidden=None, source="professional", actor=ACTOR)
+
+
+def test_deposit_takes_a_plain_stream_and_leaves_nothing_in_clear(app, demo_users, store,
+                                                                   tmp_path):
+    with app.app_context():
+        patient, doctor = _users(app)
+        document = _deposit(store, patient, doctor, tmp_path)
+        db.session.commit()
+        assert (document.kind, document.author_id) == ("txt", doctor.id)
+        assert list((tmp_path / "work").iterdir()) == []
+        download = vault.download(db.session, keys.ring, store, patient, document.id, ACTOR)
+        assert (download.name, download.size) == ("cr.txt", len(b"Compte rendu\n"))
+        assert b"".join(download.chunks) == b"Compte rendu\n"
+        with pytest.raises(uploads.UploadRejected):
+            _deposit(store, patient, patient, tmp_path, content=b"MZ\x90\x00" + bytes(100),
+                     name="virus.txt")
+        assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_professional_deposits_only_what_the_matrix_gives(app, demo_users, store,
+                                                            tmp_path):
+    with app.app_context():
+        patient, doctor = _users(app)
+        doctor.profession = Profession.PHARMACIST  # deposits prescriptions and prevention
+        with pytest.raises(NotAllowed):
+            _deposit(store, patient, doctor, tmp_path, category=Category.REPORTS)
+        refused = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "document.deposit")).all()
+        assert [(event.outcome, event.subject_id) for event in refused] == [
+            ("denied", patient.id)]
+        assert list(store.keys()) == []
+
+
+def test_download_unwraps_the_patient_key_once_and_keeps_to_its_space(
+        app, demo_users, store, tmp_path, monkeypatch):
+    with app.app_context():
+        patient, doctor = _users(app)
+        document = _add(store, patient, patient, tmp_path, content=b"%PDF-1.4 x")
+        db.session.commit()
+        calls = []
+        real = vault.patient_key
+        monkeypatch.setattr(vault, "patient_key", lambda *a: calls.append(a) or real(*a))
+        download = vault.download(db.session, keys.ring, store, patient, document.id, ACTOR,
+                                  patient=patient, preview=True)
+        assert len(calls) == 1 and download.mimetype == "application/pdf"
+        assert b"".join(download.chunks) == b"%PDF-1.4 x"
+        # Under another space's address, or by a stranger: refused and audited.
+        for viewer, space in ((doctor, patient), (patient, doctor)):
+            with pytest.raises(vault.DocumentNotFound):
+                vault.download(db.session, keys.ring, store, viewer, document.id, ACTOR,
+                               patient=space)
+        outcomes = [event.outcome for event in db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "document.download").order_by(AuditEvent.seq))]
+        assert outcomes == ["success", "denied", "denied"]
+
+
+def test_only_pdf_and_images_are_previewed(app, demo_users, store, tmp_path):
+    with app.app_context():
+        patient, _doctor = _users(app)
+        document = _deposit(store, patient, patient, tmp_path)
+        with pytest.raises(vault.NotPreviewable):
+            vault.download(db.session, keys.ring, store, patient, document.id, ACTOR,
+                           preview=True)
+
+
+def test_a_blob_gone_since_the_row_was_read_is_not_found(app, demo_users, store, tmp_path):
+    with app.app_context():
+        patient, _doctor = _users(app)
+        document = _add(store, patient, patient, tmp_path)
+        store.delete(document.blob_key)
+        with pytest.raises(vault.DocumentNotFound):
+            vault.download(db.session, keys.ring, store, patient, document.id, ACTOR)

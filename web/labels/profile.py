@@ -297,3 +297,12 @@ def message(section: str, problem: Problem) -> str:
         return _("%(field)s : le chiffre du bas doit être plus petit que celui du haut, par "
                  "exemple 12/8 se note 120 et 80.", field=label)
     return _("%(field)s : vérifiez ce champ.", field=label)
+
+
+def field_options(form, name: str) -> dict:
+    """The choices of a form's field, by value: the vaccines, a bundled list for a coded
+    field, or the field's own."""
+    if name == "vaccine":
+        return VACCINES
+    coded = getattr(form, "coded", {})
+    return CODED[coded[name]] if name in coded else CHOICES[name]

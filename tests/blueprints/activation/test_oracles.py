@@ -20,6 +20,7 @@ from stdnum.fr import nir as stdnum_nir
 
 from domain import insured, passwords
 from domain.crypto import Keyring
+from domain.forms import LOGIN
 from domain.models import ActivationCode, InsuredPerson, SpaceStatus, User
 from domain.notify import Mailer
 from extensions import db, keys
@@ -30,7 +31,6 @@ from tests.blueprints.activation.test_oppose_and_provisional import (
 )
 from tests.conftest import csrf_from
 from tests.html_checks import check_page
-from web.form_reading import LOGIN
 
 PASSWORD = "Le chat dort sur le toit"
 CAMILLE_IDENTITY = {"nir": "2 88 03 75 108 021 50", "vitale": "12345678901", "birth_day": "14",

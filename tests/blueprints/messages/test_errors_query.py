@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from domain import demo_messages
+from domain.demo import messages as demo_messages
 from domain.models import Conversation
 from extensions import db, keys
 

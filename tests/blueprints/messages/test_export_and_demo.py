@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 
-from domain import demo_messages
+from domain.demo import messages as demo_messages
 from extensions import db, keys
 
 

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from domain import closing, demo_profile
+from domain import closing
+from domain.demo import profile as demo_profile
 from domain.models import Measure, ProfileEntry, User
 from extensions import db, keys
 

@@ -5,6 +5,7 @@ printable summary."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import date, timedelta
 
@@ -707,6 +708,22 @@ def _pdf_checks(data: bytes, lang: str, title_words: str) -> None:
             title = meta.get("dc:title") or str(pdf.docinfo.get("/Title", ""))
         assert title_words in title, title
         assert pdf.Root.ViewerPreferences.DisplayDocTitle
+
+
+def test_each_printed_summary_is_audited_with_its_output(signed_in, app):
+    from domain.models import AuditEvent
+
+    client = signed_in(PATIENT)
+    assert client.get("/profil/resume").status_code == 200
+    assert client.get("/profil/resume.pdf").status_code == 200
+    with app.app_context():
+        patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "profile.summary").order_by(AuditEvent.seq)).all()
+        assert [(event.subject_id, event.actor_id, event.outcome, json.loads(event.details))
+                for event in events] == [
+            (patient.id, patient.id, "success", {"output": "html"}),
+            (patient.id, patient.id, "success", {"output": "pdf"})]
 
 
 def test_the_summary_pdf_is_tagged_with_its_language_and_title(signed_in):

@@ -2,7 +2,9 @@
 """Demo accounts for development and the README. Never run in production.
 
 The credentials are public on purpose (they are printed in the README); the TOTP secrets
-let anyone generate the second factor with an authenticator app or `pyotp`.
+let anyone generate the second factor with an authenticator app or `pyotp`. The demo
+patient's medical profile, agenda and conversation are seeded by the modules `profile`,
+`agenda` and `messages` of this package (`flask --app app demo seed` runs them all).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from domain.models import Profession, Representation, Role, SecondFactor, Sector
 
 @dataclass(frozen=True)
 class DemoAccount:
+    """One demo account as seeded: its public sign-in (clear password, TOTP secret) and
+    identity, with the professional details for professionals."""
+
     login: str
     password: str
     role: Role
