@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from domain.crypto import Keyring
 from domain.db import make_engine
+from domain.storage import BlobStore
 
 
 class Database:
@@ -78,7 +79,7 @@ class Blobs:
         app.extensions["carnet_blobs"] = None
 
     @property
-    def store(self):
+    def store(self) -> BlobStore:
         store = current_app.extensions.get("carnet_blobs")
         if store is None:
             from pathlib import Path

@@ -374,6 +374,12 @@ def update_document(session: Session, keyring: Keyring, patient: User, document:
                  target_type="document", target_id=document.id)
 
 
+def set_default_hidden(patient: User, hidden: bool) -> None:
+    """Whether the patient's new documents start hidden from professionals (their own
+    uploads ask each time; a professional's deposit follows this)."""
+    patient.hide_new_documents = hidden
+
+
 def set_hidden(session: Session, keyring: Keyring, document: Document, hidden: bool,
                actor: audit.Actor) -> None:
     """Hide the document from professionals, or show it again; DocumentNotFound if another

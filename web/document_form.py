@@ -52,3 +52,7 @@ DEPOSIT = Form(
         "title": _l("Donnez un titre au document (200 caractères au plus)."),
         "category": _l("Choisissez une catégorie que votre profession peut déposer."),
     })
+# One button: hide the document from professionals ("1") or show it again ("0").
+VISIBILITY = Form(Field("hidden", "choice", choices=("0", "1")))
+# The vault's setting: new documents hidden from professionals by default.
+SETTINGS = Form(Field("hide_new", "yes"))

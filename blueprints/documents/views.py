@@ -19,7 +19,7 @@ from domain.models import SYSTEM_CATEGORIES, Category
 from domain.policy import Area, DocumentAction
 from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
-from web.document_form import DOCUMENT, DOCUMENT_CHANGE
+from web.document_form import DOCUMENT, DOCUMENT_CHANGE, SETTINGS, VISIBILITY
 from web.files import send_download
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
@@ -64,6 +64,8 @@ def _vanished():
 
 def _context(**extra) -> dict:
     return {"category_labels": CATEGORY_LABELS, "choosable": CHOOSABLE,
+            "choosable_options": [(category.value, label)
+                                  for category, label in CHOOSABLE.items()],
             "professions": PROFESSION_NAMES, "human_size": human_size,
             "kind_label": kind_label, **extra}
 
@@ -192,7 +194,7 @@ def document_edit(document_id: str):
 @patient
 def document_visibility(document_id: str):
     _owner, document = _owned(document_id, DocumentAction.HIDE)
-    hidden = request.form.get("hidden") == "1"
+    hidden = VISIBILITY.read().values.get("hidden") == "1"
     try:
         vault.set_hidden(db.session, keys.ring, document, hidden, actor())
     except vault.DocumentNotFound:
@@ -223,7 +225,7 @@ def document_delete(document_id: str):
 @patient
 def settings():
     if request.method == "POST":
-        current_user.hide_new_documents = request.form.get("hide_new") == "oui"
+        vault.set_default_hidden(current_user, bool(SETTINGS.read().values.get("hide_new")))
         db.session.commit()
         flash(_("Votre choix est enregistré."), "success")
         return see_other(url_for("documents.settings"))

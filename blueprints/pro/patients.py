@@ -183,18 +183,18 @@ def patient_deposit(patient_id: str):
     by e-mail (never the title) and can hide it, not delete it."""
     opened = open_or_404(patient_id)
     patient = opened.patient
-    asked = (request.form.get("category") or "")[:40] if request.method == "POST" else ""
+    filled = DEPOSIT.read() if request.method == "POST" else None
     try:
-        allowed, category = care.deposit_choices(db.session, keys.ring, current_user, opened,
-                                                 asked)
+        allowed, category = care.deposit_choices(
+            db.session, keys.ring, current_user, opened,
+            filled.typed["category"][:40] if filled else "")
     except NotAllowed:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
-    if request.method == "GET":
+    if filled is None:
         return render_page("pro/deposit.html", errors=[], has_errors=False,
                            typed=DEPOSIT.blank(), patient=patient,
                            categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
-    filled = DEPOSIT.read()
     errors, typed = filled.errors, filled.typed
     if category is None and not filled.problem("category"):
         errors.append(("category", DEPOSIT.message(Problem("category", "choice"))))
