@@ -13,6 +13,7 @@ answer. "Who may see a document" is `document_allowed`, read with `DocumentConte
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from domain import access_matrix
@@ -259,3 +260,34 @@ def agenda_allowed(role: Role | None, *, is_owner: bool) -> bool:
     """The agenda is the patient's alone (DESIGN.md §2 "Agenda"): no professional, adviser
     or operator reads or changes an item, whatever else is true."""
     return role == Role.PATIENT and is_owner
+
+
+# Representations ----------------------------------------------------------------------------
+
+class RepresentationKind(StrEnum):
+    """Who acts in another person's space: a minor's legal representative, or a protected
+    adult's guardian ("tutelle") or curator ("curatelle"), set from a court decision."""
+
+    PARENT = "parent"
+    GUARDIAN = "tutelle"
+    CURATOR = "curatelle"
+
+
+def majority_day(born: date) -> date:
+    """The 18th birthday (1 March for someone born on 29 February, in a common year)."""
+    try:
+        return born.replace(year=born.year + 18)
+    except ValueError:
+        return date(born.year + 18, 3, 1)
+
+
+def representation_active(kind: str, *, ended: bool, represented_born: date | None,
+                          today: date) -> bool:
+    """Whether a representation lets its holder act in the represented person's space
+    today (Europe/Paris): never once ended; a parent's until the child's 18th birthday,
+    the day itself excluded; a guardian's or curator's until the operator ends it."""
+    if ended:
+        return False
+    if kind == RepresentationKind.PARENT:
+        return represented_born is not None and today < majority_day(represented_born)
+    return kind in (RepresentationKind.GUARDIAN, RepresentationKind.CURATOR)

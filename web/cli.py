@@ -36,6 +36,8 @@ def register(app: Flask) -> None:
     register_outbox(app)
     from web.cli_backup import register_backup
     register_backup(app)
+    from web.cli_representation import register_representation
+    register_representation(app)
 
     @app.cli.group("db")
     def db_group():

@@ -235,5 +235,11 @@ class Representation(Base):
                                                    index=True)
     represented_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                                 index=True)
+    # "parent" (a minor's legal representative, until the 18th birthday), "tutelle" or
+    # "curatelle" (a protected adult's guardian or curator, set from a court decision).
     relationship: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # An ended representation is kept (the access history names who acted), never reused
+    # for access: `ended_reason` is "majority", or the operator's "court_decision"…
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_reason: Mapped[str | None] = mapped_column(String(30))

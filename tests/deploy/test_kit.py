@@ -220,7 +220,8 @@ def test_the_operator_wrapper_is_valid_shell():
 UNITS = sorted((DEPLOY / "systemd").iterdir())
 TASKS = {"activation-expire": "activation expire", "accounts-purge": "accounts purge",
          "agenda-remind": "agenda remind", "sessions-purge": "sessions purge",
-         "audit-checkpoint": "audit checkpoint"}
+         "audit-checkpoint": "audit checkpoint",
+         "representation-majority": "representation majority"}
 HARDENING = ("NoNewPrivileges=yes", "ProtectSystem=strict",
              "ReadWritePaths=/opt/carnet-sante/instance", "PrivateTmp=yes", "ProtectHome=yes",
              "User=carnet-sante", "WorkingDirectory=/opt/carnet-sante",
@@ -264,7 +265,7 @@ def test_the_units_run_the_right_commands_sandboxed():
 @pytest.mark.parametrize(("task", "calendar"), [
     ("activation-expire", "daily"), ("accounts-purge", "daily"),
     ("agenda-remind", "*-*-* 18:00:00 Europe/Paris"), ("sessions-purge", "*:0/5"),
-    ("audit-checkpoint", "*:0/5"),
+    ("audit-checkpoint", "*:0/5"), ("representation-majority", "daily"),
 ])
 def test_the_timers_fire_when_promised(task, calendar):
     text = (DEPLOY / "systemd" / f"carnet-sante-{task}.timer").read_text()

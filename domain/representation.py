@@ -1,0 +1,170 @@
+"""Acting in another person's space: a parent in each child's, a guardian or curator in a
+protected adult's.
+
+A representation is added from the insurer's records (a minor's representatives, at
+activation) or by the operator from a court decision, and ended by the operator or, for a
+minor, at the 18th birthday by the daily `representation majority` job. Ended rows stay
+(the access history names who acted) and never give access again; adding the same pair
+again starts it anew. Whether one is in force today is `policy.representation_active`;
+every change is audited with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from domain import audit, policy
+from domain.crypto import Keyring
+from domain.errors import NotAllowed
+from domain.models import Representation, Role, User
+from domain.models.base import utcnow
+from domain.policy import RepresentationKind
+
+REASON_MAX = 120
+SITE_ZONE = ZoneInfo("Europe/Paris")
+
+
+class InvalidRepresentation(ValueError):
+    """The pair cannot be represented that way: `reason` says why ("self", "not_patient",
+    "not_minor", "minor", "kind")."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Space:
+    """A space its holder may act in: the represented person and how."""
+
+    person: User
+    kind: RepresentationKind
+
+
+def today_in_france(now: datetime | None = None) -> date:
+    """The day it is in Europe/Paris: birthdays and ends of representation follow it."""
+    return (now or utcnow()).astimezone(SITE_ZONE).date()
+
+
+def in_force(row: Representation, represented: User, today: date) -> bool:
+    """Whether this representation lets its holder act today."""
+    return policy.representation_active(row.relationship, ended=row.ended_at is not None,
+                                        represented_born=represented.birth_date, today=today)
+
+
+def spaces_for(session: Session, holder: User, today: date) -> list[Space]:
+    """The spaces `holder` may act in today besides their own, by first name (names are
+    sealed: sorted here; a person holds a handful)."""
+    rows = session.execute(
+        select(Representation, User).join(User, User.id == Representation.represented_id)
+        .where(Representation.representative_id == holder.id,
+               Representation.ended_at.is_(None))).all()
+    spaces = [Space(person, RepresentationKind(row.relationship)) for row, person in rows
+              if in_force(row, person, today)]
+    spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))
+    return spaces
+
+
+def acting_for(session: Session, holder: User, space_id: str, today: date) -> Space:
+    """The space `space_id` if `holder` may act in it today; NotAllowed otherwise (for an
+    id that does not exist too, so an id reveals nothing)."""
+    found = session.execute(
+        select(Representation, User).join(User, User.id == Representation.represented_id)
+        .where(Representation.representative_id == holder.id,
+               Representation.represented_id == (space_id or "")[:32])).first()
+    if found is None or not in_force(found[0], found[1], today):
+        raise NotAllowed("no representation in force")
+    return Space(found[1], RepresentationKind(found[0].relationship))
+
+
+def _clean_reason(reason: str) -> str:
+    return " ".join((reason or "").split())[:REASON_MAX]
+
+
+def add(session: Session, keyring: Keyring, holder: User, represented: User,
+        kind: RepresentationKind, reason: str, actor: audit.Actor,
+        today: date) -> Representation:
+    """Let `holder` act in `represented`'s space: a parent for a minor, a guardian or
+    curator for an adult. Refused (InvalidRepresentation) for oneself, for anyone but two
+    patients, or a kind that does not fit the age. Audited with the reason."""
+    if holder.id == represented.id:
+        raise InvalidRepresentation("self")
+    if holder.role != Role.PATIENT or represented.role != Role.PATIENT:
+        raise InvalidRepresentation("not_patient")
+    born = represented.birth_date
+    minor = born is not None and today < policy.majority_day(born)
+    if kind == RepresentationKind.PARENT and not minor:
+        raise InvalidRepresentation("not_minor")
+    if kind != RepresentationKind.PARENT and minor:
+        raise InvalidRepresentation("minor")
+    row = session.scalars(select(Representation).where(
+        Representation.representative_id == holder.id,
+        Representation.represented_id == represented.id)).first()
+    if row is None:
+        row = Representation(representative_id=holder.id, represented_id=represented.id,
+                             relationship=kind.value)
+        session.add(row)
+    row.relationship, row.ended_at, row.ended_reason = kind.value, None, None
+    session.flush()
+    audit.record(session, keyring, "representation.added", actor=actor,
+                 subject_id=represented.id, target_type="user", target_id=holder.id,
+                 details={"kind": kind.value, "reason": _clean_reason(reason)})
+    return row
+
+
+def end(session: Session, keyring: Keyring, holder: User, represented: User, reason: str,
+        actor: audit.Actor, *, code: str = "court_decision") -> bool:
+    """End a representation in force (False when there is none). Audited with the
+    reason."""
+    ended = session.execute(
+        update(Representation).where(Representation.representative_id == holder.id,
+                                     Representation.represented_id == represented.id,
+                                     Representation.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_reason=code)).rowcount
+    if ended:
+        audit.record(session, keyring, "representation.ended", actor=actor,
+                     subject_id=represented.id, target_type="user", target_id=holder.id,
+                     details={"ended_because": code, "reason": _clean_reason(reason)})
+    return bool(ended)
+
+
+@dataclass(frozen=True)
+class Majority:
+    """A child who came of age, and the former representatives (to tell them)."""
+
+    person: User
+    former: tuple[User, ...]
+
+
+def end_at_majority(session: Session, keyring: Keyring, today: date,
+                    actor: audit.Actor) -> list[Majority]:
+    """End every parent's representation of a person whose 18th birthday is today or
+    past. Safe to run twice at once: a row is ended by one run only (its UPDATE finds it
+    still open), and only that run reports it."""
+    rows = session.execute(
+        select(Representation.id, Representation.representative_id, User)
+        .join(User, User.id == Representation.represented_id)
+        .where(Representation.relationship == RepresentationKind.PARENT.value,
+               Representation.ended_at.is_(None))).all()
+    grown: dict[str, tuple[User, list[str]]] = {}
+    for row_id, holder_id, person in rows:
+        born = person.birth_date
+        if born is None or today < policy.majority_day(born):
+            continue
+        won = session.execute(update(Representation).where(
+            Representation.id == row_id, Representation.ended_at.is_(None))
+            .values(ended_at=utcnow(), ended_reason="majority")).rowcount
+        if won:
+            grown.setdefault(person.id, (person, []))[1].append(holder_id)
+            audit.record(session, keyring, "representation.ended", actor=actor,
+                         subject_id=person.id, target_type="user", target_id=holder_id,
+                         details={"ended_because": "majority"})
+    holders = {user.id: user for user in session.scalars(select(User).where(User.id.in_(
+        [holder for _person, ids in grown.values() for holder in ids])))} if grown else {}
+    return [Majority(person, tuple(holders[holder] for holder in ids))
+            for person, ids in grown.values()]

@@ -1,0 +1,148 @@
+"""Acting in another person's space: which representations are in force, the operator's
+changes, and the end at the 18th birthday (Europe/Paris)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from domain import audit, policy, representation
+from domain.errors import NotAllowed
+from domain.models import AuditEvent, Representation, Role, User
+from domain.people import represented_by
+from domain.policy import RepresentationKind
+from extensions import db, keys
+
+ACTOR = audit.Actor(acting_as="operator")
+LEO_BORN = date(2019, 5, 14)
+
+
+def _people():
+    camille = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+    leo = db.session.get(User, db.session.scalars(select(Representation.represented_id).where(
+        Representation.representative_id == camille.id)).one())
+    others = {user.login: user for user in db.session.scalars(select(User)) if user.login}
+    return camille, leo, others
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                   .order_by(AuditEvent.seq)))
+
+
+@pytest.mark.parametrize(("born", "eighteen"), [
+    (date(2019, 5, 14), date(2037, 5, 14)),
+    (date(2008, 2, 29), date(2026, 3, 1)),   # no 29 February in 2026
+    (date(2004, 2, 29), date(2022, 3, 1)),
+    (date(2000, 2, 29), date(2018, 3, 1)),
+])
+def test_majority_day(born, eighteen):
+    assert policy.majority_day(born) == eighteen
+
+
+@pytest.mark.parametrize(("kind", "ended", "today", "expected"), [
+    ("parent", False, date(2037, 5, 13), True),    # the day before the 18th birthday
+    ("parent", False, date(2037, 5, 14), False),   # the birthday itself: an adult
+    ("parent", True, date(2030, 1, 1), False),
+    ("tutelle", False, date(2060, 1, 1), True),    # no end date
+    ("curatelle", False, date(2060, 1, 1), True),
+    ("curatelle", True, date(2030, 1, 1), False),
+    ("voisin", False, date(2030, 1, 1), False),    # nothing else ever gives access
+])
+def test_representation_active(kind, ended, today, expected):
+    assert policy.representation_active(kind, ended=ended, represented_born=LEO_BORN,
+                                        today=today) is expected
+
+
+def test_a_parent_acts_for_the_child_until_the_eighteenth_birthday(app, demo_users):
+    with app.app_context():
+        camille, leo, _others = _people()
+        before = date(2037, 5, 13)
+        assert [space.person for space in representation.spaces_for(
+            db.session, camille, before)] == [leo]
+        assert representation.acting_for(db.session, camille, leo.id, before).person == leo
+        for today in (date(2037, 5, 14), date(2040, 1, 1)):
+            assert representation.spaces_for(db.session, camille, today) == []
+            with pytest.raises(NotAllowed):
+                representation.acting_for(db.session, camille, leo.id, today)
+
+
+def test_nobody_else_acts_for_the_child(app, demo_users):
+    with app.app_context():
+        camille, leo, others = _people()
+        today = date(2026, 12, 3)
+        for user in others.values():
+            if user.id != camille.id:
+                with pytest.raises(NotAllowed):
+                    representation.acting_for(db.session, user, leo.id, today)
+        for space_id in (camille.id, "0" * 32, "x" * 500, ""):
+            with pytest.raises(NotAllowed):
+                representation.acting_for(db.session, camille, space_id, today)
+
+
+def test_the_operator_ends_and_adds_again_with_reasons_in_the_audit(app, demo_users):
+    with app.app_context():
+        camille, leo, _others = _people()
+        today = date(2026, 12, 3)
+        assert representation.end(db.session, keys.ring, camille, leo, "Jugement  RG 26/1",
+                                  ACTOR)
+        assert not representation.end(db.session, keys.ring, camille, leo, "again", ACTOR)
+        assert representation.spaces_for(db.session, camille, today) == []
+        assert represented_by(db.session, camille.id) == []
+        representation.add(db.session, keys.ring, camille, leo, RepresentationKind.PARENT,
+                           "Jugement RG 26/2", ACTOR, today)
+        assert [space.person for space in representation.spaces_for(
+            db.session, camille, today)] == [leo]
+        ended, added = _events("representation.ended"), _events("representation.added")
+        assert [json.loads(event.details)["reason"] for event in ended] == ["Jugement RG 26/1"]
+        assert json.loads(added[-1].details) == {"kind": "parent", "reason": "Jugement RG 26/2"}
+        assert added[-1].subject_id == leo.id and added[-1].target_id == camille.id
+
+
+def test_the_kind_must_fit_the_age(app, demo_users):
+    with app.app_context():
+        camille, leo, others = _people()
+        today = date(2026, 12, 3)
+        adult = User(role=Role.PATIENT, login="paul.tuteur", given_name="Paul",
+                     family_name="Tuteur", birth_date=date(1960, 1, 2))
+        db.session.add(adult)
+        db.session.flush()
+        cases = [(camille, camille, RepresentationKind.PARENT, "self"),
+                 (others["dr.bernard"], leo, RepresentationKind.PARENT, "not_patient"),
+                 (adult, camille, RepresentationKind.PARENT, "not_minor"),
+                 (adult, leo, RepresentationKind.GUARDIAN, "minor")]
+        for holder, represented, kind, reason in cases:
+            with pytest.raises(representation.InvalidRepresentation) as caught:
+                representation.add(db.session, keys.ring, holder, represented, kind, "x",
+                                   ACTOR, today)
+            assert caught.value.reason == reason
+        representation.add(db.session, keys.ring, adult, camille,
+                           RepresentationKind.GUARDIAN, "Tutelle", ACTOR, today)
+        assert [space.kind for space in representation.spaces_for(
+            db.session, adult, date(2070, 1, 1))] == [RepresentationKind.GUARDIAN]
+
+
+def test_majority_ends_each_parent_once_and_reports_it_once(app, demo_users):
+    with app.app_context():
+        camille, leo, _others = _people()
+        assert representation.end_at_majority(db.session, keys.ring, date(2037, 5, 13),
+                                              ACTOR) == []
+        grown = representation.end_at_majority(db.session, keys.ring, date(2037, 5, 14),
+                                               ACTOR)
+        assert [(item.person, item.former) for item in grown] == [(leo, (camille,))]
+        # A second run (or one running at the same time) finds nothing left to end.
+        assert representation.end_at_majority(db.session, keys.ring, date(2037, 5, 15),
+                                              ACTOR) == []
+        row = db.session.scalars(select(Representation).where(
+            Representation.represented_id == leo.id)).one()
+        assert row.ended_reason == "majority" and row.ended_at is not None
+        assert [json.loads(event.details) for event in _events("representation.ended")] == [
+            {"ended_because": "majority"}]
+
+
+def test_today_is_the_day_in_paris():
+    assert representation.today_in_france(datetime(2037, 5, 13, 22, 30, tzinfo=UTC)) == (
+        date(2037, 5, 14))
