@@ -22,6 +22,7 @@ from web import (
     proxy,
     security,
     sessions,
+    space,
 )
 from web.i18n import select_locale
 
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     sessions.init_app(app)
     security.init_app(app)
     access.init_app(app)
+    space.init_app(app)
     assets.init_app(app)
     context.init_app(app)
     labels.init_app(app)
@@ -76,6 +78,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
                       profile_bp, access_bp, pro_bp, adviser_bp, messages_bp, agenda_bp,
                       health_bp):
         app.register_blueprint(blueprint)
+    space.add_space_rules(app)
 
     errors.init_app(app)
     cli.register(app)

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import representation
 from domain.models import Representation, User
-from domain.models.base import utcnow
-from domain.models.name_prefix import normalise_name
-from domain.policy import representation_active
 
 
 def represented_by(session: Session, representative_id: str) -> list[tuple[User, str]]:
-    """The people whose space this person manages today (representations in force), with
-    the relationship, by first name (sorted here: names are sealed, and a person manages a
-    handful of spaces)."""
-    today = utcnow().astimezone(ZoneInfo("Europe/Paris")).date()
-    rows = [(user, row.relationship) for user, row in session.execute(
-        select(User, Representation)
-        .join(Representation, Representation.represented_id == User.id)
-        .where(Representation.representative_id == representative_id,
-               Representation.ended_at.is_(None))
-    ).all() if representation_active(row.relationship, ended=False,
-                                     represented_born=user.birth_date, today=today)]
-    rows.sort(key=lambda row: (normalise_name(row[0].given_name), row[0].id))
-    return [(user, relationship) for user, relationship in rows]
+    """The people whose space this person manages today (representations in force,
+    domain/representation.py), with the relationship, by first name."""
+    holder = session.get(User, representative_id)
+    if holder is None:
+        return []
+    return [(space.person, space.kind.value) for space in representation.spaces_for(
+        session, holder, representation.today_in_france())]
 
 
 def notification_addresses(session: Session, patient: User) -> list[str]:

@@ -82,6 +82,19 @@ def acting_for(session: Session, holder: User, space_id: str, today: date) -> Sp
     return Space(found[1], RepresentationKind(found[0].relationship))
 
 
+def open_space(session: Session, keyring: Keyring, holder: User, space_id: str,
+               actor: audit.Actor, today: date) -> Space:
+    """acting_for() for a request in a represented space: a refusal is audited
+    ("space.open", denied) and raises NotAllowed."""
+    try:
+        return acting_for(session, holder, space_id, today)
+    except NotAllowed:
+        known = session.get(User, space_id) if 0 < len(space_id or "") <= 32 else None
+        audit.record(session, keyring, "space.open", actor=actor, outcome="denied",
+                     subject_id=known.id if known is not None else None)
+        raise
+
+
 def _clean_reason(reason: str) -> str:
     return " ".join((reason or "").split())[:REASON_MAX]
 

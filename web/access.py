@@ -13,6 +13,7 @@ from werkzeug.routing import RequestRedirect
 from domain import audit
 from domain.policy import Area, may_enter, needs_sign_in
 from extensions import db, htmx, keys, login_manager
+from web import space
 
 
 def allow(area: Area) -> Callable:
@@ -49,6 +50,7 @@ def enforce():
                      outcome="denied", details={"area": area.value})
         db.session.commit()
         abort(403)
+    space.resolve(actor())
     return None
 
 
@@ -117,9 +119,11 @@ def actor(user=None) -> audit.Actor:
     """The audit actor for this request: who, in which role, assisted by whom, from where."""
     user = user if user is not None else (current_user if current_user.is_authenticated else None)
     record = getattr(session, "record", None)
+    acting_for = g.get("space") is not None and user is current_user
     return audit.Actor(
         user_id=user.id if user is not None else None,
-        acting_as=user.role.value if user is not None else None,
+        acting_as="representative" if acting_for else (
+            user.role.value if user is not None else None),
         assisted_by_id=record.assisted_by_id if record is not None else None,
         ip=request.remote_addr,
     )

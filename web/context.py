@@ -7,11 +7,12 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from domain import emergency
+from domain import emergency, representation
 from domain.models import Role, User
 from domain.models.base import utcnow
 from domain.policy import Area, needs_sign_in
 from extensions import db, login_manager
+from web import space
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
@@ -72,14 +73,33 @@ def _template_context() -> dict:
         "current_lang": lang,
         "language_links": [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]
                            if code != lang],
-        "nav_items": NAV[current_user.role] if signed_in else PUBLIC_NAV,
+        "nav_items": _nav() if signed_in else PUBLIC_NAV,
         "home_endpoint": home_endpoint(),
         "session_timeout": timeout,
         "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
         "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
         "running_emergencies": _running_emergencies,
+        "switchable_spaces": _spaces,
         "notice": NOTICES.get(request.args.get(NOTICE_PARAM, "")) if request else None,
     }
+
+
+def _nav() -> tuple:
+    """The menu of the signed-in person's role; in a represented space, only the areas
+    served there (every link stays in that space)."""
+    items = NAV[current_user.role]
+    if g.get("space") is None:
+        return items
+    served = current_app.extensions.get(space.ENDPOINTS, ())
+    return tuple(item for item in items if item[0] in served)
+
+
+def _spaces() -> list:
+    """The represented spaces a patient may switch to (header and dashboard)."""
+    if not current_user.is_authenticated or current_user.role != Role.PATIENT:
+        return []
+    return representation.spaces_for(db.session, current_user,
+                                     representation.today_in_france())
 
 
 def _running_emergencies() -> list:

@@ -10,7 +10,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from blueprints.documents import bp
 from domain import uploads, vault
@@ -24,6 +23,7 @@ from web.files import send_download
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
 from web.render import load_page, render_page, see_other
+from web.space import owner as space_owner
 from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
@@ -48,7 +48,7 @@ def _category(value: str | None, choosable: bool = False) -> Category | None:
 
 def _owned(document_id: str, action: DocumentAction):
     try:
-        return vault.get_document(db.session, keys.ring, current_user, document_id, action,
+        return vault.get_document(db.session, keys.ring, space_owner(), document_id, action,
                                   actor())
     except vault.DocumentNotFound:
         db.session.commit()  # the refusal stays in the audit trail
@@ -80,7 +80,7 @@ def document_list():
         page_number = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page_number = 1
-    page = vault.documents_page(db.session, keys.ring, current_user, category=category,
+    page = vault.documents_page(db.session, keys.ring, space_owner(), category=category,
                                 query=query, page=page_number)
     return render_page("documents/list.html", fragment="documents/_list.html",
                        target="document-list",
@@ -103,7 +103,7 @@ def document_add():
     if filled.ok:
         values = filled.values
         try:
-            document = store_upload(values["file"], patient=current_user,
+            document = store_upload(values["file"], patient=space_owner(),
                                     title=values["title"], category=Category(values["category"]),
                                     document_date=values["date"],
                                     hidden=values["visibility"] == "hidden")
@@ -127,13 +127,13 @@ def document_show(document_id: str):
     authors = vault.authors(db.session, [document])
     db.session.commit()
     return render_page("documents/detail.html",
-                       **_context(item=item, mine=document.author_id == current_user.id,
+                       **_context(item=item, mine=document.author_id == space_owner().id,
                                   author=authors.get(document.author_id)))
 
 
 def _send(document_id: str, inline: bool):
     try:
-        download = vault.download(db.session, keys.ring, blobs.store, current_user,
+        download = vault.download(db.session, keys.ring, blobs.store, space_owner(),
                                   document_id, actor(), preview=inline)
     except vault.NotPreviewable:
         abort(404)  # nothing of the attempt is kept
@@ -225,7 +225,7 @@ def document_delete(document_id: str):
 @patient
 def settings():
     if request.method == "POST":
-        vault.set_default_hidden(current_user, bool(SETTINGS.read().values.get("hide_new")))
+        vault.set_default_hidden(space_owner(), bool(SETTINGS.read().values.get("hide_new")))
         db.session.commit()
         flash(_("Votre choix est enregistré."), "success")
         return see_other(url_for("documents.settings"))

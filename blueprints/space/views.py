@@ -8,6 +8,7 @@ from domain.policy import Area
 from extensions import db
 from web.access import allow
 from web.render import render_page
+from web.space import represented
 
 patient = allow(Area.PATIENT_SPACE)
 
@@ -38,6 +39,10 @@ def _coming(key: str):
 @bp.get("/mon-espace")
 @patient
 def dashboard():
+    """One's own home, with the spaces one manages; in a represented space, that person's
+    home (the areas a representative uses there)."""
+    if represented() is not None:
+        return render_page("space/represented.html", sections=SECTIONS)
     return render_page("space/dashboard.html",
                        represented=represented_by(db.session, current_user.id),
                        sections=SECTIONS, unread=messaging.unread_count(db.session, current_user))

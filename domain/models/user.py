@@ -65,6 +65,9 @@ class Sealed:
 
     def __init__(self, *, limit: int, kind: type = str, then: str | None = None):
         self.limit, self.kind, self.then = limit, kind, then
+        # Decided once: a test clock (freezegun) replaces the module's `date` later.
+        self.is_date = kind is date
+        self.date_type = kind
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name, self.column = name, f"{name}_sealed"
@@ -98,11 +101,11 @@ class Sealed:
         return f"users.{self.name}.{user_id}"
 
     def _encode(self, value) -> str:
-        return value.isoformat() if self.kind is date else value
+        return value.isoformat() if self.is_date else value
 
     def _decode(self, raw: bytes):
         text = raw.decode()
-        return date.fromisoformat(text) if self.kind is date else text
+        return self.date_type.fromisoformat(text) if self.is_date else text
 
     def __clause_element__(self):
         raise TypeError(f"User.{self.name} is sealed: SQL cannot compare, filter or sort "

@@ -180,6 +180,9 @@ def targets() -> tuple[Target, ...]:
         Target("anonyme", "/connexion", status=422, state="connexion-erreur"),
         Target("anonyme", "/connexion/code", status=422, state="code-erreur"),
         Target("anonyme", "/connexion/code", status=422, state="code-sms-erreur"),
+        Target("patient", "/espace/<leo>/mon-espace", state="espace-de-leo"),
+        Target("patient", "/espace/<leo>/documents", state="documents-de-leo"),
+        Target("patient", "/espace/<leo>/documents/ajouter", state="ajout-pour-leo"),
     ]
     return tuple(found)
 
@@ -205,7 +208,24 @@ def _wrong_code(login: str):
     return reach
 
 
+def _in_leos_space(*then: str):
+    """Camille switches to her son's space from the header, then follows links there."""
+    def reach(page, app) -> None:
+        page.goto("/mon-espace")
+        with page.expect_navigation():
+            page.locator("nav.space-switch a", has_text="Espace de Léo").click()
+        for link in then:
+            with page.expect_navigation():
+                page.locator(link).first.click()
+
+    return reach
+
+
 STATES = {
+    "espace-de-leo": _in_leos_space(),
+    "documents-de-leo": _in_leos_space("nav.main-nav a[href$='/documents']"),
+    "ajout-pour-leo": _in_leos_space("main a[href$='/documents']",
+                                     "main a[href$='/documents/ajouter']"),
     "connexion-erreur": state_login_error,
     "code-erreur": _wrong_code("dr.bernard"),
     "code-sms-erreur": _wrong_code("pharma.petit"),

@@ -1,0 +1,121 @@
+"""A parent in the child's space, over HTTP: the switch, the banner and title, the vault
+under /espace/<id>/…, links that stay in the space, audit "for" the child, and nobody
+else getting in (other people's ids, the parent's own id, after the 18th birthday)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+
+from bs4 import BeautifulSoup
+from sqlalchemy import select
+
+from domain import representation
+from domain.models import AuditEvent, Document, Representation, Role, User
+from extensions import db
+from tests.blueprints.documents.test_vault_pages import png
+from tests.conftest import csrf_from
+from tests.html_checks import check_page
+
+
+def _ids(app):
+    with app.app_context():
+        camille = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+        leo = db.session.scalars(select(Representation.represented_id).where(
+            Representation.representative_id == camille.id)).one()
+        return camille.id, leo
+
+
+def test_the_parent_switches_to_the_childs_space_and_back(app, signed_in):
+    client = signed_in("camille.martin")
+    camille_id, leo_id = _ids(app)
+    own = client.get("/mon-espace").get_data(as_text=True)
+    html = BeautifulSoup(own, "html.parser")
+    switch = html.select_one("nav.space-switch")
+    assert [a.get_text(strip=True) for a in switch.select("a")] == ["Mon espace",
+                                                                  "Espace de Léo"]
+    assert switch.select_one("a[aria-current]")["href"] == "/mon-espace"
+    assert f'href="/espace/{leo_id}/mon-espace"' in own
+    assert "Vous agissez pour" not in own
+
+    home = client.get(f"/espace/{leo_id}/mon-espace")
+    page = home.get_data(as_text=True)
+    assert home.status_code == 200 and check_page(page) == []
+    html = BeautifulSoup(page, "html.parser")
+    assert html.title.get_text() == "Espace santé de Léo – Carnet santé"
+    assert "Vous agissez pour Léo Martin, né(e) le 14 mai 2019." in html.get_text(" ")
+    assert html.select_one(".banner--represented a")["href"] == "/mon-espace"
+    assert html.h1.get_text(strip=True) == "Espace santé de Léo"
+    # Every link of the menu stays in the child's space; areas not served there are absent.
+    menu = [a["href"] for a in html.select("nav.main-nav a")]
+    assert menu == [f"/espace/{leo_id}/mon-espace", f"/espace/{leo_id}/documents"]
+    assert html.select_one("nav.space-switch a[aria-current]").get_text() == "Espace de Léo"
+
+
+def test_the_parent_files_a_document_in_the_childs_vault(app, signed_in):
+    client = signed_in("camille.martin")
+    camille_id, leo_id = _ids(app)
+    base = f"/espace/{leo_id}/documents"
+    form = client.get(f"{base}/ajouter").get_data(as_text=True)
+    assert f'action="{base}/ajouter"' in form and check_page(form) == []
+    response = client.post(f"{base}/ajouter", data={
+        "csrf_token": csrf_from(form), "file": (io.BytesIO(png()), "carnet.png"),
+        "title": "Certificat de vaccination", "category": "prevention",
+        "visibility": "visible", "date_day": "3", "date_month": "3", "date_year": "2026"},
+        content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(f"{base}/")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Certificat de vaccination" in page and "Léo – " in page
+    listing = client.get(base).get_data(as_text=True)
+    document_id = re.search(rf"{base}/([0-9a-f]{{32}})/fichier", listing).group(1)
+    assert client.get(f"{base}/{document_id}/fichier").status_code == 200
+    # Not in Camille's own vault, and not under her own address either.
+    assert "Certificat de vaccination" not in client.get("/documents").get_data(as_text=True)
+    assert client.get(f"/documents/{document_id}").status_code == 404
+    with app.app_context():
+        document = db.session.get(Document, document_id)
+        assert (document.patient_id, document.author_id) == (leo_id, leo_id)
+        added = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "document.added")).all()[-1]
+        assert (added.actor_id, added.acting_as, added.subject_id) == (
+            camille_id, "representative", leo_id)
+
+
+def test_nobody_else_enters_the_childs_space(app, signed_in, demo_users):
+    client = signed_in("camille.martin")
+    camille_id, leo_id = _ids(app)
+    for path in (f"/espace/{camille_id}/mon-espace", f"/espace/{'0' * 32}/documents",
+                 f"/espace/{'x' * 40}/documents", f"/espace/{leo_id}/profil",
+                 f"/espace/{leo_id}/compte/sessions"):
+        assert client.get(path).status_code == 404, path
+    doctor = signed_in("dr.bernard")
+    assert doctor.get(f"/espace/{leo_id}/documents").status_code == 403
+    with app.app_context():
+        denied = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "space.open")).all()
+        assert {event.outcome for event in denied} == {"denied"}
+        assert len(denied) >= 2
+
+
+def test_the_space_closes_to_the_parent_at_the_18th_birthday(app, signed_in, monkeypatch):
+    client = signed_in("camille.martin")
+    _camille_id, leo_id = _ids(app)
+    assert client.get(f"/espace/{leo_id}/documents").status_code == 200
+    monkeypatch.setattr(representation, "utcnow",
+                        lambda: datetime(2037, 5, 13, 22, 0, tzinfo=UTC))  # 14 May, Paris
+    assert client.get(f"/espace/{leo_id}/documents").status_code == 404
+    assert "Espace de Léo" not in client.get("/mon-espace").get_data(as_text=True)
+
+
+def test_a_represented_person_is_never_a_representative_by_address(app, signed_in):
+    """The address names whose space; the session never does: a second tab in the
+    parent's own space shows the parent's data."""
+    client = signed_in("camille.martin")
+    _camille_id, leo_id = _ids(app)
+    client.get(f"/espace/{leo_id}/documents")
+    own = client.get("/documents").get_data(as_text=True)
+    assert "Vous agissez pour" not in own and "Léo – " not in own
+    with app.app_context():
+        assert db.session.get(User, leo_id).role == Role.PATIENT
