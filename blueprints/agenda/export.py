@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from blueprints.agenda import bp
 from blueprints.agenda.labels import wording
@@ -18,6 +17,7 @@ from extensions import db, keys, limiter
 from web.access import actor, allow, public
 from web.outgoing import absolute_url
 from web.render import render_page, see_other
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 ICS_SUFFIX = ".ics"
@@ -41,7 +41,7 @@ def _calendar_response(body: bytes, disposition: str):
 @patient
 def export_show():
     """The download link and the subscription address, with what each one shares."""
-    token = agenda_export.feed_token(db.session, keys.ring, current_user)
+    token = agenda_export.feed_token(db.session, keys.ring, space_owner())
     feed_url = absolute_url("agenda.feed_read", filename=token + ICS_SUFFIX) if token else None
     return render_page("agenda/export.html", feed_url=feed_url)
 
@@ -49,7 +49,7 @@ def export_show():
 @bp.get("/exporter/mon-agenda.ics")
 @patient
 def export_download():
-    body = agenda_export.export(db.session, keys.ring, current_user, wording(), _uid_domain(),
+    body = agenda_export.export(db.session, keys.ring, space_owner(), wording(), _uid_domain(),
                                 actor())
     db.session.commit()
     return _calendar_response(body, 'attachment; filename="mon-agenda.ics"')
@@ -59,8 +59,8 @@ def export_download():
 @patient
 def feed_regenerate():
     """Create the subscription address, or replace it: the old one stops working."""
-    replaced = agenda_export.feed_token(db.session, keys.ring, current_user) is not None
-    agenda_export.regenerate(db.session, keys.ring, current_user, actor())
+    replaced = agenda_export.feed_token(db.session, keys.ring, space_owner()) is not None
+    agenda_export.regenerate(db.session, keys.ring, space_owner(), actor())
     db.session.commit()
     flash(_("Nouvelle adresse créée : l’ancienne ne fonctionne plus. Mettez-la à jour dans "
             "votre application de calendrier.") if replaced else
@@ -71,7 +71,7 @@ def feed_regenerate():
 @bp.post("/exporter/abonnement/arreter")
 @patient
 def feed_revoke():
-    if agenda_export.revoke(db.session, keys.ring, current_user, actor()):
+    if agenda_export.revoke(db.session, keys.ring, space_owner(), actor()):
         db.session.commit()
         flash(_("L’abonnement est arrêté : l’adresse ne fonctionne plus."), "success")
     return see_other(url_for("agenda.export_show", _anchor="abonnement"))

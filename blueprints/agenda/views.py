@@ -11,7 +11,6 @@ from babel.dates import get_day_names
 from flask import abort, flash, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from blueprints.agenda import bp
 from blueprints.agenda.labels import FIELDS, HINTS, KIND_HINTS, KINDS, clock, message
@@ -22,6 +21,7 @@ from extensions import db, keys
 from web.access import actor, allow
 from web.labels.profile import VACCINES
 from web.render import render_page, see_other
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
@@ -52,7 +52,7 @@ def _errors(problems: list[Problem]) -> list[tuple[str, str]]:
 
 def _item(item_id: str, action: str) -> agenda.ItemView:
     try:
-        return agenda.get(db.session, keys.ring, current_user, item_id, action, actor())
+        return agenda.get(db.session, keys.ring, space_owner(), item_id, action, actor())
     except agenda.ItemNotFound:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
@@ -60,9 +60,9 @@ def _item(item_id: str, action: str) -> agenda.ItemView:
 
 def _list(when: str):
     on = agenda.today()
-    listing = agenda.listing(db.session, keys.ring, current_user, when, on, _page_number(),
+    listing = agenda.listing(db.session, keys.ring, space_owner(), when, on, _page_number(),
                              actor())
-    suggestions = (agenda.suggestions(db.session, keys.ring, current_user, on)
+    suggestions = (agenda.suggestions(db.session, keys.ring, space_owner(), on)
                    if when == "upcoming" and listing.page == 1 else None)
     db.session.commit()
     return render_page("agenda/list.html", when=when, listing=listing,
@@ -86,7 +86,7 @@ def _month(year: int, month: int):
     on = agenda.today()
     if not agenda.month_in_range(year, month, on):
         abort(404)
-    grid = agenda.month_grid(db.session, keys.ring, current_user, year, month, on, actor())
+    grid = agenda.month_grid(db.session, keys.ring, space_owner(), year, month, on, actor())
     db.session.commit()
     locale = get_locale()
     short, wide = get_day_names("abbreviated", locale=locale), get_day_names("wide",
@@ -132,10 +132,10 @@ def item_add():
     on = agenda.today()
     typed, errors = dict(EMPTY_FORM, kind=request.args.get("type", "")[:20]), []
     if request.method == "POST":
-        reading = agenda.validate(request.form, on, current_user.birth_date)
+        reading = agenda.validate(request.form, on, space_owner().birth_date)
         if reading.ok:
             try:
-                item = agenda.add(db.session, keys.ring, current_user, reading.values, actor())
+                item = agenda.add(db.session, keys.ring, space_owner(), reading.values, actor())
             except agenda.DayFull:
                 reading.problems.append(Problem("date", "day_full"))
             else:
@@ -161,10 +161,10 @@ def item_edit(item_id: str):
     typed, errors = agenda.echo(view), []
     if request.method == "POST":
         on = agenda.today()
-        reading = agenda.validate(request.form, on, current_user.birth_date)
+        reading = agenda.validate(request.form, on, space_owner().birth_date)
         if reading.ok:
             try:
-                agenda.update(db.session, keys.ring, current_user, view, reading.values,
+                agenda.update(db.session, keys.ring, space_owner(), view, reading.values,
                               actor())
             except agenda.DayFull:
                 reading.problems.append(Problem("date", "day_full"))
@@ -183,7 +183,7 @@ def item_delete(item_id: str):
     """A confirmation page, then the deletion (POST)."""
     view = _item(item_id, "delete")
     if request.method == "POST":
-        agenda.delete(db.session, keys.ring, current_user, view, actor())
+        agenda.delete(db.session, keys.ring, space_owner(), view, actor())
         db.session.commit()
         flash(_("C’est supprimé de votre agenda."), "success")
         return see_other(url_for("agenda.index"))
@@ -197,7 +197,7 @@ def suggestion_add():
     """Put a due vaccination in the agenda as a reminder (the list's "Ajouter" button)."""
     rule = request.form.get("regle", "")[:64]
     try:
-        item = agenda.add_suggestion(db.session, keys.ring, current_user, rule,
+        item = agenda.add_suggestion(db.session, keys.ring, space_owner(), rule,
                                      agenda.today(), lambda code: str(VACCINES[code]),
                                      actor())
     except agenda.SuggestionGone:

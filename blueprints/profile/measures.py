@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from flask import abort, flash, request, url_for
 from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from blueprints.profile import bp
 from domain import measures
@@ -21,6 +20,7 @@ from web.access import actor, allow
 from web.labels.profile import MEASURES, field_label, message
 from web.labels.profile_display import measure_text
 from web.render import render_page, see_other, swap_or_see_other
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 PER_PAGE = 20
@@ -28,7 +28,7 @@ PER_PAGE = 20
 
 def _kind(slug: str) -> measures.MeasureKind:
     kind = measures.BY_SLUG.get(slug)
-    if kind is None or kind not in measures.kinds_for(current_user, date.today()):
+    if kind is None or kind not in measures.kinds_for(space_owner(), date.today()):
         abort(404)
     return kind
 
@@ -43,26 +43,26 @@ def _blank() -> dict:
 @patient
 def measures_overview():
     today = date.today()
-    kinds = measures.kinds_for(current_user, today)
-    latest = measures.latest(db.session, keys.ring, current_user, kinds)
+    kinds = measures.kinds_for(space_owner(), today)
+    latest = measures.latest(db.session, keys.ring, space_owner(), kinds)
     db.session.commit()
     weight, height = latest.get("weight"), latest.get("height")
     bmi = None
-    if weight and height and not is_minor(current_user, today):
+    if weight and height and not is_minor(space_owner(), today):
         bmi = format_decimal(measures.bmi(weight.values["value"], height.values["value"]))
     return render_page("profile/measures.html", kinds=kinds, latest=latest, bmi=bmi)
 
 
 def _growth(kind: measures.MeasureKind) -> bool:
-    return kind.growth and current_user.birth_date is not None and is_minor(
-        current_user, date.today())
+    return kind.growth and space_owner().birth_date is not None and is_minor(
+        space_owner(), date.today())
 
 
 def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth: bool):
     """The page's measures as chart series: by date, or by age in months for children."""
     def x_of(item):
         if growth:
-            return measures.age_in_months(current_user.birth_date, item.day)
+            return measures.age_in_months(space_owner().birth_date, item.day)
         return item.day.toordinal()
 
     names = ("systolic", "diastolic") if kind.key == "blood_pressure" else ("value",)
@@ -119,12 +119,12 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    items, total, page, pages = measures.history_page(db.session, keys.ring, current_user,
+    items, total, page, pages = measures.history_page(db.session, keys.ring, space_owner(),
                                                       kind, page, PER_PAGE)
     db.session.commit()
     growth = _growth(kind)
     chart = _chart(kind, list(reversed(items)), growth) if items else None
-    ages = {item.id: measures.age_in_months(current_user.birth_date, item.day)
+    ages = {item.id: measures.age_in_months(space_owner().birth_date, item.day)
             for item in items} if growth else {}
     form_section = SimpleNamespace(key=kind.key, coded={},
                                    fields=(*kind.fields, measures.DAY, measures.TIME))
@@ -149,11 +149,11 @@ def measure_history(slug: str):
 @patient
 def measure_add(slug: str):
     kind = _kind(slug)
-    reading = measures.validate(kind, request.form, date.today(), current_user.birth_date)
+    reading = measures.validate(kind, request.form, date.today(), space_owner().birth_date)
     if not reading.ok:
         errors = [(problem.field, message(kind.key, problem)) for problem in reading.problems]
         return _history_page(kind, typed=reading.typed, errors=errors, status=422)
-    measures.add(db.session, keys.ring, current_user, kind, reading.values, actor())
+    measures.add(db.session, keys.ring, space_owner(), kind, reading.values, actor())
     db.session.commit()
     return swap_or_see_other(lambda: _history_page(kind, announce=_("Mesure enregistrée.")),
                              url_for("profile.measure_history", slug=slug),
@@ -165,7 +165,7 @@ def measure_add(slug: str):
 def measure_delete(slug: str, measure_id: str):
     kind = _kind(slug)
     try:
-        item = measures.get(db.session, keys.ring, current_user, current_user, measure_id,
+        item = measures.get(db.session, keys.ring, space_owner(), space_owner(), measure_id,
                             ProfileAction.DELETE, actor())
     except measures.MeasureNotFound:
         db.session.commit()
@@ -173,7 +173,7 @@ def measure_delete(slug: str, measure_id: str):
     if item.measure.kind != kind.key:
         abort(404)
     if request.method == "POST":
-        measures.delete(db.session, keys.ring, current_user, item, actor())
+        measures.delete(db.session, keys.ring, space_owner(), item, actor())
         db.session.commit()
         flash(_("La mesure est supprimée."), "success")
         return see_other(url_for("profile.measure_history", slug=slug))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import make_response
-from flask_login import current_user
 
 from blueprints.profile import bp
 from domain import exports
@@ -15,16 +14,17 @@ from extensions import db, keys
 from web.access import actor, allow
 from web.outgoing import render_pdf
 from web.render import render_page
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 
 
 def _context(output: str) -> dict:
     today = date.today()
-    summary = exports.profile_summary(db.session, keys.ring, current_user, today, output,
+    summary = exports.profile_summary(db.session, keys.ring, space_owner(), today, output,
                                       actor())
     db.session.commit()
-    return {"views": summary.views, "person": current_user, "today": today,
+    return {"views": summary.views, "person": space_owner(), "today": today,
             "kinds": summary.kinds, "latest": summary.latest}
 
 

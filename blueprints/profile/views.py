@@ -7,7 +7,6 @@ from datetime import date
 
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from blueprints.profile import bp
 from domain import profile, vaccination
@@ -17,6 +16,7 @@ from extensions import db, keys
 from web.access import actor, allow
 from web.labels.profile import message
 from web.render import render_page, see_other, swap_or_see_other
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 OVERVIEW_FIRST = 10  # entries shown per section on the overview, newest first
@@ -24,7 +24,7 @@ OVERVIEW_FIRST = 10  # entries shown per section on the overview, newest first
 
 def _section(slug: str) -> profile.Section:
     section = profile.BY_SLUG.get(slug)
-    if section is None or (section.adults_only and profile.is_minor(current_user,
+    if section is None or (section.adults_only and profile.is_minor(space_owner(),
                                                                      date.today())):
         abort(404)
     return section
@@ -32,7 +32,7 @@ def _section(slug: str) -> profile.Section:
 
 def _entry(section: profile.Section, entry_id: str, action: ProfileAction):
     try:
-        return profile.get_entry(db.session, keys.ring, current_user, current_user, section,
+        return profile.get_entry(db.session, keys.ring, space_owner(), space_owner(), section,
                                  entry_id, action, actor())
     except profile.EntryNotFound:
         db.session.commit()  # the refusal stays in the audit trail
@@ -45,12 +45,12 @@ def _errors(section: profile.Section, problems) -> list[tuple[str, str]]:
 
 def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
                   focus_id: str | None = None, announce: str | None = None):
-    view = profile.load(db.session, keys.ring, current_user, (section,))[section.key]
+    view = profile.load(db.session, keys.ring, space_owner(), (section,))[section.key]
     extra = {}
-    if section.key == "vaccinations" and current_user.birth_date:
+    if section.key == "vaccinations" and space_owner().birth_date:
         doses = [vaccination.Dose(item.values["vaccine"], date.fromisoformat(
             item.values["given_on"])) for item in view.entries]
-        extra["due"] = vaccination.due(current_user.birth_date, doses, date.today())
+        extra["due"] = vaccination.due(space_owner().birth_date, doses, date.today())
     db.session.commit()
     return render_page("profile/section.html", fragment="profile/_section_content.html",
                        target="section-content", status=status, view=view,
@@ -63,7 +63,7 @@ def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
 @patient
 def overview():
     """Every health section: a heading, a count, the last change and the entries."""
-    views = profile.load(db.session, keys.ring, current_user, profile.HEALTH_SECTIONS,
+    views = profile.load(db.session, keys.ring, space_owner(), profile.HEALTH_SECTIONS,
                          first=OVERVIEW_FIRST)
     db.session.commit()
     return render_page("profile/overview.html", views=views.values())
@@ -80,11 +80,11 @@ def section_show(slug: str):
 def entry_add(slug: str):
     section = _section(slug)
     reading = profile.validate(section, request.form, date.today(),
-                               current_user.birth_date)
+                               space_owner().birth_date)
     if reading.ok:
         try:
-            entry = profile.add_entry(db.session, keys.ring, current_user, section,
-                                      reading.values, author=current_user, actor=actor())
+            entry = profile.add_entry(db.session, keys.ring, space_owner(), section,
+                                      reading.values, author=space_owner(), actor=actor())
         except profile.SectionFull:
             reading.problems.append(profile.Problem(section.fields[0].name, "limit"))
         else:
@@ -128,9 +128,9 @@ def entry_edit(slug: str, entry_id: str):
     typed, errors = echo(section.fields, item.values), []
     if request.method == "POST":
         reading = profile.validate(section, request.form, date.today(),
-                               current_user.birth_date)
+                               space_owner().birth_date)
         if reading.ok:
-            profile.update_entry(db.session, keys.ring, current_user, item, reading.values,
+            profile.update_entry(db.session, keys.ring, space_owner(), item, reading.values,
                                  actor())
             db.session.commit()
             return swap_or_see_other(
@@ -151,7 +151,7 @@ def entry_delete(slug: str, entry_id: str):
     section = _section(slug)
     item = _entry(section, entry_id, ProfileAction.DELETE)
     if request.method == "POST":
-        profile.delete_entry(db.session, keys.ring, current_user, item, actor())
+        profile.delete_entry(db.session, keys.ring, space_owner(), item, actor())
         db.session.commit()
         return swap_or_see_other(
             lambda: _section_page(section, focus_id="list", announce=_("Supprimé.")),
@@ -167,7 +167,7 @@ def section_not_concerned(slug: str):
     section = _section(slug)
     value = request.form.get("non_concerne") == "oui"
     try:
-        profile.set_not_concerned(db.session, keys.ring, current_user, section, value,
+        profile.set_not_concerned(db.session, keys.ring, space_owner(), section, value,
                                   actor())
     except profile.SectionFull:
         flash(_("Supprimez d’abord les entrées de cette rubrique."), "error")

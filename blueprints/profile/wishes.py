@@ -9,7 +9,6 @@ from datetime import date
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from blueprints.profile import bp
 from domain import profile, uploads, vault
@@ -21,6 +20,7 @@ from web.access import actor, allow
 from web.forms import Form
 from web.labels.profile_display import helpers
 from web.render import redirect_to, render_page
+from web.space import owner as space_owner
 from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
@@ -38,12 +38,12 @@ DIRECTIVES_FORM = Form(
 @bp.get("/entourage")
 @patient
 def entourage():
-    minor = profile.is_minor(current_user, date.today())
+    minor = profile.is_minor(space_owner(), date.today())
     sections = tuple(section for section in profile.SECTIONS
                      if section.group == "entourage" and not (minor and section.adults_only))
-    views = profile.load(db.session, keys.ring, current_user, sections)
+    views = profile.load(db.session, keys.ring, space_owner(), sections)
     directives = [] if minor else vault.documents_page(
-        db.session, keys.ring, current_user, category=Category.ADVANCE_DIRECTIVES,
+        db.session, keys.ring, space_owner(), category=Category.ADVANCE_DIRECTIVES,
         per_page=5).items
     db.session.commit()
     return render_page("profile/entourage.html", views=views, minor=minor,
@@ -54,7 +54,7 @@ def entourage():
 @patient
 def directives_document():
     """Attach advance directives as a document; it replaces the previous one."""
-    if profile.is_minor(current_user, date.today()):
+    if profile.is_minor(space_owner(), date.today()):
         abort(404)
     errors: list[tuple[str, str]] = []
     typed = DIRECTIVES_FORM.blank()["date"]
@@ -63,7 +63,7 @@ def directives_document():
         errors, typed = list(filled.errors), filled.typed["date"]
         if filled.ok:
             try:
-                document = store_upload(filled.values["file"], patient=current_user,
+                document = store_upload(filled.values["file"], patient=space_owner(),
                                         title=_("Directives anticipées"),
                                         category=Category.ADVANCE_DIRECTIVES,
                                         document_date=filled.values["date"], hidden=False)

@@ -183,6 +183,8 @@ def targets() -> tuple[Target, ...]:
         Target("patient", "/espace/<leo>/mon-espace", state="espace-de-leo"),
         Target("patient", "/espace/<leo>/documents", state="documents-de-leo"),
         Target("patient", "/espace/<leo>/documents/ajouter", state="ajout-pour-leo"),
+        Target("patient", "/espace/<leo>/profil/vaccinations", state="vaccins-de-leo"),
+        Target("patient", "/espace/<leo>/agenda", state="agenda-de-leo"),
     ]
     return tuple(found)
 
@@ -226,6 +228,9 @@ STATES = {
     "documents-de-leo": _in_leos_space("nav.main-nav a[href$='/documents']"),
     "ajout-pour-leo": _in_leos_space("main a[href$='/documents']",
                                      "main a[href$='/documents/ajouter']"),
+    "vaccins-de-leo": _in_leos_space("nav.main-nav a[href$='/profil']",
+                                     "main a[href$='/profil/vaccinations']"),
+    "agenda-de-leo": _in_leos_space("nav.main-nav a[href$='/agenda']"),
     "connexion-erreur": state_login_error,
     "code-erreur": _wrong_code("dr.bernard"),
     "code-sms-erreur": _wrong_code("pharma.petit"),

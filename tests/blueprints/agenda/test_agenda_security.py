@@ -103,7 +103,7 @@ def test_absurd_ids_answer_404_and_are_audited_short(signed_in, app, item_id):
 # --------------------------------------------------------------------------- roles
 
 def _agenda_paths(app, item_id: str) -> list[tuple[str, str]]:
-    values = {"item_id": item_id, "month": "2026-03", "filename": "x.ics"}
+    values = {"item_id": item_id, "month": "2026-03", "filename": "x.ics", "space_id": "0" * 32}
     paths = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("agenda.") or rule.endpoint == "agenda.feed_read":

@@ -190,7 +190,8 @@ def test_an_allowed_read_of_an_entry_is_audited_too(signed_in, app):
 # --- the wrong role --------------------------------------------------------------------------
 
 def _profile_paths(app, entry_id: str, measure_id: str) -> list[tuple[str, str]]:
-    values = {"slug": "allergies", "entry_id": entry_id, "measure_id": measure_id}
+    values = {"slug": "allergies", "entry_id": entry_id, "measure_id": measure_id,
+              "space_id": "0" * 32}
     paths = []
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("profile."):

@@ -49,7 +49,8 @@ def test_the_parent_switches_to_the_childs_space_and_back(app, signed_in):
     assert html.h1.get_text(strip=True) == "Espace santé de Léo"
     # Every link of the menu stays in the child's space; areas not served there are absent.
     menu = [a["href"] for a in html.select("nav.main-nav a")]
-    assert menu == [f"/espace/{leo_id}/mon-espace", f"/espace/{leo_id}/documents"]
+    assert menu == [f"/espace/{leo_id}/{path}" for path in ("mon-espace", "documents",
+                                                              "profil", "agenda")]
     assert html.select_one("nav.space-switch a[aria-current]").get_text() == "Espace de Léo"
 
 
@@ -87,7 +88,7 @@ def test_nobody_else_enters_the_childs_space(app, signed_in, demo_users):
     client = signed_in("camille.martin")
     camille_id, leo_id = _ids(app)
     for path in (f"/espace/{camille_id}/mon-espace", f"/espace/{'0' * 32}/documents",
-                 f"/espace/{'x' * 40}/documents", f"/espace/{leo_id}/profil",
+                 f"/espace/{'x' * 40}/documents", f"/espace/{leo_id}/messagerie",
                  f"/espace/{leo_id}/compte/sessions"):
         assert client.get(path).status_code == 404, path
     doctor = signed_in("dr.bernard")
@@ -119,3 +120,29 @@ def test_a_represented_person_is_never_a_representative_by_address(app, signed_i
     assert "Vous agissez pour" not in own and "Léo – " not in own
     with app.app_context():
         assert db.session.get(User, leo_id).role == Role.PATIENT
+
+
+def test_the_childs_profile_and_agenda_are_the_childs(app, signed_in):
+    """Léo's vaccinations (what is due at his age), measures and agenda, under his
+    address; an entry added there is his, audited as Camille acting for him."""
+    client = signed_in("camille.martin")
+    camille_id, leo_id = _ids(app)
+    base = f"/espace/{leo_id}"
+    for path in ("/profil", "/profil/vaccinations", "/profil/mesures", "/agenda",
+                 "/agenda/ajouter"):
+        response = client.get(base + path)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and check_page(page) == [], path
+        assert "Vous agissez pour Léo Martin" in page and "<title>Léo – " in page, path
+    allergies = client.get(f"{base}/profil/allergies").get_data(as_text=True)
+    response = client.post(f"{base}/profil/allergies", data={
+        "csrf_token": csrf_from(allergies), "substance": "other",
+        "substance_other": "Pollen de bouleau", "reaction": "", "severity": "severe"})
+    assert response.status_code == 303 and response.headers["Location"].startswith(base)
+    assert "Pollen de bouleau" in client.get(f"{base}/profil/allergies").get_data(as_text=True)
+    assert "Pollen de bouleau" not in client.get("/profil/allergies").get_data(as_text=True)
+    with app.app_context():
+        added = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "profile.entry_added")).all()[-1]
+        assert (added.actor_id, added.acting_as, added.subject_id) == (
+            camille_id, "representative", leo_id)
