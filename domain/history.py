@@ -60,7 +60,9 @@ class Row:
 def _query(patient: User, filters: Filters):
     query = select(AuditEvent).where(AuditEvent.subject_id == patient.id)
     if filters.tab == MINE:
-        query = query.where(AuditEvent.actor_id == patient.id)
+        # One's own actions, and those of whoever acts for one (a parent, a guardian).
+        query = query.where(or_(AuditEvent.actor_id == patient.id,
+                                AuditEvent.acting_as == "representative"))
     else:
         query = query.where(AuditEvent.acting_as.in_(PROFESSIONAL_ROLES),
                             or_(AuditEvent.actor_id.is_(None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from domain.models import Representation, User
+from domain.models import Document, Measure, ProfileEntry, Representation, User
 from extensions import db
 
 
@@ -20,6 +20,15 @@ def test_demo_seed_is_idempotent_and_prints_the_credentials(app):
     assert "camille.martin" in first.output and "JBSWY3DPEHPK3PXPCAMILLEMARTIN234" in first.output
     users = _count(app, User)
     assert users == 5 and _count(app, Representation) == 1
+    assert "Léo's measures, vaccinations and a document" in first.output
+    with app.app_context():
+        leo = db.session.scalars(select(Representation.represented_id)).one()
+        assert db.session.scalar(select(func.count()).select_from(Document).where(
+            Document.patient_id == leo)) == 1
+        assert db.session.scalar(select(func.count()).select_from(ProfileEntry).where(
+            ProfileEntry.patient_id == leo)) == 10
+        assert db.session.scalar(select(func.count()).select_from(Measure).where(
+            Measure.patient_id == leo)) == 13 * 2 + 12
     second = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert second.exit_code == 0 and second.output == ""
     assert _count(app, User) == users

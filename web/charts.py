@@ -8,6 +8,10 @@ Layout choices: the viewBox is 320 units wide, so on a 320 px phone it is drawn 
 scale 1 and 13-unit text stays legible; on wider screens the SVG grows to ~40rem with the
 text. Series differ by dash pattern and marker shape (never by colour alone), hence at most
 three series.
+
+Reference lines (a growth chart's centiles) are drawn but are not series: thin, without
+markers, each named by a short label at its right end; they take part in the y axis and are
+cut to the x span of the series, whose data they frame.
 """
 
 from __future__ import annotations
@@ -35,6 +39,16 @@ class Point:
 class Series:
     name: str
     points: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class ReferenceLine:
+    """A line drawn behind the series to read them against (a centile): `label` is printed
+    at its right end ("50e"); `dashed` sets it apart from its neighbours without colour."""
+
+    label: str
+    points: tuple[Point, ...]
+    dashed: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,15 @@ class DrawnSeries:
 
 
 @dataclass(frozen=True)
+class DrawnReference:
+    label: str
+    points_attr: str  # for <polyline points>, two points at least
+    dashed: bool
+    label_x: float  # start of the label (text-anchor="start"), just right of the line's end
+    label_y: float  # baseline, moved apart from the other labels so none overlap
+
+
+@dataclass(frozen=True)
 class Chart:
     width: int
     height: int
@@ -83,6 +106,7 @@ class Chart:
     x_label_y: float  # baseline of the x labels (text-anchor="middle")
     legend: bool  # a visible legend only makes sense with two series or more
     empty: bool  # no point at all: the caller says so in words instead
+    references: tuple[DrawnReference, ...] = ()  # drawn under the series, lowest first
 
 
 def nice_step(rough: float) -> float:

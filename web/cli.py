@@ -12,10 +12,11 @@ from flask import Flask, current_app
 
 from domain import audit, demo, sessions
 from domain.demo import agenda as demo_agenda
+from domain.demo import child as demo_child
 from domain.demo import messages as demo_messages
 from domain.demo import profile as demo_profile
 from domain.files import write_private
-from extensions import db, keys
+from extensions import blobs, db, keys
 from web.sessions import lifetimes
 
 
@@ -67,6 +68,9 @@ def register(app: Flask) -> None:
             created.append("camille.martin's agenda")
         if demo_messages.seed_messages(db.session, keys.ring, "camille.martin", "dr.bernard"):
             created.append("a conversation with Dr Bernard")
+        if demo_child.seed_child(db.session, keys.ring, blobs.store, "camille.martin",
+                                 "dr.bernard"):
+            created.append("Léo's measures, vaccinations and a document")
         db.session.commit()
         if created or not if_empty:
             click.echo("Demo accounts (password, then the second factor):")

@@ -24,7 +24,7 @@ SPACE_ARG = "space_id"
 PREFIX = "/espace/<string:space_id>"
 # The areas a representative uses in the represented person's space (the others answer
 # at the person's own addresses only, until they join).
-AREAS = ("space.dashboard", "documents.", "profile.", "agenda.")
+AREAS = ("space.dashboard", "documents.", "profile.", "agenda.", "access.")
 ENDPOINTS = "carnet_space_endpoints"
 
 

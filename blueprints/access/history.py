@@ -27,6 +27,7 @@ from web.labels.access import (
     action_label,
 )
 from web.render import redirect_to, render_page
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 EMERGENCY_FORM = Form(Field("samu", "yes"), Field("others", "yes"), Field("hidden", "yes"))
@@ -57,7 +58,7 @@ def _query_args(filters: history.Filters, **extra) -> dict:
 def _who(row: history.Row) -> str:
     if row.actor is None:
         return _("Le service")
-    if row.actor.id == current_user.id:
+    if row.actor.id == current_user.id:  # the person signed in, in any space
         return _("Vous")
     return row.actor.display_name
 
@@ -73,9 +74,9 @@ def _profession(row: history.Row) -> str:
 def history_show():
     filters = _filters()
     before = history.cursor(request.args.get("avant"))
-    rows, next_before = history.page(db.session, current_user, filters, before)
-    people = [] if before is not None else history.people(db.session, current_user)
-    reasons = emergency.reasons(db.session, keys.ring, current_user, {
+    rows, next_before = history.page(db.session, space_owner(), filters, before)
+    people = [] if before is not None else history.people(db.session, space_owner())
+    reasons = emergency.reasons(db.session, keys.ring, space_owner(), {
         row.event.target_id for row in rows
         if row.event.action == "care.emergency_started" and row.event.target_id})
     return render_page(
@@ -91,7 +92,7 @@ def history_show():
 def history_csv():
     """The filtered history as CSV (UTF-8 with a BOM so spreadsheet programs read accents)."""
     filters = _filters()
-    user = current_user._get_current_object()
+    user = space_owner()
 
     labels: dict[str, str] = {}  # each label translated once per export, not once per row
 
@@ -130,7 +131,7 @@ def history_csv():
 def emergency_settings():
     if request.method == "POST":
         answers = EMERGENCY_FORM.read().values
-        emergency.update_settings(db.session, keys.ring, current_user, samu=answers["samu"],
+        emergency.update_settings(db.session, keys.ring, space_owner(), samu=answers["samu"],
                                   others=answers["others"], hidden=answers["hidden"],
                                   actor=actor())
         db.session.commit()

@@ -1,7 +1,6 @@
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from blueprints.access import bp
 from domain import access_matrix, care
@@ -16,6 +15,7 @@ from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS
 from web.labels.profile import SECTION_TITLES
 from web.render import redirect_to, render_page
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 # The buttons of the overview: hidden inputs only, so nothing to tell a person; anything
@@ -66,10 +66,10 @@ def overview():
     blocked; block or unblock by name or RPPS number."""
     # No control character reaches the database (PostgreSQL refuses NUL in text).
     query = clean_text(request.args.get("q") or "")[:100]
-    active, blocked = care.people_around(db.session, current_user)
+    active, blocked = care.people_around(db.session, space_owner())
     found = care.search_professionals(db.session, query) if query else []
-    attending = db.session.get(User, current_user.attending_doctor_id) \
-        if current_user.attending_doctor_id else None
+    attending = db.session.get(User, space_owner().attending_doctor_id) \
+        if space_owner().attending_doctor_id else None
     blocked_ids = {item.person.id for item in blocked}
     return render_page("access/overview.html", active=active, blocked=blocked,
                        found=found, query=query, attending=attending,
@@ -85,7 +85,7 @@ def professional_block():
         abort(404)
     blocked = filled.values.get("blocked") != "non"
     try:
-        care.set_blocked(db.session, keys.ring, current_user, professional, blocked, actor())
+        care.set_blocked(db.session, keys.ring, space_owner(), professional, blocked, actor())
     except NotAllowed:
         abort(404)
     db.session.commit()
@@ -105,7 +105,7 @@ def attending_set():
         if doctor is None:
             abort(404)
     try:
-        care.set_attending(db.session, keys.ring, current_user, doctor, actor())
+        care.set_attending(db.session, keys.ring, space_owner(), doctor, actor())
     except NotAllowed:
         flash(_("Seul un médecin que vous n’avez pas bloqué peut être votre médecin "
                 "traitant."), "error")

@@ -185,6 +185,7 @@ def targets() -> tuple[Target, ...]:
         Target("patient", "/espace/<leo>/documents/ajouter", state="ajout-pour-leo"),
         Target("patient", "/espace/<leo>/profil/vaccinations", state="vaccins-de-leo"),
         Target("patient", "/espace/<leo>/agenda", state="agenda-de-leo"),
+        Target("patient", "/espace/<leo>/acces/historique", state="historique-de-leo"),
     ]
     return tuple(found)
 
@@ -231,6 +232,8 @@ STATES = {
     "vaccins-de-leo": _in_leos_space("nav.main-nav a[href$='/profil']",
                                      "main a[href$='/profil/vaccinations']"),
     "agenda-de-leo": _in_leos_space("nav.main-nav a[href$='/agenda']"),
+    "historique-de-leo": _in_leos_space("nav.main-nav a[href$='/acces']",
+                                        "main a[href*='/acces/historique']"),
     "connexion-erreur": state_login_error,
     "code-erreur": _wrong_code("dr.bernard"),
     "code-sms-erreur": _wrong_code("pharma.petit"),

@@ -50,7 +50,7 @@ def test_the_parent_switches_to_the_childs_space_and_back(app, signed_in):
     # Every link of the menu stays in the child's space; areas not served there are absent.
     menu = [a["href"] for a in html.select("nav.main-nav a")]
     assert menu == [f"/espace/{leo_id}/{path}" for path in ("mon-espace", "documents",
-                                                              "profil", "agenda")]
+                                                              "profil", "agenda", "acces")]
     assert html.select_one("nav.space-switch a[aria-current]").get_text() == "Espace de Léo"
 
 
@@ -146,3 +146,38 @@ def test_the_childs_profile_and_agenda_are_the_childs(app, signed_in):
             AuditEvent.action == "profile.entry_added")).all()[-1]
         assert (added.actor_id, added.acting_as, added.subject_id) == (
             camille_id, "representative", leo_id)
+
+
+def test_the_childs_history_shows_what_each_representative_did(app, signed_in):
+    """Léo's history, "actions in the space" tab: Camille's own actions for him as "Vous",
+    another representative's under their name; nothing of Camille's own space."""
+    client = signed_in("camille.martin")
+    camille_id, leo_id = _ids(app)
+    base = f"/espace/{leo_id}"
+    form = client.get(f"{base}/documents/ajouter").get_data(as_text=True)
+    client.post(f"{base}/documents/ajouter", data={
+        "csrf_token": csrf_from(form), "file": (io.BytesIO(png()), "carnet.png"),
+        "title": "Carnet", "category": "prevention", "visibility": "visible",
+        "date_day": "3", "date_month": "3", "date_year": "2026"},
+        content_type="multipart/form-data")
+    with app.app_context():
+        from domain import audit
+        from extensions import keys
+        other = User(role=Role.PATIENT, login="alex.martin", given_name="Alex",
+                     family_name="Martin", birth_date=datetime(1986, 1, 2).date())
+        db.session.add(other)
+        db.session.flush()
+        audit.record(db.session, keys.ring, "profile.entry_added",
+                     actor=audit.Actor(user_id=other.id, acting_as="representative"),
+                     subject_id=leo_id)
+        db.session.commit()
+    for path in (f"{base}/acces", f"{base}/acces/historique?onglet=moi"):
+        response = client.get(path)
+        assert response.status_code == 200 and check_page(response.get_data(as_text=True)) == []
+    page = BeautifulSoup(client.get(f"{base}/acces/historique?onglet=moi").get_data(
+        as_text=True), "html.parser")
+    who = {cell.get_text(" ", strip=True).split(" ")[0] for cell in page.select(
+        "tbody tr td:nth-of-type(1)")}
+    assert "Vous" in who and "Alex" in who
+    own = client.get("/acces/historique?onglet=moi").get_data(as_text=True)
+    assert "Alex Martin" not in own
