@@ -13,6 +13,7 @@ Words are the web layer's: this module answers with codes (kinds, sexes, band tu
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -39,6 +40,10 @@ from rcpchgrowth.global_functions import (
     sds_for_centile,
     sds_for_measurement,
 )
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.models import InsuredPerson, User
 
 # The lines of the WHO percentile charts (Child Growth Standards 0-5 years and Growth
 # Reference 5-19 years): 3rd, 15th, 50th, 85th and 97th.
@@ -284,3 +289,51 @@ def _lines(sex: Sex, kind: Kind, start: float, end: float,
                 points.append((age, float(value)))
         lines.append(CentileLine(centile=line, sds=sds, points=tuple(points)))
     return tuple(lines)
+
+
+# --- a child's chart: whose sex, which lines, where each measure falls ------------------------
+
+def sex_of(session: Session, user: User) -> Sex | None:
+    """The person's sex as the insurer's record linked to the account gives it ("1"/"2"),
+    or None when no record is linked or its code is unknown: the account itself does not
+    hold it, and the WHO standards differ by sex."""
+    code = session.scalars(select(InsuredPerson.sex).where(
+        InsuredPerson.user_id == user.id).limit(1)).first()
+    try:
+        return Sex.from_insured_code(code) if code else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ChildChart:
+    """What a child's growth chart needs from the standards: the reference lines over the
+    measures' ages (empty when none is covered) and, per measure, its assessment or None
+    where the reference stops (head circumference after 5 years)."""
+
+    lines: tuple[CentileLine, ...]
+    assessments: tuple[Assessment | None, ...]
+
+
+def child_chart(sex: Sex | str, kind: Kind | str, birth_date: date,
+                measured: Sequence[tuple[date, float]],
+                margin_years: float = 1 / 12) -> ChildChart:
+    """The lines and assessments of a chart of `measured` (day, value) pairs: the lines run
+    from the first measure's age to the last's, `margin_years` more on each side (the chart
+    cuts them to its own span), within what the reference covers; a measure outside it gets
+    None, never an error."""
+    sex, kind = Sex(sex), Kind(kind)
+    assessments = []
+    for day, value in measured:
+        try:
+            assessments.append(assess(sex, kind, value, birth_date=birth_date,
+                                      measured_on=day))
+        except OutsideReference:
+            assessments.append(None)
+    if not measured:
+        return ChildChart((), ())
+    low, high = _AGE_RANGES[kind]
+    ages = [decimal_age(birth_date, day) for day, _ in measured]
+    start, end = max(low, min(ages) - margin_years), min(high, max(ages) + margin_years)
+    lines = reference_lines(sex, kind, start, end) if start < end else ()
+    return ChildChart(lines, tuple(assessments))

@@ -186,9 +186,42 @@ def _px(value: float) -> float:
     return round(value, 1)
 
 
+def _clip(points: Sequence[Point], lo: float, hi: float) -> list[Point]:
+    """The part of a line between x = lo and x = hi, cut exactly at both ends (by linear
+    interpolation); points are taken in x order, non-finite ones dropped."""
+    line = sorted((p for p in points if math.isfinite(p.x) and math.isfinite(p.y)),
+                  key=lambda p: p.x)
+    kept: list[Point] = []
+    for a, b in zip(line, line[1:], strict=False):
+        start, end = max(a.x, lo), min(b.x, hi)
+        if start > end:
+            continue
+        for x in (start, end):
+            y = a.y if b.x == a.x else a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x)
+            if not kept or kept[-1] != Point(x, y):
+                kept.append(Point(x, y))
+    return kept
+
+
+def _apart(baselines: list[float], gap: float, lo: float, hi: float) -> list[float]:
+    """Label baselines moved at least `gap` apart in their own order, kept inside [lo, hi]
+    while there is room: the nearest fit to where each line ends."""
+    order = sorted(range(len(baselines)), key=lambda i: baselines[i])
+    placed = [baselines[i] for i in order]
+    for k in range(len(placed)):
+        placed[k] = max(placed[k], lo if k == 0 else placed[k - 1] + gap)
+    for k in range(len(placed) - 1, -1, -1):
+        placed[k] = min(placed[k], hi if k == len(placed) - 1 else placed[k + 1] - gap)
+    moved = [0.0] * len(baselines)
+    for k, index in enumerate(order):
+        moved[index] = _px(placed[k])
+    return moved
+
+
 def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
                y_label: Callable[[float], str], y_floor: float | None = None,
                x_candidates: Sequence[float] | None = None,
+               references: Sequence[ReferenceLine] = (),
                width: int = 320, height: int = 200) -> Chart:
     """Scale every series onto one shared pair of axes, ready for the chart macro.
 
@@ -196,7 +229,9 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     single measure does not produce negative ticks); values below it still show.
     `x_candidates` are x values the caller would like ticks on (the first day of each month,
     ages 0, 3, 6, 12… months); every k-th one is kept so labels do not overlap.
-    Points are sorted by x; non-finite values are dropped.
+    `references` are drawn behind the series, cut to the series' x span (one unit each side
+    of a single x); the y axis takes in what remains of them, and a line with less than two
+    points left is not drawn. Points are sorted by x; non-finite values are dropped.
     """
     if len(series) > STYLES:
         raise ValueError(f"at most {STYLES} series: beyond that, styles are not distinct")
@@ -207,24 +242,34 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
         return Chart(width, height, FONT_SIZE, Rect(0, 0, 0, 0, 0, 0), (), (), (), 0, 0,
                      len(series) > 1, True)
 
-    y_lo, y_hi, y_values = _y_axis(min(p.y for p in every), max(p.y for p in every), y_floor)
     x_lo, x_hi = min(p.x for p in every), max(p.x for p in every)
+    single_x = x_hi - x_lo <= EPSILON * max(1.0, abs(x_lo))
+    span = (x_lo - 1, x_hi + 1) if single_x else (x_lo, x_hi)
+    kept = [(line, clipped) for line in references
+            if len(clipped := _clip(line.points, *span)) >= 2]
+    values = [p.y for p in every] + [p.y for _, clipped in kept for p in clipped]
+    y_lo, y_hi, y_values = _y_axis(min(values), max(values), y_floor)
     y_labels = [y_label(v) for v in y_values]
-    # Margins fit the longest y label on the left and half the edge x labels on both sides.
+    # Margins fit the longest y label on the left and half the edge x labels on both sides,
+    # and the reference lines' labels on the right.
     left = max(max(len(label) for label in y_labels) * CHAR_WIDTH + 10,
                len(x_label(x_lo)) * CHAR_WIDTH / 2 + 2)
     left = min(left, width * 0.35)
-    right = width - max(8.0, len(x_label(x_hi)) * CHAR_WIDTH / 2 + 2)
+    right_margin = max(8.0, len(x_label(x_hi)) * CHAR_WIDTH / 2 + 2)
+    if kept:
+        right_margin = max(right_margin,
+                           max(len(line.label) for line, _ in kept) * CHAR_WIDTH + 6)
+    right = width - right_margin
     top, bottom = FONT_SIZE * 0.6 + 4, height - FONT_SIZE * 2
     plot = Rect(_px(left), _px(top), _px(right), _px(bottom), _px(right - left),
                 _px(bottom - top))
 
-    if x_hi - x_lo <= EPSILON * max(1.0, abs(x_lo)):
+    if single_x:
         # One date or age: pad by one unit each side so the point sits in the middle.
         x_ticks = [(x_lo, x_label(x_lo))]
-        x_lo, x_hi = x_lo - 1, x_hi + 1
     else:
         x_ticks = _x_ticks(x_lo, x_hi, right - left, x_label, x_candidates)
+    x_lo, x_hi = span
 
     def sx(x: float) -> float:
         return _px(left + (x - x_lo) / (x_hi - x_lo) * (right - left))
@@ -237,10 +282,17 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
         markers = tuple((sx(p.x), sy(p.y)) for p in points)
         attr = " ".join(f"{cx:g},{cy:g}" for cx, cy in markers) if len(markers) > 1 else ""
         drawn.append(DrawnSeries(source.name, index, attr, markers))
+    baselines = _apart([sy(clipped[-1].y) + FONT_SIZE * 0.35 for _, clipped in kept],
+                       FONT_SIZE * 0.95, top + FONT_SIZE * 0.35, bottom + FONT_SIZE * 0.35)
+    drawn_references = tuple(
+        DrawnReference(line.label, " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
+            (sx(p.x), sy(p.y)) for p in clipped)),  # a pixel once: the page stays light
+            line.dashed, _px(sx(clipped[-1].x) + 4), baseline)
+        for (line, clipped), baseline in zip(kept, baselines, strict=True))
     return Chart(
         width=width, height=height, font_size=FONT_SIZE, plot=plot, series=tuple(drawn),
         y_ticks=tuple(YTick(sy(v), _px(sy(v) + FONT_SIZE * 0.35), label, v)
                       for v, label in zip(y_values, y_labels, strict=True)),
         x_ticks=tuple(XTick(sx(v), label, v) for v, label in x_ticks),
         y_label_x=_px(left - 6), x_label_y=_px(bottom + FONT_SIZE + 4),
-        legend=len(series) > 1, empty=False)
+        legend=len(series) > 1, empty=False, references=drawn_references)

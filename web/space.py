@@ -22,9 +22,9 @@ from extensions import db, keys
 
 SPACE_ARG = "space_id"
 PREFIX = "/espace/<string:space_id>"
-# The areas a representative uses in the represented person's space (the others answer
-# at the person's own addresses only, until they join).
-AREAS = ("space.dashboard", "documents.", "profile.", "agenda.", "access.")
+# The areas a representative uses in the represented person's space (their patient-space
+# routes only: a professional's routes never get a twin).
+AREAS = ("space.dashboard", "documents.", "profile.", "agenda.", "access.", "messages.")
 ENDPOINTS = "carnet_space_endpoints"
 
 

@@ -15,7 +15,6 @@ from flask import (
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import BigInteger
 
 from domain import audit, care, intake, messaging, uploads, vault
@@ -30,6 +29,7 @@ from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import human_size
 from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional
 from web.render import render_page, render_swap, see_other, wants_fragment
+from web.space import owner as space_owner
 from web.uploads import incoming, limits, upload_message, workdir
 
 # The largest `avant` the database can compare with messages.id (32 bits on PostgreSQL).
@@ -74,7 +74,7 @@ def checked_files(patient: User, *, documents: bool):
             if not document_id:
                 continue
             try:
-                _owner, document = vault.get_document(db.session, keys.ring, current_user,
+                _owner, document = vault.get_document(db.session, keys.ring, space_owner(),
                                                       document_id[:64], DocumentAction.READ,
                                                       actor())
             except vault.DocumentNotFound:
@@ -120,12 +120,12 @@ def notify(conversation: Conversation, sender: User) -> None:
 def acting(patient_id: str | None) -> audit.Actor:
     """Who acts, for the audit trail (care.acting: an emergency access is recorded)."""
     patient = db.session.get(User, patient_id) if patient_id else None
-    return care.acting(db.session, current_user, patient, actor())
+    return care.acting(db.session, space_owner(), patient, actor())
 
 
 def inbox(side: str):
     """The person's conversations, a page at a time (`?page=`)."""
-    page = messaging.inbox(db.session, keys.ring, current_user, actor(),
+    page = messaging.inbox(db.session, keys.ring, space_owner(), actor(),
                            request.args.get("page", 1, type=int))
     db.session.commit()
     return render_page("messages/inbox.html", inbox=page, side=side,
@@ -136,7 +136,7 @@ def conversation_or_404(conversation_id: str, action: MessageAction) -> Conversa
     known = (db.session.get(Conversation, conversation_id)
              if messaging.ID.fullmatch(conversation_id or "") else None)
     try:
-        return messaging.get(db.session, keys.ring, current_user, conversation_id, action,
+        return messaging.get(db.session, keys.ring, space_owner(), conversation_id, action,
                              acting(known.patient_id if known else None))
     except messaging.ConversationNotFound:
         db.session.commit()  # the refusal stays in the audit trail
@@ -156,15 +156,15 @@ def show(conversation: Conversation, *, endpoint: str, typed: str = "",
     """The conversation page (marks it read), or after a failed htmx send the reply form
     alone, retargeted to replace the form."""
     before = _before()
-    items, older = messaging.messages(db.session, keys.ring, current_user, conversation,
+    items, older = messaging.messages(db.session, keys.ring, space_owner(), conversation,
                                       before=before)
-    summary = messaging.view(db.session, keys.ring, current_user, conversation)
+    summary = messaging.view(db.session, keys.ring, space_owner(), conversation)
     if before is None:
-        messaging.mark_read(current_user, conversation)
-    may_reply = messaging.allowed(db.session, current_user, conversation,
+        messaging.mark_read(space_owner(), conversation)
+    may_reply = messaging.allowed(db.session, space_owner(), conversation,
                                   MessageAction.REPLY)
-    documents = (messaging.recent_documents(db.session, keys.ring, current_user)
-                 if may_reply and current_user.id == conversation.patient_id else [])
+    documents = (messaging.recent_documents(db.session, keys.ring, space_owner())
+                 if may_reply and space_owner().id == conversation.patient_id else [])
     db.session.commit()
     context = dict(summary=summary, items=items, older=older, before=before,
                    may_reply=may_reply, documents=documents, typed=typed, errors=list(errors),
@@ -182,7 +182,7 @@ def send_reply(conversation: Conversation, *, endpoint: str):
     emptied on the page and keeps the focus); without, post-redirect-get."""
     reading = messaging.validate(request.form, with_subject=False)
     typed = reading.typed.get("body", "")
-    if not messaging.allowed(db.session, current_user, conversation, MessageAction.REPLY):
+    if not messaging.allowed(db.session, space_owner(), conversation, MessageAction.REPLY):
         # Closed (or the other side blocked) since the page was shown: say so, and give
         # the text back so nothing typed is lost.
         messaging.record_refused_reply(db.session, keys.ring, conversation,
@@ -194,29 +194,29 @@ def send_reply(conversation: Conversation, *, endpoint: str):
         return show(conversation, endpoint=endpoint, typed=typed, status=422,
                     reply_only=wants_fragment(LIST), errors=[("reply-closed", why)])
     patient = db.session.get(User, conversation.patient_id)
-    with checked_files(patient, documents=current_user.id == patient.id) as (
+    with checked_files(patient, documents=space_owner().id == patient.id) as (
             cleaned, chosen, file_errors):
         errors = errors_of(reading.problems) + file_errors
         if not errors:
             try:
-                message = messaging.reply(db.session, keys.ring, current_user, conversation,
+                message = messaging.reply(db.session, keys.ring, space_owner(), conversation,
                                           body=reading.values["body"],
                                           actor=acting(conversation.patient_id))
             except NotAllowed:
                 db.session.commit()
                 abort(404)
             attach(message, patient, cleaned, chosen)
-            notify(conversation, current_user)  # queued with the message, or neither is
+            notify(conversation, space_owner())  # queued with the message, or neither is
             db.session.commit()
     if errors:
         return show(conversation, endpoint=endpoint, typed=typed, errors=errors, status=422,
                     reply_only=wants_fragment(LIST))
     if wants_fragment(LIST):
-        item = messaging.message_view(db.session, keys.ring, current_user, conversation,
+        item = messaging.message_view(db.session, keys.ring, space_owner(), conversation,
                                       message)
         db.session.commit()
         return render_page("messages/_sent.html", item=item, endpoint=endpoint,
-                           summary=messaging.view(db.session, keys.ring, current_user,
+                           summary=messaging.view(db.session, keys.ring, space_owner(),
                                                   conversation),
                            profession_of=profession_of, human_size=human_size)
     flash(_("Message envoyé."), "success")
@@ -226,7 +226,7 @@ def send_reply(conversation: Conversation, *, endpoint: str):
 
 def download(conversation: Conversation, attachment_id: str):
     try:
-        item = messaging.get_attachment(db.session, keys.ring, current_user, conversation,
+        item = messaging.get_attachment(db.session, keys.ring, space_owner(), conversation,
                                         attachment_id, acting(conversation.patient_id))
     except messaging.ConversationNotFound:
         db.session.commit()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import abort, flash, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from blueprints.messages import bp, common
 from domain import messaging
@@ -13,6 +12,7 @@ from domain.policy import Area, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor, allow
 from web.render import see_other
+from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
 
@@ -50,12 +50,12 @@ def attachment_save(conversation_id: str, attachment_id: str):
     """Keep a received attachment in my documents, in one action."""
     conversation = common.conversation_or_404(conversation_id, MessageAction.READ)
     try:
-        item = messaging.get_attachment(db.session, keys.ring, current_user, conversation,
+        item = messaging.get_attachment(db.session, keys.ring, space_owner(), conversation,
                                         attachment_id, actor())
     except messaging.ConversationNotFound:
         db.session.commit()
         abort(404)
-    document = messaging.save_to_vault(db.session, keys.ring, blobs.store, current_user,
+    document = messaging.save_to_vault(db.session, keys.ring, blobs.store, space_owner(),
                                        conversation, item, common.workdir(), actor())
     db.session.commit()
     flash(_("« %(name)s » est enregistré dans vos documents, rubrique « Autres documents ».",

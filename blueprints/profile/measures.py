@@ -1,5 +1,7 @@
 """Measures: the latest of each kind with the BMI, and per kind a history drawn as an SVG
-chart with the same data in a table right below, 20 measures a page."""
+chart with the same data in a table right below, 20 measures a page. A child's chart is by
+age, against the WHO centile lines for the child's sex, each measure's centile band in
+words in the table."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 
 from blueprints.profile import bp
+from domain import growth as who
 from domain import measures
 from domain.policy import Area, ProfileAction
 from domain.profile import is_minor
 from extensions import db, keys
 from web import charts
 from web.access import actor, allow
+from web.labels import growth as growth_labels
 from web.labels.profile import MEASURES, field_label, message
 from web.labels.profile_display import measure_text
 from web.render import render_page, see_other, swap_or_see_other
@@ -58,11 +62,35 @@ def _growth(kind: measures.MeasureKind) -> bool:
         space_owner(), date.today())
 
 
-def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth: bool):
-    """The page's measures as chart series: by date, or by age in months for children."""
+def _standards(kind: measures.MeasureKind, items: list[measures.MeasureView]):
+    """The WHO standards on a child's chart: the centile lines (in months, the chart's x),
+    each measure's band in words, the sentence under the chart and the one the chart's
+    description gains. No sex on record: no lines, and a sentence that says why."""
+    sex = who.sex_of(db.session, space_owner())
+    if sex is None:
+        return SimpleNamespace(lines=(), bands={}, note=str(growth_labels.SEX_UNKNOWN),
+                               description="")
+    found = who.child_chart(sex, kind.key, space_owner().birth_date,
+                            [(item.day, item.values["value"]) for item in items])
+    extremes = (min(who.CHART_CENTILES), max(who.CHART_CENTILES))
+    lines = tuple(charts.ReferenceLine(
+        growth_labels.centile_label(line.centile),
+        tuple(charts.Point(age * 12, value) for age, value in line.points),
+        dashed=line.centile in extremes) for line in found.lines)
+    bands = {item.id: growth_labels.band_text(assessment and assessment.band)
+             for item, assessment in zip(items, found.assessments, strict=True)}
+    return SimpleNamespace(
+        lines=lines, bands=bands, note=str(growth_labels.SOURCE) if lines else "",
+        description=str(growth_labels.LINES_DESCRIPTION[sex]) if lines else "")
+
+
+def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth: bool,
+           references: tuple[charts.ReferenceLine, ...] = ()):
+    """The page's measures as chart series: by date, or by age in months for children (to
+    the day, as the reference lines are)."""
     def x_of(item):
         if growth:
-            return measures.age_in_months(space_owner().birth_date, item.day)
+            return who.decimal_age(space_owner().birth_date, item.day) * 12
         return item.day.toordinal()
 
     names = ("systolic", "diastolic") if kind.key == "blood_pressure" else ("value",)
@@ -83,7 +111,7 @@ def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth
                       for year in range(first.year, last.year + 1) for month in range(1, 13)
                       if first <= date(year, month, 1) <= last]
     return charts.line_chart(series, x_label=x_label, y_label=format_decimal, y_floor=0,
-                             x_candidates=candidates or None)
+                             x_candidates=candidates or None, references=references)
 
 
 def _chart_title(kind: measures.MeasureKind, growth: bool) -> str:
@@ -121,9 +149,14 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         page = 1
     items, total, page, pages = measures.history_page(db.session, keys.ring, space_owner(),
                                                       kind, page, PER_PAGE)
-    db.session.commit()
     growth = _growth(kind)
-    chart = _chart(kind, list(reversed(items)), growth) if items else None
+    standards = _standards(kind, items) if growth else None
+    db.session.commit()
+    chart = _chart(kind, list(reversed(items)), growth,
+                   standards.lines if standards else ()) if items else None
+    description = _describe(kind, items)
+    if standards and standards.description:
+        description = f"{description} {standards.description}"
     ages = {item.id: measures.age_in_months(space_owner().birth_date, item.day)
             for item in items} if growth else {}
     form_section = SimpleNamespace(key=kind.key, coded={},
@@ -134,7 +167,8 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         growth=growth, page=page, pages=pages, total=total,
         typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
         announce=announce, ages=ages, form_section=form_section,
-        chart_title=_chart_title(kind, growth), chart_description=_describe(kind, items),
+        standards=standards, chart_title=_chart_title(kind, growth),
+        chart_description=description,
         legend_labels=[field_label(kind.key, name) for name in ("systolic", "diastolic")]
         if kind.key == "blood_pressure" else None)
 

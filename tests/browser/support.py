@@ -186,6 +186,7 @@ def targets() -> tuple[Target, ...]:
         Target("patient", "/espace/<leo>/profil/vaccinations", state="vaccins-de-leo"),
         Target("patient", "/espace/<leo>/agenda", state="agenda-de-leo"),
         Target("patient", "/espace/<leo>/acces/historique", state="historique-de-leo"),
+        Target("patient", "/espace/<leo>/messagerie", state="messages-de-leo"),
     ]
     return tuple(found)
 
@@ -232,6 +233,7 @@ STATES = {
     "vaccins-de-leo": _in_leos_space("nav.main-nav a[href$='/profil']",
                                      "main a[href$='/profil/vaccinations']"),
     "agenda-de-leo": _in_leos_space("nav.main-nav a[href$='/agenda']"),
+    "messages-de-leo": _in_leos_space("nav.main-nav a[href$='/messagerie']"),
     "historique-de-leo": _in_leos_space("nav.main-nav a[href$='/acces']",
                                         "main a[href*='/acces/historique']"),
     "connexion-erreur": state_login_error,

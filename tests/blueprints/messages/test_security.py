@@ -832,7 +832,8 @@ def test_a_patient_has_no_way_to_start_a_conversation(app, signed_in):
         if getattr(view, "carnet_area", None) == Area.PATIENT_SPACE and (
                 rule.endpoint.startswith("messages.")):
             methods.setdefault(rule.rule, set()).update(rule.methods - {"HEAD", "OPTIONS"})
-    patient_rules = {(rule, tuple(sorted(found))) for rule, found in methods.items()}
+    patient_rules = {(rule.removeprefix("/espace/<string:space_id>"), tuple(sorted(found)))
+                     for rule, found in methods.items()}  # the same in a child's space
     assert patient_rules == {
         ("/messagerie", ("GET",)),
         ("/messagerie/<string:conversation_id>", ("GET", "POST")),

@@ -50,7 +50,8 @@ def test_the_parent_switches_to_the_childs_space_and_back(app, signed_in):
     # Every link of the menu stays in the child's space; areas not served there are absent.
     menu = [a["href"] for a in html.select("nav.main-nav a")]
     assert menu == [f"/espace/{leo_id}/{path}" for path in ("mon-espace", "documents",
-                                                              "profil", "agenda", "acces")]
+                                                              "profil", "agenda", "messagerie",
+                                                              "acces")]
     assert html.select_one("nav.space-switch a[aria-current]").get_text() == "Espace de Léo"
 
 
@@ -88,7 +89,7 @@ def test_nobody_else_enters_the_childs_space(app, signed_in, demo_users):
     client = signed_in("camille.martin")
     camille_id, leo_id = _ids(app)
     for path in (f"/espace/{camille_id}/mon-espace", f"/espace/{'0' * 32}/documents",
-                 f"/espace/{'x' * 40}/documents", f"/espace/{leo_id}/messagerie",
+                 f"/espace/{'x' * 40}/documents", f"/espace/{leo_id}/pro/patients",
                  f"/espace/{leo_id}/compte/sessions"):
         assert client.get(path).status_code == 404, path
     doctor = signed_in("dr.bernard")
@@ -181,3 +182,37 @@ def test_the_childs_history_shows_what_each_representative_did(app, signed_in):
     assert "Vous" in who and "Alex" in who
     own = client.get("/acces/historique?onglet=moi").get_data(as_text=True)
     assert "Alex Martin" not in own
+
+
+def test_a_professional_writing_to_the_child_reaches_the_parent(app, signed_in):
+    """Dr Bernard writes to Léo; Camille reads it in Léo's inbox and answers for him."""
+    client = signed_in("camille.martin")
+    camille_id, leo_id = _ids(app)
+    with app.app_context():
+        from domain import audit, care, messaging
+        from extensions import keys
+        doctor = db.session.scalars(select(User).where(User.login == "dr.bernard")).one()
+        leo = db.session.get(User, leo_id)
+        care.declare(db.session, keys.ring, doctor, leo, audit.Actor(user_id=doctor.id))
+        conversation, _message = messaging.start(
+            db.session, keys.ring, doctor, leo, subject="Rappel DTCaP",
+            body="Le rappel des 6 ans est à faire.", actor=audit.Actor(user_id=doctor.id))
+        db.session.commit()
+        conversation_id = conversation.id
+    inbox = client.get(f"/espace/{leo_id}/messagerie").get_data(as_text=True)
+    assert "Rappel DTCaP" in inbox and check_page(inbox) == []
+    assert "Rappel DTCaP" not in client.get("/messagerie").get_data(as_text=True)
+    path = f"/espace/{leo_id}/messagerie/{conversation_id}"
+    page = client.get(path).get_data(as_text=True)
+    response = client.post(path, data={"csrf_token": csrf_from(page),
+                                       "body": "Rendez-vous pris pour samedi."})
+    assert response.status_code == 303 and response.headers["Location"].startswith(path)
+    assert "Rendez-vous pris pour samedi." in client.get(path).get_data(as_text=True)
+    assert client.get(f"/messagerie/{conversation_id}").status_code == 404
+    with app.app_context():
+        done = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action.like("message.%"), AuditEvent.actor_id == camille_id,
+            AuditEvent.subject_id == leo_id, AuditEvent.outcome == "success")).all()
+        assert {event.action for event in done} >= {"message.inbox", "message.read",
+                                                     "message.sent"}
+        assert {event.acting_as for event in done} == {"representative"}
