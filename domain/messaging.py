@@ -484,10 +484,13 @@ def save_to_vault(session: Session, keyring: Keyring, store: BlobStore, patient:
 
 
 def recent_documents(session: Session, keyring: Keyring, patient: User,
-                     limit: int = 30) -> list[vault.DocumentView]:
-    """The patient's newest documents, offered to attach to a reply."""
-    rows = session.scalars(select(Document).where(Document.patient_id == patient.id)
-                           .order_by(Document.deposited_at.desc()).limit(limit)).all()
+                     limit: int = 30, representative: bool = False) -> list[vault.DocumentView]:
+    """The patient's newest documents, offered to attach to a reply (for someone acting for
+    the patient, never the minor's secret ones)."""
+    query = select(Document).where(Document.patient_id == patient.id)
+    if representative:
+        query = query.where(Document.secret_from_representatives.is_(False))
+    rows = session.scalars(query.order_by(Document.deposited_at.desc()).limit(limit)).all()
     key = patient_key(keyring, patient)
     return [vault.DocumentView(row, vault.title_of(key, row)) for row in rows]
 

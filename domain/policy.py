@@ -120,6 +120,10 @@ class DocumentContext:
     # patient's emergency settings include hidden documents.
     emergency: bool = False
     emergency_hidden: bool = False
+    # Someone acting for the patient (a parent, a guardian), and a document the minor
+    # asked a professional to keep from them.
+    for_representative: bool = False
+    secret_from_representatives: bool = False
 
 
 OWNER_ACTIONS = {DocumentAction.LIST, DocumentAction.READ, DocumentAction.DOWNLOAD,
@@ -135,10 +139,14 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
     they added. A professional reads what they deposited, or — with the patient's grant —
     what is not hidden; the attending doctor also sees hidden documents. A running emergency
     access reads like a grant, hidden documents included only if the patient's emergency
-    settings say so. A blocked professional gets nothing. Nobody else, whatever their
-    role, gets anything.
+    settings say so. A blocked professional gets nothing. Someone acting for the patient
+    (a parent, a guardian) acts as the patient, except on a document the minor asked to
+    keep secret from them, which they never reach. Nobody else, whatever their role, gets
+    anything.
     """
     if role == Role.PATIENT and context.is_owner:
+        if context.for_representative and context.secret_from_representatives:
+            return False  # the minor's secret: nobody acting for them sees it
         if action in OWNER_ACTIONS:
             return True
         return action in (DocumentAction.EDIT, DocumentAction.DELETE) and context.is_author

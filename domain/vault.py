@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -142,7 +142,7 @@ def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patien
                  author: User, path: Path, size: int, kind: str, mimetype: str,
                  file_name: str, title: str, category: Category, document_date: date,
                  hidden: bool | None, source: str,
-                 actor: audit.Actor) -> Document:
+                 actor: audit.Actor, secret_from_representatives: bool = False) -> Document:
     """Encrypt a checked file into the store and record it in the patient's vault."""
     title = clean_title(title)
     check_date(document_date, utcnow().date())
@@ -159,7 +159,8 @@ def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patien
         document_date=document_date, deposited_at=utcnow(),
         hidden=patient.hide_new_documents if hidden is None else hidden,
         kind=kind, mimetype=mimetype, size=size, blob_key=blob.key, blob_size=blob.size,
-        checksum=blob.checksum, wrapped_key=blob.wrapped_key)
+        checksum=blob.checksum, wrapped_key=blob.wrapped_key,
+        secret_from_representatives=secret_from_representatives and not is_patient)
     session.add(document)
     session.flush()
     audit.record(session, keyring, "document.added", actor=actor, subject_id=patient.id,
@@ -171,7 +172,8 @@ def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patien
 def deposit(session: Session, keyring: Keyring, store: BlobStore, *,
             incoming: intake.Incoming, limits: intake.Limits, workdir: Path, patient: User,
             author: User, title: str, category: Category, document_date: date,
-            hidden: bool | None, source: str, actor: audit.Actor) -> Document:
+            hidden: bool | None, source: str, actor: audit.Actor,
+            secret_from_representatives: bool = False) -> Document:
     """A file into the patient's vault: spooled, checked and cleaned, sealed, recorded and
     audited, in the caller's transaction. A professional deposits only the categories the
     matrix gives their profession (refused and audited otherwise: NotAllowed). Raises
@@ -188,7 +190,8 @@ def deposit(session: Session, keyring: Keyring, store: BlobStore, *,
             session, keyring, store, patient=patient, author=author, path=clean.path,
             size=clean.size, kind=clean.kind, mimetype=clean.mimetype,
             file_name=clean.display_name, title=title, category=category,
-            document_date=document_date, hidden=hidden, source=source, actor=actor)
+            document_date=document_date, hidden=hidden, source=source, actor=actor,
+            secret_from_representatives=secret_from_representatives)
 
 
 @dataclass(frozen=True)
@@ -263,12 +266,16 @@ class Page:
 
 def documents_page(session: Session, keyring: Keyring, patient: User, *,
                    category: Category | None = None, query: str = "", page: int = 1,
-                   per_page: int = PER_PAGE) -> Page:
+                   per_page: int = PER_PAGE, representative: bool = False) -> Page:
     """The patient's documents, newest document date first, filtered by category and by
-    words of the title. Titles are sealed, so a search opens them (one AES-GCM each)."""
-    base = select(Document).where(Document.patient_id == patient.id)
+    words of the title. Titles are sealed, so a search opens them (one AES-GCM each).
+    For someone acting for the patient, the minor's secret documents are not there at all
+    (nor in the counts or the search)."""
+    mine = (Document.patient_id == patient.id,
+            *((Document.secret_from_representatives.is_(False),) if representative else ()))
+    base = select(Document).where(*mine)
     counts = dict(session.execute(
-        select(Document.category, func.count()).where(Document.patient_id == patient.id)
+        select(Document.category, func.count()).where(*mine)
         .group_by(Document.category)).all())
     if category is not None:
         base = base.where(Document.category == category)
@@ -326,7 +333,10 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
                                                                     document_id or "") else None
     allowed = document is not None and (
         patient_id is None or document.patient_id == patient_id) and policy.document_allowed(
-        action, viewer.role, care.document_context(session, viewer, document),
+        action, viewer.role, replace(
+            care.document_context(session, viewer, document),
+            for_representative=actor.acting_as == "representative",
+            secret_from_representatives=document.secret_from_representatives),
         hidden=document.hidden)
     audit.record(session, keyring, f"document.{action.value}", actor=actor,
                  outcome="success" if allowed else "denied",

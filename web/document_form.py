@@ -46,6 +46,7 @@ DEPOSIT = Form(
     _FILE, _TITLE, _WHEN,
     Field("category", "choice", required=True,
           choices=tuple(category.value for category in Category)),
+    Field("secret", "yes"),  # for a minor: kept from the legal representatives
     messages={
         **_DATE,
         ("file", "required"): _l("Choisissez un fichier."),

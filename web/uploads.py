@@ -62,7 +62,8 @@ def incoming(upload: FileStorage) -> intake.Incoming:
 
 def deposit(upload: FileStorage, *, patient: User, title: str, category: Category,
             document_date: date, hidden: bool | None, author: User | None = None,
-            source: str = "upload", acting: audit.Actor | None = None) -> Document:
+            source: str = "upload", acting: audit.Actor | None = None,
+            secret_from_representatives: bool = False) -> Document:
     """vault.deposit for a file of this request, with the service's limits; in the
     request's transaction (the caller commits). Raises uploads.UploadRejected,
     vault.InvalidDocument or NotAllowed."""
@@ -70,7 +71,7 @@ def deposit(upload: FileStorage, *, patient: User, title: str, category: Categor
         db.session, keys.ring, blobs.store, incoming=incoming(upload), limits=limits(),
         workdir=workdir(), patient=patient, author=author or patient, title=title,
         category=category, document_date=document_date, hidden=hidden, source=source,
-        actor=acting or actor())
+        actor=acting or actor(), secret_from_representatives=secret_from_representatives)
 
 
 def store_upload(upload: FileStorage, *, patient: User, title: str, category: Category,

@@ -24,6 +24,7 @@ from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
 from web.render import load_page, render_page, see_other
 from web.space import owner as space_owner
+from web.space import represented
 from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
@@ -81,6 +82,7 @@ def document_list():
     except ValueError:
         page_number = 1
     page = vault.documents_page(db.session, keys.ring, space_owner(), category=category,
+                                representative=represented() is not None,
                                 query=query, page=page_number)
     return render_page("documents/list.html", fragment="documents/_list.html",
                        target="document-list",

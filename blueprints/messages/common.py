@@ -30,6 +30,7 @@ from web.labels.documents import human_size
 from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional
 from web.render import render_page, render_swap, see_other, wants_fragment
 from web.space import owner as space_owner
+from web.space import represented
 from web.uploads import incoming, limits, upload_message, workdir
 
 # The largest `avant` the database can compare with messages.id (32 bits on PostgreSQL).
@@ -163,7 +164,8 @@ def show(conversation: Conversation, *, endpoint: str, typed: str = "",
         messaging.mark_read(space_owner(), conversation)
     may_reply = messaging.allowed(db.session, space_owner(), conversation,
                                   MessageAction.REPLY)
-    documents = (messaging.recent_documents(db.session, keys.ring, space_owner())
+    documents = (messaging.recent_documents(db.session, keys.ring, space_owner(),
+                                            representative=represented() is not None)
                  if may_reply and space_owner().id == conversation.patient_id else [])
     db.session.commit()
     context = dict(summary=summary, items=items, older=older, before=before,

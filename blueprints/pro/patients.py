@@ -194,29 +194,33 @@ def patient_deposit(patient_id: str):
     if filled is None:
         return render_page("pro/deposit.html", errors=[], has_errors=False,
                            typed=DEPOSIT.blank(), patient=patient,
+                           minor=profile.is_minor(patient, date.today()),
                            categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
     errors, typed = filled.errors, filled.typed
+    minor = profile.is_minor(patient, date.today())
     if category is None and not filled.problem("category"):
         errors.append(("category", DEPOSIT.message(Problem("category", "choice"))))
     if category is None:
         db.session.commit()  # a category refused to this profession stays audited
     if not errors:
         try:
+            secret = minor and bool(filled.values.get("secret"))
             deposit(filled.values["file"], patient=patient, author=current_user,
                     title=filled.values["title"], category=category,
                     document_date=filled.values["date"], hidden=None, source="professional",
-                    acting=opened.actor)
+                    acting=opened.actor, secret_from_representatives=secret)
         except uploads.UploadRejected as problem:
             errors.append(("file", upload_message(problem)))
         except vault.InvalidDocument:
             errors.append(("date", _("La date du document ne peut pas être dans le futur.")))
         else:
-            notify_new_document(patient)
+            if not secret:  # a child's e-mail goes to the representatives: not this one
+                notify_new_document(patient)
             db.session.commit()
             flash(_("Le document est déposé dans l’espace santé du patient."), "success")
             return see_other(url_for("pro.patient_show", patient_id=patient.id))
     return render_page("pro/deposit.html", status=422 if errors else 200, errors=errors,
-                       has_errors=bool(errors), typed=typed, patient=patient,
+                       has_errors=bool(errors), typed=typed, patient=patient, minor=minor,
                        categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.models.base import Base, EncryptedFile, UTCDateTime, new_id, str_enum, utcnow
@@ -52,3 +52,7 @@ class Document(EncryptedFile, Base):
     document_date: Mapped[date]
     deposited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     hidden: Mapped[bool] = mapped_column(default=False)
+    # A minor asked the professional to keep this from the legal representatives (French
+    # law allows it): never shown to anyone acting for the minor.
+    secret_from_representatives: Mapped[bool] = mapped_column(default=False,
+                                                              server_default=false())

@@ -4,6 +4,7 @@ changes, and the end at the 18th birthday (Europe/Paris)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -146,3 +147,18 @@ def test_majority_ends_each_parent_once_and_reports_it_once(app, demo_users):
 def test_today_is_the_day_in_paris():
     assert representation.today_in_france(datetime(2037, 5, 13, 22, 30, tzinfo=UTC)) == (
         date(2037, 5, 14))
+
+
+@pytest.mark.parametrize("action", list(policy.DocumentAction))
+def test_the_minors_secret_in_the_document_policy(action):
+    """Whoever acts for the patient never reaches a secret document; the patient (the
+    minor, once they have their own access) and its author still do."""
+    owner = policy.DocumentContext(is_owner=True, is_author=False)
+    secret = replace(owner, secret_from_representatives=True)
+    acting = replace(secret, for_representative=True)
+    assert not policy.document_allowed(action, Role.PATIENT, acting, hidden=False)
+    assert policy.document_allowed(action, Role.PATIENT, secret, hidden=False) == (
+        policy.document_allowed(action, Role.PATIENT, owner, hidden=False))
+    assert policy.document_allowed(
+        action, Role.PATIENT, replace(owner, for_representative=True), hidden=False) == (
+        policy.document_allowed(action, Role.PATIENT, owner, hidden=False))

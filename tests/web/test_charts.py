@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from web.charts import Point, Series, line_chart, nice_step
+from web.charts import Point, ReferenceLine, Series, line_chart, nice_step
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -160,6 +160,101 @@ def test_growth_curve_ticks_are_round_ages():
     assert all(b.x - a.x >= 60 for a, b in zip(chart.x_ticks, chart.x_ticks[1:], strict=False))
 
 
+# --- reference lines (a growth chart's centiles) -------------------------------------------
+
+def centile_lines(*offsets: float, start: float = 0, end: float = 120) -> list[ReferenceLine]:
+    """Straight lines y = 10 + x / 10 + offset from x = start to end, every 6 units."""
+    xs = [start + 6 * k for k in range(int((end - start) / 6) + 1)]
+    return [ReferenceLine(f"{index}e", tuple(Point(x, 10 + x / 10 + offset) for x in xs),
+                          dashed=index in (0, len(offsets) - 1))
+            for index, offset in enumerate(offsets)]
+
+
+def ref_points(line) -> list[tuple[float, float]]:
+    return [tuple(map(float, pair.split(","))) for pair in line.points_attr.split()]
+
+
+def test_references_are_cut_to_the_series_span_and_are_not_series():
+    chart = chart_of([(30, 14.0), (60, 16.5), (90, 19.0)], references=centile_lines(-2, 0, 2))
+    assert len(chart.series) == 1 and not chart.legend
+    assert [line.label for line in chart.references] == ["0e", "1e", "2e"]
+    assert [line.dashed for line in chart.references] == [True, False, True]
+    for line in chart.references:
+        points = ref_points(line)
+        assert points[0][0] == chart.plot.left and points[-1][0] == chart.plot.right
+        assert [x for x, _ in points] == sorted(x for x, _ in points)
+    # Cut exactly at the span's ends: y = 10 + 30 / 10 + 2 = 15 at x = 30 for the top line.
+    top = ref_points(chart.references[-1])[0][1]
+    bottom_y = chart.plot.bottom - (15 - chart.y_ticks[0].value) / (
+        chart.y_ticks[-1].value - chart.y_ticks[0].value) * chart.plot.height
+    assert math.isclose(top, bottom_y, abs_tol=0.15)
+
+
+def test_the_y_axis_takes_in_the_references_and_only_within_the_span():
+    points = [(30, 14.0), (60, 16.5)]
+    alone = chart_of(points, y_floor=0)
+    framed = chart_of(points, y_floor=0, references=centile_lines(-6, 0, 8))
+    assert framed.y_ticks[-1].value >= 10 + 60 / 10 + 8 > alone.y_ticks[-1].value
+    assert framed.y_ticks[0].value <= 10 + 30 / 10 - 6
+    # The lines run to x = 120 (y = 30 at the top): cut at 60, so 30 is not on the axis.
+    assert framed.y_ticks[-1].value < 30
+    for _, cy in framed.series[0].markers:
+        assert framed.plot.top <= cy <= framed.plot.bottom
+    for line in framed.references:
+        assert all(framed.plot.top - 0.1 <= y <= framed.plot.bottom + 0.1
+                   for _, y in ref_points(line))
+
+
+def test_reference_labels_sit_at_the_right_end_in_order_and_apart():
+    # Lines 0.1 apart: their ends are within a pixel, the labels must still not overlap.
+    chart = chart_of([(0, 10.0), (120, 22.0)], references=centile_lines(-0.2, -0.1, 0, 0.1,
+                                                                         0.2))
+    labels = chart.references
+    assert all(line.label_x > chart.plot.right for line in labels)
+    ys = [line.label_y for line in labels]
+    assert ys == sorted(ys, reverse=True)  # lowest line, lowest label
+    assert all(a - b >= chart.font_size * 0.95 - 0.1 for a, b in zip(ys, ys[1:], strict=False))
+    widest = max(len(line.label) for line in labels) * 0.6 * chart.font_size
+    assert all(line.label_x + widest <= chart.width for line in labels)
+    # Far apart lines keep their labels level with their ends.
+    spread = chart_of([(0, 10.0), (120, 22.0)], references=centile_lines(-8, 0, 8))
+    for line in spread.references:
+        assert math.isclose(line.label_y, ref_points(line)[-1][1] + chart.font_size * 0.35,
+                            abs_tol=0.15)
+
+
+def test_a_line_ending_inside_the_span_is_labelled_where_it_ends():
+    chart = chart_of([(48, 50.0), (72, 51.0)], references=centile_lines(0, start=0, end=60))
+    (line,) = chart.references
+    end_x = ref_points(line)[-1][0]
+    assert chart.plot.left < end_x < chart.plot.right
+    assert math.isclose(line.label_x, end_x + 4, abs_tol=0.15)
+
+
+def test_references_outside_the_span_or_too_short_are_not_drawn():
+    outside = chart_of([(70, 50.0), (80, 51.0)], references=centile_lines(0, start=0, end=60))
+    assert outside.references == ()
+    assert outside.plot.right == chart_of([(70, 50.0), (80, 51.0)]).plot.right
+    one_point = ReferenceLine("x", (Point(75, 50.0),))
+    assert chart_of([(70, 50.0), (80, 51.0)], references=[one_point]).references == ()
+    assert chart_of([], references=centile_lines(0)).references == ()
+
+
+def test_a_single_measure_gets_the_lines_one_unit_each_side():
+    chart = chart_of([(42.5, 15.0)], references=centile_lines(-2, 0, 2))
+    ((cx, _),) = chart.series[0].markers
+    for line in chart.references:
+        points = ref_points(line)
+        assert points[0][0] == chart.plot.left and points[-1][0] == chart.plot.right
+    assert math.isclose(cx, (chart.plot.left + chart.plot.right) / 2, abs_tol=0.1)
+
+
+def test_charts_without_references_are_unchanged_by_them():
+    points = [(0, 71.0), (10, 74.0), (20, 70.0)]
+    assert chart_of(points) == chart_of(points, references=())
+    assert chart_of(points).references == ()
+
+
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
 
@@ -222,6 +317,28 @@ def test_a_legend_with_a_distinct_sample_for_each_series():
     assert [line.get("stroke-dasharray") for line in lines] == dashes[:2]  # one point: no line
 
 
+def test_reference_lines_are_drawn_under_the_series_thin_and_labelled():
+    chart = chart_of([(30, 14.0), (60, 16.5), (90, 19.0)], references=centile_lines(-2, 0, 2))
+    page = chart_markup(chart)
+    svg = page.select_one("figure.chart > svg")
+    groups = svg.find_all("g", recursive=False)
+    names = [group["class"][0] for group in groups]
+    assert names.index("chart__reference") < names.index("chart__series")
+    lines = svg.select("g.chart__reference polyline")
+    assert [line["points"] for line in lines] == [line.points_attr for line in chart.references]
+    assert {line["stroke-width"] for line in lines} == {"1"}
+    assert [line.get("stroke-dasharray") for line in lines] == ["5 3", None, "5 3"]
+    assert svg.select_one("g.chart__reference")["fill"] == "none"
+    assert [text.get_text() for text in svg.select("g.chart__reference-labels text")] == [
+        "0e", "1e", "2e"]
+    assert svg.select(".chart__reference .chart__marker") == []
+    assert page.find(attrs={"style": True}) is None
+    assert not any(attr in tag.attrs for tag in page.find_all(True)
+                   for attr in ("fill", "stroke", "color") if tag.get(attr) not in (None, "none"))
+    assert page.select_one(".chart__legend") is None
+    assert chart_markup(chart_of([(0, 70.0), (30, 74.0)])).select(".chart__reference") == []
+
+
 def test_an_empty_chart_renders_nothing():
     assert chart_markup(chart_of([])).text.strip() == ""
 
@@ -240,3 +357,19 @@ def test_the_data_table_has_a_caption_and_scoped_headers():
     assert [row.th["scope"] for row in rows] == ["row", "row"]
     assert [row.th.text for row in rows] == ["12/03/2024", "12/04/2024"]
     assert [row.td.text for row in rows] == ["72,4", "71,9"]
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 228), st.floats(0.5, 150)), min_size=1, max_size=20),
+       st.lists(st.floats(-40, 40), min_size=1, max_size=5, unique=True))
+def test_any_references_stay_inside_the_plot_with_labels_apart(points, offsets):
+    chart = chart_of(points, x_label=number, y_floor=0,
+                     references=centile_lines(*sorted(offsets), end=228))
+    plot = chart.plot
+    for line in chart.references:
+        for x, y in ref_points(line):
+            assert plot.left - 0.1 <= x <= plot.right + 0.1
+            assert plot.top - 0.1 <= y <= plot.bottom + 0.1
+        assert line.label_x + len(line.label) * 0.6 * chart.font_size <= chart.width + 0.1
+    ys = sorted(line.label_y for line in chart.references)
+    assert all(b - a >= chart.font_size * 0.95 - 0.1 for a, b in zip(ys, ys[1:], strict=False))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bs4 import BeautifulSoup
 from sqlalchemy import select
@@ -216,3 +217,48 @@ def test_a_professional_writing_to_the_child_reaches_the_parent(app, signed_in):
         assert {event.action for event in done} >= {"message.inbox", "message.read",
                                                      "message.sent"}
         assert {event.acting_as for event in done} == {"representative"}
+
+
+def test_the_minors_secret_is_never_shown_to_the_parent(app, signed_in):
+    """Dr Bernard deposits a document Léo asked to keep from his parents: nowhere in the
+    parent's view of his space (list, counts, search, the page, the file, attachments),
+    no e-mail; the doctor still sees it; an ordinary deposit is shown and announced."""
+    doctor = signed_in("dr.bernard")
+    _camille_id, leo_id = _ids(app)
+    page = doctor.get("/pro/patients").get_data(as_text=True)
+    found = doctor.post("/pro/patients", data={
+        "csrf_token": csrf_from(page), "nir": "1 19 05 69 123 456 74", "born_day": "14",
+        "born_month": "5", "born_year": "2019", "informed": "oui"})
+    assert found.headers["Location"] == f"/pro/patients/{leo_id}"
+    outbox = Path(app.config["OUTBOX_DIR"]) / "email"
+    before = len(list(outbox.iterdir())) if outbox.exists() else 0
+    for title, secret in (("Consultation confidentielle", "oui"), ("Bilan ORL", "")):
+        form = doctor.get(f"/pro/patients/{leo_id}/deposer").get_data(as_text=True)
+        assert "le patient mineur a demandé le secret" in form and check_page(form) == []
+        sent = doctor.post(f"/pro/patients/{leo_id}/deposer", data={
+            "csrf_token": csrf_from(form), "file": (io.BytesIO(b"Note\n"), "note.txt"),
+            "title": title, "category": "reports", "secret": secret, "date_day": "2",
+            "date_month": "12", "date_year": "2026"}, content_type="multipart/form-data")
+        assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
+    assert len(list(outbox.iterdir())) == before + 1  # the ordinary deposit only
+    seen = doctor.get(f"/pro/patients/{leo_id}").get_data(as_text=True)
+    assert "Consultation confidentielle" in seen and "Bilan ORL" in seen
+
+    parent = signed_in("camille.martin")
+    base = f"/espace/{leo_id}/documents"
+    listing = parent.get(base).get_data(as_text=True)
+    assert "Bilan ORL" in listing and "Consultation confidentielle" not in listing
+    assert "Consultation" not in parent.get(f"{base}?q=confidentielle").get_data(as_text=True)
+    assert "1 document" in parent.get(f"{base}?categorie=reports").get_data(as_text=True)
+    with app.app_context():
+        secret_id = db.session.scalars(select(Document.id).where(
+            Document.secret_from_representatives.is_(True))).one()
+    for path in (f"{base}/{secret_id}", f"{base}/{secret_id}/fichier",
+                 f"{base}/{secret_id}/apercu", f"{base}/{secret_id}/modifier"):
+        assert parent.get(path).status_code == 404, path
+    with app.app_context():
+        from domain import messaging
+        from extensions import keys
+        leo = db.session.get(User, leo_id)
+        offered = messaging.recent_documents(db.session, keys.ring, leo, representative=True)
+        assert [view.title for view in offered] == ["Bilan ORL"]
