@@ -21,11 +21,15 @@ def represented_by(session: Session, representative_id: str) -> list[tuple[User,
 
 def notification_addresses(session: Session, patient: User) -> list[str]:
     """Where to tell a person that something happened in their space: their own address,
-    or, for a child or a dependant without one, their legal representatives' (each address
-    once; addresses are sealed, so they are opened and sorted here)."""
+    or, for a child or a dependant without one, their representatives' in force today (each
+    address once; addresses are sealed, so they are opened and sorted here)."""
     if patient.email:
         return [patient.email]
-    representatives = session.scalars(
-        select(User).join(Representation, Representation.representative_id == User.id)
-        .where(Representation.represented_id == patient.id, User.email_sealed.is_not(None)))
-    return sorted({person.email for person in representatives if person.email})
+    today = representation.today_in_france()
+    rows = session.execute(
+        select(Representation, User)
+        .join(User, Representation.representative_id == User.id)
+        .where(Representation.represented_id == patient.id, Representation.ended_at.is_(None),
+               User.email_sealed.is_not(None))).all()
+    return sorted({person.email for row, person in rows
+                   if person.email and representation.in_force(row, patient, today)})

@@ -3,7 +3,10 @@ job ends a parent's at the child's 18th birthday. No name is ever printed."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+from pathlib import Path
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -55,7 +58,15 @@ def test_majority_job(app, demo_users, monkeypatch):
         app, "majority").output
     monkeypatch.setattr(representation, "utcnow",
                         lambda: datetime(2037, 5, 13, 22, 0, tzinfo=UTC))  # 14 May in Paris
+    outbox = Path(app.config["OUTBOX_DIR"]) / "email"
+    before = set(outbox.iterdir()) if outbox.exists() else set()
     result = _run(app, "majority")
     assert "1 person(s) came of age; 1 representation(s) ended." in result.output
     with app.app_context():
         assert db.session.scalars(select(Representation.ended_reason)).all() == ["majority"]
+    (sent,) = set(outbox.iterdir()) - before
+    mail = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    body = mail.get_body(("plain",)).get_content()
+    assert mail["To"] == "camille.martin@example.org" and "Léo a 18 ans aujourd’hui" in body
+    assert "0 person(s)" in _run(app, "majority").output  # once
+    assert len(set(outbox.iterdir()) - before) == 1

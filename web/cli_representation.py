@@ -7,13 +7,14 @@ here prints a name or a health datum."""
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from domain import audit, insured, representation
 from domain.identity import InvalidIdentifier, normalise_nir
 from domain.models import User
 from domain.policy import RepresentationKind
 from extensions import db, keys
+from web.outgoing import notify_representation_ended
 
 OPERATOR = audit.Actor(acting_as="operator")
 
@@ -87,6 +88,11 @@ def register_representation(app: Flask) -> None:
         twice at once)."""
         grown = representation.end_at_majority(db.session, keys.ring,
                                                representation.today_in_france(), OPERATOR)
-        db.session.commit()
+        # The e-mails join the outbox in the same transaction: sent once, with the ending.
+        with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+            for item in grown:
+                for former in item.former:
+                    notify_representation_ended(former, item.person)
+            db.session.commit()
         click.echo(f"{len(grown)} person(s) came of age; "
                    f"{sum(len(item.former) for item in grown)} representation(s) ended.")

@@ -99,6 +99,12 @@ def _addresses(patient) -> list[str]:
     return notification_addresses(db.session, patient)
 
 
+def space_url(endpoint: str, patient) -> str:
+    """A page of the patient's space for the e-mail about it: their own address, or, when
+    the e-mail goes to their representatives, the page in the represented space."""
+    return absolute_url(endpoint, space_id=None if patient.email else patient.id)
+
+
 def tell_patient(patient, subject_source, template: str, **context) -> bool:
     """One e-mail to the patient, or to each of a child's representatives; False when
     nobody has an address."""
@@ -114,7 +120,7 @@ def notify_new_document(patient) -> bool:
     vault."""
     return tell_patient(patient, lambda: _("Un nouveau document dans votre espace santé"),
                         "email/new_document.txt",
-                        documents_url=absolute_url("documents.document_list"))
+                        documents_url=space_url("documents.document_list", patient))
 
 
 def notify_professional_access(patient, profession_label) -> bool:
@@ -122,7 +128,7 @@ def notify_professional_access(patient, profession_label) -> bool:
     they read). Called at most once a day per professional."""
     return tell_patient(patient, lambda: _("Un professionnel de santé a accédé à votre espace"),
                         "email/professional_access.txt", profession=profession_label,
-                        access_url=absolute_url("access.history_show"))
+                        access_url=space_url("access.history_show", patient))
 
 
 def notify_emergency(patient, professional, profession_label, ends_at) -> int:
@@ -133,7 +139,7 @@ def notify_emergency(patient, professional, profession_label, ends_at) -> int:
         send_email(address, lambda: _("Accès en urgence à votre espace santé"),
                    "email/emergency_access.txt", profession=profession_label,
                    name=professional.display_name, ends_at=ends_at,
-                   access_url=absolute_url("access.history_show"))
+                   access_url=space_url("access.history_show", patient))
         sent += 1
     doctor = patient.attending_doctor
     if doctor is not None and doctor.email and doctor.id != professional.id:
@@ -150,7 +156,17 @@ def notify_new_message_to_patient(patient, profession_label) -> bool:
     kind of professional: never its subject or content."""
     return tell_patient(patient, lambda: _("Un nouveau message dans votre espace santé"),
                         "email/new_message.txt", profession=profession_label,
-                        inbox_url=absolute_url("messages.inbox"))
+                        inbox_url=space_url("messages.inbox", patient))
+
+
+def notify_representation_ended(former, person) -> bool:
+    """Tell a former representative that the person came of age and that the space is now
+    theirs alone (their first name, nothing of the space)."""
+    if not former.email:
+        return False
+    send_email(former.email, lambda: _("Fin de votre accès à un espace santé"),
+               "email/representation_ended.txt", person_name=person.given_name)
+    return True
 
 
 def notify_new_message_to_professional(professional) -> bool:
@@ -171,7 +187,7 @@ def notify_agenda_reminder(patient, day, items) -> bool:
     return tell_patient(patient, lambda: _("Rappel : demain dans votre agenda santé"),
                         "email/agenda_reminder.txt", day=day, entries=entries,
                         child_name=None if patient.email else patient.given_name,
-                        agenda_url=absolute_url("agenda.index"))
+                        agenda_url=space_url("agenda.index", patient))
 
 
 def drain(app: Flask) -> outbox.Run:

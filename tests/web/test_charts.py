@@ -373,3 +373,11 @@ def test_any_references_stay_inside_the_plot_with_labels_apart(points, offsets):
         assert line.label_x + len(line.label) * 0.6 * chart.font_size <= chart.width + 0.1
     ys = sorted(line.label_y for line in chart.references)
     assert all(b - a >= chart.font_size * 0.95 - 0.1 for a, b in zip(ys, ys[1:], strict=False))
+
+
+def test_a_note_goes_under_the_chart_inside_the_figure():
+    page = render('{{ line_chart(chart, "poids", "Poids", "De 70 à 74 kg.", none, note) }}',
+                  chart=chart_of([(0, 70.0), (30, 74.0)]), note="Courbes : OMS")
+    note = page.select_one("figure.chart > p.chart__note")
+    assert note.get_text() == "Courbes : OMS" and note.find_previous_sibling("svg")
+    assert chart_markup(chart_of([(0, 70.0)])).select(".chart__note") == []

@@ -27,9 +27,9 @@ SOURCE = _l("Courbes : standards de croissance de l’OMS (2006, 0–5 ans ; 200
 SEX_UNKNOWN = _l("Le sexe de l’enfant n’est pas connu : les courbes de l’OMS, qui diffèrent "
                  "pour les filles et les garçons, ne peuvent pas être tracées.")
 LINES_DESCRIPTION = {
-    "male": _l("Les lignes fines grises sont les 3e, 15e, 50e, 85e et 97e centiles des "
+    "male": _l("Les lignes fines, sans points, sont les 3e, 15e, 50e, 85e et 97e centiles des "
                "standards de croissance de l’OMS pour les garçons."),
-    "female": _l("Les lignes fines grises sont les 3e, 15e, 50e, 85e et 97e centiles des "
+    "female": _l("Les lignes fines, sans points, sont les 3e, 15e, 50e, 85e et 97e centiles des "
                  "standards de croissance de l’OMS pour les filles."),
 }
 

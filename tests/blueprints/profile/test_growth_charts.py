@@ -87,7 +87,7 @@ def test_a_childs_weight_against_the_who_centiles(app, signed_in):
     assert svg.title.get_text() == "Courbe de croissance : Poids selon l’âge"
     description = svg.desc.get_text()
     assert description.startswith("3 mesures, de ")
-    assert ("Les lignes fines grises sont les 3e, 15e, 50e, 85e et 97e centiles des standards "
+    assert ("Les lignes fines, sans points, sont les 3e, 15e, 50e, 85e et 97e centiles des standards "
             "de croissance de l’OMS pour les garçons.") in description
     lines = svg.select("g.chart__reference polyline")
     assert len(lines) == 5
@@ -97,7 +97,8 @@ def test_a_childs_weight_against_the_who_centiles(app, signed_in):
     assert len(svg.select("g.chart__series")) == 1
     assert len(svg.select("g.chart__series .chart__marker")) == 3
     assert svg.find_all("g", recursive=False)[-1]["class"][0] == "chart__series"
-    assert SOURCE in soup.get_text(" ")
+    assert soup.select_one("figure.chart > p.chart__note").get_text() == SOURCE
+    assert soup.select_one("figure.chart + div.table-scroll table") is not None
 
     expected = [words(growth.assess(growth.Sex.MALE, "weight", value,
                                     birth_date=child.birth_date, measured_on=day).band)

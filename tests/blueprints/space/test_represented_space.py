@@ -4,6 +4,8 @@ else getting in (other people's ids, the parent's own id, after the 18th birthda
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import re
 from datetime import UTC, datetime
@@ -241,6 +243,10 @@ def test_the_minors_secret_is_never_shown_to_the_parent(app, signed_in):
             "date_month": "12", "date_year": "2026"}, content_type="multipart/form-data")
         assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
     assert len(list(outbox.iterdir())) == before + 1  # the ordinary deposit only
+    newest = max(outbox.iterdir(), key=lambda path: path.stat().st_mtime_ns)
+    mail = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
+    assert mail["To"] == "camille.martin@example.org"
+    assert f"/espace/{leo_id}/documents" in mail.get_body(("plain",)).get_content()
     seen = doctor.get(f"/pro/patients/{leo_id}").get_data(as_text=True)
     assert "Consultation confidentielle" in seen and "Bilan ORL" in seen
 
