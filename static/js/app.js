@@ -144,7 +144,10 @@
     // On a full page load only an error summary takes the focus (after a failed post);
     // headings are focused after htmx swaps, where the focus would otherwise be lost.
     var summary = document.querySelector("[data-error-summary]");
-    if (summary) { summary.focus(); }
+    // After switching spaces (one's own, a child's), the new page's h1 takes the focus, so
+    // a screen reader announces whose space this is.
+    var landing = document.querySelector("[data-focus-on-load]");
+    if (summary) { summary.focus(); } else if (landing) { landing.focus(); }
     idle.reset();
   });
 })();

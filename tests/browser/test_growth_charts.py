@@ -18,12 +18,32 @@ from sqlalchemy import delete, select
 from domain import audit, growth, measures
 from domain.models import Measure, Representation, User
 from extensions import db, keys
-from tests.browser.flows import ALL_COMBOS, Findings
+from tests.browser import flows
+from tests.browser.flows import ALL_COMBOS
 
 pytestmark = pytest.mark.browser
 
 LOGIN = "camille.martin"
 SOURCE = "Courbes : standards de croissance de l’OMS (2006, 0–5 ans ; 2007, 5–19 ans)"
+SCROLL = "hidden-text-escapes-the-table-scroll"
+
+# Application problems found here and not fixed yet (the contract of flows.Findings).
+KNOWN_PROBLEMS = {
+    SCROLL: "at 320 px a child's five-column table scrolls in its region, but the delete "
+            "links' .visually-hidden text (position: absolute) is placed against the page, "
+            "not the region, and makes the page scroll sideways: static/css/site.css needs "
+            "`.table-scroll { position: relative; }`",
+}
+
+
+class Findings(flows.Findings):
+    known_problems = KNOWN_PROBLEMS
+
+    def page(self, page, js: bool, width: int, where: str) -> None:
+        self.axe(page, js, where, width)
+        self.headings(page, where)
+        if width == 320:
+            self.reflow(page, where, known=SCROLL)
 
 
 class Child:

@@ -38,17 +38,18 @@ def test_the_parent_switches_to_the_childs_space_and_back(app, signed_in):
     switch = html.select_one("nav.space-switch")
     assert [a.get_text(strip=True) for a in switch.select("a")] == ["Mon espace",
                                                                   "Espace de Léo"]
-    assert switch.select_one("a[aria-current]")["href"] == "/mon-espace"
-    assert f'href="/espace/{leo_id}/mon-espace"' in own
+    assert switch.select_one("a[aria-current]")["href"] == "/mon-espace?bascule=1"
+    assert f'href="/espace/{leo_id}/mon-espace?bascule=1"' in own
     assert "Vous agissez pour" not in own
 
-    home = client.get(f"/espace/{leo_id}/mon-espace")
+    home = client.get(f"/espace/{leo_id}/mon-espace?bascule=1")
     page = home.get_data(as_text=True)
     assert home.status_code == 200 and check_page(page) == []
     html = BeautifulSoup(page, "html.parser")
     assert html.title.get_text() == "Espace santé de Léo – Carnet santé"
     assert "Vous agissez pour Léo Martin, né(e) le 14 mai 2019." in html.get_text(" ")
-    assert html.select_one(".banner--represented a")["href"] == "/mon-espace"
+    assert html.select_one(".banner--represented a")["href"] == "/mon-espace?bascule=1"
+    assert html.h1.has_attr("data-focus-on-load")  # app.js: the switch lands on the h1
     assert html.h1.get_text(strip=True) == "Espace santé de Léo"
     # Every link of the menu stays in the child's space; areas not served there are absent.
     menu = [a["href"] for a in html.select("nav.main-nav a")]
