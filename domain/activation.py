@@ -12,6 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -96,6 +97,11 @@ def live_codes(session: Session, person_id: str, now: datetime) -> list[Activati
         ActivationCode.blocked_at.is_(None), ActivationCode.expires_at > now)).scalars())
 
 
+def _french_day(now: datetime) -> date:
+    """The day it is in France: a minor comes of age at midnight in Paris, not in UTC."""
+    return now.astimezone(ZoneInfo("Europe/Paris")).date()
+
+
 def _recipient(session: Session, person: InsuredPerson, today: date) -> InsuredPerson:
     """A minor's code goes to a legal representative, preferably one with an e-mail."""
     if not is_minor(person, today):
@@ -111,7 +117,7 @@ def issue_code(session: Session, keyring: Keyring, person: InsuredPerson, now: d
     """Create a code for a person; earlier live codes are superseded (single valid code)."""
     for old in live_codes(session, person.id, now):
         old.used_at, old.spent_reason = now, "superseded"
-    recipient = _recipient(session, person, now.date())
+    recipient = _recipient(session, person, _french_day(now))
     email = read_field(keyring, recipient, "email")
     phone = read_field(keyring, recipient, "phone")
     if email:
@@ -144,8 +150,8 @@ def issue_codes(session: Session, keyring: Keyring, people: list[InsuredPerson],
         ActivationCode.expires_at > now).values(used_at=now, spent_reason="superseded"))
     issued, rows, entries = [], [], []
     for person in people:
-        recipient = _recipient(session, person, now.date()) if is_minor(person, now.date()) \
-            else person
+        today = _french_day(now)
+        recipient = _recipient(session, person, today) if is_minor(person, today) else person
         email = read_field(keyring, recipient, "email")
         code = generate_code()
         channel = CodeChannel.EMAIL if email else CodeChannel.POST
@@ -258,7 +264,7 @@ def request_provisional_code(session: Session, keyring: Keyring, nir: str, vital
     elif recent >= MAX_PROVISIONAL_PER_DAY:
         reason = "daily_limit"
     else:
-        recipient = _recipient(session, person, now.date())
+        recipient = _recipient(session, person, _french_day(now))
         if not (recipient.email_sealed or recipient.phone_sealed):
             reason = "no_contact"
     if reason:
@@ -373,12 +379,21 @@ def activate(session: Session, keyring: Keyring, record: ActivationCode,
     return user
 
 
+def handed_over(session: Session, person: InsuredPerson) -> bool:
+    """A space kept by its parents until the 18th birthday and handed over since: it holds
+    the person's history, so it is taken over with a code, or closed from inside (the
+    10-year archive), never erased by an opposition."""
+    return person.user_id is not None and session.scalars(select(Representation.id).where(
+        Representation.represented_id == person.user_id,
+        Representation.ended_reason == "majority").limit(1)).first() is not None
+
+
 def oppose(session: Session, keyring: Keyring, person: InsuredPerson, now: datetime,
            actor: audit.Actor, record: ActivationCode | None = None) -> str:
     """Refuse the space: codes spent, no space (an automatic one is erased). Returns the
     reference printed on the proof of opposition."""
     if person.space_status not in (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED,
-                                   SpaceStatus.OPPOSED):
+                                   SpaceStatus.OPPOSED) or handed_over(session, person):
         raise NotAllowed(person.space_status.value)
     if record is not None:
         check_usable(record, now)
@@ -426,14 +441,15 @@ def oppose_without_code(session: Session, keyring: Keyring, nir: str, vitale: st
         audit.record(session, keyring, "activation.opposition_refused", actor=actor,
                      outcome="failure", details={"reason": "no_match"}, now=now)
         return OppositionRequest(None)
-    recipient = _recipient(session, person, now.date())
+    recipient = _recipient(session, person, _french_day(now))
     contact = {"recipient": recipient, "email": read_field(keyring, recipient, "email"),
                "address": read_field(keyring, recipient, "address")}
     if person.space_status == SpaceStatus.OPPOSED:
         audit.record(session, keyring, "activation.opposition_repeated", actor=actor,
                      subject_id=person.id, details={"with_code": False}, now=now)
         return OppositionRequest("opposed", person, repeated=True, **contact)
-    if person.space_status in (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED):
+    if person.space_status in (SpaceStatus.PENDING, SpaceStatus.AUTO_CREATED) and not (
+            handed_over(session, person)):
         oppose(session, keyring, person, now, actor)
         return OppositionRequest("opposed", person, **contact)
     audit.record(session, keyring, "activation.opposition_refused", actor=actor,

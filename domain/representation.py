@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from domain import audit, policy
+from domain import activation, audit, policy
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
-from domain.models import Representation, Role, User
+from domain.models import InsuredPerson, Representation, Role, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.policy import RepresentationKind
 
@@ -181,3 +181,18 @@ def end_at_majority(session: Session, keyring: Keyring, today: date,
         [holder for _person, ids in grown.values() for holder in ids])))} if grown else {}
     return [Majority(person, tuple(holders[holder] for holder in ids))
             for person, ids in grown.values()]
+
+
+def hand_over(session: Session, keyring: Keyring, person: User,
+              now: datetime) -> activation.IssuedCode | None:
+    """After the 18th birthday: the space waits for its owner's own sign-in (as a space
+    created automatically does) and a code goes to them, by e-mail or by post, to take it
+    over through activation; without an answer it simply stays theirs. None when the
+    person already signs in by themselves or is not in the insurer's records."""
+    record = session.scalars(select(InsuredPerson).where(
+        InsuredPerson.user_id == person.id)).first()
+    if record is None or person.login is not None or (
+            record.space_status != SpaceStatus.ACTIVE):
+        return None
+    record.space_status, record.status_changed_at = SpaceStatus.AUTO_CREATED, now
+    return activation.issue_code(session, keyring, record, now)

@@ -6,15 +6,26 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from pathlib import Path
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from domain import representation
-from domain.models import AuditEvent, Representation
-from extensions import db
+from domain import activation, audit, insured, representation
+from domain.errors import NotAllowed
+from domain.models import (
+    ActivationCode,
+    AuditEvent,
+    Representation,
+    SecondFactor,
+    SpaceStatus,
+    User,
+)
+from extensions import db, keys
 from tests.domain.test_care import CAMILLE_NIR, LEO_NIR, UNKNOWN_NIR
+from web import cli_representation
 
 
 def _run(app, *args):
@@ -54,14 +65,14 @@ def test_refusals_name_the_problem(app, demo_users):
 
 
 def test_majority_job(app, demo_users, monkeypatch):
-    assert "0 person(s) came of age; 0 representation(s) ended." in _run(
+    assert "0 person(s) came of age; 0 representation(s) ended;" in _run(
         app, "majority").output
-    monkeypatch.setattr(representation, "utcnow",
-                        lambda: datetime(2037, 5, 13, 22, 0, tzinfo=UTC))  # 14 May in Paris
+    for module in (representation, cli_representation):  # 14 May in Paris
+        monkeypatch.setattr(module, "utcnow", lambda: datetime(2037, 5, 13, 22, 0, tzinfo=UTC))
     outbox = Path(app.config["OUTBOX_DIR"]) / "email"
     before = set(outbox.iterdir()) if outbox.exists() else set()
     result = _run(app, "majority")
-    assert "1 person(s) came of age; 1 representation(s) ended." in result.output
+    assert "1 person(s) came of age; 1 representation(s) ended;" in result.output
     with app.app_context():
         assert db.session.scalars(select(Representation.ended_reason)).all() == ["majority"]
     (sent,) = set(outbox.iterdir()) - before
@@ -70,3 +81,34 @@ def test_majority_job(app, demo_users, monkeypatch):
     assert mail["To"] == "camille.martin@example.org" and "Léo a 18 ans aujourd’hui" in body
     assert "0 person(s)" in _run(app, "majority").output  # once
     assert len(set(outbox.iterdir()) - before) == 1
+
+
+def test_at_18_the_young_adult_gets_a_code_to_take_the_space_over(app, demo_users,
+                                                                    monkeypatch):
+    """Léo has no e-mail of his own: his code goes by post. With it he takes his space
+    over (his own sign-in, his history kept); an opposition can no longer erase it."""
+    for module in (representation, cli_representation):
+        monkeypatch.setattr(module, "utcnow", lambda: datetime(2037, 5, 13, 22, 0, tzinfo=UTC))
+    result = _run(app, "majority")
+    assert "1 code(s) to take the space over by post." in result.output, result.output
+    letters = Path(re.search(r"Letters for the post: (\S+)", result.output).group(1))
+    assert letters.stat().st_mode & 0o077 == 0 and letters.read_bytes().startswith(b"%PDF")
+    with app.app_context():
+        person = insured.find_by_nir(db.session, keys.ring, LEO_NIR)
+        assert person.space_status == SpaceStatus.AUTO_CREATED
+        code = db.session.scalars(select(ActivationCode).where(
+            ActivationCode.insured_id == person.id)).one()
+        leo = db.session.get(User, person.user_id)
+        now = datetime(2037, 5, 20, 10, 0, tzinfo=UTC)
+        refused = activation.oppose_without_code(
+            db.session, keys.ring, LEO_NIR, "23456789012", person.birth_date, now,
+            audit.Actor())
+        assert refused.outcome == "not_opposable"
+        assert activation.handed_over(db.session, person)
+        with pytest.raises(NotAllowed):
+            activation.oppose(db.session, keys.ring, person, now, audit.Actor(), code)
+        activation.activate(db.session, keys.ring, code, activation.Credentials(
+            "leo.martin", "x" * 20, SecondFactor.TOTP, "JBSWY3DPEHPK3PXP", None, None),
+            now, audit.Actor())
+        db.session.commit()
+        assert (leo.login, person.space_status) == ("leo.martin", SpaceStatus.ACTIVE)

@@ -6,14 +6,19 @@ here prints a name or a health datum."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 
 from domain import audit, insured, representation
+from domain.files import write_private
 from domain.identity import InvalidIdentifier, normalise_nir
 from domain.models import User
+from domain.models.base import utcnow
 from domain.policy import RepresentationKind
 from extensions import db, keys
+from web.delivery import code_letters_pdf, deliver_code
 from web.outgoing import notify_representation_ended
 
 OPERATOR = audit.Actor(acting_as="operator")
@@ -84,15 +89,29 @@ def register_representation(app: Flask) -> None:
 
     @representation_group.command("majority")
     def representation_majority():
-        """Daily: end parents' representations at the child's 18th birthday (safe to run
-        twice at once)."""
+        """Daily: end parents' representations at the child's 18th birthday, tell them, and
+        send the young adult a code to take the space over (safe to run twice at once)."""
         grown = representation.end_at_majority(db.session, keys.ring,
                                                representation.today_in_france(), OPERATOR)
         # The e-mails join the outbox in the same transaction: sent once, with the ending.
+        now, posted = utcnow(), []
         with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
             for item in grown:
                 for former in item.former:
                     notify_representation_ended(former, item.person)
+                issued = representation.hand_over(db.session, keys.ring, item.person, now)
+                if issued is not None and issued.channel.value == "post":
+                    posted.append(issued)
+                elif issued is not None:
+                    deliver_code(issued)
+            if posted:
+                # The letters hold codes in clear: 0600, in a 0700 folder.
+                target = (Path(current_app.config["OUTBOX_DIR"]) / "letters" /
+                          f"majority-{now:%Y%m%dT%H%M%S}.pdf")
+                write_private(target.parent, target.name, code_letters_pdf(posted),
+                              replace=True)
+                click.echo(f"Letters for the post: {target}")
             db.session.commit()
         click.echo(f"{len(grown)} person(s) came of age; "
-                   f"{sum(len(item.former) for item in grown)} representation(s) ended.")
+                   f"{sum(len(item.former) for item in grown)} representation(s) ended; "
+                   f"{len(posted)} code(s) to take the space over by post.")

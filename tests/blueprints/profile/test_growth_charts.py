@@ -87,8 +87,8 @@ def test_a_childs_weight_against_the_who_centiles(app, signed_in):
     assert svg.title.get_text() == "Courbe de croissance : Poids selon l’âge"
     description = svg.desc.get_text()
     assert description.startswith("3 mesures, de ")
-    assert ("Les lignes fines, sans points, sont les 3e, 15e, 50e, 85e et 97e centiles des standards "
-            "de croissance de l’OMS pour les garçons.") in description
+    assert ("Les lignes fines, sans points, sont les 3e, 15e, 50e, 85e et 97e centiles des "
+            "standards de croissance de l’OMS pour les garçons.") in description
     lines = svg.select("g.chart__reference polyline")
     assert len(lines) == 5
     assert [line.get("stroke-dasharray") for line in lines] == ["5 3", None, None, None, "5 3"]
