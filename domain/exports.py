@@ -50,7 +50,7 @@ class _Sink:
 
 
 def space_archive_stream(session: Session, user: User, keyring=None,
-                         store=None) -> Iterator[bytes]:
+                         store=None, representative: bool = False) -> Iterator[bytes]:
     """The account's identity and contact details, the spaces it manages and every document
     of the vault, decrypted, one file each under documents/<category>/, the medical
     profile (every section, vaccinations and measures) as JSON with its codes, and every
@@ -82,7 +82,7 @@ def space_archive_stream(session: Session, user: User, keyring=None,
     prepared = [(_entry(name, stamp, zipfile.ZIP_DEFLATED),
                  json.dumps(data, ensure_ascii=False, indent=2).encode())
                 for name, data in files]
-    documents = (_documents(session, user, keyring, stamp)
+    documents = (_documents(session, user, keyring, stamp, representative)
                  if keyring is not None and store is not None else [])
     return _stream(prepared, documents,
                    lambda document: vault.open_content(keyring, store, user, document))
@@ -162,15 +162,17 @@ def _messages(session: Session, user: User, keyring) -> list[dict]:
     return result
 
 
-def _documents(session: Session, user: User, keyring,
-               stamp: tuple) -> list[tuple[zipfile.ZipInfo, Document]]:
+def _documents(session: Session, user: User, keyring, stamp: tuple,
+               representative: bool = False) -> list[tuple[zipfile.ZipInfo, Document]]:
     """Each document's entry in the archive, oldest first (then in the order deposited, so
     the names are the same at every export); a name already taken gains " (bis)" before
     its extension."""
     used: set[str] = set()
     result = []
-    for document in session.scalars(select(Document).where(Document.patient_id == user.id)
-                                     .order_by(Document.document_date, Document.deposited_at,
+    mine = select(Document).where(Document.patient_id == user.id)
+    if representative:  # the minor's secret documents never leave with a representative
+        mine = mine.where(Document.secret_from_representatives.is_(False))
+    for document in session.scalars(mine.order_by(Document.document_date, Document.deposited_at,
                                                Document.id)).all():
         item = vault.view(keyring, user, document)
         name = f"mon-espace/documents/{document.category.value}/" \
@@ -226,9 +228,12 @@ def export_space(session: Session, keyring, store, user: User, *,
     """The person downloads a copy of their space: recorded and committed first (the audit
     chain is not held while the archive is prepared), then space_archive_stream(), whose
     transaction is ended so that no connection stays taken while it streams (minutes on a
-    slow link; the loaded rows stay readable, sessions do not expire them on commit)."""
+    slow link; the loaded rows stay readable, sessions do not expire them on commit).
+    Someone acting for the person (a parent, a guardian) gets it without the minor's
+    secret documents."""
     audit.record(session, keyring, "account.exported", actor=actor, subject_id=user.id)
     session.commit()
-    chunks = space_archive_stream(session, user, keyring, store)
+    chunks = space_archive_stream(session, user, keyring, store,
+                                  representative=actor.acting_as == "representative")
     session.commit()
     return chunks

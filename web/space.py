@@ -24,7 +24,8 @@ SPACE_ARG = "space_id"
 PREFIX = "/espace/<string:space_id>"
 # The areas a representative uses in the represented person's space (their patient-space
 # routes only: a professional's routes never get a twin).
-AREAS = ("space.dashboard", "documents.", "profile.", "agenda.", "access.", "messages.")
+AREAS = ("space.dashboard", "documents.", "profile.", "agenda.", "access.", "messages.",
+         "account.export", "account.close")
 ENDPOINTS = "carnet_space_endpoints"
 
 

@@ -4,6 +4,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     request,
     session,
     stream_with_context,
@@ -27,6 +28,8 @@ from web.access import actor, allow
 from web.devices import describe_device
 from web.forms import Form
 from web.render import redirect_to, render_page, swap_or_see_other
+from web.space import owner as space_owner
+from web.space import represented
 
 # Closing the space: what becomes of the data, that the person understood, and their
 # password (checked like at sign-in: same waits, same audit).
@@ -124,11 +127,16 @@ def close():
                 errors.append(password_error)
         if not errors:
             try:
-                closing.close_space(db.session, keys.ring, current_user._get_current_object(),
+                closing.close_space(db.session, keys.ring, space_owner(),
                                     delete_now=filled.values["retention"] == "delete",
                                     now=utcnow(), actor=actor())
             except NotAllowed:
                 abort(409)
+            if represented() is not None:  # a child's space: the parent stays signed in
+                db.session.commit()
+                flash(_("L’espace santé de %(name)s est fermé.",
+                        name=represented().person.given_name), "success")
+                return redirect_to(url_for("space.dashboard", space_id=None))
             logout_user()
             session.destroy()
             db.session.commit()
@@ -136,7 +144,8 @@ def close():
             response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
             return response
         db.session.commit()  # the failure count and its audit row stay
-    return render_page("account/close.html", status=422 if errors else 200, errors=errors,
+    page = "account/close_represented.html" if represented() else "account/close.html"
+    return render_page(page, status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), choice=typed["retention"],
                        understood=typed["understood"])
 
@@ -146,8 +155,8 @@ def close():
 def export():
     """Everything my space holds, as a ZIP I can keep before closing it, streamed as it is
     written (never whole in memory)."""
-    chunks = exports.export_space(db.session, keys.ring, blobs.store,
-                                  current_user._get_current_object(), actor=actor())
+    chunks = exports.export_space(db.session, keys.ring, blobs.store, space_owner(),
+                                  actor=actor())
     response = Response(stream_with_context(chunks), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"mon-espace-sante.zip\"; filename*=UTF-8''mon-espace-sante.zip")

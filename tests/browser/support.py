@@ -158,8 +158,9 @@ class Target:
 
     @property
     def moves_focus(self) -> bool:
-        """With JavaScript, app.js focuses the error summary of these pages on load."""
-        return self.status == 422
+        """With JavaScript, app.js focuses the error summary of these pages on load, or
+        the h1 of the page a switch of spaces lands on."""
+        return self.status == 422 or self.state in LANDS_ON_H1
 
 
 def role_may_see(role: str, route: Route) -> bool:
@@ -210,6 +211,9 @@ def _wrong_code(login: str):
             submit_main_form(page)
 
     return reach
+
+
+LANDS_ON_H1 = ("espace-de-leo",)  # the switch's own page: its h1 takes the focus
 
 
 def _in_leos_space(*then: str):

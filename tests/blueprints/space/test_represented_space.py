@@ -8,17 +8,18 @@ import email
 import email.policy
 import io
 import re
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
-from domain import representation
-from domain.models import AuditEvent, Document, Representation, Role, User
-from extensions import db
+from domain import insured, representation
+from domain.models import AuditEvent, Document, Representation, Role, SpaceStatus, User
+from extensions import db, keys
 from tests.blueprints.documents.test_vault_pages import png
-from tests.conftest import csrf_from
+from tests.conftest import DEMO, csrf_from
 from tests.html_checks import check_page
 
 
@@ -269,3 +270,28 @@ def test_the_minors_secret_is_never_shown_to_the_parent(app, signed_in):
         leo = db.session.get(User, leo_id)
         offered = messaging.recent_documents(db.session, keys.ring, leo, representative=True)
         assert [view.title for view in offered] == ["Bilan ORL"]
+
+
+def test_the_parent_exports_and_closes_the_childs_space(app, signed_in):
+    """The export leaves out nothing of Léo's but the minor's secret documents; closing
+    his space (with Camille's own password) archives it and keeps Camille signed in."""
+    client = signed_in("camille.martin")
+    _camille_id, leo_id = _ids(app)
+    base = f"/espace/{leo_id}"
+    export = client.get(f"{base}/mon-compte/export.zip")
+    assert export.status_code == 200 and export.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(export.data)).namelist()
+    assert names and all(name.startswith("mon-espace/") for name in names)
+    page = client.get(f"{base}/mon-compte/fermer").get_data(as_text=True)
+    assert "Fermer l’espace santé de Léo" in page and check_page(page) == []
+    response = client.post(f"{base}/mon-compte/fermer", data={
+        "csrf_token": csrf_from(page), "retention": "archive", "understood": "oui",
+        "password": DEMO["camille.martin"].password})
+    assert response.status_code == 303 and response.headers["Location"] == "/mon-espace"
+    home = client.get("/mon-espace").get_data(as_text=True)
+    assert "L’espace santé de Léo est fermé." in home
+    assert client.get(f"{base}/documents").status_code == 404  # closed: nobody opens it
+    with app.app_context():
+        person = insured.find_by_nir(db.session, keys.ring, "119056912345674")
+        assert person.space_status == SpaceStatus.CLOSED
+        assert db.session.get(User, leo_id).enabled is False
