@@ -74,6 +74,37 @@ def discover(app, clients: dict) -> list[tuple[str, str]]:
     return found
 
 
+def shown(path: str) -> str:
+    """A path as printed: a represented space's id as <léo>."""
+    return re.sub(r"/espace/[0-9a-f]{32}", "/espace/<léo>", path)
+
+
+def represented_pages(app) -> list[tuple[str, str]]:
+    """The demo child's space as his parent sees it (issue 15): his dashboard and his
+    weight and height growth curves, with his visits' measures, beside the same pages of
+    the parent's own space (in the list already) seeded with her demo profile."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from domain.demo import child as demo_child
+    from domain.demo import profile as demo_profile
+    from domain.models import Representation, User
+    from extensions import blobs, db, keys
+
+    with app.app_context():
+        demo_profile.seed_profile(db.session, keys.ring, "camille.martin", date.today())
+        demo_child.seed_child(db.session, keys.ring, blobs.store, "camille.martin",
+                              "dr.bernard")
+        db.session.commit()
+        parent = db.session.scalars(select(User.id).where(
+            User.login == "camille.martin")).one()
+        child = db.session.scalars(select(Representation.represented_id).where(
+            Representation.representative_id == parent)).one()
+    return [("patient", f"/espace/{child}{path}")
+            for path in ("/mon-espace", "/profil/mesures/poids", "/profil/mesures/taille")]
+
+
 def weigh_pages(clients, pages) -> None:
     print_title(f"Page weight: compressed body + headers, budget {PAGE_BUDGET:,} bytes "
                 "(one round trip)")
@@ -87,7 +118,7 @@ def weigh_pages(clients, pages) -> None:
         ok = response.status_code == 200 and total <= PAGE_BUDGET
         over += not ok
         encoding = response.headers.get("Content-Encoding", "-")
-        print(f"{role:<13} {path:<22} {decoded_size(response):>7,} {encoding:>4} {body:>6,} "
+        print(f"{role:<13} {shown(path):<22} {decoded_size(response):>7,} {encoding:>4} {body:>6,} "
               f"{headers:>7,} {total:>7,} {total / PAGE_BUDGET:>8.0%}  {verdict(ok)}")
     print(f"{len(pages) - over}/{len(pages)} pages within the budget. Headers include gunicorn's "
           "Server, Date and Connection lines.")
@@ -194,7 +225,7 @@ def server_time(clients, pages) -> None:
         ok = ratio <= SERVER_TIME_RATIO and target not in failures
         over += not ok
         note = f"  ({failures[target]} non-200 answers)" if target in failures else ""
-        print(f"{target[0]:<13} {target[1]:<22} {value:>10,.0f} {ratio:>6.2f}×  "
+        print(f"{target[0]:<13} {shown(target[1]):<22} {value:>10,.0f} {ratio:>6.2f}×  "
               f"{verdict(ok)}{note}")
     print(f"{len(pages) - over}/{len(pages)} pages within {SERVER_TIME_RATIO:g}× hello world. "
           "Signed-in pages include loading the server-side session; the anonymous test client "
@@ -225,7 +256,7 @@ def main() -> None:
                 clients[role] = sign_in(app, login, clock)
             except Exception as exc:  # the pharmacist (SMS) is optional
                 print(f"! {role} ({login}) could not sign in: {exc}")
-        pages = discover(app, clients)
+        pages = discover(app, clients) + represented_pages(app)
         print("Carnet santé — page benchmarks (Flask test client, one process)")
         print(f"Python {sys.version.split()[0]}; temporary instance {tmp}")
         print(f"{len(pages)} (role, page) pairs answer 200: "
