@@ -81,8 +81,9 @@ def shown(path: str) -> str:
 
 def represented_pages(app) -> list[tuple[str, str]]:
     """The demo child's space as his parent sees it (issue 15): his dashboard and his
-    weight and height growth curves, with his visits' measures, beside the same pages of
-    the parent's own space (in the list already) seeded with her demo profile."""
+    weight and height growth curves, with his visits' measures, beside the parent's own
+    weight and height pages, seeded with her demo profile (her dashboard is in the list
+    already)."""
     from datetime import date
 
     from sqlalchemy import select
@@ -101,8 +102,9 @@ def represented_pages(app) -> list[tuple[str, str]]:
             User.login == "camille.martin")).one()
         child = db.session.scalars(select(Representation.represented_id).where(
             Representation.representative_id == parent)).one()
-    return [("patient", f"/espace/{child}{path}")
-            for path in ("/mon-espace", "/profil/mesures/poids", "/profil/mesures/taille")]
+    curves = ("/profil/mesures/poids", "/profil/mesures/taille")
+    return [("patient", path) for path in curves] + [
+        ("patient", f"/espace/{child}{path}") for path in ("/mon-espace", *curves)]
 
 
 def weigh_pages(clients, pages) -> None:

@@ -22,7 +22,7 @@ from domain.closing import erase_user
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
 from domain.identity import login_candidates
-from domain.insured import find_by_nir, is_minor, read_field, representatives
+from domain.insured import find_by_nir, is_minor, link_family, read_field, representatives
 from domain.models import (
     ActivationCode,
     CodeChannel,
@@ -367,6 +367,7 @@ def activate(session: Session, keyring: Keyring, record: ActivationCode,
                                        represented_id=user.id, relationship="parent"))
     reopened = person.space_status == SpaceStatus.CLOSED
     person.user_id = user.id
+    link_family(session, person)  # a minor's other parent; an adult's children
     person.space_status = SpaceStatus.ACTIVE
     person.status_changed_at = now
     person.purge_after = None
@@ -539,6 +540,7 @@ def create_expired_spaces(session: Session, keyring: Keyring, now: datetime) -> 
         session.add(user)
         session.flush()
         person.user_id = user.id
+        link_family(session, person)  # a child's parents act in the space created for them
         audit.record(session, keyring, "activation.auto_created", subject_id=person.id,
                      target_type="user", target_id=user.id, now=now)
         session.commit()

@@ -19,7 +19,7 @@ from domain.identity import (
     normalise_vitale,
     parse_date,
 )
-from domain.models import InsuredPerson, LegalRepresentative
+from domain.models import InsuredPerson, LegalRepresentative, Representation
 from domain.models.base import new_id
 
 SEALED_FIELDS = ("nir", "vitale", "email", "phone", "address")
@@ -64,6 +64,32 @@ def is_minor(person: InsuredPerson, today: date) -> bool:
     birthday_passed = (today.month, today.day) >= (person.birth_date.month, person.birth_date.day)
     age = today.year - person.birth_date.year - (0 if birthday_passed else 1)
     return age < MAJORITY_AGE
+
+
+def link_family(session: Session, person: InsuredPerson) -> int:
+    """When a space opens: each of the person's legal representatives who has a space may
+    act in it (a minor's two parents, whoever activated it), and the person may act in the
+    existing spaces of the minors they represent. Links made earlier are kept as they are
+    (an ended one is not restarted). Returns how many were added."""
+    pairs = session.execute(
+        select(LegalRepresentative.representative_id, LegalRepresentative.minor_id).where(
+            (LegalRepresentative.minor_id == person.id)
+            | (LegalRepresentative.representative_id == person.id))).all()
+    people = {row.id: row.user_id for row in session.scalars(select(InsuredPerson).where(
+        InsuredPerson.id.in_({insured for pair in pairs for insured in pair})))}
+    added = 0
+    for holder, minor in pairs:
+        holder_user, minor_user = people.get(holder), people.get(minor)
+        if holder_user is None or minor_user is None:
+            continue
+        if session.scalars(select(Representation.id).where(
+                Representation.representative_id == holder_user,
+                Representation.represented_id == minor_user)).first() is None:
+            session.add(Representation(representative_id=holder_user,
+                                       represented_id=minor_user, relationship="parent"))
+            added += 1
+    session.flush()
+    return added
 
 
 def representatives(session: Session, person: InsuredPerson) -> list[InsuredPerson]:

@@ -54,8 +54,9 @@ def today_in_france(now: datetime | None = None) -> date:
 def in_force(row: Representation, represented: User, today: date) -> bool:
     """Whether this representation lets its holder act today (a closed space is open to
     nobody: it is reopened with a provisional code, as anyone's)."""
-    return represented.enabled and policy.representation_active(row.relationship, ended=row.ended_at is not None,
-                                        represented_born=represented.birth_date, today=today)
+    return represented.enabled and policy.representation_active(
+        row.relationship, ended=row.ended_at is not None,
+        represented_born=represented.birth_date, today=today)
 
 
 def spaces_for(session: Session, holder: User, today: date) -> list[Space]:

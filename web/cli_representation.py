@@ -12,13 +12,12 @@ import click
 from flask import Flask, current_app
 
 from domain import audit, insured, representation
-from domain.files import write_private
 from domain.identity import InvalidIdentifier, normalise_nir
 from domain.models import User
 from domain.models.base import utcnow
 from domain.policy import RepresentationKind
 from extensions import db, keys
-from web.delivery import code_letters_pdf, deliver_code
+from web.delivery import code_letters_pdf, deliver_code, post_letter
 from web.outgoing import notify_representation_ended
 
 OPERATOR = audit.Actor(acting_as="operator")
@@ -104,13 +103,11 @@ def register_representation(app: Flask) -> None:
                     posted.append(issued)
                 elif issued is not None:
                     deliver_code(issued)
-            if posted:
-                # The letters hold codes in clear: 0600, in a 0700 folder.
-                target = (Path(current_app.config["OUTBOX_DIR"]) / "letters" /
-                          f"majority-{now:%Y%m%dT%H%M%S}.pdf")
-                write_private(target.parent, target.name, code_letters_pdf(posted),
-                              replace=True)
-                click.echo(f"Letters for the post: {target}")
+            if posted:  # codes in clear: post_letter writes them 0600 in a 0700 folder
+                name = f"majority-{now:%Y%m%dT%H%M%S}.pdf"
+                post_letter(name, code_letters_pdf(posted))
+                click.echo("Letters for the post: "
+                           f"{Path(current_app.config['OUTBOX_DIR']) / 'letters' / name}")
             db.session.commit()
         click.echo(f"{len(grown)} person(s) came of age; "
                    f"{sum(len(item.former) for item in grown)} representation(s) ended; "

@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import activation, audit, closing, insured
-from domain.models import ActivationCode, AuditEvent, InsuredPerson, Role, SpaceStatus, User
+from domain.models import (
+    ActivationCode,
+    AuditEvent,
+    InsuredPerson,
+    Representation,
+    Role,
+    SpaceStatus,
+    User,
+)
 from extensions import db, keys
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -304,3 +312,39 @@ def test_an_opposition_without_code_is_recorded_for_a_pending_space_only(app):
             AuditEvent.action.like("activation.oppos%"))).scalars())
         assert actions == {"activation.opposition_refused": 2, "activation.opposed": 1,
                            "activation.opposition_repeated": 1}
+
+
+def _nir(prefix13: str) -> str:
+    from stdnum.fr import nir as stdnum_nir
+    return prefix13 + stdnum_nir.calc_check_digits(prefix13)
+
+
+def _open(nir: str, representative: User | None = None) -> User:
+    person = _person(nir)
+    issued = activation.issue_code(db.session, keys.ring, person, NOW)
+    record = activation.find_code(db.session, keys.ring, issued.code, NOW)
+    return activation.activate(db.session, keys.ring, record, None, NOW, ACTOR,
+                               representative_user=representative)
+
+
+def test_both_parents_act_for_the_child_whoever_opens_a_space_first(app):
+    """The insurer's two legal representatives: the one who activates the child's space
+    and the other one, whether their own space opens before or after the child's."""
+    with app.app_context():
+        second, third = _nir("1870675108123"), _nir("1900275108456")
+        son, daughter = _nir("1190569123457"), _nir("2210369123458")
+        _import(PARENT
+                + f"{second},45678901234,Martin,Alex,1987-06-01,1,,,,\n"
+                + f"{third},56789012345,Durand,Sam,1990-02-01,1,,,,\n"
+                + f"{son},23456789012,Martin,Léo,2019-05-14,1,,,,288037510802150;{second}\n"
+                + f"{daughter},67890123456,Martin,Lou,2021-03-01,2,,,,"
+                  f"288037510802150;{third}\n")
+        camille, alex = _open("288037510802150"), _open(second)
+        leo = _open(son, representative=camille)   # Alex's space existed already
+        lou = _open(daughter, representative=camille)
+        sam = _open(third)                         # Sam's space opens after Lou's
+        db.session.commit()
+        links = set(db.session.execute(select(Representation.representative_id,
+                                              Representation.represented_id)).all())
+        assert links == {(camille.id, leo.id), (alex.id, leo.id), (camille.id, lou.id),
+                         (sam.id, lou.id)}

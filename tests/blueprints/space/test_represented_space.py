@@ -8,6 +8,7 @@ import email
 import email.policy
 import io
 import re
+import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,10 +279,28 @@ def test_the_parent_exports_and_closes_the_childs_space(app, signed_in):
     client = signed_in("camille.martin")
     _camille_id, leo_id = _ids(app)
     base = f"/espace/{leo_id}"
+    with app.app_context(), tempfile.TemporaryDirectory() as folder:
+        from domain import audit, vault
+        from domain.models import Category
+        from extensions import blobs
+        doctor = db.session.scalars(select(User).where(User.login == "dr.bernard")).one()
+        leo = db.session.get(User, leo_id)
+        for name, secret in (("ordinaire.txt", False), ("confidentiel.txt", True)):
+            path = Path(folder) / name
+            path.write_bytes(b"Note\n")
+            vault.add_document(
+                db.session, keys.ring, blobs.store, patient=leo, author=doctor, path=path,
+                size=5, kind="txt", mimetype="text/plain", file_name=name, title=name,
+                category=Category.REPORTS, document_date=datetime(2026, 1, 5).date(),
+                hidden=False, source="professional", actor=audit.Actor(),
+                secret_from_representatives=secret)
+        db.session.commit()
     export = client.get(f"{base}/mon-compte/export.zip")
     assert export.status_code == 200 and export.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(export.data)).namelist()
     assert names and all(name.startswith("mon-espace/") for name in names)
+    assert any(name.endswith("ordinaire.txt") for name in names)
+    assert not any("confidentiel" in name for name in names)
     page = client.get(f"{base}/mon-compte/fermer").get_data(as_text=True)
     assert "Fermer l’espace santé de Léo" in page and check_page(page) == []
     response = client.post(f"{base}/mon-compte/fermer", data={
