@@ -251,7 +251,7 @@ def test_page_two_by_keyboard(open_page, documents, js):
     page.goto("/documents")
     if js:
         page.evaluate(MARK)
-    tab_to_text(page, "Page suivante", "a")
+    tab_to_text(page, "Page suivante", "a", limit=80)  # 20 documents, 2 links each
     if js:
         page.keyboard.press("Enter")
         expect(page.locator("nav.pagination [aria-current=page]")).to_have_text(
@@ -274,7 +274,7 @@ def test_page_two_by_keyboard_focuses_the_list_heading(open_page, documents):
     documents.seed_list()
     page = open_page(js=True)
     page.goto("/documents")
-    tab_to_text(page, "Page suivante", "a")
+    tab_to_text(page, "Page suivante", "a", limit=80)  # 20 documents, 2 links each
     page.keyboard.press("Enter")
     expect(page.locator("nav.pagination [aria-current=page]")).to_have_text(
         "Page 2 sur 2", timeout=SWAP_TIMEOUT_MS)
