@@ -24,7 +24,20 @@ def _translations():
     return cached
 
 
+def _fresh_language() -> None:
+    """Each request chooses its language anew. A request made inside an application
+    context that is already there (a CLI command rendering an e-mail, a test) shares its
+    `g`: without this, the previous request's language would stay cached, for numbers
+    ("1,000" in a French page) if not for words."""
+    g.pop("carnet_translations", None)
+    cached = g.get("_flask_babel")
+    if cached is not None:
+        for name in ("babel_locale", "babel_translations", "babel_tzinfo"):
+            cached.__dict__.pop(name, None)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_fresh_language)
     # Same behaviour as Flask-Babel's callables (newstyle: Jinja escapes and formats),
     # without its per-call context lookups, which cost half of a page's rendering.
     app.jinja_env.install_gettext_callables(

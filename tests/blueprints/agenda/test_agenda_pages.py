@@ -91,7 +91,8 @@ def test_an_appointment_is_added_shown_and_listed(signed_in, app):
     assert [radio["value"] for radio in html.select("input[name=kind]")] == [
         "appointment", "reminder"]
     assert html.select_one("fieldset legend").get_text(" ", strip=True).startswith("Type")
-    assert "1 000 caractères au plus" in words(page), html.select_one("main form")
+    assert "1 000 caractères au plus" in words(page), html.select_one("#note-hint") or (
+        html.select_one("#note").parent)
     item_id = add_ok(client)
     shown = client.get(f"/agenda/{item_id}")
     assert check_page(shown.get_data(as_text=True)) == []
