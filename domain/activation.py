@@ -12,17 +12,23 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, passwords
-from domain.closing import erase_user
+from domain.closing import close_space, erase_user
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
 from domain.identity import login_candidates
-from domain.insured import find_by_nir, is_minor, link_family, read_field, representatives
+from domain.insured import (
+    find_by_nir,
+    is_minor,
+    link_family,
+    paris_day,
+    read_field,
+    representatives,
+)
 from domain.models import (
     ActivationCode,
     CodeChannel,
@@ -84,6 +90,7 @@ class IssuedCode:
     phone: str | None
     address: str | None
     provisional: bool = False
+    takeover: bool = False  # a space kept by the parents, handed over at 18
 
     @property
     def for_representative(self) -> bool:
@@ -95,11 +102,6 @@ def live_codes(session: Session, person_id: str, now: datetime) -> list[Activati
     return list(session.execute(select(ActivationCode).where(
         ActivationCode.insured_id == person_id, ActivationCode.used_at.is_(None),
         ActivationCode.blocked_at.is_(None), ActivationCode.expires_at > now)).scalars())
-
-
-def _french_day(now: datetime) -> date:
-    """The day it is in France: a minor comes of age at midnight in Paris, not in UTC."""
-    return now.astimezone(ZoneInfo("Europe/Paris")).date()
 
 
 def _recipient(session: Session, person: InsuredPerson, today: date) -> InsuredPerson:
@@ -117,7 +119,7 @@ def issue_code(session: Session, keyring: Keyring, person: InsuredPerson, now: d
     """Create a code for a person; earlier live codes are superseded (single valid code)."""
     for old in live_codes(session, person.id, now):
         old.used_at, old.spent_reason = now, "superseded"
-    recipient = _recipient(session, person, _french_day(now))
+    recipient = _recipient(session, person, paris_day(now))
     email = read_field(keyring, recipient, "email")
     phone = read_field(keyring, recipient, "phone")
     if email:
@@ -150,7 +152,7 @@ def issue_codes(session: Session, keyring: Keyring, people: list[InsuredPerson],
         ActivationCode.expires_at > now).values(used_at=now, spent_reason="superseded"))
     issued, rows, entries = [], [], []
     for person in people:
-        today = _french_day(now)
+        today = paris_day(now)
         recipient = _recipient(session, person, today) if is_minor(person, today) else person
         email = read_field(keyring, recipient, "email")
         code = generate_code()
@@ -264,7 +266,7 @@ def request_provisional_code(session: Session, keyring: Keyring, nir: str, vital
     elif recent >= MAX_PROVISIONAL_PER_DAY:
         reason = "daily_limit"
     else:
-        recipient = _recipient(session, person, _french_day(now))
+        recipient = _recipient(session, person, paris_day(now))
         if not (recipient.email_sealed or recipient.phone_sealed):
             reason = "no_contact"
     if reason:
@@ -389,6 +391,23 @@ def handed_over(session: Session, person: InsuredPerson) -> bool:
         Representation.ended_reason == "majority").limit(1)).first() is not None
 
 
+def close_handed_over(session: Session, keyring: Keyring, record: ActivationCode,
+                      now: datetime, actor: audit.Actor, *, delete_now: bool) -> InsuredPerson:
+    """The young adult, code in hand and identity confirmed, does not want the space their
+    parents kept: it is closed as a space is closed from inside (archived 10 years, or the
+    key destroyed at once), and their codes are spent."""
+    check_usable(record, now)
+    person = session.get(InsuredPerson, record.insured_id)
+    if person is None or not handed_over(session, person):
+        raise NotAllowed("not handed over")
+    close_space(session, keyring, session.get(User, person.user_id), delete_now=delete_now,
+                now=now, actor=actor)
+    record.used_at, record.spent_reason = now, "closed"
+    _spend_codes(session, person.id, "closed", now)
+    session.flush()
+    return person
+
+
 def oppose(session: Session, keyring: Keyring, person: InsuredPerson, now: datetime,
            actor: audit.Actor, record: ActivationCode | None = None) -> str:
     """Refuse the space: codes spent, no space (an automatic one is erased). Returns the
@@ -442,7 +461,7 @@ def oppose_without_code(session: Session, keyring: Keyring, nir: str, vitale: st
         audit.record(session, keyring, "activation.opposition_refused", actor=actor,
                      outcome="failure", details={"reason": "no_match"}, now=now)
         return OppositionRequest(None)
-    recipient = _recipient(session, person, _french_day(now))
+    recipient = _recipient(session, person, paris_day(now))
     contact = {"recipient": recipient, "email": read_field(keyring, recipient, "email"),
                "address": read_field(keyring, recipient, "address")}
     if person.space_status == SpaceStatus.OPPOSED:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,15 @@ SEALED_FIELDS = ("nir", "vitale", "email", "phone", "address")
 CSV_COLUMNS = ("nir", "vitale_serial", "birth_name", "given_names", "birth_date", "sex",
                "email", "phone", "address", "representative_nirs")
 MAJORITY_AGE = 18
+
+
+SITE_ZONE = ZoneInfo("Europe/Paris")
+
+
+def paris_day(now: datetime) -> date:
+    """The day it is in Europe/Paris at `now`: birthdays, a minor's coming of age and the
+    end of a parent's representation follow it, not the UTC day."""
+    return now.astimezone(SITE_ZONE).date()
 
 
 def _associated(person_id: str, field_name: str) -> str:

@@ -194,6 +194,46 @@ def bmi(weight_kg: float, height_cm: float) -> float:
     return round(weight_kg / (metres * metres), 1)
 
 
+# A child grows: a weight is paired with a height taken at most this many days apart.
+BMI_PAIRING_DAYS = 31
+
+
+@dataclass(frozen=True)
+class BmiReading:
+    """A BMI computed from a weight and the height measured closest to it in time."""
+
+    day: date
+    value: float
+    weight: MeasureView
+    height: MeasureView
+
+    @property
+    def id(self) -> str:
+        return self.weight.id
+
+
+def bmi_history(session: Session, keyring: Keyring, patient: User) -> list[BmiReading]:
+    """Newest first, one BMI per day that has a weight: the day's latest weight with the
+    height measured closest to it, on the same day or at most `BMI_PAIRING_DAYS` days
+    before or after (a later one wins a tie); a weight with no height that close gives
+    none."""
+    heights = history(session, keyring, patient, BY_KEY["height"])
+    readings, seen = [], set()
+    for weight in history(session, keyring, patient, BY_KEY["weight"]):
+        if weight.day in seen:
+            continue
+        seen.add(weight.day)
+        near = [height for height in heights
+                if abs((height.day - weight.day).days) <= BMI_PAIRING_DAYS]
+        if not near:
+            continue
+        height = min(near, key=lambda item: (abs((item.day - weight.day).days),
+                                             -item.day.toordinal()))
+        readings.append(BmiReading(weight.day, bmi(weight.values["value"],
+                                                   height.values["value"]), weight, height))
+    return readings
+
+
 def age_in_months(birth: date, day: date) -> int:
     """Whole months from `birth` to `day` (a month counts once its day-of-month is reached)."""
     months = (day.year - birth.year) * 12 + day.month - birth.month

@@ -11,22 +11,21 @@ every change is audited with its reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import activation, audit, policy
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
+from domain.insured import paris_day
 from domain.models import InsuredPerson, Representation, Role, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.policy import RepresentationKind
 
 REASON_MAX = 120
-SITE_ZONE = ZoneInfo("Europe/Paris")
 
 
 class InvalidRepresentation(ValueError):
@@ -48,7 +47,7 @@ class Space:
 
 def today_in_france(now: datetime | None = None) -> date:
     """The day it is in Europe/Paris: birthdays and ends of representation follow it."""
-    return (now or utcnow()).astimezone(SITE_ZONE).date()
+    return paris_day(now or utcnow())
 
 
 def in_force(row: Representation, represented: User, today: date) -> bool:
@@ -161,11 +160,20 @@ def end_at_majority(session: Session, keyring: Keyring, today: date,
     """End every parent's representation of a person whose 18th birthday is today or
     past. Safe to run twice at once: a row is ended by one run only (its UPDATE finds it
     still open), and only that run reports it."""
+    # The birth date in clear on the insurer's record leaves out every child still a minor
+    # (all but a few rows) before any sealed birth date is opened; the exact day is the
+    # account's, below: policy.majority_day.
+    try:
+        cutoff = today.replace(year=today.year - 18)
+    except ValueError:  # 29 February today, none 18 years ago
+        cutoff = date(today.year - 18, 2, 28)
     rows = session.execute(
         select(Representation.id, Representation.representative_id, User)
         .join(User, User.id == Representation.represented_id)
+        .outerjoin(InsuredPerson, InsuredPerson.user_id == User.id)
         .where(Representation.relationship == RepresentationKind.PARENT.value,
-               Representation.ended_at.is_(None))).all()
+               Representation.ended_at.is_(None),
+               or_(InsuredPerson.id.is_(None), InsuredPerson.birth_date <= cutoff))).all()
     grown: dict[str, tuple[User, list[str]]] = {}
     for row_id, holder_id, person in rows:
         born = person.birth_date
@@ -197,4 +205,4 @@ def hand_over(session: Session, keyring: Keyring, person: User,
             record.space_status != SpaceStatus.ACTIVE):
         return None
     record.space_status, record.status_changed_at = SpaceStatus.AUTO_CREATED, now
-    return activation.issue_code(session, keyring, record, now)
+    return replace(activation.issue_code(session, keyring, record, now), takeover=True)

@@ -194,6 +194,22 @@ def deposit(session: Session, keyring: Keyring, store: BlobStore, *,
             secret_from_representatives=secret_from_representatives)
 
 
+def deposit_directives(session: Session, keyring: Keyring, store: BlobStore, *,
+                       incoming: intake.Incoming, limits: intake.Limits, workdir: Path,
+                       patient: User, title: str, document_date: date,
+                       actor: audit.Actor) -> Document:
+    """The patient's advance directives as a document (never hidden: DESIGN.md §2), which
+    replaces the previous ones: the new one is committed first, then the older ones are
+    deleted (each commits before its blob goes), so a failure never leaves none."""
+    document = deposit(session, keyring, store, incoming=incoming, limits=limits,
+                       workdir=workdir, patient=patient, author=patient, title=title,
+                       category=Category.ADVANCE_DIRECTIVES, document_date=document_date,
+                       hidden=False, source="upload", actor=actor)
+    session.commit()
+    replace_in_category(session, keyring, store, document, actor)
+    return document
+
+
 @dataclass(frozen=True)
 class Download:
     """A document's clear content as it streams, with what the browser needs."""

@@ -29,6 +29,10 @@ def deliver_code(issued: activation.IssuedCode) -> None:
     """Send the code by e-mail or SMS (by post: nothing here, the letters job prints it)."""
     code = activation.format_code(issued.code)
     if issued.channel.value == "email":
+        if issued.takeover:
+            send_email(issued.email, lambda: _("Votre espace santé est maintenant le vôtre"),
+                       "email/takeover_code.txt", code=code, expires_at=issued.expires_at)
+            return
         send_email(issued.email, lambda: _("Votre code d’activation"),
                    "email/activation_code.txt", code=code, expires_at=issued.expires_at,
                    provisional=issued.provisional, for_representative=issued.for_representative,

@@ -114,10 +114,13 @@ def tell_patient(patient, subject_source, template: str, **context) -> bool:
     return bool(addresses)
 
 
-def notify_new_document(patient) -> bool:
-    """Tell a patient (or a child's representatives) that someone else added a document:
-    never its title or content. Called by every path that deposits into another person's
-    vault."""
+def notify_new_document(patient, document) -> bool:
+    """Tell a patient (or a child's representatives) that someone else added `document`:
+    never its title or content. A document kept secret from the representatives is told
+    to the minor's own address only, if they have one. Called by every path that deposits
+    into another person's vault."""
+    if document.secret_from_representatives and not patient.email:
+        return False
     return tell_patient(patient, lambda: _("Un nouveau document dans votre espace santé"),
                         "email/new_document.txt",
                         documents_url=space_url("documents.document_list", patient))

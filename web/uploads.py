@@ -81,3 +81,12 @@ def store_upload(upload: FileStorage, *, patient: User, title: str, category: Ca
                        document_date=document_date, hidden=hidden)
     db.session.commit()
     return document
+
+
+def store_directives(upload: FileStorage, *, patient: User, title: str,
+                     document_date: date) -> Document:
+    """vault.deposit_directives for a file of this request, committed."""
+    return vault.deposit_directives(
+        db.session, keys.ring, blobs.store, incoming=incoming(upload), limits=limits(),
+        workdir=workdir(), patient=patient, title=title, document_date=document_date,
+        actor=actor())

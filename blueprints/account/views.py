@@ -144,8 +144,7 @@ def close():
             response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
             return response
         db.session.commit()  # the failure count and its audit row stay
-    page = "account/close_represented.html" if represented() else "account/close.html"
-    return render_page(page, status=422 if errors else 200, errors=errors,
+    return render_page("account/close.html", status=422 if errors else 200, errors=errors,
                        has_errors=bool(errors), choice=typed["retention"],
                        understood=typed["understood"])
 

@@ -4,14 +4,13 @@ resuming later, sealed on the code itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from functools import wraps
 
 from flask import flash, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from domain import activation
-from domain.insured import is_minor
+from domain.insured import is_minor, paris_day
 from domain.models import ActivationCode, InsuredPerson
 from domain.models.base import utcnow
 from extensions import db, keys
@@ -22,7 +21,11 @@ STATE = "activation"
 ADULT_STEPS = ("code", "identity", "terms", "contacts", "credentials", "factor", "summary",
                "done")
 MINOR_STEPS = ("code", "identity", "terms", "summary", "done")
+# A space kept by the parents until 18: after the identity, take it over or close it.
+TAKEOVER_STEPS = ("code", "identity", "takeover", "terms", "contacts", "credentials",
+                  "factor", "summary", "done")
 ENDPOINTS = {"code": "activation.code", "identity": "activation.identity",
+             "takeover": "activation.takeover",
              "terms": "activation.terms", "contacts": "activation.contacts",
              "credentials": "activation.credentials", "factor": "activation.factor",
              "summary": "activation.summary", "done": "activation.done"}
@@ -45,14 +48,17 @@ class Flow:
     person: InsuredPerson
     data: dict
     identity_ok: bool
+    handed_over: bool = False
 
     @property
     def minor(self) -> bool:
-        return is_minor(self.person, date.today())
+        return is_minor(self.person, paris_day(utcnow()))
 
     @property
     def steps(self) -> tuple[str, ...]:
-        return MINOR_STEPS if self.minor else ADULT_STEPS
+        if self.minor:
+            return MINOR_STEPS
+        return TAKEOVER_STEPS if self.handed_over else ADULT_STEPS
 
     def number(self, step: str) -> int:
         return self.steps.index(step) + 1
@@ -90,7 +96,7 @@ def current() -> Flow | None:
         return None
     person = db.session.get(InsuredPerson, record.insured_id)
     return Flow(record, person, activation.load_progress(keys.ring, record),
-                bool(state.get("identity_ok")))
+                bool(state.get("identity_ok")), activation.handed_over(db.session, person))
 
 
 def mark_identity_ok() -> None:

@@ -54,3 +54,10 @@ FACTOR = Form(Field("method", "choice", required=True, choices=("totp", "sms")),
               Field("code", "one_time_code", required=True),
               messages={"method": _l("Choisissez une application d’authentification ou le "
                                      "SMS.")})
+
+# After the identity, for a space handed over at 18: closing it instead of taking it over.
+CLOSE_INSTEAD = Form(
+    Field("retention", "choice", required=True, choices=("archive", "delete")),
+    Field("understood", "yes", required=True),
+    messages={"retention": _l("Choisissez ce que deviennent vos données."),
+              "understood": _l("Cochez la case pour confirmer que vous avez compris.")})

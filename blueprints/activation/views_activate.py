@@ -96,6 +96,34 @@ def identity(flow):
     return _page("activation/identity.html", flow, "identity", errors, typed=typed)
 
 
+@bp.route("/reprise", methods=["GET", "POST"])
+@anyone
+@steps.step("takeover")
+def takeover(flow):
+    """Step 3 of a space kept by the parents until 18: take it over (the next steps) or,
+    the second form, close it."""
+    if request.method == "POST":
+        return _next(flow, "takeover")
+    return _page("activation/takeover.html", flow, "takeover",
+                 typed=forms.CLOSE_INSTEAD.blank())
+
+
+@bp.post("/reprise/fermer")
+@anyone
+@steps.step("takeover")
+def close_instead(flow):
+    """Close the space instead of taking it over: archived 10 years, or deleted now."""
+    filled = forms.CLOSE_INSTEAD.read()
+    if not filled.ok:
+        return _page("activation/takeover.html", flow, "takeover", filled.errors,
+                     typed=filled.typed)
+    activation.close_handed_over(db.session, keys.ring, flow.record, utcnow(), actor(),
+                                 delete_now=filled.values["retention"] == "delete")
+    db.session.commit()
+    steps.finish()
+    return redirect_to(url_for("pages.space_closed"))
+
+
 @bp.route("/conditions", methods=["GET", "POST"])
 @anyone
 @steps.step("terms")

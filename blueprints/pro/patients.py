@@ -204,18 +204,18 @@ def patient_deposit(patient_id: str):
         db.session.commit()  # a category refused to this profession stays audited
     if not errors:
         try:
-            secret = minor and bool(filled.values.get("secret"))
-            deposit(filled.values["file"], patient=patient, author=current_user,
-                    title=filled.values["title"], category=category,
-                    document_date=filled.values["date"], hidden=None, source="professional",
-                    acting=opened.actor, secret_from_representatives=secret)
+            document = deposit(
+                filled.values["file"], patient=patient, author=current_user,
+                title=filled.values["title"], category=category,
+                document_date=filled.values["date"], hidden=None, source="professional",
+                acting=opened.actor,
+                secret_from_representatives=minor and bool(filled.values.get("secret")))
         except uploads.UploadRejected as problem:
             errors.append(("file", upload_message(problem)))
         except vault.InvalidDocument:
             errors.append(("date", _("La date du document ne peut pas être dans le futur.")))
         else:
-            if not secret:  # a child's e-mail goes to the representatives: not this one
-                notify_new_document(patient)
+            notify_new_document(patient, document)
             db.session.commit()
             flash(_("Le document est déposé dans l’espace santé du patient."), "success")
             return see_other(url_for("pro.patient_show", patient_id=patient.id))

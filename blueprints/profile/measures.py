@@ -51,10 +51,11 @@ def measures_overview():
     latest = measures.latest(db.session, keys.ring, space_owner(), kinds)
     db.session.commit()
     weight, height = latest.get("weight"), latest.get("height")
-    bmi = None
-    if weight and height and not is_minor(space_owner(), today):
+    bmi, minor = None, is_minor(space_owner(), today)
+    if weight and height and not minor:
         bmi = format_decimal(measures.bmi(weight.values["value"], height.values["value"]))
-    return render_page("profile/measures.html", kinds=kinds, latest=latest, bmi=bmi)
+    return render_page("profile/measures.html", kinds=kinds, latest=latest, bmi=bmi,
+                       child_bmi=minor and space_owner().birth_date is not None)
 
 
 def _growth(kind: measures.MeasureKind) -> bool:
@@ -62,16 +63,18 @@ def _growth(kind: measures.MeasureKind) -> bool:
         space_owner(), date.today())
 
 
-def _standards(kind: measures.MeasureKind, items: list[measures.MeasureView]):
-    """The WHO standards on a child's chart: the centile lines (in months, the chart's x),
-    each measure's band in words, the sentence under the chart and the one the chart's
-    description gains. No sex on record: no lines, and a sentence that says why."""
+def _standards(kind: measures.MeasureKind | str, items: list):
+    """The WHO standards on a child's chart of `items` (measures or BMI readings): the
+    centile lines (in months, the chart's x), each item's band in words, the sentence under
+    the chart and the one the chart's description gains. No sex on record: no lines, and a
+    sentence that says why."""
+    key = kind if isinstance(kind, str) else kind.key
     sex = who.sex_of(db.session, space_owner())
     if sex is None:
         return SimpleNamespace(lines=(), bands={}, note=str(growth_labels.SEX_UNKNOWN),
                                description="")
-    found = who.child_chart(sex, kind.key, space_owner().birth_date,
-                            [(item.day, item.values["value"]) for item in items])
+    found = who.child_chart(sex, key, space_owner().birth_date,
+                            [(item.day, _value(item)) for item in items])
     extremes = (min(who.CHART_CENTILES), max(who.CHART_CENTILES))
     lines = tuple(charts.ReferenceLine(
         growth_labels.centile_label(line.centile),
@@ -84,18 +87,23 @@ def _standards(kind: measures.MeasureKind, items: list[measures.MeasureView]):
         description=str(growth_labels.LINES_DESCRIPTION[sex]) if lines else "")
 
 
-def _chart(kind: measures.MeasureKind, items: list[measures.MeasureView], growth: bool,
+def _value(item) -> float:
+    return item.value if isinstance(item, measures.BmiReading) else item.values["value"]
+
+
+def _chart(key: str, items: list, growth: bool,
            references: tuple[charts.ReferenceLine, ...] = ()):
-    """The page's measures as chart series: by date, or by age in months for children (to
-    the day, as the reference lines are)."""
+    """The page's measures (or BMI readings) as chart series: by date, or by age in months
+    for children (to the day, as the reference lines are)."""
     def x_of(item):
         if growth:
             return who.decimal_age(space_owner().birth_date, item.day) * 12
         return item.day.toordinal()
 
-    names = ("systolic", "diastolic") if kind.key == "blood_pressure" else ("value",)
-    series = [charts.Series(name, tuple(charts.Point(x_of(item), item.values[name])
-                                        for item in items)) for name in names]
+    names = ("systolic", "diastolic") if key == "blood_pressure" else ("value",)
+    series = [charts.Series(name, tuple(
+        charts.Point(x_of(item), _value(item) if name == "value" else item.values[name])
+        for item in items)) for name in names]
     days = {item.day for item in items}
     short = (max(days) - min(days)).days <= 62  # within two months: label days
 
@@ -152,7 +160,7 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
     growth = _growth(kind)
     standards = _standards(kind, items) if growth else None
     db.session.commit()
-    chart = _chart(kind, list(reversed(items)), growth,
+    chart = _chart(kind.key, list(reversed(items)), growth,
                    standards.lines if standards else ()) if items else None
     description = _describe(kind, items)
     if standards and standards.description:
@@ -171,6 +179,49 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         chart_description=description,
         legend_labels=[field_label(kind.key, name) for name in ("systolic", "diastolic")]
         if kind.key == "blood_pressure" else None)
+
+
+@bp.get("/mesures/imc")
+@patient
+def bmi_history():
+    """A child's BMI by age against the WHO lines, from weights and heights taken close
+    together (domain.measures.bmi_history); an adult's BMI is on the overview."""
+    if not (space_owner().birth_date and is_minor(space_owner(), date.today())):
+        abort(404)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    readings = measures.bmi_history(db.session, keys.ring, space_owner())
+    db.session.commit()
+    total = len(readings)
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(page, pages)
+    items = readings[(page - 1) * PER_PAGE:page * PER_PAGE]
+    standards = _standards(who.Kind.BMI.value, items)
+    chart = _chart("bmi", list(reversed(items)), True, standards.lines) if items else None
+    description = ""
+    if items:
+        newest, oldest = items[0], items[-1]
+        last, last_date = format_decimal(newest.value), format_date(newest.day, "d MMMM y")
+        if len(items) == 1:
+            description = _("Un seul IMC : %(last)s le %(last_date)s.", last=last,
+                            last_date=last_date)
+        else:
+            description = _("%(count)s IMC, de %(first)s le %(first_date)s à %(last)s le "
+                            "%(last_date)s.", count=len(items),
+                            first=format_decimal(oldest.value),
+                            first_date=format_date(oldest.day, "d MMMM y"), last=last,
+                            last_date=last_date)
+        if standards.description:
+            description = f"{description} {standards.description}"
+    ages = {item.id: measures.age_in_months(space_owner().birth_date, item.day)
+            for item in items}
+    return render_page("profile/bmi.html", items=items, total=total, page=page, pages=pages,
+                       chart=chart, standards=standards, ages=ages,
+                       chart_description=description,
+                       pairing_days=measures.BMI_PAIRING_DAYS,
+                       weight=measures.BY_KEY["weight"], height=measures.BY_KEY["height"])
 
 
 @bp.get("/mesures/<string:slug>")

@@ -15,13 +15,13 @@ from domain import profile, uploads, vault
 from domain.forms import Field
 from domain.models import Category
 from domain.policy import Area
-from extensions import blobs, db, keys
-from web.access import actor, allow
+from extensions import db, keys
+from web.access import allow
 from web.forms import Form
 from web.labels.profile_display import helpers
 from web.render import redirect_to, render_page
 from web.space import owner as space_owner
-from web.uploads import store_upload, upload_message
+from web.uploads import store_directives, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
 REFUSAL_REGISTER = "https://www.registrenationaldesrefus.fr"
@@ -63,15 +63,12 @@ def directives_document():
         errors, typed = list(filled.errors), filled.typed["date"]
         if filled.ok:
             try:
-                document = store_upload(filled.values["file"], patient=space_owner(),
-                                        title=_("Directives anticipées"),
-                                        category=Category.ADVANCE_DIRECTIVES,
-                                        document_date=filled.values["date"], hidden=False)
+                store_directives(filled.values["file"], patient=space_owner(),
+                                 title=_("Directives anticipées"),
+                                 document_date=filled.values["date"])
             except uploads.UploadRejected as problem:
                 errors.append(("file", upload_message(problem)))
             else:
-                vault.replace_in_category(db.session, keys.ring, blobs.store, document,
-                                          actor())
                 flash(_("Vos directives anticipées sont enregistrées. Elles remplacent les "
                         "précédentes."), "success")
                 return redirect_to(url_for("profile.entourage"))

@@ -13,7 +13,10 @@ FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions"
              "/activation/identifiants", "/activation/second-facteur",
              "/activation/recapitulatif", "/activation/termine",
              "/activation/opposition/confirmer", "/activation/opposition/attestation",
-             "/activation/opposition/attestation.pdf"}
+             "/activation/opposition/attestation.pdf",
+             "/activation/reprise",       # a space handed over at 18 (test_takeover.py)
+             "/accompagnement",           # an assisted session (tests/blueprints/adviser)
+             "/profil/mesures/imc"}       # a child's (test_growth_charts.py)
 ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
 
 

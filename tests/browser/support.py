@@ -188,6 +188,7 @@ def targets() -> tuple[Target, ...]:
         Target("patient", "/espace/<leo>/agenda", state="agenda-de-leo"),
         Target("patient", "/espace/<leo>/acces/historique", state="historique-de-leo"),
         Target("patient", "/espace/<leo>/messagerie", state="messages-de-leo"),
+        Target("patient", "/espace/<leo>/profil/mesures/imc", state="imc-de-leo"),
     ]
     return tuple(found)
 
@@ -236,6 +237,9 @@ STATES = {
                                      "main a[href$='/documents/ajouter']"),
     "vaccins-de-leo": _in_leos_space("nav.main-nav a[href$='/profil']",
                                      "main a[href$='/profil/vaccinations']"),
+    "imc-de-leo": _in_leos_space("nav.main-nav a[href$='/profil']",
+                                 "main a[href$='/profil/mesures']",
+                                 "main a[href$='/profil/mesures/imc']"),
     "agenda-de-leo": _in_leos_space("nav.main-nav a[href$='/agenda']"),
     "messages-de-leo": _in_leos_space("nav.main-nav a[href$='/messagerie']"),
     "historique-de-leo": _in_leos_space("nav.main-nav a[href$='/acces']",

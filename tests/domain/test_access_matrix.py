@@ -1,14 +1,26 @@
-"""The authorisation matrix (data/access_matrix.json) and the sector exclusion, through the
-policy functions every view calls."""
+"""The authorisation matrix (data/access_matrix.json), the sector exclusion and the
+representative roles (issue 15), through the policy functions every view calls."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
-from domain import access_matrix, policy, profile
-from domain.models import EXCLUDED_SECTORS, Category, Profession, Sector
+from domain import access_matrix, policy, profile, representation
+from domain.errors import NotAllowed
+from domain.models import (
+    EXCLUDED_SECTORS,
+    Category,
+    Profession,
+    Representation,
+    Role,
+    Sector,
+    User,
+)
+from domain.models.base import utcnow
+from extensions import db, keys
 
 
 def test_the_file_names_its_source_and_only_known_words():
@@ -71,3 +83,121 @@ def test_profile_sections_per_profession():
                                                "family_history")
     assert access_matrix.may_add_vaccination(Profession.PHARMACIST)
     assert not access_matrix.may_add_vaccination(Profession.BIOLOGIST)
+
+
+# --- the representative roles ----------------------------------------------------------------
+# Someone acting in another person's space passes two gates: representation.acting_for (is
+# there a representation in force today for this very space?) and then the owner's rule of
+# each resource, with `for_representative` set, which keeps the minor's secret from them.
+
+TODAY = date(2026, 12, 3)
+ACTORS = ("parent_of_this_child", "parent_of_another_child", "guardian", "curator",
+          "former_after_18", "after_18_before_the_job", "operator_ended")
+MAY_ACT = {"parent_of_this_child", "guardian", "curator"}
+
+
+def _user(given: str, born: date) -> User:
+    wrapped = keys.ring.new_patient_key()
+    user = User(role=Role.PATIENT, given_name=given, family_name="Essai", birth_date=born,
+                wrapped_key=wrapped.wrapped, kek_version=wrapped.kek_version)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _scenario(name: str) -> tuple[User, User]:
+    """(holder, the space they try to act in), with the rows the name says."""
+    holder, child = _user("Parent", date(1985, 1, 1)), _user("Enfant", date(2019, 5, 14))
+    other = _user("Autre", date(2020, 6, 1))
+    adult = _user("Majeur", date(1950, 2, 2))
+    grown = _user("Emma", date(2008, 12, 3))  # 18 today, TODAY
+    rows = {
+        "parent_of_this_child": [(child, "parent", None)],
+        "parent_of_another_child": [(other, "parent", None)],
+        "guardian": [(adult, "tutelle", None)],
+        "curator": [(adult, "curatelle", None)],
+        "former_after_18": [(grown, "parent", "majority")],
+        "after_18_before_the_job": [(grown, "parent", None)],
+        "operator_ended": [(child, "parent", "court_decision")],
+    }[name]
+    for person, kind, ended in rows:
+        db.session.add(Representation(
+            representative_id=holder.id, represented_id=person.id, relationship=kind,
+            ended_at=utcnow() if ended else None, ended_reason=ended))
+    db.session.flush()
+    target = {"parent_of_another_child": child, "guardian": adult, "curator": adult,
+              "former_after_18": grown, "after_18_before_the_job": grown}.get(name, child)
+    return holder, target
+
+
+def _acts(holder: User, space: User) -> bool:
+    try:
+        representation.acting_for(db.session, holder, space.id, TODAY)
+    except NotAllowed:
+        return False
+    return True
+
+
+# (resource, action, facts) -> what someone acting in the space may do, as the owner would,
+# except a document the minor keeps secret from the representatives.
+DOCUMENT_CASES = [(action, author, secret, hidden)
+                  for action in policy.DocumentAction for author in (False, True)
+                  for secret in (False, True) for hidden in (False, True)]
+
+
+def _document_expected(action, author, secret) -> bool:
+    if secret:
+        return False
+    if action in (policy.DocumentAction.EDIT, policy.DocumentAction.DELETE):
+        return author
+    return True
+
+
+@pytest.mark.parametrize("who", ACTORS)
+def test_representative_roles_against_every_resource_and_action(app, demo_users, who):
+    with app.app_context():
+        holder, space = _scenario(who)
+        acts = _acts(holder, space)
+        assert acts is (who in MAY_ACT), who
+        for action, author, secret, hidden in DOCUMENT_CASES:
+            context = policy.DocumentContext(is_owner=acts, is_author=author,
+                                             for_representative=True,
+                                             secret_from_representatives=secret)
+            allowed = policy.document_allowed(action, Role.PATIENT, context, hidden=hidden)
+            assert allowed is (acts and _document_expected(action, author, secret)), (
+                who, action, author, secret, hidden)
+        for action in policy.ProfileAction:
+            for locked in (False, True):
+                allowed = policy.profile_allowed(action, Role.PATIENT, is_owner=acts,
+                                                 locked=locked, section="vaccinations")
+                owner_may = action in (policy.ProfileAction.READ, policy.ProfileAction.ADD) or (
+                    action in (policy.ProfileAction.EDIT, policy.ProfileAction.DELETE)
+                    and not locked)
+                assert allowed is (acts and owner_may), (who, action, locked)
+        for action in policy.MessageAction:
+            for closed in (False, True):
+                allowed = policy.conversation_allowed(action, Role.PATIENT, is_patient=acts,
+                                                      is_professional=False, closed=closed)
+                owner_may = action == policy.MessageAction.READ or (
+                    action == policy.MessageAction.REPLY and not closed)
+                assert allowed is (acts and owner_may), (who, action, closed)
+        assert policy.agenda_allowed(Role.PATIENT, is_owner=acts) is acts
+        db.session.rollback()
+
+
+def test_a_closed_space_is_open_to_no_representative(app, demo_users):
+    with app.app_context():
+        holder, child = _scenario("parent_of_this_child")
+        child.enabled = False
+        db.session.flush()
+        assert not _acts(holder, child)
+        db.session.rollback()
+
+
+def test_curatelle_and_tutelle_act_alike_with_no_end_date():
+    for kind in (policy.RepresentationKind.GUARDIAN, policy.RepresentationKind.CURATOR):
+        for today in (TODAY, date(2090, 1, 1)):
+            assert policy.representation_active(kind, ended=False,
+                                                represented_born=date(1950, 2, 2), today=today)
+        assert not policy.representation_active(kind, ended=True,
+                                                 represented_born=date(1950, 2, 2), today=TODAY)

@@ -306,3 +306,27 @@ def test_history_comes_a_page_at_a_time(app, demo_users):
         assert (len(last), page) == (7, 2) and last[-1].day == date(2026, 1, 1)
         assert {item.id for item in items}.isdisjoint(item.id for item in last)
         assert measures.history_page(db.session, keys.ring, patient, pain, -5, 20)[2] == 1
+
+
+def test_bmi_history_pairs_each_weight_with_the_closest_height(app, demo_users):
+    with app.app_context():
+        patient, stranger, _doctor = _patients()
+        _add(patient, "height", date(2025, 9, 1), value="100")
+        _add(patient, "height", date(2025, 9, 29), value="102")
+        _add(patient, "height", date(2026, 1, 10), value="110")
+        _add(patient, "weight", date(2025, 9, 15), value="16")   # 14 days from both: the later
+        _add(patient, "weight", date(2025, 11, 20), value="17")  # 51 days from any: none
+        _add(patient, "weight", date(2026, 1, 10), value="18", time="8:00")
+        _add(patient, "weight", date(2026, 1, 10), value="18,5", time="18:00")  # the day's last
+        _add(patient, "weight", date(2026, 2, 10), value="19")   # 31 days after: still paired
+        _add(stranger, "height", date(2025, 11, 20), value="150")
+        db.session.commit()
+        readings = measures.bmi_history(db.session, keys.ring, patient)
+        assert [(r.day, r.value, r.height.day) for r in readings] == [
+            (date(2026, 2, 10), measures.bmi(19, 110), date(2026, 1, 10)),
+            (date(2026, 1, 10), measures.bmi(18.5, 110), date(2026, 1, 10)),
+            (date(2025, 9, 15), measures.bmi(16, 102), date(2025, 9, 29)),
+        ]
+        assert measures.BMI_PAIRING_DAYS == 31
+        assert readings[1].weight.values["value"] == 18.5
+        assert readings[1].id == readings[1].weight.id

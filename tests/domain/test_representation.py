@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from domain import audit, policy, representation
 from domain.errors import NotAllowed
-from domain.models import AuditEvent, Representation, Role, User
+from domain.models import AuditEvent, InsuredPerson, Representation, Role, User
 from domain.people import represented_by
 from domain.policy import RepresentationKind
 from extensions import db, keys
@@ -162,3 +162,39 @@ def test_the_minors_secret_in_the_document_policy(action):
     assert policy.document_allowed(
         action, Role.PATIENT, replace(owner, for_representative=True), hidden=False) == (
         policy.document_allowed(action, Role.PATIENT, owner, hidden=False))
+
+
+@pytest.mark.parametrize(("today", "ends"), [
+    (date(2038, 2, 28), False),   # born 29 February 2020: 18 on 1 March in a common year
+    (date(2038, 3, 1), True),
+])
+def test_majority_of_a_child_born_on_29_february(app, demo_users, today, ends):
+    """The job's SQL prefilter on the insurer's birth date keeps exactly the children whose
+    18th birthday has come, as policy.majority_day counts it."""
+    with app.app_context():
+        _camille, leo, _others = _people()
+        born = date(2020, 2, 29)
+        record = db.session.scalars(select(InsuredPerson).where(
+            InsuredPerson.user_id == leo.id)).one()
+        record.birth_date = leo.birth_date = born
+        db.session.flush()
+        grown = representation.end_at_majority(db.session, keys.ring, today, ACTOR)
+        assert bool(grown) is ends
+        assert policy.majority_day(born) <= today if ends else policy.majority_day(born) > today
+
+
+def test_majority_on_29_february_of_a_leap_year(app, demo_users):
+    """Today 29 February 2044: there was none in 2026; born 28 February 2026 is 18 today,
+    born 1 March 2026 is not."""
+    with app.app_context():
+        _camille, leo, _others = _people()
+        record = db.session.scalars(select(InsuredPerson).where(
+            InsuredPerson.user_id == leo.id)).one()
+        record.birth_date = leo.birth_date = date(2026, 3, 1)
+        db.session.flush()
+        assert representation.end_at_majority(db.session, keys.ring, date(2044, 2, 29),
+                                              ACTOR) == []
+        record.birth_date = leo.birth_date = date(2026, 2, 28)
+        db.session.flush()
+        assert len(representation.end_at_majority(db.session, keys.ring, date(2044, 2, 29),
+                                                  ACTOR)) == 1

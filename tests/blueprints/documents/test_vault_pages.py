@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -207,10 +208,14 @@ def test_new_document_email_says_nothing_of_the_document(app, demo_users):
     with app.test_request_context():
         patient = db.session.execute(select(User).where(
             User.login == "camille.martin")).scalar_one()
-        assert notify_new_document(patient)
+        ordinary = SimpleNamespace(secret_from_representatives=False)
+        secret = SimpleNamespace(secret_from_representatives=True)
+        assert notify_new_document(patient, ordinary)
         db.session.commit()  # e-mails leave with the transaction that queued them
+        assert notify_new_document(patient, secret)  # her own address: told
+        db.session.rollback()
         patient.email = None
-        assert not notify_new_document(patient)
+        assert not notify_new_document(patient, ordinary)
         db.session.rollback()
     message = Mailer("", app.config["OUTBOX_DIR"], "x@y").sent()[-1]
     body = message.get_body(("plain",)).get_content()

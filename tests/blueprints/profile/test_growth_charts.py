@@ -214,3 +214,49 @@ def test_child_chart_lines_span_the_measures_within_the_reference():
     later = growth.child_chart("male", "head_circumference", born, measured[1:])
     assert later.lines == () and later.assessments == (None,)
     assert growth.child_chart("female", "weight", born, []) == growth.ChildChart((), ())
+
+
+def test_a_childs_bmi_curve_from_weights_and_heights(app, signed_in):
+    """The BMI page pairs each weight with the height measured closest to it, draws the
+    WHO BMI-for-age lines and names each BMI's centile; an adult has no such page."""
+    client = signed_in(PARENT)
+    child = leo(app)
+    base = f"/espace/{child.id}"
+    html, soup = page_of(client, f"{base}/profil/mesures")
+    link = soup.find("a", string="Voir la courbe de corpulence")
+    assert link is not None and link["href"] == f"{base}/profil/mesures/imc"
+    html, soup = page_of(client, f"{base}/profil/mesures/imc")
+    assert check_page(html) == [] and soup.select_one("figure.chart") is None
+    assert "Aucun IMC pour l’instant" in soup.get_text(" ")
+
+    today = date.today()
+    visits = [(today - timedelta(days=300), today - timedelta(days=290), 60),
+              (today, today, 92)]  # (weight's day, height's day, centile wanted)
+    expected = []
+    for weight_day, height_day, centile in visits:
+        height = 115.0 if weight_day == today else 110.0
+        bmi = growth.value_for_centile(growth.Sex.MALE, "bmi",
+                                       growth.decimal_age(child.birth_date, weight_day), centile)
+        weight = round(bmi * (height / 100) ** 2, 2)
+        assert add_measure(client, base, "taille", height_day,
+                           f"{height:.1f}".replace(".", ",")).status_code == 303
+        assert add_measure(client, base, "poids", weight_day,
+                           f"{weight:.2f}".replace(".", ",")).status_code == 303
+        value = round(weight / (height / 100) ** 2, 1)
+        expected.append((value, words(growth.assess(
+            growth.Sex.MALE, "bmi", value, birth_date=child.birth_date,
+            measured_on=weight_day).band)))
+    assert [band for _value, band in expected] == ["entre le 50e et le 85e centile",
+                                                   "entre le 85e et le 97e centile"]
+    html, soup = page_of(client, f"{base}/profil/mesures/imc")
+    assert check_page(html) == []
+    assert soup.title.get_text().startswith("Léo – Indice de masse corporelle (IMC)")
+    assert len(soup.select("g.chart__reference polyline")) == 5
+    assert soup.select_one("figure.chart > p.chart__note").get_text() == SOURCE
+    rows = [[cell.get_text(" ", strip=True) for cell in row.find_all(["th", "td"])]
+            for row in soup.select("table.data-table tbody tr")]
+    assert [row[2] for row in rows] == [f"{value:g}".replace(".", ",")
+                                        for value, _band in reversed(expected)]
+    assert centile_column(soup) == [band for _value, band in reversed(expected)]
+    assert "taille du" in rows[1][3] and "taille du" not in rows[0][3]
+    assert client.get("/profil/mesures/imc").status_code == 404  # Camille is an adult

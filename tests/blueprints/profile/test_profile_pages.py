@@ -638,7 +638,9 @@ def test_a_child_has_growth_charts(signed_in, app):
     assert "Courbe de croissance : Taille selon l’âge" in page
     assert "Âge" in page and re.search(r"\b1[12]\d mois\b", page)
     overview = text(client.get("/profil/mesures").get_data(as_text=True))
-    assert "Périmètre crânien" in overview and "Indice de masse corporelle" not in overview
+    # A child's BMI is read on the BMI-for-age curve, not as an adult's single value.
+    assert "Périmètre crânien" in overview and "Voir la courbe de corpulence" in overview
+    assert "calculé avec votre dernier poids" not in overview
 
 
 def test_a_measure_before_birth_is_refused(signed_in, app):
