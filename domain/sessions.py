@@ -82,6 +82,8 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
     if record is None:
         return None, Status.UNKNOWN
     record.account = row[1]  # a strong reference keeps it in the identity map for the request
+    if record.parked_at is not None:
+        return None, Status.UNKNOWN  # a parked desk: only the adviser's secret resumes it
     if now >= record.created_at + lifetimes.absolute:
         session.delete(record)
         return record, Status.ABSOLUTE_EXPIRED
@@ -125,11 +127,19 @@ def purge_expired(session: Session, lifetimes: Lifetimes, now: datetime | None =
     now = now or utcnow()
     result = session.execute(delete(WebSession).where(or_(
         WebSession.created_at <= now - lifetimes.absolute,
-        (WebSession.assisted_by_id.is_(None) & (WebSession.last_seen <= now - lifetimes.idle)),
+        (WebSession.assisted_by_id.is_(None) & WebSession.parked_at.is_(None)
+         & (WebSession.last_seen <= now - lifetimes.idle)),
         (WebSession.assisted_by_id.is_not(None)
          & (WebSession.last_seen <= now - lifetimes.assisted_idle)),
     )))
     return result.rowcount or 0
+
+
+def park(record: WebSession, now: datetime | None = None) -> None:
+    """Set an adviser's desk session aside while a person uses the tablet: no cookie opens
+    it (load() answers UNKNOWN) and it waits without idling out, within its absolute
+    lifetime."""
+    record.parked_at = now or utcnow()
 
 
 def extend(record: WebSession, now: datetime | None = None) -> None:

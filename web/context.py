@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from domain import emergency, representation
+from domain import emergency, representation, vault
 from domain.models import Role, User
 from domain.models.base import utcnow
 from domain.policy import Area, needs_sign_in
 from extensions import db, login_manager
-from web import space
+from web import assist, space
+from web.labels import desk as desk_labels
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
@@ -58,15 +59,47 @@ def home_endpoint() -> str:
     return HOME_ENDPOINT[current_user.role] if current_user.is_authenticated else "pages.home"
 
 
+def _timeout(assistance, area) -> dict | None:
+    """The idle warning and end of this page: an assisted session's (5 minutes, to the
+    accompaniment's end page), a signed-in person's on a private page, or none."""
+    warning = current_app.config["SESSION_WARNING_SECONDS"]
+    if assistance is not None:
+        idle = current_app.config["SESSION_ASSISTED_IDLE_MINUTES"]
+        return {"idle_minutes": idle, "idle_seconds": idle * 60,
+                "warning_seconds": min(warning, idle * 60 // 2),
+                "extend_url": url_for("adviser.extend"),
+                "expired_url": url_for("adviser.ended", accompaniment_id=assistance.id,
+                                       raison="inactivite"),
+                "end_url": url_for("adviser.finish"), "assisted": True}
+    if current_user.is_authenticated and area is not None and needs_sign_in(Area(area)):
+        idle = current_app.config["SESSION_IDLE_MINUTES"]
+        return {"idle_minutes": idle, "idle_seconds": idle * 60, "warning_seconds": warning,
+                "extend_url": url_for("auth.session_extend"),
+                "expired_url": url_for("auth.login", raison="expiree"),
+                "end_url": url_for("auth.logout"), "assisted": False}
+    return None
+
+
+def _assisted_title(assistance, area) -> str | None:
+    """In an assisted session, a private page's title is one of a fixed list."""
+    if assistance is None or area is None or not needs_sign_in(Area(area)):
+        return None
+    return str(desk_labels.ASSISTED_TITLES.get(request.blueprint,
+                                               desk_labels.ASSISTED_DEFAULT_TITLE))
+
+
+def _remember(value: str | None, off: str | None = "off") -> str | None:
+    """An autocomplete value, or `off` in an assisted session: the shared tablet's browser
+    must not offer the person's login, codes or details to the next one."""
+    return off if assist.assisted() else value
+
+
 def _template_context() -> dict:
     lang = str(get_locale() or "fr")
     signed_in = current_user.is_authenticated
-    timeout = None
     area = g.get("area")
-    if signed_in and area is not None and needs_sign_in(Area(area)):
-        idle = current_app.config["SESSION_IDLE_MINUTES"]
-        timeout = {"idle_minutes": idle, "idle_seconds": idle * 60,
-                   "warning_seconds": current_app.config["SESSION_WARNING_SECONDS"]}
+    assistance = assist.banner() if request else None
+    timeout = _timeout(assistance, area)
     return {
         "site_name": current_app.config["SITE_NAME"],
         "official_phone": current_app.config["OFFICIAL_PHONE"],
@@ -76,6 +109,10 @@ def _template_context() -> dict:
         "nav_items": _nav() if signed_in else PUBLIC_NAV,
         "home_endpoint": home_endpoint(),
         "session_timeout": timeout,
+        "assistance": assistance,
+        "remember": _remember,
+        "previewable": vault.PREVIEWABLE,  # shown inline, never saved, at the desk
+        "assisted_title": _assisted_title(assistance, area),
         "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
         "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
         "running_emergencies": _running_emergencies,

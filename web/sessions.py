@@ -21,6 +21,9 @@ from extensions import db, keys
 from web import csrf
 
 STATIC_ENDPOINTS = {"assets.static_file"}
+# In a session handed over by an adviser: who assists, and the accompaniment.
+ASSISTED_BY = "_assisted_by"
+ACCOMPANIMENT = "_accompaniment"
 
 
 def lifetimes(app: Flask) -> sessions.Lifetimes:
@@ -47,6 +50,14 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         self.rotate_requested = False
         self.destroy_requested = False
+        self.handover: dict | None = None
+
+    def hand_over(self, data: dict) -> None:
+        """An adviser hands the tablet to a person: the desk's record stays on the server,
+        parked (domain.assist.start did it), and this response gives the browser a new
+        session holding only `data` (ASSISTED_BY and ACCOMPANIMENT)."""
+        self.handover = dict(data)
+        self.modified = True
 
     def rotate(self) -> None:
         """Give the session a new id (at sign-in), keeping its data."""
@@ -103,11 +114,27 @@ class ServerSessionInterface(SessionInterface):
                                secure=app.config["SESSION_COOKIE_SECURE"], httponly=True,
                                samesite=app.config["SESSION_COOKIE_SAMESITE"])
 
+    @staticmethod
+    def _issue(app: Flask, response: Response, data: dict, user_id: str | None = None) -> None:
+        """A new row and its cookie. A session handed over by an adviser stays marked as
+        assisted through every rotation (its data carries ASSISTED_BY)."""
+        token, _record = sessions.create(db.session, data, user_id=user_id,
+                                         assisted_by_id=data.get(ASSISTED_BY),
+                                         ip=request.remote_addr,
+                                         user_agent=request.headers.get("User-Agent"))
+        db.session.commit()
+        response.set_cookie(app.config["SESSION_COOKIE_NAME"], token, path="/",
+                            secure=app.config["SESSION_COOKIE_SECURE"], httponly=True,
+                            samesite=app.config["SESSION_COOKIE_SAMESITE"])
+
     def save_session(self, app: Flask, session, response: Response) -> None:
         if not isinstance(session, ServerSession):
             return
         store = db.session
         record = session.record
+        if session.handover is not None:  # the parked desk row stays as it is
+            self._issue(app, response, session.handover)
+            return
         if session.destroy_requested or (session.rotate_requested and record is not None):
             if record is not None:
                 sessions.destroy(store, record)
@@ -135,13 +162,7 @@ class ServerSessionInterface(SessionInterface):
             csrf.delete_cookie(app, response)
         user_id = session.get("_user_id")
         if record is None:
-            token, record = sessions.create(store, dict(session), user_id=user_id,
-                                            ip=request.remote_addr,
-                                            user_agent=request.headers.get("User-Agent"))
-            store.commit()
-            response.set_cookie(app.config["SESSION_COOKIE_NAME"], token, path="/",
-                                secure=app.config["SESSION_COOKIE_SECURE"], httponly=True,
-                                samesite=app.config["SESSION_COOKIE_SAMESITE"])
+            self._issue(app, response, dict(session), user_id)
             return
         if session.modified:
             record.data = json.dumps(dict(session))

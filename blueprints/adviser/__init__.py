@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("adviser", __name__)
 
-from blueprints.adviser import views  # noqa: E402,F401
+from blueprints.adviser import handover, views  # noqa: E402,F401

@@ -10,11 +10,12 @@ from blueprints.auth import bp
 from domain import auth, sign_in
 from domain import sessions as web_sessions
 from domain.forms import Field
-from domain.models import SecondFactor, User
+from domain.models import Role, SecondFactor, User
 from domain.models.base import utcnow
 from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
 from extensions import db, keys, limiter
+from web import assist as assisted_session
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
 from web.forms import Form
@@ -103,6 +104,14 @@ def login():
                                       "%(minutes)s minutes.",
                                       minutes=current_app.config["ACCOUNT_LOCK_MINUTES"]))]
             else:
+                if assisted_session.assisted() and user.role != Role.PATIENT:
+                    # At the desk only the person accompanied signs in, to their own space.
+                    db.session.commit()
+                    errors = [("login", _("Pendant un accompagnement, seule la personne "
+                                          "accompagnée se connecte, à son espace santé."))]
+                    return render_page("auth/login.html", status=422, typed=typed,
+                                       errors=errors, has_errors=True, suivant=suivant,
+                                       expired=False)
                 pending = {"user_id": user.id, "started": utcnow().isoformat()}
                 if user.second_factor == SecondFactor.SMS:
                     pending.update(_send_sms(user))
@@ -205,6 +214,8 @@ def second_factor_resend():
 @allow(Area.ACCOUNT)
 def logout():
     auth.sign_out(db.session, keys.ring, current_user.id, actor=actor())
+    if assisted_session.assisted():  # signing out at the desk ends the accompaniment
+        return assisted_session.end_response("sign_out")
     logout_user()
     session.destroy()
     db.session.commit()

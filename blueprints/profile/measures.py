@@ -23,7 +23,7 @@ from web.access import actor, allow
 from web.labels import growth as growth_labels
 from web.labels.profile import MEASURES, field_label, message
 from web.labels.profile_display import measure_text
-from web.render import render_page, see_other, swap_or_see_other
+from web.render import redirect_to, render_page, see_other, swap_or_see_other
 from web.space import owner as space_owner
 
 patient = allow(Area.PATIENT_SPACE)
@@ -185,9 +185,10 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
 @patient
 def bmi_history():
     """A child's BMI by age against the WHO lines, from weights and heights taken close
-    together (domain.measures.bmi_history); an adult's BMI is on the overview."""
+    together (domain.measures.bmi_history); an adult's BMI is on the overview, where an
+    adult is sent."""
     if not (space_owner().birth_date and is_minor(space_owner(), date.today())):
-        abort(404)
+        return redirect_to(url_for("profile.measures_overview"), 302)  # an adult's is there
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:

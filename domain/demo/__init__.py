@@ -40,6 +40,7 @@ class DemoAccount:
     profession: Profession | None = None
     specialty: str | None = None
     workplace: str | None = None
+    desk_pin: str | None = None  # advisers: the desk PIN that resumes the tablet
 
 
 DEMO_ACCOUNTS = (
@@ -58,7 +59,8 @@ DEMO_ACCOUNTS = (
                 workplace="Pharmacie de la Gare, Lyon"),
     DemoAccount("conseil.durand", "Guichet-Solidaire-2026", Role.ADVISER, "Nadia", "Durand",
                 SecondFactor.TOTP, totp_secret="MFRGGZDFMZTWQ2LKNNWG23TPOBYXE4DU",
-                email="nadia.durand@example.org"),
+                email="nadia.durand@example.org", workplace="France Services Lyon 8e",
+                desk_pin="402817"),
 )
 
 # The insurer's records behind the demo: Camille and Léo have active spaces; Jeanne has a
@@ -96,6 +98,8 @@ def seed(session: Session, keyring: Keyring, hash_profile: str = "standard") -> 
                     second_factor=account.second_factor, rpps=account.rpps,
                     profession=account.profession, specialty=account.specialty,
                     workplace=account.workplace,
+                    desk_pin_hash=passwords.hash_password(account.desk_pin, hash_profile)
+                    if account.desk_pin else None,
                     sector=Sector.CARE if account.role == Role.PROFESSIONAL else None)
         if account.role == Role.PATIENT:
             wrapped = keyring.new_patient_key()

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2.0 models, one module per area."""
 
 from domain.models.agenda import AgendaItem, CalendarFeed, ItemKind
+from domain.models.assist import Accompaniment
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
 from domain.models.care import CareRelation, EmergencyAccess
@@ -29,6 +30,7 @@ from domain.models.user import (
 from domain.models.websession import WebSession
 
 __all__ = [
+    "Accompaniment",
     "AgendaItem",
     "CalendarFeed",
     "Channel",

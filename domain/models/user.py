@@ -164,6 +164,8 @@ class User(Base):
     emergency_hidden: Mapped[bool] = mapped_column(default=False)
     # Patients: hide documents deposited by others from professionals until shown.
     hide_new_documents: Mapped[bool] = mapped_column(default=False)
+    # Advisers: the 6-digit desk PIN that resumes the desk after an accompaniment (hashed).
+    desk_pin_hash: Mapped[str | None] = mapped_column(String(200))
     # False once the space is closed: nobody can sign in to it any more.
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -25,3 +25,6 @@ class WebSession(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    # An adviser's desk session while a person holds the tablet: no cookie opens it; only
+    # the adviser's secret resumes the desk (domain/assist.py).
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -55,6 +55,9 @@ QUERY_PARAMETERS = [
     ("/messagerie/{conversation}", ("avant",), "blueprints/messages/common.py"),
     ("/pro/messagerie/{conversation}", ("avant",), "blueprints/messages/common.py"),
     ("/profil/mesures/{measure}", ("page",), "blueprints/profile/measures.py"),
+    ("/conseiller/bilan.csv", ("mois",), "blueprints/adviser/views.py"),
+    ("/accompagnement/inactivite.css", ("seconds",), "blueprints/adviser/handover.py"),
+    ("/accompagnement/fin/" + "a" * 32, ("raison",), "blueprints/adviser/handover.py"),
 ]
 ROLES = (None, "camille.martin", "dr.bernard", "conseil.durand")
 READ = re.compile(r"request\.(?:args|values)(?:\.get\(|\[)\s*\"([^\"]+)\"")

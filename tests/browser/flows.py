@@ -122,10 +122,14 @@ class Findings:
             self.problems.append(f"{where}: skipped heading levels {skips}")
 
     def title(self, page, where: str) -> None:
-        """The title starts with the h1 (after "Erreur : "), or at least holds it."""
+        """The title starts with the h1 (after "Erreur : "), or at least holds it; except a
+        generic one (data-generic: a private page whose h1 names an item keeps a title
+        naming the kind of page, ACCESSIBILITY.md item 2)."""
         h1 = page.locator("h1")
         if h1.count() != 1:
             return  # said by axe()
+        if page.locator("title").get_attribute("data-generic") is not None:
+            return
         heading, title = h1.inner_text().strip(), page.title()
         if not title.removeprefix("Erreur : ").startswith(heading) and heading not in title:
             self.problems.append(f"{where}: title {title!r} without the h1")

@@ -189,6 +189,8 @@ def targets() -> tuple[Target, ...]:
         Target("patient", "/espace/<leo>/acces/historique", state="historique-de-leo"),
         Target("patient", "/espace/<leo>/messagerie", state="messages-de-leo"),
         Target("patient", "/espace/<leo>/profil/mesures/imc", state="imc-de-leo"),
+        *(Target("conseiller", f"/conseiller/fiches/{slug}")
+          for slug in ("activer", "refuser", "arnaques", "a-la-maison")),
     ]
     return tuple(found)
 

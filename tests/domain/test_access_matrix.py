@@ -201,3 +201,36 @@ def test_curatelle_and_tutelle_act_alike_with_no_end_date():
                                                 represented_born=date(1950, 2, 2), today=today)
         assert not policy.representation_active(kind, ended=True,
                                                  represented_born=date(1950, 2, 2), today=TODAY)
+
+
+# --- advisers (issue 16) -------------------------------------------------------------------
+
+def test_an_adviser_never_reads_health_data_whatever_the_facts():
+    """In or out of an accompaniment, the adviser's role gets nothing from any policy: the
+    person acts in their own session, never the adviser in theirs."""
+    for owner in (False, True):
+        for author in (False, True):
+            for grant in (False, True):
+                context = policy.DocumentContext(is_owner=owner, is_author=author,
+                                                 has_grant=grant, sector=Sector.CARE)
+                for action in policy.DocumentAction:
+                    for hidden in (False, True):
+                        assert not policy.document_allowed(action, Role.ADVISER, context,
+                                                           hidden=hidden)
+        care = policy.CareFacts(sector=Sector.CARE, profession=Profession.DOCTOR,
+                                declared=True, blocked=False, emergency=True)
+        for action in policy.ProfileAction:
+            assert not policy.profile_allowed(action, Role.ADVISER, is_owner=owner,
+                                              locked=False, section="allergies", care=care)
+        for action in policy.MessageAction:
+            assert not policy.conversation_allowed(action, Role.ADVISER, is_patient=owner,
+                                                   is_professional=owner, care=care)
+        assert not policy.agenda_allowed(Role.ADVISER, is_owner=owner)
+        assert not policy.patient_open_allowed(Role.ADVISER, care)
+    for area in policy.Area:
+        assert policy.may_enter(Role.ADVISER, area) is (area in (
+            policy.Area.PUBLIC, policy.Area.SIGN_IN, policy.Area.ACCOUNT,
+            policy.Area.ADVISER_DESK))
+    # A person (a patient, or nobody yet signed in) never enters the desk.
+    assert not policy.may_enter(Role.PATIENT, policy.Area.ADVISER_DESK)
+    assert not policy.may_enter(None, policy.Area.ADVISER_DESK)

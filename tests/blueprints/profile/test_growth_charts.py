@@ -259,4 +259,5 @@ def test_a_childs_bmi_curve_from_weights_and_heights(app, signed_in):
                                         for value, _band in reversed(expected)]
     assert centile_column(soup) == [band for _value, band in reversed(expected)]
     assert "taille du" in rows[1][3] and "taille du" not in rows[0][3]
-    assert client.get("/profil/mesures/imc").status_code == 404  # Camille is an adult
+    adult = client.get("/profil/mesures/imc")  # Camille is an adult: her BMI is there
+    assert adult.status_code == 302 and adult.headers["Location"] == "/profil/mesures"
