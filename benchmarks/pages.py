@@ -80,10 +80,10 @@ def shown(path: str) -> str:
 
 
 def represented_pages(app) -> list[tuple[str, str]]:
-    """The demo child's space as his parent sees it (issue 15): his dashboard and his
-    weight and height growth curves, with his visits' measures, beside the parent's own
-    weight and height pages, seeded with her demo profile (her dashboard is in the list
-    already)."""
+    """The demo child's space as his parent sees it (issue 15): his dashboard, his weight
+    and height growth curves and his BMI-for-age curve, with his visits' measures, beside
+    the parent's own weight and height pages, seeded with her demo profile (her dashboard
+    is in the list already)."""
     from datetime import date
 
     from sqlalchemy import select
@@ -104,7 +104,8 @@ def represented_pages(app) -> list[tuple[str, str]]:
             Representation.representative_id == parent)).one()
     curves = ("/profil/mesures/poids", "/profil/mesures/taille")
     return [("patient", path) for path in curves] + [
-        ("patient", f"/espace/{child}{path}") for path in ("/mon-espace", *curves)]
+        ("patient", f"/espace/{child}{path}")
+        for path in ("/mon-espace", *curves, "/profil/mesures/imc")]
 
 
 def weigh_pages(clients, pages) -> None:
