@@ -18,9 +18,9 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import audit, passwords, sign_in
+from domain import audit, closing, passwords, sign_in
 from domain.crypto import Keyring
-from domain.models import SecondFactor, SignInStep, User
+from domain.models import SecondFactor, SignInStep, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.sign_in import DelayPolicy
 
@@ -53,6 +53,11 @@ class SecondFactorFailed(Exception):
     """The one-time code was wrong, expired or already used."""
 
 
+class SpaceClosed(Exception):
+    """Both factors were right, but the space is closed: no session opens. Raised only
+    after the second factor, so that nobody else learns that the space was closed."""
+
+
 def normalise_login(login: str) -> str:
     """The login as stored and compared: surrounding spaces removed, lower case."""
     return login.strip().lower()
@@ -64,6 +69,15 @@ def find_by_login(session: Session, login: str) -> User | None:
     return session.execute(query).scalar_one_or_none()
 
 
+def space_closed(session: Session, user: User) -> bool:
+    """True when the account's sign-in was disabled by closing its space (domain/closing.py):
+    the data is kept, and a provisional code reopens it."""
+    if user.enabled:
+        return False
+    person = closing.person_of(session, user)
+    return person is not None and person.space_status == SpaceStatus.CLOSED
+
+
 def authenticate(session: Session, keyring: Keyring, login: str, password: str, *,
                  actor: audit.Actor, policy: DelayPolicy, hash_profile: str = "standard",
                  now: datetime | None = None) -> User:
@@ -73,10 +87,15 @@ def authenticate(session: Session, keyring: Keyring, login: str, password: str, 
     identifier. Raises InvalidCredentials for an unknown account, a wrong password or an
     address that must wait; SignInDelayed (after the right password only) while the
     account's second factor waits after wrong codes.
+
+    A closed space's account goes through both factors like an open one (the same answers,
+    the same work): complete_login() then refuses it with SpaceClosed, so only the person
+    who proved both factors learns that the space is closed.
     """
     now = now or utcnow()
     user = find_by_login(session, login) if login.strip() else None
-    if user is None or user.password_hash is None or not user.enabled:
+    if (user is None or user.password_hash is None
+            or not (user.enabled or space_closed(session, user))):
         passwords.burn_time(password, hash_profile)
         audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
                      details={"reason": "unknown_account",
@@ -239,9 +258,14 @@ def verify_second_factor(session: Session, keyring: Keyring, user: User, code: s
 def complete_login(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,
                    now: datetime | None = None) -> None:
     """Both factors passed: the count of wrong codes, and of wrong passwords from this
-    address, start again from zero; record the login."""
+    address, start again from zero; record the login. Raises SpaceClosed (recorded as a
+    refused login) when the account's space is closed: no session may open."""
     sign_in.forget(session, user.id, SignInStep.SECOND_FACTOR)
     sign_in.forget(session, user.id, SignInStep.PASSWORD, sign_in.address_key(keyring, actor.ip))
+    if not user.enabled:
+        audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
+                     subject_id=user.id, details={"reason": "space_closed"}, now=now)
+        raise SpaceClosed
     audit.record(session, keyring, "auth.login", actor=actor, subject_id=user.id, now=now)
 
 

@@ -258,11 +258,29 @@ def people_around(session: Session, patient: User) -> tuple[list[Around], list[A
     return sorted(active, key=newest, reverse=True), sorted(blocked, key=newest, reverse=True)
 
 
+@dataclass(frozen=True)
+class BlockOutcome:
+    """What a block or an unblock did to the attending-doctor designation: `attending`,
+    the professional was the attending doctor (a block withdraws it); `restored`, an
+    unblock gave it back; `not_restored`, it could not be (another doctor has it now)."""
+
+    attending: bool = False
+    restored: bool = False
+    not_restored: bool = False
+
+
+def blockable(professional: User) -> bool:
+    """A care professional; someone outside care needs no block: they never get in."""
+    return professional.role == Role.PROFESSIONAL and not policy.excluded(professional.sector)
+
+
 def set_blocked(session: Session, keyring: Keyring, patient: User, professional: User,
-                blocked: bool, actor: audit.Actor) -> None:
-    """Block or unblock a professional; it takes effect on their next request. Someone
-    outside care needs no block: they never get in."""
-    if professional.role != Role.PROFESSIONAL or policy.excluded(professional.sector):
+                blocked: bool, actor: audit.Actor) -> BlockOutcome:
+    """Block or unblock a professional; it takes effect on their next request. Blocking
+    the attending doctor withdraws the designation and remembers it; unblocking gives it
+    back unless another doctor was designated since. Someone outside care needs no block:
+    they never get in."""
+    if not blockable(professional):
         raise NotAllowed("not a care professional")
     found = relation(session, patient.id, professional.id)
     if found is None:
@@ -270,12 +288,23 @@ def set_blocked(session: Session, keyring: Keyring, patient: User, professional:
                              professional_sector=professional.sector.value)
         session.add(found)
     found.blocked, found.blocked_at = blocked, utcnow() if blocked else None
+    outcome = BlockOutcome()
     if blocked and patient.attending_doctor_id == professional.id:
-        patient.attending_doctor_id = None
+        patient.attending_doctor_id, found.was_attending = None, True
+        outcome = BlockOutcome(attending=True)
+    elif not blocked and found.was_attending:
+        found.was_attending = False
+        if patient.attending_doctor_id is None:
+            patient.attending_doctor_id = professional.id
+            outcome = BlockOutcome(attending=True, restored=True)
+        else:
+            outcome = BlockOutcome(attending=True, not_restored=True)
     session.flush()
     audit.record(session, keyring, "access.blocked" if blocked else "access.unblocked",
                  actor=actor, subject_id=patient.id, target_type="professional",
-                 target_id=professional.id)
+                 target_id=professional.id,
+                 details={"attending": outcome.attending, "restored": outcome.restored})
+    return outcome
 
 
 def set_attending(session: Session, keyring: Keyring, patient: User,

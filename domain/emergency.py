@@ -87,11 +87,16 @@ def active(session: Session, patient_id: str, professional_id: str,
 
 def running_for(session: Session, professional_id: str,
                 now: datetime) -> list[tuple[EmergencyAccess, User]]:
-    """The professional's emergency accesses still running, with their patients."""
+    """The professional's emergency accesses still running, with their patients; none
+    where the patient has blocked them since (the access opens nothing any more)."""
+    blocked = select(CareRelation.id).where(
+        CareRelation.patient_id == EmergencyAccess.patient_id,
+        CareRelation.professional_id == professional_id, CareRelation.blocked.is_(True))
     return [tuple(row) for row in session.execute(
         select(EmergencyAccess, User).join(User, User.id == EmergencyAccess.patient_id)
         .where(EmergencyAccess.professional_id == professional_id,
-               EmergencyAccess.started_at <= now, EmergencyAccess.ends_at > now)
+               EmergencyAccess.started_at <= now, EmergencyAccess.ends_at > now,
+               ~blocked.exists())
         .order_by(EmergencyAccess.ends_at))]
 
 

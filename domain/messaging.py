@@ -460,7 +460,9 @@ def save_to_vault(session: Session, keyring: Keyring, store: BlobStore, patient:
                   conversation: Conversation, item: AttachmentView, workdir: Path,
                   actor: audit.Actor) -> Document:
     """The patient keeps a received attachment in their vault, in one action: a copy
-    filed under "Autres documents", titled with its file name and dated by the message."""
+    filed under "Autres documents", titled with its file name, dated by the message and
+    authored by whoever sent it (the professional, shown as such; the patient when it was
+    their own, or when the sender's account is gone)."""
     if patient.id != conversation.patient_id:
         raise NotAllowed("only the patient files into their vault")
     attachment = item.attachment
@@ -473,8 +475,9 @@ def save_to_vault(session: Session, keyring: Keyring, store: BlobStore, patient:
         with path.open("wb") as handle:
             for piece in open_attachment(keyring, store, patient, attachment):
                 handle.write(piece)
+        sender = session.get(User, message.sender_id) if message.sender_id else None
         document = vault.add_document(
-            session, keyring, store, patient=patient, author=patient, path=path,
+            session, keyring, store, patient=patient, author=sender or patient, path=path,
             size=attachment.size, kind=attachment.kind, mimetype=attachment.mimetype,
             file_name=item.file_name, title=title[:vault.TITLE_MAX], category=Category.OTHER,
             document_date=min(message.sent_at.date(), utcnow().date()), hidden=None,

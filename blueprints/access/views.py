@@ -22,7 +22,8 @@ patient = allow(Area.PATIENT_SPACE)
 # but a professional's id answers 404. "blocked=non" unblocks, "professional=aucun" removes
 # the attending doctor.
 PROFESSIONAL = Field("professional", required=True, max_length=32)
-BLOCK_FORM = Form(PROFESSIONAL, Field("blocked", "yesno"))
+# A block is confirmed on a page of its own first ("confirm=oui" then does it).
+BLOCK_FORM = Form(PROFESSIONAL, Field("blocked", "yesno"), Field("confirm", "yes"))
 ATTENDING_FORM = Form(PROFESSIONAL)
 
 PROFESSION_LABELS = {
@@ -84,14 +85,34 @@ def professional_block():
     if professional is None:
         abort(404)
     blocked = filled.values.get("blocked") != "non"
+    if not care.blockable(professional):
+        abort(404)
+    if blocked and not filled.values.get("confirm"):
+        # Nothing changes yet: the page says what the block will do, and asks.
+        return render_page("access/block_confirm.html", professional=professional,
+                           attending=space_owner().attending_doctor_id == professional.id,
+                           professions=PROFESSION_NAMES)
     try:
-        care.set_blocked(db.session, keys.ring, space_owner(), professional, blocked, actor())
+        outcome = care.set_blocked(db.session, keys.ring, space_owner(), professional,
+                                   blocked, actor())
     except NotAllowed:
         abort(404)
     db.session.commit()
-    flash(_("%(name)s est bloqué : il ne voit plus rien de votre espace.",
-            name=professional.display_name) if blocked else
-          _("%(name)s n’est plus bloqué.", name=professional.display_name), "success")
+    name = professional.display_name
+    if blocked:
+        message = _("Accès bloqué pour %(name)s : cette personne ne voit plus rien de votre "
+                    "espace.", name=name)
+        if outcome.attending:
+            message += " " + _("Vous n’avez plus de médecin traitant déclaré ici ; si vous "
+                               "débloquez %(name)s, il le redeviendra.", name=name)
+    else:
+        message = _("Accès débloqué pour %(name)s.", name=name)
+        if outcome.restored:
+            message += " " + _("%(name)s est de nouveau votre médecin traitant.", name=name)
+        elif outcome.not_restored:
+            message += " " + _("Vous avez déclaré un autre médecin traitant depuis : il le "
+                               "reste.")
+    flash(message, "success")
     return redirect_to(url_for("access.overview"))
 
 

@@ -179,7 +179,13 @@ def second_factor():
                                      "moment (il change toutes les 30 secondes) ou le dernier "
                                      "code reçu par SMS."))]
             else:
-                auth.complete_login(db.session, keys.ring, user, actor=actor(user))
+                try:
+                    auth.complete_login(db.session, keys.ring, user, actor=actor(user))
+                except auth.SpaceClosed:
+                    # Both factors were right: only now may the person learn why.
+                    session.pop(PENDING, None)
+                    db.session.commit()
+                    return render_page("auth/space_closed.html")
                 session.pop(PENDING)
                 session.pop("csrf_token", None)
                 session.rotate()

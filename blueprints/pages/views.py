@@ -1,12 +1,13 @@
 from pathlib import Path
 
-from flask import Response, current_app, redirect, request, url_for
+from flask import Response, abort, current_app, redirect, request, url_for
 
 from blueprints.pages import bp
 from domain import source
 from extensions import limiter
 from web.access import public, safe_next
 from web.i18n import LANG_COOKIE
+from web.labels import easy_read
 from web.render import render_page
 
 ONE_YEAR = 365 * 24 * 3600
@@ -31,6 +32,17 @@ def fraud():
 @public
 def help():  # noqa: A001 - the endpoint name users see in the sitemap
     return render_page("pages/help.html")
+
+
+@bp.get("/facile/<string:slug>")
+@public
+def easy_read_page(slug: str):
+    """A key page in easy-read French (FALC): short sentences, one idea each, examples."""
+    if slug not in easy_read.PAGES:
+        abort(404)
+    title, full_page, full_name = easy_read.PAGES[slug]
+    return render_page("pages/easy_read.html", slug=slug, title=title,
+                       full_page=full_page, full_name=full_name)
 
 
 @bp.get("/accessibilite")

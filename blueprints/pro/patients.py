@@ -159,7 +159,7 @@ def patient_show(patient_id: str):
         may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
                                              is_owner=False, locked=False,
                                              section="vaccinations", care=known),
-        **helpers())
+        **helpers(professional=True))
 
 
 @bp.get("/pro/patients/<string:patient_id>/documents/<string:document_id>")

@@ -43,14 +43,20 @@ def _errors(section: profile.Section, problems) -> list[tuple[str, str]]:
     return [(problem.field, message(section.key, problem)) for problem in problems]
 
 
+def _due(section: profile.Section, view) -> dict:
+    """The vaccinations still to do, for the vaccinations page: with its list and after
+    every in-place change to it (the fragments carry it out of band)."""
+    if section.key != "vaccinations" or not space_owner().birth_date:
+        return {}
+    doses = [vaccination.Dose(item.values["vaccine"], date.fromisoformat(
+        item.values["given_on"])) for item in view.entries]
+    return {"due": vaccination.due(space_owner().birth_date, doses, date.today())}
+
+
 def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
                   focus_id: str | None = None, announce: str | None = None):
     view = profile.load(db.session, keys.ring, space_owner(), (section,))[section.key]
-    extra = {}
-    if section.key == "vaccinations" and space_owner().birth_date:
-        doses = [vaccination.Dose(item.values["vaccine"], date.fromisoformat(
-            item.values["given_on"])) for item in view.entries]
-        extra["due"] = vaccination.due(space_owner().birth_date, doses, date.today())
+    extra = _due(section, view)
     db.session.commit()
     return render_page("profile/section.html", fragment="profile/_section_content.html",
                        target="section-content", status=status, view=view,
@@ -114,10 +120,12 @@ def entry_show(slug: str, entry_id: str):
 def _entry_page(section: profile.Section, entry_id: str, announce: str):
     """The entry just changed, read again: in place of its form for htmx, or on a page."""
     item = _entry(section, entry_id, ProfileAction.READ)
+    extra = _due(section, profile.load(db.session, keys.ring, space_owner(),
+                                       (section,))[section.key])
     db.session.commit()
     return render_page("profile/entry.html", fragment="profile/_entry.html",
                        target=f"entry-{entry_id}", item=item, section=section, focus=True,
-                       announce=announce)
+                       announce=announce, **extra)
 
 
 @bp.route("/<string:slug>/<string:entry_id>/modifier", methods=["GET", "POST"])

@@ -41,6 +41,8 @@ class CareRelation(Base):
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     blocked: Mapped[bool] = mapped_column(default=False)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Blocked while the patient's attending doctor: unblocking gives the designation back.
+    was_attending: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

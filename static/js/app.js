@@ -85,6 +85,24 @@
     if (event.target.matches && event.target.matches("[data-reply-box]")) { count(event.target); }
   });
 
+  /* The password rules, checked as one types (activation): their state is read out in the
+     page's polite live region after a pause, and only when it changed. */
+  var rulesPause = null;
+  var rulesSaid = "";
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var box = event.detail.target;
+    var status = box && box.querySelector && box.querySelector("[data-password-status]");
+    var live = document.getElementById("live-region");
+    if (!status || !live) { return; }
+    var text = status.textContent.trim();
+    clearTimeout(rulesPause);
+    if (text === rulesSaid) { return; }
+    rulesPause = setTimeout(function () {
+      rulesSaid = text;
+      live.textContent = text;
+    }, 1000);
+  });
+
   /* Upload progress: a <progress> with its text, updated while htmx sends the file. */
   document.addEventListener("htmx:xhr:progress", function (event) {
     var form = event.target.closest && event.target.closest("[data-upload-progress]");
@@ -102,6 +120,7 @@
   var idle = {
     timers: [],
     previousFocus: null,
+    open: false,
     reset: function () {
       var body = document.body;
       var seconds = parseInt(body.getAttribute("data-session-idle"), 10);
@@ -120,14 +139,17 @@
     show: function () {
       var panel = document.getElementById("session-warning");
       if (!panel) { return; }
-      this.previousFocus = document.activeElement;
+      if (!this.open) { this.previousFocus = document.activeElement; }
+      this.open = true;
       panel.hidden = false;
       var button = panel.querySelector("[data-session-extend]");
       (button || panel).focus();
     },
     hide: function () {
       var panel = document.getElementById("session-warning");
-      var wasOpen = panel && !panel.hidden;
+      // "Rester connecté" swaps in a new, hidden panel: it was open all the same.
+      var wasOpen = this.open || (panel && !panel.hidden);
+      this.open = false;
       if (panel) { panel.hidden = true; }
       if (wasOpen) {
         // Back to where the person was; if that was nothing in particular, the main content.

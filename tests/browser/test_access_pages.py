@@ -412,9 +412,16 @@ def test_block_then_unblock_by_keyboard(open_page, access, js, width):
                                  "\"ul[aria-label='Résultats de la recherche']\")"),
                    "from #q, Tab does not reach the results' 'Bloquer' button first")
     assert press_and_load(page, " ") == 200  # Space on the button
+    # Nothing is blocked yet: a page says what will change and asks (issue 17, item 5).
+    findings.check(page.locator("h1").inner_text() == f"Bloquer {DOCTOR_NAME} ?",
+                   f"no confirmation page: {page.locator('h1').inner_text()!r}")
+    findings.check(not access.blocked(DOCTOR), "blocked before the confirmation")
+    findings.page(page, js, width, "confirmation du blocage")
+    tab_to_text(page, f"Oui, bloquer {DOCTOR_NAME}", "button")
+    assert press_and_load(page, "Enter") == 200
     assert page.url.endswith("/acces"), page.url
-    check_banner(findings, page, f"{DOCTOR_NAME} est bloqué : il ne voit plus rien de votre "
-                                 "espace.", "after blocking")
+    check_banner(findings, page, f"Accès bloqué pour {DOCTOR_NAME} : cette personne ne voit "
+                                 "plus rien de votre espace.", "after blocking")
     findings.check(access.blocked(DOCTOR), "the doctor is not blocked")
     findings.check(section_names(page, "blocked-title") == [DOCTOR_NAME],
                    f"blocked list: {section_names(page, 'blocked-title')}")
@@ -425,7 +432,7 @@ def test_block_then_unblock_by_keyboard(open_page, access, js, width):
 
     tab_to_text(page, f"Débloquer {DOCTOR_NAME}", "button")
     assert press_and_load(page, "Enter") == 200
-    check_banner(findings, page, f"{DOCTOR_NAME} n’est plus bloqué.", "after unblocking")
+    check_banner(findings, page, f"Accès débloqué pour {DOCTOR_NAME}.", "after unblocking")
     findings.check(not access.blocked(DOCTOR), "the doctor is still blocked")
     findings.check(section_names(page, "blocked-title") == [],
                    f"blocked list: {section_names(page, 'blocked-title')}")

@@ -292,7 +292,7 @@ def test_adult_activation_with_the_keyboard_only(open_page, app, person, js):
     type_into(page, "#login", someone.login)
     type_into(page, "#password", PASSWORD)
     if js:
-        status = page.locator("#password-rules [role=status]")
+        status = page.locator("#password-rules [data-password-status]")
         status.wait_for(state="attached")
         page.wait_for_function(
             "() => !document.getElementById('password-rules-box').hasAttribute('aria-busy')")

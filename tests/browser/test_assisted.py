@@ -63,7 +63,7 @@ DESK_PIN = "402817"
 WRONG_PIN = "902613"
 TABLET = {"width": 768, "height": 1024}
 NARROW = {"width": 320, "height": 640}
-BANNER = ("Accompagnement par Nadia Durand (France Services Lyon 8e) : ce conseiller ne voit "
+BANNER = ("Accompagnement par Nadia Durand (France Services Lyon 8e). Ce conseiller ne voit "
           "jamais votre mot de passe ni vos codes.")
 END_BUTTON = "Terminer l’accompagnement"
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'

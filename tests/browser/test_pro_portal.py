@@ -365,6 +365,7 @@ def test_search_when_blocked_by_the_patient(open_page, portal, app):
     mine = open_page(PATIENT, js=False, width=1280)
     mine.goto("/acces")
     assert submit(mine, mine.get_by_role("button", name="Bloquer Julien Bernard")) == 200
+    assert submit(mine, mine.get_by_role("button", name="Oui, bloquer Julien Bernard")) == 200
     findings.check("bloqué" in banner(mine), banner(mine))
     findings.page(mine, False, 1280, "/acces après un blocage")
 

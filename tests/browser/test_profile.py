@@ -730,13 +730,13 @@ def check_overview(findings: Findings, page) -> None:
         if section.group != "health":
             continue
         findings.check(heading.count() == 1, f"/profil: no heading for {slug}")
-        meta = page.locator(f"section[aria-labelledby=section-{slug}] .meta").inner_text()
+        meta = page.locator(f".profile-section:has(> #section-{slug}) .meta").inner_text()
         expected = "Non concerné" if slug == "handicaps" else "1 entrée"
         findings.check(meta.startswith(expected), f"/profil {slug}: {meta!r}")
         findings.check("dernière modification le" in meta, f"/profil {slug}: no last change")
         if slug != "handicaps":
             findings.check(SAMPLES[slug]["main"] in page.locator(
-                f"section[aria-labelledby=section-{slug}]").inner_text(),
+                f".profile-section:has(> #section-{slug})").inner_text(),
                 f"/profil {slug}: the entry is not listed")
 
 

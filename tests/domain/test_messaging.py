@@ -744,8 +744,10 @@ def test_saving_to_the_vault_is_done_once(app, demo_users, store, tmp_path):
         assert len(events("document.added")) == 1
         view = vault.view(keys.ring, camille, document)
         assert (view.title, view.file_name) == ("Bilan sanguin mars", "Bilan_sanguin_mars.txt")
+        # Authored by the professional who sent it, dated by the message (issue 17).
         assert (document.category, document.source, document.author_id) == (
-            Category.OTHER, "message", camille.id)
+            Category.OTHER, "message", bernard.id)
+        assert document.document_date == message.sent_at.date()
         assert b"".join(vault.open_content(keys.ring, store, camille, document)) == b"resultats"
         # Deleted from the vault, it can be saved again (a new copy).
         vault.delete_document(db.session, keys.ring, store, document, ACTOR)

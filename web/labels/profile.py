@@ -119,6 +119,56 @@ SECTION_FIELD_LABELS = {
     ("blood_pressure", "systolic"): _l("Tension systolique (le chiffre du haut) en mmHg"),
     ("blood_pressure", "diastolic"): _l("Tension diastolique (le chiffre du bas) en mmHg"),
 }
+# A professional reads the patient's profile: the patient-facing words, reworded.
+PRO_FIELD_LABELS = {
+    "relation": _l("Lien avec le patient"),
+}
+# An empty required field: what to type or choose, with an example; by (section, field)
+# first, then by field.
+REQUIRED = {
+    "condition": _l("Maladie ou sujet de santé : choisissez-le dans la liste, ou choisissez "
+                    "« Autre » pour l’écrire vous-même."),
+    ("family_history", "condition"): _l("Maladie : choisissez-la dans la liste, ou "
+                                        "choisissez « Autre » pour l’écrire vous-même."),
+    "condition_other": _l("Autre maladie ou sujet de santé : écrivez-le, par exemple "
+                          "Rhinite allergique."),
+    ("treatments", "name"): _l("Nom du traitement : écrivez le nom du médicament ou du soin, "
+                               "par exemple Doliprane 1000 mg."),
+    "name": _l("Nom et prénom : écrivez le nom et le prénom de la personne, par exemple "
+               "Paul Martin."),
+    "reason": _l("Motif : écrivez pourquoi vous avez été hospitalisé, par exemple "
+                 "Appendicite."),
+    "start": _l("Date d’entrée : indiquez au moins l’année, par exemple 2019."),
+    "type": _l("Type de handicap : choisissez une des réponses, par exemple Auditif."),
+    "human_help": _l("Aide humaine : répondez Oui ou Non."),
+    "group": _l("Groupe sanguin : choisissez-le dans la liste, par exemple O+. Il figure "
+                "sur votre carte de groupe sanguin."),
+    "substance": _l("Substance : choisissez-la dans la liste, ou choisissez « Autre » pour "
+                    "l’écrire vous-même."),
+    "substance_other": _l("Autre substance : écrivez-la, par exemple Pollen de bouleau."),
+    "severity": _l("Gravité : choisissez une des réponses, ou « Je ne sais pas »."),
+    "relative": _l("Membre de la famille : choisissez qui est concerné, par exemple Mère."),
+    "topic": _l("Sujet : choisissez une des réponses, par exemple Activité physique."),
+    "description": _l("Description : écrivez quelques mots, par exemple Marche 30 minutes "
+                      "par jour."),
+    "vaccine": _l("Vaccin : choisissez-le dans la liste, par exemple Grippe saisonnière."),
+    "given_on": _l("Date de la vaccination : saisissez le jour, le mois et l’année, par "
+                   "exemple 14 3 2024."),
+    "phone": _l("Téléphone : saisissez un numéro, par exemple 06 12 34 56 78 ou "
+                "+32 470 12 34 56."),
+    "consent_on": _l("Date de son accord : saisissez le jour, le mois et l’année, par "
+                     "exemple 14 3 2024."),
+    "resuscitation": _l("Réanimation en cas d’arrêt cardiaque : choisissez une des "
+                        "réponses, ou « Je ne me prononce pas »."),
+    "written_on": _l("Date de rédaction : saisissez le jour, le mois et l’année, par exemple "
+                     "14 3 2024."),
+    "measured_on": _l("Date de la mesure : saisissez le jour, le mois et l’année, par "
+                      "exemple 14 3 2024."),
+    "systolic": _l("Tension systolique : saisissez le chiffre du haut en mmHg, par exemple "
+                   "120."),
+    "diastolic": _l("Tension diastolique : saisissez le chiffre du bas en mmHg, par exemple "
+                    "80."),
+}
 FIELD_HINTS = {
     "since": _l("L’année suffit, par exemple 2015."),
     "until": _l("Laissez vide si le traitement continue."),
@@ -246,7 +296,10 @@ def field_hint(section: str, name: str) -> str | None:
     return str(hint) if hint else None
 
 
-def field_label(section: str, name: str) -> str:
+def field_label(section: str, name: str, *, professional: bool = False) -> str:
+    """A field's name; for a professional reading the patient's profile, in his words."""
+    if professional and name in PRO_FIELD_LABELS:
+        return str(PRO_FIELD_LABELS[name])
     return str(SECTION_FIELD_LABELS.get((section, name)) or FIELD_LABELS[name])
 
 
@@ -254,11 +307,23 @@ def number(value: float | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
+def _required(section: str, name: str, label: str) -> str:
+    """An empty required field: which one, and what to type or choose."""
+    found = REQUIRED.get((section, name)) or REQUIRED.get(name)
+    if found is not None:
+        return str(found)
+    if name == "value":
+        return _("%(field)s : saisissez la valeur mesurée, en chiffres.", field=label)
+    return str(form_messages.common(label, Problem(name, "required")))
+
+
 def message(section: str, problem: Problem) -> str:
     """One plain sentence for a problem, naming the field so the error summary stands
     alone."""
     label = field_label(section, problem.field)
     params = problem.params
+    if problem.reason == "required":
+        return _required(section, problem.field, label)
     shared = form_messages.common(label, problem)
     if shared is not None:
         return shared

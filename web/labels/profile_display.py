@@ -71,13 +71,14 @@ def main_text(section: Section, values: dict) -> str:
     return text
 
 
-def details(section: Section, values: dict) -> list[tuple[str, str]]:
+def details(section: Section, values: dict, *,
+            professional: bool = False) -> list[tuple[str, str]]:
     """(label, text) for every filled field but the main one; a vaccination also says
-    which diseases it protects against."""
+    which diseases it protects against. A professional reads the labels in his words."""
     skip = {MAIN_FIELD[section.key]} | ({"relative"} if section.key == "family_history"
                                         else set())
-    rows = [(field_label(section.key, spec.name), value_text(section, spec.name,
-                                                             values[spec.name]))
+    rows = [(field_label(section.key, spec.name, professional=professional),
+             value_text(section, spec.name, values[spec.name]))
             for spec in section.fields if spec.name in values and spec.name not in skip]
     if section.key == "vaccinations" and values.get("vaccine") in vaccine_diseases():
         rows.append((_("Protège contre"), ", ".join(sorted(
@@ -94,10 +95,15 @@ def measure_text(kind, values: dict) -> str:
     return _("%(value)s %(unit)s", value=format_decimal(values["value"]), unit=unit)
 
 
-def helpers(section: Section | None = None) -> dict:
+def pro_details(section: Section, values: dict) -> list[tuple[str, str]]:
+    return details(section, values, professional=True)
+
+
+def helpers(section: Section | None = None, *, professional: bool = False) -> dict:
     """What every template showing the profile uses (the patient's pages, the summary and
     the professional's view of it) to show fields and values."""
     return {"titles": SECTION_TITLES, "hints": SECTION_HINTS, "add_labels": ADD_LABELS,
             "choices": CHOICES, "coded": CODED, "vaccines": VACCINES,
             "field_hint": field_hint, "field_label": field_label, "main_text": main_text,
-            "details": details, "value_text": value_text, "section": section}
+            "details": pro_details if professional else details, "value_text": value_text,
+            "section": section}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from domain.models import AuditEvent, Profession, Role, Sector, User
 from extensions import db
 from tests.conftest import csrf_from
+from tests.html_checks import check_page
 
 CAMILLE = {"nir": "288037510802150", "born_day": "14", "born_month": "3",
            "born_year": "1988", "informed": "oui"}
@@ -42,7 +43,8 @@ def test_block_attending_and_unblock_take_effect_at_once(signed_in, app):
 
     assert _post(camille, "/acces/medecin-traitant", {"professional": bernard}).status_code == 303
     assert "Retirer" in camille.get("/acces").get_data(as_text=True)
-    assert _post(camille, "/acces/bloquer", {"professional": bernard}).status_code == 303
+    assert _post(camille, "/acces/bloquer", {"professional": bernard,
+                                             "confirm": "oui"}).status_code == 303
     assert doctor.get(patient_page).status_code == 404  # the very next request
     page = camille.get("/acces").get_data(as_text=True)
     assert "Débloquer" in page and "Retirer" not in page  # a blocked doctor is not attending
@@ -60,7 +62,7 @@ def test_block_by_rpps_before_any_access(signed_in, app):
     page = camille.get("/acces?q=10007654329").get_data(as_text=True)
     assert "Petit" in page and "Désigner" not in page  # a pharmacist is not a doctor
     assert _post(camille, "/acces/bloquer",
-                 {"professional": _id(app, "pharma.petit")}).status_code == 303
+                 {"professional": _id(app, "pharma.petit"), "confirm": "oui"}).status_code == 303
     pharmacist = signed_in("pharma.petit")
     page = pharmacist.get("/pro/patients").get_data(as_text=True)
     response = pharmacist.post("/pro/patients", data={"csrf_token": csrf_from(page), **CAMILLE})
@@ -107,3 +109,39 @@ def test_other_roles_do_not_reach_the_patient_pages(signed_in):
     doctor = signed_in("dr.bernard")
     for path in ("/acces", "/acces/qui-voit-quoi"):
         assert doctor.get(path).status_code in (403, 404)
+
+
+def test_blocking_the_attending_doctor_is_confirmed_and_undone_by_unblocking(signed_in, app):
+    """Issue 17, item 5: the block asks first and says the designation goes; unblocking
+    gives it back (unless another doctor was designated since); the doctor's emergency
+    banner stops offering the space the moment he is blocked."""
+    from datetime import timedelta
+
+    from domain.models import EmergencyAccess
+    from domain.models.base import utcnow
+
+    camille, doctor = signed_in("camille.martin"), signed_in("dr.bernard")
+    bernard = _id(app, "dr.bernard")
+    assert _post(camille, "/acces/medecin-traitant", {"professional": bernard}).status_code == 303
+    with app.app_context():
+        patient = db.session.get(User, _id(app, "camille.martin"))
+        db.session.add(EmergencyAccess(
+            patient_id=patient.id, professional_id=bernard, started_at=utcnow(),
+            ends_at=utcnow() + timedelta(hours=1), reason_sealed=b"x"))
+        db.session.commit()
+    assert "Accès en urgence en cours" in doctor.get("/pro").get_data(as_text=True)
+    asked = _post(camille, "/acces/bloquer", {"professional": bernard})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and check_page(html) == []
+    assert "Bloquer Julien Bernard ?" in html and "C’est votre médecin traitant" in html
+    with app.app_context():  # nothing changed yet
+        assert db.session.get(User, _id(app, "camille.martin")).attending_doctor_id == bernard
+    done = _post(camille, "/acces/bloquer", {"professional": bernard, "confirm": "oui"})
+    page = camille.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Vous n’avez plus de médecin traitant déclaré ici" in page
+    assert "Accès en urgence en cours" not in doctor.get("/pro").get_data(as_text=True)
+    undone = _post(camille, "/acces/bloquer", {"professional": bernard, "blocked": "non"})
+    page = camille.get(undone.headers["Location"]).get_data(as_text=True)
+    assert "Julien Bernard est de nouveau votre médecin traitant." in page
+    with app.app_context():
+        assert db.session.get(User, _id(app, "camille.martin")).attending_doctor_id == bernard

@@ -177,7 +177,7 @@ def test_the_live_password_check_returns_the_rules(client, app, demo_users):
                                                          "HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert "2 règles ne sont pas encore respectées" not in html or "rule--ok" in html
-    assert 'role="status"' in html and "<html" not in html
+    assert "data-password-status" in html and "<html" not in html
 
 
 def test_sms_second_factor_during_activation(client, app, demo_users):

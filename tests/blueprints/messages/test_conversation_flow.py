@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import select
 
-from domain.models import Conversation, Document, Message, MessageAttachment
+from domain.models import Conversation, Document, Message, MessageAttachment, User
 from domain.notify import Mailer
 from extensions import db
 from tests.blueprints.pro.test_patients import DOCTOR, PATIENT, declare, png, text, uid
@@ -101,6 +101,12 @@ def test_doctor_writes_patient_reads_replies_and_keeps_the_file(app, signed_in):
         document = db.session.scalars(select(Document).where(
             Document.source == "message")).one()
         assert document.patient_id == uid(app)
+        # The doctor wrote it: the vault says so (issue 17, item 7), with the message's day.
+        doctor_id = db.session.scalars(select(User.id).where(User.login == "dr.bernard")).one()
+        assert document.author_id == doctor_id and document.author_kind.value == "professional"
+        document_id = document.id
+    detail = patient.get(f"/documents/{document_id}").get_data(as_text=True)
+    assert "Julien Bernard (Médecin)" in detail and "Ajouté par vous" not in detail
 
     # The doctor sees the replies, then closes the conversation.
     doctor_page = doctor.get(f"/pro/messagerie/{conversation_id}").get_data(as_text=True)

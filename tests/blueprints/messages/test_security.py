@@ -317,7 +317,8 @@ def test_a_blocked_professional_loses_the_conversation_at_once(app, signed_in, t
     assert SUBJECT in text(doctor.get("/pro/messagerie").get_data(as_text=True))
     if how == "access page":
         response = camille.post("/acces/bloquer", data={
-            "csrf_token": camille_csrf, "professional": world.bernard, "blocked": "oui"})
+            "csrf_token": camille_csrf, "professional": world.bernard, "blocked": "oui",
+            "confirm": "oui"})
         assert response.status_code == 303
     else:
         with app.app_context():
