@@ -322,6 +322,20 @@ def between(session: Session, keyring: Keyring, patient: User, first: date | Non
     return [_open(key, item) for item in items]
 
 
+def next_item(session: Session, keyring: Keyring, patient: User,
+              now: datetime) -> ItemView | None:
+    """The patient's next appointment or reminder from `now` (Europe/Paris), opened: later
+    today (an item without a time counts for its whole day), or the soonest day after."""
+    local = now.astimezone(SITE_ZONE)
+    today_, clock = local.date(), local.time().replace(tzinfo=None)
+    later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
+    item = session.scalars(select(AgendaItem).where(
+        AgendaItem.patient_id == patient.id, later_today | (AgendaItem.day > today_))
+        .order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at)
+        .limit(1)).first()
+    return _open(patient_key(keyring, patient), item) if item is not None else None
+
+
 @dataclass
 class Month:
     """A month grid: weeks of (day, items) cells, Monday first, the month's item count, and

@@ -19,7 +19,7 @@ from web.access import actor, allow
 from web.delivery import deliver_code, rehearse_code
 from web.outgoing import send_email, send_sms
 from web.render import redirect_to, render_landing, render_page
-from web.totp import new_secret, provisioning_qr
+from web.totp import new_secret, provisioning_qr, provisioning_uri
 
 anyone = allow(Area.PUBLIC)
 
@@ -328,6 +328,7 @@ def factor(flow):
     secret = flow.data["totp_secret"]
     return _page("activation/factor.html", flow, "factor", errors, method=method,
                  secret=secret, qr=provisioning_qr(secret, flow.data.get("login", "")),
+                 app_link=provisioning_uri(secret, flow.data.get("login", "")),
                  phone_ok=bool(flow.data.get("phone_ok")),
                  masked_phone=mask_phone(flow.data["phone"]) if flow.data.get("phone") else None)
 

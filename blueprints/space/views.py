@@ -2,10 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.space import bp
-from domain import messaging
+from domain import news
+from domain.models.base import utcnow
 from domain.people import represented_by
 from domain.policy import Area
-from extensions import db
+from extensions import db, keys
 from web.access import allow
 from web.render import render_page
 from web.space import represented
@@ -43,9 +44,10 @@ def dashboard():
     home (the areas a representative uses there)."""
     if represented() is not None:
         return render_page("space/represented.html", sections=SECTIONS)
+    found = news.whats_new(db.session, keys.ring, current_user._get_current_object(), utcnow())
     return render_page("space/dashboard.html",
                        represented=represented_by(db.session, current_user.id),
-                       sections=SECTIONS, unread=messaging.unread_count(db.session, current_user))
+                       sections=SECTIONS, news=found, unread=found.unread)
 
 
 @bp.get("/catalogue")

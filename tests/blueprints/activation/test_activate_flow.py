@@ -281,3 +281,17 @@ def test_an_activation_in_progress_stays_alive_while_the_person_works(client, ap
             assert response.status_code == 200, response.headers.get("Location")
         clock.tick(timedelta(minutes=16))  # then away for longer than the idle time
         assert client.get("/activation/identite").status_code == 303
+
+
+def test_on_a_phone_the_authenticator_opens_from_a_link(client, app, demo_users):
+    """Issue 17, item 13: a QR code cannot be scanned by the phone showing it; the step
+    also offers the otpauth:// link with the same key, and the key to copy."""
+    walk_to_credentials(client, app)
+    post(client, "/activation/identifiants", {
+        "login": "jeanne.dupont", "password": "Le chat dort sur le toit",
+        "password_confirm": "Le chat dort sur le toit"})
+    page = client.get("/activation/second-facteur").get_data(as_text=True)
+    secret = re.search(r'class="code-display">([A-Z2-7]{32})<', page).group(1)
+    link = re.search(r'href="(otpauth://totp/[^"]+)"', page)
+    assert link is not None and f"secret={secret}" in link.group(1).replace("&amp;", "&")
+    assert "jeanne.dupont" in link.group(1)
