@@ -1,4 +1,3 @@
-import math
 
 from flask import (
     Response,
@@ -12,7 +11,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, logout_user
 
 from blueprints.account import bp
@@ -27,6 +25,7 @@ from extensions import blobs, db, keys, limiter
 from web.access import actor, allow
 from web.devices import describe_device
 from web.forms import Form
+from web.reauth import password_error
 from web.render import redirect_to, render_page, swap_or_see_other
 from web.space import owner as space_owner
 from web.space import represented
@@ -93,21 +92,7 @@ def _password_key() -> str:
 
 def _password_error(password: str) -> tuple[str, str] | None:
     """Check the re-entered password like the sign-in page does (same waits, same audit)."""
-    try:
-        auth.check_password(db.session, keys.ring, current_user._get_current_object(), password,
-                            actor=actor(), purpose=auth.CLOSE_SPACE,
-                            policy=sign_in.DelayPolicy.from_settings(current_app.config),
-                            hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
-    except auth.SignInDelayed as delayed:
-        minutes = max(1, math.ceil((delayed.until - utcnow()).total_seconds() / 60))
-        return ("password", ngettext(
-            "Trop d’essais de mot de passe. Attendez %(num)s minute, puis réessayez.",
-            "Trop d’essais de mot de passe. Attendez %(num)s minutes, puis réessayez.",
-            minutes))
-    except auth.InvalidCredentials:
-        return ("password", _("Mot de passe incorrect. Saisissez le mot de passe de "
-                              "votre compte."))
-    return None
+    return password_error(current_user._get_current_object(), password, auth.CLOSE_SPACE)
 
 
 @bp.route("/mon-compte/fermer", methods=["GET", "POST"])

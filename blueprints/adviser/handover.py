@@ -4,7 +4,6 @@ password gives the desk back."""
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 from flask import abort, current_app, flash, request, session, url_for
@@ -16,7 +15,6 @@ from blueprints.adviser import bp
 from domain import assist, auth, sessions, sign_in
 from domain.forms import Field
 from domain.models import Accompaniment, User
-from domain.models.base import utcnow
 from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
 from extensions import db, keys, limiter
@@ -24,6 +22,7 @@ from web import assist as assisted_session
 from web.access import actor, allow
 from web.forms import Form
 from web.labels import desk as labels
+from web.reauth import wait_message, wrong_password_message
 from web.render import redirect_to, render_page, swap_or_see_other
 
 anyone = allow(Area.PUBLIC)
@@ -174,15 +173,10 @@ def resume(accompaniment_id: str):
         return redirect_to(url_for("auth.login"))
     except auth.SignInDelayed as delayed:
         db.session.commit()
-        minutes = max(1, math.ceil((delayed.until - utcnow()).total_seconds() / 60))
-        return _end_page(accompaniment_id, [("password", ngettext(
-            "Trop d’essais de mot de passe. Attendez %(num)s minute, puis réessayez.",
-            "Trop d’essais de mot de passe. Attendez %(num)s minutes, puis réessayez.",
-            minutes))], 422)
+        return _end_page(accompaniment_id, [("password", wait_message(delayed.until))], 422)
     except auth.InvalidCredentials:
         db.session.commit()
-        return _end_page(accompaniment_id, [("password", _(
-            "Mot de passe incorrect. Saisissez le mot de passe de votre compte."))], 422)
+        return _end_page(accompaniment_id, [("password", wrong_password_message())], 422)
     session.clear()
     session.rotate()
     login_user(adviser)

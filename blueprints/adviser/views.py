@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from datetime import date
 
 from flask import Response, abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 
 from blueprints.adviser import bp
-from domain import assist, auth, sign_in
+from domain import assist
 from domain.errors import NotAllowed
 from domain.forms import Field
 from domain.insured import paris_day
@@ -27,6 +25,7 @@ from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.forms import Form
 from web.labels import desk as labels
+from web.reauth import password_error
 from web.render import redirect_to, render_page
 from web.sessions import ACCOMPANIMENT, ASSISTED_BY
 
@@ -95,24 +94,6 @@ def outcome(accompaniment_id: str):
     return redirect_to(url_for("adviser.home"))
 
 
-def _password_error(password: str) -> tuple[str, str] | None:
-    try:
-        auth.check_password(db.session, keys.ring, current_user._get_current_object(), password,
-                            actor=actor(), purpose="desk_pin",
-                            policy=sign_in.DelayPolicy.from_settings(current_app.config),
-                            hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
-    except auth.SignInDelayed as delayed:
-        minutes = max(1, math.ceil((delayed.until - utcnow()).total_seconds() / 60))
-        return ("password", ngettext(
-            "Trop d’essais de mot de passe. Attendez %(num)s minute, puis réessayez.",
-            "Trop d’essais de mot de passe. Attendez %(num)s minutes, puis réessayez.",
-            minutes))
-    except auth.InvalidCredentials:
-        return ("password", _("Mot de passe incorrect. Saisissez le mot de passe de "
-                              "votre compte."))
-    return None
-
-
 @bp.route("/conseiller/code-guichet", methods=["GET", "POST"])
 @desk
 @limiter.limit("10 per 15 minutes", methods=["POST"])
@@ -123,7 +104,8 @@ def desk_pin():
         filled = PIN.read()
         errors = list(filled.errors)
         if "password" in filled.values:
-            problem = _password_error(filled.values["password"])
+            problem = password_error(current_user._get_current_object(),
+                                     filled.values["password"], "desk_pin")
             if problem is not None:
                 errors.append(problem)
         if not errors:

@@ -7,6 +7,7 @@ every other browser context (JavaScript on and off, 320 and 1280 px wide).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -14,9 +15,10 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from app import create_app
 from domain import demo
 from domain.models import User
-from extensions import db, keys
+from extensions import db, keys, limiter
 from tests.browser import flows, support
 from tests.conftest import empty_database
 
@@ -39,6 +41,28 @@ class LiveServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextlib.contextmanager
+def short_sessions(app, warning_seconds: int):
+    """A second live server on the same database and instance folder, whose sessions idle
+    out after 1 minute, the warning `warning_seconds` before."""
+    saved = limiter.enabled  # Limiter is one object: init_app() would reset its switch
+    short = create_app({
+        "TESTING": True,
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "PASSWORD_HASH_PROFILE": "fast",
+        "OUTBOX_DIR": app.config["OUTBOX_DIR"],
+        "RATELIMIT_STORAGE_URI": app.config["RATELIMIT_STORAGE_URI"],
+        "SESSION_IDLE_MINUTES": 1,
+        "SESSION_WARNING_SECONDS": warning_seconds,
+    }, instance_path=app.instance_path)
+    limiter.enabled = saved
+    server = LiveServer(short)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def seed(application) -> None:

@@ -12,10 +12,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from app import create_app
-from extensions import limiter
 from tests.browser import support
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import short_sessions
 
 pytestmark = pytest.mark.browser
 
@@ -23,20 +21,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def short_server(app, live_server):
     """A second app on the same database and instance folder, with 1-minute sessions."""
-    saved = limiter.enabled  # Limiter is one object: init_app() would reset its switch
-    short = create_app({
-        "TESTING": True,
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "PASSWORD_HASH_PROFILE": "fast",
-        "OUTBOX_DIR": app.config["OUTBOX_DIR"],
-        "RATELIMIT_STORAGE_URI": app.config["RATELIMIT_STORAGE_URI"],
-        "SESSION_IDLE_MINUTES": 1,
-        "SESSION_WARNING_SECONDS": 50,
-    }, instance_path=app.instance_path)
-    limiter.enabled = saved
-    server = LiveServer(short)
-    yield server
-    server.stop()
+    with short_sessions(app, 50) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
