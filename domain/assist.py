@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, auth, passwords
@@ -176,7 +176,10 @@ def resume_with_pin(session: Session, keyring: Keyring, accompaniment_id: str, p
                                                            hash_profile):
         _resumed(session, keyring, accompaniment, desk, "pin", actor, now)
         return adviser
-    accompaniment.pin_failures += 1
+    # Counted in the database (two app processes, two taps at once: no lost try).
+    session.execute(update(Accompaniment).where(Accompaniment.id == accompaniment.id)
+                    .values(pin_failures=Accompaniment.pin_failures + 1))
+    session.refresh(accompaniment)
     left = PIN_ATTEMPTS - accompaniment.pin_failures
     audit.record(session, keyring, "desk.resume_failed", actor=actor, outcome="failure",
                  subject_id=adviser.id, target_type="accompaniment",

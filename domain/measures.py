@@ -234,6 +234,16 @@ def bmi_history(session: Session, keyring: Keyring, patient: User) -> list[BmiRe
     return readings
 
 
+def bmi_page(session: Session, keyring: Keyring, patient: User, page: int,
+             per_page: int) -> tuple[list[BmiReading], int, int, int]:
+    """One page of bmi_history(), newest first: (readings, total, page, pages), as
+    history_page() answers for a measure."""
+    readings = bmi_history(session, keyring, patient)
+    pages = max(1, math.ceil(len(readings) / per_page))
+    page = min(max(page, 1), pages)
+    return readings[(page - 1) * per_page:page * per_page], len(readings), page, pages
+
+
 def age_in_months(birth: date, day: date) -> int:
     """Whole months from `birth` to `day` (a month counts once its day-of-month is reached)."""
     months = (day.year - birth.year) * 12 + day.month - birth.month

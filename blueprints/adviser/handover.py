@@ -96,7 +96,7 @@ def extend():
         url_for("adviser.welcome"), message)
 
 
-def _end_page(accompaniment_id: str, errors=(), status=200, pin_left=None):
+def _end_page(accompaniment_id: str, errors=(), status=200):
     waiting = db.session.get(Accompaniment, (accompaniment_id or "")[:32])
     if waiting is None:
         abort(404)
@@ -109,8 +109,7 @@ def _end_page(accompaniment_id: str, errors=(), status=200, pin_left=None):
     return render_page("adviser/ended.html", status=status, errors=errors,
                        has_errors=bool(errors), accompaniment_id=waiting.id,
                        resumable=waiting.resumed_at is None, pin_field=pin_field,
-                       idle=request.args.get("raison") == assisted_session.IDLE_ENDED,
-                       pin_left=pin_left)
+                       idle=request.args.get("raison") == assisted_session.IDLE_ENDED)
 
 
 @bp.get("/accompagnement/fin/<string:accompaniment_id>")
@@ -165,7 +164,7 @@ def resume(accompaniment_id: str):
             return _end_page(accompaniment_id, [("pin", ngettext(
                 "Ce code ne convient pas. Encore %(num)s essai, puis il faudra vous "
                 "reconnecter.", "Ce code ne convient pas. Encore %(num)s essais, puis il "
-                "faudra vous reconnecter.", refused.left))], 422, refused.left)
+                "faudra vous reconnecter.", refused.left))], 422)
         if refused.reason == "no_pin":
             return _end_page(accompaniment_id, [("pin", _(
                 "Aucun code de guichet n’est choisi : saisissez votre mot de passe."))], 422)

@@ -193,12 +193,9 @@ def bmi_history():
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    readings = measures.bmi_history(db.session, keys.ring, space_owner())
+    items, total, page, pages = measures.bmi_page(db.session, keys.ring, space_owner(), page,
+                                                  PER_PAGE)
     db.session.commit()
-    total = len(readings)
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(page, pages)
-    items = readings[(page - 1) * PER_PAGE:page * PER_PAGE]
     standards = _standards(who.Kind.BMI.value, items)
     chart = _chart("bmi", list(reversed(items)), True, standards.lines) if items else None
     description = ""

@@ -56,6 +56,7 @@ QUERY_PARAMETERS = [
     ("/pro/messagerie/{conversation}", ("avant",), "blueprints/messages/common.py"),
     ("/profil/mesures/{measure}", ("page",), "blueprints/profile/measures.py"),
     ("/conseiller/bilan.csv", ("mois",), "blueprints/adviser/views.py"),
+    ("/menu", ("espace",), "blueprints/pages/menu.py"),
     ("/accompagnement/inactivite.css", ("seconds",), "blueprints/adviser/handover.py"),
     ("/accompagnement/fin/" + "a" * 32, ("raison",), "blueprints/adviser/handover.py"),
 ]
