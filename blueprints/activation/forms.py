@@ -52,8 +52,7 @@ CREDENTIALS = Form(Field("login", "login", required=True),
 FACTOR = Form(Field("method", "choice", required=True, choices=("totp", "sms")),
               Field("action", "choice", choices=("confirm", "send-sms")),
               Field("code", "one_time_code", required=True),
-              messages={"method": _l("Choisissez une application d’authentification ou le "
-                                     "SMS.")})
+              messages={"method": _l("Choisissez une application de codes ou le SMS.")})
 
 # After the identity, for a space handed over at 18: closing it instead of taking it over.
 CLOSE_INSTEAD = Form(

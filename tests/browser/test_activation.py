@@ -48,7 +48,7 @@ STEP_CONTACTS_CHECK = ("/activation/coordonnees/verification", 4, "Confirmer vos
 STEP_CREDENTIALS = ("/activation/identifiants", 5,
                     "Choisir votre identifiant et votre mot de passe")
 STEP_FACTOR = ("/activation/second-facteur", 6,
-               "Protéger votre compte avec un second facteur")
+               "Protéger votre compte avec un code à chaque connexion")
 STEP_SUMMARY = ("/activation/recapitulatif", 7, "Vérifier avant de créer votre espace")
 STEP_DONE = ("/activation/termine", 8, "Votre espace santé est prêt")
 
