@@ -306,8 +306,9 @@ def test_overview_states(open_page, access, js, width):
     findings.check("Aucun professionnel n’a encore accédé à votre espace" in text,
                    "empty: no sentence about nobody having accessed")
     findings.check("Vous n’avez bloqué personne" in text, "empty: no sentence about blocks")
-    findings.check(page.get_by_label("Nom de famille ou numéro de professionnel (RPPS, 11 chiffres)").count()
-                   == 1, "the search field #q has no visible label")
+    search_label = "Nom de famille ou numéro de professionnel (RPPS, 11 chiffres)"
+    findings.check(page.get_by_label(search_label).count() == 1,
+                   "the search field #q has no visible label")
     findings.check(page.locator("form[role=search]").count() == 1, "no search landmark")
     findings.page(page, js, width, "/acces vide")
 
