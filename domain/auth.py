@@ -107,6 +107,12 @@ def authenticate(session: Session, keyring: Keyring, login: str, password: str, 
                        purpose=SIGN_IN, hash_profile=hash_profile, now=now)
     except SignInDelayed:
         raise InvalidCredentials from None  # the same answer as a wrong password
+    if user.setup_expires_at is not None and user.setup_expires_at <= now:
+        # A set-up password past its time (domain/accounts.py): the same answer as a wrong
+        # password; the operator issues a new one.
+        audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
+                     subject_id=user.id, details={"reason": "setup_expired"}, now=now)
+        raise InvalidCredentials
     until = second_factor_waiting_until(session, user, now)
     if until is not None:
         audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",

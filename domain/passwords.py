@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from functools import cache
 from pathlib import Path
 
@@ -85,3 +86,15 @@ def password_problems(password: str, personal: tuple[str, ...] = ()) -> list[str
             problems.append("personal")
             break
     return problems
+
+
+_WORDS = ("ambre", "brume", "cèdre", "dune", "écorce", "falaise", "givre", "houle", "iris",
+          "jasmin", "lagune", "mistral", "nacre", "olivier", "prairie", "rivage", "sorbier",
+          "tilleul", "vallon", "zéphyr")
+
+
+def generate() -> str:
+    """A one-time password for an operator to hand over: four random words and a number,
+    easy to read out and type, never in a common list."""
+    chosen = [secrets.choice(_WORDS).capitalize() for _ in range(4)]
+    return "-".join(chosen) + f"-{secrets.randbelow(9000) + 1000}"

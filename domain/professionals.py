@@ -1,28 +1,21 @@
 """Professional accounts, made by operators: an RPPS number whose check digit is right,
-a profession, where they work and in which sector. Sign-in is the same as everyone's
-(password + second factor, domain/auth.py); a CPS card or Pro Santé Connect would plug in
-there, not here."""
+a profession, where they work and in which sector. The first sign-in, with the operator's
+set-up password, chooses the professional's own password and second factor
+(domain/accounts.py); then sign-in is the same as everyone's (password + second factor,
+domain/auth.py). A CPS card or Pro Santé Connect would plug in there, not here."""
 
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 
-import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import audit, passwords
-from domain.auth import set_totp_secret
+from domain import accounts, audit
 from domain.crypto import Keyring
 from domain.identifiers import rpps_valid
-from domain.models import Profession, Role, SecondFactor, Sector, User
-
-WORDS = ("ambre", "brume", "cèdre", "dune", "écorce", "falaise", "givre", "houle", "iris",
-         "jasmin", "lagune", "mistral", "nacre", "olivier", "prairie", "rivage", "sorbier",
-         "tilleul", "vallon", "zéphyr")
-
+from domain.models import Profession, Role, Sector, User
 
 # A person's name: letters (any script), with spaces, hyphens, apostrophes and dots
 # between them; never a digit, a symbol or a control character, so a name can never be a
@@ -47,18 +40,12 @@ class InvalidProfessional(ValueError):
 
 @dataclass(frozen=True)
 class Created:
-    """A professional account just created, with its first password and TOTP secret in
-    clear: they exist only here, to be handed over once."""
+    """A professional account just created, with its one-time set-up password in clear: it
+    exists only here, to be handed over once, and lets the professional choose their own
+    password and second factor within accounts.SETUP_HOURS."""
 
     user: User
-    password: str      # shown once to the operator, to hand over out of band
-    totp_secret: str   # idem, for the professional's authenticator app
-
-
-def _password() -> str:
-    """Four random words and a number: long, memorable, never in a common list."""
-    chosen = [secrets.choice(WORDS).capitalize() for _ in range(4)]
-    return "-".join(chosen) + f"-{secrets.randbelow(9000) + 1000}"
+    password: str
 
 
 def create(session: Session, keyring: Keyring, *, login: str, given_name: str,
@@ -66,7 +53,7 @@ def create(session: Session, keyring: Keyring, *, login: str, given_name: str,
            specialty: str | None, workplace: str | None, email: str | None,
            samu: bool = False, hash_profile: str = "standard",
            actor: audit.Actor | None = None) -> Created:
-    """A new professional account with a fresh password and TOTP secret."""
+    """A new professional account with a set-up password (domain/accounts.py)."""
     rpps = "".join(rpps.split())
     if not rpps_valid(rpps):
         raise InvalidProfessional("rpps_invalid")
@@ -78,17 +65,15 @@ def create(session: Session, keyring: Keyring, *, login: str, given_name: str,
         raise InvalidProfessional("rpps_taken")
     if session.scalars(select(User.id).where(User.login == login)).first():
         raise InvalidProfessional("login_taken")
-    password = _password()
-    secret = pyotp.random_base32()
     user = User(role=Role.PROFESSIONAL, login=login, given_name=given_name.strip(),
                 family_name=family_name.strip(), rpps=rpps, profession=profession,
                 sector=sector, specialty=specialty, workplace=workplace, email=email,
-                samu=samu, second_factor=SecondFactor.TOTP,
-                password_hash=passwords.hash_password(password, hash_profile))
+                samu=samu)
     session.add(user)
     session.flush()
-    set_totp_secret(keyring, user, secret)
     audit.record(session, keyring, "account.professional_created", actor=actor,
                  target_type="user", target_id=user.id,
                  details={"profession": profession.value, "sector": sector.value})
-    return Created(user, password, secret)
+    password = accounts.issue_setup_password(session, keyring, user, reason="first_sign_in",
+                                             actor=actor, hash_profile=hash_profile)
+    return Created(user, password)

@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 
 from domain import audit, demo, sessions
+from domain.accounts import SETUP_HOURS
 from domain.demo import agenda as demo_agenda
 from domain.demo import child as demo_child
 from domain.demo import messages as demo_messages
@@ -39,6 +40,8 @@ def register(app: Flask) -> None:
     register_backup(app)
     from web.cli_representation import register_representation
     register_representation(app)
+    from web.cli_accounts import register_accounts
+    register_accounts(app)
 
     @app.cli.group("db")
     def db_group():
@@ -201,7 +204,8 @@ def _register_space_jobs(app: Flask) -> None:
 
     @app.cli.group("accounts")
     def accounts_group():
-        """Closed spaces."""
+        """Accounts: disable, enable, unlock, reset a second factor, sessions; closed
+        spaces' purge."""
 
     @accounts_group.command("purge")
     def accounts_purge():
@@ -348,7 +352,7 @@ def register_professionals(app: Flask) -> None:
     @click.option("--samu", is_flag=True, help="Works in an emergency medical service.")
     def professionals_add(login, given_name, family_name, rpps, profession, sector,
                           specialty, workplace, email, samu):
-        """Create an account; prints its first password and TOTP secret once."""
+        """Create an account; prints its one-time set-up password once."""
         try:
             created = professionals.create(
                 db.session, keys.ring, login=login, given_name=given_name,
@@ -367,10 +371,15 @@ def register_professionals(app: Flask) -> None:
             }[problem.reason]) from problem
         db.session.commit()
         click.echo(f"Created {login} ({profession}, {sector}).")
-        click.echo(f"  first password: {created.password}")
-        click.echo(f"  TOTP secret:    {created.totp_secret}")
-        click.echo("Hand both over separately; they are not stored in clear and not shown again.")
+        echo_setup_password(created.password)
 
+
+def echo_setup_password(password: str) -> None:
+    """Print a set-up password with what it allows (domain/accounts.py)."""
+    click.echo(f"  set-up password: {password}")
+    click.echo(f"It works once, for {SETUP_HOURS} hours: at sign-in the person chooses their "
+               "own password and adds an authenticator app. Hand it over in person or by a "
+               "channel you trust; it is not stored in clear and not shown again.")
 
 
 def register_agenda(app: Flask) -> None:

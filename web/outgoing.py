@@ -247,3 +247,13 @@ def notify_second_factor_lockout(user) -> bool:
     send_email(user.email, lambda: _("Quelqu’un connaît peut-être votre mot de passe"),
                "email/second_factor_lockout.txt")
     return True
+
+
+def notify_password_changed(user) -> bool:
+    """Tell an account holder that their password was changed, with what to do if it was
+    not them. Never the password, never the address."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Le mot de passe de votre compte a été changé"),
+               "email/password_changed.txt")
+    return True

@@ -277,7 +277,7 @@ def _password_problems(filled) -> list[str]:
 def credentials_check(flow):
     """htmx: the password rules, ticked as the person types (announced politely)."""
     filled = forms.CREDENTIALS.only("login", "password").read(personal=_personal(flow))
-    return render_page("activation/_password_rules.html", problems=_password_problems(filled),
+    return render_page("components/password_rules.html", problems=_password_problems(filled),
                        typed=filled.typed["password"])
 
 

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
-from domain import auth, sign_in
+from domain import accounts, auth, sign_in
 from domain import sessions as web_sessions
 from domain.forms import Field
 from domain.models import Role, SecondFactor, User
@@ -21,6 +21,7 @@ from web.context import home_endpoint
 from web.forms import Form
 from web.outgoing import notify_second_factor_lockout, queue_sms
 from web.render import redirect_to, render_page, swap_or_see_other
+from web.totp import new_secret, provisioning_qr, provisioning_uri
 
 PENDING = "pending_login"
 PENDING_MINUTES = 10
@@ -32,6 +33,14 @@ LOGIN_FORM = Form(
         ("login", "required"): _l("Saisissez votre identifiant, par exemple camille.martin"),
         ("login", "too_long"): _l("L’identifiant fait au plus 64 caractères"),
     })
+# The first sign-in with a set-up password: one's own password, and a first code from the
+# authenticator app just added.
+SETUP_FORM = Form(
+    Field("password", "new_password"),
+    Field("password_confirm", "password_confirm", related="password"),
+    Field("code", "one_time_code", required=True),
+    messages={("code", "required"): _l("Saisissez le code à 6 chiffres affiché par "
+                                       "l’application, par exemple 123456")})
 SECOND_FACTOR_FORM = Form(
     Field("code", "one_time_code", required=True),
     messages={
@@ -113,6 +122,10 @@ def login():
                                        errors=errors, has_errors=True, suivant=suivant,
                                        expired=False)
                 pending = {"user_id": user.id, "started": utcnow().isoformat()}
+                if accounts.setup_pending(user):  # a set-up password: choose one's own
+                    session[PENDING] = {**pending, "setup": True}
+                    db.session.commit()
+                    return redirect_to(url_for("auth.first_sign_in"))
                 if user.second_factor == SecondFactor.SMS:
                     pending.update(_send_sms(user))
                 session[PENDING] = pending
@@ -152,6 +165,8 @@ def second_factor():
     pending, user = _pending_user()
     if user is None:
         return _restart_login()
+    if pending.get("setup"):
+        return redirect_to(url_for("auth.first_sign_in"))
     suivant = safe_next(request.values.get("suivant"))
     typed, errors = SECOND_FACTOR_FORM.blank(), []
     if request.method == "POST":
@@ -186,15 +201,69 @@ def second_factor():
                     session.pop(PENDING, None)
                     db.session.commit()
                     return render_page("auth/space_closed.html")
-                session.pop(PENDING)
-                session.pop("csrf_token", None)
-                session.rotate()
-                login_user(user)
-                db.session.commit()
-                return redirect_to(suivant or url_for(home_endpoint()))
+                return _open_session(user, suivant)
     return render_page("auth/second_factor.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), suivant=suivant,
                        method=user.second_factor.value, phone_end=(user.phone or "")[-2:])
+
+
+def _open_session(user: User, suivant: str | None):
+    """Both factors passed (or the first sign-in's set-up done): a new session."""
+    session.pop(PENDING)
+    session.pop("csrf_token", None)
+    session.rotate()
+    login_user(user)
+    db.session.commit()
+    return redirect_to(suivant or url_for(home_endpoint()))
+
+
+@bp.route("/connexion/premiere-fois", methods=["GET", "POST"])
+@allow(Area.SIGN_IN)
+@limiter.limit(_ip_limit, methods=["POST"])
+def first_sign_in():
+    """Signed in with a set-up password (a professional's first one, or after the operator
+    reset the second factor): choose one's own password and add an authenticator app,
+    before any page opens."""
+    pending, user = _pending_user()
+    if user is None or not pending.get("setup"):
+        return _restart_login()
+    if not pending.get("secret"):
+        pending["secret"] = new_secret()
+        session[PENDING] = pending
+    secret = pending["secret"]
+    typed, errors, problems = SETUP_FORM.blank(), [], None
+    if request.method == "POST":
+        filled = SETUP_FORM.read(personal=accounts.personal_words(user))
+        typed, errors = filled.typed, filled.errors
+        problem = filled.problem("password")
+        problems = list(problem.params["problems"]) if problem else []
+        if filled.ok:
+            try:
+                accounts.complete_setup(
+                    db.session, keys.ring, user, new_password=filled.values["password"],
+                    secret=secret, code=filled.values["code"], actor=actor(user),
+                    policy=_delay_policy(),
+                    hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
+            except accounts.SetupExpired:
+                session.pop(PENDING, None)
+                db.session.commit()
+                return _restart_login()
+            except auth.SignInDelayed as delayed:
+                session.pop(PENDING, None)
+                db.session.commit()
+                return _wait_page(delayed.until)
+            except auth.SecondFactorFailed:
+                db.session.commit()
+                errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce "
+                                     "moment par votre application de codes (il change toutes "
+                                     "les 30 secondes)."))]
+            else:
+                return _open_session(user, None)
+    return render_page("auth/first_sign_in.html", status=422 if errors else 200, typed=typed,
+                       errors=errors, has_errors=bool(errors), problems=problems,
+                       secret=secret, qr=provisioning_qr(secret, user.login or ""),
+                       app_link=provisioning_uri(secret, user.login or ""),
+                       expires_at=user.setup_expires_at)
 
 
 @bp.post("/connexion/code/renvoyer")
@@ -202,7 +271,7 @@ def second_factor():
 @limiter.limit("3 per 10 minutes", key_func=_pending_key)
 def second_factor_resend():
     pending, user = _pending_user()
-    if user is None:
+    if user is None or pending.get("setup"):
         return _restart_login()
     until = auth.second_factor_waiting_until(db.session, user)
     if until is not None:  # no new code while codes wait

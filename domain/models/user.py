@@ -166,8 +166,13 @@ class User(Base):
     hide_new_documents: Mapped[bool] = mapped_column(default=False)
     # Advisers: the 6-digit desk PIN that resumes the desk after an accompaniment (hashed).
     desk_pin_hash: Mapped[str | None] = mapped_column(String(200))
-    # False once the space is closed: nobody can sign in to it any more.
+    # False once the space is closed, or while an operator has disabled the account:
+    # nobody can sign in to it.
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Set while the password is a one-time set-up password (a professional's first one, or
+    # after an operator reset the second factor): it only lets the person choose their own
+    # password and second factor, and only until then (domain/accounts.py).
+    setup_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     attending_doctor: Mapped[User | None] = relationship(

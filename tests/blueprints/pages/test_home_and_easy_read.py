@@ -39,6 +39,20 @@ def test_the_home_page_leads_with_the_ways_in(client):
     # They come first: before anything else the page explains.
     first_h2 = main.find("h2")
     assert all(a.find_previous("h2") is first_h2 for a in ways_in)
+    # Who comes back signs in from the first screen of a phone: the first link after the
+    # heading, above the cards (at 360 px the fourth card is two screens down).
+    assert first_h2.find_next("a")["href"] == "/connexion"
+
+
+def test_the_menu_page_offers_signing_out_first(signed_in):
+    """On a phone the header has no sign-out button: the menu page starts with it, so a
+    person on a shared tablet finds it without scrolling."""
+    html = signed_in("camille.martin").get("/menu").get_data(as_text=True)
+    main = BeautifulSoup(html, "html.parser").find("main")
+    first_control = main.h1.find_next(["a", "button"])
+    assert first_control.name == "button" and first_control.get_text(strip=True) == (
+        "Se déconnecter")
+    assert first_control.find_parent("form")["action"] == "/deconnexion"
 
 
 @pytest.mark.parametrize("slug", EASY_READ)

@@ -1,0 +1,113 @@
+"""Changing one's password: the current one and a second-factor code, then the new one;
+every other session ends and an e-mail tells the person."""
+
+from datetime import datetime
+
+from flask import current_app, flash, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from blueprints.account import bp
+from blueprints.account.views import _account_limit, _ip_limit, _password_key
+from domain import accounts, auth, sign_in
+from domain.forms import Field
+from domain.models import SecondFactor
+from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
+from domain.policy import Area
+from extensions import db, keys, limiter
+from web.access import actor, allow
+from web.forms import Form
+from web.outgoing import notify_password_changed, notify_second_factor_lockout, queue_sms
+from web.reauth import wait_message, wrong_password_message
+from web.render import redirect_to, render_page
+
+SMS_CHALLENGE = "change_password_sms"
+CHANGE_FORM = Form(
+    Field("current_password", "password", required=True, max_length=PASSWORD_MAX_LENGTH),
+    Field("password", "new_password"),
+    Field("password_confirm", "password_confirm", related="password"),
+    Field("code", "one_time_code", required=True),
+    messages={("current_password", "required"): _l("Saisissez votre mot de passe actuel."),
+              ("code", "required"): _l("Saisissez le code à 6 chiffres, par exemple 123456")})
+
+
+def _sms_challenge() -> auth.SmsChallenge | None:
+    stored = session.get(SMS_CHALLENGE)
+    if not stored:
+        return None
+    return auth.SmsChallenge(stored["hash"], datetime.fromisoformat(stored["expires"]))
+
+
+def _user_key() -> str:
+    return f"change-password-sms:{current_user.id}"
+
+
+@bp.route("/mon-compte/mot-de-passe", methods=["GET", "POST"])
+@allow(Area.ACCOUNT)
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.shared_limit(_account_limit, sign_in.LIMIT_SCOPE, key_func=_password_key,
+                      methods=["POST"])
+def change_password():
+    user = current_user._get_current_object()
+    typed, errors, problems = CHANGE_FORM.blank(), [], None
+    if request.method == "POST":
+        filled = CHANGE_FORM.read(personal=accounts.personal_words(user))
+        typed, errors = filled.typed, list(filled.errors)
+        problem = filled.problem("password")
+        problems = list(problem.params["problems"]) if problem else []
+        if filled.ok:
+            errors = _change(user, filled.values)
+            if not errors:
+                session.pop(SMS_CHALLENGE, None)
+                notify_password_changed(user)
+                db.session.commit()
+                flash(_("Votre mot de passe est changé. Vos autres sessions sont terminées."),
+                      "success")
+                return redirect_to(url_for("account.sessions_list"))
+        db.session.commit()  # failure counts and their audit rows stay
+    return render_page("account/password.html", status=422 if errors else 200, typed=typed,
+                       errors=errors, has_errors=bool(errors), problems=problems,
+                       sms=user.second_factor == SecondFactor.SMS,
+                       sms_sent=session.get(SMS_CHALLENGE) is not None)
+
+
+def _change(user, values: dict) -> list[tuple[str, str]]:
+    """Change the password; the errors to show when it could not be."""
+    try:
+        accounts.change_password(
+            db.session, keys.ring, user, current=values["current_password"],
+            code=values["code"], challenge=_sms_challenge(), new_password=values["password"],
+            keep_session=session.record.id if session.record is not None else None,
+            actor=actor(), policy=sign_in.DelayPolicy.from_settings(current_app.config),
+            hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
+    except accounts.CodesWaiting as waiting:
+        if waiting.locked:
+            notify_second_factor_lockout(user)
+        return [("code", _("Trop de codes faux : pendant quelques minutes, aucun code n’est "
+                           "accepté. Attendez, puis réessayez."))]
+    except auth.SignInDelayed as delayed:
+        return [("current_password", wait_message(delayed.until))]
+    except auth.InvalidCredentials:
+        return [("current_password", wrong_password_message())]
+    except auth.SecondFactorFailed:
+        return [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce moment "
+                           "par votre application de codes, ou le dernier code reçu par SMS."))]
+    except accounts.WeakPassword:
+        return [("password", _("Ce mot de passe ne respecte pas les règles ci-dessus."))]
+    return []
+
+
+@bp.post("/mon-compte/mot-de-passe/code-sms")
+@allow(Area.ACCOUNT)
+@limiter.limit("3 per 10 minutes", key_func=_user_key)
+def change_password_sms():
+    """Send a code by SMS to confirm the change (accounts whose second factor is SMS)."""
+    user = current_user._get_current_object()
+    if user.second_factor == SecondFactor.SMS:
+        challenge = auth.send_sms_code(keys.ring, queue_sms, user)
+        session[SMS_CHALLENGE] = {"hash": challenge.code_hash,
+                                  "expires": challenge.expires_at.isoformat()}
+        db.session.commit()
+        flash(_("Nous vous avons envoyé un code par SMS."), "success")
+    return redirect_to(url_for("account.change_password") + "#code")
