@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from domain.models.base import utcnow
 
 SETUP_HOURS = 72
 CHANGE_PASSWORD = "change_password"  # noqa: S105 - a purpose's name, not a secret
+CHANGE_AUTHENTICATOR = "change_authenticator"
 
 
 class AccountProblem(Exception):
@@ -121,10 +121,7 @@ def complete_setup(session: Session, keyring: Keyring, user: User, *, new_passwo
     until = auth.second_factor_waiting_until(session, user, now)
     if until is not None:
         raise auth.SignInDelayed(until)
-    totp = pyotp.TOTP(secret, interval=auth.TOTP_INTERVAL)
-    step = int(now.timestamp()) // auth.TOTP_INTERVAL
-    matched = next((candidate for candidate in (step - 1, step, step + 1)
-                    if totp.at(candidate * auth.TOTP_INTERVAL) == "".join(code.split())), None)
+    matched = auth.new_secret_step(secret, code, now)
     if matched is None:
         failure = sign_in.record_failure(session, user, SignInStep.SECOND_FACTOR,
                                          sign_in.PER_ACCOUNT, policy, now)
@@ -170,6 +167,32 @@ def change_password(session: Session, keyring: Keyring, user: User, *, current: 
     ended = _end_sessions(session, user.id, keep=keep_session)
     audit.record(session, keyring, "account.password_changed", actor=actor, subject_id=user.id,
                  details={"sessions_ended": ended}, now=now)
+    return ended
+
+
+def change_authenticator(session: Session, keyring: Keyring, user: User, *, current: str,
+                         secret: str, code: str, keep_session: str | None,
+                         actor: audit.Actor, policy: sign_in.DelayPolicy,
+                         hash_profile: str = "standard", now: datetime | None = None) -> int:
+    """A new phone: the current password, then a first code from the authenticator app the
+    new secret was added to (the old phone may be lost: its code is not asked). The old
+    secret stops working and every other session ends; returns how many.
+
+    Raises what auth.check_password() raises, and SecondFactorFailed when the code is not
+    the new secret's."""
+    now = now or utcnow()
+    auth.check_password(session, keyring, user, current, actor=actor, policy=policy,
+                        purpose=CHANGE_AUTHENTICATOR, hash_profile=hash_profile, now=now)
+    matched = auth.new_secret_step(secret, code, now)
+    if matched is None:
+        raise auth.SecondFactorFailed
+    auth.set_totp_secret(keyring, user, secret)
+    user.second_factor = SecondFactor.TOTP
+    user.last_totp_step = matched
+    ended = _end_sessions(session, user.id, keep=keep_session)
+    audit.record(session, keyring, "account.second_factor_changed", actor=actor,
+                 subject_id=user.id, details={"method": "totp", "sessions_ended": ended},
+                 now=now)
     return ended
 
 

@@ -329,15 +329,24 @@ class LoginTaken(Exception):
     """Someone else took the chosen login between its step and the summary."""
 
 
+@dataclass(frozen=True)
+class Activated:
+    """A space just activated: its account, and (an adult's) recovery codes to show once."""
+
+    user: User
+    recovery_codes: tuple[str, ...]
+
+
 def activate(session: Session, keyring: Keyring, record: ActivationCode,
              credentials: Credentials | None, now: datetime, actor: audit.Actor,
-             representative_user: User | None = None) -> User:
+             representative_user: User | None = None) -> Activated:
     """Create (or reopen) the person's space and spend the code.
 
-    An adult gets their own sign-in; a minor's space is attached to the representative's
-    account (credentials None). A closed space is restored as it was; a space created
-    automatically gets its sign-in now.
+    An adult gets their own sign-in and ten recovery codes to show once; a minor's space is
+    attached to the representative's account (credentials None). A closed space is restored
+    as it was; a space created automatically gets its sign-in now.
     """
+    from domain import recovery
     from domain.auth import set_totp_secret
 
     check_usable(record, now)
@@ -378,8 +387,10 @@ def activate(session: Session, keyring: Keyring, record: ActivationCode,
     audit.record(session, keyring, "activation.activated", actor=actor, subject_id=person.id,
                  target_type="user", target_id=user.id,
                  details={"reopened": reopened, "minor": credentials is None}, now=now)
+    codes = () if credentials is None else tuple(
+        recovery.issue(session, keyring, user, actor=actor, now=now))
     session.flush()
-    return user
+    return Activated(user, codes)
 
 
 def handed_over(session: Session, person: InsuredPerson) -> bool:

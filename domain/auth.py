@@ -190,6 +190,17 @@ def verify_totp(keyring: Keyring, user: User, code: str, now: datetime | None = 
     raise SecondFactorFailed
 
 
+def new_secret_step(secret: str, code: str, now: datetime | None = None) -> int | None:
+    """The 30-second step whose code from a secret being added (its first code) is `code`:
+    the current step or a neighbour; None when none matches."""
+    now = now or utcnow()
+    code = "".join(code.split())
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = int(now.timestamp()) // TOTP_INTERVAL
+    return next((step for step in (current - 1, current, current + 1)
+                 if secrets.compare_digest(totp.at(step * TOTP_INTERVAL), code)), None)
+
+
 @dataclass(frozen=True)
 class SmsChallenge:
     """What the web session keeps of an SMS code: a keyed hash and a deadline."""
@@ -265,13 +276,20 @@ def complete_login(session: Session, keyring: Keyring, user: User, *, actor: aud
                    now: datetime | None = None) -> None:
     """Both factors passed: the count of wrong codes, and of wrong passwords from this
     address, start again from zero; record the login. Raises SpaceClosed (recorded as a
-    refused login) when the account's space is closed: no session may open."""
+    refused login) when the account's space is closed, InvalidCredentials when an operator
+    disabled the account meanwhile: no session may open."""
     sign_in.forget(session, user.id, SignInStep.SECOND_FACTOR)
     sign_in.forget(session, user.id, SignInStep.PASSWORD, sign_in.address_key(keyring, actor.ip))
     if not user.enabled:
+        closed = space_closed(session, user)
         audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
-                     subject_id=user.id, details={"reason": "space_closed"}, now=now)
-        raise SpaceClosed
+                     subject_id=user.id,
+                     details={"reason": "space_closed" if closed else "disabled"}, now=now)
+        if closed:
+            raise SpaceClosed
+        # Disabled by an operator while this sign-in was on its way: no session, and the
+        # same refusal as an unknown account.
+        raise InvalidCredentials
     audit.record(session, keyring, "auth.login", actor=actor, subject_id=user.id, now=now)
 
 

@@ -257,3 +257,22 @@ def notify_password_changed(user) -> bool:
     send_email(user.email, lambda: _("Le mot de passe de votre compte a été changé"),
                "email/password_changed.txt")
     return True
+
+
+def notify_recovery_code_used(user, left: int) -> bool:
+    """Tell an account holder that a recovery code just signed in to their account, and how
+    many are left. Never the code."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Un code de secours a servi à entrer dans votre compte"),
+               "email/recovery_code_used.txt", left=left)
+    return True
+
+
+def notify_second_factor_changed(user) -> bool:
+    """Tell an account holder that a new phone now gives their sign-in codes."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Un nouveau téléphone donne vos codes de connexion"),
+               "email/second_factor_changed.txt")
+    return True

@@ -15,6 +15,7 @@ from domain.models import SecondFactor, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.policy import Area
 from extensions import db, keys, limiter
+from web import sealed_session
 from web.access import actor, allow
 from web.delivery import deliver_code, rehearse_code
 from web.outgoing import send_email, send_sms
@@ -369,8 +370,9 @@ def summary(flow):
                 email=flow.data.get("email") if flow.data.get("email_ok") else None,
                 phone=flow.data.get("phone") if flow.data.get("phone_ok") else None)
             try:
-                activation.activate(db.session, keys.ring, flow.record, credentials, utcnow(),
-                                    actor(), representative_user=representative)
+                activated = activation.activate(db.session, keys.ring, flow.record,
+                                                credentials, utcnow(), actor(),
+                                                representative_user=representative)
                 flow.record.progress_sealed = None
                 db.session.commit()
             except activation.NotAllowed:
@@ -384,9 +386,13 @@ def summary(flow):
             else:
                 steps.remember("done_login", flow.data.get("login"))
                 steps.remember("done_minor", flow.minor)
+                sealed_session.put(DONE_CODES, activated.recovery_codes)
                 return redirect_to(url_for("activation.done"))
     return _page("activation/summary.html", flow, "summary", errors,
                  representative=representative)
+
+
+DONE_CODES = "activation_recovery_codes"
 
 
 @bp.get("/termine")
@@ -396,8 +402,9 @@ def done():
     if steps.recall("done_login") is None and not steps.recall("done_minor"):
         return redirect_to(url_for("activation.code"))
     login, minor = steps.recall("done_login"), steps.recall("done_minor")
+    codes = sealed_session.pop(DONE_CODES, [])  # the recovery codes are shown this once
     steps.finish()
-    return render_page("activation/done.html", login=login, minor=minor,
+    return render_page("activation/done.html", login=login, minor=minor, codes=codes,
                        step_number=len(steps.MINOR_STEPS if minor else steps.ADULT_STEPS),
                        step_total=len(steps.MINOR_STEPS if minor else steps.ADULT_STEPS))
 

@@ -4,10 +4,11 @@ from datetime import datetime, timedelta
 from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
-from domain import accounts, auth, sign_in
+from domain import accounts, auth, recovery, sign_in
 from domain import sessions as web_sessions
 from domain.forms import Field
 from domain.models import Role, SecondFactor, User
@@ -16,14 +17,16 @@ from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web import assist as assisted_session
+from web import sealed_session
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
 from web.forms import Form
-from web.outgoing import notify_second_factor_lockout, queue_sms
+from web.outgoing import notify_recovery_code_used, notify_second_factor_lockout, queue_sms
 from web.render import redirect_to, render_page, swap_or_see_other
 from web.totp import new_secret, provisioning_qr, provisioning_uri
 
 PENDING = "pending_login"
+SETUP_SECRET = "setup_totp_secret"  # noqa: S105 - a session key; the secret is sealed
 PENDING_MINUTES = 10
 
 LOGIN_FORM = Form(
@@ -41,6 +44,10 @@ SETUP_FORM = Form(
     Field("code", "one_time_code", required=True),
     messages={("code", "required"): _l("Saisissez le code à 6 chiffres affiché par "
                                        "l’application, par exemple 123456")})
+RECOVERY_FORM = Form(
+    Field("code", required=True, max_length=20),
+    messages={("code", "required"): _l("Saisissez un de vos codes de secours, par exemple "
+                                       "ABCDE-FGH23")})
 SECOND_FACTOR_FORM = Form(
     Field("code", "one_time_code", required=True),
     messages={
@@ -196,15 +203,23 @@ def second_factor():
             else:
                 try:
                     auth.complete_login(db.session, keys.ring, user, actor=actor(user))
-                except auth.SpaceClosed:
-                    # Both factors were right: only now may the person learn why.
-                    session.pop(PENDING, None)
-                    db.session.commit()
-                    return render_page("auth/space_closed.html")
+                except (auth.SpaceClosed, auth.InvalidCredentials) as refused:
+                    return _refused(refused)
                 return _open_session(user, suivant)
     return render_page("auth/second_factor.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), suivant=suivant,
                        method=user.second_factor.value, phone_end=(user.phone or "")[-2:])
+
+
+def _refused(refused: Exception):
+    """Both factors were right, yet no session opens: a closed space is told (only now may
+    the person learn why); an account disabled meanwhile, or a set-up password past its
+    time, starts the sign-in again like any refusal."""
+    session.pop(PENDING, None)
+    db.session.commit()
+    if isinstance(refused, auth.SpaceClosed):
+        return render_page("auth/space_closed.html")
+    return _restart_login()
 
 
 def _open_session(user: User, suivant: str | None):
@@ -227,10 +242,10 @@ def first_sign_in():
     pending, user = _pending_user()
     if user is None or not pending.get("setup"):
         return _restart_login()
-    if not pending.get("secret"):
-        pending["secret"] = new_secret()
-        session[PENDING] = pending
-    secret = pending["secret"]
+    secret = sealed_session.get(SETUP_SECRET)
+    if secret is None:
+        secret = new_secret()
+        sealed_session.put(SETUP_SECRET, secret)
     typed, errors, problems = SETUP_FORM.blank(), [], None
     if request.method == "POST":
         filled = SETUP_FORM.read(personal=accounts.personal_words(user))
@@ -244,10 +259,8 @@ def first_sign_in():
                     secret=secret, code=filled.values["code"], actor=actor(user),
                     policy=_delay_policy(),
                     hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
-            except accounts.SetupExpired:
-                session.pop(PENDING, None)
-                db.session.commit()
-                return _restart_login()
+            except (accounts.SetupExpired, auth.InvalidCredentials) as refused:
+                return _refused(refused)
             except auth.SignInDelayed as delayed:
                 session.pop(PENDING, None)
                 db.session.commit()
@@ -258,12 +271,56 @@ def first_sign_in():
                                      "moment par votre application de codes (il change toutes "
                                      "les 30 secondes)."))]
             else:
+                session.pop(SETUP_SECRET, None)
                 return _open_session(user, None)
     return render_page("auth/first_sign_in.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), problems=problems,
                        secret=secret, qr=provisioning_qr(secret, user.login or ""),
                        app_link=provisioning_uri(secret, user.login or ""),
                        expires_at=user.setup_expires_at)
+
+
+@bp.route("/connexion/code-de-secours", methods=["GET", "POST"])
+@allow(Area.SIGN_IN)
+@limiter.limit(_ip_limit, methods=["POST"])
+def recovery_code():
+    """A lost phone: one of the recovery codes instead of the second factor (the password
+    was right). The code is spent, the person is told by e-mail, and asked to add a new
+    phone."""
+    pending, user = _pending_user()
+    if user is None or pending.get("setup"):
+        return _restart_login()
+    typed, errors = RECOVERY_FORM.blank(), []
+    if request.method == "POST":
+        filled = RECOVERY_FORM.read()
+        typed, errors = filled.typed, filled.errors
+        if filled.ok:
+            try:
+                left = recovery.sign_in_with(db.session, keys.ring, user,
+                                             filled.values["code"], actor=actor(user),
+                                             policy=_delay_policy())
+            except auth.SignInDelayed as delayed:
+                if isinstance(delayed, auth.SecondFactorLocked):
+                    notify_second_factor_lockout(user)
+                session.pop(PENDING, None)
+                db.session.commit()
+                return _wait_page(delayed.until)
+            except auth.SecondFactorFailed:
+                db.session.commit()
+                errors = [("code", _("Ce code de secours ne fonctionne pas, ou a déjà servi. "
+                                     "Vérifiez-le, par exemple ABCDE-FGH23."))]
+            except (auth.SpaceClosed, auth.InvalidCredentials) as refused:
+                return _refused(refused)
+            else:
+                notify_recovery_code_used(user, left)
+                flash(ngettext("Vous êtes connecté avec un code de secours. Il vous en reste "
+                               "%(num)s. Ajoutez dès maintenant votre nouveau téléphone.",
+                               "Vous êtes connecté avec un code de secours. Il vous en reste "
+                               "%(num)s. Ajoutez dès maintenant votre nouveau téléphone.",
+                               left), "success")
+                return _open_session(user, url_for("account.second_factor"))
+    return render_page("auth/recovery_code.html", status=422 if errors else 200, typed=typed,
+                       errors=errors, has_errors=bool(errors))
 
 
 @bp.post("/connexion/code/renvoyer")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, str_enum
+from domain.models.base import Base, UTCDateTime, str_enum, utcnow
 
 
 class SignInStep(enum.StrEnum):
@@ -36,3 +36,18 @@ class SignInDelay(Base):
     failures: Mapped[int] = mapped_column(default=0)
     wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecoveryCode(Base):
+    """One of an account's single-use recovery codes, for signing in without the second
+    factor (a lost phone). Only a keyed hash is stored (domain/recovery.py); the codes are
+    shown once, when they are made."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,7 +17,8 @@ FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions"
              "/activation/reprise",       # a space handed over at 18 (test_takeover.py)
              "/accompagnement",           # an assisted session (tests/blueprints/adviser)
              "/profil/mesures/imc",       # a child's (test_growth_charts.py)
-             "/connexion/premiere-fois"}  # a set-up password (test_first_sign_in.py)
+             "/connexion/premiere-fois",  # a set-up password (test_first_sign_in.py)
+             "/connexion/code-de-secours"}  # after the password (test_recovery_codes.py)
 ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
 
 

@@ -198,7 +198,7 @@ def test_close_archive_purge_and_delete_now(app):
     with app.app_context():
         code, person = _code_in_state("valid")
         record = activation.find_code(db.session, keys.ring, code, NOW)
-        user = activation.activate(db.session, keys.ring, record, None, NOW, ACTOR)
+        user = activation.activate(db.session, keys.ring, record, None, NOW, ACTOR).user
         db.session.commit()
         closing.close_space(db.session, keys.ring, user, delete_now=False, now=NOW,
                                actor=ACTOR)
@@ -212,7 +212,7 @@ def test_delete_now_shreds_the_key_at_once_and_the_data_on_the_next_purge(app):
     with app.app_context():
         code, person = _code_in_state("valid")
         record = activation.find_code(db.session, keys.ring, code, NOW)
-        user = activation.activate(db.session, keys.ring, record, None, NOW, ACTOR)
+        user = activation.activate(db.session, keys.ring, record, None, NOW, ACTOR).user
         closing.close_space(db.session, keys.ring, user, delete_now=True, now=NOW,
                                actor=ACTOR)
         assert user.wrapped_key is None
@@ -324,7 +324,7 @@ def _open(nir: str, representative: User | None = None) -> User:
     issued = activation.issue_code(db.session, keys.ring, person, NOW)
     record = activation.find_code(db.session, keys.ring, issued.code, NOW)
     return activation.activate(db.session, keys.ring, record, None, NOW, ACTOR,
-                               representative_user=representative)
+                               representative_user=representative).user
 
 
 def test_both_parents_act_for_the_child_whoever_opens_a_space_first(app):

@@ -1,0 +1,112 @@
+"""Recovery codes: ten single-use codes, shown once (at activation, or when the person makes
+new ones), each of which signs in instead of the second factor after the right password, for
+a lost or broken phone.
+
+Only a keyed hash of each code is stored. A wrong code counts like a wrong second-factor code
+(per account, the same growing waits, domain/sign_in.py): whoever types it knows the
+password. Each use is audited with how many codes are left, and the person is told.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from domain import audit, auth, sign_in
+from domain.crypto import Keyring
+from domain.models import RecoveryCode, SignInStep, User
+from domain.models.base import utcnow
+
+COUNT = 10
+LENGTH = 10  # 50 bits each: nobody guesses one within the waits
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1: nothing to confuse
+
+
+def normalise(code: str) -> str:
+    """What the person typed, as stored: no spaces or hyphens, upper case."""
+    return "".join(character for character in code.upper() if character.isalnum())
+
+
+def display(code: str) -> str:
+    """A code as shown and printed: two groups of five, easier to copy by hand."""
+    return f"{code[:5]}-{code[5:]}"
+
+
+def _hash(keyring: Keyring, user: User, code: str) -> str:
+    return keyring.blind_index("recovery-code", f"{user.id}:{normalise(code)}")
+
+
+def issue(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor | None,
+          now: datetime | None = None) -> list[str]:
+    """New codes for the account, replacing every earlier one (used or not). Returns them
+    for display, once; they are not kept in clear anywhere."""
+    now = now or utcnow()
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = ["".join(secrets.choice(ALPHABET) for _ in range(LENGTH)) for _ in range(COUNT)]
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash(keyring, user, code),
+                                 created_at=now) for code in codes)
+    audit.record(session, keyring, "account.recovery_codes_issued", actor=actor,
+                 subject_id=user.id, details={"count": COUNT}, now=now)
+    session.flush()
+    return [display(code) for code in codes]
+
+
+def remaining(session: Session, user: User) -> int:
+    """How many of the account's codes are still unused."""
+    return session.scalar(select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+
+
+def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,
+                 actor: audit.Actor, policy: sign_in.DelayPolicy,
+                 now: datetime | None = None) -> int:
+    """Sign in with a recovery code instead of the second factor (the password was right):
+    the code is spent and the login completes (auth.complete_login). Returns how many codes
+    are left.
+
+    Raises SignInDelayed while second-factor codes wait, SecondFactorLocked when this wrong
+    code starts a wait, SecondFactorFailed for a wrong or spent code, and SpaceClosed as
+    complete_login() does."""
+    now = now or utcnow()
+    sign_in.lock_account(session, user)
+    until = auth.second_factor_waiting_until(session, user, now)
+    if until is not None:
+        audit.record(session, keyring, "auth.recovery_code_failed", actor=actor,
+                     outcome="failure", subject_id=user.id, details={"reason": "delayed"},
+                     now=now)
+        raise auth.SignInDelayed(until)
+    row = session.scalars(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(keyring, user, code),
+        RecoveryCode.used_at.is_(None))).one_or_none()
+    if row is None:
+        failure = sign_in.record_failure(session, user, SignInStep.SECOND_FACTOR,
+                                         sign_in.PER_ACCOUNT, policy, now)
+        audit.record(session, keyring, "auth.recovery_code_failed", actor=actor,
+                     outcome="failure", subject_id=user.id,
+                     details={"reason": "wrong_code", "failures": failure.failures}, now=now)
+        if failure.wait_until is not None:
+            raise auth.SecondFactorLocked(failure.wait_until)
+        raise auth.SecondFactorFailed
+    row.used_at = now
+    session.flush()
+    left = remaining(session, user)
+    audit.record(session, keyring, "auth.recovery_code_used", actor=actor, subject_id=user.id,
+                 details={"remaining": left}, now=now)
+    auth.complete_login(session, keyring, user, actor=actor, now=now)
+    return left
+
+
+RENEW = "recovery_codes"
+
+
+def renew(session: Session, keyring: Keyring, user: User, *, password: str,
+          actor: audit.Actor, policy: sign_in.DelayPolicy, hash_profile: str = "standard",
+          now: datetime | None = None) -> list[str]:
+    """New codes after the password is typed again (checked like at sign-in: same waits,
+    same audit); every earlier code stops working. Returns them, to show once."""
+    auth.check_password(session, keyring, user, password, actor=actor, policy=policy,
+                        purpose=RENEW, hash_profile=hash_profile, now=now)
+    return issue(session, keyring, user, actor=actor, now=now)
