@@ -66,7 +66,8 @@ def _check_new_password(user: User, password: str) -> None:
         raise WeakPassword(problems)
 
 
-def _end_sessions(session: Session, user_id: str, keep: str | None = None) -> int:
+def drop_sessions(session: Session, user_id: str, keep: str | None = None) -> int:
+    """End every session of the account (but `keep`); returns how many. Callers audit."""
     query = delete(WebSession).where(WebSession.user_id == user_id)
     if keep is not None:
         query = query.where(WebSession.id != keep)
@@ -93,7 +94,7 @@ def issue_setup_password(session: Session, keyring: Keyring, user: User, *, reas
     user.totp_secret_sealed = None
     user.last_totp_step = 0
     user.setup_expires_at = now + timedelta(hours=SETUP_HOURS)
-    ended = _end_sessions(session, user.id)
+    ended = drop_sessions(session, user.id)
     session.execute(delete(SignInDelay).where(SignInDelay.user_id == user.id))
     audit.record(session, keyring, "account.setup_issued", actor=actor, subject_id=user.id,
                  target_type="user", target_id=user.id,
@@ -164,7 +165,7 @@ def change_password(session: Session, keyring: Keyring, user: User, *, current: 
     except auth.SignInDelayed as delayed:
         raise CodesWaiting(delayed.until, isinstance(delayed, auth.SecondFactorLocked)) from None
     user.password_hash = passwords.hash_password(new_password, hash_profile)
-    ended = _end_sessions(session, user.id, keep=keep_session)
+    ended = drop_sessions(session, user.id, keep=keep_session)
     audit.record(session, keyring, "account.password_changed", actor=actor, subject_id=user.id,
                  details={"sessions_ended": ended}, now=now)
     return ended
@@ -189,7 +190,7 @@ def change_authenticator(session: Session, keyring: Keyring, user: User, *, curr
     auth.set_totp_secret(keyring, user, secret)
     user.second_factor = SecondFactor.TOTP
     user.last_totp_step = matched
-    ended = _end_sessions(session, user.id, keep=keep_session)
+    ended = drop_sessions(session, user.id, keep=keep_session)
     audit.record(session, keyring, "account.second_factor_changed", actor=actor,
                  subject_id=user.id, details={"method": "totp", "sessions_ended": ended},
                  now=now)
@@ -213,7 +214,7 @@ def disable(session: Session, keyring: Keyring, user: User, *, reason: str,
     if not user.enabled:
         raise AccountProblem("already_disabled")
     user.enabled = False
-    ended = _end_sessions(session, user.id)
+    ended = drop_sessions(session, user.id)
     audit.record(session, keyring, "account.disabled", actor=actor, subject_id=user.id,
                  target_type="user", target_id=user.id,
                  details={"reason": reason, "sessions_ended": ended})
@@ -264,7 +265,7 @@ def sessions_of(session: Session, user: User) -> list[WebSession]:
 def end_sessions(session: Session, keyring: Keyring, user: User, *,
                  actor: audit.Actor) -> int:
     """End every session of the account (lost or stolen device); returns how many."""
-    ended = _end_sessions(session, user.id)
+    ended = drop_sessions(session, user.id)
     audit.record(session, keyring, "account.sessions_ended", actor=actor, subject_id=user.id,
                  target_type="user", target_id=user.id, details={"sessions_ended": ended})
     return ended

@@ -21,7 +21,7 @@ from domain.identity import (
     parse_date,
 )
 from domain.models import InsuredPerson, LegalRepresentative, Representation
-from domain.models.base import new_id
+from domain.models.base import new_id, utcnow
 
 SEALED_FIELDS = ("nir", "vitale", "email", "phone", "address")
 CSV_COLUMNS = ("nir", "vitale_serial", "birth_name", "given_names", "birth_date", "sex",
@@ -179,8 +179,28 @@ def _parse_row(line: int, raw: dict, today: date) -> _Row:
                 representative_nirs=representative_nirs)
 
 
-def import_csv(session: Session, keyring: Keyring, text: str, today: date) -> ImportReport:
+def _fill(keyring: Keyring, person: InsuredPerson, row: _Row, fingerprint: str,
+          now: datetime) -> None:
+    """Write an imported row into the person; a known person whose e-mail or phone changes
+    gets `contact_changed_at`."""
+    if person.nir_sealed is not None and (
+            read_field(keyring, person, "email") != row.email
+            or read_field(keyring, person, "phone") != row.phone):
+        person.contact_changed_at = now
+    person.vitale_index = keyring.blind_index("vitale", row.vitale)
+    person.birth_name, person.given_names = row.birth_name, row.given_names
+    person.birth_date, person.sex = row.birth_date, row.sex
+    person.source_fingerprint = fingerprint
+    for name, value in (("nir", row.nir), ("vitale", row.vitale), ("email", row.email),
+                        ("phone", row.phone), ("address", row.address)):
+        seal_field(keyring, person, name, value)
+
+
+def import_csv(session: Session, keyring: Keyring, text: str, today: date,
+               now: datetime | None = None) -> ImportReport:
     """Import insured people from CSV text.
+
+    A known person whose e-mail or phone changes has `contact_changed_at` set to `now`.
 
     Bad rows are reported with their line number and a reason code and skipped; each good
     row is imported whole (person and representative links) or not at all; importing the
@@ -229,13 +249,7 @@ def import_csv(session: Session, keyring: Keyring, text: str, today: date) -> Im
             report.created += 1
         else:
             report.updated += 1
-        person.vitale_index = keyring.blind_index("vitale", row.vitale)
-        person.birth_name, person.given_names = row.birth_name, row.given_names
-        person.birth_date, person.sex = row.birth_date, row.sex
-        person.source_fingerprint = fingerprint
-        for name, value in (("nir", row.nir), ("vitale", row.vitale), ("email", row.email),
-                            ("phone", row.phone), ("address", row.address)):
-            seal_field(keyring, person, name, value)
+        _fill(keyring, person, row, fingerprint, now or utcnow())
         session.add(person)
         session.flush()
         people[row.nir] = person

@@ -9,6 +9,7 @@ what is left.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -114,3 +115,17 @@ def post_letter(name: str, pdf: bytes) -> None:
     the service's user only: the operator prints them."""
     write_private(Path(current_app.config["OUTBOX_DIR"]) / "letters", name, pdf,
                   replace=True)
+
+
+def deliver_reset_code(requested) -> None:
+    """Send a forgotten password's code (domain/password_reset.py) to the insurer's contact;
+    when nothing is to be sent, build the same e-mail and drop it (the same work)."""
+    if requested.channel == "sms":
+        send_sms(requested.to, lambda: _("Carnet santé : votre code pour choisir un nouveau "
+                                         "mot de passe est %(code)s. Il est valable 30 "
+                                         "minutes. Ne le donnez à personne.",
+                                         code=requested.code))
+    _email(requested.to if requested.channel == "email" else None,
+           lambda: _("Votre code pour choisir un nouveau mot de passe"),
+           "email/password_reset_code.txt",
+           code=requested.code or f"{secrets.randbelow(10 ** 8):08d}")

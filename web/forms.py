@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from domain.forms import Field, Problem, echo, read
@@ -120,3 +121,13 @@ class _WithFiles(Mapping):
 
     def __len__(self):
         return len({**dict.fromkeys(self._form), **self._names})
+
+
+BIRTH_MISSING = _l("Saisissez votre date de naissance, par exemple 14 3 1988.")
+
+# Who someone is, with the carte Vitale: a provisional code, an opposition without a code, a
+# forgotten password.
+IDENTITY_CARD = Form(Field("nir", "nir", required=True),
+                     Field("vitale", "vitale", required=True, related="nir"),
+                     Field("birth", "past_date", required=True),
+                     messages={("birth", "required"): BIRTH_MISSING})

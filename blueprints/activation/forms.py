@@ -7,9 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from blueprints.activation.flow import CODE_MESSAGES
 from domain.forms import Field
-from web.forms import Form
-
-BIRTH_MISSING = _l("Saisissez votre date de naissance, par exemple 14 3 1988.")
+from web.forms import BIRTH_MISSING, IDENTITY_CARD, Form  # noqa: F401 - IDENTITY_CARD: here too
 
 # Step 1, and opposition with the code. The domain says whether a code exists
 # (activation.find_code): an empty one is as unknown as a wrong one.
@@ -20,12 +18,6 @@ CODE = Form(Field("code", "activation_code", required=True),
 IDENTITY = Form(Field("nir", "nir", required=True),
                 Field("birth", "past_date", required=True),
                 messages={("birth", "required"): BIRTH_MISSING})
-
-# A provisional code, and opposition without a code: the carte Vitale as well.
-IDENTITY_CARD = Form(Field("nir", "nir", required=True),
-                     Field("vitale", "vitale", required=True, related="nir"),
-                     Field("birth", "past_date", required=True),
-                     messages={("birth", "required"): BIRTH_MISSING})
 
 # Step 3.
 TERMS = Form(Field("accept", "yes", required=True), messages={

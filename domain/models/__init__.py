@@ -17,7 +17,7 @@ from domain.models.messaging import Conversation, Message, MessageAttachment
 from domain.models.name_prefix import FamilyNamePrefix
 from domain.models.outbox import Channel, OutgoingMessage
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
-from domain.models.sign_in import RecoveryCode, SignInDelay, SignInStep
+from domain.models.sign_in import PasswordReset, RecoveryCode, SignInDelay, SignInStep
 from domain.models.user import (
     EXCLUDED_SECTORS,
     Profession,
@@ -58,6 +58,7 @@ __all__ = [
     "Profession",
     "ProfileEntry",
     "ProfileSection",
+    "PasswordReset",
     "RecoveryCode",
     "Representation",
     "Role",

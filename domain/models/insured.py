@@ -46,6 +46,9 @@ class InsuredPerson(Base):
     email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # When an import last changed the e-mail or phone: a recovery code is never sent to a
+    # contact changed in the last 30 days (domain/password_reset.py). None: never changed.
+    contact_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Fingerprint of the imported row, so that re-importing the same file changes nothing.
     source_fingerprint: Mapped[str] = mapped_column(String(64))
     space_status: Mapped[SpaceStatus] = mapped_column(str_enum(SpaceStatus, "space_status"),

@@ -18,7 +18,9 @@ FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions"
              "/accompagnement",           # an assisted session (tests/blueprints/adviser)
              "/profil/mesures/imc",       # a child's (test_growth_charts.py)
              "/connexion/premiere-fois",  # a set-up password (test_first_sign_in.py)
-             "/connexion/code-de-secours"}  # after the password (test_recovery_codes.py)
+             "/connexion/code-de-secours",  # after the password (test_recovery_codes.py)
+             "/mot-de-passe-oublie/code",  # a reset in progress (test_forgotten_password.py)
+             "/mot-de-passe-oublie/nouveau"}
 ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
 
 
