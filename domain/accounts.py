@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from domain import audit, auth, passwords, sign_in
+from domain import audit, auth, contact_codes, passwords, sign_in
 from domain.crypto import Keyring
 from domain.models import Role, SecondFactor, SignInDelay, SignInStep, User, WebSession
 from domain.models.base import utcnow
@@ -195,6 +195,32 @@ def change_authenticator(session: Session, keyring: Keyring, user: User, *, curr
                  subject_id=user.id, details={"method": "totp", "sessions_ended": ended},
                  now=now)
     return ended
+
+
+CONTACT_KINDS = ("email", "phone")
+
+
+def contact_challenge(keyring: Keyring, user: User, kind: str, value: str,
+                      now: datetime | None = None) -> tuple[str, dict]:
+    """A code to send to the new e-mail or phone, and what to remember of it."""
+    return contact_codes.challenge(keyring, f"account:{user.id}", kind, value, now or utcnow())
+
+
+def change_contact(session: Session, keyring: Keyring, user: User, *, kind: str, value: str,
+                   code: str, stored: dict | None, actor: audit.Actor,
+                   now: datetime | None = None) -> str | None:
+    """The new e-mail or phone, once the code sent there comes back. Returns the old value
+    (to tell it); raises auth.SecondFactorFailed for a wrong or expired code. A phone that
+    gives the sign-in codes (SMS) changes with it: the code just proved it."""
+    now = now or utcnow()
+    if kind not in CONTACT_KINDS or not contact_codes.code_ok(
+            keyring, f"account:{user.id}", kind, value, code, stored, now):
+        raise auth.SecondFactorFailed
+    old = getattr(user, kind)
+    setattr(user, kind, value)
+    audit.record(session, keyring, "account.contact_changed", actor=actor, subject_id=user.id,
+                 details={"kind": kind, "had_one": old is not None}, now=now)
+    return old
 
 
 # --- The operator's controls -------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from domain import audit, passwords
+from domain import audit, contact_codes, passwords
 from domain.closing import close_space, erase_user
 from domain.crypto import Keyring
 from domain.errors import NotAllowed
@@ -580,27 +580,17 @@ def create_expired_spaces(session: Session, keyring: Keyring, now: datetime) -> 
 
 # One-time codes that confirm an e-mail address or a phone number ---------------------------
 
-CONTACT_CODE_MINUTES = 15
-
-
 def contact_challenge(keyring: Keyring, record: ActivationCode, kind: str, destination: str,
                       now: datetime) -> tuple[str, dict]:
-    """A 6-digit code for `destination`; returns it (to send) and what to remember of it:
-    a keyed hash bound to the destination, never the destination itself."""
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    digest = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
-    return code, {"hash": digest,
-                  "expires": (now + timedelta(minutes=CONTACT_CODE_MINUTES)).isoformat()}
+    """A 6-digit code for `destination`, bound to this activation (domain/contact_codes.py)."""
+    return contact_codes.challenge(keyring, record.id, kind, destination, now)
 
 
 def contact_code_ok(keyring: Keyring, record: ActivationCode, kind: str, destination: str,
                     code: str, stored: dict | None, now: datetime) -> bool:
-    """Whether `code` is the one contact_challenge issued for this record, kind and
-    destination, not yet expired; compared in constant time."""
-    if not stored or datetime.fromisoformat(stored["expires"]) < now:
-        return False
-    expected = keyring.blind_index("contact-otp", f"{record.id}:{kind}:{destination}:{code}")
-    return secrets.compare_digest(expected, stored["hash"])
+    """Whether `code` is the one contact_challenge issued for this activation, kind and
+    destination, not yet expired."""
+    return contact_codes.code_ok(keyring, record.id, kind, destination, code, stored, now)
 
 
 def save_step(session: Session, keyring: Keyring, record: ActivationCode, step: str,

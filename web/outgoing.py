@@ -276,3 +276,19 @@ def notify_second_factor_changed(user) -> bool:
     send_email(user.email, lambda: _("Un nouveau téléphone donne vos codes de connexion"),
                "email/second_factor_changed.txt")
     return True
+
+
+def notify_contact_changed(user, kind: str, old: str | None) -> bool:
+    """Tell the old e-mail address (or, for a phone, the old phone by SMS and the e-mail on
+    file) that the account's contact changed; never the new value."""
+    if not old:
+        return False
+    if kind == "phone":
+        send_sms(old, lambda: _("Carnet santé : le numéro de téléphone de votre compte vient "
+                                "d’être changé. Si ce n’était pas vous, appelez le "
+                                "%(phone)s.", phone=current_app.config["OFFICIAL_PHONE"]))
+    if kind == "email" or user.email:
+        send_email(old if kind == "email" else user.email,
+                   lambda: _("Les coordonnées de votre compte ont été changées"),
+                   "email/contact_changed.txt", kind=kind)
+    return True
