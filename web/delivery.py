@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from domain import activation
@@ -129,3 +130,10 @@ def deliver_reset_code(requested) -> None:
            lambda: _("Votre code pour choisir un nouveau mot de passe"),
            "email/password_reset_code.txt",
            code=requested.code or f"{secrets.randbelow(10 ** 8):08d}")
+
+
+def factor_reset_letter_pdf(letter) -> bytes:
+    """The letter with the code to change phones (domain/factor_reset.py), in French like
+    every letter, whatever the language of the page that asked for it."""
+    with force_locale("fr"):
+        return render_pdf("pdf/factor_reset_letter.html", letter=letter)

@@ -292,3 +292,14 @@ def notify_contact_changed(user, kind: str, old: str | None) -> bool:
                    lambda: _("Les coordonnées de votre compte ont été changées"),
                    "email/contact_changed.txt", kind=kind)
     return True
+
+
+def notify_factor_reset_requested(user, expires_at) -> bool:
+    """Announce a letter asked for to change the phone: whoever asked knew the password, so
+    the real person may cancel it from any signed-in session."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Un courrier pour changer de téléphone a été demandé"),
+               "email/factor_reset_requested.txt", expires_at=expires_at,
+               sessions_url=absolute_url("account.sessions_list"))
+    return True

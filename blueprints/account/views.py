@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from blueprints.account import bp
-from domain import auth, closing, exports, sign_in
+from domain import auth, closing, exports, factor_reset, sign_in
 from domain import sessions as web_sessions
 from domain.errors import NotAllowed
 from domain.forms import Field
@@ -48,7 +48,8 @@ def _list_context(message: str | None = None) -> dict:
     rows = [{"id": r.id, "current": r.id == current_id, "created_at": r.created_at,
              "last_seen": r.last_seen, "device": describe_device(r.user_agent),
              "assisted": r.assisted_by_id is not None} for r in records]
-    return {"rows": rows, "message": message}
+    return {"rows": rows, "message": message,
+            "letter": factor_reset.pending(db.session, current_user._get_current_object())}
 
 
 @bp.get("/mon-compte/sessions")
@@ -73,6 +74,18 @@ def session_end(session_id: str):
         lambda: render_page("account/sessions.html", fragment="account/_session_list.html",
                             target="session-list", **_list_context(message)),
         url_for("account.sessions_list"), message)
+
+
+@bp.post("/mon-compte/courrier/annuler")
+@allow(Area.ACCOUNT)
+def letter_cancel():
+    """Cancel a letter asked for to change phones: someone else knew the password."""
+    if factor_reset.cancel(db.session, keys.ring, current_user._get_current_object(),
+                           actor=actor()):
+        flash(_("Le courrier est annulé : son code ne fonctionnera pas. Changez aussi votre mot "
+                "de passe, que quelqu’un d’autre connaît."), "success")
+    db.session.commit()
+    return redirect_to(url_for("account.change_password"))
 
 
 def _ip_limit() -> str:

@@ -17,7 +17,13 @@ from domain.models.messaging import Conversation, Message, MessageAttachment
 from domain.models.name_prefix import FamilyNamePrefix
 from domain.models.outbox import Channel, OutgoingMessage
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
-from domain.models.sign_in import PasswordReset, RecoveryCode, SignInDelay, SignInStep
+from domain.models.sign_in import (
+    FactorReset,
+    PasswordReset,
+    RecoveryCode,
+    SignInDelay,
+    SignInStep,
+)
 from domain.models.user import (
     EXCLUDED_SECTORS,
     Profession,
@@ -43,6 +49,7 @@ __all__ = [
     "AuthorKind",
     "CareRelation",
     "EmergencyAccess",
+    "FactorReset",
     "FamilyNamePrefix",
     "Category",
     "Document",

@@ -70,3 +70,21 @@ class PasswordReset(Base):
     failures: Mapped[int] = mapped_column(default=0)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FactorReset(Base):
+    """A lost phone without recovery codes: a code sent by post to the address the insurer
+    knows, which signs in once instead of the second factor (domain/factor_reset.py). Until
+    used it can be cancelled from any signed-in session; it is announced by e-mail."""
+
+    __tablename__ = "factor_resets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(default=0)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -21,7 +21,8 @@ FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions"
              "/connexion/code-de-secours",  # after the password (test_recovery_codes.py)
              "/mot-de-passe-oublie/code",  # a reset in progress (test_forgotten_password.py)
              "/mot-de-passe-oublie/nouveau",
-             "/mon-compte/coordonnees/confirmer"}  # a change in progress (test_contact.py)
+             "/mon-compte/coordonnees/confirmer",  # a change in progress (test_contact.py)
+             "/connexion/courrier-recu"}  # after the password (test_factor_reset.py)
 ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
 
 
