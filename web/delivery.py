@@ -15,14 +15,20 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from domain import activation
 from domain.files import write_private
 from domain.notify import build_email
 from extensions import keys
-from web.outgoing import bilingual, bilingual_subject, render_pdf, send_email, send_sms
+from web.outgoing import (
+    bilingual,
+    bilingual_subject,
+    in_language,
+    render_pdf,
+    send_email,
+    send_sms,
+)
 
 PROOF_FILENAME = "attestation-opposition.pdf"
 
@@ -135,5 +141,5 @@ def deliver_reset_code(requested) -> None:
 def factor_reset_letter_pdf(letter) -> bytes:
     """The letter with the code to change phones (domain/factor_reset.py), in French like
     every letter, whatever the language of the page that asked for it."""
-    with force_locale("fr"):
-        return render_pdf("pdf/factor_reset_letter.html", letter=letter)
+    return in_language("fr", lambda: render_pdf("pdf/factor_reset_letter.html",
+                                                letter=letter))

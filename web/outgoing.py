@@ -43,7 +43,8 @@ def queue_sms(phone: str, text: str) -> None:
     outbox.queue_sms(db.session, keys.ring, phone, text)
 
 
-def _in(locale: str, render):
+def in_language(locale: str, render):
+    """`render()` in this language (an e-mail, a letter), whatever the page's language."""
     g.pop("carnet_translations", None)  # the per-request catalogue cache (web.i18n)
     with force_locale(locale):
         result = render()
@@ -56,12 +57,13 @@ def bilingual(template: str, **context) -> str:
     context.setdefault("fraud_url", absolute_url("pages.fraud"))
     context.setdefault("site_name", current_app.config["SITE_NAME"])
     context.setdefault("official_phone", current_app.config["OFFICIAL_PHONE"])
-    return SEPARATOR.join(_in(locale, lambda: render_template(template, **context)).strip()
-                          for locale in ("fr", "en"))
+    return SEPARATOR.join(
+        in_language(locale, lambda: render_template(template, **context)).strip()
+        for locale in ("fr", "en"))
 
 
 def bilingual_subject(french_then_english) -> str:
-    return " / ".join(_in(locale, french_then_english) for locale in ("fr", "en"))
+    return " / ".join(in_language(locale, french_then_english) for locale in ("fr", "en"))
 
 
 def send_email(to: str, subject_source, template: str, attachments=(), **context) -> None:
@@ -74,7 +76,7 @@ def send_email(to: str, subject_source, template: str, attachments=(), **context
 
 def send_sms(phone: str, text_source) -> None:
     """Queue an SMS, worded in French, in this request's transaction."""
-    queue_sms(phone, _in("fr", text_source))
+    queue_sms(phone, in_language("fr", text_source))
 
 
 def absolute_url(endpoint: str, **values) -> str:

@@ -23,6 +23,7 @@ FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions"
              "/mot-de-passe-oublie/nouveau",
              "/mon-compte/coordonnees/confirmer",  # a change in progress (test_contact.py)
              "/connexion/courrier-recu"}  # after the password (test_factor_reset.py)
+FLOW_STARTS = ("/connexion", "/activation", "/mot-de-passe-oublie")
 ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
 
 
@@ -47,7 +48,7 @@ def test_every_page_passes_the_html_checks(app, signed_in, client, login):
         if response.status_code in (302, 303):
             location = response.headers["Location"]
             # (the welcome page of an accompaniment sends anyone else to the home page)
-            assert location.startswith(("/connexion", "/activation")) or login or (
+            assert location.startswith(FLOW_STARTS) or login or (
                 path == "/accompagnement" and location == "/"), path
             continue
         if response.mimetype != "text/html":

@@ -39,6 +39,7 @@ PATIENT_BLUEPRINTS = {"space", "documents", "profile", "agenda", "messages", "ac
 # GET routes of those blueprints that are not pages of the patient's space.
 NOT_PATIENT_PAGES = {
     "agenda.feed_read": "the calendar feed, read by calendar apps at its secret address",
+    "account.contact_confirm": "the middle of a change of e-mail or phone (test_contact.py)",
 }
 # htmx targets a GET page may be asked for (web/render.py gives their fragment).
 HTMX_TARGETS = ("section-content", "measure-content", "month-content", "document-list",
