@@ -305,3 +305,12 @@ def notify_factor_reset_requested(user, expires_at) -> bool:
                "email/factor_reset_requested.txt", expires_at=expires_at,
                sessions_url=absolute_url("account.sessions_list"))
     return True
+
+
+def notify_passkey_added(user) -> bool:
+    """Tell an account holder that a passkey now signs in to their account."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Une clé d’accès a été ajoutée à votre compte"),
+               "email/passkey_added.txt")
+    return True

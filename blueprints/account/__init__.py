@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from blueprints.account import contact, password, security, views  # noqa: E402,F401
+from blueprints.account import contact, passkeys, password, security, views  # noqa: E402,F401

@@ -102,7 +102,8 @@ def _change(user, values: dict) -> list[tuple[str, str]]:
 @allow(Area.ACCOUNT)
 @limiter.limit("3 per 10 minutes", key_func=_user_key)
 def change_password_sms():
-    """Send a code by SMS to confirm the change (accounts whose second factor is SMS)."""
+    """Send a code by SMS to confirm a change (accounts whose second factor is SMS): of the
+    password, or adding a passkey (`retour=cles`)."""
     user = current_user._get_current_object()
     if user.second_factor == SecondFactor.SMS:
         challenge = auth.send_sms_code(keys.ring, queue_sms, user)
@@ -110,4 +111,6 @@ def change_password_sms():
                                   "expires": challenge.expires_at.isoformat()}
         db.session.commit()
         flash(_("Nous vous avons envoyé un code par SMS."), "success")
-    return redirect_to(url_for("account.change_password") + "#code")
+    back = "account.passkey_list" if request.form.get("retour") == "cles" else (
+        "account.change_password")
+    return redirect_to(url_for(back) + "#code")

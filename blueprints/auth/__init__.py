@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from blueprints.auth import letter, reset, views  # noqa: E402,F401
+from blueprints.auth import letter, passkey, reset, views  # noqa: E402,F401

@@ -17,6 +17,7 @@ from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web import assist as assisted_session
+from web import passkeys as passkey_glue
 from web import sealed_session
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
@@ -127,7 +128,7 @@ def login():
                                           "accompagnée se connecte, à son espace santé."))]
                     return render_page("auth/login.html", status=422, typed=typed,
                                        errors=errors, has_errors=True, suivant=suivant,
-                                       expired=False)
+                                       expired=False, passkeys=False)
                 pending = {"user_id": user.id, "started": utcnow().isoformat()}
                 if accounts.setup_pending(user):  # a set-up password: choose one's own
                     session[PENDING] = {**pending, "setup": True}
@@ -140,7 +141,9 @@ def login():
                 return redirect_to(url_for("auth.second_factor", suivant=suivant))
     return render_page("auth/login.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), suivant=suivant,
-                       expired=request.args.get("raison") == "expiree")
+                       expired=request.args.get("raison") == "expiree",
+                       passkeys=passkey_glue.relying_party() is not None
+                       and not assisted_session.assisted())
 
 
 def _send_sms(user: User) -> dict:
@@ -223,8 +226,9 @@ def _refused(refused: Exception):
 
 
 def _open_session(user: User, suivant: str | None):
-    """Both factors passed (or the first sign-in's set-up done): a new session."""
-    session.pop(PENDING)
+    """Both factors passed (or the first sign-in's set-up done, or a passkey): a new
+    session."""
+    session.pop(PENDING, None)
     session.pop("csrf_token", None)
     session.rotate()
     login_user(user)

@@ -19,6 +19,7 @@ from domain.models.outbox import Channel, OutgoingMessage
 from domain.models.profile import Measure, ProfileEntry, ProfileSection
 from domain.models.sign_in import (
     FactorReset,
+    Passkey,
     PasswordReset,
     RecoveryCode,
     SignInDelay,
@@ -65,6 +66,7 @@ __all__ = [
     "Profession",
     "ProfileEntry",
     "ProfileSection",
+    "Passkey",
     "PasswordReset",
     "RecoveryCode",
     "Representation",
