@@ -11,18 +11,17 @@ from blueprints.auth.views import (
     _delay_policy,
     _open_session,
     _pending_user,
-    _refused,
     _restart_login,
-    _wait_page,
+    code_step,
 )
-from domain import auth, factor_reset
+from domain import factor_reset
 from domain.forms import Field
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import factor_reset_letter_pdf, post_letter
 from web.forms import Form
-from web.outgoing import notify_factor_reset_requested, notify_second_factor_lockout
+from web.outgoing import notify_factor_reset_requested
 from web.render import render_page
 
 LETTER_FORM = Form(Field("code", required=True, max_length=20),
@@ -54,6 +53,14 @@ def letter_request():
     return render_page("auth/letter_sent.html", sent=True)
 
 
+def _letter_used(user):
+    def done(_result):
+        flash(_("Vous êtes connecté avec le code du courrier. Ajoutez dès maintenant votre "
+                "nouveau téléphone."), "success")
+        return _open_session(user, url_for("account.second_factor"))
+    return done
+
+
 @bp.route("/connexion/courrier-recu", methods=["GET", "POST"])
 @allow(Area.SIGN_IN)
 @limiter.limit("10 per 10 minutes", key_func=_letter_key, methods=["POST"])
@@ -66,25 +73,14 @@ def letter_code():
         filled = LETTER_FORM.read()
         typed, errors = filled.typed, filled.errors
         if filled.ok:
-            try:
-                factor_reset.sign_in_with(db.session, keys.ring, user, filled.values["code"],
-                                          actor=actor(user), policy=_delay_policy())
-            except auth.SignInDelayed as delayed:
-                if isinstance(delayed, auth.SecondFactorLocked):
-                    notify_second_factor_lockout(user)
-                session.pop(PENDING, None)
-                db.session.commit()
-                return _wait_page(delayed.until)
-            except auth.SecondFactorFailed:
-                db.session.commit()
-                errors = [("code", _("Ce code ne fonctionne pas : il est faux, a expiré, a été "
-                                     "annulé ou a déjà servi. Vérifiez-le, par exemple "
-                                     "ABCDE-FGH23."))]
-            except (auth.SpaceClosed, auth.InvalidCredentials) as refused:
-                return _refused(refused)
-            else:
-                flash(_("Vous êtes connecté avec le code du courrier. Ajoutez dès maintenant "
-                        "votre nouveau téléphone."), "success")
-                return _open_session(user, url_for("account.second_factor"))
+            outcome = code_step(
+                user, lambda: factor_reset.sign_in_with(
+                    db.session, keys.ring, user, filled.values["code"], actor=actor(user),
+                    policy=_delay_policy()),
+                _("Ce code ne fonctionne pas : il est faux, a expiré, a été annulé ou a déjà "
+                  "servi. Vérifiez-le, par exemple ABCDE-FGH23."), _letter_used(user))
+            if not isinstance(outcome, list):
+                return outcome
+            errors = outcome
     return render_page("auth/letter_code.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors))

@@ -187,31 +187,53 @@ def second_factor():
             if pending.get("sms_hash"):
                 challenge = auth.SmsChallenge(pending["sms_hash"],
                                               datetime.fromisoformat(pending["sms_expires"]))
-            try:
+
+            def check():
                 auth.verify_second_factor(db.session, keys.ring, user, filled.values["code"],
                                           challenge=challenge, actor=actor(user),
                                           policy=_delay_policy())
-            except auth.SignInDelayed as delayed:
-                # Wrong codes count per account: this sign-in ends, and the next waits.
-                if isinstance(delayed, auth.SecondFactorLocked):
-                    notify_second_factor_lockout(user)
-                session.pop(PENDING, None)
-                db.session.commit()
-                return _wait_page(delayed.until)
-            except auth.SecondFactorFailed:
-                db.session.commit()
-                errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce "
-                                     "moment (il change toutes les 30 secondes) ou le dernier "
-                                     "code reçu par SMS."))]
-            else:
-                try:
-                    auth.complete_login(db.session, keys.ring, user, actor=actor(user))
-                except (auth.SpaceClosed, auth.InvalidCredentials) as refused:
-                    return _refused(refused)
-                return _open_session(user, suivant)
+                auth.complete_login(db.session, keys.ring, user, actor=actor(user))
+
+            outcome = code_step(user, check, _("Ce code ne fonctionne pas. Saisissez le code "
+                                               "affiché en ce moment (il change toutes les 30 "
+                                               "secondes) ou le dernier code reçu par SMS."),
+                                lambda _result: _open_session(user, suivant))
+            if not isinstance(outcome, list):
+                return outcome
+            errors = outcome
     return render_page("auth/second_factor.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), suivant=suivant,
                        method=user.second_factor.value, phone_end=(user.phone or "")[-2:])
+
+
+def code_step(user: User, check, wrong: str, done):
+    """One try of a code as, or instead of, the second factor: `check()` is the domain call
+    that checks it and completes the login. Returns the errors to show (a wrong code), or
+    the response: `done(check's result)`, the wait after too many wrong codes (the sign-in
+    ends, the next one waits), or a refusal."""
+    try:
+        result = check()
+    except auth.SignInDelayed as delayed:
+        if isinstance(delayed, auth.SecondFactorLocked):
+            notify_second_factor_lockout(user)
+        session.pop(PENDING, None)
+        db.session.commit()
+        return _wait_page(delayed.until)
+    except auth.SecondFactorFailed:
+        db.session.commit()
+        return [("code", wrong)]
+    except (auth.SpaceClosed, auth.InvalidCredentials) as refused:
+        return _refused(refused)
+    return done(result)
+
+
+def _recovered(user: User, left: int):
+    notify_recovery_code_used(user, left)
+    flash(ngettext("Vous êtes connecté avec un code de secours. Il vous en reste %(num)s. "
+                   "Ajoutez dès maintenant votre nouveau téléphone.",
+                   "Vous êtes connecté avec un code de secours. Il vous en reste %(num)s. "
+                   "Ajoutez dès maintenant votre nouveau téléphone.", left), "success")
+    return _open_session(user, url_for("account.second_factor"))
 
 
 def _refused(refused: Exception):
@@ -299,30 +321,15 @@ def recovery_code():
         filled = RECOVERY_FORM.read()
         typed, errors = filled.typed, filled.errors
         if filled.ok:
-            try:
-                left = recovery.sign_in_with(db.session, keys.ring, user,
-                                             filled.values["code"], actor=actor(user),
-                                             policy=_delay_policy())
-            except auth.SignInDelayed as delayed:
-                if isinstance(delayed, auth.SecondFactorLocked):
-                    notify_second_factor_lockout(user)
-                session.pop(PENDING, None)
-                db.session.commit()
-                return _wait_page(delayed.until)
-            except auth.SecondFactorFailed:
-                db.session.commit()
-                errors = [("code", _("Ce code de secours ne fonctionne pas, ou a déjà servi. "
-                                     "Vérifiez-le, par exemple ABCDE-FGH23."))]
-            except (auth.SpaceClosed, auth.InvalidCredentials) as refused:
-                return _refused(refused)
-            else:
-                notify_recovery_code_used(user, left)
-                flash(ngettext("Vous êtes connecté avec un code de secours. Il vous en reste "
-                               "%(num)s. Ajoutez dès maintenant votre nouveau téléphone.",
-                               "Vous êtes connecté avec un code de secours. Il vous en reste "
-                               "%(num)s. Ajoutez dès maintenant votre nouveau téléphone.",
-                               left), "success")
-                return _open_session(user, url_for("account.second_factor"))
+            outcome = code_step(
+                user, lambda: recovery.sign_in_with(db.session, keys.ring, user,
+                                                    filled.values["code"], actor=actor(user),
+                                                    policy=_delay_policy()),
+                _("Ce code de secours ne fonctionne pas, ou a déjà servi. Vérifiez-le, par "
+                  "exemple ABCDE-FGH23."), lambda left: _recovered(user, left))
+            if not isinstance(outcome, list):
+                return outcome
+            errors = outcome
     return render_page("auth/recovery_code.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors))
 
