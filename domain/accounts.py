@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session
 
 from domain import audit, auth, contact_codes, passwords, sign_in
 from domain.crypto import Keyring
-from domain.models import Role, SecondFactor, SignInDelay, SignInStep, User, WebSession
+from domain.models import (
+    FactorReset,
+    Passkey,
+    RecoveryCode,
+    Role,
+    SecondFactor,
+    SignInDelay,
+    SignInStep,
+    User,
+    WebSession,
+)
 from domain.models.base import utcnow
 
 SETUP_HOURS = 72
@@ -49,6 +59,10 @@ class CodesWaiting(auth.SignInDelayed):
     def __init__(self, until: datetime, locked: bool):
         super().__init__(until)
         self.locked = locked
+
+
+class NewCodeFailed(Exception):
+    """The first code from the authenticator app being added is wrong."""
 
 
 class SetupExpired(Exception):
@@ -96,6 +110,10 @@ def issue_setup_password(session: Session, keyring: Keyring, user: User, *, reas
     user.setup_expires_at = now + timedelta(hours=SETUP_HOURS)
     ended = drop_sessions(session, user.id)
     session.execute(delete(SignInDelay).where(SignInDelay.user_id == user.id))
+    # Whatever else signed in without the password stops too: a passkey on the lost phone,
+    # recovery codes, a letter on its way.
+    for model in (Passkey, RecoveryCode, FactorReset):
+        session.execute(delete(model).where(model.user_id == user.id))
     audit.record(session, keyring, "account.setup_issued", actor=actor, subject_id=user.id,
                  target_type="user", target_id=user.id,
                  details={"reason": reason, "hours": SETUP_HOURS, "sessions_ended": ended},
@@ -118,6 +136,10 @@ def complete_setup(session: Session, keyring: Keyring, user: User, *, new_passwo
                      subject_id=user.id, details={"reason": "expired"}, now=now)
         raise SetupExpired
     _check_new_password(user, new_password)
+    if passwords.verify_password(user.password_hash or "", new_password, hash_profile):
+        # The operator knows the set-up password (a password manager may offer it again).
+        raise WeakPassword(["setup_password"])
+    auth.refuse_if_closed(session, keyring, user, actor=actor, now=now)
     sign_in.lock_account(session, user)
     until = auth.second_factor_waiting_until(session, user, now)
     if until is not None:
@@ -157,13 +179,9 @@ def change_password(session: Session, keyring: Keyring, user: User, *, current: 
     SecondFactorFailed for a wrong code, with the sign-in's waits and audit."""
     now = now or utcnow()
     _check_new_password(user, new_password)
-    auth.check_password(session, keyring, user, current, actor=actor, policy=policy,
-                        purpose=CHANGE_PASSWORD, hash_profile=hash_profile, now=now)
-    try:
-        auth.verify_second_factor(session, keyring, user, code, challenge=challenge,
-                                  actor=actor, policy=policy, now=now)
-    except auth.SignInDelayed as delayed:
-        raise CodesWaiting(delayed.until, isinstance(delayed, auth.SecondFactorLocked)) from None
+    confirm_identity(session, keyring, user, password=current, code=code, sms=challenge,
+                     factor_lost=False, purpose=CHANGE_PASSWORD, actor=actor, policy=policy,
+                     hash_profile=hash_profile, now=now)
     user.password_hash = passwords.hash_password(new_password, hash_profile)
     ended = drop_sessions(session, user.id, keep=keep_session)
     audit.record(session, keyring, "account.password_changed", actor=actor, subject_id=user.id,
@@ -171,22 +189,47 @@ def change_password(session: Session, keyring: Keyring, user: User, *, current: 
     return ended
 
 
+def confirm_identity(session: Session, keyring: Keyring, user: User, *, password: str,
+                     code: str, sms: auth.SmsChallenge | None, factor_lost: bool,
+                     purpose: str, actor: audit.Actor, policy: sign_in.DelayPolicy,
+                     hash_profile: str = "standard", now: datetime | None = None) -> None:
+    """A signed-in person proves it is them before a change to how they sign in: the
+    password, then a code from the current second factor — unless this session was opened
+    with a recovery code or a letter's code (`factor_lost`: the phone is gone). Checked as
+    at sign-in (the same waits and audit). Raises what auth.check_password() raises,
+    CodesWaiting while codes wait, and SecondFactorFailed for a wrong code."""
+    auth.check_password(session, keyring, user, password, actor=actor, policy=policy,
+                        purpose=purpose, hash_profile=hash_profile, now=now)
+    if factor_lost:
+        return
+    try:
+        auth.verify_second_factor(session, keyring, user, code, challenge=sms, actor=actor,
+                                  policy=policy, now=now)
+    except auth.SignInDelayed as delayed:
+        raise CodesWaiting(delayed.until, isinstance(delayed, auth.SecondFactorLocked)) from None
+
+
 def change_authenticator(session: Session, keyring: Keyring, user: User, *, current: str,
+                         current_code: str, sms: auth.SmsChallenge | None, factor_lost: bool,
                          secret: str, code: str, keep_session: str | None,
                          actor: audit.Actor, policy: sign_in.DelayPolicy,
                          hash_profile: str = "standard", now: datetime | None = None) -> int:
-    """A new phone: the current password, then a first code from the authenticator app the
-    new secret was added to (the old phone may be lost: its code is not asked). The old
-    secret stops working and every other session ends; returns how many.
+    """A new phone: who it is (confirm_identity: the old phone's code too, unless it is
+    lost), then a first code from the app the new secret was added to. The old secret
+    stops working and every other session ends; returns how many.
 
-    Raises what auth.check_password() raises, and SecondFactorFailed when the code is not
-    the new secret's."""
+    Raises what confirm_identity() raises, and NewCodeFailed when the code is not the new
+    secret's."""
     now = now or utcnow()
-    auth.check_password(session, keyring, user, current, actor=actor, policy=policy,
-                        purpose=CHANGE_AUTHENTICATOR, hash_profile=hash_profile, now=now)
+    confirm_identity(session, keyring, user, password=current, code=current_code, sms=sms,
+                     factor_lost=factor_lost, purpose=CHANGE_AUTHENTICATOR, actor=actor,
+                     policy=policy, hash_profile=hash_profile, now=now)
     matched = auth.new_secret_step(secret, code, now)
     if matched is None:
-        raise auth.SecondFactorFailed
+        audit.record(session, keyring, "account.second_factor_change_failed", actor=actor,
+                     outcome="failure", subject_id=user.id,
+                     details={"reason": "new_code_wrong"}, now=now)
+        raise NewCodeFailed
     auth.set_totp_secret(keyring, user, secret)
     user.second_factor = SecondFactor.TOTP
     user.last_totp_step = matched
@@ -208,18 +251,25 @@ def contact_challenge(keyring: Keyring, user: User, kind: str, value: str,
 
 def change_contact(session: Session, keyring: Keyring, user: User, *, kind: str, value: str,
                    code: str, stored: dict | None, actor: audit.Actor,
+                   keep_session: str | None = None,
                    now: datetime | None = None) -> str | None:
     """The new e-mail or phone, once the code sent there comes back. Returns the old value
     (to tell it); raises auth.SecondFactorFailed for a wrong or expired code. A phone that
-    gives the sign-in codes (SMS) changes with it: the code just proved it."""
+    gives the sign-in codes (SMS) changes with it (the code just proved it), and then every
+    other session ends, as for a new authenticator."""
     now = now or utcnow()
     if kind not in CONTACT_KINDS or not contact_codes.code_ok(
             keyring, f"account:{user.id}", kind, value, code, stored, now):
+        audit.record(session, keyring, "account.contact_change_failed", actor=actor,
+                     outcome="failure", subject_id=user.id, details={"kind": kind}, now=now)
         raise auth.SecondFactorFailed
     old = getattr(user, kind)
     setattr(user, kind, value)
+    factor = kind == "phone" and user.second_factor == SecondFactor.SMS
+    ended = drop_sessions(session, user.id, keep=keep_session) if factor else 0
     audit.record(session, keyring, "account.contact_changed", actor=actor, subject_id=user.id,
-                 details={"kind": kind, "had_one": old is not None}, now=now)
+                 details={"kind": kind, "had_one": old is not None,
+                          "second_factor": factor, "sessions_ended": ended}, now=now)
     return old
 
 

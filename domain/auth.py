@@ -280,17 +280,25 @@ def complete_login(session: Session, keyring: Keyring, user: User, *, actor: aud
     disabled the account meanwhile: no session may open."""
     sign_in.forget(session, user.id, SignInStep.SECOND_FACTOR)
     sign_in.forget(session, user.id, SignInStep.PASSWORD, sign_in.address_key(keyring, actor.ip))
-    if not user.enabled:
-        closed = space_closed(session, user)
-        audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
-                     subject_id=user.id,
-                     details={"reason": "space_closed" if closed else "disabled"}, now=now)
-        if closed:
-            raise SpaceClosed
-        # Disabled by an operator while this sign-in was on its way: no session, and the
-        # same refusal as an unknown account.
-        raise InvalidCredentials
+    refuse_if_closed(session, keyring, user, actor=actor, now=now)
     audit.record(session, keyring, "auth.login", actor=actor, subject_id=user.id, now=now)
+
+
+def refuse_if_closed(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,
+                     now: datetime | None = None) -> None:
+    """Raise SpaceClosed (the space is closed) or InvalidCredentials (an operator disabled
+    the account while its sign-in was on its way: the same refusal as an unknown account),
+    recorded as a refused login; nothing when the account may sign in. Called before a
+    single-use code is spent, so a refusal spends nothing."""
+    if user.enabled:
+        return
+    closed = space_closed(session, user)
+    audit.record(session, keyring, "auth.login_failed", actor=actor, outcome="failure",
+                 subject_id=user.id,
+                 details={"reason": "space_closed" if closed else "disabled"}, now=now)
+    if closed:
+        raise SpaceClosed
+    raise InvalidCredentials
 
 
 def sign_out(session: Session, keyring: Keyring, user_id: str, *, actor: audit.Actor) -> None:

@@ -26,12 +26,20 @@ from domain.models.base import utcnow
 from domain.recovery import ALPHABET, display, normalise
 
 VALIDITY = timedelta(days=30)
+RESEND_DAYS = 7
+CONTACT_QUIET_DAYS = 30
 MAX_TRIES = 5
 LENGTH = 10
 
 
 class NoPostalAddress(Exception):
-    """The insurer knows no postal address for this account (or it is not a patient's)."""
+    """The insurer knows no postal address for this account (or it is not a patient's), or
+    it changed in the last CONTACT_QUIET_DAYS days."""
+
+
+class LetterOnItsWay(Exception):
+    """A letter sent less than RESEND_DAYS ago is still waiting to be used: no new one
+    (which would cancel it while it is in the post)."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +66,18 @@ def pending(session: Session, user: User, now: datetime | None = None) -> Factor
 
 def request_letter(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,
                    now: datetime | None = None) -> Letter:
-    """A new letter for this account (an earlier one stops working). Raises NoPostalAddress
-    when there is nowhere to send it."""
+    """A new letter for this account (an earlier one, older than RESEND_DAYS, stops
+    working). Raises NoPostalAddress when there is nowhere to send it (or the address is
+    new), LetterOnItsWay while a recent one is in the post."""
     now = now or utcnow()
     person = person_of(session, user) if user.role == Role.PATIENT else None
     address = read_field(keyring, person, "address") if person else None
-    if not address:
+    if not address or (person.contact_changed_at is not None and person.contact_changed_at
+                       > now - timedelta(days=CONTACT_QUIET_DAYS)):
         raise NoPostalAddress
+    waiting = pending(session, user, now)
+    if waiting is not None and waiting.created_at > now - timedelta(days=RESEND_DAYS):
+        raise LetterOnItsWay
     session.execute(update(FactorReset).where(
         FactorReset.user_id == user.id, FactorReset.used_at.is_(None),
         FactorReset.cancelled_at.is_(None)).values(cancelled_at=now))
@@ -106,7 +119,8 @@ def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,
     row = pending(session, user, now)
     if row is None or not secrets.compare_digest(row.code_hash, _hash(keyring, user, code)):
         if row is not None:
-            row.failures += 1
+            session.execute(update(FactorReset).where(FactorReset.id == row.id).values(
+                failures=FactorReset.failures + 1))
         failure = sign_in.record_failure(session, user, SignInStep.SECOND_FACTOR,
                                          sign_in.PER_ACCOUNT, policy, now)
         audit.record(session, keyring, "auth.factor_reset_code_failed", actor=actor,
@@ -115,7 +129,13 @@ def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,
         if failure.wait_until is not None:
             raise auth.SecondFactorLocked(failure.wait_until)
         raise auth.SecondFactorFailed
-    row.used_at = now
+    auth.refuse_if_closed(session, keyring, user, actor=actor, now=now)
+    spent = session.execute(update(FactorReset).where(
+        FactorReset.id == row.id, FactorReset.used_at.is_(None),
+        FactorReset.cancelled_at.is_(None)).values(used_at=now))
+    if spent.rowcount != 1:  # another request spent it (or it was cancelled) meanwhile
+        raise auth.SecondFactorFailed
+    session.expire(row)
     audit.record(session, keyring, "auth.factor_reset_used", actor=actor, subject_id=user.id,
                  now=now)
     auth.complete_login(session, keyring, user, actor=actor, now=now)

@@ -181,11 +181,12 @@ def _parse_row(line: int, raw: dict, today: date) -> _Row:
 
 def _fill(keyring: Keyring, person: InsuredPerson, row: _Row, fingerprint: str,
           now: datetime) -> None:
-    """Write an imported row into the person; a known person whose e-mail or phone changes
-    gets `contact_changed_at`."""
+    """Write an imported row into the person; a known person whose e-mail, phone or postal
+    address changes gets `contact_changed_at`."""
     if person.nir_sealed is not None and (
             read_field(keyring, person, "email") != row.email
-            or read_field(keyring, person, "phone") != row.phone):
+            or read_field(keyring, person, "phone") != row.phone
+            or read_field(keyring, person, "address") != row.address):
         person.contact_changed_at = now
     person.vitale_index = keyring.blind_index("vitale", row.vitale)
     person.birth_name, person.given_names = row.birth_name, row.given_names

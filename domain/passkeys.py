@@ -94,14 +94,9 @@ def begin_registration(session: Session, keyring: Keyring, user: User, *, passwo
     the same waits and audit); then the options for the browser. Raises what
     auth.check_password() raises, accounts.CodesWaiting while codes wait, and
     SecondFactorFailed."""
-    auth.check_password(session, keyring, user, password, actor=actor, policy=policy,
-                        purpose=ADD_PASSKEY, hash_profile=hash_profile)
-    try:
-        auth.verify_second_factor(session, keyring, user, code, challenge=sms, actor=actor,
-                                  policy=policy)
-    except auth.SignInDelayed as delayed:
-        raise accounts.CodesWaiting(delayed.until,
-                                    isinstance(delayed, auth.SecondFactorLocked)) from None
+    accounts.confirm_identity(session, keyring, user, password=password, code=code, sms=sms,
+                              factor_lost=False, purpose=ADD_PASSKEY, actor=actor,
+                              policy=policy, hash_profile=hash_profile)
     return registration_options(session, user, rp)
 
 

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from domain import accounts, audit, auth, passwords, sign_in
@@ -131,9 +131,14 @@ def check_code(session: Session, keyring: Keyring, attempt: str | None, code: st
     typed = _code_hash(keyring, attempt or "", code)
     row = _live(session, attempt, now)
     if row is None:
+        # The same write as a wrong code on a real reset: the work tells nothing.
+        audit.record(session, keyring, "account.password_reset_code_failed", actor=actor,
+                     outcome="failure", details={"failures": None}, now=now)
         raise ResetRefused
     if not secrets.compare_digest(typed, row.code_hash):
-        row.failures += 1
+        session.execute(update(PasswordReset).where(PasswordReset.id == row.id).values(
+            failures=PasswordReset.failures + 1))
+        session.refresh(row)
         audit.record(session, keyring, "account.password_reset_code_failed", actor=actor,
                      outcome="failure", subject_id=row.user_id,
                      details={"failures": row.failures}, now=now)
@@ -165,13 +170,18 @@ def complete(session: Session, keyring: Keyring, attempt: str | None, *, code: s
     if row is None or row.verified_at is None:
         raise ResetRefused
     user = session.get(User, row.user_id)
+    if user.role != Role.PATIENT or not user.enabled:  # disabled meanwhile: nothing changes
+        raise ResetRefused
     problems = passwords.password_problems(new_password, accounts.personal_words(user))
     if problems:
         raise accounts.WeakPassword(problems)
     auth.verify_second_factor(session, keyring, user, code, challenge=challenge, actor=actor,
                               policy=policy, now=now)
+    spent = session.execute(update(PasswordReset).where(
+        PasswordReset.id == row.id, PasswordReset.used_at.is_(None)).values(used_at=now))
+    if spent.rowcount != 1:  # another request finished this reset meanwhile
+        raise ResetRefused
     user.password_hash = passwords.hash_password(new_password, hash_profile)
-    row.used_at = now
     session.execute(delete(SignInDelay).where(SignInDelay.user_id == user.id,
                                               SignInDelay.step == SignInStep.PASSWORD))
     ended = accounts.drop_sessions(session, user.id)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from domain import audit, auth, sign_in
+from domain import accounts, audit, auth, sign_in
 from domain.crypto import Keyring
 from domain.models import RecoveryCode, SignInStep, User
 from domain.models.base import utcnow
@@ -90,8 +90,14 @@ def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,
         if failure.wait_until is not None:
             raise auth.SecondFactorLocked(failure.wait_until)
         raise auth.SecondFactorFailed
-    row.used_at = now
-    session.flush()
+    auth.refuse_if_closed(session, keyring, user, actor=actor, now=now)
+    # Spent by one statement that only an unused code matches: of two requests racing with
+    # the same code, one wins (SQLite takes no row lock on a read).
+    spent = session.execute(update(RecoveryCode).where(
+        RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None)).values(used_at=now))
+    if spent.rowcount != 1:
+        raise auth.SecondFactorFailed
+    session.expire(row)
     left = remaining(session, user)
     audit.record(session, keyring, "auth.recovery_code_used", actor=actor, subject_id=user.id,
                  details={"remaining": left}, now=now)
@@ -102,11 +108,14 @@ def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,
 RENEW = "recovery_codes"
 
 
-def renew(session: Session, keyring: Keyring, user: User, *, password: str,
-          actor: audit.Actor, policy: sign_in.DelayPolicy, hash_profile: str = "standard",
+def renew(session: Session, keyring: Keyring, user: User, *, password: str, code: str,
+          sms: auth.SmsChallenge | None, factor_lost: bool, actor: audit.Actor,
+          policy: sign_in.DelayPolicy, hash_profile: str = "standard",
           now: datetime | None = None) -> list[str]:
-    """New codes after the password is typed again (checked like at sign-in: same waits,
-    same audit); every earlier code stops working. Returns them, to show once."""
-    auth.check_password(session, keyring, user, password, actor=actor, policy=policy,
-                        purpose=RENEW, hash_profile=hash_profile, now=now)
+    """New codes after the person proves it is them (accounts.confirm_identity: the password
+    and a code, unless the phone is lost); every earlier code stops working. Returns them,
+    to show once."""
+    accounts.confirm_identity(session, keyring, user, password=password, code=code, sms=sms,
+                     factor_lost=factor_lost, purpose=RENEW, actor=actor, policy=policy,
+                     hash_profile=hash_profile, now=now)
     return issue(session, keyring, user, actor=actor, now=now)

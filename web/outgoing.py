@@ -314,3 +314,21 @@ def notify_passkey_added(user) -> bool:
     send_email(user.email, lambda: _("Une clé d’accès a été ajoutée à votre compte"),
                "email/passkey_added.txt")
     return True
+
+
+def notify_recovery_codes_renewed(user) -> bool:
+    """Tell an account holder that new recovery codes were made (the old ones died)."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("De nouveaux codes de secours ont été créés"),
+               "email/recovery_codes_renewed.txt")
+    return True
+
+
+def notify_factor_reset_used(user) -> bool:
+    """Tell an account holder that the letter's code just signed in instead of the phone."""
+    if not user.email:
+        return False
+    send_email(user.email, lambda: _("Le code du courrier a servi à entrer dans votre compte"),
+               "email/factor_reset_used.txt")
+    return True

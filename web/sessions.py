@@ -24,6 +24,9 @@ STATIC_ENDPOINTS = {"assets.static_file"}
 # In a session handed over by an adviser: who assists, and the accompaniment.
 ASSISTED_BY = "_assisted_by"
 ACCOMPANIMENT = "_accompaniment"
+# Opened with a recovery code or a letter's code: the phone is gone, so the changes that ask
+# for the current second factor (a new authenticator, new recovery codes) do without it.
+FACTOR_LOST = "_factor_lost"
 
 
 def lifetimes(app: Flask) -> sessions.Lifetimes:

@@ -11,6 +11,7 @@ from blueprints.account.views import _account_limit, _ip_limit, _password_key
 from domain import accounts, auth, sign_in
 from domain.forms import Field
 from domain.identity import mask_email, mask_phone
+from domain.models import SecondFactor
 from domain.models.base import utcnow
 from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
@@ -18,7 +19,12 @@ from extensions import db, keys, limiter
 from web import sealed_session
 from web.access import actor, allow
 from web.forms import Form
-from web.outgoing import notify_contact_changed, send_email, send_sms
+from web.outgoing import (
+    notify_contact_changed,
+    notify_second_factor_changed,
+    send_email,
+    send_sms,
+)
 from web.reauth import password_error
 from web.render import redirect_to, render_page
 
@@ -98,6 +104,7 @@ def contact_confirm():
                 old = accounts.change_contact(
                     db.session, keys.ring, user, kind=pending["kind"], value=pending["value"],
                     code=filled.values["code"], stored=pending["stored"], actor=actor(),
+                    keep_session=session.record.id if session.record is not None else None,
                     now=utcnow())
             except auth.SecondFactorFailed:
                 pending["tries"] += 1
@@ -111,6 +118,8 @@ def contact_confirm():
             else:
                 session.pop(PENDING, None)
                 notify_contact_changed(user, pending["kind"], old)
+                if pending["kind"] == "phone" and user.second_factor == SecondFactor.SMS:
+                    notify_second_factor_changed(user)  # the codes now go to this phone
                 db.session.commit()
                 flash(_("Votre adresse e-mail est changée.") if pending["kind"] == "email"
                       else _("Votre numéro de téléphone est changé."), "success")

@@ -68,8 +68,7 @@ def change_password():
         db.session.commit()  # failure counts and their audit rows stay
     return render_page("account/password.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), problems=problems,
-                       sms=user.second_factor == SecondFactor.SMS,
-                       sms_sent=session.get(SMS_CHALLENGE) is not None)
+                       sms=user.second_factor == SecondFactor.SMS)
 
 
 def _change(user, values: dict) -> list[tuple[str, str]]:
@@ -103,7 +102,7 @@ def _change(user, values: dict) -> list[tuple[str, str]]:
 @limiter.limit("3 per 10 minutes", key_func=_user_key)
 def change_password_sms():
     """Send a code by SMS to confirm a change (accounts whose second factor is SMS): of the
-    password, or adding a passkey (`retour=cles`)."""
+    password, or (`retour`) adding a passkey, a new phone, new recovery codes."""
     user = current_user._get_current_object()
     if user.second_factor == SecondFactor.SMS:
         challenge = auth.send_sms_code(keys.ring, queue_sms, user)
@@ -111,6 +110,7 @@ def change_password_sms():
                                   "expires": challenge.expires_at.isoformat()}
         db.session.commit()
         flash(_("Nous vous avons envoyé un code par SMS."), "success")
-    back = "account.passkey_list" if request.form.get("retour") == "cles" else (
-        "account.change_password")
-    return redirect_to(url_for(back) + "#code")
+    back = {"cles": "account.passkey_list", "telephone": "account.second_factor",
+            "secours": "account.recovery_codes"}.get(request.form.get("retour"),
+                                                     "account.change_password")
+    return redirect_to(url_for(back))

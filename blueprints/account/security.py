@@ -1,5 +1,8 @@
 """A new phone for the codes at each sign-in, and new recovery codes: both after the
-password is typed again; the person is told by e-mail."""
+password and the current phone's code (unless this session was opened with a recovery code
+or a letter's code: the phone is gone); the person is told by e-mail."""
+
+from datetime import datetime
 
 from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
@@ -7,29 +10,78 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.account import bp
+from blueprints.account.password import SMS_CHALLENGE
 from blueprints.account.views import _account_limit, _ip_limit, _password_key
 from domain import accounts, auth, recovery, sign_in
 from domain.forms import Field
+from domain.models import SecondFactor
 from domain.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web import sealed_session
 from web.access import actor, allow
 from web.forms import Form
-from web.outgoing import notify_second_factor_changed
+from web.outgoing import (
+    notify_recovery_codes_renewed,
+    notify_second_factor_changed,
+    notify_second_factor_lockout,
+)
 from web.reauth import wait_message, wrong_password_message
 from web.render import redirect_to, render_page
+from web.sessions import FACTOR_LOST
 from web.totp import new_secret, provisioning_qr, provisioning_uri
 
 NEW_SECRET = "new_totp_secret"  # noqa: S105 - a session key; the secret is sealed
-PASSWORD_FIELD = Field("password", "password", required=True, max_length=PASSWORD_MAX_LENGTH)
-PASSWORD_REQUIRED = {("password", "required"): _l("Saisissez le mot de passe de votre compte.")}
-AUTHENTICATOR_FORM = Form(
-    PASSWORD_FIELD, Field("code", "one_time_code", required=True),
-    messages={**PASSWORD_REQUIRED,
-              ("code", "required"): _l("Saisissez le code à 6 chiffres affiché par "
-                                       "l’application, par exemple 123456")})
-RENEW_FORM = Form(PASSWORD_FIELD, messages=PASSWORD_REQUIRED)
+PASSWORD = Field("password", "password", required=True, max_length=PASSWORD_MAX_LENGTH)
+CURRENT_CODE = Field("current_code", "one_time_code", required=True)
+NEW_CODE = Field("code", "one_time_code", required=True)
+MESSAGES = {("password", "required"): _l("Saisissez le mot de passe de votre compte."),
+            ("current_code", "required"): _l("Saisissez le code à 6 chiffres de votre "
+                                             "téléphone actuel, par exemple 123456"),
+            ("code", "required"): _l("Saisissez le code à 6 chiffres affiché par la nouvelle "
+                                     "application, par exemple 123456")}
+# Which fields, by whether the phone is lost (no current code to ask for).
+AUTHENTICATOR_FORMS = {False: Form(PASSWORD, CURRENT_CODE, NEW_CODE, messages=MESSAGES),
+                       True: Form(PASSWORD, NEW_CODE, messages=MESSAGES)}
+RENEW_FORMS = {False: Form(PASSWORD, CURRENT_CODE, messages=MESSAGES),
+               True: Form(PASSWORD, messages=MESSAGES)}
+
+
+def _context(user) -> dict:
+    """What both pages say about how the person proves it is them."""
+    lost = bool(session.get(FACTOR_LOST))
+    return {"factor_lost": lost, "sms": user.second_factor == SecondFactor.SMS and not lost}
+
+
+def _confirmed(user, call) -> tuple[list, object]:
+    """Run the domain call; the errors to show (a wrong password or code), or its result."""
+    try:
+        return [], call()
+    except accounts.CodesWaiting as waiting:
+        if waiting.locked:
+            notify_second_factor_lockout(user)
+        return [("current_code", _("Trop de codes faux : pendant quelques minutes, aucun code "
+                                   "n’est accepté. Attendez, puis réessayez."))], None
+    except auth.SignInDelayed as delayed:
+        return [("password", wait_message(delayed.until))], None
+    except auth.InvalidCredentials:
+        return [("password", wrong_password_message())], None
+    except auth.SecondFactorFailed:
+        return [("current_code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce "
+                                   "moment par votre application de codes, ou le dernier "
+                                   "code reçu par SMS."))], None
+    except accounts.NewCodeFailed:
+        return [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce moment "
+                           "par l’application où vous venez d’ajouter la clé."))], None
+
+
+def _common() -> dict:
+    stored = session.get(SMS_CHALLENGE)
+    return {"sms": auth.SmsChallenge(stored["hash"], datetime.fromisoformat(stored["expires"]))
+            if stored else None, "factor_lost": bool(session.get(FACTOR_LOST)),
+            "actor": actor(), "policy": sign_in.DelayPolicy.from_settings(current_app.config),
+            "hash_profile": current_app.config["PASSWORD_HASH_PROFILE"]}
+
 
 @bp.route("/mon-compte/second-facteur", methods=["GET", "POST"])
 @allow(Area.ACCOUNT)
@@ -43,28 +95,21 @@ def second_factor():
     if secret is None:
         secret = new_secret()
         sealed_session.put(NEW_SECRET, secret)
-    typed, errors = AUTHENTICATOR_FORM.blank(), []
+    form = AUTHENTICATOR_FORMS[bool(session.get(FACTOR_LOST))]
+    typed, errors = form.blank(), []
     if request.method == "POST":
-        filled = AUTHENTICATOR_FORM.read()
+        filled = form.read()
         typed, errors = filled.typed, list(filled.errors)
         if filled.ok:
-            try:
-                accounts.change_authenticator(
-                    db.session, keys.ring, user, current=filled.values["password"],
-                    secret=secret, code=filled.values["code"],
-                    keep_session=session.record.id if session.record is not None else None,
-                    actor=actor(), policy=sign_in.DelayPolicy.from_settings(current_app.config),
-                    hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
-            except auth.SignInDelayed as delayed:
-                errors = [("password", wait_message(delayed.until))]
-            except auth.InvalidCredentials:
-                errors = [("password", wrong_password_message())]
-            except auth.SecondFactorFailed:
-                errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce "
-                                     "moment par l’application où vous venez d’ajouter la "
-                                     "clé."))]
-            else:
-                session.pop(NEW_SECRET, None)
+            errors, _ended = _confirmed(user, lambda: accounts.change_authenticator(
+                db.session, keys.ring, user, current=filled.values["password"],
+                current_code=filled.values.get("current_code", ""), secret=secret,
+                code=filled.values["code"],
+                keep_session=session.record.id if session.record is not None else None,
+                **_common()))
+            if not errors:
+                for key in (NEW_SECRET, SMS_CHALLENGE, FACTOR_LOST):
+                    session.pop(key, None)
                 notify_second_factor_changed(user)
                 db.session.commit()
                 flash(_("Votre nouveau téléphone est enregistré : l’ancien ne donne plus de "
@@ -74,7 +119,7 @@ def second_factor():
     return render_page("account/second_factor.html", status=422 if errors else 200,
                        typed=typed, errors=errors, has_errors=bool(errors), secret=secret,
                        qr=provisioning_qr(secret, user.login or ""),
-                       app_link=provisioning_uri(secret, user.login or ""))
+                       app_link=provisioning_uri(secret, user.login or ""), **_context(user))
 
 
 @bp.route("/mon-compte/codes-de-secours", methods=["GET", "POST"])
@@ -85,21 +130,19 @@ def second_factor():
 def recovery_codes():
     """How many recovery codes are left; new ones (shown on this answer only)."""
     user = current_user._get_current_object()
-    errors, codes = [], []
+    form = RENEW_FORMS[bool(session.get(FACTOR_LOST))]
+    typed, errors, codes = form.blank(), [], []
     if request.method == "POST":
-        filled = RENEW_FORM.read()
-        errors = list(filled.errors)
+        filled = form.read()
+        typed, errors = filled.typed, list(filled.errors)
         if filled.ok:
-            try:
-                codes = recovery.renew(
-                    db.session, keys.ring, user, password=filled.values["password"],
-                    actor=actor(), policy=sign_in.DelayPolicy.from_settings(current_app.config),
-                    hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
-            except auth.SignInDelayed as delayed:
-                errors = [("password", wait_message(delayed.until))]
-            except auth.InvalidCredentials:
-                errors = [("password", wrong_password_message())]
+            errors, codes = _confirmed(user, lambda: recovery.renew(
+                db.session, keys.ring, user, password=filled.values["password"],
+                code=filled.values.get("current_code", ""), **_common()))
+            if not errors:
+                session.pop(SMS_CHALLENGE, None)
+                notify_recovery_codes_renewed(user)
         db.session.commit()
     return render_page("account/recovery_codes.html", status=422 if errors else 200,
-                       errors=errors, has_errors=bool(errors), codes=codes,
-                       left=recovery.remaining(db.session, user))
+                       errors=errors, has_errors=bool(errors), codes=codes or [],
+                       typed=typed, left=recovery.remaining(db.session, user), **_context(user))

@@ -21,7 +21,7 @@ from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import factor_reset_letter_pdf, post_letter
 from web.forms import Form
-from web.outgoing import notify_factor_reset_requested
+from web.outgoing import notify_factor_reset_requested, notify_factor_reset_used
 from web.render import render_page
 
 LETTER_FORM = Form(Field("code", required=True, max_length=20),
@@ -44,20 +44,24 @@ def letter_request():
         letter = factor_reset.request_letter(db.session, keys.ring, user, actor=actor(user))
     except factor_reset.NoPostalAddress:
         db.session.commit()
-        return render_page("auth/letter_sent.html", sent=False)
+        return render_page("auth/letter_sent.html", sent=False, waiting=False)
+    except factor_reset.LetterOnItsWay:
+        db.session.commit()
+        return render_page("auth/letter_sent.html", sent=False, waiting=True)
     notify_factor_reset_requested(user, letter.expires_at)
     pdf = factor_reset_letter_pdf(letter)
     session.pop(PENDING, None)
     db.session.commit()
     post_letter(f"changement-telephone-{user.id}.pdf", pdf)
-    return render_page("auth/letter_sent.html", sent=True)
+    return render_page("auth/letter_sent.html", sent=True, waiting=False)
 
 
 def _letter_used(user):
     def done(_result):
+        notify_factor_reset_used(user)
         flash(_("Vous êtes connecté avec le code du courrier. Ajoutez dès maintenant votre "
                 "nouveau téléphone."), "success")
-        return _open_session(user, url_for("account.second_factor"))
+        return _open_session(user, url_for("account.second_factor"), factor_lost=True)
     return done
 
 

@@ -24,10 +24,13 @@ from web.context import home_endpoint
 from web.forms import Form
 from web.outgoing import notify_recovery_code_used, notify_second_factor_lockout, queue_sms
 from web.render import redirect_to, render_page, swap_or_see_other
+from web.sessions import FACTOR_LOST
 from web.totp import new_secret, provisioning_qr, provisioning_uri
 
 PENDING = "pending_login"
 SETUP_SECRET = "setup_totp_secret"  # noqa: S105 - a session key; the secret is sealed
+# What an earlier person's unfinished flows may have left in this device's session.
+LEFT_OVERS = (SETUP_SECRET, "password_reset_attempt", "activation_recovery_codes")
 PENDING_MINUTES = 10
 
 LOGIN_FORM = Form(
@@ -130,6 +133,8 @@ def login():
                                        errors=errors, has_errors=True, suivant=suivant,
                                        expired=False, passkeys=False)
                 pending = {"user_id": user.id, "started": utcnow().isoformat()}
+                for left_over in LEFT_OVERS:
+                    session.pop(left_over, None)
                 if accounts.setup_pending(user):  # a set-up password: choose one's own
                     session[PENDING] = {**pending, "setup": True}
                     db.session.commit()
@@ -229,11 +234,15 @@ def code_step(user: User, check, wrong: str, done):
 
 def _recovered(user: User, left: int):
     notify_recovery_code_used(user, left)
-    flash(ngettext("Vous êtes connecté avec un code de secours. Il vous en reste %(num)s. "
-                   "Ajoutez dès maintenant votre nouveau téléphone.",
-                   "Vous êtes connecté avec un code de secours. Il vous en reste %(num)s. "
-                   "Ajoutez dès maintenant votre nouveau téléphone.", left), "success")
-    return _open_session(user, url_for("account.second_factor"))
+    if left:
+        flash(ngettext("Vous êtes connecté avec un code de secours. Il vous en reste %(num)s. "
+                       "Ajoutez dès maintenant votre nouveau téléphone.",
+                       "Vous êtes connecté avec un code de secours. Il vous en reste %(num)s. "
+                       "Ajoutez dès maintenant votre nouveau téléphone.", left), "success")
+    else:
+        flash(_("Vous êtes connecté avec votre dernier code de secours. Ajoutez dès maintenant "
+                "votre nouveau téléphone, puis créez de nouveaux codes de secours."), "success")
+    return _open_session(user, url_for("account.second_factor"), factor_lost=True)
 
 
 def _refused(refused: Exception):
@@ -247,12 +256,15 @@ def _refused(refused: Exception):
     return _restart_login()
 
 
-def _open_session(user: User, suivant: str | None):
+def _open_session(user: User, suivant: str | None, factor_lost: bool = False):
     """Both factors passed (or the first sign-in's set-up done, or a passkey): a new
-    session."""
+    session. `factor_lost`: opened with a recovery code or a letter's code, so the changes
+    that ask for the current second factor do without it (the phone is gone)."""
     session.pop(PENDING, None)
     session.pop("csrf_token", None)
     session.rotate()
+    if factor_lost:
+        session[FACTOR_LOST] = True
     login_user(user)
     db.session.commit()
     return redirect_to(suivant or url_for(home_endpoint()))
@@ -268,10 +280,11 @@ def first_sign_in():
     pending, user = _pending_user()
     if user is None or not pending.get("setup"):
         return _restart_login()
-    secret = sealed_session.get(SETUP_SECRET)
-    if secret is None:
-        secret = new_secret()
-        sealed_session.put(SETUP_SECRET, secret)
+    kept = sealed_session.get(SETUP_SECRET)
+    if kept is None or kept.get("user_id") != user.id:  # never someone else's on this device
+        kept = {"user_id": user.id, "secret": new_secret()}
+        sealed_session.put(SETUP_SECRET, kept)
+    secret = kept["secret"]
     typed, errors, problems = SETUP_FORM.blank(), [], None
     if request.method == "POST":
         filled = SETUP_FORM.read(personal=accounts.personal_words(user))
@@ -296,6 +309,9 @@ def first_sign_in():
                 errors = [("code", _("Ce code ne fonctionne pas. Saisissez le code affiché en ce "
                                      "moment par votre application de codes (il change toutes "
                                      "les 30 secondes)."))]
+            except accounts.WeakPassword:
+                errors = [("password", _("Choisissez un mot de passe à vous, différent de celui "
+                                         "qui vous a été remis."))]
             else:
                 session.pop(SETUP_SECRET, None)
                 return _open_session(user, None)

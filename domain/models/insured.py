@@ -46,8 +46,9 @@ class InsuredPerson(Base):
     email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # When an import last changed the e-mail or phone: a recovery code is never sent to a
-    # contact changed in the last 30 days (domain/password_reset.py). None: never changed.
+    # When an import last changed the e-mail, phone or postal address: no recovery code is
+    # sent to a contact changed in the last 30 days (domain/password_reset.py,
+    # domain/factor_reset.py). None: never changed.
     contact_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Fingerprint of the imported row, so that re-importing the same file changes nothing.
     source_fingerprint: Mapped[str] = mapped_column(String(64))

@@ -53,14 +53,29 @@ def test_a_letter_dies_after_five_wrong_codes_and_a_new_one_replaces_it(camille)
     with pytest.raises(auth.SecondFactorFailed):
         factor_reset.sign_in_with(db.session, keys.ring, camille, first.code, actor=ACTOR,
                                   policy=relaxed)
-    second = _letter(camille)
-    third = _letter(camille)  # replaces the second
+    second = _letter(camille)  # the first is dead: a new one may go
+    # While it is in the post (7 days), no other letter may cancel it.
+    with pytest.raises(factor_reset.LetterOnItsWay):
+        _letter(camille)
+    later = utcnow() + timedelta(days=factor_reset.RESEND_DAYS, minutes=1)
+    third = factor_reset.request_letter(db.session, keys.ring, camille, actor=ACTOR,
+                                        now=later)  # a week on: it replaces the second
     with pytest.raises(auth.SecondFactorFailed):
         factor_reset.sign_in_with(db.session, keys.ring, camille, second.code, actor=ACTOR,
-                                  policy=relaxed)
+                                  policy=relaxed, now=later)
     factor_reset.sign_in_with(db.session, keys.ring, camille, third.code, actor=ACTOR,
-                              policy=relaxed)
-    assert factor_reset.pending(db.session, camille) is None
+                              policy=relaxed, now=later)
+    assert factor_reset.pending(db.session, camille, later) is None
+
+
+def test_no_letter_goes_to_an_address_changed_in_the_last_30_days(camille):
+    person = find_by_nir(db.session, keys.ring, "288037510802150")
+    seal_field(keys.ring, person, "address", "4 place Bellecour, 69002 Lyon")
+    person.contact_changed_at = utcnow() - timedelta(days=29)
+    with pytest.raises(factor_reset.NoPostalAddress):
+        factor_reset.request_letter(db.session, keys.ring, camille, actor=ACTOR)
+    person.contact_changed_at = utcnow() - timedelta(days=31)
+    assert factor_reset.request_letter(db.session, keys.ring, camille, actor=ACTOR).code
 
 
 def test_a_contact_code_is_bound_to_its_destination_and_dies_after_15_minutes(camille):

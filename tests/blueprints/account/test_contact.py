@@ -63,7 +63,8 @@ def test_a_new_email_is_confirmed_by_a_code_and_the_old_one_is_told(app, signed_
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "account.contact_changed")).one()
-        assert json.loads(event.details) == {"kind": "email", "had_one": True}
+        assert json.loads(event.details) == {"kind": "email", "had_one": True,
+                                             "second_factor": False, "sessions_ended": 0}
         assert NEW_EMAIL not in event.details
 
 
@@ -94,3 +95,14 @@ def test_five_wrong_codes_end_the_change(app, signed_in):
     assert _confirm(client, wrong).headers["Location"] == PAGE
     assert client.get(CONFIRM).headers["Location"] == PAGE  # the right code is of no use now
     assert _user(app)[0] == DEMO["camille.martin"].email
+
+
+def test_the_phone_that_gives_sms_codes_changes_with_its_sessions_ended(app, signed_in):
+    here, elsewhere = signed_in("pharma.petit"), signed_in("pharma.petit")
+    _ask(here, kind="phone", phone="06 11 22 33 55", password=DEMO["pharma.petit"].password)
+    assert _confirm(here, last_sms_code(app)).status_code == 303
+    assert _user(app, "pharma.petit")[1] == "+33611223355"
+    assert here.get(PAGE).status_code == 200
+    assert elsewhere.get(PAGE).status_code in (302, 303)
+    told = _emails(app, DEMO["pharma.petit"].email)[-1].get_body(("plain",)).get_content()
+    assert "Un nouveau téléphone" in told or "numéro de téléphone" in told

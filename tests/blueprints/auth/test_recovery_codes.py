@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pyotp
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from domain.models import AuditEvent, RecoveryCode, User, WebSession
 from domain.notify import Mailer
 from extensions import db, keys
 from tests.blueprints.activation.test_activate_flow import post, walk_to_summary
-from tests.conftest import DEMO, csrf_from
+from tests.conftest import DEMO, csrf_from, next_totp
 from tests.html_checks import check_page
 
 CAMILLE = DEMO["camille.martin"]
@@ -118,47 +117,68 @@ def test_the_recovery_page_needs_a_right_password_first(client, app, demo_users)
         "/connexion")
 
 
-def test_new_codes_need_the_password_and_replace_the_old_ones(app, signed_in):
+def _forget_used_steps(app) -> None:
+    """Sign-ins used TOTP steps; let the next code be any of the window's (codes are
+    single-use per step, and a 90-second window holds three)."""
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+        user.last_totp_step = 0
+        db.session.commit()
+
+
+def _new_secret(page: str) -> str:
+    return re.search(r'class="code-display">([A-Z2-7]{32})<', page).group(1)
+
+
+def test_new_codes_need_the_password_and_the_phones_code(app, signed_in):
     old = _issue(app)
     client = signed_in("camille.martin")
     page = client.get("/mon-compte/codes-de-secours").get_data(as_text=True)
     assert check_page(page) == [] and "Il vous reste 10 codes de secours" in page
     token = csrf_from(page)
-    wrong = client.post("/mon-compte/codes-de-secours",
-                        data={"csrf_token": token, "password": "Pas-le-bon-2026"})
+    wrong = client.post("/mon-compte/codes-de-secours", data={
+        "csrf_token": token, "password": "Pas-le-bon-2026", "current_code": "123456"})
     assert wrong.status_code == 422 and "Mot de passe incorrect" in wrong.get_data(
         as_text=True)
-    made = client.post("/mon-compte/codes-de-secours",
-                       data={"csrf_token": token, "password": CAMILLE.password})
+    no_code = client.post("/mon-compte/codes-de-secours",
+                          data={"csrf_token": token, "password": CAMILLE.password})
+    assert no_code.status_code == 422 and not CODE_RE.findall(no_code.get_data(as_text=True))
+    before = len(_emails(app, CAMILLE.email))
+    _forget_used_steps(app)
+    made = client.post("/mon-compte/codes-de-secours", data={
+        "csrf_token": token, "password": CAMILLE.password,
+        "current_code": next_totp(app, "camille.martin")})
     new = CODE_RE.findall(made.get_data(as_text=True))
     assert made.status_code == 200 and len(new) == 10 and not set(new) & set(old)
     assert made.headers["Cache-Control"] == "no-store"
+    assert len(_emails(app, CAMILLE.email)) == before + 1  # told
     other = app.test_client()
     _password_step(other)
     assert _recovery(other, old[0]).status_code == 422
     assert _recovery(other, new[0]).status_code == 303
 
 
-def test_a_new_phone_replaces_the_old_one_and_ends_the_other_sessions(app, signed_in):
+def test_a_new_phone_needs_the_old_ones_code_and_ends_the_other_sessions(app, signed_in):
     here, elsewhere = signed_in("camille.martin"), signed_in("camille.martin")
     page = here.get("/mon-compte/second-facteur").get_data(as_text=True)
-    assert check_page(page) == []
-    secret = re.search(r'class="code-display">([A-Z2-7]{32})<', page).group(1)
+    assert check_page(page) == [] and 'id="current_code"' in page
+    secret = _new_secret(page)
     token = csrf_from(page)
+    new_code = pyotp.TOTP(secret).now
     wrong_password = here.post("/mon-compte/second-facteur", data={
-        "csrf_token": token, "password": "Pas-le-bon-2026",
-        "code": pyotp.TOTP(secret).now()})
+        "csrf_token": token, "password": "Pas-le-bon-2026", "current_code": "123456",
+        "code": new_code()})
     assert wrong_password.status_code == 422
-    # The old phone's code is not the new app's (no step of either is spent here).
-    old_code = pyotp.TOTP(CAMILLE.totp_secret).now()
-    if old_code in {pyotp.TOTP(secret).at(time.time() + shift) for shift in (-30, 0, 30)}:
-        old_code = "000000"
-    wrong_code = here.post("/mon-compte/second-facteur", data={
-        "csrf_token": token, "password": CAMILLE.password, "code": old_code})
-    assert wrong_code.status_code == 422
+    # Someone who only has the password and this open session gets nowhere.
+    no_old_code = here.post("/mon-compte/second-facteur", data={
+        "csrf_token": token, "password": CAMILLE.password, "current_code": "000000",
+        "code": new_code()})
+    assert no_old_code.status_code == 422
+    _forget_used_steps(app)
     before = len(_emails(app, CAMILLE.email))
     done = here.post("/mon-compte/second-facteur", data={
-        "csrf_token": token, "password": CAMILLE.password, "code": pyotp.TOTP(secret).now()})
+        "csrf_token": token, "password": CAMILLE.password,
+        "current_code": next_totp(app, "camille.martin"), "code": new_code()})
     assert done.status_code == 303 and done.headers["Location"] == (
         "/mon-compte/codes-de-secours")
     assert here.get("/mon-espace").status_code == 200
@@ -170,3 +190,25 @@ def test_a_new_phone_replaces_the_old_one_and_ends_the_other_sessions(app, signe
         assert keys.ring.open_server(sealed, f"users.totp_secret.{user.id}").decode() == secret
         assert db.session.scalars(select(AuditEvent.action).where(
             AuditEvent.action == "account.second_factor_changed")).one()
+
+
+def test_after_a_recovery_code_the_lost_phones_code_is_not_asked(app, demo_users):
+    codes = _issue(app)
+    client = app.test_client()
+    _password_step(client)
+    assert _recovery(client, codes[0]).status_code == 303
+    page = client.get("/mon-compte/second-facteur").get_data(as_text=True)
+    assert 'id="current_code"' not in page and check_page(page) == []
+    secret = _new_secret(page)
+    wrong = client.post("/mon-compte/second-facteur", data={
+        "csrf_token": csrf_from(page), "password": CAMILLE.password, "code": "000000"
+        if pyotp.TOTP(secret).now() != "000000" else "111111"})
+    assert wrong.status_code == 422 and "où vous venez d’ajouter la clé" in wrong.get_data(
+        as_text=True)
+    done = client.post("/mon-compte/second-facteur", data={
+        "csrf_token": csrf_from(page), "password": CAMILLE.password,
+        "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 303
+    # Once the new phone is there, the next change asks for its code again.
+    again = client.get("/mon-compte/second-facteur").get_data(as_text=True)
+    assert 'id="current_code"' in again
