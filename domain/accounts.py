@@ -243,10 +243,26 @@ def change_authenticator(session: Session, keyring: Keyring, user: User, *, curr
 CONTACT_KINDS = ("email", "phone")
 
 
-def contact_challenge(keyring: Keyring, user: User, kind: str, value: str,
-                      now: datetime | None = None) -> tuple[str, dict]:
-    """A code to send to the new e-mail or phone, and what to remember of it."""
-    return contact_codes.challenge(keyring, f"account:{user.id}", kind, value, now or utcnow())
+CONTACT_TRIES = 5
+CHANGE_CONTACT = "change_contact"
+
+
+class ContactChangeDead(Exception):
+    """Too many wrong codes for this change of e-mail or phone: start again."""
+
+
+def start_contact_change(session: Session, keyring: Keyring, user: User, *, kind: str,
+                         value: str, password: str, actor: audit.Actor,
+                         policy: sign_in.DelayPolicy, hash_profile: str = "standard",
+                         now: datetime | None = None) -> tuple[str, dict]:
+    """A new e-mail or phone, after the password (checked as at sign-in): the code to send
+    there, and what to remember of the change (the code's keyed hash, its deadline, the
+    tries). Raises what auth.check_password() raises."""
+    auth.check_password(session, keyring, user, password, actor=actor, policy=policy,
+                        purpose=CHANGE_CONTACT, hash_profile=hash_profile, now=now)
+    code, stored = contact_codes.challenge(keyring, f"account:{user.id}", kind, value,
+                                           now or utcnow())
+    return code, {**stored, "tries": 0}
 
 
 def change_contact(session: Session, keyring: Keyring, user: User, *, kind: str, value: str,
@@ -254,14 +270,21 @@ def change_contact(session: Session, keyring: Keyring, user: User, *, kind: str,
                    keep_session: str | None = None,
                    now: datetime | None = None) -> str | None:
     """The new e-mail or phone, once the code sent there comes back. Returns the old value
-    (to tell it); raises auth.SecondFactorFailed for a wrong or expired code. A phone that
+    (to tell it); raises auth.SecondFactorFailed for a wrong or expired code (counted in
+    `stored`), ContactChangeDead after CONTACT_TRIES of them. A phone that
     gives the sign-in codes (SMS) changes with it (the code just proved it), and then every
     other session ends, as for a new authenticator."""
     now = now or utcnow()
+    if stored is None or stored.get("tries", 0) >= CONTACT_TRIES:
+        raise ContactChangeDead
     if kind not in CONTACT_KINDS or not contact_codes.code_ok(
             keyring, f"account:{user.id}", kind, value, code, stored, now):
+        stored["tries"] = stored.get("tries", 0) + 1  # the caller keeps `stored`
         audit.record(session, keyring, "account.contact_change_failed", actor=actor,
-                     outcome="failure", subject_id=user.id, details={"kind": kind}, now=now)
+                     outcome="failure", subject_id=user.id,
+                     details={"kind": kind, "tries": stored["tries"]}, now=now)
+        if stored["tries"] >= CONTACT_TRIES:
+            raise ContactChangeDead
         raise auth.SecondFactorFailed
     old = getattr(user, kind)
     setattr(user, kind, value)

@@ -1,7 +1,7 @@
 """Changing one's e-mail address or phone number: the password again, then a code sent to
 the new one; the old one is told (domain/accounts.py change_contact)."""
 
-from flask import flash, request, session, url_for
+from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,11 +25,10 @@ from web.outgoing import (
     send_email,
     send_sms,
 )
-from web.reauth import password_error
+from web.reauth import wait_message, wrong_password_message
 from web.render import redirect_to, render_page
 
 PENDING = "contact_change"  # sealed: the kind, the new value, the code's hash
-MAX_TRIES = 5
 PASSWORD = Field("password", "password", required=True, max_length=PASSWORD_MAX_LENGTH)
 PASSWORD_MISSING = {("password", "required"): _l("Saisissez le mot de passe de votre compte.")}
 FORMS = {
@@ -64,21 +63,26 @@ def contact():
     if kind in FORMS:
         filled = FORMS[kind].read()
         typed[kind], errors = filled.typed, list(filled.errors)
-        if "password" in filled.values:
-            wrong = password_error(user, filled.values["password"], "change_contact")
-            if wrong is not None:
-                errors.append(wrong)
         if not errors:
             value = filled.values[kind]
-            code, stored = accounts.contact_challenge(keys.ring, user, kind, value)
+            try:
+                code, stored = accounts.start_contact_change(
+                    db.session, keys.ring, user, kind=kind, value=value,
+                    password=filled.values["password"], actor=actor(),
+                    policy=sign_in.DelayPolicy.from_settings(current_app.config),
+                    hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
+            except auth.SignInDelayed as delayed:
+                errors = [("password", wait_message(delayed.until))]
+            except auth.InvalidCredentials:
+                errors = [("password", wrong_password_message())]
+        if not errors:
             if kind == "email":
                 send_email(value, lambda: _("Votre code pour confirmer votre adresse e-mail"),
                            "email/contact_code.txt", code=code)
             else:
                 send_sms(value, lambda: _("Carnet santé : votre code pour confirmer ce numéro "
                                           "est %(code)s. Ne le donnez à personne.", code=code))
-            sealed_session.put(PENDING, {"kind": kind, "value": value, "stored": stored,
-                                         "tries": 0})
+            sealed_session.put(PENDING, {"kind": kind, "value": value, "stored": stored})
             db.session.commit()
             return redirect_to(url_for("account.contact_confirm"))
         db.session.commit()  # the password check's count and audit stay
@@ -106,13 +110,14 @@ def contact_confirm():
                     code=filled.values["code"], stored=pending["stored"], actor=actor(),
                     keep_session=session.record.id if session.record is not None else None,
                     now=utcnow())
+            except accounts.ContactChangeDead:
+                session.pop(PENDING, None)
+                db.session.commit()
+                flash(_("Trop de codes faux : recommencez le changement."), "error")
+                return redirect_to(url_for("account.contact"))
             except auth.SecondFactorFailed:
-                pending["tries"] += 1
-                if pending["tries"] >= MAX_TRIES:
-                    session.pop(PENDING, None)
-                    flash(_("Trop de codes faux : recommencez le changement."), "error")
-                    return redirect_to(url_for("account.contact"))
-                sealed_session.put(PENDING, pending)
+                sealed_session.put(PENDING, pending)  # with its count of tries
+                db.session.commit()  # the audit row of the wrong code stays
                 errors = [("code", _("Ce code ne fonctionne pas, ou a expiré (15 minutes). "
                                      "Saisissez le dernier code reçu."))]
             else:
