@@ -1,13 +1,16 @@
 """Account pages in a real browser, JavaScript on and off at 320 px: a professional's first
 sign-in with a one-time set-up password (their own password and authenticator app),
 changing one's password, signing in with a recovery code, a new phone's authenticator app
-and new recovery codes. Each page: axe, reflow and 44×44 targets on its first load;
+and new recovery codes (both after the password and the current phone's code, unless the
+session was opened with a recovery code). Each page: axe, reflow and 44×44 targets on its
+first load;
 the forms filled with the keyboard only (Tab, typing, Enter); a refused form's error
 summary takes the focus."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
 import pytest
@@ -67,6 +70,31 @@ def check_state(findings: Findings, page, js: bool, where: str) -> None:
 
 def password_values(page, fields) -> dict[str, str]:
     return {field: page.locator(f"#{field}").input_value() for field in fields}
+
+
+def fields_present(page) -> dict[str, bool]:
+    """Which of the fields that prove it is the person the main form has."""
+    return {field: page.locator(f"main form #{field}").count() == 1
+            for field in ("password", "current_code", "code")}
+
+
+def unused_code(app, login: str, secret: str) -> str:
+    """support.totp_code's rule for a secret of the test's own (the new phone's): a step
+    after the last one the account used (one count for the old secret and the new one:
+    the new secret's first code used a step), valid for at least 10 s more, or the next
+    step waited for."""
+    totp = pyotp.TOTP(secret)
+    while True:
+        with app.app_context():
+            last = db.session.execute(
+                select(User.last_totp_step).where(User.login == login)).scalar_one()
+        now = time.time()
+        current = int(now) // 30
+        left = (current + 1) * 30 - now
+        for step in (current - 1, current, current + 1):
+            if step > last and (step >= current or left >= 10):
+                return totp.at(step * 30)
+        time.sleep(left + 0.2)
 
 
 # --------------------------------------------------------------- first sign-in
@@ -232,34 +260,43 @@ def test_sign_in_with_a_recovery_code_by_keyboard(open_page, app, demo_second_fa
     assert page.url.endswith("/mon-compte/second-facteur"), \
         f"{page.url}: {page.locator('main').inner_text()[:300]}"
     findings.check("code de secours" in banner(page), f"after the code, banner {banner(page)!r}")
-    check_state(findings, page, js, f"/mon-compte/second-facteur ({JS_MODES[js]}), signed in "
-                                    "with a recovery code")
+    where = f"/mon-compte/second-facteur ({JS_MODES[js]}), signed in with a recovery code"
+    check_state(findings, page, js, where)
+    # The phone is gone: the password and the new app's code, no current phone's code.
+    findings.check(fields_present(page) == {"password": True, "current_code": False,
+                                            "code": True},
+                   f"{where}: fields {fields_present(page)}")
     findings.done()
 
 
 @JS_PARAMS
 def test_new_phone_then_new_recovery_codes_by_keyboard(open_page, app, demo_second_factor,
                                                         js):
-    """The shared signed-in session of the patient: a new phone ends her other sessions
-    only, so the next tests stay signed in."""
+    """The shared signed-in session of the patient, opened with her password and her
+    phone's code: both pages ask for the current phone's code too. A new phone ends her
+    other sessions only, so the next tests stay signed in."""
     findings = Findings()
     page = open_page(PATIENT, js=js, width=WIDTH)
     assert page.goto("/mon-compte/second-facteur").status == 200
     where = f"/mon-compte/second-facteur ({JS_MODES[js]})"
     check_state(findings, page, js, where)
+    assert all(fields_present(page).values()), f"{where}: fields {fields_present(page)}"
     secret = re.sub(r"\s", "", page.locator("main .code-display").inner_text())
 
-    # A wrong password: the code is not even looked at.
-    type_into(page, "code", "000000")
+    # A wrong password: neither code is even looked at.
     type_into(page, "password", "Pas-le-bon-mot-de-passe")
+    type_into(page, "current_code", "000000")
+    type_into(page, "code", "000000")
     status = press_and_load(page)
     check_failed_form(findings, page, js, status, ["password"], f"{where}, wrong password")
     check_state(findings, page, js, f"{where}, wrong password")
     findings.check(re.sub(r"\s", "", page.locator("main .code-display").inner_text())
                    == secret, f"{where}: the key changed after a refused form")
 
-    type_into(page, "code", pyotp.TOTP(secret).now())
+    current_code = support.totp_code(app, PATIENT)  # the old phone's (may wait for a step)
     type_into(page, "password", DEMO[PATIENT].password)
+    type_into(page, "current_code", current_code)
+    type_into(page, "code", pyotp.TOTP(secret).now())
     assert press_and_load(page) == 200
     assert page.url.endswith("/mon-compte/codes-de-secours"), \
         f"{page.url}: {page.locator('main').inner_text()[:300]}"
@@ -271,8 +308,12 @@ def test_new_phone_then_new_recovery_codes_by_keyboard(open_page, app, demo_seco
     said = f"Il vous reste {left} {'codes' if left > 1 else 'code'} de secours."
     findings.check(said in words(page.locator("main").inner_text()),
                    f"{where}: no {said!r} in the page")
+    assert fields_present(page) == {"password": True, "current_code": True, "code": False}, \
+        f"{where}: fields {fields_present(page)}"
 
+    # The current phone is the new one now: its next unused code.
     type_into(page, "password", DEMO[PATIENT].password)
+    type_into(page, "current_code", unused_code(app, PATIENT, secret))
     assert press_and_load(page) == 200
     where = f"{where}, new codes"
     findings.check(page.locator("main .recovery-codes li").count() == 10,

@@ -1,5 +1,6 @@
 """Recovery pages in a real browser, JavaScript on and off at 320 px: a forgotten password
-(identity, the e-mailed code, the phone's code and a new password), changing one's e-mail
+(its three steps: identity, the e-mailed code, the phone's code and a new password, each
+saying "Étape n sur 3" above its h1 and first in its title), changing one's e-mail
 address (the password, then a code sent there) and the letter pages of a lost phone. Each
 state of a page: axe, one h1, reflow, 44×44 targets and its title on one load; the forms
 filled with the keyboard only (Tab, typing, Enter); a refused form's error summary takes
@@ -65,6 +66,20 @@ def check_state(findings: Findings, page, js: bool, where: str) -> None:
     findings.title(page, where)
 
 
+def check_step(findings: Findings, page, step: int, where: str) -> None:
+    """A step of the forgotten password: "Étape n sur 3" in main (before the h1) and at the
+    start of the title (after "Erreur : ")."""
+    said = f"Étape {step} sur 3"
+    shown = [words(text) for text in page.locator("main p.step").all_inner_texts()]
+    findings.check(shown == [said], f"{where}: step {shown}, expected {said!r}")
+    if shown:
+        findings.check(page.locator("main p.step").evaluate(
+            "p => !!(p.compareDocumentPosition(document.querySelector('main h1')) & 4)"),
+            f"{where}: the step is not above the h1")
+    findings.check(page.title().removeprefix("Erreur : ").startswith(said),
+                   f"{where}: title {page.title()!r} does not start with {said!r}")
+
+
 def newest_code(app, to: str, digits: int) -> str:
     """The code of the newest e-mail sent to `to` (the outbox folder of the test app)."""
     messages = [message for message in Mailer("", app.config["OUTBOX_DIR"], "x@y").sent()
@@ -123,12 +138,14 @@ def test_forgotten_password_by_keyboard(open_page, app, demo_after_reset, js):
     reached(page, "/mot-de-passe-oublie")
     where = f"/mot-de-passe-oublie ({JS_MODES[js]})"
     check_state(findings, page, js, where)
+    check_step(findings, page, 1, where)
 
     for field, text in {**IDENTITY, "nir": "2 88 03 75"}.items():
         type_into(page, field, text)
     status = press_and_load(page)
     check_failed_form(findings, page, js, status, ["nir"], f"{where}, wrong NIR")
     check_state(findings, page, js, f"{where}, wrong NIR")
+    check_step(findings, page, 1, f"{where}, wrong NIR")
 
     for field, text in IDENTITY.items():
         type_into(page, field, text)
@@ -136,18 +153,21 @@ def test_forgotten_password_by_keyboard(open_page, app, demo_after_reset, js):
     reached(page, "/mot-de-passe-oublie/code")
     where = f"/mot-de-passe-oublie/code ({JS_MODES[js]})"
     check_state(findings, page, js, where)
+    check_step(findings, page, 2, where)
     code = newest_code(app, EMAIL, 8)
 
     type_into(page, "code", "00000000" if code != "00000000" else "11111111")
     status = press_and_load(page)
     check_failed_form(findings, page, js, status, ["code"], f"{where}, wrong code")
     check_state(findings, page, js, f"{where}, wrong code")
+    check_step(findings, page, 2, f"{where}, wrong code")
 
     type_into(page, "code", code)
     assert press_and_load(page) == 200
     reached(page, "/mot-de-passe-oublie/nouveau")
     where = f"/mot-de-passe-oublie/nouveau ({JS_MODES[js]})"
     check_state(findings, page, js, where)
+    check_step(findings, page, 3, where)
 
     type_into(page, "code", support.totp_code(app, PATIENT))
     type_into(page, "password", NEW_PASSWORD)
