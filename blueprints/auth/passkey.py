@@ -35,7 +35,10 @@ def _relying_party():
 @limiter.limit(_ip_limit)
 def passkey_options():
     ceremony = passkeys.authentication_options(_relying_party())
-    glue.remember(SIGN_IN, ceremony.challenge)
+    # Where to land afterwards, as the sign-in form would (the script sends the page's).
+    asked = request.get_json(silent=True)
+    suivant = safe_next(asked.get("suivant") if isinstance(asked, dict) else None)
+    glue.remember(SIGN_IN, ceremony.challenge, suivant=suivant)
     return glue.answer(options=json.loads(ceremony.options_json))
 
 
@@ -60,5 +63,5 @@ def passkey_sign_in():
         db.session.commit()
         return glue.answer(400, error=_("Cet espace santé est fermé. Pour le rouvrir, "
                                         "demandez un code provisoire."))
-    response = _open_session(user, safe_next(request.args.get("suivant")))
+    response = _open_session(user, kept.get("suivant"))
     return glue.answer(redirect=response.headers["Location"])

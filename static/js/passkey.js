@@ -62,7 +62,8 @@
     signInBox.hidden = false;
     signIn.addEventListener("click", function () {
       say(signInBox, "");
-      send(signIn.dataset.optionsUrl, "{}").then(function (answer) {
+      var asked = signIn.dataset.suivant ? {suivant: signIn.dataset.suivant} : {};
+      send(signIn.dataset.optionsUrl, JSON.stringify(asked)).then(function (answer) {
         var options = answer.options;
         options.challenge = toBytes(options.challenge);
         (options.allowCredentials || []).forEach(function (item) { item.id = toBytes(item.id); });

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from domain.models import AuditEvent, Passkey
+from domain.models import AuditEvent, Passkey, User
 from extensions import db
 from tests.conftest import DEMO, csrf_from, next_totp
 from tests.html_checks import check_page
@@ -30,7 +30,16 @@ def site(app):
     app.config["PUBLIC_URL"] = before
 
 
+def _forget_used_steps(app) -> None:
+    """Sign-ins used TOTP steps; let the next code be any of the window's."""
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+        user.last_totp_step = 0
+        db.session.commit()
+
+
 def _ready(client, app, name="Mon téléphone"):
+    _forget_used_steps(app)
     page = client.get(PAGE).get_data(as_text=True)
     assert check_page(page) == []
     response = client.post(PAGE, data={"csrf_token": csrf_from(page), "name": name,
@@ -161,3 +170,27 @@ def test_on_an_ip_address_no_passkey_is_offered(app, signed_in, monkeypatch):
         as_text=True)
     page = signed_in("camille.martin").get(PAGE).get_data(as_text=True)
     assert "pas disponibles à cette adresse" in page
+
+
+def test_a_passkey_sign_in_lands_where_the_sign_in_page_was_asked_to_go(app, signed_in,
+                                                                       site):
+    authenticator = SoftAuthenticator()
+    _register(signed_in("camille.martin"), app, authenticator)
+    fresh = app.test_client()
+    page = fresh.get("/connexion?suivant=/agenda").get_data(as_text=True)
+    assert 'data-suivant="/agenda"' in page
+    headers = {"X-CSRFToken": csrf_from(page), "Content-Type": "application/json"}
+    options = fresh.post("/connexion/cle/options", headers=headers,
+                         data=json.dumps({"suivant": "/agenda"})).get_json()
+    answer = fresh.post("/connexion/cle", headers=headers,
+                        data=authenticator.get(options["options"], ORIGIN))
+    assert answer.get_json() == {"redirect": "/agenda"}
+    # Elsewhere is refused: an address outside the site lands at home.
+    other = app.test_client()
+    page = other.get("/connexion").get_data(as_text=True)
+    headers = {"X-CSRFToken": csrf_from(page), "Content-Type": "application/json"}
+    options = other.post("/connexion/cle/options", headers=headers,
+                         data=json.dumps({"suivant": "https://evil.example/"})).get_json()
+    answer = other.post("/connexion/cle", headers=headers,
+                        data=authenticator.get(options["options"], ORIGIN))
+    assert answer.get_json() == {"redirect": "/mon-espace"}
