@@ -14,6 +14,7 @@ from domain.insured import find_by_nir, seal_field
 from domain.models import FactorReset, RecoveryCode, User
 from domain.models.base import utcnow
 from extensions import db, keys
+from tests.conftest import DEMO
 
 ACTOR = audit.Actor(ip="127.0.0.1")
 POLICY = sign_in.DelayPolicy()
@@ -79,7 +80,10 @@ def test_no_letter_goes_to_an_address_changed_in_the_last_30_days(camille):
 
 
 def test_a_contact_code_is_bound_to_its_destination_and_dies_after_15_minutes(camille):
-    code, stored = accounts.contact_challenge(keys.ring, camille, "email", "a@example.org")
+    code, stored = accounts.start_contact_change(
+        db.session, keys.ring, camille, kind="email", value="a@example.org",
+        password=DEMO["camille.martin"].password, actor=ACTOR, policy=POLICY,
+        hash_profile="fast")
     later = utcnow() + timedelta(minutes=contact_codes.MINUTES, seconds=1)
     with pytest.raises(auth.SecondFactorFailed):
         accounts.change_contact(db.session, keys.ring, camille, kind="email",
