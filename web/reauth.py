@@ -1,13 +1,13 @@
 """Re-entering one's password to confirm an action (closing a space, choosing a desk PIN,
 taking the desk back): checked like at sign-in (same waits, same audit), and the sentence
-the form shows when it fails."""
+the form shows when it fails; and the SMS code such a form may ask for."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -16,6 +16,7 @@ from domain.models import User
 from domain.models.base import utcnow
 from extensions import db, keys
 from web.access import actor
+from web.outgoing import queue_sms
 
 
 def wait_message(until: datetime) -> str:
@@ -41,3 +42,18 @@ def password_error(user: User, password: str, purpose: str) -> tuple[str, str] |
     except auth.InvalidCredentials:
         return ("password", wrong_password_message())
     return None
+
+
+def send_sms_code(user: User, key: str) -> None:
+    """Send the account's second-factor code by SMS for a form that asks for it, and keep
+    what checks it (a keyed hash and a deadline) in the session under `key`."""
+    challenge = auth.send_sms_code(keys.ring, queue_sms, user)
+    session[key] = {"hash": challenge.code_hash, "expires": challenge.expires_at.isoformat()}
+
+
+def kept_sms_code(key: str) -> auth.SmsChallenge | None:
+    """What send_sms_code() kept under `key`, or None."""
+    stored = session.get(key)
+    if not stored:
+        return None
+    return auth.SmsChallenge(stored["hash"], datetime.fromisoformat(stored["expires"]))

@@ -2,7 +2,6 @@
 them (domain/passkeys.py)."""
 
 import json
-from datetime import datetime
 
 from flask import abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
@@ -23,7 +22,7 @@ from web import passkeys as glue
 from web.access import actor, allow
 from web.forms import Form
 from web.outgoing import notify_passkey_added, notify_second_factor_lockout
-from web.reauth import wait_message, wrong_password_message
+from web.reauth import kept_sms_code, wait_message, wrong_password_message
 from web.render import redirect_to, render_page
 
 REGISTER = "register"
@@ -77,9 +76,7 @@ def passkey_list():
 def _begin(values: dict, rp):
     """Check the password and the code; the errors, or the ceremony to start."""
     user = current_user._get_current_object()
-    stored = session.get(SMS_CHALLENGE)
-    sms = auth.SmsChallenge(stored["hash"], datetime.fromisoformat(stored["expires"])) \
-        if stored else None
+    sms = kept_sms_code(SMS_CHALLENGE)
     try:
         ceremony = passkeys.begin_registration(
             db.session, keys.ring, user, password=values["password"], code=values["code"],

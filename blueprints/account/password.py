@@ -1,7 +1,6 @@
 """Changing one's password: the current one and a second-factor code, then the new one;
 every other session ends and an e-mail tells the person."""
 
-from datetime import datetime
 
 from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
@@ -18,8 +17,8 @@ from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.forms import Form
-from web.outgoing import notify_password_changed, notify_second_factor_lockout, queue_sms
-from web.reauth import wait_message, wrong_password_message
+from web.outgoing import notify_password_changed, notify_second_factor_lockout
+from web.reauth import kept_sms_code, send_sms_code, wait_message, wrong_password_message
 from web.render import redirect_to, render_page
 
 SMS_CHALLENGE = "change_password_sms"
@@ -30,13 +29,6 @@ CHANGE_FORM = Form(
     Field("code", "one_time_code", required=True),
     messages={("current_password", "required"): _l("Saisissez votre mot de passe actuel."),
               ("code", "required"): _l("Saisissez le code à 6 chiffres, par exemple 123456")})
-
-
-def _sms_challenge() -> auth.SmsChallenge | None:
-    stored = session.get(SMS_CHALLENGE)
-    if not stored:
-        return None
-    return auth.SmsChallenge(stored["hash"], datetime.fromisoformat(stored["expires"]))
 
 
 def _user_key() -> str:
@@ -76,7 +68,8 @@ def _change(user, values: dict) -> list[tuple[str, str]]:
     try:
         accounts.change_password(
             db.session, keys.ring, user, current=values["current_password"],
-            code=values["code"], challenge=_sms_challenge(), new_password=values["password"],
+            code=values["code"], challenge=kept_sms_code(SMS_CHALLENGE),
+            new_password=values["password"],
             keep_session=session.record.id if session.record is not None else None,
             actor=actor(), policy=sign_in.DelayPolicy.from_settings(current_app.config),
             hash_profile=current_app.config["PASSWORD_HASH_PROFILE"])
@@ -105,9 +98,7 @@ def change_password_sms():
     password, or (`retour`) adding a passkey, a new phone, new recovery codes."""
     user = current_user._get_current_object()
     if user.second_factor == SecondFactor.SMS:
-        challenge = auth.send_sms_code(keys.ring, queue_sms, user)
-        session[SMS_CHALLENGE] = {"hash": challenge.code_hash,
-                                  "expires": challenge.expires_at.isoformat()}
+        send_sms_code(user, SMS_CHALLENGE)
         db.session.commit()
         flash(_("Nous vous avons envoyé un code par SMS."), "success")
     back = {"cles": "account.passkey_list", "telephone": "account.second_factor",

@@ -2,7 +2,6 @@
 password and the current phone's code (unless this session was opened with a recovery code
 or a letter's code: the phone is gone); the person is told by e-mail."""
 
-from datetime import datetime
 
 from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
@@ -26,7 +25,7 @@ from web.outgoing import (
     notify_second_factor_changed,
     notify_second_factor_lockout,
 )
-from web.reauth import wait_message, wrong_password_message
+from web.reauth import kept_sms_code, wait_message, wrong_password_message
 from web.render import redirect_to, render_page
 from web.sessions import FACTOR_LOST
 from web.totp import new_secret, provisioning_qr, provisioning_uri
@@ -76,9 +75,7 @@ def _confirmed(user, call) -> tuple[list, object]:
 
 
 def _common() -> dict:
-    stored = session.get(SMS_CHALLENGE)
-    return {"sms": auth.SmsChallenge(stored["hash"], datetime.fromisoformat(stored["expires"]))
-            if stored else None, "factor_lost": bool(session.get(FACTOR_LOST)),
+    return {"sms": kept_sms_code(SMS_CHALLENGE), "factor_lost": bool(session.get(FACTOR_LOST)),
             "actor": actor(), "policy": sign_in.DelayPolicy.from_settings(current_app.config),
             "hash_profile": current_app.config["PASSWORD_HASH_PROFILE"]}
 

@@ -2,7 +2,6 @@
 knows, then their second factor and a new password (domain/password_reset.py). The first
 step answers the same page whatever happened."""
 
-from datetime import datetime
 
 from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
@@ -17,7 +16,8 @@ from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import deliver_reset_code
 from web.forms import IDENTITY_CARD, Form
-from web.outgoing import notify_password_changed, queue_sms
+from web.outgoing import notify_password_changed
+from web.reauth import kept_sms_code, send_sms_code
 from web.render import redirect_to, render_page
 
 ATTEMPT = "password_reset_attempt"
@@ -109,9 +109,7 @@ def forgotten_password_new():
         problem = filled.problem("password")
         problems = list(problem.params["problems"]) if problem else []
         if filled.ok:
-            stored = session.get(SMS_CHALLENGE)
-            challenge = auth.SmsChallenge(stored["hash"], datetime.fromisoformat(
-                stored["expires"])) if stored else None
+            challenge = kept_sms_code(SMS_CHALLENGE)
             try:
                 password_reset.complete(
                     db.session, keys.ring, session.get(ATTEMPT), code=filled.values["code"],
@@ -152,9 +150,7 @@ def forgotten_password_sms():
     if user is None:
         return redirect_to(url_for("auth.forgotten_password"))
     if user.second_factor == SecondFactor.SMS:
-        challenge = auth.send_sms_code(keys.ring, queue_sms, user)
-        session[SMS_CHALLENGE] = {"hash": challenge.code_hash,
-                                  "expires": challenge.expires_at.isoformat()}
+        send_sms_code(user, SMS_CHALLENGE)
         db.session.commit()
         flash(_("Nous vous avons envoyé un code par SMS."), "success")
     return redirect_to(url_for("auth.forgotten_password_new") + "#code")
