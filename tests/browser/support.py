@@ -276,14 +276,15 @@ def limits_off():
         limiter.enabled = saved
 
 
-def totp_code(app, login: str) -> str:
+def totp_code(app, login: str, secret: str | None = None) -> str:
     """An unused TOTP code that stays valid for at least 10 s (waits for a step if needed).
 
     Like tests.conftest.next_totp, but never hands out the previous step just before it
     expires, and waits for the next 30-second step instead of failing when this account
-    already used the three steps the server accepts.
+    already used the three steps the server accepts. `secret`: another one than the demo
+    account's (a new phone's), sharing the account's count of used steps.
     """
-    totp = pyotp.TOTP(DEMO[login].totp_secret)
+    totp = pyotp.TOTP(secret or DEMO[login].totp_secret)
     while True:
         with app.app_context():
             last = db.session.execute(

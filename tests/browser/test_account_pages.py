@@ -10,7 +10,6 @@ summary takes the focus."""
 from __future__ import annotations
 
 import re
-import time
 
 import pyotp
 import pytest
@@ -76,25 +75,6 @@ def fields_present(page) -> dict[str, bool]:
     """Which of the fields that prove it is the person the main form has."""
     return {field: page.locator(f"main form #{field}").count() == 1
             for field in ("password", "current_code", "code")}
-
-
-def unused_code(app, login: str, secret: str) -> str:
-    """support.totp_code's rule for a secret of the test's own (the new phone's): a step
-    after the last one the account used (one count for the old secret and the new one:
-    the new secret's first code used a step), valid for at least 10 s more, or the next
-    step waited for."""
-    totp = pyotp.TOTP(secret)
-    while True:
-        with app.app_context():
-            last = db.session.execute(
-                select(User.last_totp_step).where(User.login == login)).scalar_one()
-        now = time.time()
-        current = int(now) // 30
-        left = (current + 1) * 30 - now
-        for step in (current - 1, current, current + 1):
-            if step > last and (step >= current or left >= 10):
-                return totp.at(step * 30)
-        time.sleep(left + 0.2)
 
 
 # --------------------------------------------------------------- first sign-in
@@ -313,7 +293,7 @@ def test_new_phone_then_new_recovery_codes_by_keyboard(open_page, app, demo_seco
 
     # The current phone is the new one now: its next unused code.
     type_into(page, "password", DEMO[PATIENT].password)
-    type_into(page, "current_code", unused_code(app, PATIENT, secret))
+    type_into(page, "current_code", support.totp_code(app, PATIENT, secret))
     assert press_and_load(page) == 200
     where = f"{where}, new codes"
     findings.check(page.locator("main .recovery-codes li").count() == 10,
