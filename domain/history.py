@@ -18,6 +18,8 @@ from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
 MINE = "mine"
 PROFESSIONALS = "professionals"
 PROFESSIONAL_ROLES = ("professional", "professional_emergency")
+# A connected app's API calls (domain/apps.py ACTING_AS): shown with the professionals'.
+APPLICATION = "application"
 # The largest `avant` the database can compare with audit_events.seq (a 32-bit integer on
 # PostgreSQL, unless the column becomes a BigInteger).
 SEQ_MAX = 2**63 - 1 if isinstance(AuditEvent.__table__.c.seq.type, BigInteger) else 2**31 - 1
@@ -50,6 +52,8 @@ class Row:
             return "emergency"
         if self.event.assisted_by_id:
             return "assisted"
+        if self.event.acting_as == APPLICATION:
+            return "application"
         return "normal"
 
     @property
@@ -64,7 +68,7 @@ def _query(patient: User, filters: Filters):
         query = query.where(or_(AuditEvent.actor_id == patient.id,
                                 AuditEvent.acting_as == "representative"))
     else:
-        query = query.where(AuditEvent.acting_as.in_(PROFESSIONAL_ROLES),
+        query = query.where(AuditEvent.acting_as.in_(PROFESSIONAL_ROLES + (APPLICATION,)),
                             or_(AuditEvent.actor_id.is_(None),
                                 AuditEvent.actor_id != patient.id))
     if filters.person_id:

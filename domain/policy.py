@@ -29,6 +29,9 @@ class Area(StrEnum):
     PATIENT_SPACE = "patient_space"
     PRO_PORTAL = "pro_portal"
     ADVISER_DESK = "adviser_desk"
+    # The OAuth token endpoint and the FHIR API: no session, no cookie; each request proves
+    # itself (PKCE, a bearer token) and domain/apps.py and the rules below decide.
+    APP_API = "app_api"
 
 
 AREA_ROLES: dict[Area, frozenset[Role]] = {
@@ -48,12 +51,12 @@ HOME_AREA: dict[Role, Area] = {
 
 def needs_sign_in(area: Area) -> bool:
     """Whether the area needs a signed-in person: all but public pages and the sign-in."""
-    return area not in (Area.PUBLIC, Area.SIGN_IN)
+    return area not in (Area.PUBLIC, Area.SIGN_IN, Area.APP_API)
 
 
 def may_enter(role: Role | None, area: Area) -> bool:
     """Deny by default: an unknown area or a missing role enters nothing but public pages."""
-    if area in (Area.PUBLIC, Area.SIGN_IN):
+    if area in (Area.PUBLIC, Area.SIGN_IN, Area.APP_API):
         return True
     if role is None:
         return False

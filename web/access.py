@@ -27,6 +27,14 @@ def allow(area: Area) -> Callable:
 
 
 public = allow(Area.PUBLIC)
+app_api = allow(Area.APP_API)
+
+
+def for_apps() -> bool:
+    """Whether the request is for the app API (token endpoint, FHIR): such requests carry
+    no session and no cookie is read or set for them."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "carnet_area", None) == Area.APP_API
 
 
 def current_role():

@@ -18,7 +18,7 @@ from werkzeug.datastructures import CallbackDict
 
 from domain import audit, sessions
 from extensions import db, keys
-from web import csrf
+from web import access, csrf
 
 STATIC_ENDPOINTS = {"assets.static_file"}
 # In a session handed over by an adviser: who assists, and the accompaniment.
@@ -75,8 +75,8 @@ class ServerSession(CallbackDict, SessionMixin):
 
 class ServerSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request):
-        if request.endpoint in STATIC_ENDPOINTS:
-            return None
+        if request.endpoint in STATIC_ENDPOINTS or access.for_apps():
+            return None  # no session for assets, nor for the app API (bearer tokens only)
         token = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
         if not token:
             return self._without_record(app, request)

@@ -25,7 +25,7 @@ PREFIX = "/espace/<string:space_id>"
 # The areas a representative uses in the represented person's space (their patient-space
 # routes only: a professional's routes never get a twin).
 AREAS = ("space.dashboard", "documents.", "profile.", "agenda.", "access.", "messages.",
-         "account.export", "account.close")
+         "account.export", "account.close", "apps.connected", "apps.withdraw")
 ENDPOINTS = "carnet_space_endpoints"
 
 

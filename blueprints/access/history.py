@@ -18,6 +18,7 @@ from domain.forms import Field
 from domain.policy import Area
 from domain.spreadsheet import safe_row
 from extensions import db, htmx, keys
+from web import catalogue
 from web.access import actor, allow
 from web.forms import Form
 from web.labels.access import (
@@ -56,6 +57,10 @@ def _query_args(filters: history.Filters, **extra) -> dict:
 
 
 def _who(row: history.Row) -> str:
+    if row.mode == "application":
+        slug = row.details.get("app", "")
+        entry = catalogue.current().get(slug)
+        return _("Application « %(name)s »", name=entry.name if entry else slug)
     if row.actor is None:
         return _("Le service")
     if row.actor.id == current_user.id:  # the person signed in, in any space

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2.0 models, one module per area."""
 
 from domain.models.agenda import AgendaItem, CalendarFeed, ItemKind
+from domain.models.apps import AppAuthorizationCode, AppConnection, AppToken
 from domain.models.assist import Accompaniment
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
@@ -37,6 +38,9 @@ from domain.models.user import (
 from domain.models.websession import WebSession
 
 __all__ = [
+    "AppAuthorizationCode",
+    "AppConnection",
+    "AppToken",
     "Accompaniment",
     "AgendaItem",
     "CalendarFeed",

@@ -710,7 +710,7 @@ def test_history_states(open_page, access, js, width):
     tabs = page.locator("nav.tabs a")
     current = page.locator("nav.tabs a[aria-current=page]")
     findings.check(tabs.count() == 2 and current.count() == 1
-                   and current.inner_text() == "Actions des professionnels",
+                   and current.inner_text() == "Professionnels et services",
                    f"tabs: {tabs.all_inner_texts()}, current: {current.all_inner_texts()}")
     findings.check(page.locator("nav.tabs").get_attribute("aria-label") == "Qui a agi",
                    "the tabs' nav has no name")

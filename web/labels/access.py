@@ -16,7 +16,8 @@ PROFESSION_NAMES = {
     Profession.DENTIST: _l("Chirurgien-dentiste"),
 }
 MODE_LABELS = {"normal": _l("Normal"), "emergency": _l("En urgence"),
-               "assisted": _l("Accompagné par un conseiller")}
+               "assisted": _l("Accompagné par un conseiller"),
+               "application": _l("Par un service connecté")}
 ACTION_LABELS = {
     "care.patient_search": _l("Recherche de votre espace"),
     "care.declared": _l("Accès à votre espace (patient informé, sans opposition)"),
@@ -67,6 +68,14 @@ ACTION_LABELS = {
     "agenda.feed_regenerated": _l("Nouvelle adresse d’abonnement à l’agenda"),
     "agenda.feed_revoked": _l("Abonnement à l’agenda arrêté"),
     "agenda.reminded": _l("Rappel de rendez-vous envoyé"),
+    "app.connected": _l("Service connecté à votre espace"),
+    "app.disconnected": _l("Accès d’un service retiré"),
+    "app.code_reused": _l("Code d’autorisation réutilisé (refusé)"),
+    "app.refresh_reused": _l("Jeton de renouvellement réutilisé : accès du service coupé"),
+    "app.token_revoked": _l("Jeton rendu par le service"),
+    "api.read": _l("Lecture par un service connecté"),
+    "api.search": _l("Recherche par un service connecté"),
+    "api.create": _l("Ajout par un service connecté"),
 }
 OUTCOME_LABELS = {"success": _l("autorisé"), "denied": _l("refusé"),
                   "refused": _l("refusé")}
