@@ -31,6 +31,8 @@ bench: setup-test migrate
 	$(PY) benchmarks/access.py
 	$(PY) benchmarks/messaging.py
 	$(PY) benchmarks/export.py
+	$(PY) benchmarks/ips_export.py
+	$(PY) benchmarks/api.py
 	$(PY) benchmarks/outbox.py
 	$(PY) benchmarks/activation_oracles.py
 

@@ -12,12 +12,14 @@ from extensions import babel, blobs, csrf, db, htmx, keys, limiter, login_manage
 from web import (
     access,
     assets,
+    catalogue,
     cli,
     context,
     errors,
     i18n,
     labels,
     logs,
+    oauth,
     outgoing,
     proxy,
     security,
@@ -59,14 +61,19 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     context.init_app(app)
     labels.init_app(app)
     outgoing.init_app(app)
+    catalogue.init_app(app)  # a faulty catalogue file stops the start, named
+    oauth.init_app(app)
 
     from blueprints.access import bp as access_bp
     from blueprints.account import bp as account_bp
     from blueprints.activation import bp as activation_bp
     from blueprints.adviser import bp as adviser_bp
     from blueprints.agenda import bp as agenda_bp
+    from blueprints.apps import bp as apps_bp
     from blueprints.auth import bp as auth_bp
+    from blueprints.catalogue import bp as catalogue_bp
     from blueprints.documents import bp as documents_bp
+    from blueprints.fhir import bp as fhir_bp
     from blueprints.health import bp as health_bp
     from blueprints.messages import bp as messages_bp
     from blueprints.pages import bp as pages_bp
@@ -76,7 +83,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     for blueprint in (pages_bp, auth_bp, activation_bp, account_bp, space_bp, documents_bp,
                       profile_bp, access_bp, pro_bp, adviser_bp, messages_bp, agenda_bp,
-                      health_bp):
+                      health_bp, apps_bp, fhir_bp, catalogue_bp):
         app.register_blueprint(blueprint)
     space.add_space_rules(app)
 

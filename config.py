@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from domain.catalogue import DEFAULT_FILE as CATALOGUE_DEMO_FILE
 from domain.crypto import generate_key_file
 from domain.files import private_dir
 
@@ -219,6 +220,9 @@ def load_config(instance_path: str | Path, env: dict | None = None) -> dict:
         "MAX_UPLOAD_MB": _int(env, "MAX_UPLOAD_MB", 5),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_UPLOAD_MB", 5) * 1024 * 1024 + 64 * 1024,
         "MAX_IMAGE_PIXELS": _int(env, "MAX_IMAGE_PIXELS", 40_000_000),
+        # The referenced health apps (domain/catalogue.py): read once at start-up, which
+        # stops on a faulty file. Empty: the fictional demonstration entries shipped.
+        "CATALOGUE_FILE": env.get("CATALOGUE_FILE") or str(CATALOGUE_DEMO_FILE),
         # Emergency ("bris de glace") access lasts this many hours.
         "EMERGENCY_HOURS": _int(env, "EMERGENCY_HOURS", 4),
         # Document blobs: a folder under instance/ by default, or s3://bucket[/prefix].

@@ -19,7 +19,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import audit, vault
+from domain import agenda_export, audit, vault
+from domain.fhir.wording import Wording
 from domain.models import Document, User
 from domain.models.base import utcnow
 from domain.people import represented_by
@@ -49,14 +50,28 @@ class _Sink:
         return b"".join(pieces)
 
 
+@dataclass(frozen=True)
+class Standards:
+    """What the archive's standard files need from the web layer: the words of the
+    patient summary and of the calendar file, in the person's language, and the domain
+    that names the calendar's events."""
+
+    fhir: Wording
+    calendar: agenda_export.Wording
+    uid_domain: str
+
+
 def space_archive_stream(session: Session, user: User, keyring=None,
-                         store=None, representative: bool = False) -> Iterator[bytes]:
+                         store=None, representative: bool = False,
+                         standards: Standards | None = None) -> Iterator[bytes]:
     """The account's identity and contact details, the spaces it manages and every document
     of the vault, decrypted, one file each under documents/<category>/, the medical
     profile (every section, vaccinations and measures) as JSON with its codes, and every
     conversation with its messages (attachments are named; the vault keeps those saved):
     a ZIP, as an iterator of bytes pieces (``b"".join()`` them where a whole archive is
-    wanted, never on a request path).
+    wanted, never on a request path). With `standards`, the same space in standard
+    formats too: ips.json, the International Patient Summary (a FHIR document Bundle,
+    domain/fhir/ips.py), and agenda.ics, the whole agenda with its notes (RFC 5545).
 
     Everything is read from the database before this returns (the JSON files are ready and
     the documents' rows loaded), so the caller can end its transaction and give the
@@ -76,12 +91,19 @@ def space_archive_stream(session: Session, user: User, keyring=None,
     for a complete one."""
     stamp = time.localtime()[:6]  # every entry dated from the export, as writestr() does
     files = [("mon-espace/identite.json", _identity(session, user))]
+    calendar = None
     if keyring is not None and user.wrapped_key is not None:
         files.append(("mon-espace/profil-medical.json", _profile(session, user, keyring)))
         files.append(("mon-espace/messages.json", _messages(session, user, keyring)))
+        if standards is not None:
+            files.append(("mon-espace/ips.json", _summary(session, user, keyring, standards,
+                                                          representative)))
+            calendar = _calendar(session, user, keyring, standards)
     prepared = [(_entry(name, stamp, zipfile.ZIP_DEFLATED),
                  json.dumps(data, ensure_ascii=False, indent=2).encode())
                 for name, data in files]
+    if calendar is not None:
+        prepared.append((_entry("mon-espace/agenda.ics", stamp, zipfile.ZIP_DEFLATED), calendar))
     documents = (_documents(session, user, keyring, stamp, representative)
                  if keyring is not None and store is not None else [])
     return _stream(prepared, documents,
@@ -139,6 +161,21 @@ def _profile(session: Session, user: User, keyring) -> dict:
                                 for item in measures.history(session, keyring, user, kind)]
                      for kind in measures.KINDS},
     }
+
+
+def _summary(session: Session, user: User, keyring, standards: Standards,
+             representative: bool) -> dict:
+    from domain.fhir import ips
+
+    return ips.build(session, keyring, user, standards.fhir, representative=representative)
+
+
+def _calendar(session: Session, user: User, keyring, standards: Standards) -> bytes:
+    from domain import agenda
+
+    return agenda_export.build_calendar(agenda.between(session, keyring, user),
+                                        standards.calendar, with_notes=True,
+                                        uid_domain=standards.uid_domain)
 
 
 def _messages(session: Session, user: User, keyring) -> list[dict]:
@@ -224,16 +261,18 @@ def profile_summary(session: Session, keyring, patient: User, today: date, outpu
 
 
 def export_space(session: Session, keyring, store, user: User, *,
-                 actor: audit.Actor) -> Iterator[bytes]:
-    """The person downloads a copy of their space: recorded and committed first (the audit
-    chain is not held while the archive is prepared), then space_archive_stream(), whose
-    transaction is ended so that no connection stays taken while it streams (minutes on a
-    slow link; the loaded rows stay readable, sessions do not expire them on commit).
-    Someone acting for the person (a parent, a guardian) gets it without the minor's
-    secret documents."""
+                 actor: audit.Actor, standards: Standards) -> Iterator[bytes]:
+    """The person downloads a copy of their space, with its standard files (`standards`):
+    recorded and committed first (the audit chain is not held while the archive is
+    prepared), then space_archive_stream(), whose transaction is ended so that no
+    connection stays taken while it streams (minutes on a slow link; the loaded rows stay
+    readable, sessions do not expire them on commit). Someone acting for the person (a
+    parent, a guardian) gets it without the minor's secret documents, in the vault's files
+    as in the patient summary."""
     audit.record(session, keyring, "account.exported", actor=actor, subject_id=user.id)
     session.commit()
     chunks = space_archive_stream(session, user, keyring, store,
-                                  representative=actor.acting_as == "representative")
+                                  representative=actor.acting_as == "representative",
+                                  standards=standards)
     session.commit()
     return chunks

@@ -114,8 +114,9 @@ def _associated(measure_id: str, patient_id: str) -> str:
 
 
 def add(session: Session, keyring: Keyring, patient: User, kind: MeasureKind, values: dict,
-        actor: audit.Actor) -> Measure:
-    """Record a validated measure."""
+        actor: audit.Actor, details: dict | None = None) -> Measure:
+    """Record a validated measure (`details`: more for the audit row, such as the app that
+    sent it)."""
     measured_on = date.fromisoformat(values.pop("measured_on"))
     measure_id = new_id()
     measure = Measure(id=measure_id, patient_id=patient.id, kind=kind.key,
@@ -126,8 +127,14 @@ def add(session: Session, keyring: Keyring, patient: User, kind: MeasureKind, va
     session.add(measure)
     session.flush()
     audit.record(session, keyring, "profile.measure_added", actor=actor, subject_id=patient.id,
-                 target_type="measure", target_id=measure_id, details={"kind": kind.key})
+                 target_type="measure", target_id=measure_id,
+                 details={"kind": kind.key, **(details or {})})
     return measure
+
+
+def open_values(keyring: Keyring, patient: User, measure: Measure) -> dict:
+    """One of the patient's measures' values, opened (the caller has checked access)."""
+    return _open(patient_key(keyring, patient), measure).values
 
 
 def _open(key: bytes, measure: Measure) -> MeasureView:

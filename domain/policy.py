@@ -165,6 +165,28 @@ def document_allowed(action: DocumentAction, role: Role | None, context: Documen
     return False
 
 
+# Connected apps ----------------------------------------------------------------------------
+
+def app_scope_allows(granted: frozenset[str] | set[str], resource: str, action: str) -> bool:
+    """Whether the scopes the person granted an app (SMART v2, `patient/<Resource>.<letters>`)
+    cover `action` on `resource`: "read" needs r, "search" s, "create" c."""
+    letter = {"read": "r", "search": "s", "create": "c"}.get(action)
+    if letter is None:
+        return False
+    return any(scope.startswith(f"patient/{resource}.")
+               and letter in scope.rpartition(".")[2] for scope in granted)
+
+
+def app_document_allowed(action: DocumentAction, context: DocumentContext, *,
+                         hidden: bool) -> bool:
+    """An app acts for the person who connected it, through the holder's own rule (so a
+    representative's app never gets the minor's secret), with two limits: it only reads
+    (lists, reads, downloads), and a document the person hid reaches no app, as it reaches
+    no professional without their standing."""
+    return (action in READ_ACTIONS and not hidden
+            and document_allowed(action, Role.PATIENT, context, hidden=hidden))
+
+
 # Profile entries ----------------------------------------------------------------------------
 
 class ProfileAction(StrEnum):

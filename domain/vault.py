@@ -36,6 +36,7 @@ from domain.errors import NotAllowed
 from domain.keys import patient_key
 from domain.models import (
     SYSTEM_CATEGORIES,
+    AppUpload,
     AuthorKind,
     Category,
     Document,
@@ -146,9 +147,29 @@ def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patien
     """Encrypt a checked file into the store and record it in the patient's vault."""
     title = clean_title(title)
     check_date(document_date, utcnow().date())
-    key = patient_key(keyring, patient)
     document_id = new_id()
-    blob = seal_file(store, key, document_binding(document_id, patient.id), path, size)
+    blob = seal_file(store, patient_key(keyring, patient),
+                     document_binding(document_id, patient.id), path, size)
+    return record_sealed(session, keyring, document_id=document_id, blob=blob,
+                         patient=patient, author=author, size=size, kind=kind,
+                         mimetype=mimetype, file_name=file_name, title=title,
+                         category=category, document_date=document_date, hidden=hidden,
+                         source=source, actor=actor,
+                         secret_from_representatives=secret_from_representatives)
+
+
+def record_sealed(session: Session, keyring: Keyring, *, document_id: str, blob: SealedBlob,
+                  patient: User, author: User, size: int, kind: str, mimetype: str,
+                  file_name: str, title: str, category: Category, document_date: date,
+                  hidden: bool | None, source: str, actor: audit.Actor,
+                  secret_from_representatives: bool = False,
+                  details: dict | None = None) -> Document:
+    """Record in the patient's vault a file already sealed into the store under
+    `document_id` (its blob is bound to that id), with its title and file name sealed,
+    and audit it (`details`: more for the audit row, such as the app that sent it)."""
+    title = clean_title(title)
+    check_date(document_date, utcnow().date())
+    key = patient_key(keyring, patient)
     is_patient = author.id == patient.id
     document = Document(
         id=document_id, patient_id=patient.id, author_id=author.id,
@@ -165,7 +186,8 @@ def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patien
     session.flush()
     audit.record(session, keyring, "document.added", actor=actor, subject_id=patient.id,
                  target_type="document", target_id=document_id,
-                 details={"category": category.value, "kind": kind, "size": size})
+                 details={"category": category.value, "kind": kind, "size": size,
+                          **(details or {})})
     return document
 
 
@@ -459,14 +481,16 @@ class VerifyReport:
 
 
 def verify(session: Session, store: BlobStore, *, repair: bool = False) -> VerifyReport:
-    """Compare the store with the database (documents and message attachments): blobs
+    """Compare the store with the database (documents, message attachments and the files
+    apps sent that wait to be filed): blobs
     nobody points to (orphans), rows whose blob is gone (missing) and blobs whose checksum
     no longer matches (corrupt). With `repair`, orphans are deleted (they were never
     visible to anyone)."""
     report = VerifyReport()
     known: set[str] = set()
     rows = session.execute(select(Document.id, Document.blob_key, Document.checksum).union_all(
-        select(MessageAttachment.id, MessageAttachment.blob_key, MessageAttachment.checksum)))
+        select(MessageAttachment.id, MessageAttachment.blob_key, MessageAttachment.checksum),
+        select(AppUpload.id, AppUpload.blob_key, AppUpload.checksum)))
     for document_id, blob_key, checksum in rows:
         known.add(blob_key)
         report.checked += 1

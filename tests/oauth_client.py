@@ -88,3 +88,28 @@ def bearer(token: str) -> dict:
     """The Authorization header of an API call."""
     return {"Authorization": f"Bearer {token}"}
 
+
+
+def token_for(application, login: str, scopes, *, app_slug: str = "neuf-lunes",
+              space_id: str | None = None) -> str:
+    """An access token made straight in the domain (as the consent page and the token
+    endpoint would make it) for `login`'s space, or the space `space_id` it represents."""
+    from sqlalchemy import select
+
+    from domain import apps, audit
+    from domain.models import User
+    from extensions import db, keys
+
+    with application.app_context():
+        person = db.session.scalars(select(User).where(User.login == login)).one()
+        space = db.session.get(User, space_id) if space_id else person
+        code, access = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        connection = apps.connect(
+            db.session, keys.ring, app_slug=app_slug, allowed=tuple(scopes),
+            requested=list(scopes), ticked=list(scopes), space=space, granted_by=person,
+            redirect_uri="https://app.example/retour", code=code, code_challenge="c" * 43,
+            challenge_method="S256", actor=audit.Actor(person.id))
+        apps.issue(db.session, keys.ring, connection_id=connection.id,
+                   scopes=connection.scopes, access_token=access, refresh_token=None)
+        db.session.commit()
+    return access

@@ -27,7 +27,7 @@ def allow(area: Area) -> Callable:
 
 
 public = allow(Area.PUBLIC)
-app_api = allow(Area.APP_API)
+bearer_only = allow(Area.APP_API)  # the app API: no session, a token per call
 
 
 def for_apps() -> bool:

@@ -42,6 +42,8 @@ def register(app: Flask) -> None:
     register_representation(app)
     from web.cli_accounts import register_accounts
     register_accounts(app)
+    from web.cli_catalogue import register_catalogue
+    register_catalogue(app)
 
     @app.cli.group("db")
     def db_group():

@@ -24,7 +24,7 @@ NAV = {
         ("profile.overview", _l("Profil")),
         ("agenda.index", _l("Agenda")),
         ("messages.inbox", _l("Messagerie")),
-        ("space.catalogue", _l("Catalogue")),
+        ("catalogue.index", _l("Catalogue")),
         ("access.overview", _l("Accès")),
     ),
     Role.PROFESSIONAL: (("pro.home", _l("Accueil professionnel")),

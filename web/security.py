@@ -12,7 +12,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'; form-action 'self'")
 
 COMPRESSIBLE = {"text/html", "text/css", "text/plain", "text/javascript", "application/javascript",
-                "application/json", "image/svg+xml", "text/calendar", "text/csv"}
+                "application/json", "application/fhir+json", "image/svg+xml", "text/calendar",
+                "text/csv"}
 MIN_COMPRESS_BYTES = 256
 
 

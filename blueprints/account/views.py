@@ -25,6 +25,7 @@ from extensions import blobs, db, keys, limiter
 from web.access import actor, allow
 from web.devices import describe_device
 from web.forms import Form
+from web.labels import export as export_labels
 from web.reauth import password_error
 from web.render import redirect_to, render_page, swap_or_see_other
 from web.space import owner as space_owner
@@ -153,7 +154,7 @@ def export():
     """Everything my space holds, as a ZIP I can keep before closing it, streamed as it is
     written (never whole in memory)."""
     chunks = exports.export_space(db.session, keys.ring, blobs.store, space_owner(),
-                                  actor=actor())
+                                  actor=actor(), standards=export_labels.standards())
     response = Response(stream_with_context(chunks), mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         "attachment; filename=\"mon-espace-sante.zip\"; filename*=UTF-8''mon-espace-sante.zip")

@@ -4,6 +4,7 @@ and audited is domain/apps.py's."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
@@ -17,26 +18,26 @@ from domain.errors import NotAllowed
 from domain.policy import Area
 from extensions import csrf, db, keys, limiter
 from web import assist as assisted_session
-from web import catalogue, oauth, space
-from web.access import actor, allow, app_api
-from web.labels.apps import scope_label
+from web import catalogue, oauth, security, space
+from web.access import actor, allow, bearer_only
+from web.labels.catalogue import data_label, in_language
 from web.render import redirect_to, render_page
 
 OWN_SPACE = "moi"
 
 
-def _origin(uri: str) -> str:
-    parts = urlsplit(uri)
-    return f"{parts.scheme}://{parts.netloc}"
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|http://\[::1\](:[0-9]{1,5})?")
 
 
-def _to_app(response: Response, redirect_uri: str | None) -> Response:
-    """Sending the browser back to the app ends a form submission: the page's CSP lets
-    this one form go to the app's own address, and nowhere else."""
-    if redirect_uri:
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; frame-ancestors 'none'; "
-            f"form-action 'self' {_origin(redirect_uri)}")
+def _form_may_go_to(response: Response, redirect_uri: str | None) -> Response:
+    """The consent form's answer sends the browser back to the app, and browsers apply
+    the form page's CSP `form-action` to that redirect: the consent page (and the answer)
+    let forms go to this one app's origin as well as to the site."""
+    parts = urlsplit(redirect_uri or "")
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if redirect_uri and ORIGIN.fullmatch(origin):
+        response.headers["Content-Security-Policy"] = security.CSP.replace(
+            "form-action 'self'", f"form-action 'self' {origin}")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -64,13 +65,15 @@ def _consent_actor(chosen: str):
 def _consent_page(grant, *, status=200, errors=(), ticked=(), chosen=OWN_SPACE):
     entry = grant.request.client.entry
     purposes = {use.scope: use.purpose for use in entry.data}
-    requested = [(scope, scope_label(scope), purposes.get(scope, {}))
+    requested = [(scope, data_label(scope),
+                  in_language(purposes[scope]) if scope in purposes else "")
                  for scope in apps.scope_list(grant.request.scope or "")]
-    return render_page("apps/consent.html", status=status, entry=entry, requested=requested,
+    page = render_page("apps/consent.html", status=status, entry=entry, requested=requested,
                        space_choices=_spaces(), chosen=chosen, ticked=set(ticked),
                        errors=list(errors), has_errors=bool(errors),
                        assisted=assisted_session.assisted(), own_space=OWN_SPACE,
-                       action=request.full_path)
+                       action=request.full_path, generic_title=True)
+    return _form_may_go_to(page, grant.redirect_uri)
 
 
 def _refused_page(error: OAuth2Error) -> Response:
@@ -89,7 +92,8 @@ def authorize():
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
         if error.redirect_uri:  # a known app at one of its own addresses: tell it there
-            return _to_app(server.handle_error_response(None, error), error.redirect_uri)
+            return _form_may_go_to(server.handle_error_response(None, error),
+                                   error.redirect_uri)
         return _refused_page(error)
     if request.method == "GET" or assisted_session.assisted():
         return _consent_page(grant)
@@ -100,7 +104,7 @@ def authorize():
         apps.refuse(db.session, keys.ring, app_slug=grant.request.client.get_client_id(),
                     space=spaces.get(chosen, user), actor=_consent_actor(chosen))
         db.session.commit()
-        return _to_app(server.create_authorization_response(grant=grant, grant_user=None),
+        return _form_may_go_to(server.create_authorization_response(grant=grant, grant_user=None),
                        redirect_uri)
     ticked = request.form.getlist("donnees")
     errors = []
@@ -108,7 +112,7 @@ def authorize():
         errors.append(("espace", _("Choisissez l’espace auquel connecter ce service.")))
     if not set(ticked) & set(apps.scope_list(grant.request.scope or "")):
         errors.append(("donnees", _("Cochez au moins une donnée à partager, ou choisissez "
-                                    "« Refuser »."))) 
+                                    "« Refuser ».")))
     if errors:
         return _consent_page(grant, status=422, errors=errors, ticked=ticked, chosen=chosen)
     consent = oauth.Consent(space=spaces[chosen], granted_by=user, ticked=ticked,
@@ -121,7 +125,7 @@ def authorize():
             "donnees", _("Cochez au moins une donnée à partager, ou choisissez "
                          "« Refuser »."))])
     db.session.commit()
-    return _to_app(response, redirect_uri)
+    return _form_may_go_to(response, redirect_uri)
 
 
 def _app_limit() -> str:
@@ -133,7 +137,7 @@ def _client_key() -> str:
 
 
 @bp.post("/oauth/jeton")
-@app_api
+@bearer_only
 @csrf.exempt
 @limiter.limit(_app_limit, key_func=_client_key)
 def token():
@@ -144,7 +148,7 @@ def token():
 
 
 @bp.post("/oauth/revocation")
-@app_api
+@bearer_only
 @csrf.exempt
 @limiter.limit(_app_limit, key_func=_client_key)
 def revoke():
@@ -157,7 +161,7 @@ def revoke():
 def _connected_items():
     known = catalogue.current()
     return [(connection, known.get(connection.app_slug),
-             [scope_label(scope) for scope in apps.scope_list(connection.scopes)])
+             [data_label(scope) for scope in apps.scope_list(connection.scopes)])
             for connection in apps.connections(db.session, space.owner())]
 
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     abort,
     flash,
@@ -16,6 +14,7 @@ from domain import uploads, vault
 from domain.forms import Problem
 from domain.models import SYSTEM_CATEGORIES, Category
 from domain.policy import Area, DocumentAction
+from domain.representation import today_in_france
 from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
 from web.document_form import DOCUMENT, DOCUMENT_CHANGE, SETTINGS, VISIBILITY
@@ -96,7 +95,7 @@ def document_list():
 def document_add():
     """Add a document: file, title, date, category, visibility. Works as a plain form; with
     JavaScript a progress bar shows the upload."""
-    today = date.today()
+    today = today_in_france()
     if request.method == "GET":
         return render_page("documents/add.html", **_context(
             errors=[], has_errors=False, form=DOCUMENT.blank(date=today)))

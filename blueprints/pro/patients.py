@@ -4,8 +4,6 @@ deposit a document, record a vaccination."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +23,7 @@ from domain.errors import NotAllowed
 from domain.forms import Field, Problem
 from domain.models.base import utcnow
 from domain.policy import Area, ProfileAction
+from domain.representation import today_in_france
 from extensions import blobs, db, keys
 from web.access import actor, allow
 from web.care import emergency_actor, open_or_404
@@ -194,10 +193,10 @@ def patient_deposit(patient_id: str):
     if filled is None:
         return render_page("pro/deposit.html", errors=[], has_errors=False,
                            typed=DEPOSIT.blank(), patient=patient,
-                           minor=profile.is_minor(patient, date.today()),
+                           minor=profile.is_minor(patient, today_in_france()),
                            categories=[(item, CATEGORY_LABELS[item]) for item in allowed])
     errors, typed = filled.errors, filled.typed
-    minor = profile.is_minor(patient, date.today())
+    minor = profile.is_minor(patient, today_in_france())
     if category is None and not filled.problem("category"):
         errors.append(("category", DEPOSIT.message(Problem("category", "choice"))))
     if category is None:
@@ -240,7 +239,7 @@ def patient_vaccination(patient_id: str):
     errors: list[tuple[str, str]] = []
     typed = {"vaccinator": current_user.display_name}
     if request.method == "POST":
-        reading = profile.validate(section, request.form, date.today(), patient.birth_date)
+        reading = profile.validate(section, request.form, today_in_france(), patient.birth_date)
         typed = reading.typed
         if reading.ok:
             try:

@@ -17,6 +17,7 @@ from domain import growth as who
 from domain import measures
 from domain.policy import Area, ProfileAction
 from domain.profile import is_minor
+from domain.representation import today_in_france
 from extensions import db, keys
 from web import charts
 from web.access import actor, allow
@@ -32,13 +33,13 @@ PER_PAGE = 20
 
 def _kind(slug: str) -> measures.MeasureKind:
     kind = measures.BY_SLUG.get(slug)
-    if kind is None or kind not in measures.kinds_for(space_owner(), date.today()):
+    if kind is None or kind not in measures.kinds_for(space_owner(), today_in_france()):
         abort(404)
     return kind
 
 
 def _blank() -> dict:
-    today = date.today()
+    today = today_in_france()
     return {"measured_on": {"day": str(today.day), "month": str(today.month),
                             "year": str(today.year)}}
 
@@ -46,7 +47,7 @@ def _blank() -> dict:
 @bp.get("/mesures")
 @patient
 def measures_overview():
-    today = date.today()
+    today = today_in_france()
     kinds = measures.kinds_for(space_owner(), today)
     latest = measures.latest(db.session, keys.ring, space_owner(), kinds)
     db.session.commit()
@@ -60,7 +61,7 @@ def measures_overview():
 
 def _growth(kind: measures.MeasureKind) -> bool:
     return kind.growth and space_owner().birth_date is not None and is_minor(
-        space_owner(), date.today())
+        space_owner(), today_in_france())
 
 
 def _standards(kind: measures.MeasureKind | str, items: list):
@@ -187,7 +188,7 @@ def bmi_history():
     """A child's BMI by age against the WHO lines, from weights and heights taken close
     together (domain.measures.bmi_history); an adult's BMI is on the overview, where an
     adult is sent."""
-    if not (space_owner().birth_date and is_minor(space_owner(), date.today())):
+    if not (space_owner().birth_date and is_minor(space_owner(), today_in_france())):
         return redirect_to(url_for("profile.measures_overview"), 302)  # an adult's is there
     try:
         page = max(1, int(request.args.get("page", "1")))
@@ -232,7 +233,7 @@ def measure_history(slug: str):
 @patient
 def measure_add(slug: str):
     kind = _kind(slug)
-    reading = measures.validate(kind, request.form, date.today(), space_owner().birth_date)
+    reading = measures.validate(kind, request.form, today_in_france(), space_owner().birth_date)
     if not reading.ok:
         errors = [(problem.field, message(kind.key, problem)) for problem in reading.problems]
         return _history_page(kind, typed=reading.typed, errors=errors, status=422)

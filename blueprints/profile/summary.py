@@ -3,13 +3,12 @@ same content as a tagged PDF (PDF/UA) in the UI language."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import make_response
 
 from blueprints.profile import bp
 from domain import exports
 from domain.policy import Area
+from domain.representation import today_in_france
 from extensions import db, keys
 from web.access import actor, allow
 from web.outgoing import render_pdf
@@ -20,7 +19,7 @@ patient = allow(Area.PATIENT_SPACE)
 
 
 def _context(output: str) -> dict:
-    today = date.today()
+    today = today_in_france()
     summary = exports.profile_summary(db.session, keys.ring, space_owner(), today, output,
                                       actor())
     db.session.commit()

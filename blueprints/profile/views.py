@@ -12,6 +12,7 @@ from blueprints.profile import bp
 from domain import profile, vaccination
 from domain.forms import echo
 from domain.policy import Area, ProfileAction
+from domain.representation import today_in_france
 from extensions import db, keys
 from web.access import actor, allow
 from web.labels.profile import message
@@ -25,7 +26,7 @@ OVERVIEW_FIRST = 10  # entries shown per section on the overview, newest first
 def _section(slug: str) -> profile.Section:
     section = profile.BY_SLUG.get(slug)
     if section is None or (section.adults_only and profile.is_minor(space_owner(),
-                                                                     date.today())):
+                                                                     today_in_france())):
         abort(404)
     return section
 
@@ -50,7 +51,7 @@ def _due(section: profile.Section, view) -> dict:
         return {}
     doses = [vaccination.Dose(item.values["vaccine"], date.fromisoformat(
         item.values["given_on"])) for item in view.entries]
-    return {"due": vaccination.due(space_owner().birth_date, doses, date.today())}
+    return {"due": vaccination.due(space_owner().birth_date, doses, today_in_france())}
 
 
 def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
@@ -85,7 +86,7 @@ def section_show(slug: str):
 @patient
 def entry_add(slug: str):
     section = _section(slug)
-    reading = profile.validate(section, request.form, date.today(),
+    reading = profile.validate(section, request.form, today_in_france(),
                                space_owner().birth_date)
     if reading.ok:
         try:
@@ -135,7 +136,7 @@ def entry_edit(slug: str, entry_id: str):
     item = _entry(section, entry_id, ProfileAction.EDIT)
     typed, errors = echo(section.fields, item.values), []
     if request.method == "POST":
-        reading = profile.validate(section, request.form, date.today(),
+        reading = profile.validate(section, request.form, today_in_france(),
                                space_owner().birth_date)
         if reading.ok:
             profile.update_entry(db.session, keys.ring, space_owner(), item, reading.values,

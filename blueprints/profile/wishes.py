@@ -4,8 +4,6 @@ what the law says about organ donation."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +13,7 @@ from domain import profile, uploads, vault
 from domain.forms import Field
 from domain.models import Category
 from domain.policy import Area
+from domain.representation import today_in_france
 from extensions import db, keys
 from web.access import allow
 from web.forms import Form
@@ -38,7 +37,7 @@ DIRECTIVES_FORM = Form(
 @bp.get("/entourage")
 @patient
 def entourage():
-    minor = profile.is_minor(space_owner(), date.today())
+    minor = profile.is_minor(space_owner(), today_in_france())
     sections = tuple(section for section in profile.SECTIONS
                      if section.group == "entourage" and not (minor and section.adults_only))
     views = profile.load(db.session, keys.ring, space_owner(), sections)
@@ -54,7 +53,7 @@ def entourage():
 @patient
 def directives_document():
     """Attach advance directives as a document; it replaces the previous one."""
-    if profile.is_minor(space_owner(), date.today()):
+    if profile.is_minor(space_owner(), today_in_france()):
         abort(404)
     errors: list[tuple[str, str]] = []
     typed = DIRECTIVES_FORM.blank()["date"]

@@ -13,8 +13,7 @@ from web.space import represented
 
 patient = allow(Area.PATIENT_SPACE)
 
-# The sections of the space as the dashboard presents them; the catalogue's page still says
-# it is coming.
+# The sections of the space as the dashboard presents them.
 SECTIONS = {
     "documents": (_l("Documents"), _l("Le coffre-fort de vos documents de santé : "
                                      "ordonnances, résultats d’analyses, comptes rendus, "
@@ -32,11 +31,6 @@ SECTIONS = {
 }
 
 
-def _coming(key: str):
-    title, description = SECTIONS[key]
-    return render_page("space/coming.html", title=title, description=description)
-
-
 @bp.get("/mon-espace")
 @patient
 def dashboard():
@@ -48,11 +42,3 @@ def dashboard():
     return render_page("space/dashboard.html",
                        represented=represented_by(db.session, current_user.id),
                        sections=SECTIONS, news=found, unread=found.unread)
-
-
-@bp.get("/catalogue")
-@patient
-def catalogue():
-    return _coming("catalogue")
-
-

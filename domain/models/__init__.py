@@ -1,7 +1,7 @@
 """Typed SQLAlchemy 2.0 models, one module per area."""
 
 from domain.models.agenda import AgendaItem, CalendarFeed, ItemKind
-from domain.models.apps import AppAuthorizationCode, AppConnection, AppToken
+from domain.models.apps import AppAuthorizationCode, AppConnection, AppToken, AppUpload
 from domain.models.assist import Accompaniment
 from domain.models.audit import AuditEvent, AuditHead
 from domain.models.base import Base
@@ -41,6 +41,7 @@ __all__ = [
     "AppAuthorizationCode",
     "AppConnection",
     "AppToken",
+    "AppUpload",
     "Accompaniment",
     "AgendaItem",
     "CalendarFeed",

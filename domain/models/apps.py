@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.models.base import Base, UTCDateTime, new_id, utcnow
+from domain.models.base import Base, EncryptedFile, UTCDateTime, new_id, utcnow
 
 
 class AppConnection(Base):
@@ -73,3 +73,18 @@ class AppToken(Base):
     refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refresh_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AppUpload(EncryptedFile, Base):
+    """A file an app sent (FHIR Binary), checked and sealed like any upload, waiting for
+    the DocumentReference that files it in the vault. Its id is the document's to be (the
+    blob is bound to it); unclaimed, it is deleted after UPLOAD_LIFETIME."""
+
+    __tablename__ = "app_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("app_connections.id", ondelete="CASCADE"), index=True)
+    file_name_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

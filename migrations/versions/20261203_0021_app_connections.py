@@ -1,4 +1,5 @@
-"""app connections: consents for catalogue apps, their authorisation codes and tokens
+"""app connections: consents for catalogue apps, their authorisation codes and tokens, and
+the files apps send before filing them
 
 Revision ID: 0021
 Revises: 0020
@@ -77,9 +78,33 @@ def upgrade():
     op.create_index(op.f('ix_app_tokens_connection_id'), 'app_tokens', ['connection_id'])
     op.create_index(op.f('ix_app_tokens_family_id'), 'app_tokens', ['family_id'])
     op.create_index(op.f('ix_app_tokens_code_hash'), 'app_tokens', ['code_hash'])
+    op.create_table(
+        'app_uploads',
+        sa.Column('id', sa.String(32), nullable=False),
+        sa.Column('connection_id', sa.String(32), nullable=False),
+        sa.Column('file_name_sealed', sa.LargeBinary(), nullable=False),
+        sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('expires_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('kind', sa.String(10), nullable=False),
+        sa.Column('mimetype', sa.String(60), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('blob_key', sa.String(40), nullable=False),
+        sa.Column('blob_size', sa.Integer(), nullable=False),
+        sa.Column('checksum', sa.String(64), nullable=False),
+        sa.Column('wrapped_key', sa.LargeBinary(), nullable=False),
+        sa.Column('scheme', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['connection_id'], ['app_connections.id'],
+                                name=op.f('fk_app_uploads_connection_id_app_connections'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_app_uploads')),
+        sa.UniqueConstraint('blob_key', name=op.f('uq_app_uploads_blob_key')),
+    )
+    op.create_index(op.f('ix_app_uploads_connection_id'), 'app_uploads', ['connection_id'])
+    op.create_index(op.f('ix_app_uploads_expires_at'), 'app_uploads', ['expires_at'])
 
 
 def downgrade():
+    op.drop_table('app_uploads')
     op.drop_table('app_tokens')
     op.drop_table('app_authorization_codes')
     op.drop_table('app_connections')

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 
 from tests.html_checks import check_page
 
-SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language"}
+SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language", "apps.authorize"}
 # Pages that only exist in the middle of a flow; their own tests check them.
 FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions",
              "/activation/coordonnees", "/activation/coordonnees/verification",
@@ -25,12 +27,23 @@ FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions"
              "/connexion/courrier-recu"}  # after the password (test_factor_reset.py)
 FLOW_STARTS = ("/connexion", "/activation", "/mot-de-passe-oublie")
 ROLES = (None, "camille.martin", "dr.bernard", "pharma.petit", "conseil.durand")
+# Pages behind an argument that no flow reaches first: checked at a sample address.
+SAMPLE_PATHS = {"catalogue.detail": "/catalogue/exemple-balance",
+                # the consent page as an app sends the person to it
+                "apps.authorize": "/oauth/autoriser?" + urlencode({
+                    "response_type": "code", "client_id": "exemple-balance",
+                    "redirect_uri": "http://127.0.0.1:8765/retour", "state": "x",
+                    "scope": "patient/Observation.rs patient/Observation.c",
+                    "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                    "code_challenge_method": "S256"})}
 
 
 def page_routes(app) -> list[str]:
-    return sorted(rule.rule for rule in app.url_map.iter_rules()
-                  if "GET" in rule.methods and not rule.arguments
-                  and rule.endpoint not in SKIPPED_ENDPOINTS)
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
+    return sorted([rule.rule for rule in rules
+                   if not rule.arguments and rule.endpoint not in SKIPPED_ENDPOINTS]
+                  + [SAMPLE_PATHS[rule.endpoint] for rule in rules
+                     if rule.endpoint in SAMPLE_PATHS])
 
 
 def test_the_route_list_is_not_empty(app):

@@ -35,7 +35,7 @@ PATIENT_NAMES = ("Camille", "Martin")
 ID = re.compile(r"[0-9a-f]{32}")
 
 PATIENT_BLUEPRINTS = {"space", "documents", "profile", "agenda", "messages", "access",
-                      "account"}
+                      "account", "catalogue"}
 # GET routes of those blueprints that are not pages of the patient's space.
 NOT_PATIENT_PAGES = {
     "agenda.feed_read": "the calendar feed, read by calendar apps at its secret address",
@@ -43,7 +43,7 @@ NOT_PATIENT_PAGES = {
 }
 # htmx targets a GET page may be asked for (web/render.py gives their fragment).
 HTMX_TARGETS = ("section-content", "measure-content", "month-content", "document-list",
-                "message-list", "entry-{entry_id}")
+                "message-list", "entry-{entry_id}", "catalogue-results")
 # Pages whose h1 names the item: a fixed generic title, marked data-generic.
 GENERIC = {
     "documents.document_show": "Document",
@@ -218,7 +218,8 @@ def patient_pages(app, ids: dict[str, str], *, represented: bool):
             continue
         values = {name: ids.get(name) for name in rule.arguments}
         if "slug" in rule.arguments:
-            values["slug"] = "poids" if "/mesures/" in rule.rule else "allergies"
+            values["slug"] = ("exemple-balance" if rule.endpoint.startswith("catalogue.")
+                              else "poids" if "/mesures/" in rule.rule else "allergies")
         if any(value is None for value in values.values()):
             unfilled.append(rule.endpoint)
             continue

@@ -50,6 +50,7 @@ QUERY_PARAMETERS = [
     ("/agenda/passes", ("page",), "blueprints/agenda/views.py"),
     ("/agenda/ajouter", ("type",), "blueprints/agenda/views.py"),
     ("/documents", ("categorie", "q", "page"), "blueprints/documents/views.py"),
+    ("/catalogue", ("categorie",), "blueprints/catalogue/views.py"),
     ("/messagerie", ("page",), "blueprints/messages/common.py"),
     ("/pro/messagerie", ("page",), "blueprints/messages/common.py"),
     ("/messagerie/{conversation}", ("avant",), "blueprints/messages/common.py"),

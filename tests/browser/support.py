@@ -170,6 +170,13 @@ def role_may_see(role: str, route: Route) -> bool:
     return (status == 200 and mimetype == "text/html") or status >= 500
 
 
+CONSENT_PATH = ("/oauth/autoriser?response_type=code&client_id=exemple-balance&state=x"
+                "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fretour"
+                "&scope=patient%2FObservation.rs+patient%2FObservation.c"
+                "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+                "&code_challenge_method=S256")
+
+
 @functools.cache
 def targets() -> tuple[Target, ...]:
     found = []
@@ -192,6 +199,12 @@ def targets() -> tuple[Target, ...]:
         Target("patient", "/espace/<leo>/profil/mesures/imc", state="imc-de-leo"),
         *(Target("conseiller", f"/conseiller/fiches/{slug}")
           for slug in ("activer", "refuser", "arnaques", "a-la-maison")),
+        # A service of the catalogue (routes with an argument are not discovered), and the
+        # list filtered by category.
+        Target("patient", "/catalogue/exemple-balance"),
+        Target("patient", "/catalogue?categorie=grossesse"),
+        # The consent page, as an app sends the person to it (issue 19).
+        Target("patient", CONSENT_PATH),
     ]
     return tuple(found)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -15,12 +16,15 @@ from datetime import date
 
 import pytest
 from flask import has_request_context
+from icalendar import Calendar
 from sqlalchemy import select
 
-from domain import audit, exports, vault
+from domain import agenda, audit, exports, fhir, vault
 from domain.crypto import CHUNK_SIZE
 from domain.models import AuditEvent, Category, User
 from extensions import blobs, db, keys
+from tests.domain import fhir_space
+from web.labels import export as export_labels
 
 MB = 1_000_000
 # Measured: a peak of 0.79 MB for 20 documents of 1 MB (tracemalloc, Python 3.11, SQLite;
@@ -56,13 +60,18 @@ def _add_documents(patient: User, folder, sizes: list[int]) -> dict[str, str]:
     return digests
 
 
-def _check_archive(archive: zipfile.ZipFile, digests: dict[str, str]) -> None:
+JSON_FILES = {"mon-espace/identite.json", "mon-espace/profil-medical.json",
+              "mon-espace/messages.json"}
+STANDARD_FILES = {"mon-espace/ips.json", "mon-espace/agenda.ics"}
+
+
+def _check_archive(archive: zipfile.ZipFile, digests: dict[str, str],
+                   standard: bool = False) -> None:
     assert archive.testzip() is None
     names = set(archive.namelist())
-    assert {"mon-espace/identite.json", "mon-espace/profil-medical.json",
-            "mon-espace/messages.json"} <= names
-    assert names - {"mon-espace/identite.json", "mon-espace/profil-medical.json",
-                    "mon-espace/messages.json"} == set(digests)
+    expected = JSON_FILES | (STANDARD_FILES if standard else set())
+    assert expected <= names
+    assert names - expected == set(digests)
     for name, digest in digests.items():
         with archive.open(name) as member:
             assert hashlib.file_digest(member, "sha256").hexdigest() == digest, name
@@ -148,10 +157,17 @@ def test_the_export_downloads_as_a_stream_with_the_session_open(app, signed_in, 
     assert seen == [(True, 0, True)] + [(True, 1, True)] * 3
     assert pool.checkedout() == 0
     with zipfile.ZipFile(io.BytesIO(b"".join(pieces))) as archive:
-        _check_archive(archive, digests)
+        _check_archive(archive, digests, standard=True)
+        summary = json.loads(archive.read("mon-espace/ips.json"))
+        calendar = Calendar.from_ical(archive.read("mon-espace/agenda.ics"))
     with app.app_context():
+        fhir.validate(summary)
         assert db.session.scalar(select(AuditEvent).where(
             AuditEvent.action == "account.exported")) is not None
+    [result] = [section for section in summary["entry"][0]["resource"]["section"]
+                if section["code"]["coding"][0]["code"] == "30954-2"]
+    assert len(result["entry"]) == len(digests)  # every lab result, by reference
+    assert calendar.get("x-wr-calname") == "Agenda santé"
 
 
 @pytest.mark.parametrize("with_keys", [True, False])
@@ -173,3 +189,57 @@ def test_a_download_cut_short_closes_cleanly(app, demo_users, tmp_path):
         assert len(next(stream)) > CHUNK_SIZE  # the JSON files and the first chunk
         stream.close()  # what Werkzeug does when the person cancels the download
         assert next(stream, None) is None
+
+
+def _standard_files(pieces) -> tuple[zipfile.ZipFile, dict, Calendar]:
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
+    assert archive.testzip() is None
+    kinds = {info.filename: info.compress_type for info in archive.infolist()}
+    assert {kinds[name] for name in STANDARD_FILES} == {zipfile.ZIP_DEFLATED}
+    return (archive, json.loads(archive.read("mon-espace/ips.json")),
+            Calendar.from_ical(archive.read("mon-espace/agenda.ics")))
+
+
+def test_the_archive_holds_the_summary_and_the_agenda_in_standard_formats(app, demo_users,
+                                                                          tmp_path):
+    with app.test_request_context():
+        camille = fhir_space.seed(tmp_path, agenda.today())
+        items = agenda.between(db.session, keys.ring, camille)
+        plain = list(exports.space_archive_stream(db.session, camille, keys.ring, blobs.store))
+        pieces = list(exports.space_archive_stream(db.session, camille, keys.ring, blobs.store,
+                                                   standards=export_labels.standards()))
+        archive, summary, calendar = _standard_files(pieces)
+        fhir.validate(summary)
+    assert not STANDARD_FILES & set(zipfile.ZipFile(io.BytesIO(b"".join(plain))).namelist())
+    assert set(archive.namelist()) - JSON_FILES - STANDARD_FILES == {
+        name for name in archive.namelist() if name.startswith("mon-espace/documents/")}
+    composition = summary["entry"][0]["resource"]
+    assert composition["type"]["coding"][0]["code"] == "60591-5"
+    assert composition["subject"]["reference"] == summary["entry"][1]["fullUrl"]
+    assert summary["entry"][1]["resource"]["id"] == camille.id
+    events = calendar.walk("VEVENT")
+    assert len(events) == len(items) == 5
+    assert {str(event["summary"]) for event in events} == {item.title for item in items}
+    # The person's own copy keeps the notes (as the agenda's own download does).
+    assert any("Note privée" in str(event["description"]) for event in events)
+
+
+def test_a_representatives_archive_leaves_the_secret_out_of_the_summary(app, demo_users,
+                                                                        tmp_path):
+    with app.test_request_context():
+        leo = fhir_space.child()
+        doctor = fhir_space.user("dr.bernard")
+        for title, secret in (("Analyse ordinaire", False), ("Analyse confidentielle", True)):
+            fhir_space.add_document(leo, tmp_path, title, Category.LAB_RESULTS,
+                                    date(2026, 1, 5), author=doctor, secret=secret)
+        db.session.commit()
+        parent = fhir_space.user("camille.martin")
+        pieces = list(exports.export_space(
+            db.session, keys.ring, blobs.store, leo, standards=export_labels.standards(),
+            actor=audit.Actor(user_id=parent.id, acting_as="representative")))
+        archive, summary, _calendar = _standard_files(pieces)
+        fhir.validate(summary)
+    said = json.dumps(summary, ensure_ascii=False)
+    assert "Analyse ordinaire" in said and "confidentielle" not in said
+    assert not any("confidentielle" in name for name in archive.namelist())
+    assert summary["entry"][1]["resource"]["gender"] == "male"  # Léo's insurer record

@@ -12,6 +12,9 @@ EXPECTED = {
     Area.PATIENT_SPACE: {Role.PATIENT},
     Area.PRO_PORTAL: {Role.PROFESSIONAL},
     Area.ADVISER_DESK: {Role.ADVISER},
+    # The token endpoint and the FHIR API open no session: whoever calls passes the area,
+    # and the bearer token (domain/apps.py) and the app rules decide everything.
+    Area.APP_API: {None, *Role},
 }
 
 

@@ -1,13 +1,13 @@
 """Wording tables shared by several areas: professions, document categories, the medical
-profile's sections, fields and values. Templates read them through Jinja filters
-(`section.key|section_title`, `section|main_text(item.values)`), so views need not pass
-the tables in each render call."""
+profile's sections, fields and values, the catalogue's categories and data uses. Templates
+read them through Jinja filters (`section.key|section_title`, `section|main_text(item.values)`),
+so views need not pass the tables in each render call."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from web.labels import access, documents, profile, profile_display
+from web.labels import access, catalogue, documents, profile, profile_display
 
 
 def _lookup(table: dict):
@@ -21,6 +21,13 @@ FILTERS = {
     "access_mode": _lookup(access.MODE_LABELS),
     "action_label": access.action_label,
     "outcome_label": _lookup(access.OUTCOME_LABELS),
+    # The catalogue of apps: `app.category|app_category`, `use.scope|data_label`,
+    # `app.description|in_language`.
+    "app_category": _lookup(catalogue.CATEGORY_LABELS),
+    "app_sector": _lookup(catalogue.SECTOR_LABELS),
+    "accessibility_status": _lookup(catalogue.ACCESSIBILITY_LABELS),
+    "data_label": catalogue.data_label,
+    "in_language": catalogue.in_language,
     # Documents.
     "category_label": _lookup(documents.CATEGORY_LABELS),
     "kind_label": documents.kind_label,

@@ -47,6 +47,7 @@ ASSISTED_TITLES = {
     "messages": _l("Messagerie"),
     "agenda": _l("Agenda"),
     "access": _l("Accès et historique"),
+    "catalogue": _l("Catalogue de services"),
     "account": _l("Mon compte"),
 }
 ASSISTED_DEFAULT_TITLE = _l("Mon espace santé")

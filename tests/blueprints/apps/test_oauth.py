@@ -94,14 +94,19 @@ def test_refusing_sends_access_denied_back_and_is_written_down(app, signed_in):
         assert event.outcome == "denied" and event.target_id == APP
 
 
-def test_the_form_that_sends_the_browser_back_may_only_go_to_the_app(app, signed_in):
+def test_the_consent_form_may_go_to_the_site_and_this_app_only(app, signed_in):
+    """Browsers apply the form page's form-action to the redirect that answers it."""
     browser = signed_in(PATIENT)
     url, _verifier = authorize_url()
-    page = browser.get(url).get_data(as_text=True)
-    answer = browser.post(url, data={"csrf_token": csrf_from(page), "decision": "autoriser",
-                                     "espace": "moi", "donnees": ["patient/Observation.rs"]})
-    policy = answer.headers["Content-Security-Policy"]
-    assert "form-action 'self' http://127.0.0.1:8765" in policy
+    page = browser.get(url)
+    for response in (page, browser.post(url, data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)), "decision": "autoriser",
+            "espace": "moi"})):  # the page again, with its error
+        policy = response.headers["Content-Security-Policy"]
+        assert "form-action 'self' http://127.0.0.1:8765;" in policy + ";"
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "form-action 'self';" in browser.get("/services-connectes").headers[
+        "Content-Security-Policy"] + ";"
 
 
 def test_a_wrong_verifier_or_none_gets_no_token(app, signed_in, client):

@@ -24,6 +24,7 @@ def test_export_holds_the_profile_with_codes_and_measures(app, signed_in, demo_u
     archive = client.get("/mon-compte/export.zip")
     with zipfile.ZipFile(io.BytesIO(archive.data)) as zipped:
         data = json.loads(zipped.read("mon-espace/profil-medical.json"))
+        summary = json.loads(zipped.read("mon-espace/ips.json"))
     allergy = data["sections"]["allergies"]["entries"][0]
     assert allergy["substance"] == {"key": "penicillins", "text": None,
                                     "system": "http://www.whocc.no/atc", "code": "J01C"}
@@ -32,6 +33,17 @@ def test_export_holds_the_profile_with_codes_and_measures(app, signed_in, demo_u
         "dtp", "influenza"}
     assert len(data["measures"]["weight"]) == 12
     assert set(data["measures"]["blood_pressure"][0]) == {"date", "systolic", "diastolic"}
+    # The same profile in the International Patient Summary, with the same codes.
+    resources = {entry["resource"]["resourceType"]: entry["resource"]
+                 for entry in summary["entry"]}
+    assert resources["AllergyIntolerance"]["code"]["coding"] == [
+        {"system": "http://www.whocc.no/atc", "code": "J01C"}]
+    assert resources["Condition"]["code"]["coding"] == [
+        {"system": "http://hl7.org/fhir/sid/icd-10", "code": "J45"}]
+    weights = [entry["resource"] for entry in summary["entry"]
+               if entry["resource"].get("code", {}).get("coding", [{}])[0].get("code")
+               == "29463-7"]
+    assert len(weights) == 1  # the latest weight: a summary, not the history
 
 
 def test_demo_profile_is_seeded_once(app, demo_users):

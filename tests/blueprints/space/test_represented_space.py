@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -299,6 +300,9 @@ def test_the_parent_exports_and_closes_the_childs_space(app, signed_in):
     assert export.status_code == 200 and export.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(export.data)).namelist()
     assert names and all(name.startswith("mon-espace/") for name in names)
+    assert {"mon-espace/ips.json", "mon-espace/agenda.ics"} <= set(names)
+    summary = json.loads(zipfile.ZipFile(io.BytesIO(export.data)).read("mon-espace/ips.json"))
+    assert summary["entry"][1]["resource"]["id"] == leo_id  # Léo's summary, not Camille's
     assert any(name.endswith("ordinaire.txt") for name in names)
     assert not any("confidentiel" in name for name in names)
     page = client.get(f"{base}/mon-compte/fermer").get_data(as_text=True)

@@ -17,7 +17,8 @@ from tests.conftest import csrf_from
 
 FILLERS = {"document_id": "a" * 32, "item_id": "b" * 32, "entry_id": "c" * 32,
            "measure_id": "d" * 32, "conversation_id": "e" * 32, "attachment_id": "f" * 32,
-           "slug": "allergies", "month": "2026-03", "filename": "x.ics"}
+           "slug": "allergies", "month": "2026-03", "filename": "x.ics",
+           "connection_id": "a1" * 16}
 
 
 def _person(login, given, born, **extra) -> User:
