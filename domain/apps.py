@@ -278,9 +278,16 @@ def authenticate(session: Session, keyring: Keyring, access_token: str,
     return Grant(connection, space, granted_by, frozenset(scope_list(row.scopes)), row.id)
 
 
+TOUCH_EVERY = timedelta(minutes=1)
+
+
 def touch(session: Session, grant: Grant, now: datetime | None = None) -> None:
-    """Note when the app last reached the space (shown on "Services connectés")."""
-    grant.connection.last_used_at = now or utcnow()
+    """Note when the app last reached the space (shown on "Services connectés", by the
+    day): at most once a minute, so that a busy app does not rewrite the row each call."""
+    now = now or utcnow()
+    last = grant.connection.last_used_at
+    if last is None or now - last >= TOUCH_EVERY:
+        grant.connection.last_used_at = now
 
 
 def connections(session: Session, space: User) -> list[AppConnection]:

@@ -715,8 +715,8 @@ def test_history_states(open_page, access, js, width):
     findings.check(page.locator("nav.tabs").get_attribute("aria-label") == "Qui a agi",
                    "the tabs' nav has no name")
     table = page.locator("main table")
-    findings.check(table.locator("caption").inner_text().strip() == "Actions des "
-                   "professionnels", "the table has no caption")
+    findings.check(table.locator("caption").inner_text().strip()
+                   == "Professionnels et services", "the table has no caption")
     findings.check(table.locator("thead th[scope=col]").count() == 4, "no column headers")
     findings.check(body_rows(page).count() == PER_PAGE,
                    f"page 1: {body_rows(page).count()} rows, not {PER_PAGE}")

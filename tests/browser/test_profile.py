@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 
 from domain import audit, measures, profile, vault
 from domain.models import Category, Document, Measure, ProfileEntry, ProfileSection, User
+from domain.representation import today_in_france
 from extensions import blobs, db, keys
 from tests.browser import flows, support
 from tests.browser.flows import (
@@ -172,7 +173,7 @@ class Profile:
         """An entry written by the patient, or by a professional (then locked)."""
         section = profile.BY_SLUG[slug]
         with self.app.app_context():
-            reading = profile.validate(section, form or SAMPLES[slug]["form"], date.today())
+            reading = profile.validate(section, form or SAMPLES[slug]["form"], today_in_france())
             assert reading.ok, (slug, reading.problems)
             writer = db.session.execute(select(User).where(User.login == author)).scalar_one()
             entry = profile.add_entry(db.session, keys.ring, _patient(), section,
@@ -191,7 +192,7 @@ class Profile:
         sent = {**form, "measured_on_day": str(day.day), "measured_on_month": str(day.month),
                 "measured_on_year": str(day.year), "time": time}
         with self.app.app_context():
-            reading = measures.validate(kind, sent, date.today())
+            reading = measures.validate(kind, sent, today_in_france())
             assert reading.ok, (slug, reading.problems)
             measure = measures.add(db.session, keys.ring, _patient(), kind, reading.values,
                                    audit.Actor())
@@ -718,10 +719,10 @@ def fill_everything(data) -> None:
         if slug != "handicaps":
             data.add(slug)
     data.not_concerned("handicaps")
-    week_ago = date.today() - timedelta(days=7)
+    week_ago = today_in_france() - timedelta(days=7)
     data.measure("poids", {"value": "72,5"}, week_ago)
     data.measure("taille", {"value": "168"}, week_ago)
-    data.measure("tension", {"systolic": "125", "diastolic": "80"}, date.today(), "8:30")
+    data.measure("tension", {"systolic": "125", "diastolic": "80"}, today_in_france(), "8:30")
 
 
 def check_overview(findings: Findings, page) -> None:
@@ -881,7 +882,7 @@ def check_chart_and_table(findings: Findings, page, slug: str, count: int,
 
 
 def check_today_prefilled(findings: Findings, page) -> None:
-    today = date.today()
+    today = today_in_france()
     shown = [page.locator(selector).input_value() for selector in
              ("#add-measured_on", "#add-measured_on-month", "#add-measured_on-year")]
     findings.check(shown == [str(today.day), str(today.month), str(today.year)],
@@ -906,8 +907,8 @@ def test_measure_page_empty_and_with_two_measures(open_page, data, slug, js, wid
     if width == 320:  # (axe on an empty measure page: test_add_measures_through_the_form)
         findings.reflow(page, f"/profil/mesures/{slug} vide")
     first, second = MEASURE_SAMPLES[slug]
-    data.measure(slug, first, date.today() - timedelta(days=40))
-    data.measure(slug, second, date.today(), "8:30")
+    data.measure(slug, first, today_in_france() - timedelta(days=40))
+    data.measure(slug, second, today_in_france(), "8:30")
     page.goto(f"/profil/mesures/{slug}")
     check_chart_and_table(findings, page, slug, 2, f"/profil/mesures/{slug}")
     findings.axe(page, js, f"/profil/mesures/{slug} avec deux mesures")
@@ -969,7 +970,7 @@ def test_add_measures_through_the_form(open_page, data, slug, js, width):
         findings.reflow(page, f"/profil/mesures/{slug} en erreur")
 
     first, second = MEASURE_SAMPLES[slug]
-    earlier = date.today() - timedelta(days=20)
+    earlier = today_in_france() - timedelta(days=20)
     for values in ({**first, "measured_on": str(earlier.day), "measured_on_month":
                     str(earlier.month), "measured_on_year": str(earlier.year)},
                    {**second, "time": "8:30"}):
@@ -1018,7 +1019,7 @@ def test_measure_history_pages(open_page, data):
     findings = Findings()
     for days in range(23):
         data.measure("frequence-cardiaque", {"value": str(60 + days)},
-                     date.today() - timedelta(days=3 * days))
+                     today_in_france() - timedelta(days=3 * days))
     page = open_page(js=True, width=320)
     page.goto("/profil/mesures/frequence-cardiaque")
     findings.check("Page 1 sur 2" in page.locator("#measure-content").inner_text(),

@@ -168,7 +168,11 @@ def test_other_spaces_ids_answer_404(app, client, space):
 def test_a_hidden_document_never_reaches_an_app(app, client, space):
     token = token_for(app, PATIENT, ("patient/DocumentReference.rs",))
     listed = client.get("/fhir/DocumentReference", headers=bearer(token)).get_json()
-    first = listed["entry"][0]["resource"]["id"]
+    doctor = _user(app, "dr.bernard")
+    with app.app_context():  # a document a professional deposited, which she then hides
+        first = next(entry["resource"]["id"] for entry in listed["entry"]
+                     if db.session.get(Document, entry["resource"]["id"]).author_id
+                     == doctor.id)
     assert client.get(f"/fhir/Binary/{first}", headers=bearer(token)).status_code == 200
     with app.app_context():
         db.session.get(Document, first).hidden = True
