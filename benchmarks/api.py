@@ -68,7 +68,6 @@ DOCUMENTS = 50
 DOCUMENT_SIZE = 4_000
 AGENDA_ITEMS = 100
 CATEGORIES = ("lab_results", "imaging", "reports", "prescriptions")
-VACCINES = ("dtp", "influenza", "hpv", "zoster", "hepatitis_b", "mmr", "pneumococcal")
 WEIGHT_LOINC = "http://loinc.org|29463-7"
 
 WARMUP = 5           # untimed requests of each target first
@@ -88,8 +87,8 @@ def seed(app, tmp: str, rng: random.Random) -> dict:
     """The loaded space described above; what was added, and the ids the calls need."""
     from sqlalchemy import select
 
-    from benchmarks.profile import entry_form, measure_form
-    from domain import agenda, audit, measures, profile, vault
+    from benchmarks.profile import add_entries, add_vaccinations, measure_form
+    from domain import agenda, audit, measures, vault
     from domain.models import Category, User
     from extensions import blobs, db, keys
 
@@ -97,25 +96,8 @@ def seed(app, tmp: str, rng: random.Random) -> dict:
     with app.app_context():
         patient = db.session.execute(select(User).where(User.login == PATIENT_LOGIN)).scalar_one()
         actor = audit.Actor(user_id=patient.id, acting_as="patient", ip="127.0.0.1")
-        for key, count in ENTRY_COUNTS.items():
-            section = profile.BY_KEY[key]
-            for number in range(count):
-                reading = profile.validate(section, entry_form(key, number, rng, today,
-                                                               profile.codes()), today)
-                if not reading.ok:
-                    raise RuntimeError(f"{key} entry {number}: {reading.problems}")
-                profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                                  author=patient, actor=actor)
-        section = profile.BY_KEY["vaccinations"]
-        for number in range(VACCINATIONS):
-            reading = profile.validate(section, {
-                "vaccine": VACCINES[number % len(VACCINES)], "dose": str(number % 3 + 1),
-                "lot": f"L{number:04d}", "vaccinator": "Dr Bernard",
-                **_day_form("given_on", today - timedelta(days=30 + number * 200))}, today)
-            if not reading.ok:
-                raise RuntimeError(f"vaccination {number}: {reading.problems}")
-            profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                              author=patient, actor=actor)
+        add_entries(patient, actor, ENTRY_COUNTS, rng, today)
+        add_vaccinations(patient, actor, VACCINATIONS, today, every_days=200)
         weight_id = None
         for key, count in MEASURE_COUNTS.items():
             kind = measures.BY_KEY[key]

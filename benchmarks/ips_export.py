@@ -57,20 +57,14 @@ DOCUMENT_SIZE = 8_000
 AGENDA_ITEMS = 1_000
 CATEGORIES = ("lab_results", "imaging", "reports", "prescriptions")
 RUNS = 7
-VACCINES = ("dtp", "influenza", "hpv", "zoster", "hepatitis_b", "mmr", "pneumococcal")
-
-
-def _day_form(prefix: str, day: date) -> dict:
-    return {f"{prefix}_year": str(day.year), f"{prefix}_month": str(day.month),
-            f"{prefix}_day": str(day.day)}
 
 
 def seed(app, tmp: str, rng: random.Random) -> None:
     """The loaded space described above."""
     from sqlalchemy import select
 
-    from benchmarks.profile import entry_form, measure_form
-    from domain import agenda, audit, measures, profile, vault
+    from benchmarks.profile import add_entries, add_vaccinations, measure_form
+    from domain import agenda, audit, measures, vault
     from domain.models import Category, User
     from extensions import blobs, db, keys
 
@@ -79,26 +73,8 @@ def seed(app, tmp: str, rng: random.Random) -> None:
     with app.app_context():
         patient = db.session.execute(select(User).where(User.login == PATIENT_LOGIN)).scalar_one()
         actor = audit.Actor(user_id=patient.id, acting_as="patient", ip="127.0.0.1")
-        for key, count in ENTRY_COUNTS.items():
-            section = profile.BY_KEY[key]
-            for number in range(count):
-                reading = profile.validate(section, entry_form(key, number, rng, today,
-                                                               profile.codes()), today)
-                if not reading.ok:
-                    raise RuntimeError(f"{key} entry {number}: {reading.problems}")
-                profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                                  author=patient, actor=actor)
-        section = profile.BY_KEY["vaccinations"]
-        for number in range(VACCINATIONS):
-            given = today - timedelta(days=30 + number * 40)
-            reading = profile.validate(section, {
-                "vaccine": VACCINES[number % len(VACCINES)], "dose": str(number % 3 + 1),
-                "lot": f"L{number:04d}", "vaccinator": "Dr Bernard",
-                **_day_form("given_on", given)}, today)
-            if not reading.ok:
-                raise RuntimeError(f"vaccination {number}: {reading.problems}")
-            profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                              author=patient, actor=actor)
+        add_entries(patient, actor, ENTRY_COUNTS, rng, today)
+        add_vaccinations(patient, actor, VACCINATIONS, today, every_days=40)
         db.session.commit()
         print(f"  {sum(ENTRY_COUNTS.values()) + VACCINATIONS} profile entries "
               f"({time.perf_counter() - began:.0f} s)", flush=True)

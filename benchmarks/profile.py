@@ -182,25 +182,59 @@ def _patient_and_actor():
                                 ip="127.0.0.1")
 
 
-def seed_entries(app, rng: random.Random) -> int:
-    """SECTION_COUNTS entries, each validated by its section's form, added one by one."""
+VACCINES = ("dtp", "influenza", "hpv", "zoster", "hepatitis_b", "mmr", "pneumococcal")
+
+
+def add_entries(patient, actor, counts: dict[str, int], rng: random.Random,
+                today: date) -> int:
+    """counts[section] entries, each validated by its section's form, added one by one in
+    the caller's app context and transaction; how many."""
     from domain import profile
     from extensions import db, keys
+
+    added = 0
+    for key, count in counts.items():
+        section = profile.BY_KEY[key]
+        for number in range(count):
+            reading = profile.validate(section, entry_form(key, number, rng, today,
+                                                           profile.codes()), today)
+            if not reading.ok:
+                raise RuntimeError(f"{key} entry {number}: {reading.problems}")
+            profile.add_entry(db.session, keys.ring, patient, section, reading.values,
+                              author=patient, actor=actor)
+            added += 1
+    return added
+
+
+def add_vaccinations(patient, actor, count: int, today: date, every_days: int) -> None:
+    """`count` vaccinations, `every_days` apart going back from a month ago, in the
+    caller's app context and transaction."""
+    from domain import profile
+    from extensions import db, keys
+
+    section = profile.BY_KEY["vaccinations"]
+    for number in range(count):
+        reading = profile.validate(section, {
+            "vaccine": VACCINES[number % len(VACCINES)], "dose": str(number % 3 + 1),
+            "lot": f"L{number:04d}", "vaccinator": "Dr Bernard",
+            **_day_form("given_on", today - timedelta(days=30 + number * every_days))},
+            today)
+        if not reading.ok:
+            raise RuntimeError(f"vaccination {number}: {reading.problems}")
+        profile.add_entry(db.session, keys.ring, patient, section, reading.values,
+                          author=patient, actor=actor)
+
+
+def seed_entries(app, rng: random.Random) -> int:
+    """SECTION_COUNTS entries, each validated by its section's form, added one by one."""
+    from extensions import db
 
     today = date.today()
     added = 0
     with app.app_context():
         patient, actor = _patient_and_actor()
         for key, count in SECTION_COUNTS.items():
-            section = profile.BY_KEY[key]
-            for number in range(count):
-                reading = profile.validate(section, entry_form(key, number, rng, today,
-                                                               profile.codes()), today)
-                if not reading.ok:
-                    raise RuntimeError(f"{key} entry {number}: {reading.problems}")
-                profile.add_entry(db.session, keys.ring, patient, section, reading.values,
-                                  author=patient, actor=actor)
-                added += 1
+            added += add_entries(patient, actor, {key: count}, rng, today)
             db.session.commit()
     return added
 

@@ -139,6 +139,15 @@ def refuse(session: Session, keyring: Keyring, *, app_slug: str, space: User,
                  details={"app": app_slug}, now=now)
 
 
+def _reused(session: Session, keyring: Keyring, action: str, connection: AppConnection,
+            now: datetime) -> None:
+    """Write down a spent code or refresh token presented again (what it gave is revoked)."""
+    audit.record(session, keyring, action, outcome="denied",
+                 actor=audit.Actor(None, acting_as=ACTING_AS), subject_id=connection.space_id,
+                 target_type="app", target_id=connection.app_slug,
+                 details={"app": connection.app_slug}, now=now)
+
+
 def spend_code(session: Session, keyring: Keyring, code: str, app_slug: str,
                now: datetime | None = None) -> AppAuthorizationCode | None:
     """The code for the token endpoint, spent by one conditional UPDATE; None when it is
@@ -159,10 +168,7 @@ def spend_code(session: Session, keyring: Keyring, code: str, app_slug: str,
         session.execute(update(AppToken).where(AppToken.code_hash == code_hash,
                                                AppToken.revoked_at.is_(None))
                         .values(revoked_at=now))
-        audit.record(session, keyring, "app.code_reused", outcome="denied",
-                     actor=audit.Actor(None, acting_as=ACTING_AS),
-                     subject_id=connection.space_id, target_type="app",
-                     target_id=app_slug, details={"app": app_slug}, now=now)
+        _reused(session, keyring, "app.code_reused", connection, now)
         return None
     if row.expires_at <= now or connection.revoked_at is not None:
         return None
@@ -205,10 +211,7 @@ def spend_refresh(session: Session, keyring: Keyring, refresh_token: str, app_sl
     if spent != 1:
         if row.revoked_at is None or row.refresh_used_at is not None:
             revoke_family(session, row.family_id, now)
-            audit.record(session, keyring, "app.refresh_reused", outcome="denied",
-                         actor=audit.Actor(None, acting_as=ACTING_AS),
-                         subject_id=connection.space_id, target_type="app",
-                         target_id=app_slug, details={"app": app_slug}, now=now)
+            _reused(session, keyring, "app.refresh_reused", connection, now)
         return None
     if (row.refresh_expires_at is None or row.refresh_expires_at <= now
             or connection.revoked_at is not None):

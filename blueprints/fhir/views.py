@@ -82,25 +82,38 @@ def _base() -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") + "/fhir"
 
 
+FORBIDDEN = (403, "forbidden", "Vous n’avez pas accordé ce droit à ce service. "
+             "The person did not grant this scope.")
+NOT_FOUND = (404, "not-found", "Ressource introuvable. Resource not found.")
+BAD_SEARCH = (400, "not-supported", "Paramètre de recherche non pris en charge ou mal "
+              "écrit. Unsupported or malformed search parameter.")
+PENDING = (429, "throttled", "Trop de fichiers attendent d’être classés : envoyez leurs "
+           "DocumentReference d’abord. Too many files wait to be filed.")
+REFUSED = (app_api.OutOfScope, app_api.ResourceNotFound, app_api.BadSearch,
+           app_api.TooManyPending, InvalidResource, UploadRejected)
+
+
+def _refusal(error: Exception) -> Response:
+    """A use case's refusal as an OperationOutcome, after committing what it audited."""
+    db.session.commit()
+    if isinstance(error, InvalidResource):
+        return _json(error.outcome(), 422)
+    if isinstance(error, UploadRejected):
+        return _outcome(422, "invalid", upload_message(error))
+    if isinstance(error, app_api.BadSearch):
+        return _outcome(*BAD_SEARCH, expression=(error.parameter,)
+                        if error.parameter.isidentifier() else ())
+    if isinstance(error, app_api.TooManyPending):
+        return _outcome(*PENDING, {"Retry-After": "60"})
+    return _outcome(*(FORBIDDEN if isinstance(error, app_api.OutOfScope) else NOT_FOUND))
+
+
 def _answer(run) -> Response:
     """Run a use case; commit what it audited; its refusals as OperationOutcome."""
     try:
         body, status = run()
-    except app_api.OutOfScope:
-        db.session.commit()
-        return _outcome(403, "forbidden", "Vous n’avez pas accordé ce droit à ce service. "
-                        "The person did not grant this scope.")
-    except app_api.ResourceNotFound:
-        db.session.commit()
-        return _outcome(404, "not-found", "Ressource introuvable. Resource not found.")
-    except app_api.BadSearch as bad:
-        db.session.commit()
-        return _outcome(400, "not-supported", "Paramètre de recherche non pris en charge "
-                        "ou mal écrit. Unsupported or malformed search parameter.",
-                        expression=(bad.parameter,) if bad.parameter.isidentifier() else ())
-    except InvalidResource as invalid:
-        db.session.commit()
-        return _json(invalid.outcome(), 422)
+    except REFUSED as error:
+        return _refusal(error)
     db.session.commit()
     return _json(body, status)
 
@@ -227,13 +240,8 @@ def binary(document_id: str):
     """A document's content, streamed (the same rule as its DocumentReference)."""
     try:
         download = app_api.binary(db.session, keys.ring, blobs.store, _call(), document_id)
-    except app_api.OutOfScope:
-        db.session.commit()
-        return _outcome(403, "forbidden", "Vous n’avez pas accordé ce droit à ce service. "
-                        "The person did not grant this scope.")
-    except app_api.ResourceNotFound:
-        db.session.commit()
-        return _outcome(404, "not-found", "Ressource introuvable. Resource not found.")
+    except REFUSED as error:
+        return _refusal(error)
     db.session.commit()
     response = Response(stream_with_context(download.chunks), mimetype=download.mimetype)
     response.headers["Content-Length"] = str(download.size)
@@ -299,18 +307,8 @@ def binary_create():
     try:
         staged = app_api.stage_binary(db.session, keys.ring, blobs.store, _call(), incoming,
                                       upload_limits(), upload_workdir())
-    except app_api.OutOfScope:
-        db.session.commit()
-        return _outcome(403, "forbidden", "Vous n’avez pas accordé ce droit à ce service. "
-                        "The person did not grant this scope.")
-    except app_api.TooManyPending:
-        db.session.commit()
-        return _outcome(429, "throttled", "Trop de fichiers attendent d’être classés : "
-                        "envoyez leurs DocumentReference d’abord. Too many files wait to be "
-                        "filed.", {"Retry-After": "60"})
-    except UploadRejected as problem:
-        db.session.commit()
-        return _outcome(422, "invalid", upload_message(problem))
+    except REFUSED as error:
+        return _refusal(error)
     db.session.commit()
     return _json(staged, 201, {"Location": f"{_base()}/Binary/{staged['id']}"})
 
