@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, policy
+from domain import audit, clock, policy
 from domain.crypto import Keyring, open_sealed, seal
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -192,7 +192,7 @@ def latest_for_professional(session: Session, keyring: Keyring, viewer: User,
         return {}
     audit.record(session, keyring, "profile.measures_read_by_professional", actor=actor,
                  subject_id=patient.id)
-    return latest(session, keyring, patient, kinds_for(patient, utcnow().date()))
+    return latest(session, keyring, patient, kinds_for(patient, clock.today()))
 
 
 def bmi(weight_kg: float, height_cm: float) -> float:

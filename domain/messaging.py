@@ -13,13 +13,13 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, care, policy, vault
+from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
 from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
@@ -124,7 +124,7 @@ def validate(form, *, with_subject: bool) -> Reading:
     """The subject (a new conversation only) and the body, cleaned of control characters
     and direction overrides, within their lengths."""
     fields = (SUBJECT, BODY) if with_subject else (BODY,)
-    return read(fields, form, date.today())
+    return read(fields, form, clock.today())
 
 
 def _seal(key: bytes, table_column: str, row_id: object, text: str) -> bytes:
@@ -480,7 +480,7 @@ def save_to_vault(session: Session, keyring: Keyring, store: BlobStore, patient:
             session, keyring, store, patient=patient, author=sender or patient, path=path,
             size=attachment.size, kind=attachment.kind, mimetype=attachment.mimetype,
             file_name=item.file_name, title=title[:vault.TITLE_MAX], category=Category.OTHER,
-            document_date=min(message.sent_at.date(), utcnow().date()), hidden=None,
+            document_date=min(clock.today(message.sent_at), clock.today()), hidden=None,
             source="message", actor=actor)
     attachment.saved_document_id = document.id
     return document

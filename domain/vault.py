@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, care, intake, policy
+from domain import audit, care, clock, intake, policy
 from domain.crypto import (
     CHUNK_SIZE,
     Keyring,
@@ -146,7 +146,7 @@ def add_document(session: Session, keyring: Keyring, store: BlobStore, *, patien
                  actor: audit.Actor, secret_from_representatives: bool = False) -> Document:
     """Encrypt a checked file into the store and record it in the patient's vault."""
     title = clean_title(title)
-    check_date(document_date, utcnow().date())
+    check_date(document_date, clock.today())
     document_id = new_id()
     blob = seal_file(store, patient_key(keyring, patient),
                      document_binding(document_id, patient.id), path, size)
@@ -168,7 +168,7 @@ def record_sealed(session: Session, keyring: Keyring, *, document_id: str, blob:
     `document_id` (its blob is bound to that id), with its title and file name sealed,
     and audit it (`details`: more for the audit row, such as the app that sent it)."""
     title = clean_title(title)
-    check_date(document_date, utcnow().date())
+    check_date(document_date, clock.today())
     key = patient_key(keyring, patient)
     is_patient = author.id == patient.id
     document = Document(
@@ -206,7 +206,7 @@ def deposit(session: Session, keyring: Keyring, store: BlobStore, *,
                      subject_id=patient.id, details={"category": category.value})
         raise NotAllowed("category not in this profession's deposits")
     title = clean_title(title)
-    check_date(document_date, utcnow().date())
+    check_date(document_date, clock.today())
     with intake.checked(incoming, limits, workdir) as clean:
         return add_document(
             session, keyring, store, patient=patient, author=author, path=clean.path,
@@ -410,7 +410,7 @@ def update_document(session: Session, keyring: Keyring, patient: User, document:
     """Change title, category and date of a document (the policy allows own uploads only);
     DocumentNotFound if another request deleted it since it was loaded."""
     title = clean_title(title)
-    check_date(document_date, utcnow().date())
+    check_date(document_date, clock.today())
     if category != document.category and (
             category in SYSTEM_CATEGORIES or document.category in SYSTEM_CATEGORIES):
         raise InvalidDocument("category")  # only the service files advance directives

@@ -23,6 +23,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
+from domain import clock
 from domain.forms import Field, Problem, echo, read
 from web import form_messages
 
@@ -86,7 +87,7 @@ class Form:
             if files:
                 data = _WithFiles(request.form, {name: upload.filename
                                                  for name, upload in files.items()})
-        reading = read(self.fields, data, today or date.today(), coded_keys=coded_keys,
+        reading = read(self.fields, data, today or clock.today(), coded_keys=coded_keys,
                        born=born, personal=personal)
         values = {**reading.values, **{name: upload for name, upload in files.items()
                                        if name in reading.values}}

@@ -44,7 +44,8 @@ ROLES = {
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
-SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language"}
+# (the consent page answers only an app's request: it is a target below, CONSENT_PATH)
+SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language", "apps.authorize"}
 NOT_FOUND_PATH = "/page-qui-n-existe-pas"
 
 # With JavaScript disabled, Chromium never runs timer callbacks, and axe waits on

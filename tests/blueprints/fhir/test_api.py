@@ -309,3 +309,22 @@ def test_searches_come_in_pages_with_next_links(app, client, space):
     assert sorted(seen) == sorted(entry["resource"]["id"] for entry in every["entry"])
     for bad in ("_count=0", "_count=abc", "_count=5000", "_getpagesoffset=-1"):
         _outcome(client.get(f"/fhir/Observation?{bad}", headers=bearer(token)), 400)
+
+
+def test_an_app_follows_the_holders_view_when_she_blocks_a_professional(app, client, space):
+    """Blocking a professional shuts him out, not his documents out of her own view: her
+    pages still list what he deposited, and so does her app (the same rule decides)."""
+    from domain import audit, care
+
+    token = token_for(app, PATIENT, ("patient/DocumentReference.rs",))
+    before = client.get("/fhir/DocumentReference", headers=bearer(token)).get_json()
+    with app.app_context():
+        camille = db.session.scalars(select(User).where(User.login == PATIENT)).one()
+        doctor = db.session.scalars(select(User).where(User.login == "dr.bernard")).one()
+        care.set_blocked(db.session, keys.ring, camille, doctor, True, audit.Actor(camille.id))
+        db.session.commit()
+        his = {row.id for row in db.session.scalars(select(Document).where(
+            Document.author_id == doctor.id, Document.patient_id == camille.id))}
+    after = client.get("/fhir/DocumentReference", headers=bearer(token)).get_json()
+    assert after["total"] == before["total"] and his
+    assert his <= {entry["resource"]["id"] for entry in after["entry"]}
