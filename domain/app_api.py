@@ -80,10 +80,16 @@ def _allow(session: Session, keyring: Keyring, call: Call, resource: str, action
         raise OutOfScope(f"{resource}.{action}")
 
 
+def _trace_id(value: str | None) -> str | None:
+    """An id as the audit row keeps it: only a well-formed one (what an app sends may hold
+    anything, NUL included, which PostgreSQL refuses in text)."""
+    return value if value and ID.fullmatch(value) else None
+
+
 def _denied(session: Session, keyring: Keyring, call: Call, resource: str, action: str,
             target_id: str | None) -> ResourceNotFound:
     apps.record_call(session, keyring, call.grant, f"api.{action}", outcome="denied",
-                     target_type=resource, target_id=(target_id or "")[:32], ip=call.ip)
+                     target_type=resource, target_id=_trace_id(target_id), ip=call.ip)
     return ResourceNotFound(resource)
 
 
@@ -154,7 +160,7 @@ def _all(session: Session, keyring: Keyring, call: Call, resource: str,
 def read(session: Session, keyring: Keyring, call: Call, resource: str,
          resource_id: str) -> dict:
     """One resource by id (FHIR read), audited "api.read"."""
-    _allow(session, keyring, call, resource, "read", resource_id[:32])
+    _allow(session, keyring, call, resource, "read", _trace_id(resource_id))
     if resource not in RESOURCE_TYPES or not ID.fullmatch(resource_id):
         raise _denied(session, keyring, call, resource, "read", resource_id)
     found = next((item for item in _one(session, keyring, call, resource, resource_id)
@@ -282,7 +288,7 @@ def binary(session: Session, keyring: Keyring, store: BlobStore, call: Call,
            document_id: str) -> vault.Download:
     """A document's content (FHIR Binary), for an app that may read documents: the same
     rule as DocumentReference, audited "api.read"."""
-    _allow(session, keyring, call, "DocumentReference", "read", document_id[:32])
+    _allow(session, keyring, call, "DocumentReference", "read", _trace_id(document_id))
     space = call.grant.space
     row = session.get(Document, document_id) if ID.fullmatch(document_id) else None
     if row is None or row.patient_id != space.id or not _document_allowed(

@@ -159,7 +159,8 @@ def test_other_spaces_ids_answer_404(app, client, space):
                  f"/fhir/Observation/{child_measure}",
                  f"/fhir/DocumentReference/{child_document}",
                  f"/fhir/Binary/{child_document}", "/fhir/Observation/" + "f" * 32,
-                 "/fhir/Observation/pas-un-id"):
+                 "/fhir/Observation/pas-un-id", "/fhir/Observation/a%00b",
+                 "/fhir/Binary/a%00b"):
         _outcome(client.get(path, headers=bearer(token)), 404)
     search = client.get(f"/fhir/Observation?patient={child}", headers=bearer(token))
     assert search.status_code == 200 and search.get_json()["total"] == 0
