@@ -33,6 +33,7 @@ bench: setup-test migrate
 	$(PY) benchmarks/export.py
 	$(PY) benchmarks/ips_export.py
 	$(PY) benchmarks/api.py
+	$(PY) benchmarks/audit_throughput.py
 	$(PY) benchmarks/outbox.py
 	$(PY) benchmarks/activation_oracles.py
 

@@ -21,6 +21,7 @@ from web import (
     logs,
     oauth,
     outgoing,
+    page_cache,
     proxy,
     security,
     sessions,
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     i18n.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
+    page_cache.init_app(app)
     access.init_app(app)
     space.init_app(app)
     assets.init_app(app)

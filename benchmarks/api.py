@@ -87,10 +87,10 @@ def seed(app, tmp: str, rng: random.Random) -> dict:
     """The loaded space described above; what was added, and the ids the calls need."""
     from sqlalchemy import select
 
-    from benchmarks.profile import add_entries, add_vaccinations, measure_form
-    from domain import agenda, audit, measures, vault
-    from domain.models import Category, User
-    from extensions import blobs, db, keys
+    from benchmarks.profile import add_documents, add_entries, add_vaccinations, measure_form
+    from domain import agenda, audit, measures
+    from domain.models import User
+    from extensions import db, keys
 
     today = date.today()
     with app.app_context():
@@ -110,17 +110,8 @@ def seed(app, tmp: str, rng: random.Random) -> dict:
                 row = measures.add(db.session, keys.ring, patient, kind, reading.values, actor)
                 if key == "weight" and number == 0:
                     weight_id = row.id
-        source = Path(tmp) / "document.pdf"
-        for number in range(DOCUMENTS):
-            source.write_bytes(b"%PDF-1.7 " + rng.randbytes(DOCUMENT_SIZE - 9))
-            vault.add_document(
-                db.session, keys.ring, blobs.store, patient=patient, author=patient,
-                path=source, size=DOCUMENT_SIZE, kind="pdf", mimetype="application/pdf",
-                file_name=f"document-{number + 1:03}.pdf", title=f"Document {number + 1}",
-                category=Category(CATEGORIES[number % len(CATEGORIES)]),
-                document_date=today - timedelta(days=number * 7), hidden=False,
-                source="benchmark", actor=actor)
-        source.unlink()
+        add_documents(patient, actor, tmp, rng, today, count=DOCUMENTS, size=DOCUMENT_SIZE,
+                      categories=CATEGORIES, every_days=7)
         for number in range(AGENDA_ITEMS):
             day = today + timedelta(days=(number - AGENDA_ITEMS // 2) * 3)
             agenda.add(db.session, keys.ring, patient, {

@@ -63,10 +63,10 @@ def seed(app, tmp: str, rng: random.Random) -> None:
     """The loaded space described above."""
     from sqlalchemy import select
 
-    from benchmarks.profile import add_entries, add_vaccinations, measure_form
-    from domain import agenda, audit, measures, vault
-    from domain.models import Category, User
-    from extensions import blobs, db, keys
+    from benchmarks.profile import add_documents, add_entries, add_vaccinations, measure_form
+    from domain import agenda, audit, measures
+    from domain.models import User
+    from extensions import db, keys
 
     today = date.today()
     began = time.perf_counter()
@@ -88,17 +88,8 @@ def seed(app, tmp: str, rng: random.Random) -> None:
             db.session.commit()
         print(f"  {MEASURES_PER_KIND * len(measures.kinds_for(patient, today)):,} measures "
               f"({time.perf_counter() - began:.0f} s)", flush=True)
-        source = Path(tmp) / "document.pdf"
-        for number in range(DOCUMENTS):
-            source.write_bytes(b"%PDF-1.7 " + rng.randbytes(DOCUMENT_SIZE - 9))
-            vault.add_document(
-                db.session, keys.ring, blobs.store, patient=patient, author=patient,
-                path=source, size=DOCUMENT_SIZE, kind="pdf", mimetype="application/pdf",
-                file_name=f"document-{number + 1:03}.pdf", title=f"Document {number + 1}",
-                category=Category(CATEGORIES[number % len(CATEGORIES)]),
-                document_date=today - timedelta(days=number), hidden=False,
-                source="benchmark", actor=actor)
-        source.unlink()
+        add_documents(patient, actor, tmp, rng, today, count=DOCUMENTS, size=DOCUMENT_SIZE,
+                      categories=CATEGORIES, every_days=1)
         db.session.commit()
         print(f"  {DOCUMENTS} documents ({time.perf_counter() - began:.0f} s)", flush=True)
         for number in range(AGENDA_ITEMS):

@@ -225,6 +225,27 @@ def add_vaccinations(patient, actor, count: int, today: date, every_days: int) -
                           author=patient, actor=actor)
 
 
+def add_documents(patient, actor, folder, rng: random.Random, today: date, *, count: int,
+                  size: int, categories: tuple[str, ...], every_days: int) -> None:
+    """`count` PDF-looking documents of `size` bytes, `every_days` apart going back from
+    today, over `categories` in turn, in the caller's app context and transaction."""
+    from domain import vault
+    from domain.models import Category
+    from extensions import blobs, db, keys
+
+    source = Path(folder) / "document.pdf"
+    for number in range(count):
+        source.write_bytes(b"%PDF-1.7 " + rng.randbytes(size - 9))
+        vault.add_document(
+            db.session, keys.ring, blobs.store, patient=patient, author=patient,
+            path=source, size=size, kind="pdf", mimetype="application/pdf",
+            file_name=f"document-{number + 1:03}.pdf", title=f"Document {number + 1}",
+            category=Category(categories[number % len(categories)]),
+            document_date=today - timedelta(days=number * every_days), hidden=False,
+            source="benchmark", actor=actor)
+    source.unlink()
+
+
 def seed_entries(app, rng: random.Random) -> int:
     """SECTION_COUNTS entries, each validated by its section's form, added one by one."""
     from extensions import db

@@ -70,13 +70,6 @@ class Grant:
         """Whether the app acts through a representative (the minor's secret stays out)."""
         return self.granted_by is None or self.granted_by.id != self.space.id
 
-    def allows(self, scope: str) -> bool:
-        """Whether the granted scopes include `scope` (`patient/X.rs` covers `.r`, `.s`)."""
-        resource, _, wanted = scope.rpartition(".")
-        return any(granted.rpartition(".")[0] == resource
-                   and set(wanted) <= set(granted.rpartition(".")[2])
-                   for granted in self.scopes)
-
     def actor(self, ip: str | None = None) -> audit.Actor:
         """The audit actor of a call made with this grant: the app, for the person."""
         return audit.Actor(None, acting_as=ACTING_AS, ip=ip)
@@ -148,6 +141,13 @@ def _reused(session: Session, keyring: Keyring, action: str, connection: AppConn
                  details={"app": connection.app_slug}, now=now)
 
 
+def _connection_for(session: Session, connection_id: str,
+                    app_slug: str) -> AppConnection | None:
+    """The connection a code or token belongs to, if it is this app's."""
+    connection = session.get(AppConnection, connection_id)
+    return connection if connection is not None and connection.app_slug == app_slug else None
+
+
 def spend_code(session: Session, keyring: Keyring, code: str, app_slug: str,
                now: datetime | None = None) -> AppAuthorizationCode | None:
     """The code for the token endpoint, spent by one conditional UPDATE; None when it is
@@ -158,8 +158,8 @@ def spend_code(session: Session, keyring: Keyring, code: str, app_slug: str,
     row = session.get(AppAuthorizationCode, code_hash)
     if row is None:
         return None
-    connection = session.get(AppConnection, row.connection_id)
-    if connection is None or connection.app_slug != app_slug:
+    connection = _connection_for(session, row.connection_id, app_slug)
+    if connection is None:
         return None
     spent = session.execute(update(AppAuthorizationCode).where(
         AppAuthorizationCode.code_hash == code_hash, AppAuthorizationCode.used_at.is_(None))
@@ -202,8 +202,8 @@ def spend_refresh(session: Session, keyring: Keyring, refresh_token: str, app_sl
         AppToken.refresh_hash == _hash(keyring, "refresh", refresh_token))).first()
     if row is None:
         return None
-    connection = session.get(AppConnection, row.connection_id)
-    if connection is None or connection.app_slug != app_slug:
+    connection = _connection_for(session, row.connection_id, app_slug)
+    if connection is None:
         return None
     spent = session.execute(update(AppToken).where(
         AppToken.id == row.id, AppToken.refresh_used_at.is_(None),
@@ -236,8 +236,8 @@ def revoke_token(session: Session, keyring: Keyring, token: str, app_slug: str,
         | (AppToken.refresh_hash == _hash(keyring, "refresh", token)))).first()
     if row is None:
         return False
-    connection = session.get(AppConnection, row.connection_id)
-    if connection is None or connection.app_slug != app_slug:
+    connection = _connection_for(session, row.connection_id, app_slug)
+    if connection is None:
         return False
     revoke_family(session, row.family_id, now)
     audit.record(session, keyring, "app.token_revoked", actor=audit.Actor(

@@ -5,11 +5,22 @@ reordering breaks the chain from that row on; verify() names the first broken ro
 chain's head (last sequence number and MAC) is itself MACed, so deleting the newest rows
 and rewriting the head to match is detected; deleting rows and head together, or putting
 back an older head, is detected against the newest checkpoint kept outside the database
-(domain/audit_checkpoints.py), within the checkpoints' interval.
+(domain/audit_checkpoints.py, which covers every head), within the checkpoints' interval.
+
+The trail is sharded: SHARDS chains, each with its own head row, and an event goes to the
+chain of its subject (a hash of the subject's id, or of the actor's when there is none).
+Unrelated transactions therefore never wait for each other, and one person's events all
+sit in one chain, in order. Events are written when their transaction commits (a
+`before_commit` hook), so a head's lock is held only for the commit itself, not for the
+rest of the transaction; a transaction touching several chains takes their heads in
+chain order, after flushing everything else it writes, so two writers never wait for each
+other in a cycle.
 
 Rows are written out for their MAC in a versioned canonical format (`fmt`, CANONICAL):
 a row keeps the format it was written in, so adding a field later never breaks older rows.
-Chains are numbered (`chain`, one head row each) so that they can be sharded.
+Each chain numbers its own rows from its head's `first_seq` on: chains opened when the
+single chain was sharded start above that chain's last number, so a person's history
+stays in order across the change (migration 0022).
 
 Details must never hold codes, passwords, tokens or health content: callers pass
 identifiers only.
@@ -17,11 +28,14 @@ identifiers only.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -73,6 +87,11 @@ def _fields_v2(event: AuditEvent) -> dict:
 CANONICAL = {1: _fields_v1, 2: _fields_v2}
 CURRENT_FORMAT = 2
 DEFAULT_CHAIN = 1
+# The number of chains. Fixed: a subject's chain is a function of it, and a person's
+# history is read in sequence order within one chain (changing it needs a migration like
+# 0022's, opening the new chains above the old ones' numbers).
+SHARDS = 64
+_PENDING = "carnet_audit_pending"
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -89,17 +108,20 @@ def head_mac(keyring: Keyring, chain: int, seq: int, last_mac: str) -> str:
     return keyring.audit_mac(f"head|{chain}|{seq}|{last_mac}".encode())
 
 
-def _ensure_head(session: Session, chain: int) -> None:
-    if session.get(AuditHead, chain) is None:
-        session.add(AuditHead(id=chain, seq=0, last_mac=GENESIS_MAC))
-        session.flush()
+def chain_for(subject_id: str | None, actor_id: str | None = None,
+              fallback: str | None = None) -> int:
+    """The chain (1..SHARDS) of an event: by its subject, else its actor, else `fallback`
+    (the address or request of an anonymous attempt)."""
+    key = subject_id or actor_id or fallback or ""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % SHARDS + 1
 
 
 def record(session: Session, keyring: Keyring, action: str, *, actor: Actor | None = None,
            outcome: str = "success", subject_id: str | None = None,
            target_type: str | None = None, target_id: str | None = None,
            details: dict | None = None, now: datetime | None = None) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
+    """Add one event to the trail, written when the caller's transaction commits."""
     return record_many(session, keyring, [Entry(
         action, actor or Actor(), outcome, subject_id, target_type, target_id, details or {})],
         now)[0]
@@ -119,46 +141,80 @@ class Entry:
 
 
 def record_many(session: Session, keyring: Keyring, entries: list[Entry],
-                now: datetime | None = None, chain: int = DEFAULT_CHAIN) -> list[AuditEvent]:
-    """Append events in order, in the caller's transaction.
-
-    The head row is updated first: that takes the write lock (row lock on PostgreSQL,
-    database lock on SQLite) so concurrent writers chain one after the other. A batch
-    takes the lock once, which keeps bulk jobs (issuing codes) fast.
-    """
-    if not entries:
-        return []
+                now: datetime | None = None) -> list[AuditEvent]:
+    """Add events, in order, to the caller's transaction: each goes to its subject's chain
+    when the transaction commits (write_pending); a rollback drops them with the rest."""
     for entry in entries:
         leaked = FORBIDDEN_DETAIL_KEYS.intersection(key.lower() for key in entry.details or {})
         if leaked:
             raise ValueError(f"audit details may not contain {sorted(leaked)}")
     when = now or utcnow()
-    _ensure_head(session, chain)
-    session.execute(update(AuditHead).where(AuditHead.id == chain)
-                    .values(seq=AuditHead.seq + len(entries)))
-    head = session.execute(select(AuditHead).where(AuditHead.id == chain)
-                           .execution_options(populate_existing=True)).scalar_one()
-    previous_mac, seq = head.last_mac, head.seq - len(entries)
-    events = []
-    for entry in entries:
-        seq += 1
-        event = AuditEvent(
-            seq=seq, chain=chain, fmt=CURRENT_FORMAT, occurred_at=when, action=entry.action,
-            outcome=entry.outcome,
-            actor_id=entry.actor.user_id, acting_as=entry.actor.acting_as,
-            assisted_by_id=entry.actor.assisted_by_id, subject_id=entry.subject_id,
-            target_type=entry.target_type, target_id=entry.target_id, ip=entry.actor.ip,
-            request_id=REQUEST_ID.get(),
-            details=json.dumps(entry.details or {}, sort_keys=True, separators=(",", ":")),
-            prev_mac=previous_mac)
-        event.mac = _row_mac(keyring, previous_mac, event)
-        previous_mac = event.mac
-        events.append(event)
-    head.last_mac = previous_mac
-    head.head_mac = head_mac(keyring, chain, head.seq, previous_mac)
-    session.add_all(events)
+    request_id = REQUEST_ID.get()
+    events = [AuditEvent(
+        chain=chain_for(entry.subject_id, entry.actor.user_id, entry.actor.ip or request_id),
+        fmt=CURRENT_FORMAT, occurred_at=when, action=entry.action, outcome=entry.outcome,
+        actor_id=entry.actor.user_id, acting_as=entry.actor.acting_as,
+        assisted_by_id=entry.actor.assisted_by_id, subject_id=entry.subject_id,
+        target_type=entry.target_type, target_id=entry.target_id, ip=entry.actor.ip,
+        request_id=request_id,
+        details=json.dumps(entry.details or {}, sort_keys=True, separators=(",", ":")))
+        for entry in entries]
+    session.info.setdefault(_PENDING, []).extend((keyring, event) for event in events)
+    # What the caller changed so far reaches the database now, as when the event was
+    # written at once (callers rely on it: a deleted row is gone for the next lookup).
     session.flush()
     return events
+
+
+def write_pending(session: Session) -> int:
+    """Chain and write the events recorded in this transaction; returns how many.
+
+    Called when the transaction commits. Everything else the transaction holds is flushed
+    first, so the heads are the last locks it takes; heads are then taken in chain order
+    (row lock on PostgreSQL, the database lock on SQLite), one update each, whatever the
+    number of events: unrelated transactions meet only if their subjects share a chain,
+    and then only for the time of a commit.
+    """
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return 0
+    session.flush()
+    by_chain: dict[int, list[tuple[Keyring, AuditEvent]]] = defaultdict(list)
+    for keyring, event in pending:
+        by_chain[event.chain].append((keyring, event))
+    for chain in sorted(by_chain):
+        _append(session, chain, by_chain[chain])
+    session.flush()
+    return len(pending)
+
+
+def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]]) -> None:
+    if session.get(AuditHead, chain) is None:
+        session.add(AuditHead(id=chain, seq=0, first_seq=0, last_mac=GENESIS_MAC))
+        session.flush()
+    session.execute(update(AuditHead).where(AuditHead.id == chain)
+                    .values(seq=AuditHead.seq + len(items)))
+    head = session.execute(select(AuditHead).where(AuditHead.id == chain)
+                           .execution_options(populate_existing=True)).scalar_one()
+    previous_mac, seq = head.last_mac, head.seq - len(items)
+    for keyring, event in items:
+        seq += 1
+        event.seq, event.prev_mac = seq, previous_mac
+        event.mac = _row_mac(keyring, previous_mac, event)
+        previous_mac = event.mac
+        session.add(event)
+    head.last_mac = previous_mac
+    head.head_mac = head_mac(items[-1][0], chain, head.seq, previous_mac)
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _on_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
@@ -211,8 +267,13 @@ def verify(session: Session, keyring: Keyring, marks: dict[int, Mark] | None = N
 
 def _verify_chain(session: Session, keyring: Keyring, chain: int, mark: Mark | None,
                   batch: int, start: Mark | None = None) -> VerifyResult:
-    previous_mac, last_seq = GENESIS_MAC, 0
-    if start is not None and start.seq > 0:
+    head = session.get(AuditHead, chain)
+    # A chain opened at the sharding numbers its rows from its head's first_seq on; its
+    # first row still links to the genesis MAC, so raising first_seq to hide rows breaks
+    # the link.
+    first_seq = head.first_seq if head is not None else 0
+    previous_mac, last_seq = GENESIS_MAC, first_seq
+    if start is not None and start.seq > first_seq:
         anchor = session.get(AuditEvent, (chain, start.seq))
         if anchor is None or anchor.mac != start.mac:
             return VerifyResult(False, 0, start.seq, "the chain no longer holds the previous "
@@ -272,7 +333,7 @@ def _verify_head(session: Session, keyring: Keyring, chain: int, checked: int,
         return VerifyResult(True, 0, chain=chain)
     if head.head_mac is None or head.head_mac != head_mac(keyring, chain, head.seq,
                                                           head.last_mac):
-        if head.seq == 0 and last_seq == 0 and head.head_mac is None:
+        if head.seq == head.first_seq == last_seq and head.head_mac is None:
             return VerifyResult(True, 0, chain=chain)  # created, nothing written yet
         return VerifyResult(False, checked, expected_seq, "the head was altered", chain)
     if head.seq != last_seq or head.last_mac != previous_mac:
@@ -290,7 +351,7 @@ def marks_now(session: Session, keyring: Keyring) -> dict[int, Mark]:
     does not authenticate (a checkpoint must never bless a forged head)."""
     result = {}
     for head in session.scalars(select(AuditHead).order_by(AuditHead.id)):
-        if head.seq == 0 and head.head_mac is None:
+        if head.seq == head.first_seq and head.head_mac is None:
             continue
         if head.head_mac != head_mac(keyring, head.id, head.seq, head.last_mac):
             raise ValueError(f"the head of chain {head.id} does not authenticate")

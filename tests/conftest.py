@@ -91,6 +91,8 @@ def empty_database(application) -> None:
 def _clean(request, app):
     if request.node.get_closest_marker("browser") is None:
         empty_database(app)
+    # Visitors' pages cached by an earlier test may show settings it changed.
+    app.extensions["carnet_page_cache"].clear()
     yield
 
 

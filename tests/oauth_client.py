@@ -14,6 +14,15 @@ from tests.conftest import csrf_from
 APP = "exemple-balance"
 REDIRECT = "http://127.0.0.1:8765/retour"
 WEIGHT_SCOPES = ("patient/Observation.rs", "patient/Observation.c")
+# A weight, as a connected scale sends it.
+WEIGHT = {"resourceType": "Observation", "status": "final",
+          "category": [{"coding": [{
+              "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+              "code": "vital-signs"}]}],
+          "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+          "effectiveDateTime": "2026-12-01",
+          "valueQuantity": {"value": 71.4, "unit": "kg", "system": "http://unitsofmeasure.org",
+                            "code": "kg"}}
 
 
 def pkce() -> tuple[str, str]:

@@ -15,6 +15,7 @@ from domain import audit, closing
 from domain.models import AuditEvent, User
 from domain.models.base import utcnow
 from extensions import db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import DEMO, csrf_from, sign_in
 
 REFUSED = "Identifiant ou mot de passe incorrect"
@@ -47,7 +48,7 @@ def _wrong_code(login: str) -> str:
 def _audit(app, action: str) -> list[dict]:
     with app.app_context():
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                                  .order_by(AuditEvent.seq)).all()
+                                  .order_by(*AUDIT_ORDER)).all()
         return [json.loads(row.details or "{}") for row in rows]
 
 

@@ -18,6 +18,7 @@ from domain import backup, vault
 from domain.crypto import Keyring, generate_key_file
 from domain.models import AuditEvent, Document, User
 from extensions import blobs, db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import empty_database
 from tests.test_cli_vault import _add
 
@@ -88,7 +89,7 @@ def test_restore_drill_brings_back_the_database_and_the_documents(app, demo_user
         assert b"".join(vault.open_content(keys.ring, blobs.store, patient,
                                            document)) == b"contenu Exercice"
         actions = db.session.scalars(select(AuditEvent.action)
-                                     .order_by(AuditEvent.seq)).all()
+                                     .order_by(*AUDIT_ORDER)).all()
     # backup.created was written after the copy; backup.restored after the restore.
     assert actions[-1] == "backup.restored" and "backup.created" not in actions
 

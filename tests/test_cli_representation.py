@@ -24,6 +24,7 @@ from domain.models import (
     User,
 )
 from extensions import db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.domain.test_care import CAMILLE_NIR, LEO_NIR, UNKNOWN_NIR
 from web import cli_representation
 
@@ -48,7 +49,7 @@ def test_end_list_add_by_nir_with_the_reason_audited(app, demo_users):
     with app.app_context():
         reasons = [json.loads(event.details).get("reason") for event in db.session.scalars(
             select(AuditEvent).where(AuditEvent.action.like("representation.%"))
-            .order_by(AuditEvent.seq))]
+            .order_by(*AUDIT_ORDER))]
         assert reasons == ["Jugement RG 26/00012", "Erreur corrigée"]
 
 

@@ -116,7 +116,7 @@ def _template_context() -> dict:
         "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
         "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
         "running_emergencies": _running_emergencies,
-        "switchable_spaces": _spaces,
+        "switchable_spaces": switchable_spaces,
         "notice": NOTICES.get(request.args.get(NOTICE_PARAM, "")) if request else None,
     }
 
@@ -131,12 +131,15 @@ def _nav() -> tuple:
     return tuple(item for item in items if item[0] in served)
 
 
-def _spaces() -> list:
-    """The represented spaces a patient may switch to (header and dashboard)."""
+def switchable_spaces() -> list[representation.Space]:
+    """The represented spaces a patient may switch to (header and dashboard), read once
+    per request."""
     if not current_user.is_authenticated or current_user.role != Role.PATIENT:
         return []
-    return representation.spaces_for(db.session, current_user,
-                                     representation.today_in_france())
+    if "carnet_spaces" not in g:
+        g.carnet_spaces = representation.spaces_for(db.session, current_user,
+                                                    representation.today_in_france())
+    return g.carnet_spaces
 
 
 def _running_emergencies() -> list:

@@ -104,20 +104,15 @@ def authorize():
         apps.refuse(db.session, keys.ring, app_slug=grant.request.client.get_client_id(),
                     space=spaces.get(chosen, user), actor=_consent_actor(chosen))
         db.session.commit()
-        return _form_may_go_to(server.create_authorization_response(grant=grant, grant_user=None),
-                       redirect_uri)
+        refused = server.create_authorization_response(grant=grant, grant_user=None)
+        return _form_may_go_to(refused, redirect_uri)
     ticked = request.form.getlist("donnees")
-    errors = []
     if chosen not in spaces:
-        errors.append(("espace", _("Choisissez l’espace auquel connecter ce service.")))
-    if not set(ticked) & set(apps.scope_list(grant.request.scope or "")):
-        errors.append(("donnees", _("Cochez au moins une donnée à partager, ou choisissez "
-                                    "« Refuser ».")))
-    if errors:
-        return _consent_page(grant, status=422, errors=errors, ticked=ticked, chosen=chosen)
+        return _consent_page(grant, status=422, ticked=ticked, chosen=chosen, errors=[(
+            "espace", _("Choisissez l’espace auquel connecter ce service."))])
     consent = oauth.Consent(space=spaces[chosen], granted_by=user, ticked=ticked,
                             actor=_consent_actor(chosen))
-    try:
+    try:  # apps.connect keeps what was ticked among what was asked: none is refused
         response = server.create_authorization_response(grant=grant, grant_user=consent)
     except NotAllowed:
         db.session.rollback()

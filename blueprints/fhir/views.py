@@ -11,6 +11,7 @@ from flask import Response, current_app, g, request, stream_with_context, url_fo
 
 from blueprints.fhir import bp
 from domain import app_api, apps, intake
+from domain.catalogue import SUPPORTED_SCOPES
 from domain.fhir import FHIR_VERSION, InvalidResource, operation_outcome
 from domain.models.base import utcnow
 from domain.uploads import UploadRejected
@@ -171,7 +172,6 @@ def _public(path: str) -> str:
 @bearer_only
 def smart_configuration():
     """SMART App Launch discovery: where to authorise and get tokens, what is supported."""
-    from domain.catalogue import SUPPORTED_SCOPES
     return _json({
         "authorization_endpoint": _public(url_for("apps.authorize")),
         "token_endpoint": _public(url_for("apps.token")),

@@ -10,7 +10,7 @@ from flask_login import current_user
 from blueprints.pages import bp
 from web import space
 from web.access import public
-from web.context import NAV, PUBLIC_NAV, _spaces
+from web.context import NAV, PUBLIC_NAV, switchable_spaces
 from web.render import render_page
 
 SPACE_PARAM = "espace"
@@ -34,7 +34,7 @@ def _menu_items(represented) -> list[tuple[str, str, str]]:
 def menu():
     """?espace=<id> (from the header inside a represented space): the menu of that space,
     if it is one the signed-in person may switch to today (the pages check again)."""
-    spaces = _spaces()
+    spaces = switchable_spaces()
     wanted = request.args.get(SPACE_PARAM)
     represented = next((item for item in spaces if item.person.id == wanted), None)
     return render_page("pages/menu.html", menu_items=_menu_items(represented),

@@ -8,6 +8,7 @@ from extensions import limiter
 from web.access import public, safe_next
 from web.i18n import LANG_COOKIE
 from web.labels import easy_read
+from web.page_cache import for_visitors
 from web.render import render_page
 
 ONE_YEAR = 365 * 24 * 3600
@@ -18,24 +19,28 @@ OPERATOR_SETTINGS = ("PUBLISHER_NAME", "PUBLISHER_ADDRESS", "PUBLISHER_CONTACT",
 
 @bp.get("/")
 @public
+@for_visitors
 def home():
     return render_page("pages/home.html")
 
 
 @bp.get("/arnaques")
 @public
+@for_visitors
 def fraud():
     return render_page("pages/fraud.html")
 
 
 @bp.get("/aide")
 @public
+@for_visitors
 def help():  # noqa: A001 - the endpoint name users see in the sitemap
     return render_page("pages/help.html")
 
 
 @bp.get("/facile/<string:slug>")
 @public
+@for_visitors
 def easy_read_page(slug: str):
     """A key page in easy-read French (FALC): short sentences, one idea each, examples."""
     if slug not in easy_read.PAGES:
@@ -47,18 +52,21 @@ def easy_read_page(slug: str):
 
 @bp.get("/accessibilite")
 @public
+@for_visitors
 def accessibility():
     return render_page("pages/accessibility.html")
 
 
 @bp.get("/plan-du-site")
 @public
+@for_visitors
 def sitemap():
     return render_page("pages/sitemap.html")
 
 
 @bp.get("/mentions-legales")
 @public
+@for_visitors
 def legal():
     config = current_app.config
     operator = {name.lower(): config[name] for name in OPERATOR_SETTINGS}
@@ -67,6 +75,7 @@ def legal():
 
 @bp.get("/deconnecte")
 @public
+@for_visitors
 def signed_out():
     return render_page("pages/signed_out.html")
 
@@ -86,12 +95,14 @@ def language(code: str):
 
 @bp.get("/espace-ferme")
 @public
+@for_visitors
 def space_closed():
     return render_page("pages/space_closed.html")
 
 
 @bp.get("/code-source")
 @public
+@for_visitors
 def source_code():
     """Where to get the source code of this installation (AGPL-3.0 §13)."""
     return render_page("pages/source_code.html",

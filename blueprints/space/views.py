@@ -4,10 +4,10 @@ from flask_login import current_user
 from blueprints.space import bp
 from domain import news
 from domain.models.base import utcnow
-from domain.people import represented_by
 from domain.policy import Area
 from extensions import db, keys
 from web.access import allow
+from web.context import switchable_spaces
 from web.render import render_page
 from web.space import represented
 
@@ -40,5 +40,6 @@ def dashboard():
         return render_page("space/represented.html", sections=SECTIONS)
     found = news.whats_new(db.session, keys.ring, current_user._get_current_object(), utcnow())
     return render_page("space/dashboard.html",
-                       represented=represented_by(db.session, current_user.id),
+                       represented=[(space.person, space.kind.value)
+                                    for space in switchable_spaces()],
                        sections=SECTIONS, news=found, unread=found.unread)

@@ -17,9 +17,9 @@ class AuditEvent(Base):
                       Index("ix_audit_events_subject_actor_seq", "subject_id", "actor_id",
                             "seq"))
 
-    # Which chain the row belongs to (its head is audit_head.id): one today; the chain is
-    # meant to be sharded so unrelated transactions never wait on one lock. Each chain
-    # numbers its own rows: the key is (chain, seq).
+    # Which chain the row belongs to (its head is audit_head.id): the trail is sharded by
+    # subject (domain/audit.py chain_for) so unrelated transactions never wait on one lock.
+    # Each chain numbers its own rows: the key is (chain, seq).
     chain: Mapped[int] = mapped_column(primary_key=True, default=1, server_default="1",
                                        autoincrement=False)
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -47,11 +47,14 @@ class AuditEvent(Base):
 class AuditHead(Base):
     """One row per chain: its last sequence number and MAC. Updating it serialises the
     chain's writers. `head_mac` authenticates the row itself (the audit key over chain,
-    seq and last MAC): rewriting the head after deleting the newest events is detected."""
+    seq and last MAC): rewriting the head after deleting the newest events is detected.
+    `first_seq` is the number before the chain's first row (0, or the single chain's last
+    number for chains opened when the trail was sharded)."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
+    first_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     last_mac: Mapped[str] = mapped_column(String(64), default="0" * 64)
     head_mac: Mapped[str | None] = mapped_column(String(64))

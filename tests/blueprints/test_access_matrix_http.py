@@ -83,6 +83,7 @@ from domain.models import (
 )
 from domain.models.base import utcnow
 from extensions import blobs, db, keys
+from tests import audit_trail
 from tests.conftest import csrf_from
 from tests.conftest import sign_in as sign_in_demo
 
@@ -802,16 +803,14 @@ class Probe:
         self.actual: dict[tuple[str, str], str] = {}
         self.problems: list[str] = []
 
-    def _seq(self) -> int:
+    def _seq(self) -> dict[int, int]:
         with self.app.app_context():
-            return db.session.scalar(select(func.max(AuditEvent.seq))) or 0
+            return audit_trail.mark(db.session)
 
-    def events_since(self, seq: int, action: str | None = None) -> list[AuditEvent]:
+    def events_since(self, seq: dict[int, int], action: str | None = None) -> \
+            list[AuditEvent]:
         with self.app.app_context():
-            query = select(AuditEvent).where(AuditEvent.seq > seq)
-            if action:
-                query = query.where(AuditEvent.action == action)
-            found = list(db.session.scalars(query.order_by(AuditEvent.seq)))
+            found = audit_trail.since(db.session, seq, action)
             db.session.expunge_all()
             return found
 
@@ -823,7 +822,7 @@ class Probe:
         for this decision: an event by this person must be there, "denied" when the answer
         is 404, "success" otherwise (`refusals_only`: the code records only the refusal,
         as for a confirmation page)."""
-        before = self._seq() if audit else 0
+        before = self._seq() if audit else {}
         if method == "GET":
             response = self.client.get(path)
         else:
@@ -1130,7 +1129,7 @@ def walk_professional(probe: Probe, world: World, who: Who) -> None:
     html = response.get_data(as_text=True) if response.status_code == 200 else ""
     page_status = str(response.status_code)
     if page_status == "200":
-        events = [event for event in probe.events_since(0)
+        events = [event for event in probe.events_since({})
                   if event.action == "profile.read_by_professional"
                   and event.actor_id == world.me_id]
         if not events or events[-1].outcome != "success":

@@ -32,7 +32,7 @@ from domain.models import AppAuthorizationCode, AppConnection, AppToken, Measure
 from extensions import db
 from tests.browser.flows import Findings, press_and_load, tab_to_id, tab_until
 from tests.browser.support import JS_MODES, TIMEOUT_MS
-from tests.oauth_client import APP, REDIRECT, WEIGHT_SCOPES, authorize_url
+from tests.oauth_client import APP, REDIRECT, WEIGHT, WEIGHT_SCOPES, authorize_url
 
 pytestmark = pytest.mark.browser
 
@@ -52,15 +52,6 @@ WITHDRAWN = (f"L’accès de « {APP_NAME} » à l’espace est retiré : le ser
 # The app's page after the consent, where the browser comes back with the code.
 APP_PAGE = ("<!doctype html><html lang=\"fr\"><title>Balance connectée</title>"
             "<h1>Retour dans l’application</h1></html>")
-# A weight, as a connected scale sends it (tests/blueprints/fhir/test_api.py).
-WEIGHT = {"resourceType": "Observation", "status": "final",
-          "category": [{"coding": [{
-              "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-              "code": "vital-signs"}]}],
-          "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-          "effectiveDateTime": "2026-12-01",
-          "valueQuantity": {"value": 71.4, "unit": "kg", "system": "http://unitsofmeasure.org",
-                            "code": "kg"}}
 
 
 @pytest.fixture

@@ -308,6 +308,7 @@ def test_an_opposition_without_code_is_recorded_for_a_pending_space_only(app):
         assert activation.oppose_without_code(*args).outcome == "not_opposable"
         assert person.space_status == SpaceStatus.ACTIVE
         # One audit row on every path, the unknown person's included.
+        db.session.commit()
         actions = Counter(db.session.execute(select(AuditEvent.action).where(
             AuditEvent.action.like("activation.oppos%"))).scalars())
         assert actions == {"activation.opposition_refused": 2, "activation.opposed": 1,

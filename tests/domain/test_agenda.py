@@ -16,6 +16,7 @@ from domain import agenda, agenda_export, audit, policy, profile
 from domain.crypto import CryptoError, token_hash
 from domain.models import AgendaItem, AuditEvent, CalendarFeed, ItemKind, Role, User
 from extensions import db, keys
+from tests.audit_trail import AUDIT_ORDER
 
 TODAY = date(2026, 3, 10)   # a Tuesday
 ACTOR = audit.Actor(user_id=None, ip="127.0.0.1")
@@ -70,10 +71,11 @@ def details(event: AuditEvent) -> dict:
 
 
 def events(action: str, outcome: str | None = None) -> list[AuditEvent]:
+    db.session.commit()  # audit rows are written at commit, as the view does
     query = select(AuditEvent).where(AuditEvent.action == action)
     if outcome:
         query = query.where(AuditEvent.outcome == outcome)
-    return list(db.session.scalars(query.order_by(AuditEvent.seq)))
+    return list(db.session.scalars(query.order_by(*AUDIT_ORDER)))
 
 
 # --------------------------------------------------------------------------- the form

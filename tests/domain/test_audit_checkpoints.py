@@ -17,6 +17,8 @@ from extensions import db, keys
 from tests.domain.test_storage import BUCKET, CREDENTIALS, moto_endpoint  # noqa: F401
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+# _write()'s events have no subject: they go to their actor's chain.
+CHAIN = audit.chain_for(None, "u1")
 
 
 def _write(count: int) -> None:
@@ -28,7 +30,7 @@ def _write(count: int) -> None:
 
 def _head() -> AuditHead:
     db.session.expire_all()
-    return db.session.get(AuditHead, 1)
+    return db.session.get(AuditHead, CHAIN)
 
 
 def _drop_tail(after_seq: int) -> None:
@@ -57,7 +59,7 @@ def test_deleting_the_newest_events_and_rewriting_the_head_is_detected(app):
         _write(60)
         _drop_tail(10)
         last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
-        db.session.execute(update(AuditHead).where(AuditHead.id == 1)
+        db.session.execute(update(AuditHead).where(AuditHead.id == CHAIN)
                            .values(seq=last.seq, last_mac=last.mac))
         db.session.commit()
         result = audit.verify(db.session, keys.ring)
@@ -85,7 +87,7 @@ def test_rows_and_head_wiped_are_caught_by_the_checkpoint(app, store):
     with app.app_context():
         _write(8)
         checkpoint = _checkpoint(store)
-        assert checkpoint.marks[1].seq == 8
+        assert checkpoint.marks[CHAIN].seq == 8
         db.session.execute(delete(AuditEvent))
         db.session.execute(delete(AuditHead))
         db.session.commit()
@@ -105,7 +107,7 @@ def test_an_older_authentic_head_put_back_is_caught_by_the_checkpoint(app, store
         _checkpoint(store)
         # Someone who copied the head earlier deletes what came after and puts it back.
         _drop_tail(5)
-        db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(
+        db.session.execute(update(AuditHead).where(AuditHead.id == CHAIN).values(
             seq=old[0], last_mac=old[1], head_mac=old[2]))
         db.session.commit()
         assert audit.verify(db.session, keys.ring).ok  # the head alone cannot tell
@@ -185,7 +187,7 @@ def test_rows_written_in_the_first_format_stay_verifiable(app):
         db.session.flush()
         head = _head()
         head.last_mac = previous
-        head.head_mac = audit.head_mac(keys.ring, 1, head.seq, previous)
+        head.head_mac = audit.head_mac(keys.ring, CHAIN, head.seq, previous)
         db.session.commit()
         _write(2)
         assert audit.verify(db.session, keys.ring).ok
@@ -215,26 +217,29 @@ def test_the_request_id_is_part_of_the_mac(app):
 
 
 def test_every_chain_is_verified_and_checkpointed(app, store):
-    """Built for several chains (the trail is meant to be sharded): each chain numbers its
-    own rows, has its own authenticated head, and is verified and checkpointed on its own."""
+    """The trail is sharded: each chain numbers its own rows, has its own authenticated
+    head, and is verified and checkpointed on its own."""
+    other = next(f"v{n}" for n in range(100) if audit.chain_for(None, f"v{n}") != CHAIN)
+    other_chain = audit.chain_for(None, other)
     with app.app_context():
         _write(3)
-        for index in range(2):
-            audit.record_many(db.session, keys.ring, [audit.Entry(
-                "test.other_chain", details={"n": index})], chain=2)
+        audit.record_many(db.session, keys.ring, [audit.Entry(
+            "test.other_chain", audit.Actor(other), details={"n": index})
+            for index in range(2)])
         db.session.commit()
-        assert audit.chains(db.session) == [1, 2]
-        assert db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain == 2)
-                                  .order_by(AuditEvent.seq)).all() == [1, 2]
+        assert {CHAIN, other_chain} <= set(audit.chains(db.session))
+        assert db.session.scalars(select(AuditEvent.seq).where(
+            AuditEvent.chain == other_chain).order_by(AuditEvent.seq)).all() == [1, 2]
         assert audit.verify(db.session, keys.ring).checked == 5
         checkpoint = _checkpoint(store)
-        assert {chain: mark.seq for chain, mark in checkpoint.marks.items()} == {1: 3, 2: 2}
+        assert {chain: mark.seq for chain, mark in checkpoint.marks.items()} == {
+            CHAIN: 3, other_chain: 2}
         # Cutting the second chain alone is caught.
-        db.session.execute(delete(AuditEvent).where(AuditEvent.chain == 2))
-        db.session.execute(delete(AuditHead).where(AuditHead.id == 2))
+        db.session.execute(delete(AuditEvent).where(AuditEvent.chain == other_chain))
+        db.session.execute(delete(AuditHead).where(AuditHead.id == other_chain))
         db.session.commit()
         result = _verify(store)
-        assert not result.ok and result.chain == 2
+        assert not result.ok and result.chain == other_chain
 
 
 def test_upgrading_authenticates_the_head_of_an_existing_chain(app, tmp_path, monkeypatch):
@@ -277,11 +282,39 @@ def test_upgrading_authenticates_the_head_of_an_existing_chain(app, tmp_path, mo
     monkeypatch.undo()
     with app.app_context():
         command.upgrade(config, "0009")
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT seq, head_mac FROM audit_head")).all()
+        assert rows == [(2, audit.head_mac(keys.ring, 1, 2, previous))]
+        # Then the sharding (0022): the old chain stays as it was and verifies; the new
+        # chains are numbered after it, so a person's history stays in order.
+        command.upgrade(config, "head")
         from sqlalchemy.orm import Session
         with Session(engine) as session:
             result = audit.verify(session, keys.ring)
+            assert result.ok and result.checked == 2, result
+            heads = session.scalars(select(AuditHead).order_by(AuditHead.id)).all()
+            assert [head.id for head in heads] == list(range(1, audit.SHARDS + 1))
+            assert {(head.seq, head.first_seq) for head in heads[1:]} == {(2, 2)}
+            subject = next(f"{n:032x}" for n in range(100)
+                           if audit.chain_for(f"{n:032x}") != 1)
+            for index in range(3):
+                audit.record(session, keys.ring, "test.new", subject_id=subject,
+                             details={"n": index})
+            session.commit()
+            new = session.scalars(select(AuditEvent).where(
+                AuditEvent.subject_id == subject).order_by(AuditEvent.seq)).all()
+            assert [(event.chain, event.seq) for event in new] == [
+                (audit.chain_for(subject), seq) for seq in (3, 4, 5)]
+            assert new[0].prev_mac == audit.GENESIS_MAC
+            result = audit.verify(session, keys.ring)
+            assert result.ok and result.checked == 5, result
+            # Raising a new chain's first number to hide its first rows breaks the link.
+            session.execute(update(AuditHead).where(AuditHead.id == new[0].chain)
+                            .values(first_seq=3))
+            session.commit()
+            result = audit.verify(session, keys.ring)
+            assert not result.ok and result.reason == "link to previous row broken"
     engine.dispose()
-    assert result.ok and result.checked == 2, result
 
 
 def test_checkpoints_in_an_object_store(app, moto_endpoint):  # noqa: F811
@@ -319,7 +352,7 @@ def test_the_timer_never_blesses_a_wiped_or_rolled_back_chain(app, store):
         _write(5)
         _checkpoint(store)
         _drop_tail(5)  # rolled back to an older authentic head
-        db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(
+        db.session.execute(update(AuditHead).where(AuditHead.id == CHAIN).values(
             seq=old[0], last_mac=old[1], head_mac=old[2]))
         db.session.commit()
         with pytest.raises(ValueError, match="no longer holds the previous checkpoint"):
@@ -340,7 +373,7 @@ def test_the_timer_checks_only_what_came_since_the_previous_checkpoint(app, stor
         # An old row altered is not re-read by the timer (audit verify finds it)...
         db.session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(outcome="x"))
         db.session.commit()
-        assert _checkpoint(store, T0 + timedelta(minutes=5)).marks[1].seq == 7
+        assert _checkpoint(store, T0 + timedelta(minutes=5)).marks[CHAIN].seq == 7
         assert _verify(store).first_broken_seq == 2
         # ...but a new row altered after the previous checkpoint stops it.
         _write(1)
@@ -358,7 +391,7 @@ def test_a_restore_may_start_a_new_baseline(app, store):
         head = _head()
         last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
         head.seq, head.last_mac = last.seq, last.mac
-        head.head_mac = audit.head_mac(keys.ring, 1, last.seq, last.mac)
+        head.head_mac = audit.head_mac(keys.ring, CHAIN, last.seq, last.mac)
         db.session.commit()
         audit_checkpoints.write(store, db.session, keys.ring, T0 + timedelta(minutes=1),
                                 reason=audit_checkpoints.RESTORE)

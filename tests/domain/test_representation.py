@@ -30,8 +30,12 @@ def _people():
 
 
 def _events(action: str) -> list[AuditEvent]:
+    """The action's events, in the order they happened, once the work so far is committed
+    (as the view does: audit rows are written at commit)."""
+    db.session.commit()
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)
-                                   .order_by(AuditEvent.seq)))
+                                   .order_by(AuditEvent.occurred_at, AuditEvent.chain,
+                                             AuditEvent.seq)))
 
 
 @pytest.mark.parametrize(("born", "eighteen"), [

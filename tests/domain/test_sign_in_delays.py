@@ -15,6 +15,7 @@ from sqlalchemy import select
 from domain import audit, auth, sign_in
 from domain.models import AuditEvent, SignInDelay, User
 from extensions import db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import DEMO
 
 POLICY = sign_in.DelayPolicy(password_failures=3, code_failures=5, first_minutes=1,
@@ -84,6 +85,7 @@ def test_password_waits_grow_per_address_and_start_again_after_success(app, demo
         assert _password_wait(FROM_A, now) is None
         assert not _password(WRONG, FROM_A, now)
         assert _password_wait(FROM_A, now) == timedelta(minutes=1)
+        db.session.commit()  # audit rows are written at commit, as the view does
         reasons = [_details(row).get("reason") for row in db.session.execute(
             select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).scalars()]
         assert reasons.count("delayed") == 1
@@ -137,7 +139,7 @@ def test_wrong_codes_count_per_account_and_waits_grow_then_reset(app, demo_users
         assert locked.value.until == now + timedelta(minutes=1)
         db.session.commit()
         events = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action.like("auth.second_factor%")).order_by(AuditEvent.seq)).scalars()
+            AuditEvent.action.like("auth.second_factor%")).order_by(*AUDIT_ORDER)).scalars()
         events = list(events)
         wrong_codes = [e for e in events if _details(e).get("reason") == "wrong_code"]
         lockouts = [e for e in events if e.action == "auth.second_factor_locked"]
@@ -161,8 +163,10 @@ def test_the_password_check_of_other_forms_shares_the_waits_and_audit(app, demo_
                                 now=START)
         assert not _password(RIGHT, FROM_A, START)  # the sign-in page waits too
         assert _password(RIGHT, FROM_B, START)
+        db.session.commit()  # audit rows are written at commit, as the view does
         rows = db.session.execute(select(AuditEvent).where(
-            AuditEvent.action == "auth.password_check_failed")).scalars().all()
+            AuditEvent.action == "auth.password_check_failed")
+            .order_by(*AUDIT_ORDER)).scalars().all()
         assert [_details(row) for row in rows] == [
             {"purpose": "close_space", "reason": "wrong_password"},
             {"purpose": "close_space", "reason": "wrong_password"},

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from domain.models import AuditEvent, Profession, Role, Sector, User
 from extensions import db
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import csrf_from
 from tests.html_checks import check_page
 
@@ -53,7 +54,7 @@ def test_block_attending_and_unblock_take_effect_at_once(signed_in, app):
     assert doctor.get(patient_page).status_code == 200
     with app.app_context():
         actions = [event.action for event in db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action.like("access.%")).order_by(AuditEvent.seq))]
+            AuditEvent.action.like("access.%")).order_by(*AUDIT_ORDER))]
     assert actions == ["access.attending_doctor", "access.blocked", "access.unblocked"]
 
 

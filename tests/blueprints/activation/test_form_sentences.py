@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from domain.models import AuditEvent
 from extensions import db
+from tests.audit_trail import AUDIT_ORDER
 from tests.blueprints.activation.test_activate_flow import (
     JEANNE,
     post,
@@ -118,7 +119,7 @@ def test_every_step_saved_is_audited(client, app, demo_users):
     with app.app_context():
         steps = [json.loads(event.details)["step"] for event in db.session.execute(
             select(AuditEvent).where(AuditEvent.action == "activation.step_saved")
-            .order_by(AuditEvent.seq)).scalars()]
+            .order_by(*AUDIT_ORDER)).scalars()]
     assert steps[0] == "identity" and steps[-1] == "contacts"
     assert set(steps) == {"identity", "terms", "contacts"}
 

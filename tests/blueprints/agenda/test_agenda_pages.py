@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from domain import agenda, audit, profile
 from domain.models import AgendaItem, AuditEvent, CalendarFeed, User
 from extensions import db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import csrf_from
 from tests.html_checks import check_page
 
@@ -77,7 +78,7 @@ def audited(app, action: str, outcome: str = "success") -> list[AuditEvent]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == action, AuditEvent.outcome == outcome)
-            .order_by(AuditEvent.seq)))
+            .order_by(*AUDIT_ORDER)))
 
 
 # --------------------------------------------------------------------------- add and show

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from domain import agenda, audit
 from domain.models import AgendaItem, AuditEvent, CalendarFeed, Role, User
 from extensions import db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.blueprints.agenda.test_agenda_pages import (
     PATIENT,
     add_ok,
@@ -53,7 +54,7 @@ def _refusals(app, target_id: str | None = None) -> list[AuditEvent]:
         query = select(AuditEvent).where(AuditEvent.outcome == "denied")
         if target_id:
             query = query.where(AuditEvent.target_id == target_id)
-        return list(db.session.scalars(query.order_by(AuditEvent.seq)))
+        return list(db.session.scalars(query.order_by(*AUDIT_ORDER)))
 
 
 def _sealed(app, item_id: str) -> bytes:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from domain import apps
+from domain import apps, policy
 from domain.models import AppConnection, AuditEvent, Representation, User
 from domain.models.base import utcnow
 from extensions import db, keys
@@ -67,8 +67,10 @@ def test_fewer_boxes_than_asked_give_a_token_for_those_only(app, signed_in, clie
     assert token["patient"] == _user(app, PATIENT).id and token["refresh_token"]
     assert "Set-Cookie" not in response.headers  # the token endpoint never keeps a session
     grant = _grant(app, token["access_token"])
-    assert grant is not None and grant.allows("patient/Observation.rs")
-    assert not grant.allows("patient/Observation.c") and not grant.for_representative
+    assert grant is not None and grant.scopes == {"patient/Observation.rs"}
+    assert policy.app_scope_allows(grant.scopes, "Observation", "search")
+    assert not policy.app_scope_allows(grant.scopes, "Observation", "create")
+    assert not grant.for_representative
 
 
 def test_nothing_ticked_is_refused_on_the_page_and_nothing_is_connected(app, signed_in):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from domain.models import AuditEvent, InsuredPerson, SpaceStatus
 from domain.notify import Mailer
 from extensions import db
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import DEMO, csrf_from, next_totp, sign_in
 from tests.html_checks import check_page
 
@@ -57,7 +58,7 @@ def _emails_to(app, address: str):
 def _audit(app, action: str) -> list[dict]:
     with app.app_context():
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.action == action)
-                                  .order_by(AuditEvent.seq)).scalars().all()
+                                  .order_by(*AUDIT_ORDER)).scalars().all()
         return [{"ip": row.ip, **json.loads(row.details)} for row in rows]
 
 

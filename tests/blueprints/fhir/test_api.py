@@ -19,7 +19,7 @@ from domain.fhir import validate
 from domain.models import AuditEvent, Category, Document, Measure, Representation, User
 from extensions import db, keys
 from tests.domain import fhir_space
-from tests.oauth_client import bearer, connect, token_for
+from tests.oauth_client import WEIGHT, bearer, connect, token_for
 
 PATIENT = "camille.martin"
 EVERYTHING = ("patient/Patient.r", "patient/Observation.rs", "patient/Immunization.rs",
@@ -28,14 +28,6 @@ EVERYTHING = ("patient/Patient.r", "patient/Observation.rs", "patient/Immunizati
               "patient/Appointment.rs")
 TYPES = ("Patient", "Observation", "Immunization", "AllergyIntolerance", "Condition",
          "MedicationStatement", "DocumentReference", "Appointment")
-WEIGHT = {"resourceType": "Observation", "status": "final",
-          "category": [{"coding": [{
-              "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-              "code": "vital-signs"}]}],
-          "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-          "effectiveDateTime": "2026-12-01",
-          "valueQuantity": {"value": 71.4, "unit": "kg", "system": "http://unitsofmeasure.org",
-                            "code": "kg"}}
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from domain.models import (
 from domain.models.base import utcnow
 from domain.policy import Area
 from extensions import blobs, db, keys
+from tests import audit_trail
 from tests.blueprints.messages.test_conversation_flow import outbox_mails
 from tests.blueprints.pro.test_exclusion import PASSWORD, sign_in_as
 from tests.blueprints.pro.test_patients import DOCTOR, PATIENT, PHARMACIST, declare, text
@@ -146,17 +147,14 @@ def blob_keys(app) -> set[str]:
         return set(blobs.store.keys())
 
 
-def last_seq(app) -> int:
+def last_seq(app) -> dict[int, int]:
     with app.app_context():
-        return db.session.scalar(select(func.max(AuditEvent.seq))) or 0
+        return audit_trail.mark(db.session)
 
 
-def events_since(app, seq: int, action: str | None = None) -> list[AuditEvent]:
+def events_since(app, seq: dict[int, int], action: str | None = None) -> list[AuditEvent]:
     with app.app_context():
-        query = select(AuditEvent).where(AuditEvent.seq > seq)
-        if action:
-            query = query.where(AuditEvent.action == action)
-        found = list(db.session.scalars(query.order_by(AuditEvent.seq)))
+        found = audit_trail.since(db.session, seq, action)
         db.session.expunge_all()
         return found
 

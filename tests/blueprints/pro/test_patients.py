@@ -30,6 +30,7 @@ from domain.models import (
 )
 from domain.notify import Mailer
 from extensions import blobs, db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.blueprints.pro.test_exclusion import professional_account, sign_in_as
 from tests.blueprints.profile.test_profile_pages import FORMS
 from tests.conftest import csrf_from
@@ -65,7 +66,7 @@ def events(app, action: str, outcome: str | None = None) -> list[AuditEvent]:
         query = select(AuditEvent).where(AuditEvent.action == action)
         if outcome:
             query = query.where(AuditEvent.outcome == outcome)
-        found = list(db.session.scalars(query.order_by(AuditEvent.seq)))
+        found = list(db.session.scalars(query.order_by(*AUDIT_ORDER)))
         db.session.expunge_all()
         return found
 

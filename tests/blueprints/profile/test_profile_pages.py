@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from domain import audit, profile
 from domain.models import Category, Document, Measure, ProfileEntry, ProfileSection, User
 from extensions import blobs, db, keys
+from tests.audit_trail import AUDIT_ORDER
 from tests.conftest import csrf_from
 from tests.html_checks import check_page
 
@@ -724,7 +725,7 @@ def test_each_printed_summary_is_audited_with_its_output(signed_in, app):
     with app.app_context():
         patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
         events = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "profile.summary").order_by(AuditEvent.seq)).all()
+            AuditEvent.action == "profile.summary").order_by(*AUDIT_ORDER)).all()
         assert [(event.subject_id, event.actor_id, event.outcome, json.loads(event.details))
                 for event in events] == [
             (patient.id, patient.id, "success", {"output": "html"}),
