@@ -37,6 +37,8 @@ from datetime import datetime
 
 from sqlalchemy import event as orm_event
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from domain.crypto import Keyring
@@ -188,10 +190,20 @@ def write_pending(session: Session) -> int:
     return len(pending)
 
 
+def _ensure_head(session: Session, chain: int) -> None:
+    """Create a chain's head if it has none (migration 0022 creates them all; a database
+    emptied by hand may lack them), harmlessly when another writer does it too."""
+    if session.get(AuditHead, chain) is not None:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(AuditHead).values(id=chain, seq=0, first_seq=0,
+                                             last_mac=GENESIS_MAC)
+                    .on_conflict_do_nothing(index_elements=[AuditHead.id]))
+
+
 def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]]) -> None:
-    if session.get(AuditHead, chain) is None:
-        session.add(AuditHead(id=chain, seq=0, first_seq=0, last_mac=GENESIS_MAC))
-        session.flush()
+    _ensure_head(session, chain)
     session.execute(update(AuditHead).where(AuditHead.id == chain)
                     .values(seq=AuditHead.seq + len(items)))
     head = session.execute(select(AuditHead).where(AuditHead.id == chain)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from domain import audit
 from domain.models import AuditEvent
@@ -75,4 +79,69 @@ def test_sign_in_events_are_recorded(app, signed_in):
     with app.app_context():
         actions = db.session.execute(select(AuditEvent.action).order_by(AuditEvent.seq)).scalars()
         assert list(actions) == ["auth.password_ok", "auth.login"]
+        assert audit.verify(db.session, keys.ring).ok
+
+
+def _subject_in_chain(chain: int, start: int = 0) -> str:
+    return next(f"{n:032x}" for n in range(start, start + 10_000)
+                if audit.chain_for(f"{n:032x}") == chain)
+
+
+def test_an_event_goes_to_its_subjects_chain_when_the_transaction_commits(app):
+    subject = _subject_in_chain(7)
+    with app.app_context():
+        audit.record(db.session, keys.ring, "test.event", subject_id=subject)
+        with Session(db.engine) as other:
+            assert other.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        db.session.commit()
+        [event] = db.session.scalars(select(AuditEvent)).all()
+        assert (event.chain, event.seq, event.subject_id) == (7, 1, subject)
+        # Without a subject, the actor's chain; a rollback drops what was recorded.
+        assert audit.chain_for(None, "u1") == audit.chain_for("u1")
+        audit.record(db.session, keys.ring, "test.dropped", subject_id=subject)
+        db.session.rollback()
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+        assert audit.verify(db.session, keys.ring).ok
+
+
+def test_writers_touching_the_same_chains_in_opposite_orders_never_deadlock(app,
+                                                                           monkeypatch):
+    """Each transaction records an event for a subject of chain 3 and one of chain 40, in
+    opposite orders, and holds each head a while: taken in chain order, the second writer
+    waits for the first instead of each waiting for the other (PostgreSQL would abort one
+    as a deadlock)."""
+    first, second = _subject_in_chain(3), _subject_in_chain(40)
+    real_append = audit._append
+
+    def slow_append(session, chain, items):
+        real_append(session, chain, items)
+        time.sleep(0.2)
+
+    monkeypatch.setattr(audit, "_append", slow_append)
+    errors: list[BaseException] = []
+    with app.app_context():
+        engine = db.engine
+        ring = keys.ring
+
+    def writer(subjects):
+        try:
+            with Session(engine) as session:
+                for subject in subjects:
+                    audit.record(session, ring, "test.event", subject_id=subject)
+                session.commit()
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(order,))
+               for order in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with app.app_context():
+        rows = db.session.execute(select(AuditEvent.chain, AuditEvent.seq)
+                                  .order_by(AuditEvent.chain, AuditEvent.seq)).all()
+        assert rows == [(3, 1), (3, 2), (40, 1), (40, 2)]
         assert audit.verify(db.session, keys.ring).ok
