@@ -341,16 +341,48 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
                  for document_id in shown], len(hits), page, pages, per_page, counts)
 
 
+@dataclass
+class ProfessionalPage:
+    """One page of the documents a professional may list: the page number and whether an
+    older page follows."""
+
+    items: list[DocumentView]
+    page: int
+    more: bool
+
+
 def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
-                               patient: User, known: policy.CareFacts) -> list[DocumentView]:
-    """The patient's documents this professional may list, newest first: the policy
-    decides each one on facts gathered once for the page (no query per document)."""
-    key = patient_key(keyring, patient)
-    rows = session.scalars(select(Document).where(Document.patient_id == patient.id)
-                           .order_by(Document.document_date.desc(), Document.deposited_at.desc()))
-    return [DocumentView(row, title_of(key, row)) for row in rows if policy.document_allowed(
-        policy.DocumentAction.LIST, viewer.role,
-        care.document_context(session, viewer, row, patient, known), hidden=row.hidden)]
+                               patient: User, known: policy.CareFacts, page: int = 1,
+                               per_page: int = PER_PAGE) -> ProfessionalPage:
+    """One page of the patient's documents this professional may list, newest first. The
+    policy decides each one on facts gathered once for the page (no query per document);
+    rows are read newest first only until the page is full (and one more, to know whether
+    an older page follows), and only the shown titles are opened: the first page costs
+    the same with 10 documents or 10,000."""
+    skip, shown, more = (page - 1) * per_page, [], False
+    rows = session.scalars(
+        select(Document).where(Document.patient_id == patient.id)
+        .order_by(Document.document_date.desc(), Document.deposited_at.desc())
+        .execution_options(yield_per=per_page + 1))
+    try:
+        for row in rows:
+            if not policy.document_allowed(
+                    policy.DocumentAction.LIST, viewer.role,
+                    care.document_context(session, viewer, row, patient, known),
+                    hidden=row.hidden):
+                continue
+            if skip:
+                skip -= 1
+            elif len(shown) == per_page:
+                more = True
+                break
+            else:
+                shown.append(row)
+    finally:
+        rows.close()
+    key = patient_key(keyring, patient) if shown else None
+    return ProfessionalPage([DocumentView(row, title_of(key, row)) for row in shown], page,
+                            more)
 
 
 def authors(session: Session, documents: list[Document]) -> dict[str, User]:

@@ -39,6 +39,9 @@ from web.render import render_page, see_other
 from web.uploads import deposit, upload_message
 
 pro = allow(Area.PRO_PORTAL)
+# The patient page's documents come by pages of vault.PER_PAGE; a page number beyond this
+# is taken as this one (it would only read the whole list to show nothing).
+MAX_PAGE = 10_000
 _IDENTITY = (Field("nir", "nir", required=True), Field("born", "past_date", required=True))
 _IDENTITY_MESSAGES = {
     ("nir", "required"): _l("Saisissez le numéro de sécurité sociale du patient (15 "
@@ -141,8 +144,12 @@ def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
     opened = open_or_404(patient_id)
     patient, known = opened.patient, opened.facts
+    try:
+        page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
+    except ValueError:
+        page_number = 1
     documents = vault.documents_for_professional(db.session, keys.ring, current_user,
-                                                 patient, known)
+                                                 patient, known, page=page_number)
     sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
                                              known, opened.actor, first=20)
     latest = measures.latest_for_professional(db.session, keys.ring, current_user, patient,

@@ -26,10 +26,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from domain import audit, care
 from domain.demo import agenda as demo_agenda
 from domain.demo import messages as demo_messages
 from domain.demo import profile as demo_profile
-from domain.models import Conversation
+from domain.models import Conversation, User
 from extensions import db, keys
 from tests.blueprints.documents.test_vault_pages import png, upload
 
@@ -56,6 +57,7 @@ QUERY_PARAMETERS = [
     ("/messagerie/{conversation}", ("avant",), "blueprints/messages/common.py"),
     ("/pro/messagerie/{conversation}", ("avant",), "blueprints/messages/common.py"),
     ("/profil/mesures/{measure}", ("page",), "blueprints/profile/measures.py"),
+    ("/pro/patients/{patient}", ("page",), "blueprints/pro/patients.py"),
     ("/conseiller/bilan.csv", ("mois",), "blueprints/adviser/views.py"),
     ("/menu", ("espace",), "blueprints/pages/menu.py"),
     ("/accompagnement/inactivite.css", ("seconds",), "blueprints/adviser/handover.py"),
@@ -101,7 +103,7 @@ def query_strings(parameters: tuple[str, ...]):
 def _seed(app, signed_in, login: str | None) -> dict[str, str]:
     """Data the views page through, for the visitors who see it: a conversation (patient
     and doctor), measures, agenda items and a document (patient)."""
-    ids = {"conversation": "0" * 32, "measure": "poids"}
+    ids = {"conversation": "0" * 32, "measure": "poids", "patient": "0" * 32}
     if login not in ("camille.martin", "dr.bernard"):
         return ids
     if login == "camille.martin":
@@ -114,6 +116,13 @@ def _seed(app, signed_in, login: str | None) -> dict[str, str]:
             demo_agenda.seed_agenda(db.session, keys.ring, login, today)
         db.session.commit()
         ids["conversation"] = db.session.scalars(select(Conversation.id)).one()
+        if login == "dr.bernard":  # Camille's page, her documents paged
+            people = {user.login: user for user in db.session.scalars(
+                select(User).where(User.login.in_(("camille.martin", "dr.bernard"))))}
+            care.declare(db.session, keys.ring, people["dr.bernard"],
+                         people["camille.martin"], audit.Actor(people["dr.bernard"].id))
+            db.session.commit()
+            ids["patient"] = people["camille.martin"].id
     return ids
 
 
@@ -129,7 +138,8 @@ def test_the_table_covers_every_query_parameter_read_in_the_code():
 def test_the_table_names_get_views(app):
     adapter = app.url_map.bind("")
     for path, _names, _where in QUERY_PARAMETERS:
-        adapter.match(path.format(conversation="0" * 32, measure="poids"), method="GET")
+        adapter.match(path.format(conversation="0" * 32, measure="poids", patient="0" * 32),
+                      method="GET")
 
 
 def _reachable(browser, routes, signed_in: bool):

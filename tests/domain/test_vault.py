@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import secrets
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -303,3 +303,33 @@ def test_a_blob_gone_since_the_row_was_read_is_not_found(app, demo_users, store,
         store.delete(document.blob_key)
         with pytest.raises(vault.DocumentNotFound):
             vault.download(db.session, keys.ring, store, patient, document.id, ACTOR)
+
+
+def test_a_professional_reads_the_documents_a_page_at_a_time(app, demo_users, store,
+                                                             tmp_path, monkeypatch):
+    """The patient page's list: newest first, the policy's choice only, 20 a page, and
+    only the shown titles opened (the first page costs the same whatever the total)."""
+    with app.app_context():
+        patient, doctor = _users(app)
+        for index in range(45):
+            _add(store, patient, patient, tmp_path, title=f"Ordonnance {index:02}",
+                 day=date(2026, 1, 1) + timedelta(days=index))
+        for index in range(5):  # hidden by the patient: never listed to this doctor
+            _add(store, patient, patient, tmp_path, title=f"Masquée {index}",
+                 day=date(2026, 6, 1), hidden=True)
+        db.session.commit()
+        known = policy.CareFacts(sector=doctor.sector, profession=doctor.profession,
+                                 declared=True, blocked=False)
+        opened = []
+        real_title_of = vault.title_of
+        monkeypatch.setattr(vault, "title_of",
+                            lambda *a: opened.append(a[1].id) or real_title_of(*a))
+        pages = [vault.documents_for_professional(db.session, keys.ring, doctor, patient,
+                                                  known, page=number)
+                 for number in (1, 2, 3, 4)]
+        titles = [[item.title for item in page.items] for page in pages]
+        assert titles[0] == [f"Ordonnance {index:02}" for index in range(44, 24, -1)]
+        assert titles[1][0] == "Ordonnance 24" and titles[2] == [
+            f"Ordonnance {index:02}" for index in range(4, -1, -1)]
+        assert [page.more for page in pages] == [True, True, False, False]
+        assert titles[3] == [] and len(opened) == 45

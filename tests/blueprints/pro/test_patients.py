@@ -782,3 +782,24 @@ def test_a_refused_cross_patient_download_is_audited(signed_in, app, tmp_path):
     assert client.get(f"/pro/patients/{patient_id}/documents/{theirs}").status_code == 404
     decisions = [(e.action, e.outcome) for e in events(app, "document.download")]
     assert decisions and decisions[-1][1] == "denied", decisions
+
+
+def test_the_patient_page_lists_documents_twenty_at_a_time(signed_in, app, tmp_path):
+    seed_documents(app, tmp_path, [(f"Visible-n{index:02}", Category.PRESCRIPTIONS, False,
+                                    PATIENT) for index in range(23)])
+    client = signed_in(DOCTOR)
+    patient_id = declare(client, app)
+    first = client.get(f"/pro/patients/{patient_id}").get_data(as_text=True)
+    assert check_page(first) == [] and len(re.findall(r"Visible-n\d\d</h3>", first)) == 20
+    older = f'href="/pro/patients/{patient_id}?page=2#documents" rel="next"'
+    assert older in first and 'rel="prev"' not in first
+    second = client.get(f"/pro/patients/{patient_id}?page=2").get_data(as_text=True)
+    assert check_page(second) == [] and len(re.findall(r"Visible-n\d\d</h3>", second)) == 3
+    assert f'href="/pro/patients/{patient_id}#documents" rel="prev"' in second
+    assert 'rel="next"' not in second and 'aria-current="page">Page 2<' in second
+    # Every page number the address may hold lands on a page.
+    for number in ("0", "-3", "abc", "9" * 50, "99"):
+        response = client.get(f"/pro/patients/{patient_id}?page={number}")
+        assert response.status_code == 200
+    assert "Pas d’autre document plus ancien." in client.get(
+        f"/pro/patients/{patient_id}?page=99").get_data(as_text=True)
