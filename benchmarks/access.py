@@ -21,7 +21,8 @@ measured in the same run; never asserts anything.
    the query plan of the first page's query (built as domain.history.page builds it).
 2. What the document policy adds to the professional's patient page /pro/patients/<id>
    (signed in as dr.bernard after the care-relation statement through POST /pro/patients)
-   with 10, 100 and 1,000 documents in the patient's vault: the page against
+   with 10, 100 and 1,000 documents in the patient's vault (the page shows 20 a page since
+   issue 20; the loop decides them all): the page against
    policy.document_allowed + care.document_context run directly in a loop over the same
    documents (µs per document, share of the page), SQL statements counted per page and
    per loop. For comparison, the same decisions with the care facts gathered once per page.
@@ -587,7 +588,10 @@ def part_policy(app, clock: TotpClock, ids: dict, hello, counter: QueryCounter) 
         _ns, allowed_once = once_run()
         response = client.get(path)  # uncompressed, to read it
         shown = len(DOCUMENT_LINK_RE.findall(response.get_data(as_text=True)))
-        if response.status_code != 200 or shown != allowed or allowed_once != allowed:
+        # The page lists its first page only (issue 20); the loop decides every document.
+        from domain.vault import PER_PAGE
+        if (response.status_code != 200 or shown != min(allowed, PER_PAGE)
+                or allowed_once != allowed):
             failures.append(f"{count:,} documents: page status {response.status_code}, "
                             f"{shown} listed, the loop allows {allowed}, facts once "
                             f"{allowed_once}")

@@ -40,6 +40,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from domain.crypto import Keyring
 from domain.models import AuditEvent, AuditHead
@@ -190,11 +191,9 @@ def write_pending(session: Session) -> int:
     return len(pending)
 
 
-def _ensure_head(session: Session, chain: int) -> None:
-    """Create a chain's head if it has none (migration 0022 creates them all; a database
-    emptied by hand may lack them), harmlessly when another writer does it too."""
-    if session.get(AuditHead, chain) is not None:
-        return
+def _create_head(session: Session, chain: int) -> None:
+    """Create a chain's head (migration 0022 creates them all; a database emptied by hand
+    may lack some), harmlessly when another writer does it at the same time."""
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
     session.execute(insert(AuditHead).values(id=chain, seq=0, first_seq=0,
@@ -202,21 +201,36 @@ def _ensure_head(session: Session, chain: int) -> None:
                     .on_conflict_do_nothing(index_elements=[AuditHead.id]))
 
 
+def _take_head(session: Session, chain: int, count: int) -> tuple[int, str]:
+    """Lock the chain's head and reserve `count` numbers, in one statement: the new last
+    number and the MAC the first new row links to."""
+    statement = (update(AuditHead).where(AuditHead.id == chain)
+                 .values(seq=AuditHead.seq + count)
+                 .returning(AuditHead.seq, AuditHead.last_mac)
+                 .execution_options(synchronize_session=False))
+    row = session.execute(statement).first()
+    if row is None:
+        _create_head(session, chain)
+        row = session.execute(statement).first()
+    return row.seq, row.last_mac
+
+
 def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]]) -> None:
-    _ensure_head(session, chain)
-    session.execute(update(AuditHead).where(AuditHead.id == chain)
-                    .values(seq=AuditHead.seq + len(items)))
-    head = session.execute(select(AuditHead).where(AuditHead.id == chain)
-                           .execution_options(populate_existing=True)).scalar_one()
-    previous_mac, seq = head.last_mac, head.seq - len(items)
+    last_seq, previous_mac = _take_head(session, chain, len(items))
+    seq = last_seq - len(items)
     for keyring, event in items:
         seq += 1
         event.seq, event.prev_mac = seq, previous_mac
         event.mac = _row_mac(keyring, previous_mac, event)
         previous_mac = event.mac
         session.add(event)
-    head.last_mac = previous_mac
-    head.head_mac = head_mac(items[-1][0], chain, head.seq, previous_mac)
+    session.execute(update(AuditHead).where(AuditHead.id == chain).values(
+        last_mac=previous_mac, head_mac=head_mac(items[-1][0], chain, last_seq, previous_mac))
+        .execution_options(synchronize_session=False))
+    # The head changed behind the ORM's back: a copy loaded earlier is read again.
+    loaded = session.identity_map.get(identity_key(AuditHead, chain))
+    if loaded is not None:
+        session.expire(loaded)
 
 
 @orm_event.listens_for(Session, "before_commit")
