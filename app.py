@@ -26,6 +26,7 @@ from web import (
     security,
     sessions,
     space,
+    summary_jobs,
 )
 from web.i18n import select_locale
 
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     sessions.init_app(app)
     security.init_app(app)
     page_cache.init_app(app)
+    summary_jobs.init_app(app)
     access.init_app(app)
     space.init_app(app)
     assets.init_app(app)

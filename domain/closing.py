@@ -23,6 +23,7 @@ from domain.models import (
     ProfileSection,
     Representation,
     SpaceStatus,
+    SummaryPdf,
     User,
     WebSession,
 )
@@ -62,13 +63,14 @@ def close_space(session: Session, keyring: Keyring, user: User, *, delete_now: b
 
 def erase_user(session: Session, user_id: str) -> None:
     """Delete the account row and what hangs on it: representations, sessions, profile,
-    measures, conversations, agenda, calendar feeds, name prefixes. Not audited here."""
+    measures, the PDF summary, conversations, agenda, calendar feeds, name prefixes. Not
+    audited here."""
     session.execute(delete(Representation).where(
         (Representation.represented_id == user_id)
         | (Representation.representative_id == user_id)))
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    for model in (ProfileEntry, ProfileSection, Measure, MessageAttachment, Conversation,
-                  AgendaItem, CalendarFeed):  # whatever the database's FK mode
+    for model in (ProfileEntry, ProfileSection, Measure, SummaryPdf, MessageAttachment,
+                  Conversation, AgendaItem, CalendarFeed):  # whatever the database's FK mode
         session.execute(delete(model).where(model.patient_id == user_id))
     # The row takes the sealed names, birth date and contact details with it.
     session.execute(delete(FamilyNamePrefix).where(FamilyNamePrefix.user_id == user_id))

@@ -243,8 +243,18 @@ class ProfileSummary:
 def profile_summary(session: Session, keyring, patient: User, today: date, output: str,
                     actor: audit.Actor) -> ProfileSummary:
     """The profile as its printable summary shows it, audited "profile.summary" with the
-    output ("html" or "pdf"): the sections where a cut could harm whole, the newest
-    SUMMARY_FIRST entries of the others, and the latest value of each measure."""
+    output ("html" or "pdf")."""
+    summary = load_summary(session, keyring, patient, today)
+    audit.record(session, keyring, "profile.summary", actor=actor, subject_id=patient.id,
+                 details={"output": output})
+    return summary
+
+
+def load_summary(session: Session, keyring, patient: User, today: date) -> ProfileSummary:
+    """What the printable summary shows, not audited (for a caller that audits the reading
+    itself, as domain/summary_pdf.py does when the PDF is handed out): the sections where a
+    cut could harm whole, the newest SUMMARY_FIRST entries of the others, and the latest
+    value of each measure."""
     from domain import measures, profile
 
     sections = tuple(profile.BY_KEY[key] for key in SUMMARY_SECTIONS)
@@ -255,8 +265,6 @@ def profile_summary(session: Session, keyring, patient: User, today: date, outpu
                           first=SUMMARY_FIRST)
     kinds = measures.kinds_for(patient, today)
     latest = measures.latest(session, keyring, patient, kinds)
-    audit.record(session, keyring, "profile.summary", actor=actor, subject_id=patient.id,
-                 details={"output": output})
     return ProfileSummary([views[key] for key in SUMMARY_SECTIONS], kinds, latest)
 
 

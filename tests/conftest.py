@@ -23,6 +23,7 @@ from app import create_app
 from domain import demo
 from domain.models import Base, User
 from extensions import db, keys, limiter
+from web import summary_jobs
 from web.cli import alembic_config
 
 # Property tests: many random examples while developing; in CI (CI=true) few, always the
@@ -89,6 +90,7 @@ def empty_database(application) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean(request, app):
+    summary_jobs.wait(app)  # a PDF summary an earlier test asked for is finished first
     if request.node.get_closest_marker("browser") is None:
         empty_database(app)
     # Visitors' pages cached by an earlier test may show settings it changed.

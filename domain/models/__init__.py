@@ -17,7 +17,7 @@ from domain.models.insured import (
 from domain.models.messaging import Conversation, Message, MessageAttachment
 from domain.models.name_prefix import FamilyNamePrefix
 from domain.models.outbox import Channel, OutgoingMessage
-from domain.models.profile import Measure, ProfileEntry, ProfileSection
+from domain.models.profile import Measure, ProfileEntry, ProfileSection, SummaryPdf
 from domain.models.sign_in import (
     FactorReset,
     Passkey,
@@ -71,6 +71,7 @@ __all__ = [
     "Profession",
     "ProfileEntry",
     "ProfileSection",
+    "SummaryPdf",
     "Passkey",
     "PasswordReset",
     "RecoveryCode",

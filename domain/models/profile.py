@@ -56,3 +56,21 @@ class Measure(Base):
     measured_on: Mapped[date]
     value_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SummaryPdf(Base):
+    """The profile's PDF summary, built off the request and kept until what it shows
+    changes: `fingerprint` names the profile, the day and the language it was built from.
+    The PDF is sealed with the patient key (it holds the whole profile)."""
+
+    __tablename__ = "summary_pdfs"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # "preparing" (a worker holds it until lease_until), "ready" or "failed".
+    state: Mapped[str] = mapped_column(String(10))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    content_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -17,6 +17,7 @@ does not matter and the other modules find the profile as the demo seed left it.
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -45,6 +46,9 @@ pytestmark = pytest.mark.browser
 
 LOGIN = "camille.martin"
 SWAP_TIMEOUT_MS = 5_000
+PDF = "/profil/resume.pdf"
+PDF_STATUS = "/profil/resume/etat"
+POLLING = {"HX-Request": "true", "HX-Target": "summary-status"}
 
 # One valid entry per section, as the add form would send it; `main` is its line on the page
 # (the entry's h3). For the sections the flows can run on: `edit` changes the main field;
@@ -761,11 +765,62 @@ def check_summary(findings: Findings, page) -> None:
         findings.check(SAMPLES[slug]["main"] in text, f"/profil/resume: {slug} not shown")
     link = page.locator("main a[href$='/profil/resume.pdf']")
     findings.check(link.count() == 1, "/profil/resume: no link to the PDF")
-    response = page.request.get("/profil/resume.pdf")
+    response = pdf_when_made(page)
     findings.check(response.status == 200 and response.headers["content-type"]
                    == "application/pdf" and response.body().startswith(b"%PDF"),
                    f"/profil/resume.pdf answered {response.status} "
                    f"{response.headers.get('content-type')}")
+
+
+def pdf_when_made(page, timeout: float = 60):
+    """The PDF summary through the page's own cookies: asked for, waited for (as the
+    waiting page's htmx asks), asked for again."""
+    response = page.request.get(PDF)
+    deadline = time.monotonic() + timeout
+    while response.headers["content-type"].startswith("text/html"):
+        assert time.monotonic() < deadline, "the PDF summary was not made in time"
+        if page.request.get(PDF_STATUS, headers=POLLING).status != 204:
+            response = page.request.get(PDF)
+        else:
+            page.wait_for_timeout(200)
+    return response
+
+
+@pytest.mark.parametrize(("js", "width"), COMBOS)
+def test_the_pdf_summary_waiting_page(open_page, data, js, width):
+    """The PDF is made off the request: the link lands on a waiting page that passes the
+    checks; with JavaScript it says in place (announced, focus kept) when the PDF is
+    ready; without, its link asks again. Either way the PDF then downloads."""
+    fill_everything(data)
+    findings = Findings()
+    page = open_page(js=js, width=width)
+    page.goto("/profil/resume")
+    page.get_by_role("link", name="Télécharger le résumé (PDF)").click()
+    page.wait_for_load_state()
+    findings.check(page.url.endswith(PDF), page.url)
+    findings.check(page.title().startswith("Votre résumé PDF est en préparation"),
+                   page.title())
+    findings.axe(page, js, "résumé PDF en préparation")
+    if width == 320:
+        findings.reflow(page, "résumé PDF en préparation")
+    status = page.locator("#summary-status")
+    findings.check(status.get_attribute("role") == "status", "the status is no live region")
+    if js:
+        page.locator(".back-link a").focus()
+        expect(status).to_contain_text("Votre résumé est prêt", timeout=60_000)
+        findings.check(page.evaluate(
+            "() => !!document.activeElement.closest('.back-link')"),
+            "the focus moved when the status changed")
+        findings.axe(page, js, "résumé PDF prêt")
+        link = status.get_by_role("link", name="Télécharger le résumé (PDF)")
+    else:
+        pdf_when_made(page)
+        link = status.get_by_role("link", name="Télécharger le résumé (PDF) s’il est prêt")
+    with page.expect_download() as info:
+        link.click()
+    findings.check(info.value.suggested_filename == "resume-sante.pdf",
+                   info.value.suggested_filename)
+    findings.done()
 
 
 PROFILE_PAGES = {

@@ -18,6 +18,7 @@ from domain import audit, profile
 from domain.models import Category, Document, Measure, ProfileEntry, ProfileSection, User
 from extensions import blobs, db, keys
 from tests.audit_trail import AUDIT_ORDER
+from tests.blueprints.profile.summary_client import fetch_pdf
 from tests.conftest import csrf_from
 from tests.html_checks import check_page
 
@@ -721,7 +722,7 @@ def test_each_printed_summary_is_audited_with_its_output(signed_in, app):
 
     client = signed_in(PATIENT)
     assert client.get("/profil/resume").status_code == 200
-    assert client.get("/profil/resume.pdf").status_code == 200
+    assert fetch_pdf(client).status_code == 200
     with app.app_context():
         patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
         events = db.session.scalars(select(AuditEvent).where(
@@ -735,7 +736,7 @@ def test_each_printed_summary_is_audited_with_its_output(signed_in, app):
 def test_the_summary_pdf_is_tagged_with_its_language_and_title(signed_in):
     client = signed_in(PATIENT)
     _fill(client)
-    response = client.get("/profil/resume.pdf")
+    response = fetch_pdf(client)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert "no-store" in response.headers.get("Cache-Control", "")
@@ -750,5 +751,5 @@ def test_the_summary_in_english(signed_in):
     assert 'lang="en"' in html and "Summary of my medical profile" in html
     assert "Not applicable" in text(html)
     assert check_page(html, expected_lang="en") == []
-    _pdf_checks(client.get("/profil/resume.pdf").data, "en",
+    _pdf_checks(fetch_pdf(client).data, "en",
                 "Medical profile summary for Camille Martin")

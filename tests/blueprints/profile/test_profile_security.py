@@ -18,6 +18,7 @@ from domain import audit, measures, profile
 from domain.models import AuditEvent, Measure, ProfileEntry, ProfileSection, Role, User
 from domain.policy import ProfileAction
 from extensions import db, keys
+from tests.blueprints.profile.summary_client import fetch_pdf
 from tests.blueprints.profile.test_profile_pages import (
     FORMS,
     PATIENT,
@@ -343,7 +344,7 @@ def test_script_in_every_text_field_is_escaped_everywhere(signed_in, app, payloa
             _escaped(html.get_data(as_text=True), payload, f"{path} (htmx)", shown)
     for path in ("/profil", "/profil/resume", "/profil/entourage"):
         _escaped(client.get(path).get_data(as_text=True), payload, path)
-    pdf = client.get("/profil/resume.pdf")
+    pdf = fetch_pdf(client)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     # Typed back after an error, still escaped.
     failed = add(client, "traitements", {"name": payload, "dose": payload,

@@ -1,0 +1,131 @@
+"""The profile's PDF summary, built off the request and kept until what it shows changes.
+
+Making the PDF takes about a second, too long for a request. Asking for it (ask()) hands
+out the kept PDF when it is still the profile's, or notes that it must be (re)built and
+says whether this request should start the work; the work itself (build()) runs outside
+the request (web/summary_jobs.py) and stores the PDF sealed with the patient key. A
+worker holds the job for LEASE: if its process dies, the next request after that starts
+it again. The fingerprint covers everything the PDF shows (every entry, section state and
+measure as stored, the person's name and birth date, the day and the language), so any
+change makes the next request build a new one; it reads stored bytes only, nothing is
+opened to compute it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import audit, exports
+from domain.crypto import Keyring, open_sealed, seal
+from domain.keys import patient_key
+from domain.models import Measure, ProfileEntry, ProfileSection, SummaryPdf, User
+
+LEASE = timedelta(minutes=2)
+PREPARING, READY, FAILED = "preparing", "ready", "failed"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The answer to ask(): the PDF when it is ready (`content`), else the state of its
+    preparation and whether the caller must start it (`start`, with the `fingerprint` to
+    build it for)."""
+
+    content: bytes | None
+    state: str
+    start: bool
+    fingerprint: str
+
+
+def _associated(patient_id: str) -> str:
+    return f"summary_pdfs.content.{patient_id}"
+
+
+def fingerprint(session: Session, patient: User, today: date, language: str) -> str:
+    """A digest of everything the summary shows, from the stored (sealed) bytes: an entry
+    changed, added or removed, a section said "not concerned", a measure, a new day or
+    another language each give another fingerprint."""
+    digest = hashlib.sha256()
+    for part in (patient.id, today.isoformat(), language, patient.display_name,
+                 patient.birth_date.isoformat() if patient.birth_date else ""):
+        digest.update(part.encode() + b"\0")
+    queries = (
+        select(ProfileEntry.id, ProfileEntry.payload_sealed).where(
+            ProfileEntry.patient_id == patient.id).order_by(ProfileEntry.id),
+        select(ProfileSection.section, ProfileSection.state_sealed).where(
+            ProfileSection.patient_id == patient.id).order_by(ProfileSection.section),
+        select(Measure.id, Measure.value_sealed).where(
+            Measure.patient_id == patient.id).order_by(Measure.id))
+    for query in queries:
+        digest.update(b"\1")
+        for key, sealed in session.execute(query):
+            digest.update(key.encode() + b"\0" + hashlib.sha256(sealed).digest())
+    return digest.hexdigest()
+
+
+def ask(session: Session, keyring: Keyring, patient: User, today: date, language: str,
+        actor: audit.Actor, now: datetime) -> Asked:
+    """The person asks for their PDF summary. Ready and still the profile's: the PDF,
+    audited "profile.summary" (output "pdf") as any reading of the profile. Otherwise the
+    job is (re)started when nobody holds it: the caller commits, then starts build() with
+    the returned fingerprint outside the request."""
+    current = fingerprint(session, patient, today, language)
+    row = session.scalars(select(SummaryPdf).where(SummaryPdf.patient_id == patient.id)
+                          .with_for_update()).first()
+    if row is not None and row.fingerprint == current and row.state == READY:
+        content = open_sealed(patient_key(keyring, patient), row.content_sealed,
+                              _associated(patient.id))
+        audit.record(session, keyring, "profile.summary", actor=actor, subject_id=patient.id,
+                     details={"output": "pdf"})
+        return Asked(content, READY, False, current)
+    if (row is not None and row.fingerprint == current and row.state == PREPARING
+            and row.lease_until is not None and row.lease_until > now):
+        return Asked(None, PREPARING, False, current)
+    if row is None:
+        row = SummaryPdf(patient_id=patient.id)
+        session.add(row)
+    row.fingerprint, row.state, row.lease_until = current, PREPARING, now + LEASE
+    row.requested_at, row.ready_at, row.content_sealed = now, None, None
+    session.flush()
+    return Asked(None, PREPARING, True, current)
+
+
+def state(session: Session, patient: User, today: date, language: str, now: datetime) -> str:
+    """Where the person's PDF stands, without starting anything (for the page that waits
+    for it): READY, PREPARING, or FAILED (also when the worker's lease ran out or the
+    profile changed meanwhile: asking again starts it anew)."""
+    row = session.get(SummaryPdf, patient.id)
+    if row is None or row.fingerprint != fingerprint(session, patient, today, language):
+        return FAILED
+    if row.state == PREPARING and (row.lease_until is None or row.lease_until <= now):
+        return FAILED
+    return row.state
+
+
+def build(session: Session, keyring: Keyring, patient: User, today: date, wanted: str,
+          render: Callable[[exports.ProfileSummary], bytes], now: datetime) -> bool:
+    """Make the PDF for fingerprint `wanted` with `render` and keep it sealed; False (and
+    nothing kept) when a request for another fingerprint took the job over meanwhile.
+    The caller commits. A failure of `render` marks the job failed, for the page to say so
+    and the next request to start it again."""
+    try:
+        content = render(exports.load_summary(session, keyring, patient, today))
+    except Exception:
+        row = session.get(SummaryPdf, patient.id)
+        if row is not None and row.fingerprint == wanted:
+            row.state, row.lease_until = FAILED, None
+        raise
+    row = session.scalars(select(SummaryPdf).where(SummaryPdf.patient_id == patient.id)
+                          .with_for_update()).first()
+    if row is None or row.fingerprint != wanted or row.state != PREPARING:
+        return False
+    # Should the profile have changed while the PDF was made, the next request's
+    # fingerprint differs from `wanted` and makes a new one: this one is never shown for it.
+    row.content_sealed = seal(patient_key(keyring, patient), content, _associated(patient.id))
+    row.state, row.lease_until, row.ready_at = READY, None, now
+    return True

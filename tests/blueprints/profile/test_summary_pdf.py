@@ -1,0 +1,120 @@
+"""The PDF summary made off the request: a waiting page at once, the PDF once made, kept
+sealed until the profile, the day or the language changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from domain import summary_pdf
+from domain.models import AuditEvent, SummaryPdf, User
+from domain.models.base import utcnow
+from extensions import db
+from tests.audit_trail import AUDIT_ORDER
+from tests.blueprints.profile.summary_client import (
+    HTMX,
+    PDF,
+    STATUS,
+    fetch_pdf,
+    wait_until_made,
+)
+from tests.blueprints.profile.test_profile_pages import add_ok
+from tests.html_checks import check_page
+from web import summary_jobs
+
+PATIENT = "camille.martin"
+
+
+def _row(app) -> SummaryPdf | None:
+    with app.app_context():
+        row = db.session.scalars(select(SummaryPdf)).first()
+        db.session.expunge_all()
+        return row
+
+
+def test_the_waiting_page_comes_at_once_then_the_pdf_kept_sealed(signed_in, app):
+    client = signed_in(PATIENT)
+    first = client.get(PDF)
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200 and first.mimetype == "text/html"
+    assert check_page(html) == [] and "<title>Votre résumé PDF est en préparation" in html
+    assert 'hx-trigger="every 2s"' in html and f'href="{PDF}"' in html
+    assert "<progress" in html and 'role="status"' in html
+    wait_until_made(client)
+    ready = client.get(STATUS, headers=HTMX)
+    assert ready.status_code == 286 and "Votre résumé est prêt" in ready.get_data(as_text=True)
+    # Without JavaScript, the status address is the whole page.
+    page = client.get(STATUS).get_data(as_text=True)
+    assert check_page(page) == [] and "Votre résumé est prêt" in page
+    response = client.get(PDF)
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "no-store" in response.headers["Cache-Control"]
+    row = _row(app)
+    assert row.state == summary_pdf.READY and b"%PDF" not in row.content_sealed
+    assert b"Camille" not in row.content_sealed
+    # Asked again: the same PDF, from what was kept, audited each time it is handed out.
+    assert client.get(PDF).data == response.data
+    with app.app_context():
+        patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
+        events = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "profile.summary").order_by(*AUDIT_ORDER)).all()
+        assert [(event.subject_id, event.details) for event in events] == [
+            (patient.id, '{"output":"pdf"}')] * 2
+
+
+def test_a_change_of_the_profile_or_the_language_makes_a_new_one(signed_in, app):
+    client = signed_in(PATIENT)
+    before = fetch_pdf(client).data
+    fingerprint = _row(app).fingerprint
+    add_ok(client, "allergies")
+    assert "en préparation" in client.get(PDF).get_data(as_text=True)
+    after = fetch_pdf(client).data
+    assert after != before and _row(app).fingerprint != fingerprint
+    client.get("/langue/en")
+    assert "being prepared" in client.get(PDF).get_data(as_text=True)
+    english = fetch_pdf(client, status=STATUS)
+    assert english.data.startswith(b"%PDF") and english.data != after
+
+
+def test_a_job_whose_process_died_is_started_again_after_its_lease(signed_in, app,
+                                                                   monkeypatch):
+    client = signed_in(PATIENT)
+    started = []
+    monkeypatch.setattr(summary_jobs, "start", lambda *args: started.append(args))
+    client.get(PDF)
+    client.get(PDF)  # still within the lease: nobody starts it twice
+    assert len(started) == 1
+    assert client.get(STATUS, headers=HTMX).status_code == 204
+    with app.app_context():
+        row = db.session.scalars(select(SummaryPdf)).one()
+        row.lease_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    failed = client.get(STATUS, headers=HTMX)
+    assert failed.status_code == 286 and "n’a pas abouti" in failed.get_data(as_text=True)
+    client.get(PDF)
+    assert len(started) == 2
+
+
+def test_a_failed_rendering_is_said_and_asked_again(signed_in, app, monkeypatch):
+    client = signed_in(PATIENT)
+
+    def broken(*_args):
+        raise RuntimeError("WeasyPrint failed")
+
+    monkeypatch.setattr(summary_jobs, "_render", broken)
+    client.get(PDF)
+    wait_until_made(client)
+    assert _row(app).state == summary_pdf.FAILED
+    assert "n’a pas abouti" in client.get(STATUS).get_data(as_text=True)
+    monkeypatch.undo()
+    assert fetch_pdf(client).data.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("path", [PDF, STATUS])
+def test_signed_out_visitors_go_to_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].startswith(
+        "/connexion")
