@@ -83,13 +83,17 @@ def ask(session: Session, keyring: Keyring, patient: User, today: date, language
         audit.record(session, keyring, "profile.summary", actor=actor, subject_id=patient.id,
                      details={"output": "pdf"})
         return Asked(content, READY, False, current)
-    if (row is not None and row.fingerprint == current and row.state == PREPARING
-            and row.lease_until is not None and row.lease_until > now):
+    if (row is not None and row.state == PREPARING and row.lease_until is not None
+            and row.lease_until > now):
+        # A worker is at it: at most one per person, whatever they ask meanwhile (another
+        # language, a changed profile): it makes what the row says once it is done.
+        row.fingerprint, row.language, row.day = current, language, today
         return Asked(None, PREPARING, False, current)
     if row is None:
         row = SummaryPdf(patient_id=patient.id)
         session.add(row)
-    row.fingerprint, row.state, row.lease_until = current, PREPARING, now + LEASE
+    row.fingerprint, row.language, row.day = current, language, today
+    row.state, row.lease_until = PREPARING, now + LEASE
     row.requested_at, row.ready_at, row.content_sealed = now, None, None
     session.flush()
     return Asked(None, PREPARING, True, current)
@@ -107,25 +111,43 @@ def state(session: Session, patient: User, today: date, language: str, now: date
     return row.state
 
 
-def build(session: Session, keyring: Keyring, patient: User, today: date, wanted: str,
+@dataclass(frozen=True)
+class Job:
+    """What a worker is to make: for this fingerprint, in this language, for this day."""
+
+    fingerprint: str
+    language: str
+    day: date
+
+
+def job(session: Session, patient_id: str) -> Job | None:
+    """The job waiting for this person's worker, if any (the row may have changed since the
+    worker started: it then makes the newer one)."""
+    row = session.get(SummaryPdf, patient_id, populate_existing=True)
+    if row is None or row.state != PREPARING:
+        return None
+    return Job(row.fingerprint, row.language, row.day)
+
+
+def build(session: Session, keyring: Keyring, patient: User, wanted: Job,
           render: Callable[[exports.ProfileSummary], bytes], now: datetime) -> bool:
-    """Make the PDF for fingerprint `wanted` with `render` and keep it sealed; False (and
-    nothing kept) when a request for another fingerprint took the job over meanwhile.
-    The caller commits. A failure of `render` marks the job failed, for the page to say so
-    and the next request to start it again."""
+    """Make the PDF of `wanted` with `render` (which lays it out in wanted.language) and
+    keep it sealed; False (nothing kept) when the person asked for something else
+    meanwhile: the caller commits and takes the newer job. A failure of `render` marks the
+    job failed, for the page to say so and the next request to start it again."""
     try:
-        content = render(exports.load_summary(session, keyring, patient, today))
+        content = render(exports.load_summary(session, keyring, patient, wanted.day))
     except Exception:
         row = session.get(SummaryPdf, patient.id)
-        if row is not None and row.fingerprint == wanted:
+        if row is not None and row.state == PREPARING:
             row.state, row.lease_until = FAILED, None
         raise
     row = session.scalars(select(SummaryPdf).where(SummaryPdf.patient_id == patient.id)
-                          .with_for_update()).first()
-    if row is None or row.fingerprint != wanted or row.state != PREPARING:
+                          .with_for_update().execution_options(populate_existing=True)).first()
+    if row is None or row.fingerprint != wanted.fingerprint or row.state != PREPARING:
         return False
     # Should the profile have changed while the PDF was made, the next request's
-    # fingerprint differs from `wanted` and makes a new one: this one is never shown for it.
+    # fingerprint differs from this one and makes a new one: this one is never shown for it.
     row.content_sealed = seal(patient_key(keyring, patient), content, _associated(patient.id))
     row.state, row.lease_until, row.ready_at = READY, None, now
     return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date
+from functools import partial
 
 from flask import Flask, current_app
 from flask_babel import force_locale
@@ -23,31 +24,44 @@ from extensions import db, keys
 from web.outgoing import render_pdf
 
 EXTENSION = "carnet_summary_jobs"
+# At most this many PDFs laid out at once per process (the others wait their turn, well
+# within their lease), and one worker per person (domain/summary_pdf.py).
+RENDERING = threading.BoundedSemaphore(2)
+# A worker makes what the person last asked for: again if they asked for something else
+# while it worked, up to this many times.
+ATTEMPTS = 3
 log = logging.getLogger(__name__)
 
 
-def start(patient_id: str, today: date, language: str, wanted: str) -> None:
-    """Make the PDF for fingerprint `wanted` in a thread (after the caller's commit)."""
+def start(patient_id: str) -> None:
+    """Make the person's PDF in a thread (after the caller's commit)."""
     app = current_app._get_current_object()
-    thread = threading.Thread(target=_run, args=(app, patient_id, today, language, wanted),
-                              name="carnet-summary-pdf", daemon=True)
+    thread = threading.Thread(target=_run, args=(app, patient_id), name="carnet-summary-pdf",
+                              daemon=True)
     running: set = app.extensions[EXTENSION]
     running.add(thread)
     thread.start()
 
 
-def _run(app: Flask, patient_id: str, today: date, language: str, wanted: str) -> None:
+def _run(app: Flask, patient_id: str) -> None:
     try:
-        with app.test_request_context("/"), force_locale(language):
-            patient = db.session.get(User, patient_id)
-            if patient is None:
-                return
-            try:
-                summary_pdf.build(db.session, keys.ring, patient, today, wanted,
-                                  lambda summary: _render(patient, today, summary), utcnow())
-            except Exception:
-                log.exception("the PDF summary could not be made")
-            db.session.commit()
+        with RENDERING, app.test_request_context("/"):
+            for _attempt in range(ATTEMPTS):
+                patient = db.session.get(User, patient_id)
+                wanted = summary_pdf.job(db.session, patient_id) if patient else None
+                if wanted is None:
+                    return
+                try:
+                    with force_locale(wanted.language):
+                        made = summary_pdf.build(db.session, keys.ring, patient, wanted,
+                                                 partial(_render, patient, wanted.day),
+                                                 utcnow())
+                except Exception:
+                    log.exception("the PDF summary could not be made")
+                    made = True
+                db.session.commit()
+                if made:
+                    return
     finally:
         app.extensions[EXTENSION].discard(threading.current_thread())
 

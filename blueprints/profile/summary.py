@@ -50,7 +50,7 @@ def summary_pdf_file():
         response.headers["Content-Disposition"] = 'attachment; filename="resume-sante.pdf"'
         return response
     if asked.start:
-        summary_jobs.start(space_owner().id, today, language, asked.fingerprint)
+        summary_jobs.start(space_owner().id)
     return render_page("profile/summary_preparing.html", state=asked.state)
 
 

@@ -70,6 +70,9 @@ class SummaryPdf(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     # "preparing" (a worker holds it until lease_until), "ready" or "failed".
     state: Mapped[str] = mapped_column(String(10))
+    # What it is (to be) made for, with the profile as it is: the language and the day.
+    language: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date]
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -23,6 +23,8 @@ def upgrade():
         sa.Column('patient_id', sa.String(32), nullable=False),
         sa.Column('fingerprint', sa.String(64), nullable=False),
         sa.Column('state', sa.String(10), nullable=False),
+        sa.Column('language', sa.String(10), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
         sa.Column('lease_until', UTCDateTime(timezone=True), nullable=True),
         sa.Column('requested_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('ready_at', UTCDateTime(timezone=True), nullable=True),

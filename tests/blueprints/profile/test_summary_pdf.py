@@ -11,7 +11,7 @@ from sqlalchemy import select
 from domain import summary_pdf
 from domain.models import AuditEvent, SummaryPdf, User
 from domain.models.base import utcnow
-from extensions import db
+from extensions import db, keys
 from tests.audit_trail import AUDIT_ORDER
 from tests.blueprints.profile.summary_client import (
     HTMX,
@@ -86,14 +86,18 @@ def test_a_job_whose_process_died_is_started_again_after_its_lease(signed_in, ap
     monkeypatch.setattr(summary_jobs, "start", lambda *args: started.append(args))
     client.get(PDF)
     client.get(PDF)  # still within the lease: nobody starts it twice
+    client.get("/langue/en")
+    client.get(PDF)  # nor for something else: one worker per person
     assert len(started) == 1
+    assert _row(app).language == "en"
     assert client.get(STATUS, headers=HTMX).status_code == 204
     with app.app_context():
         row = db.session.scalars(select(SummaryPdf)).one()
         row.lease_until = utcnow() - timedelta(seconds=1)
         db.session.commit()
     failed = client.get(STATUS, headers=HTMX)
-    assert failed.status_code == 286 and "n’a pas abouti" in failed.get_data(as_text=True)
+    assert failed.status_code == 286 and "could not be prepared" in failed.get_data(
+        as_text=True)
     client.get(PDF)
     assert len(started) == 2
 
@@ -118,3 +122,27 @@ def test_signed_out_visitors_go_to_sign_in(client, path):
     response = client.get(path)
     assert response.status_code == 302 and response.headers["Location"].startswith(
         "/connexion")
+
+
+def test_a_worker_makes_what_was_asked_last(signed_in, app, monkeypatch):
+    """Asked in French, then in English while the worker is at it: the French PDF it made
+    is not kept, and it takes the English one next (domain calls, no thread)."""
+    client = signed_in(PATIENT)
+    monkeypatch.setattr(summary_jobs, "start", lambda *args: None)
+    client.get(PDF)
+    with app.app_context():
+        patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
+        french = summary_pdf.job(db.session, patient.id)
+        assert french.language == "fr"
+    client.get("/langue/en")
+    client.get(PDF)
+    with app.app_context():
+        patient = db.session.get(User, patient.id)
+        assert not summary_pdf.build(db.session, keys.ring, patient, french,
+                                     lambda _summary: b"%PDF-fr", utcnow())
+        english = summary_pdf.job(db.session, patient.id)
+        assert english.language == "en" and english.fingerprint != french.fingerprint
+        assert summary_pdf.build(db.session, keys.ring, patient, english,
+                                 lambda _summary: b"%PDF-en", utcnow())
+        db.session.commit()
+    assert client.get(PDF).data == b"%PDF-en"
