@@ -44,8 +44,11 @@ ROLES = {
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
-# (the consent page answers only an app's request: it is a target below, CONSENT_PATH)
-SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language", "apps.authorize"}
+# (the consent page answers only an app's request: it is a target below, CONSENT_PATH;
+# the PDF summary's address is a download once the PDF is made, and its waiting page has
+# its own test, tests/browser/test_profile.py test_the_pdf_summary_waiting_page)
+SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language", "apps.authorize",
+                     "profile.summary_pdf"}
 NOT_FOUND_PATH = "/page-qui-n-existe-pas"
 
 # With JavaScript disabled, Chromium never runs timer callbacks, and axe waits on
