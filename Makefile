@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-fast bench setup setup-test lock assets translations migrate seed \
+.PHONY: run test test-fast bench bench-million setup setup-test lock assets translations migrate seed \
         chromium nginx extract-translations update-translations lint clean
 
 run: setup migrate
@@ -36,6 +36,12 @@ bench: setup-test migrate
 	$(PY) benchmarks/audit_throughput.py
 	$(PY) benchmarks/outbox.py
 	$(PY) benchmarks/activation_oracles.py
+
+# A million insured people and spaces on PostgreSQL (DATABASE_URL, else CI's database, in a
+# schema of its own): searches, history, code checks and nightly jobs, with query plans.
+# About 5 minutes; BENCH_MILLION_N=20000 for a quick look.
+bench-million: setup-test
+	$(PY) benchmarks/million.py
 
 setup: $(VENV)/.installed assets translations
 

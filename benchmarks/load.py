@@ -129,15 +129,17 @@ def server_cpu_seconds(master_pid: int) -> dict[int, float]:
 # --- signing in over HTTP -----------------------------------------------------------------
 
 def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock) -> str:
-    """The two sign-in steps through the real forms; returns the session cookie value."""
-    cookie_re = re.compile(re.escape(cookie_name) + r"=([^;]*)")
+    """The two sign-in steps through the real forms; returns the session cookie value.
+    Every cookie the site sets is sent back (a visitor's form token rides in a cookie of its
+    own until the session has a row)."""
+    cookie_re = re.compile(r"([^=;\s]+)=([^;]*)")
     jar: dict[str, str] = {}
 
     def call(method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
         connection = http.client.HTTPConnection(HOST, port, timeout=10)
         headers = {"Accept-Encoding": "identity", "User-Agent": "carnet-bench"}
         if jar:
-            headers["Cookie"] = f"{cookie_name}={jar['value']}"
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in jar.items())
         body = None
         if form is not None:
             body = urllib.parse.urlencode(form)
@@ -147,8 +149,10 @@ def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock)
         text = response.read().decode("utf-8", errors="replace")
         for value in response.headers.get_all("Set-Cookie") or []:
             match = cookie_re.match(value)
-            if match:
-                jar["value"] = match.group(1)
+            if match and ("Max-Age=0" in value or "expires=Thu, 01 Jan 1970" in value):
+                jar.pop(match.group(1), None)
+            elif match:
+                jar[match.group(1)] = match.group(2)
         connection.close()
         return response.status, dict(response.headers), text
 
@@ -165,7 +169,7 @@ def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock)
     status, _, _ = call("GET", "/mon-espace")
     if status != 200:
         raise RuntimeError(f"signed in as {login}, but /mon-espace answered {status}")
-    return jar["value"]
+    return jar[cookie_name]
 
 
 # --- load generator -----------------------------------------------------------------------

@@ -156,8 +156,10 @@ class User(Base):
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     kek_version: Mapped[int | None]
     # Patients: their attending doctor ("médecin traitant"), who also sees hidden documents.
+    # Indexed: deleting an account sets it to NULL in its patients' rows, which without
+    # the index reads the whole table (the nightly purge, benchmarks/million.py).
     attending_doctor_id: Mapped[str | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Patients: who may open the space in an emergency, and whether hidden documents show.
     emergency_samu: Mapped[bool] = mapped_column(default=True)
     emergency_others: Mapped[bool] = mapped_column(default=True)
