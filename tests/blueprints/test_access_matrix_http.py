@@ -1134,6 +1134,12 @@ def walk_professional(probe: Probe, world: World, who: Who) -> None:
                   and event.actor_id == world.me_id]
         if not events or events[-1].outcome != "success":
             probe.problems.append("the patient page's profile reading is not audited")
+    # The documents come 20 a page: every page is read, as the professional would.
+    number, more = 1, html
+    while 'rel="next"' in more:
+        number += 1
+        more = probe.client.get(f"{base}?page={number}").get_data(as_text=True)
+        html += more
     page_text = text(html)
     listed = set(re.findall(rf"{base}/documents/([0-9a-f]{{32}})", html))
     for author, category, hidden in DOCS:
