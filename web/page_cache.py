@@ -8,6 +8,14 @@ holds no form token, so nothing of a person can be cached and served to another.
 lives in the application (one per process), holds the page as rendered and, once asked
 for, its brotli and gzip bodies; it empties when the process restarts (a new release, new
 translations).
+
+A form shown to visitors (`@form_for_visitors`: the sign-in page, the activation code's
+page) is kept the same way
+with its CSRF token taken out: each visitor's page gets its own token put back
+(Flask-WTF's generate_csrf, from the visitor's CSRF cookie or a new one, as rendering it
+would). The visitor's CSRF cookie is the only other cookie allowed. A response is kept only
+when the token is the one thing of the request in it: a 200 whose only cookie is the CSRF
+cookie and whose session holds only the raw token.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import Flask, Response, current_app, make_response, request, session
+from flask import Flask, Response, current_app, g, make_response, request, session
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 
+from web import csrf
 from web.i18n import LANG_COOKIE
 from web.security import MIN_COMPRESS_BYTES, choose_encoding, compress
 
@@ -27,6 +37,8 @@ MAX_PAGES = 256
 # Headers a cached page is served with again (the rest is the same for every response and
 # added by web/security.py and web/proxy.py).
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary")
+# Stands for the visitor's CSRF token in a kept form page (never a valid token).
+FORM_KEY_PLACE = "\x00carnet-csrf-place\x00"
 
 
 @dataclass
@@ -59,10 +71,54 @@ def for_visitors(view: Callable) -> Callable:
     return wrapper
 
 
-def _anyones() -> bool:
-    """Whether the request could be anyone's: nothing in it but the path and a language."""
+def form_for_visitors(view: Callable) -> Callable:
+    """Serve this form page from memory to visitors, each with their own CSRF token."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not _anyones(allowed={current_app.config["CSRF_COOKIE_NAME"]}):
+            return view(*args, **kwargs)
+        pages: dict = current_app.extensions[EXTENSION]
+        key = (request.path, str(get_locale()))
+        page = pages.get(key)
+        if page is None:
+            response = make_response(view(*args, **kwargs))
+            body = _form_keepable(response)
+            if body is not None and len(pages) < MAX_PAGES:
+                pages[key] = Page(body, [(name, value) for name, value
+                                         in response.headers.items() if name in KEPT_HEADERS])
+            return response
+        response = Response(page.body.replace(FORM_KEY_PLACE.encode(), generate_csrf().encode()))
+        response.headers.clear()
+        response.headers.extend(page.headers)
+        return response
+
+    wrapper.carnet_visitor_cache = True
+    return wrapper
+
+
+def _form_keepable(response: Response) -> bytes | None:
+    """The page with its token taken out, when the token is all of the request in it."""
+    token = g.get(csrf.field_name(current_app))
+    cookies = response.headers.getlist("Set-Cookie")
+    csrf_cookie = current_app.config["CSRF_COOKIE_NAME"] + "="
+    if (response.status_code != 200 or response.direct_passthrough or response.is_streamed
+            or "Content-Encoding" in response.headers or not token
+            or set(session) - {csrf.field_name(current_app)}
+            or any(not cookie.startswith(csrf_cookie) for cookie in cookies)):
+        return None
+    body = response.get_data()
+    if token.encode() not in body:
+        return None
+    return body.replace(token.encode(), FORM_KEY_PLACE.encode())
+
+
+def _anyones(allowed: frozenset | set = frozenset()) -> bool:
+    """Whether the request could be anyone's: nothing in it but the path and a language
+    (and `allowed` cookies); an htmx request may get other headers, so it is rendered."""
     return (request.method == "GET" and not request.query_string
-            and set(request.cookies) <= {LANG_COOKIE})
+            and "HX-Request" not in request.headers
+            and set(request.cookies) <= {LANG_COOKIE, *allowed})
 
 
 def _keepable(response: Response) -> bool:

@@ -19,6 +19,7 @@ from web import sealed_session
 from web.access import actor, allow
 from web.delivery import deliver_code, rehearse_code
 from web.outgoing import send_email, send_sms
+from web.page_cache import form_for_visitors
 from web.render import redirect_to, render_landing, render_page
 from web.totp import new_secret, provisioning_qr, provisioning_uri
 
@@ -51,6 +52,7 @@ def _next(flow, step: str):
 @bp.route("", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
+@form_for_visitors
 def code():
     """Step 1: the 12-character code (paste allowed; case, spaces and dashes ignored)."""
     errors, typed = [], ""

@@ -23,6 +23,7 @@ from web.access import actor, allow, safe_next
 from web.context import home_endpoint
 from web.forms import Form
 from web.outgoing import notify_recovery_code_used, notify_second_factor_lockout, queue_sms
+from web.page_cache import form_for_visitors
 from web.render import redirect_to, render_page, swap_or_see_other
 from web.sessions import FACTOR_LOST
 from web.totp import new_secret, provisioning_qr, provisioning_uri
@@ -99,6 +100,7 @@ def _wait_page(until: datetime):
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.shared_limit(_account_limit, sign_in.LIMIT_SCOPE, key_func=_account_key,
                       methods=["POST"])
+@form_for_visitors
 def login():
     if current_user.is_authenticated:
         return redirect_to(url_for(home_endpoint()), 302)

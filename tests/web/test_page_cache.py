@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import brotli
 from flask import make_response, render_template_string
+from flask_wtf.csrf import generate_csrf
 
-from tests.conftest import sign_in
-from web.page_cache import EXTENSION, Page, for_visitors
+from tests.conftest import csrf_from, sign_in
+from web.page_cache import EXTENSION, FORM_KEY_PLACE, Page, for_visitors, form_for_visitors
 
 SENTINEL = b"<!doctype html><title>from memory</title>"
 
@@ -87,3 +88,57 @@ def test_an_unknown_easy_read_page_is_not_kept(app, client):
     assert client.get("/facile/inconnue").status_code == 404
     assert _cache(app) == {}
     assert client.get("/facile/inconnue").status_code == 404
+
+
+def _login_token(html: str) -> str:
+    return csrf_from(html)
+
+
+def test_the_sign_in_form_is_kept_without_its_token_and_each_visitor_gets_their_own(
+        app, demo_users):
+    first, second = app.test_client(), app.test_client()
+    page_one = first.get("/connexion").get_data(as_text=True)
+    kept = _cache(app)[("/connexion", "fr")].body
+    assert FORM_KEY_PLACE.encode() in kept and _login_token(page_one).encode() not in kept
+    page_two = second.get("/connexion").get_data(as_text=True)
+    token_one, token_two = _login_token(page_one), _login_token(page_two)
+    assert token_one != token_two and FORM_KEY_PLACE not in page_two
+    assert second.get_cookie(app.config["CSRF_COOKIE_NAME"]) is not None
+    # Each token works for its own visitor only (the signed double-submit holds).
+    wrong = {"login": "camille.martin", "password": "pas le bon"}
+    assert second.post("/connexion", data={**wrong, "csrf_token": token_one}).status_code \
+        == 400
+    assert second.post("/connexion", data={**wrong, "csrf_token": token_two}).status_code \
+        == 422
+    # Coming back with the CSRF cookie: served from memory, with the token of that cookie.
+    again = second.get("/connexion").get_data(as_text=True)
+    assert second.post("/connexion", data={**wrong, "csrf_token": _login_token(again)}) \
+        .status_code == 422
+    sign_in(first, app, "camille.martin")  # a whole sign-in through a page from memory
+
+
+def test_a_form_page_with_anything_else_of_the_request_is_not_kept(app):
+    with app.test_request_context("/essai/formulaire-erreur"):
+        for_form = form_for_visitors(lambda: (f"<form>{generate_csrf()}</form>", 422))
+        for_form()
+    with app.test_request_context("/essai/formulaire-session"):
+        def with_state():
+            from flask import session
+
+            session["_activation"] = "x"
+            return f"<form>{generate_csrf()}</form>"
+
+        form_for_visitors(with_state)()
+    assert _cache(app) == {}
+
+
+def test_the_activation_code_page_comes_from_memory_and_htmx_is_rendered(app, client):
+    client.get("/activation")
+    assert ("/activation", "fr") in _cache(app)
+    _cache(app)[("/activation", "fr")] = Page(b"<p>" + FORM_KEY_PLACE.encode() + b"</p>", [
+        ("Content-Type", "text/html; charset=utf-8")])
+    visitor = app.test_client()
+    served = visitor.get("/activation").get_data(as_text=True)
+    assert served.startswith("<p>") and FORM_KEY_PLACE not in served and len(served) > 40
+    boosted = visitor.get("/activation", headers={"HX-Request": "true"})
+    assert not boosted.get_data(as_text=True).startswith("<p>")
