@@ -410,16 +410,31 @@ def sqlite_rows(path: Path, needle: str) -> list[str]:
             for row in rows if needle in repr(row)]
 
 
+def found_in(data: bytes, canary: str, encoding: str, needle: bytes) -> int | None:
+    """Where the canary is in the bytes, or None. A code (digits only) counts only standing
+    alone: typed into a field it is a value of its own, while the browser's files are full
+    of longer numbers (times, ids) that hold any 6 digits now and then."""
+    if not canary.isdigit():
+        found = data.find(needle)
+        return None if found < 0 else found
+    digit = rb"[0-9]\x00" if encoding == "utf-16-le" else rb"[0-9]"
+    match = re.search(rb"(?<!" + digit + rb")" + re.escape(needle) + rb"(?!" + digit + rb")",
+                      data)
+    return match.start() if match else None
+
+
 def scan(files: list[Path], canaries: list[str]) -> list[str]:
     hits = []
     for path in files:
         data = path.read_bytes()
         for canary in canaries:
             for encoding, needle in encodings(canary).items():
-                if needle in data:
+                at = found_in(data, canary, encoding, needle)
+                if at is not None:
                     where = sqlite_rows(path, canary) if data.startswith(b"SQLite") else []
+                    around = data[max(0, at - 24):at + len(needle) + 24]
                     hits.append(f"{canary!r} ({encoding}) in {path.name}"
-                                + (f" {where}" if where else ""))
+                                + (f" {where}" if where else "") + f" (around: {around!r})")
     return hits
 
 
