@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-fast bench bench-million setup setup-test lock assets translations migrate seed \
+.PHONY: run test test-fast bench bench-million bench-cluster setup setup-test lock assets translations migrate seed \
         chromium nginx extract-translations update-translations lint clean
 
 run: setup migrate
@@ -42,6 +42,12 @@ bench: setup-test migrate
 # About 5 minutes; BENCH_MILLION_N=20000 for a quick look.
 bench-million: setup-test
 	$(PY) benchmarks/million.py
+
+# Two gunicorn instances behind nginx with a private PostgreSQL cluster, Redis and an S3
+# server on loopback: a mixed workload at 16 and 64 connections, a soak (600 s), kill -9 of
+# each instance and a PostgreSQL restart under load, then audit and vault verify.
+bench-cluster: setup-test
+	$(PY) benchmarks/cluster.py
 
 setup: $(VENV)/.installed assets translations
 
