@@ -33,13 +33,12 @@ PREPARING, READY, FAILED = "preparing", "ready", "failed"
 @dataclass(frozen=True)
 class Asked:
     """The answer to ask(): the PDF when it is ready (`content`), else the state of its
-    preparation and whether the caller must start it (`start`, with the `fingerprint` to
-    build it for)."""
+    preparation and whether the caller must start a worker (`start`; the worker reads what
+    to make from the row, job())."""
 
     content: bytes | None
     state: str
     start: bool
-    fingerprint: str
 
 
 def _associated(patient_id: str) -> str:
@@ -82,13 +81,13 @@ def ask(session: Session, keyring: Keyring, patient: User, today: date, language
                               _associated(patient.id))
         audit.record(session, keyring, "profile.summary", actor=actor, subject_id=patient.id,
                      details={"output": "pdf"})
-        return Asked(content, READY, False, current)
+        return Asked(content, READY, False)
     if (row is not None and row.state == PREPARING and row.lease_until is not None
             and row.lease_until > now):
         # A worker is at it: at most one per person, whatever they ask meanwhile (another
         # language, a changed profile): it makes what the row says once it is done.
         row.fingerprint, row.language, row.day = current, language, today
-        return Asked(None, PREPARING, False, current)
+        return Asked(None, PREPARING, False)
     if row is None:
         row = SummaryPdf(patient_id=patient.id)
         session.add(row)
@@ -96,7 +95,7 @@ def ask(session: Session, keyring: Keyring, patient: User, today: date, language
     row.state, row.lease_until = PREPARING, now + LEASE
     row.requested_at, row.ready_at, row.content_sealed = now, None, None
     session.flush()
-    return Asked(None, PREPARING, True, current)
+    return Asked(None, PREPARING, True)
 
 
 def state(session: Session, patient: User, today: date, language: str, now: datetime) -> str:

@@ -50,50 +50,34 @@ class Page:
 
 def for_visitors(view: Callable) -> Callable:
     """Serve this view's page from memory to visitors (see the module's rules)."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not _anyones():
-            return view(*args, **kwargs)
-        pages: dict = current_app.extensions[EXTENSION]
-        key = (request.path, str(get_locale()))
-        page = pages.get(key)
-        if page is None:
-            response = make_response(view(*args, **kwargs))
-            if _keepable(response) and len(pages) < MAX_PAGES:
-                pages[key] = Page(response.get_data(), [
-                    (name, value) for name, value in response.headers.items()
-                    if name in KEPT_HEADERS])
-            return response
-        return _serve(page)
-
-    wrapper.carnet_visitor_cache = True
-    return wrapper
+    return _from_memory(view, form=False)
 
 
 def form_for_visitors(view: Callable) -> Callable:
     """Serve this form page from memory to visitors, each with their own CSRF token."""
+    return _from_memory(view, form=True)
+
+
+def _from_memory(view: Callable, *, form: bool) -> Callable:
+    """The view, its page kept per path and language for requests that could be anyone's
+    (a form's visitors may bring their CSRF cookie)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not _anyones(allowed={current_app.config["CSRF_COOKIE_NAME"]}):
+        if not _anyones({current_app.config["CSRF_COOKIE_NAME"]} if form else set()):
             return view(*args, **kwargs)
         pages: dict = current_app.extensions[EXTENSION]
         key = (request.path, str(get_locale()))
         page = pages.get(key)
         if page is None:
             response = make_response(view(*args, **kwargs))
-            body = _form_keepable(response)
+            body = _form_keepable(response) if form else _keepable(response)
             if body is not None and len(pages) < MAX_PAGES:
                 pages[key] = Page(body, [(name, value) for name, value
                                          in response.headers.items() if name in KEPT_HEADERS])
             return response
-        response = Response(page.body.replace(FORM_KEY_PLACE.encode(), generate_csrf().encode()))
-        response.headers.clear()
-        response.headers.extend(page.headers)
-        return response
+        return _serve_form(page) if form else _serve(page)
 
-    wrapper.carnet_visitor_cache = True
     return wrapper
 
 
@@ -121,11 +105,22 @@ def _anyones(allowed: frozenset | set = frozenset()) -> bool:
             and set(request.cookies) <= {LANG_COOKIE, *allowed})
 
 
-def _keepable(response: Response) -> bool:
-    return (response.status_code == 200 and not response.headers.getlist("Set-Cookie")
+def _keepable(response: Response) -> bytes | None:
+    """The page, when nothing of the request is in it."""
+    if (response.status_code == 200 and not response.headers.getlist("Set-Cookie")
             and not response.direct_passthrough and not response.is_streamed
             and "Content-Encoding" not in response.headers and not session
-            and b'name="csrf_token"' not in response.get_data())
+            and b'name="csrf_token"' not in response.get_data()):
+        return response.get_data()
+    return None
+
+
+def _serve_form(page: Page) -> Response:
+    """The kept form with this visitor's token (compressed afterwards, like any page)."""
+    response = Response(page.body.replace(FORM_KEY_PLACE.encode(), generate_csrf().encode()))
+    response.headers.clear()
+    response.headers.extend(page.headers)
+    return response
 
 
 def _serve(page: Page) -> Response:
