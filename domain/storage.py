@@ -39,6 +39,7 @@ import secrets
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -142,9 +143,16 @@ class BlobStore(ABC):
         """Whether a complete blob is stored under key."""
 
     @abstractmethod
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored key with when its blob was last written (UTC), in lexicographic
+        order of keys (for the job that looks for orphans: a young blob may belong to an
+        upload whose row is not committed yet). Anything that is not a complete blob with
+        a valid key is left out."""
+
     def keys(self) -> Iterator[str]:
-        """Every stored key, in lexicographic order (for the job that looks for orphans).
-        Anything that is not a complete blob with a valid key is left out."""
+        """Every stored key, in lexicographic order (as listing())."""
+        for key, _written in self.listing():
+            yield key
 
     @abstractmethod
     def size(self, key: str) -> int:
@@ -241,7 +249,7 @@ class LocalBlobStore(BlobStore):
             folder = folder.parent
         return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
-    def keys(self) -> Iterator[str]:
+    def listing(self) -> Iterator[tuple[str, datetime]]:
         if not self.root.is_dir():
             return
         shards = sorted(entry.name for entry in os.scandir(self.root)
@@ -252,10 +260,17 @@ class LocalBlobStore(BlobStore):
                 entries = list(os.scandir(self.root / shard))
             except FileNotFoundError:
                 continue
-            for name in sorted(entry.name for entry in entries
-                               if entry.is_file(follow_symlinks=False)):
-                if KEY_RE.fullmatch(name) and name.startswith(shard):
-                    yield name
+            for entry in sorted(entries, key=lambda entry: entry.name):
+                name = entry.name
+                if not (KEY_RE.fullmatch(name) and name.startswith(shard)):
+                    continue
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    written = entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                yield name, datetime.fromtimestamp(written, UTC)
 
 
 def fsync_path(path: Path) -> None:
@@ -421,13 +436,13 @@ class S3BlobStore(BlobStore):
             return False
         return True
 
-    def keys(self) -> Iterator[str]:
+    def listing(self) -> Iterator[tuple[str, datetime]]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", ()):
                 key = item["Key"][len(self.prefix):]
                 if KEY_RE.fullmatch(key):
-                    yield key
+                    yield key, item["LastModified"].astimezone(UTC)
 
 
 def _error_code(exc: ClientError) -> str:

@@ -3,7 +3,8 @@ documents, every decision through the access policy and every access in the audi
 
 Crash consistency: the encrypted blob is written first, under a fresh random key, and the
 row that points to it is committed after. A crash in between leaves an orphan blob that
-nobody can see; `flask vault verify --repair` finds and removes it.
+nobody can see; once it is older than ORPHAN_GRACE (an upload still committing is younger),
+the nightly `flask vault sweep` removes it, and `flask vault verify` reports it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -496,13 +497,21 @@ def replace_in_category(session: Session, keyring: Keyring, store: BlobStore, ke
     return len(older)
 
 
+ORPHAN_GRACE = timedelta(hours=1)
+"""A blob nobody points to is an orphan only once it is this old: a younger one may be an
+upload whose row is about to be committed (or one a crash left a moment ago)."""
+
+
 @dataclass
 class VerifyReport:
-    """What verify() found: rows checked, orphan blobs, rows whose blob is missing or
-    corrupt (by id), and orphans deleted by a repair."""
+    """What verify() found: rows checked, orphan blobs (older than the grace period),
+    recent blobs nobody points to yet (in flight, or left by a crash less than the grace
+    period ago: not a problem, never deleted), rows whose blob is missing or corrupt (by
+    id), and orphans deleted by a repair."""
 
     checked: int = 0
     orphans: list[str] = field(default_factory=list)
+    recent: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     repaired: int = 0
@@ -512,18 +521,37 @@ class VerifyReport:
         return not (self.orphans or self.missing or self.corrupt)
 
 
-def verify(session: Session, store: BlobStore, *, repair: bool = False) -> VerifyReport:
-    """Compare the store with the database (documents, message attachments and the files
-    apps sent that wait to be filed): blobs
-    nobody points to (orphans), rows whose blob is gone (missing) and blobs whose checksum
-    no longer matches (corrupt). With `repair`, orphans are deleted (they were never
-    visible to anyone)."""
-    report = VerifyReport()
-    known: set[str] = set()
-    rows = session.execute(select(Document.id, Document.blob_key, Document.checksum).union_all(
+def _blob_rows(session: Session):
+    return session.execute(select(Document.id, Document.blob_key, Document.checksum).union_all(
         select(MessageAttachment.id, MessageAttachment.blob_key, MessageAttachment.checksum),
         select(AppUpload.id, AppUpload.blob_key, AppUpload.checksum)))
-    for document_id, blob_key, checksum in rows:
+
+
+def _unreferenced(store: BlobStore, known: set[str], started: datetime,
+                  grace: timedelta) -> tuple[list[str], list[str]]:
+    """(orphans, recent) among the store's blobs not in known: orphans were written more
+    than grace before `started`, when the rows in known were read. Anything written after
+    that, or committed after it (its blob written shortly before), is recent, never an
+    orphan, however long the listing took."""
+    orphans, recent = [], []
+    for key, written in store.listing():
+        if key not in known:
+            (orphans if started - written > grace else recent).append(key)
+    return orphans, recent
+
+
+def verify(session: Session, store: BlobStore, *, repair: bool = False,
+           now: datetime | None = None, grace: timedelta = ORPHAN_GRACE) -> VerifyReport:
+    """Compare the store with the database (documents, message attachments and the files
+    apps sent that wait to be filed): blobs nobody points to (orphans, once older than
+    `grace` before `now`, the start; younger ones are reported as recent), rows whose
+    blob is gone (missing) and blobs whose checksum no longer matches (corrupt). With
+    `repair`, orphans are deleted (they were never visible to anyone); recent ones never
+    are, so a repair on a live site cannot take the blob of an upload about to commit."""
+    started = now or utcnow()
+    report = VerifyReport()
+    known: set[str] = set()
+    for document_id, blob_key, checksum in _blob_rows(session):
         known.add(blob_key)
         report.checked += 1
         if not store.exists(blob_key):
@@ -534,10 +562,23 @@ def verify(session: Session, store: BlobStore, *, repair: bool = False) -> Verif
             digest.update(piece)
         if digest.hexdigest() != checksum:
             report.corrupt.append(document_id)
-    report.orphans = sorted(key for key in store.keys() if key not in known)
+    report.orphans, report.recent = _unreferenced(store, known, started, grace)
     if repair:
         for key in report.orphans:
             store.delete(key)
             report.repaired += 1
     return report
+
+
+def sweep(session: Session, store: BlobStore, *, now: datetime | None = None,
+          grace: timedelta = ORPHAN_GRACE) -> int:
+    """The nightly clean-up (`flask vault sweep`): delete the blobs nobody points to that
+    are older than `grace` (left by a crash between a blob and its row), without reading
+    any blob. Returns how many were deleted."""
+    started = now or utcnow()
+    known = {key for (_id, key, _checksum) in _blob_rows(session)}
+    orphans, _recent = _unreferenced(store, known, started, grace)
+    for key in orphans:
+        store.delete(key)
+    return len(orphans)
 

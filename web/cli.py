@@ -233,7 +233,8 @@ def _register_vault_verify(app: Flask) -> None:
         """Encrypted documents."""
 
     @vault_group.command("verify")
-    @click.option("--repair", is_flag=True, help="Delete orphan blobs (never visible).")
+    @click.option("--repair", is_flag=True,
+                  help="Delete orphan blobs (never visible; recent ones are kept).")
     def vault_verify(repair: bool):
         """Find orphan, missing and corrupt blobs; exit code 1 if any."""
         report = vault.verify(db.session, blobs.store, repair=repair)
@@ -242,12 +243,29 @@ def _register_vault_verify(app: Flask) -> None:
                              ("corrupt blob", report.corrupt)):
             for item in items:
                 click.echo(f"{label}: {item}")
+        if report.recent:
+            click.echo(f"{len(report.recent)} recent blob(s) without a row, less than "
+                       f"{_minutes(vault.ORPHAN_GRACE)} min old: an upload committing, or "
+                       "left by a crash (never visible; `vault sweep` deletes them later).")
         if repair:
             click.echo(f"{report.repaired} orphan blob(s) deleted.")
         if report.ok or (repair and not report.missing and not report.corrupt):
             click.echo("OK")
             return
         raise SystemExit(1)
+
+    @vault_group.command("sweep")
+    @click.option("--grace-minutes", type=click.IntRange(min=0),
+                  default=_minutes(vault.ORPHAN_GRACE), show_default=True,
+                  help="Keep blobs younger than this (an upload may be committing).")
+    def vault_sweep(grace_minutes: int):
+        """Delete blobs no row points to, left by a crash (nightly; reads no blob)."""
+        deleted = vault.sweep(db.session, blobs.store, grace=timedelta(minutes=grace_minutes))
+        click.echo(f"{deleted} orphan blob(s) deleted.")
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
 
 
 def _register_keys(app: Flask) -> None:

@@ -221,7 +221,7 @@ UNITS = sorted((DEPLOY / "systemd").iterdir())
 TASKS = {"activation-expire": "activation expire", "accounts-purge": "accounts purge",
          "agenda-remind": "agenda remind", "sessions-purge": "sessions purge",
          "audit-checkpoint": "audit checkpoint",
-         "representation-majority": "representation majority"}
+         "representation-majority": "representation majority", "vault-sweep": "vault sweep"}
 HARDENING = ("NoNewPrivileges=yes", "ProtectSystem=strict",
              "ReadWritePaths=/opt/carnet-sante/instance", "PrivateTmp=yes", "ProtectHome=yes",
              "User=carnet-sante", "WorkingDirectory=/opt/carnet-sante",
@@ -266,6 +266,7 @@ def test_the_units_run_the_right_commands_sandboxed():
     ("activation-expire", "daily"), ("accounts-purge", "daily"),
     ("agenda-remind", "*-*-* 18:00:00 Europe/Paris"), ("sessions-purge", "*:0/5"),
     ("audit-checkpoint", "*:0/5"), ("representation-majority", "daily"),
+    ("vault-sweep", "daily"),
 ])
 def test_the_timers_fire_when_promised(task, calendar):
     text = (DEPLOY / "systemd" / f"carnet-sante-{task}.timer").read_text()

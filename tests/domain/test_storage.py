@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,15 @@ def test_keys_lists_exactly_the_blobs(store):
         store.put(key, [key.encode()])
     store.delete(stored.pop())
     assert list(store.keys()) == stored  # lexicographic order
+
+
+def test_listing_tells_when_each_blob_was_written(store):
+    before = datetime.now(UTC) - timedelta(seconds=2)  # S3 times are to the second
+    key = new_key()
+    store.put(key, [b"x"])
+    ((listed, written),) = list(store.listing())
+    assert listed == key and written.tzinfo is not None
+    assert before <= written <= datetime.now(UTC) + timedelta(seconds=2)
 
 
 @pytest.mark.parametrize("fail_after", [0, CHUNK, PART_SIZE + CHUNK])

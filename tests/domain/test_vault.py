@@ -25,6 +25,7 @@ from domain.models import (
     Sector,
     User,
 )
+from domain.models.base import new_id, utcnow
 from domain.storage import LocalBlobStore
 from extensions import db, keys
 
@@ -193,12 +194,40 @@ def test_a_crash_between_blob_and_commit_leaves_only_an_orphan(app, demo_users, 
         _add(store, patient, patient, tmp_path, title="Jamais validé")
         db.session.rollback()  # the process died before COMMIT
         assert vault.documents_page(db.session, keys.ring, patient).total == 1
-        report = vault.verify(db.session, store)
-        assert len(report.orphans) == 1 and not report.missing and not report.corrupt
-        repaired = vault.verify(db.session, store, repair=True)
-        assert repaired.repaired == 1
-        assert vault.verify(db.session, store).ok
+        # just now, it may be an upload about to commit: reported, kept, not a failure
+        report = vault.verify(db.session, store, repair=True)
+        assert report.ok and len(report.recent) == 1 and report.repaired == 0
+        (left,) = report.recent
+        assert store.exists(left) and vault.sweep(db.session, store) == 0
+        later = utcnow() + vault.ORPHAN_GRACE + timedelta(minutes=1)
+        report = vault.verify(db.session, store, now=later)
+        assert report.orphans == [left] and not report.ok
+        assert not report.recent and not report.missing and not report.corrupt
+        repaired = vault.verify(db.session, store, repair=True, now=later)
+        assert repaired.repaired == 1 and not store.exists(left)
+        assert vault.verify(db.session, store, now=later).ok
         assert store.exists(kept.blob_key)
+
+
+def test_the_sweep_deletes_only_old_blobs_nobody_points_to(app, demo_users, store,
+                                                          tmp_path):
+    with app.app_context():
+        patient, _doctor = _users(app)
+        kept = _add(store, patient, patient, tmp_path, title="Gardé")
+        db.session.commit()
+        _add(store, patient, patient, tmp_path, title="Interrompu")
+        db.session.rollback()
+        (orphan,) = vault.verify(db.session, store).recent
+        later = utcnow() + vault.ORPHAN_GRACE + timedelta(minutes=1)
+        young = new_id()  # written after the sweep started: an upload committing
+        store.put(young, [b"x"])
+        assert vault.sweep(db.session, store, now=later - timedelta(hours=2)) == 0
+        assert vault.sweep(db.session, store, now=later,
+                           grace=later - utcnow() + timedelta(seconds=30)) == 0
+        assert vault.sweep(db.session, store, now=later) == 2
+        assert not store.exists(orphan) and not store.exists(young)
+        assert store.exists(kept.blob_key)
+        assert vault.verify(db.session, store, now=later).ok
 
 
 def test_verify_finds_corrupt_and_missing_blobs(app, demo_users, store, tmp_path):
