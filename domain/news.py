@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain import agenda, messaging
 from domain.crypto import Keyring
 from domain.models import AuditEvent, Document, EmergencyAccess, User
+from domain.models.base import UTCDateTime
 
 # Without an earlier visit (the first sign-in), "new" means these last days.
 FIRST_VISIT_DAYS = 30
@@ -35,26 +36,47 @@ class News:
         return not (self.new_documents or self.next_item or self.emergencies or self.unread)
 
 
-def previous_visit(session: Session, user: User) -> datetime | None:
-    """The sign-in before the current one, from the audit trail (None: the first)."""
-    visits = session.scalars(select(AuditEvent.occurred_at).where(
-        AuditEvent.actor_id == user.id, AuditEvent.subject_id == user.id,
-        AuditEvent.action == "auth.login").order_by(AuditEvent.seq.desc()).limit(2)).all()
-    return visits[1] if len(visits) > 1 else None
+def _visits(user_id):
+    """The person's sign-ins, newest first (the audit trail keeps them)."""
+    return (select(AuditEvent.occurred_at)
+            .where(AuditEvent.actor_id == user_id, AuditEvent.subject_id == user_id,
+                   AuditEvent.action == "auth.login")
+            .order_by(AuditEvent.seq.desc()))
+
+
+def _counts_statement():
+    """One statement for the whole block but the agenda: the previous visit, then, since
+    it (or since the window's start on the first), documents others added, emergency
+    accesses and the latest one, and every unread message. Built once; the person and the
+    window's start are parameters."""
+    user_id = bindparam("user_id", type_=String)
+    window = bindparam("window_start", type_=UTCDateTime())
+    since = _visits(user_id).limit(1).offset(1).scalar_subquery()
+    start = func.coalesce(since, window)
+    return select(
+        since.label("since"),
+        select(func.count()).select_from(Document).where(
+            Document.patient_id == user_id, Document.deposited_at > start,
+            Document.author_id.is_distinct_from(user_id)).scalar_subquery().label("documents"),
+        select(func.count()).where(
+            EmergencyAccess.patient_id == user_id,
+            EmergencyAccess.started_at > start).scalar_subquery().label("emergencies"),
+        select(func.max(EmergencyAccess.started_at)).where(
+            EmergencyAccess.patient_id == user_id,
+            EmergencyAccess.started_at > start).scalar_subquery().label("last_emergency"),
+        messaging.unread_statement(user_id).scalar_subquery().label("unread"))
+
+
+_COUNTS = _counts_statement()
 
 
 def whats_new(session: Session, keyring: Keyring, patient: User, now: datetime) -> News:
     """What happened in `patient`'s space since their previous visit (or in the last
     FIRST_VISIT_DAYS days on the first)."""
-    since = previous_visit(session, patient)
-    start = since or now - timedelta(days=FIRST_VISIT_DAYS)
-    new_documents = session.scalar(select(func.count()).select_from(Document).where(
-        Document.patient_id == patient.id, Document.deposited_at > start,
-        Document.author_id.is_distinct_from(patient.id))) or 0
-    emergencies = session.execute(select(func.count(), func.max(EmergencyAccess.started_at))
-                                  .where(EmergencyAccess.patient_id == patient.id,
-                                         EmergencyAccess.started_at > start)).one()
-    return News(since=since, new_documents=int(new_documents),
+    row = session.execute(_COUNTS, {
+        "user_id": patient.id,
+        "window_start": now - timedelta(days=FIRST_VISIT_DAYS)}).one()
+    return News(since=row.since, new_documents=int(row.documents or 0),
                 next_item=agenda.next_item(session, keyring, patient, now),
-                emergencies=int(emergencies[0] or 0), last_emergency=emergencies[1],
-                unread=messaging.unread_count(session, patient))
+                emergencies=int(row.emergencies or 0), last_emergency=row.last_emergency,
+                unread=int(row.unread or 0))
