@@ -18,6 +18,7 @@ from web import (
     errors,
     i18n,
     labels,
+    links,
     logs,
     oauth,
     outgoing,
@@ -90,6 +91,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
                       health_bp, apps_bp, fhir_bp, catalogue_bp):
         app.register_blueprint(blueprint)
     space.add_space_rules(app)
+    links.init_app(app)  # after the blueprints: it checks their url_defaults
 
     errors.init_app(app)
     cli.register(app)

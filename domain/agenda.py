@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -322,17 +322,28 @@ def between(session: Session, keyring: Keyring, patient: User, first: date | Non
     return [_open(key, item) for item in items]
 
 
+def _next_statement():
+    """The next item from a day and time (parameters: the patient, today, the clock),
+    built once: the dashboard asks on every visit."""
+    today_ = bindparam("today", type_=AgendaItem.day.type)
+    clock = bindparam("clock", type_=AgendaItem.at.type)
+    later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
+    return (select(AgendaItem).where(AgendaItem.patient_id == bindparam("patient_id"),
+                                     later_today | (AgendaItem.day > today_))
+            .order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at)
+            .limit(1))
+
+
+_NEXT = _next_statement()
+
+
 def next_item(session: Session, keyring: Keyring, patient: User,
               now: datetime) -> ItemView | None:
     """The patient's next appointment or reminder from `now` (Europe/Paris), opened: later
     today (an item without a time counts for its whole day), or the soonest day after."""
     local = now.astimezone(SITE_ZONE)
-    today_, clock = local.date(), local.time().replace(tzinfo=None)
-    later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
-    item = session.scalars(select(AgendaItem).where(
-        AgendaItem.patient_id == patient.id, later_today | (AgendaItem.day > today_))
-        .order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at)
-        .limit(1)).first()
+    item = session.scalars(_NEXT, {"patient_id": patient.id, "today": local.date(),
+                                   "clock": local.time().replace(tzinfo=None)}).first()
     return _open(patient_key(keyring, patient), item) if item is not None else None
 
 

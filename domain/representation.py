@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import activation, audit, policy
@@ -58,13 +58,17 @@ def in_force(row: Representation, represented: User, today: date) -> bool:
         represented_born=represented.birth_date, today=today)
 
 
+# Built once (the header of every page of a patient asks); the holder is a parameter.
+_IN_FORCE_FOR = (select(Representation, User)
+                 .join(User, User.id == Representation.represented_id)
+                 .where(Representation.representative_id == bindparam("holder_id"),
+                        Representation.ended_at.is_(None)))
+
+
 def spaces_for(session: Session, holder: User, today: date) -> list[Space]:
     """The spaces `holder` may act in today besides their own, by first name (names are
     sealed: sorted here; a person holds a handful)."""
-    rows = session.execute(
-        select(Representation, User).join(User, User.id == Representation.represented_id)
-        .where(Representation.representative_id == holder.id,
-               Representation.ended_at.is_(None))).all()
+    rows = session.execute(_IN_FORCE_FOR, {"holder_id": holder.id}).all()
     spaces = [Space(person, RepresentationKind(row.relationship)) for row, person in rows
               if in_force(row, person, today)]
     spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))

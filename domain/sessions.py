@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from domain import audit
@@ -68,6 +68,11 @@ def create(session: Session, data: dict, *, user_id: str | None = None,
     return token, record
 
 
+# Built once (every request of a signed-in person runs it); the token's hash is a parameter.
+_BY_TOKEN = (select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
+             .where(WebSession.token_hash == bindparam("token_hash")))
+
+
 def load(session: Session, token: str, lifetimes: Lifetimes,
          now: datetime | None = None) -> tuple[WebSession | None, Status]:
     """Find the live session for a cookie token; expired ones are deleted on sight."""
@@ -76,8 +81,7 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
         return None, Status.UNKNOWN
     # The account comes in the same query, so loading the signed-in user costs no second
     # round trip (it is then in the session's identity map).
-    row = session.execute(select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
-                          .where(WebSession.token_hash == token_hash(token))).first()
+    row = session.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     record = row[0] if row is not None else None
     if record is None:
         return None, Status.UNKNOWN

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from domain import emergency, representation, vault
@@ -13,6 +12,7 @@ from domain.models.base import utcnow
 from domain.policy import Area, needs_sign_in
 from extensions import db, login_manager
 from web import assist, space
+from web.i18n import lazy_gettext as _l
 from web.labels import desk as desk_labels
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}

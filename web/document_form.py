@@ -4,12 +4,11 @@ sentences."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from domain.forms import Field
 from domain.models import Category
 from domain.vault import TITLE_MAX
 from web.forms import Form
+from web.i18n import lazy_gettext as _l
 from web.labels.documents import CHOOSABLE
 
 DATE_MISSING = _l("Saisissez la date du document, par exemple 3 3 2026.")

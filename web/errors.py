@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, Response, g
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from extensions import db
+from web.i18n import lazy_gettext as _l
 from web.render import render_page
 
 MESSAGES = {

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import request
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from domain import clock
 from domain.forms import Field, Problem, echo, read
 from web import form_messages
+from web.i18n import lazy_gettext as _l
 
 
 @dataclass

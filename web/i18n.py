@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_app_context, request
 from flask_babel import format_decimal, get_translations
+from flask_babel.speaklater import LazyString
 
 LANG_COOKIE = "carnet_lang"
 
@@ -22,6 +23,19 @@ def _translations():
     if cached is None:
         cached = g.carnet_translations = get_translations()
     return cached
+
+
+def gettext(string: str, **variables) -> str:
+    """flask_babel.gettext through the request's catalogue (the same words, without its
+    three context lookups per call); untranslated outside an application context."""
+    text = _translations().ugettext(string) if has_app_context() else string
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """flask_babel.lazy_gettext, translated when shown through gettext() above (menus and
+    labels defined at import time are shown on every page)."""
+    return LazyString(gettext, string, **variables)
 
 
 def _fresh_language() -> None:

@@ -1,6 +1,5 @@
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from blueprints.access import bp
 from domain import access_matrix, care
@@ -11,6 +10,7 @@ from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import lazy_gettext as _l
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS
 from web.labels.profile import SECTION_TITLES

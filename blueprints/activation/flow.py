@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import flash, session, url_for
-from flask_babel import lazy_gettext as _l
 
 from domain import activation
 from domain.insured import is_minor, paris_day
@@ -15,6 +14,7 @@ from domain.models import ActivationCode, InsuredPerson
 from domain.models.base import utcnow
 from extensions import db, keys
 from web.access import actor
+from web.i18n import lazy_gettext as _l
 from web.render import redirect_to
 
 STATE = "activation"

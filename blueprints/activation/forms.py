@@ -3,11 +3,10 @@ their fields, and the sentences they say instead of the shared ones."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from blueprints.activation.flow import CODE_MESSAGES
 from domain.forms import Field
 from web.forms import BIRTH_MISSING, IDENTITY_CARD, Form  # noqa: F401 - IDENTITY_CARD: here too
+from web.i18n import lazy_gettext as _l
 
 # Step 1, and opposition with the code. The domain says whether a code exists
 # (activation.find_code): an empty one is as unknown as a wrong one.

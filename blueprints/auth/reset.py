@@ -5,7 +5,6 @@ step answers the same page whatever happened."""
 
 from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from blueprints.auth import bp
 from domain import accounts, auth, password_reset, sign_in
@@ -16,6 +15,7 @@ from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import deliver_reset_code
 from web.forms import IDENTITY_CARD, Form
+from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_password_changed
 from web.reauth import kept_sms_code, send_sms_code
 from web.render import redirect_to, render_page

@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger
 
 from domain import audit, care, intake, messaging, uploads, vault
@@ -25,6 +24,7 @@ from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor
 from web.files import stream_file
+from web.i18n import lazy_gettext as _l
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import human_size
 from web.outgoing import notify_new_message_to_patient, notify_new_message_to_professional

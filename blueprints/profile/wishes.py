@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from blueprints.profile import bp
 from domain import profile, uploads, vault
@@ -17,6 +16,7 @@ from domain.representation import today_in_france
 from extensions import db, keys
 from web.access import allow
 from web.forms import Form
+from web.i18n import lazy_gettext as _l
 from web.labels.profile_display import helpers
 from web.render import redirect_to, render_page
 from web.space import owner as space_owner

@@ -1,4 +1,3 @@
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from blueprints.space import bp
@@ -8,6 +7,7 @@ from domain.policy import Area
 from extensions import db, keys
 from web.access import allow
 from web.context import switchable_spaces
+from web.i18n import lazy_gettext as _l
 from web.render import render_page
 from web.space import represented
 

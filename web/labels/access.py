@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from domain.models import Profession
+from web.i18n import lazy_gettext as _l
 
 PROFESSION_NAMES = {
     Profession.DOCTOR: _l("Médecin"),

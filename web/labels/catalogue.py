@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
 from domain.catalogue import RESOURCE_PERMISSIONS
+from web.i18n import lazy_gettext as _l
 
 CATEGORY_LABELS = {
     "prevention": _l("Prévention"),

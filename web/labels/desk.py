@@ -3,7 +3,7 @@ the help sheets, and the generic page titles of an assisted session."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from web.i18n import lazy_gettext as _l
 
 PURPOSES = {
     "activate": _l("Activer mon espace santé"),

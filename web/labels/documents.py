@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from domain.models import SYSTEM_CATEGORIES, Category
+from web.i18n import lazy_gettext as _l
 
 CATEGORY_LABELS = {
     Category.SUMMARY: _l("Ma santé en résumé"),

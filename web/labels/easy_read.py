@@ -4,7 +4,7 @@ partial, templates/easy/_<slug>.html, also printed in the desk's help sheets."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from web.i18n import lazy_gettext as _l
 
 # slug: (the easy-read page's title, endpoint of the full page, the full page's name)
 PAGES = {

@@ -4,7 +4,7 @@ built from pieces: each band is its own string)."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from web.i18n import lazy_gettext as _l
 
 # The label at the right end of each WHO centile line.
 CENTILE_LABELS = {3: _l("3e"), 15: _l("15e"), 50: _l("50e"), 85: _l("85e"), 97: _l("97e")}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from domain.forms import Problem
 from web import form_messages
+from web.i18n import lazy_gettext as _l
 
 SECTION_TITLES = {
     "conditions": _l("Maladies et sujets de santé"),
