@@ -415,6 +415,7 @@ def done():
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit("30 per hour", methods=["POST"])
+@form_for_visitors
 def provisional():
     """A provisional code, sent only to the e-mail or phone already on file; the answer is
     one fixed page whatever happened, with no destination shown."""

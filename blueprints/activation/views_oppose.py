@@ -23,6 +23,7 @@ from web.delivery import (
     tell_opposition,
 )
 from web.outgoing import send_email
+from web.page_cache import form_for_visitors
 from web.render import redirect_to, render_page
 
 anyone = allow(Area.PUBLIC)
@@ -55,6 +56,7 @@ def _state_problem(person: InsuredPerson) -> str | None:
 @bp.route("/opposition", methods=["GET", "POST"])
 @anyone
 @limiter.limit(_ip_limit, methods=["POST"])
+@form_for_visitors
 def oppose_with_code():
     errors, typed = [], ""
     if request.method == "POST":
@@ -80,6 +82,7 @@ def oppose_with_code():
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit("30 per hour", methods=["POST"])
 @limiter.limit(IDENTITY_LIMIT, key_func=_identity_key, methods=["POST"])
+@form_for_visitors
 def oppose_without_code():
     """Opposition with the NIR, the carte Vitale serial and the birth date. Recorded at once
     when they match a space not yet activated; the page answers the same whatever happened

@@ -17,6 +17,7 @@ from web.delivery import deliver_reset_code
 from web.forms import IDENTITY_CARD, Form
 from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_password_changed
+from web.page_cache import form_for_visitors
 from web.reauth import kept_sms_code, send_sms_code
 from web.render import redirect_to, render_page
 
@@ -45,6 +46,7 @@ def _attempt_key() -> str:
 @allow(Area.SIGN_IN)
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit("30 per hour", methods=["POST"])
+@form_for_visitors
 def forgotten_password():
     errors, typed = [], IDENTITY_CARD.blank()
     if request.method == "POST":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import brotli
+import pytest
 from flask import make_response, render_template_string
 from flask_wtf.csrf import generate_csrf
 
@@ -142,3 +143,19 @@ def test_the_activation_code_page_comes_from_memory_and_htmx_is_rendered(app, cl
     assert served.startswith("<p>") and FORM_KEY_PLACE not in served and len(served) > 40
     boosted = visitor.get("/activation", headers={"HX-Request": "true"})
     assert not boosted.get_data(as_text=True).startswith("<p>")
+
+
+@pytest.mark.parametrize("path", ["/activation/opposition", "/activation/opposition/sans-code",
+                                  "/activation/code-provisoire", "/mot-de-passe-oublie"])
+def test_the_other_visitor_forms_are_kept_and_each_visitor_posts_with_their_own_token(
+        app, demo_users, path):
+    first, second = app.test_client(), app.test_client()
+    page_one = first.get(path).get_data(as_text=True)
+    assert FORM_KEY_PLACE.encode() in _cache(app)[(path, "fr")].body
+    page_two = second.get(path).get_data(as_text=True)
+    token_one, token_two = _login_token(page_one), _login_token(page_two)
+    assert token_one != token_two and FORM_KEY_PLACE not in page_two
+    assert second.post(path, data={"csrf_token": token_one}).status_code == 400
+    refused = second.post(path, data={"csrf_token": token_two})
+    assert refused.status_code == 422  # the form's own errors: the token was good
+    assert "Erreur" in refused.get_data(as_text=True)
