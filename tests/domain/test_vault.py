@@ -185,14 +185,21 @@ def test_shredding_the_patient_key_makes_every_blob_unreadable(app, demo_users, 
             b"".join(vault.open_content(keys.ring, store, patient, document))
 
 
+def _kept_then_interrupted(app, store, tmp_path):
+    """One document committed, then one whose process died before COMMIT: (patient, the
+    kept document)."""
+    patient, _doctor = _users(app)
+    kept = _add(store, patient, patient, tmp_path, title="Gardé")
+    db.session.commit()
+    _add(store, patient, patient, tmp_path, title="Jamais validé")
+    db.session.rollback()
+    return patient, kept
+
+
 def test_a_crash_between_blob_and_commit_leaves_only_an_orphan(app, demo_users, store,
                                                                tmp_path):
     with app.app_context():
-        patient, _doctor = _users(app)
-        kept = _add(store, patient, patient, tmp_path, title="Gardé")
-        db.session.commit()
-        _add(store, patient, patient, tmp_path, title="Jamais validé")
-        db.session.rollback()  # the process died before COMMIT
+        patient, kept = _kept_then_interrupted(app, store, tmp_path)
         assert vault.documents_page(db.session, keys.ring, patient).total == 1
         # just now, it may be an upload about to commit: reported, kept, not a failure
         report = vault.verify(db.session, store, repair=True)
@@ -212,11 +219,7 @@ def test_a_crash_between_blob_and_commit_leaves_only_an_orphan(app, demo_users, 
 def test_the_sweep_deletes_only_old_blobs_nobody_points_to(app, demo_users, store,
                                                           tmp_path):
     with app.app_context():
-        patient, _doctor = _users(app)
-        kept = _add(store, patient, patient, tmp_path, title="Gardé")
-        db.session.commit()
-        _add(store, patient, patient, tmp_path, title="Interrompu")
-        db.session.rollback()
+        _patient, kept = _kept_then_interrupted(app, store, tmp_path)
         (orphan,) = vault.verify(db.session, store).recent
         later = utcnow() + vault.ORPHAN_GRACE + timedelta(minutes=1)
         young = new_id()  # written after the sweep started: an upload committing
