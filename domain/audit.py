@@ -35,8 +35,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -201,17 +201,24 @@ def _create_head(session: Session, chain: int) -> None:
                     .on_conflict_do_nothing(index_elements=[AuditHead.id]))
 
 
+# The two statements of a head, built once and sent through the transaction's connection
+# (plain SQL: the ORM's bulk-update machinery would cost more than the statements).
+_HEADS = AuditHead.__table__
+_TAKE = (update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
+         .values(seq=_HEADS.c.seq + bindparam("count"))
+         .returning(_HEADS.c.seq, _HEADS.c.last_mac))
+_SEAL = (update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
+         .values(last_mac=bindparam("new_last_mac"), head_mac=bindparam("new_head_mac")))
+
+
 def _take_head(session: Session, chain: int, count: int) -> tuple[int, str]:
     """Lock the chain's head and reserve `count` numbers, in one statement: the new last
     number and the MAC the first new row links to."""
-    statement = (update(AuditHead).where(AuditHead.id == chain)
-                 .values(seq=AuditHead.seq + count)
-                 .returning(AuditHead.seq, AuditHead.last_mac)
-                 .execution_options(synchronize_session=False))
-    row = session.execute(statement).first()
+    parameters = {"head_id": chain, "count": count}
+    row = session.connection().execute(_TAKE, parameters).first()
     if row is None:
         _create_head(session, chain)
-        row = session.execute(statement).first()
+        row = session.connection().execute(_TAKE, parameters).first()
     return row.seq, row.last_mac
 
 
@@ -224,9 +231,9 @@ def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]
         event.mac = _row_mac(keyring, previous_mac, event)
         previous_mac = event.mac
         session.add(event)
-    session.execute(update(AuditHead).where(AuditHead.id == chain).values(
-        last_mac=previous_mac, head_mac=head_mac(items[-1][0], chain, last_seq, previous_mac))
-        .execution_options(synchronize_session=False))
+    session.connection().execute(_SEAL, {
+        "head_id": chain, "new_last_mac": previous_mac,
+        "new_head_mac": head_mac(items[-1][0], chain, last_seq, previous_mac)})
     # The head changed behind the ORM's back: a copy loaded earlier is read again.
     loaded = session.identity_map.get(identity_key(AuditHead, chain))
     if loaded is not None:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from domain import audit, policy
@@ -213,6 +213,39 @@ def _sort(view: SectionView) -> None:
         view.entries.sort(key=lambda item: str(item.values.get(name) or ""), reverse=True)
 
 
+@dataclass(frozen=True)
+class _LoadStatements:
+    every: Select
+    counts: Select
+    newest: Select
+    states: Select
+
+
+def _load_statements() -> _LoadStatements:
+    """load()'s statements, built once (the overview asks on every visit; the window
+    subquery costs more to build than to run): the patient, the sections and `first` are
+    parameters."""
+    sections = bindparam("sections", expanding=True)
+    mine = (ProfileEntry.patient_id == bindparam("patient_id"),
+            ProfileEntry.section.in_(sections))
+    ranked = select(ProfileEntry, func.row_number().over(
+        partition_by=ProfileEntry.section,
+        order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
+    ).where(*mine).subquery()
+    newest = aliased(ProfileEntry, ranked)
+    return _LoadStatements(
+        every=select(ProfileEntry).where(*mine),
+        counts=select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
+        .where(*mine).group_by(ProfileEntry.section),
+        newest=select(newest).where(ranked.c.rank <= bindparam("first")),
+        states=select(ProfileSection).where(
+            ProfileSection.patient_id == bindparam("patient_id"),
+            ProfileSection.section.in_(sections)))
+
+
+_LOAD = _load_statements()
+
+
 def load(session: Session, keyring: Keyring, patient: User,
          sections: tuple[Section, ...] = SECTIONS, first: int | None = None
          ) -> dict[str, SectionView]:
@@ -221,29 +254,20 @@ def load(session: Session, keyring: Keyring, patient: User,
     the summary), the counts and last changes still cover every entry."""
     key = patient_key(keyring, patient)
     views = {section.key: SectionView(section) for section in sections}
-    mine = (ProfileEntry.patient_id == patient.id, ProfileEntry.section.in_(views))
+    mine = {"patient_id": patient.id, "sections": list(views)}
     if first is None:
-        entries = session.scalars(select(ProfileEntry).where(*mine))
+        entries = session.scalars(_LOAD.every, mine)
     else:
-        for section_key, total, changed in session.execute(
-                select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
-                .where(*mine).group_by(ProfileEntry.section)):
+        for section_key, total, changed in session.execute(_LOAD.counts, mine):
             views[section_key].total = total
             views[section_key].updated_at = changed  # max() keeps the column's UTC type
-        ranked = select(ProfileEntry, func.row_number().over(
-            partition_by=ProfileEntry.section,
-            order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
-        ).where(*mine).subquery()
-        newest = aliased(ProfileEntry, ranked)
-        entries = session.scalars(select(newest).where(ranked.c.rank <= first))
+        entries = session.scalars(_LOAD.newest, {**mine, "first": first})
     for entry in entries:
         view = views[entry.section]
         view.entries.append(_open(key, entry))
         if view.updated_at is None or entry.updated_at > view.updated_at:
             view.updated_at = entry.updated_at
-    states = session.scalars(select(ProfileSection).where(
-        ProfileSection.patient_id == patient.id, ProfileSection.section.in_(views)))
-    for state in states:
+    for state in session.scalars(_LOAD.states, mine):
         view = views[state.section]
         view.not_concerned = json.loads(open_sealed(key, state.state_sealed, _associated(
             "profile_sections", state.section, patient.id)))["not_concerned"]
