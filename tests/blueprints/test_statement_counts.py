@@ -73,7 +73,7 @@ BUDGET = {
     "/mon-espace": 6,
     "/documents": 7,
     "/profil": 8,
-    "/profil/mesures": 13,
+    "/profil/mesures": 6,
     "/profil/mesures/poids": 7,
     "/profil/vaccinations": 7,
     "/profil/allergies": 7,
@@ -87,7 +87,7 @@ BUDGET = {
     "/menu": 4,
     "/pro": 4,
     "/pro/messagerie": 11,
-    "/pro/patients/{patient}": 23,
+    "/pro/patients/{patient}": 16,
     "/conseiller": 5,
 }
 
