@@ -16,3 +16,20 @@ def test_a_request_never_inherits_the_previous_requests_language(app):
         with app.test_request_context("/"):
             app.preprocess_request()
             assert render_template_string(TEMPLATE) == "Aide 1\u202f000"
+
+
+def test_template_words_are_what_jinja_newstyle_gettext_gives(app):
+    """web/i18n.py's one-call `_` and {% trans %}: escaped values, literal percent signs,
+    plain text, in both languages."""
+    cases = {
+        "{{ _('Aide') }}": ("Aide", "Help"),
+        "{{ _('Espace de %(name)s', name='<b>Léo</b>') }}":
+            ("Espace de &lt;b&gt;Léo&lt;/b&gt;", "&lt;b&gt;Léo&lt;/b&gt;'s space"),
+        "{% trans %}100 % remboursé{% endtrans %}": ("100 % remboursé", "100 % remboursé"),
+        "{% trans n=3 %}{{ n }} % de {{ n }}{% endtrans %}": ("3 % de 3", "3 % de 3"),
+    }
+    for language, column in (("fr", 0), ("en", 1)):
+        with app.test_request_context("/", headers={"Cookie": f"carnet_lang={language}"}):
+            app.preprocess_request()
+            for source, expected in cases.items():
+                assert render_template_string(source) == expected[column], source
