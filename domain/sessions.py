@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import bindparam, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from domain import audit
 from domain.crypto import Keyring, token_hash
-from domain.models import User, WebSession
+from domain.models import Representation, User, WebSession
 from domain.models.base import utcnow
 
 TOKEN_BYTES = 32
@@ -69,8 +69,12 @@ def create(session: Session, data: dict, *, user_id: str | None = None,
 
 
 # Built once (every request of a signed-in person runs it); the token's hash is a parameter.
-_BY_TOKEN = (select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
-             .where(WebSession.token_hash == bindparam("token_hash")))
+# Whether the account represents anyone comes along: most people do not, and their pages
+# then never ask for the spaces they could switch to.
+_BY_TOKEN = (select(WebSession, User, exists().where(
+    Representation.representative_id == User.id, Representation.ended_at.is_(None)))
+    .outerjoin(User, User.id == WebSession.user_id)
+    .where(WebSession.token_hash == bindparam("token_hash")))
 
 
 def load(session: Session, token: str, lifetimes: Lifetimes,
@@ -86,6 +90,7 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
     if record is None:
         return None, Status.UNKNOWN
     record.account = row[1]  # a strong reference keeps it in the identity map for the request
+    record.represents = bool(row[2])  # someone, maybe (spaces_for() decides which, today)
     if record.parked_at is not None:
         return None, Status.UNKNOWN  # a parked desk: only the adviser's secret resumes it
     if now >= record.created_at + lifetimes.absolute:

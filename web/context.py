@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -137,8 +137,12 @@ def switchable_spaces() -> list[representation.Space]:
     if not current_user.is_authenticated or current_user.role != Role.PATIENT:
         return []
     if "carnet_spaces" not in g:
-        g.carnet_spaces = representation.spaces_for(db.session, current_user,
-                                                    representation.today_in_france())
+        record = getattr(session, "record", None)
+        if getattr(record, "represents", True):  # unknown (a session just made) or someone
+            g.carnet_spaces = representation.spaces_for(db.session, current_user,
+                                                        representation.today_in_france())
+        else:
+            g.carnet_spaces = []
     return g.carnet_spaces
 
 
