@@ -11,6 +11,7 @@ from blueprints.pages import bp
 from web import space
 from web.access import public
 from web.context import NAV, PUBLIC_NAV, switchable_spaces
+from web.page_cache import for_visitors
 from web.render import render_page
 
 SPACE_PARAM = "espace"
@@ -31,6 +32,7 @@ def _menu_items(represented) -> list[tuple[str, str, str]]:
 
 @bp.get("/menu")
 @public
+@for_visitors
 def menu():
     """?espace=<id> (from the header inside a represented space): the menu of that space,
     if it is one the signed-in person may switch to today (the pages check again)."""

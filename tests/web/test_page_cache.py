@@ -159,3 +159,15 @@ def test_the_other_visitor_forms_are_kept_and_each_visitor_posts_with_their_own_
     refused = second.post(path, data={"csrf_token": token_two})
     assert refused.status_code == 422  # the form's own errors: the token was good
     assert "Erreur" in refused.get_data(as_text=True)
+
+
+def test_the_menu_page_comes_from_memory_for_visitors_only(app, demo_users):
+    visitor = app.test_client()
+    assert "Se connecter" in visitor.get("/menu").get_data(as_text=True)
+    assert ("/menu", "fr") in _cache(app)
+    _mark_cached(app, "/menu")
+    assert visitor.get("/menu").get_data() == SENTINEL
+    person = app.test_client()
+    sign_in(person, app, "camille.martin")
+    page = person.get("/menu").get_data(as_text=True)
+    assert "Documents" in page and "Se déconnecter" in page
