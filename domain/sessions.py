@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from domain import audit
 from domain.crypto import Keyring, token_hash
-from domain.models import Representation, User, WebSession
-from domain.models.base import utcnow
+from domain.models import EmergencyAccess, Representation, User, WebSession
+from domain.models.base import UTCDateTime, utcnow
 
 TOKEN_BYTES = 32
 TOUCH_EVERY = timedelta(seconds=15)
@@ -68,11 +68,17 @@ def create(session: Session, data: dict, *, user_id: str | None = None,
     return token, record
 
 
-# Built once (every request of a signed-in person runs it); the token's hash is a parameter.
-# Whether the account represents anyone comes along: most people do not, and their pages
-# then never ask for the spaces they could switch to.
-_BY_TOKEN = (select(WebSession, User, exists().where(
-    Representation.representative_id == User.id, Representation.ended_at.is_(None)))
+# Built once (every request of a signed-in person runs it); the token's hash and the time
+# are parameters. Whether the account represents anyone, and whether it has an emergency
+# access running, come along: most people have neither, and their pages then never ask
+# for the spaces they could switch to, nor for the emergency banner's accesses.
+_NOW = bindparam("now", type_=UTCDateTime())
+_BY_TOKEN = (select(
+    WebSession, User,
+    exists().where(Representation.representative_id == User.id,
+                   Representation.ended_at.is_(None)),
+    exists().where(EmergencyAccess.professional_id == User.id,
+                   EmergencyAccess.started_at <= _NOW, EmergencyAccess.ends_at > _NOW))
     .outerjoin(User, User.id == WebSession.user_id)
     .where(WebSession.token_hash == bindparam("token_hash")))
 
@@ -85,12 +91,13 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
         return None, Status.UNKNOWN
     # The account comes in the same query, so loading the signed-in user costs no second
     # round trip (it is then in the session's identity map).
-    row = session.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
+    row = session.execute(_BY_TOKEN, {"token_hash": token_hash(token), "now": now}).first()
     record = row[0] if row is not None else None
     if record is None:
         return None, Status.UNKNOWN
     record.account = row[1]  # a strong reference keeps it in the identity map for the request
     record.represents = bool(row[2])  # someone, maybe (spaces_for() decides which, today)
+    record.in_emergency = bool(row[3])  # maybe (emergency.running_for() decides)
     if record.parked_at is not None:
         return None, Status.UNKNOWN  # a parked desk: only the adviser's secret resumes it
     if now >= record.created_at + lifetimes.absolute:

@@ -151,6 +151,8 @@ def _running_emergencies() -> list:
     by the layout only, so e-mails and PDFs never query it)."""
     if not current_user.is_authenticated or current_user.role != Role.PROFESSIONAL:
         return []
+    if not getattr(getattr(session, "record", None), "in_emergency", True):
+        return []  # the session's query found none running
     return emergency.running_for(db.session, current_user.id, utcnow())
 
 

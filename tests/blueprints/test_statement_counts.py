@@ -85,9 +85,9 @@ BUDGET = {
     "/services-connectes": 5,
     "/catalogue": 4,
     "/menu": 4,
-    "/pro": 4,
-    "/pro/messagerie": 11,
-    "/pro/patients/{patient}": 16,
+    "/pro": 3,
+    "/pro/messagerie": 10,
+    "/pro/patients/{patient}": 15,
     "/conseiller": 5,
 }
 

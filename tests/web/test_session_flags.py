@@ -1,6 +1,7 @@
-"""The session's query says whether the account represents anyone (domain/sessions.py):
-pages of people who represent nobody never ask for the spaces they could switch to; once
-a representation is in force, the next page shows it."""
+"""The session's query says whether the account represents anyone and whether it has an
+emergency access running (domain/sessions.py): pages of people with neither never ask for
+the spaces they could switch to, nor for the emergency banner; once there is one, the next
+page shows it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import event, select, update
 
-from domain.models import Representation, User
+from domain.models import Profession, Representation, Role, Sector, User
 from domain.models.base import utcnow
 from extensions import db
+from tests.blueprints.access.test_emergency_and_history import _start
 
 
 @contextmanager
@@ -52,3 +54,25 @@ def test_spaces_are_asked_for_only_when_someone_is_represented(app, signed_in):
         page = client.get("/documents").get_data(as_text=True)
     assert 'class="space-switch"' in page
     assert [sql for sql in seen if sql.lstrip().startswith("SELECT representations.")]
+
+
+def test_the_emergency_banner_is_asked_for_only_while_an_access_runs(app, signed_in):
+    with app.app_context():  # Camille's attending doctor is someone else: it may be asked
+        other = User(role=Role.PROFESSIONAL, given_name="Inès", family_name="Garnier",
+                     profession=Profession.DOCTOR, sector=Sector.CARE, rpps="10003456782",
+                     email="ines.garnier@example.org")
+        db.session.add(other)
+        db.session.flush()
+        db.session.scalars(select(User).where(User.login == "camille.martin")).one() \
+            .attending_doctor_id = other.id
+        db.session.commit()
+    doctor = signed_in("dr.bernard")
+    with _statements(app) as seen:
+        page = doctor.get("/pro").get_data(as_text=True)
+    assert "Accès en urgence en cours" not in page
+    assert not [sql for sql in seen if "FROM emergency_accesses JOIN" in sql]
+    assert _start(doctor).status_code == 303
+    with _statements(app) as seen:
+        page = doctor.get("/pro").get_data(as_text=True)
+    assert "Accès en urgence en cours" in page
+    assert [sql for sql in seen if "FROM emergency_accesses JOIN" in sql]
