@@ -294,14 +294,10 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
 
 
 def unread_statement(patient_id):
-    """The number of unread messages of a patient (a value or a bound parameter)."""
+    """Every unread message of a patient (`patient_id`: a value or a bound parameter), as
+    the dashboard's news count them."""
     return (select(func.coalesce(func.sum(Conversation.patient_unread), 0))
             .where(Conversation.patient_id == patient_id))
-
-
-def unread_count(session: Session, viewer: User) -> int:
-    """Every unread message of a patient (for the menu)."""
-    return int(session.scalar(unread_statement(viewer.id)) or 0)
 
 
 def _people(session: Session, ids: set[str]) -> dict[str, User]:

@@ -74,6 +74,8 @@ def init_app(app: Flask) -> None:
         newstyle=True,
     )
     # `_()` and {% trans %} are the most frequent calls of a page (fifty on the help
-    # page): one function instead of Jinja's two nested context calls, same result.
+    # page): one function instead of Jinja's two nested context calls, same result. The
+    # call above stays for ngettext and for newstyle, which changes how {% trans %} is
+    # compiled; its gettext is the one replaced here.
     app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
     app.jinja_env.filters["number"] = format_decimal  # 5 000 in French, 5,000 in English

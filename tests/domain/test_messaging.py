@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from domain import audit, care, closing, emergency, messaging, passwords, vault
+from domain import audit, care, closing, emergency, messaging, news, passwords, vault
 from domain.crypto import CryptoError
 from domain.errors import NotAllowed
 from domain.models import (
@@ -461,7 +461,7 @@ def test_unread_counters_and_read_marks(app, demo_users):
                                  actor=ACTOR, now=start + timedelta(minutes=1))
         db.session.commit()
         assert (conversation.patient_unread, conversation.professional_unread) == (2, 0)
-        assert messaging.unread_count(db.session, camille) == 2
+        assert news.whats_new(db.session, keys.ring, camille, utcnow()).unread == 2
         assert messaging.unread_patients(db.session, bernard) == 0
         page = messaging.inbox(db.session, keys.ring, camille, ACTOR)
         assert (page.unread, page.items[0].unread) == (2, 2)
@@ -470,7 +470,7 @@ def test_unread_counters_and_read_marks(app, demo_users):
         assert [item.read_by_other for item in items] == [False, False]  # not opened yet
 
         messaging.mark_read(camille, conversation, now=start + timedelta(minutes=30))
-        assert messaging.unread_count(db.session, camille) == 0
+        assert news.whats_new(db.session, keys.ring, camille, utcnow()).unread == 0
         items, _older = messaging.messages(db.session, keys.ring, bernard, conversation)
         assert [item.read_by_other for item in items] == [True, True]
         assert [item.id for item in items] == [first.id, second.id]

@@ -5,30 +5,13 @@ page shows it."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from domain.models import Profession, Representation, Role, Sector, User
 from domain.models.base import utcnow
 from extensions import db
 from tests.blueprints.access.test_emergency_and_history import _start
-
-
-@contextmanager
-def _statements(app):
-    seen: list[str] = []
-
-    def _record(_connection, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", _record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _record)
+from tests.blueprints.test_statement_counts import statements
 
 
 def _represent(app, ended: bool) -> None:
@@ -44,13 +27,13 @@ def _represent(app, ended: bool) -> None:
 def test_spaces_are_asked_for_only_when_someone_is_represented(app, signed_in):
     client = signed_in("camille.martin")
     _represent(app, ended=True)
-    with _statements(app) as seen:
+    with statements(app) as seen:
         page = client.get("/documents").get_data(as_text=True)
     assert 'class="space-switch"' not in page
     assert not [sql for sql in seen if sql.lstrip().startswith("SELECT representations.")]
     assert any("EXISTS" in sql and "representations" in sql for sql in seen)
     _represent(app, ended=False)
-    with _statements(app) as seen:
+    with statements(app) as seen:
         page = client.get("/documents").get_data(as_text=True)
     assert 'class="space-switch"' in page
     assert [sql for sql in seen if sql.lstrip().startswith("SELECT representations.")]
@@ -67,12 +50,12 @@ def test_the_emergency_banner_is_asked_for_only_while_an_access_runs(app, signed
             .attending_doctor_id = other.id
         db.session.commit()
     doctor = signed_in("dr.bernard")
-    with _statements(app) as seen:
+    with statements(app) as seen:
         page = doctor.get("/pro").get_data(as_text=True)
     assert "Accès en urgence en cours" not in page
     assert not [sql for sql in seen if "FROM emergency_accesses JOIN" in sql]
     assert _start(doctor).status_code == 303
-    with _statements(app) as seen:
+    with statements(app) as seen:
         page = doctor.get("/pro").get_data(as_text=True)
     assert "Accès en urgence en cours" in page
     assert [sql for sql in seen if "FROM emergency_accesses JOIN" in sql]
