@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from domain.policy import Area
 from web.access import allow
-from web.security import choose_encoding, compress
+from web.security import ONCE_QUALITY, choose_encoding, compress
 
 bp = Blueprint("assets", __name__)
 FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{10})(?P<suffix>\.[a-z0-9]+)$")
@@ -43,7 +43,7 @@ def _load(path: Path) -> Asset:
         mimetype = "application/javascript"
     bodies = {"identity": raw}
     if mimetype.startswith("text/") or mimetype in ("application/javascript", "image/svg+xml"):
-        bodies["br"] = compress(raw, "br", quality=11)
+        bodies["br"] = compress(raw, "br", quality=ONCE_QUALITY)
         bodies["gzip"] = compress(raw, "gzip")
     return Asset(path, path.stat().st_mtime, hashlib.sha256(raw).hexdigest()[:10], mimetype,
                  bodies)

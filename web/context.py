@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, session, url_for
+from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -14,6 +14,7 @@ from extensions import db, login_manager
 from web import assist, space
 from web.i18n import lazy_gettext as _l
 from web.labels import desk as desk_labels
+from web.links import link
 
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
@@ -67,16 +68,16 @@ def _timeout(assistance, area) -> dict | None:
         idle = current_app.config["SESSION_ASSISTED_IDLE_MINUTES"]
         return {"idle_minutes": idle, "idle_seconds": idle * 60,
                 "warning_seconds": min(warning, idle * 60 // 2),
-                "extend_url": url_for("adviser.extend"),
-                "expired_url": url_for("adviser.ended", accompaniment_id=assistance.id,
-                                       raison="inactivite"),
-                "end_url": url_for("adviser.finish"), "assisted": True}
+                "extend_url": link("adviser.extend"),
+                "expired_url": link("adviser.ended", accompaniment_id=assistance.id,
+                                    raison="inactivite"),
+                "end_url": link("adviser.finish"), "assisted": True}
     if current_user.is_authenticated and area is not None and needs_sign_in(Area(area)):
         idle = current_app.config["SESSION_IDLE_MINUTES"]
         return {"idle_minutes": idle, "idle_seconds": idle * 60, "warning_seconds": warning,
-                "extend_url": url_for("auth.session_extend"),
-                "expired_url": url_for("auth.login", raison="expiree"),
-                "end_url": url_for("auth.logout"), "assisted": False}
+                "extend_url": link("auth.session_extend"),
+                "expired_url": link("auth.login", raison="expiree"),
+                "end_url": link("auth.logout"), "assisted": False}
     return None
 
 
@@ -100,12 +101,13 @@ def _template_context() -> dict:
     area = g.get("area")
     assistance = assist.banner() if request else None
     timeout = _timeout(assistance, area)
+    links = _language_links(lang)
     return {
         "site_name": current_app.config["SITE_NAME"],
         "official_phone": current_app.config["OFFICIAL_PHONE"],
         "current_lang": lang,
-        "language_links": [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]
-                           if code != lang],
+        "language_links": links,
+        "language_holes": {f"lang-{code}": href for code, _label, href in links},
         "nav_items": _nav() if signed_in else PUBLIC_NAV,
         "home_endpoint": home_endpoint(),
         "session_timeout": timeout,
@@ -119,6 +121,16 @@ def _template_context() -> dict:
         "switchable_spaces": switchable_spaces,
         "notice": NOTICES.get(request.args.get(NOTICE_PARAM, "")) if request else None,
     }
+
+
+def _language_links(lang: str) -> list[tuple[str, str, str]]:
+    """The other languages: code, name, and the address that switches to it and comes
+    back to this page."""
+    if not request:
+        return []  # an e-mail or a document: no header
+    back = request.full_path.rstrip("?")
+    return [(code, LANGUAGE_NAMES[code], link("pages.language", code=code, suivant=back))
+            for code in current_app.config["LANGUAGES"] if code != lang]
 
 
 def _nav() -> tuple:

@@ -40,16 +40,35 @@ def lazy_gettext(string: str, **variables) -> LazyString:
     return LazyString(gettext, string, **variables)
 
 
+def _template_gettext_for(translations):
+    """What Jinja's newstyle gettext returns, through one catalogue: the translation, as
+    markup when the template escapes (translations are the project's own text; the values
+    are escaped by `%`), then formatted. Without values, `%` is applied only if the text
+    has one: {% trans %} doubles a literal one, which formatting turns back into one."""
+    ugettext = translations.ugettext
+
+    @pass_context
+    def template_gettext(context, string: str, **variables) -> str:
+        text = ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - the catalogue's own text, as Jinja does
+        return text % variables if variables or "%" in text else text
+
+    return template_gettext
+
+
 @pass_context
 def _template_gettext(context, string: str, **variables) -> str:
-    """What Jinja's newstyle gettext returns: the translation, as markup when the template
-    escapes (translations are the project's own text; the values are escaped by `%`), then
-    formatted. Without values, `%` is applied only if the text has one: {% trans %} doubles
-    a literal one, which formatting turns back into one."""
-    text = _translations().ugettext(string)
-    if context.eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704 - the catalogue's own text, as Jinja does
-    return text % variables if variables or "%" in text else text
+    """The same, through the request's catalogue, for a template rendered without
+    render_template's context (its own is given per render, below)."""
+    return _template_gettext_for(_translations())(context, string, **variables)
+
+
+def _gettext_context() -> dict:
+    """Per render: `_` and {% trans %} bound to the request's catalogue (one lookup per
+    page instead of one per string)."""
+    bound = _template_gettext_for(_translations())
+    return {"_": bound, "gettext": bound}
 
 
 def _fresh_language() -> None:
@@ -78,4 +97,5 @@ def init_app(app: Flask) -> None:
     # call above stays for ngettext and for newstyle, which changes how {% trans %} is
     # compiled; its gettext is the one replaced here.
     app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
+    app.context_processor(_gettext_context)
     app.jinja_env.filters["number"] = format_decimal  # 5 000 in French, 5,000 in English

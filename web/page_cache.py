@@ -30,7 +30,7 @@ from flask_wtf.csrf import generate_csrf
 
 from web import csrf
 from web.i18n import LANG_COOKIE
-from web.security import MIN_COMPRESS_BYTES, choose_encoding, compress
+from web.security import MIN_COMPRESS_BYTES, ONCE_QUALITY, choose_encoding, compress
 
 EXTENSION = "carnet_page_cache"
 MAX_PAGES = 256
@@ -130,7 +130,7 @@ def _serve(page: Page) -> Response:
     encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
     if encoding is not None and len(page.body) >= MIN_COMPRESS_BYTES:
         if encoding not in page.encoded:
-            page.encoded[encoding] = compress(page.body, encoding)
+            page.encoded[encoding] = compress(page.body, encoding, quality=ONCE_QUALITY)
         response.set_data(page.encoded[encoding])
         response.headers["Content-Encoding"] = encoding
         response.vary.add("Accept-Encoding")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from flask import Blueprint, Flask
+from markupsafe import escape
 from sqlalchemy import select
 
 from domain.models import Representation, User
@@ -91,3 +92,92 @@ def test_the_layout_parts_follow_the_page_the_language_and_the_session(app, clie
     assert "Main menu" in english and "Menu principal" not in english
     assert "minutes without activity" in english
     assert len(app.extensions[links.PARTS]) >= 5
+
+
+def _every_link(app) -> list[tuple[str, dict]]:
+    """Each endpoint with a value for each of its arguments, plus one for the query."""
+    wanted = []
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods or "POST" in rule.methods:
+            values = {name: sorted(getattr(rule._converters[name], "items", ()))[0]
+                      if hasattr(rule._converters[name], "items") else f"v{index}-x_{index}"
+                      for index, name in enumerate(rule.arguments)}
+            wanted.append((rule.endpoint, {**values, "suite": "2"}))
+    return wanted
+
+
+@pytest.mark.parametrize("space_id", [None, "space-123"])
+def test_links_with_values_are_the_ones_flask_builds(app, space_id):
+    from flask import g, url_for
+
+    with app.test_request_context("/aide"):
+        if space_id:
+            g.space_id = space_id
+        build = links.builder()
+        checked = 0
+        for endpoint, values in _every_link(app):
+            expected = url_for(endpoint, **values)
+            assert build(endpoint, **values) == expected  # the pattern is made
+            assert build(endpoint, **values) == expected  # and filled in
+            reordered = dict(reversed(list(values.items())))
+            assert build(endpoint, **reordered) == url_for(endpoint, **reordered)
+            checked += 1
+        assert checked > 100
+        for odd in ("/a b?c=d&e", "é", "..", "-1", "", "x/y", "a+b", "%41", "#x", "\n<'\">",
+                    "!$'()*,/:;?@", 7, True, 3.5, ["a", "b"]):
+            assert (build("pages.language", code="en", suivant=odd)
+                    == url_for("pages.language", code="en", suivant=odd))
+            assert (build("space.dashboard", space_id="abc", bascule=odd)
+                    == url_for("space.dashboard", space_id="abc", bascule=odd))
+        with pytest.raises(ValueError):
+            build("pages.language", code="de", suivant="/aide")  # as Flask refuses it
+        assert build("space.dashboard", space_id=None, bascule=1) == url_for(
+            "space.dashboard", space_id=None, bascule=1)
+        assert build("space.dashboard", space_id="abc", bascule=1) == url_for(
+            "space.dashboard", space_id="abc", bascule=1)
+        assert build("pages.help", _anchor="contact") == "/aide#contact"
+        # Patterns only: no value given is kept.
+        assert "v0-x_0" not in repr(app.extensions[links.EXTENSION])
+        assert "x/y" not in repr(app.extensions[links.EXTENSION])
+        assert "abc" not in repr(app.extensions[links.EXTENSION])
+
+
+def test_a_value_in_a_path_is_written_as_flask_writes_it(app):
+    from flask import url_for
+
+    with app.test_request_context("/aide"):
+        build = links.builder()
+        for value in ("plain-id", "with space", "a/b", "%2F", "<script>", "..", "-x", 12):
+            assert build("space.dashboard", space_id=value) == url_for(
+                "space.dashboard", space_id=value)
+
+
+TOKENS = re.compile(r'<meta name="csrf-token" content="([^"]+)">.*?'
+                    r'name="csrf_token" value="([^"]+)"', re.S)
+LANGUAGE_LINK = re.compile(r'<a href="([^"]+)" lang="en" hreflang="en">')
+
+
+def test_the_cached_header_gets_each_session_its_own_token(app, signed_in):
+    first, second = signed_in("camille.martin"), signed_in("camille.martin")
+    tokens = []
+    for person in (first, second):
+        meta, form = TOKENS.search(person.get("/documents").get_data(as_text=True)).groups()
+        assert meta == form and "carnet-hole" not in meta
+        tokens.append(meta)
+    assert tokens[0] != tokens[1]  # the part is shared; the token is not
+    # Each token is the one its session accepts (the sign-out form of the header).
+    assert second.post("/deconnexion", data={"csrf_token": tokens[0]}).status_code == 400
+    assert second.post("/deconnexion", data={"csrf_token": tokens[1]}).status_code == 303
+
+
+def test_the_cached_header_comes_back_to_each_page_escaped(app, client, signed_in):
+    person = signed_in("camille.martin")
+    for path in ("/documents", "/profil", '/documents?tri="><script>x</script>'):
+        page = person.get(path).get_data(as_text=True)
+        href = LANGUAGE_LINK.search(page)[1]
+        assert "<script>x" not in page and "carnet-hole" not in page
+        with app.test_request_context():
+            from flask import url_for
+            assert href == str(escape(url_for("pages.language", code="en", suivant=path)))
+    anonymous = client.get("/aide?x=1").get_data(as_text=True)
+    assert LANGUAGE_LINK.search(anonymous)[1] == "/langue/en?suivant=/aide?x%3D1"
