@@ -64,12 +64,24 @@ def _landmark_problems(soup: BeautifulSoup) -> list[str]:
     first_link = soup.find("a")
     if first_link is None or first_link.get("href") != "#contenu":
         problems.append("the first link is not the skip link to #contenu")
+    names = [_landmark_name(soup, nav) for nav in soup.find_all("nav")]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        problems.append(f"navigation landmarks share a name: {repeated}")
     footer = soup.find("footer")
     footer_hrefs = {a.get("href") for a in footer.find_all("a")} if footer else set()
     missing = FOOTER_LINKS - footer_hrefs
     if missing:
         problems.append(f"footer lacks {sorted(missing)}")
     return problems
+
+
+def _landmark_name(soup: BeautifulSoup, element) -> str:
+    """A landmark's accessible name: aria-label, or the text aria-labelledby points to."""
+    if element.get("aria-labelledby"):
+        labels = [soup.find(id=ref) for ref in element["aria-labelledby"].split()]
+        return " ".join(label.get_text(" ", strip=True) for label in labels if label)
+    return element.get("aria-label", "")
 
 
 def _form_problems(soup: BeautifulSoup) -> list[str]:

@@ -53,7 +53,7 @@ QUERY_SAFE = "!$'()*,/:;?@"  # what werkzeug leaves as it is in a query string
 _SLOT = "zq{}slotqz"  # stands for the n-th value while a pattern is built
 _BY_FLASK = "flask"  # a key whose links Flask builds every time
 # Where a layout part takes a value of the request's (its `holes`).
-HOLE = re.compile(r"carnet-hole-([a-z0-9-]+)")
+HOLE = re.compile(r"carnet-hole-([A-Za-z0-9_-]+)")
 
 
 def _choices(endpoint: str) -> dict | None:
@@ -188,8 +188,6 @@ def _request_builder():
     return made
 
 
-cached_url_for = link
-
 
 def layout_part(name: str, *key, holes: dict | None = None, caller) -> str:
     full = (name, *key, str(get_locale()), request.script_root, g.get("space_id"))
@@ -214,7 +212,7 @@ def init_app(app: Flask) -> None:
         raise RuntimeError("web.links: a new url_defaults function must join the key")
     app.extensions[EXTENSION] = {}
     app.extensions[PARTS] = {}
-    app.jinja_env.globals["url_for"] = cached_url_for
+    app.jinja_env.globals["url_for"] = link
     app.jinja_env.globals["layout_part"] = layout_part
 
     @app.before_request

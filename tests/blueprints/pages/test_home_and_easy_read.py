@@ -55,6 +55,15 @@ def test_the_menu_page_offers_signing_out_first(signed_in):
     assert first_control.find_parent("form")["action"] == "/deconnexion"
 
 
+@pytest.mark.parametrize("path", ["/menu", "/mon-espace"])
+def test_a_representative_s_pages_name_each_navigation_once(signed_in, path):
+    """Camille represents Léo: the header's space switch and the menu page's list of
+    spaces would be two navigations named « Espaces » (axe: landmark-unique)."""
+    html = signed_in("camille.martin").get(path).get_data(as_text=True)
+    assert check_page(html) == []
+    assert "Espace de Léo" in html
+
+
 @pytest.mark.parametrize("slug", EASY_READ)
 def test_each_easy_read_page_is_linked_from_its_page_and_links_back(client, slug):
     page = client.get(f"/facile/{slug}")
