@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -48,6 +50,9 @@ NOTICES = {
 }
 NOTICE_PARAM = "avis"
 
+TIMEOUTS = "carnet_session_timeouts"  # app.extensions: a signed-in page's idle warning
+TIMEOUTS_LIMIT = 4096
+
 HOME_ENDPOINT = {
     Role.PATIENT: "space.dashboard",
     Role.PROFESSIONAL: "pro.home",
@@ -73,11 +78,20 @@ def _timeout(assistance, area) -> dict | None:
                                     raison="inactivite"),
                 "end_url": link("adviser.finish"), "assisted": True}
     if current_user.is_authenticated and area is not None and needs_sign_in(Area(area)):
+        # The same for every signed-in page under a root and in a space: made once.
         idle = current_app.config["SESSION_IDLE_MINUTES"]
-        return {"idle_minutes": idle, "idle_seconds": idle * 60, "warning_seconds": warning,
+        kept = current_app.extensions[TIMEOUTS]
+        key = (request.script_root, g.get("space_id"), idle, warning)
+        made = kept.get(key)
+        if made is None:
+            if len(kept) >= TIMEOUTS_LIMIT:
+                kept.clear()
+            made = kept[key] = MappingProxyType({
+                "idle_minutes": idle, "idle_seconds": idle * 60, "warning_seconds": warning,
                 "extend_url": link("auth.session_extend"),
                 "expired_url": link("auth.login", raison="expiree"),
-                "end_url": link("auth.logout"), "assisted": False}
+                "end_url": link("auth.logout"), "assisted": False})
+        return made
     return None
 
 
@@ -169,6 +183,7 @@ def _running_emergencies() -> list:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[TIMEOUTS] = {}
     app.context_processor(_template_context)
 
     @login_manager.user_loader

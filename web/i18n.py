@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, has_app_context, request
-from flask_babel import format_decimal, get_translations
+from flask_babel import format_decimal, get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_context
 from markupsafe import Markup
 
 LANG_COOKIE = "carnet_lang"
+CHOSEN = "carnet_language_chosen"  # app.extensions: (Accept-Language, languages) -> one
+CHOSEN_LIMIT = 1_000  # headers remembered (cleared when full: anyone can send any header)
+CATALOGUES = "carnet_catalogues"  # app.extensions: language code -> Flask-Babel's catalogue
 
 
 def select_locale() -> str:
+    """The cookie's language, else the browser's best match, else French. Parsing the
+    browser's header costs more than the rest of choosing, and browsers send few
+    different ones: the choice is kept per header."""
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or languages[0]
+    header = request.headers.get("Accept-Language", "")
+    known, key = current_app.extensions[CHOSEN], (header, tuple(languages))
+    chosen = known.get(key)
+    if chosen is None:
+        chosen = request.accept_languages.best_match(languages) or languages[0]
+        if len(known) >= CHOSEN_LIMIT:
+            known.clear()
+        known[key] = chosen
+    return chosen
 
 
 def _translations():
-    """The request's catalogue, looked up once per request rather than once per string."""
+    """The request's catalogue, looked up once per request rather than once per string,
+    and asked of Flask-Babel once per language and process."""
     cached = g.get("carnet_translations")
     if cached is None:
-        cached = g.carnet_translations = get_translations()
+        catalogues, code = current_app.extensions[CATALOGUES], str(get_locale())
+        cached = catalogues.get(code)
+        if cached is None:
+            cached = catalogues[code] = get_translations()
+        g.carnet_translations = cached
     return cached
 
 
@@ -84,6 +103,8 @@ def _fresh_language() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[CHOSEN] = {}
+    app.extensions[CATALOGUES] = {}
     app.before_request(_fresh_language)
     # Same behaviour as Flask-Babel's callables (newstyle: Jinja escapes and formats),
     # without its per-call context lookups, which cost half of a page's rendering.

@@ -33,3 +33,28 @@ def test_template_words_are_what_jinja_newstyle_gettext_gives(app):
             app.preprocess_request()
             for source, expected in cases.items():
                 assert render_template_string(source) == expected[column], source
+
+
+def test_the_browsers_language_is_chosen_once_per_header_and_still_per_request(app):
+    from web import i18n
+
+    kept = app.extensions[i18n.CHOSEN]
+    kept.clear()
+    cases = [("en-GB,en;q=0.9,fr;q=0.5", "Help"), ("fr-FR,fr;q=0.9,en;q=0.8", "Aide"),
+             ("de-DE,de;q=0.9", "Aide"), ("", "Aide"), ("en-GB,en;q=0.9,fr;q=0.5", "Help"),
+             ("de-DE,de;q=0.9,en;q=0.1", "Help")]
+    for header, word in cases * 2:
+        with app.test_request_context("/", headers={"Accept-Language": header}):
+            app.preprocess_request()
+            assert render_template_string("{{ _('Aide') }}") == word, header
+    assert len(kept) == 5
+    # The cookie still wins over a remembered header.
+    with app.test_request_context("/", headers={"Accept-Language": "en-GB",
+                                                "Cookie": "carnet_lang=fr"}):
+        app.preprocess_request()
+        assert render_template_string("{{ _('Aide') }}") == "Aide"
+    # Anyone may send any header: what is remembered stays bounded.
+    for number in range(i18n.CHOSEN_LIMIT + 5):
+        with app.test_request_context("/", headers={"Accept-Language": f"x-{number}"}):
+            assert i18n.select_locale() == "fr"
+    assert len(kept) <= i18n.CHOSEN_LIMIT

@@ -181,3 +181,43 @@ def test_the_cached_header_comes_back_to_each_page_escaped(app, client, signed_i
             assert href == str(escape(url_for("pages.language", code="en", suivant=path)))
     anonymous = client.get("/aide?x=1").get_data(as_text=True)
     assert LANGUAGE_LINK.search(anonymous)[1] == "/langue/en?suivant=/aide?x%3D1"
+
+
+WARNING_FORM = re.compile(r'<div id="session-warning".*?name="csrf_token" value="([^"]+)">\s*'
+                          r'<input type="hidden" name="suivant" value="([^"]*)">.*?'
+                          r'name="csrf_token" value="([^"]+)">', re.S)
+
+
+def test_the_cached_session_warning_gets_each_page_its_token_and_way_back(app, signed_in):
+    first, second = signed_in("camille.martin"), signed_in("camille.martin")
+    for person in (first, second):
+        for path in ("/documents", '/profil?x="><script>y</script>&z=1'):
+            page = person.get(path).get_data(as_text=True)
+            extend, back, end = WARNING_FORM.search(page).groups()
+            assert extend == end == TOKENS.search(page)[1]
+            assert back == str(escape(path)) and "<script>y" not in page
+    tokens = [WARNING_FORM.search(person.get("/documents").get_data(as_text=True))[1]
+              for person in (first, second)]
+    assert tokens[0] != tokens[1]
+    # After a stay-signed-in (an htmx swap), the kept part is filled in as well.
+    swapped = second.post("/session/prolonger", data={"csrf_token": tokens[1],
+                                                       "suivant": "/agenda"},
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "carnet-hole" not in swapped
+    assert WARNING_FORM.search(swapped)[1] == tokens[1]
+
+
+EXPIRED_URL = re.compile(r'data-session-expired-url="([^"]+)"')
+EXTEND_FORM = re.compile(r'<form method="post" action="([^"]+)" hx-post="([^"]+)"')
+
+
+def test_the_idle_warnings_addresses_follow_the_sites_root(signed_in):
+    client = signed_in("camille.martin")
+    for _ in range(2):  # made once per root, then reused: never mixed
+        plain = client.get("/documents").get_data(as_text=True)
+        rooted = client.get("/documents", environ_overrides={"SCRIPT_NAME": "/carnet"}
+                            ).get_data(as_text=True)
+        assert EXPIRED_URL.search(plain)[1] == "/connexion?raison=expiree"
+        assert EXPIRED_URL.search(rooted)[1] == "/carnet/connexion?raison=expiree"
+        assert EXTEND_FORM.search(plain).groups() == ("/session/prolonger",) * 2
+        assert EXTEND_FORM.search(rooted).groups() == ("/carnet/session/prolonger",) * 2
