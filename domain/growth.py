@@ -180,7 +180,14 @@ def assess_at_age(sex: Sex | str, kind: Kind | str, value: float,
         raise InvalidValue(f"{kind.value} must be a positive number, not {value!r}")
     sds = _sds(sex, kind, number, _reference_age(kind, age_years))
     return Assessment(sex=sex, kind=kind, age_years=age_years, value=number, sds=sds,
-                      centile=float(centile_for_sds(sds)), band=centile_band(sds))
+                      centile=_centile(sds), band=centile_band(sds))
+
+
+@lru_cache(maxsize=4096)
+def _centile(sds: float) -> float:
+    """The centile of an SDS, kept per process like the SDS itself (scipy's normal
+    distribution costs a tenth of a millisecond a call)."""
+    return float(centile_for_sds(sds))
 
 
 @lru_cache(maxsize=4096)
@@ -235,8 +242,7 @@ def centile_band(sds: float, centiles: tuple[float, ...] = CHART_CENTILES) -> tu
     """Where an SDS falls against the chart's centile lines, as a code for the web layer to
     word: ("on", 50) within ON_LINE_SDS of a line, ("between", 50, 85), ("below", 3) or
     ("above", 97)."""
-    lines = sorted(centiles)
-    positions = [float(sds_for_centile(c)) for c in lines]
+    lines, positions = _positions(tuple(centiles))
     for line, position in zip(lines, positions, strict=True):
         if abs(sds - position) <= ON_LINE_SDS:
             return ("on", line)
@@ -248,6 +254,14 @@ def centile_band(sds: float, centiles: tuple[float, ...] = CHART_CENTILES) -> tu
         if positions[index] < sds < positions[index + 1]:
             return ("between", lines[index], lines[index + 1])
     raise GrowthError(f"no centile band for the SDS {sds!r}")  # NaN
+
+
+@lru_cache(maxsize=16)
+def _positions(centiles: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Centile lines in order and the SDS each lies at: the same for every measure, so
+    worked out once per process (five calls to scipy per measure otherwise)."""
+    lines = tuple(sorted(centiles))
+    return lines, tuple(float(sds_for_centile(line)) for line in lines)
 
 
 def _chart_ages(start: float, end: float) -> list[float]:

@@ -17,6 +17,7 @@ cut to the x span of the series, whose data they frame.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -187,20 +188,34 @@ def _px(value: float) -> float:
 
 
 def _clip(points: Sequence[Point], lo: float, hi: float) -> list[Point]:
-    """The part of a line between x = lo and x = hi, cut exactly at both ends (by linear
-    interpolation); points are taken in x order, non-finite ones dropped."""
-    line = sorted((p for p in points if math.isfinite(p.x) and math.isfinite(p.y)),
-                  key=lambda p: p.x)
+    """The part of a line between x = lo and x = hi: its points there as they are, and the
+    points where it crosses lo and hi (by linear interpolation); points are taken in x
+    order, non-finite ones dropped, a point equal to the one before it once. A reference
+    line has hundreds of points: the ends are found by bisection and the points between
+    are taken whole."""
+    line = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
+    if any(b.x < a.x for a, b in zip(line, line[1:], strict=False)):
+        line.sort(key=lambda p: p.x)
+    if len(line) < 2 or lo > hi:
+        return []
+    xs = [p.x for p in line]
+    first, last = bisect_left(xs, lo), bisect_right(xs, hi)
     kept: list[Point] = []
-    for a, b in zip(line, line[1:], strict=False):
-        start, end = max(a.x, lo), min(b.x, hi)
-        if start > end:
-            continue
-        for x in (start, end):
-            y = a.y if b.x == a.x else a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x)
-            if not kept or kept[-1] != Point(x, y):
-                kept.append(Point(x, y))
+    if 0 < first < len(line) and xs[first] != lo:  # a segment crosses lo
+        kept.append(_at(line[first - 1], line[first], lo))
+    for point in line[first:last]:
+        if not kept or kept[-1] != point:
+            kept.append(point)
+    if 0 < last < len(line) and xs[last - 1] != hi:  # a segment crosses hi
+        cut = _at(line[last - 1], line[last], hi)
+        if not kept or kept[-1] != cut:
+            kept.append(cut)
     return kept
+
+
+def _at(a: Point, b: Point, x: float) -> Point:
+    """The point of the segment from a to b (a.x < x < b.x) at x."""
+    return Point(x, a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x))
 
 
 def _apart(baselines: list[float], gap: float, lo: float, hi: float) -> list[float]:

@@ -15,12 +15,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from domain import activation
 from domain.files import write_private
 from domain.notify import build_email
 from extensions import keys
+from web.i18n import gettext as _
 from web.outgoing import (
     bilingual,
     bilingual_subject,

@@ -4,9 +4,8 @@ alone. A form overrides any of them for one field (web/forms.py)."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from domain.forms import Problem
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 
 PAST_DATE_INVALID = _l("Saisissez une date réelle, par exemple 14 3 1988 (jour, mois, année sur "

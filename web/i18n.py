@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import flask_babel
+from babel import dates, numbers
 from flask import Flask, current_app, g, has_app_context, request
-from flask_babel import format_decimal, get_locale, get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -51,6 +55,74 @@ def gettext(string: str, **variables) -> str:
     three context lookups per call); untranslated outside an application context."""
     text = _translations().ugettext(string) if has_app_context() else string
     return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """flask_babel.ngettext through the request's catalogue (`num` is always among the
+    values, as there)."""
+    variables.setdefault("num", num)
+    if has_app_context():
+        text = _translations().ungettext(singular, plural, num)
+    else:
+        text = singular if num == 1 else plural
+    return text % variables
+
+
+# Flask-Babel's formatting functions look up their request state three to six times per
+# call (a growth chart's page formats a hundred values). These are the same functions,
+# reading the locale and time zone Flask-Babel chose for the request (a forced locale
+# included) in one lookup; a named format ("short"…) or no format goes to Flask-Babel.
+NAMED_FORMATS = frozenset({None, "short", "medium", "long", "full"})
+
+
+def _chosen(name: str):
+    """Flask-Babel's `babel_locale` or `babel_tzinfo` for this request, once it has chosen
+    it; None before that or outside an application context."""
+    if not has_app_context():
+        return None
+    return getattr(g._get_current_object().__dict__.get("_flask_babel"), name, None)
+
+
+def _locale():
+    return _chosen("babel_locale") or get_locale()
+
+
+def _zone():
+    return _chosen("babel_tzinfo") or flask_babel.get_timezone()
+
+
+def _in_user_zone(moment: datetime) -> datetime:
+    """flask_babel.to_user_timezone: a naive moment is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    zone = _zone()
+    return zone.normalize(moment.astimezone(zone))
+
+
+def format_decimal(number, format=None) -> str:  # noqa: A002 - Flask-Babel's signature
+    return numbers.format_decimal(number, format=format, locale=_locale())
+
+
+def format_date(date=None, format=None, rebase=True) -> str:  # noqa: A002
+    if format in NAMED_FORMATS:
+        return flask_babel.format_date(date, format, rebase)
+    if rebase and isinstance(date, datetime):
+        date = _in_user_zone(date)
+    return dates.format_date(date, format, locale=_locale())
+
+
+def format_datetime(datetime=None, format=None, rebase=True) -> str:  # noqa: A002
+    if format in NAMED_FORMATS:
+        return flask_babel.format_datetime(datetime, format, rebase)
+    zone = {"tzinfo": _zone()} if rebase else {}
+    return dates.format_datetime(datetime, format, locale=_locale(), **zone)
+
+
+def format_time(time=None, format=None, rebase=True) -> str:  # noqa: A002
+    if format in NAMED_FORMATS:
+        return flask_babel.format_time(time, format, rebase)
+    zone = {"tzinfo": _zone()} if rebase else {}
+    return dates.format_time(time, format, locale=_locale(), **zone)
 
 
 def lazy_gettext(string: str, **variables) -> LazyString:
@@ -119,4 +191,6 @@ def init_app(app: Flask) -> None:
     # compiled; its gettext is the one replaced here.
     app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
     app.context_processor(_gettext_context)
-    app.jinja_env.filters["number"] = format_decimal  # 5 000 in French, 5,000 in English
+    app.jinja_env.filters.update(
+        number=format_decimal,  # 5 000 in French, 5,000 in English
+        dateformat=format_date, datetimeformat=format_datetime, timeformat=format_time)

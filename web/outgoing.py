@@ -13,7 +13,6 @@ from pathlib import Path
 
 from flask import Flask, current_app, g, render_template, url_for
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import event
 
 from domain import outbox
@@ -21,6 +20,7 @@ from domain.notify import Mailer, Outbox, build_email
 from domain.people import notification_addresses
 from domain.sms import SmsGateway, SmsSettings
 from extensions import db, keys
+from web.i18n import gettext as _
 
 SEPARATOR = "\n\n----------------------------------------\n\n"
 log = logging.getLogger(__name__)

@@ -8,14 +8,14 @@ import math
 from datetime import datetime
 
 from flask import current_app, session
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from domain import auth, sign_in
 from domain.models import User
 from domain.models.base import utcnow
 from extensions import db, keys
 from web.access import actor
+from web.i18n import gettext as _
+from web.i18n import ngettext
 from web.outgoing import queue_sms
 
 

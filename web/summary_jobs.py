@@ -15,13 +15,12 @@ from datetime import date
 from functools import partial
 
 from flask import Flask, current_app
-from flask_babel import force_locale
 
 from domain import summary_pdf
 from domain.models import User
 from domain.models.base import utcnow
 from extensions import db, keys
-from web.outgoing import render_pdf
+from web.outgoing import in_language, render_pdf
 
 EXTENSION = "carnet_summary_jobs"
 # At most this many PDFs laid out at once per process (the others wait their turn, well
@@ -52,10 +51,11 @@ def _run(app: Flask, patient_id: str) -> None:
                 if wanted is None:
                     return
                 try:
-                    with force_locale(wanted.language):
-                        made = summary_pdf.build(db.session, keys.ring, patient, wanted,
-                                                 partial(_render, patient, wanted.day),
-                                                 utcnow())
+                    # In the person's language, the request's catalogue cache cleared
+                    # around it: another attempt may be in another language.
+                    made = in_language(wanted.language, partial(
+                        summary_pdf.build, db.session, keys.ring, patient, wanted,
+                        partial(_render, patient, wanted.day), utcnow()))
                 except Exception:
                     log.exception("the PDF summary could not be made")
                     made = True

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from domain import audit, intake, uploads, vault
@@ -16,6 +15,7 @@ from domain.files import private_dir
 from domain.models import Category, Document, User
 from extensions import blobs, db, keys
 from web.access import actor
+from web.i18n import gettext as _
 
 
 def upload_message(problem: uploads.UploadRejected) -> str:

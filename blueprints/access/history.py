@@ -8,8 +8,6 @@ import io
 from datetime import date
 
 from flask import Response, flash, request, stream_with_context, url_for
-from flask_babel import format_datetime
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.access import bp
@@ -21,6 +19,8 @@ from extensions import db, htmx, keys
 from web import catalogue
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import format_datetime
+from web.i18n import gettext as _
 from web.labels.access import (
     MODE_LABELS,
     OUTCOME_LABELS,

@@ -1,5 +1,4 @@
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _
 
 from blueprints.access import bp
 from domain import access_matrix, care
@@ -10,6 +9,7 @@ from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS

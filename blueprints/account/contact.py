@@ -2,7 +2,6 @@
 the new one; the old one is told (domain/accounts.py change_contact)."""
 
 from flask import current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.account import bp
@@ -18,6 +17,7 @@ from extensions import db, keys, limiter
 from web import sealed_session
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.outgoing import (
     notify_contact_changed,

@@ -4,7 +4,6 @@ them (domain/passkeys.py)."""
 import json
 
 from flask import abort, current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.account import bp
@@ -20,6 +19,7 @@ from web import assist as assisted_session
 from web import passkeys as glue
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_passkey_added, notify_second_factor_lockout
 from web.reauth import kept_sms_code, wait_message, wrong_password_message

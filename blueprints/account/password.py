@@ -3,7 +3,6 @@ every other session ends and an e-mail tells the person."""
 
 
 from flask import current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.account import bp
@@ -16,6 +15,7 @@ from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_password_changed, notify_second_factor_lockout
 from web.reauth import kept_sms_code, send_sms_code, wait_message, wrong_password_message

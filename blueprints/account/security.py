@@ -4,7 +4,6 @@ or a letter's code: the phone is gone); the person is told by e-mail."""
 
 
 from flask import current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.account import bp
@@ -19,6 +18,7 @@ from extensions import db, keys, limiter
 from web import sealed_session
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.outgoing import (
     notify_recovery_codes_renewed,

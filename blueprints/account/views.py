@@ -9,7 +9,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from blueprints.account import bp
@@ -24,6 +23,7 @@ from extensions import blobs, db, keys, limiter
 from web.access import actor, allow
 from web.devices import describe_device
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels import export as export_labels
 from web.reauth import password_error

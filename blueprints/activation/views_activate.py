@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.activation import bp, forms
@@ -18,6 +17,7 @@ from extensions import db, keys, limiter
 from web import sealed_session
 from web.access import actor, allow
 from web.delivery import deliver_code, rehearse_code
+from web.i18n import gettext as _
 from web.outgoing import send_email, send_sms
 from web.page_cache import form_for_visitors
 from web.render import redirect_to, render_landing, render_page

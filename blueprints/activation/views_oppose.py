@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from flask import Response, current_app, request, session, url_for
-from flask_babel import gettext as _
 
 from blueprints.activation import bp, forms
 from blueprints.activation import flow as steps
@@ -22,6 +21,7 @@ from web.delivery import (
     post_letter,
     tell_opposition,
 )
+from web.i18n import gettext as _
 from web.outgoing import send_email
 from web.page_cache import form_for_visitors
 from web.render import redirect_to, render_page

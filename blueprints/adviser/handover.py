@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app, flash, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import login_user
 
 from blueprints.adviser import bp
@@ -21,6 +19,8 @@ from extensions import db, keys, limiter
 from web import assist as assisted_session
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
+from web.i18n import ngettext
 from web.labels import desk as labels
 from web.reauth import wait_message, wrong_password_message
 from web.render import redirect_to, render_page, swap_or_see_other

@@ -9,7 +9,6 @@ import io
 from datetime import date
 
 from flask import Response, abort, current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.adviser import bp
@@ -23,6 +22,7 @@ from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels import desk as labels
 from web.reauth import password_error

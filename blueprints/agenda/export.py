@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, make_response, request, url_for
-from flask_babel import gettext as _
 
 from blueprints.agenda import bp
 from blueprints.agenda.labels import wording
@@ -15,6 +14,7 @@ from domain import agenda, agenda_export, audit
 from domain.policy import Area
 from extensions import db, keys, limiter
 from web.access import actor, allow, public
+from web.i18n import gettext as _
 from web.outgoing import absolute_url
 from web.render import render_page, see_other
 from web.space import owner as space_owner

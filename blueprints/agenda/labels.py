@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask_babel import gettext as _
-
 from domain.agenda import DAY_LIMIT, YEARS_AHEAD
 from domain.agenda_export import Wording
 from domain.forms import Problem
 from domain.models import ItemKind
 from web import form_messages
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 
 KINDS = {ItemKind.APPOINTMENT.value: _l("Rendez-vous"), ItemKind.REMINDER.value: _l("Rappel")}

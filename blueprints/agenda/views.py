@@ -10,7 +10,6 @@ import re
 from babel.dates import get_day_names
 from flask import abort, flash, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from blueprints.agenda import bp
 from blueprints.agenda.labels import FIELDS, HINTS, KIND_HINTS, KINDS, clock, message
@@ -19,6 +18,7 @@ from domain.forms import Problem
 from domain.policy import Area
 from extensions import db, keys
 from web.access import actor, allow
+from web.i18n import gettext as _
 from web.labels.profile import VACCINES
 from web.render import render_page, see_other
 from web.space import owner as space_owner

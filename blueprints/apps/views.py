@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from flask import Response, abort, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.apps import bp
@@ -20,6 +19,7 @@ from extensions import csrf, db, keys, limiter
 from web import assist as assisted_session
 from web import catalogue, oauth, security, space
 from web.access import actor, allow, bearer_only
+from web.i18n import gettext as _
 from web.labels.catalogue import data_label, in_language
 from web.render import redirect_to, render_page
 

@@ -2,7 +2,6 @@
 after the right password, then typed in its place (domain/factor_reset.py)."""
 
 from flask import flash, request, session, url_for
-from flask_babel import gettext as _
 
 from blueprints.auth import bp
 from blueprints.auth.views import (
@@ -20,6 +19,7 @@ from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import factor_reset_letter_pdf, post_letter
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_factor_reset_requested, notify_factor_reset_used
 from web.render import render_page

@@ -5,7 +5,6 @@ where the site's address is an IP, the password path is the only one offered."""
 import json
 
 from flask import abort, current_app, request
-from flask_babel import gettext as _
 
 from blueprints.auth import bp
 from blueprints.auth.views import _open_session
@@ -15,6 +14,7 @@ from extensions import db, keys, limiter
 from web import assist as assisted_session
 from web import passkeys as glue
 from web.access import actor, allow, safe_next
+from web.i18n import gettext as _
 
 SIGN_IN = "sign_in"
 

@@ -4,7 +4,6 @@ step answers the same page whatever happened."""
 
 
 from flask import current_app, flash, request, session, url_for
-from flask_babel import gettext as _
 
 from blueprints.auth import bp
 from domain import accounts, auth, password_reset, sign_in
@@ -15,6 +14,7 @@ from extensions import db, keys, limiter
 from web.access import actor, allow
 from web.delivery import deliver_reset_code
 from web.forms import IDENTITY_CARD, Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_password_changed
 from web.page_cache import form_for_visitors

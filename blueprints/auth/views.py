@@ -2,8 +2,6 @@ import math
 from datetime import datetime, timedelta
 
 from flask import current_app, flash, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
@@ -21,7 +19,9 @@ from web import sealed_session
 from web.access import actor, allow, safe_next
 from web.context import home_endpoint
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
+from web.i18n import ngettext
 from web.outgoing import notify_recovery_code_used, notify_second_factor_lockout, queue_sms
 from web.page_cache import form_for_visitors
 from web.render import redirect_to, render_page, swap_or_see_other

@@ -6,7 +6,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 
 from blueprints.documents import bp
 from domain import uploads, vault
@@ -18,6 +17,7 @@ from extensions import blobs, db, htmx, keys
 from web.access import actor, allow
 from web.document_form import DOCUMENT, DOCUMENT_CHANGE, SETTINGS, VISIBILITY
 from web.files import send_download
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label

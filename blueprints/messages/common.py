@@ -12,8 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal
-from flask_babel import gettext as _
 from sqlalchemy import BigInteger
 
 from domain import audit, care, intake, messaging, uploads, vault
@@ -24,6 +22,8 @@ from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor
 from web.files import stream_file
+from web.i18n import format_decimal
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import human_size

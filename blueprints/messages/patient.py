@@ -4,13 +4,13 @@ attachment downloaded or kept in the vault. A patient never starts a conversatio
 from __future__ import annotations
 
 from flask import abort, flash, url_for
-from flask_babel import gettext as _
 
 from blueprints.messages import bp, common
 from domain import messaging
 from domain.policy import Area, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor, allow
+from web.i18n import gettext as _
 from web.render import see_other
 from web.space import owner as space_owner
 

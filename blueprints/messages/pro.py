@@ -4,7 +4,6 @@ whose space they may open, a conversation, a reply, closing it, an attachment.""
 from __future__ import annotations
 
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.messages import bp, common
@@ -14,6 +13,7 @@ from domain.policy import Area, MessageAction
 from extensions import db, keys
 from web.access import allow
 from web.care import open_or_404
+from web.i18n import gettext as _
 from web.render import render_page, see_other
 
 pro = allow(Area.PRO_PORTAL)

@@ -5,7 +5,6 @@ deposit a document, record a vaccination."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.pro import bp
@@ -29,6 +28,7 @@ from web.care import emergency_actor, open_or_404
 from web.document_form import DEPOSIT
 from web.files import send_download
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, human_size, kind_label

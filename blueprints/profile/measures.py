@@ -9,8 +9,6 @@ from datetime import date
 from types import SimpleNamespace
 
 from flask import abort, flash, request, url_for
-from flask_babel import format_date, format_decimal, ngettext
-from flask_babel import gettext as _
 
 from blueprints.profile import bp
 from domain import growth as who
@@ -21,6 +19,8 @@ from domain.representation import today_in_france
 from extensions import db, keys
 from web import charts
 from web.access import actor, allow
+from web.i18n import format_date, format_decimal, ngettext
+from web.i18n import gettext as _
 from web.labels import growth as growth_labels
 from web.labels.profile import MEASURES, field_label, message
 from web.labels.profile_display import measure_text

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _
 
 from blueprints.profile import bp
 from domain import profile, vaccination
@@ -15,6 +14,7 @@ from domain.policy import Area, ProfileAction
 from domain.representation import today_in_france
 from extensions import db, keys
 from web.access import actor, allow
+from web.i18n import gettext as _
 from web.labels.profile import message
 from web.render import render_page, see_other, swap_or_see_other
 from web.space import owner as space_owner

@@ -5,7 +5,6 @@ what the law says about organ donation."""
 from __future__ import annotations
 
 from flask import abort, flash, request, url_for
-from flask_babel import gettext as _
 
 from blueprints.profile import bp
 from domain import profile, uploads, vault
@@ -16,6 +15,7 @@ from domain.representation import today_in_france
 from extensions import db, keys
 from web.access import allow
 from web.forms import Form
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 from web.labels.profile_display import helpers
 from web.render import redirect_to, render_page

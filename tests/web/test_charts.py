@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from web import charts
 from web.charts import Point, ReferenceLine, Series, line_chart, nice_step
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -268,6 +269,65 @@ def test_any_finite_points_stay_inside_the_plot(points):
         assert plot.left - 0.1 <= cx <= plot.right + 0.1
         assert plot.top - 0.1 <= cy <= plot.bottom + 0.1
     assert all(b.x - a.x >= 60 for a, b in zip(chart.x_ticks, chart.x_ticks[1:], strict=False))
+
+
+def _clip_every_segment(points, lo, hi):
+    """The reference: each segment of the line in x order, with its start when it is in
+    [lo, hi] and the points where it crosses lo and hi (what _clip gives by bisection)."""
+    line = sorted((p for p in points if math.isfinite(p.x) and math.isfinite(p.y)),
+                  key=lambda p: p.x)
+    if len(line) < 2 or lo > hi:
+        return []
+    kept = []
+
+    def keep(point):
+        if not kept or kept[-1] != point:
+            kept.append(point)
+
+    def at(a, b, x):
+        return Point(x, a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x))
+
+    for a, b in zip(line, line[1:], strict=False):
+        if a.x < lo < b.x:
+            keep(at(a, b, lo))
+        if lo <= a.x <= hi:
+            keep(a)
+        if a.x < hi < b.x:
+            keep(at(a, b, hi))
+    if lo <= line[-1].x <= hi:
+        keep(line[-1])
+    return kept
+
+
+coordinate = st.one_of(st.integers(-5, 30).map(float), st.floats(-50, 50),
+                       st.sampled_from([math.nan, math.inf, -math.inf]))
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(coordinate, coordinate), max_size=30), coordinate, coordinate,
+       st.booleans())
+def test_a_line_is_cut_to_the_window_as_segment_by_segment(pairs, lo, hi, in_order):
+    points = [Point(x, y) for x, y in pairs]
+    if in_order:
+        points.sort(key=lambda p: (p.x if math.isfinite(p.x) else 0.0))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = -10.0, 10.0
+    assert charts._clip(points, lo, hi) == _clip_every_segment(points, lo, hi)
+
+
+def test_a_long_sorted_line_is_cut_where_the_window_is():
+    line = [Point(x / 10, x * 2.0) for x in range(2000)]
+    for lo, hi in ((50.05, 50.25), (500, 600), (-9, -1), (-1, 0), (0, 199.9), (3, 2)):
+        assert charts._clip(line, lo, hi) == _clip_every_segment(line, lo, hi)
+    assert [p.x for p in charts._clip(line, 50.05, 50.25)] == [50.05, 50.1, 50.2, 50.25]
+    assert charts._clip(line, 500, 600) == [] and charts._clip(line, -1, 0) == [Point(0, 0)]
+    # A point given twice, a step (the day length gives way to height), ends on points.
+    steps = [Point(0, 0), Point(1, 1), Point(1, 1), Point(1, 3), Point(2, 3), Point(3, 0)]
+    for lo, hi in ((0, 3), (0.5, 2.5), (1, 1), (1, 2), (-1, 0.5), (2.5, 9), (2, 1)):
+        assert charts._clip(steps, lo, hi) == _clip_every_segment(steps, lo, hi), (lo, hi)
+    assert charts._clip(steps, 0.5, 1.5) == [Point(0.5, 0.5), Point(1, 1), Point(1, 3),
+                                             Point(1.5, 3)]
+    assert charts._clip(steps, 1, 2) == [Point(1, 1), Point(1, 3), Point(2, 3)]
 
 
 # --- markup ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ already there (a CLI command rendering an e-mail, a test): words and numbers agr
 
 from __future__ import annotations
 
-from flask import render_template_string
+from flask import g, render_template_string
 
 TEMPLATE = "{{ _('Aide') }} {{ 1000|number }}"
 
@@ -58,3 +58,75 @@ def test_the_browsers_language_is_chosen_once_per_header_and_still_per_request(a
         with app.test_request_context("/", headers={"Accept-Language": f"x-{number}"}):
             assert i18n.select_locale() == "fr"
     assert len(kept) <= i18n.CHOSEN_LIMIT
+
+
+def test_the_request_bound_formatting_gives_what_flask_babel_gives(app):
+    """web/i18n.py's gettext, ngettext and formatting functions (and the dateformat,
+    datetimeformat, timeformat and number filters) read the request's locale and time zone
+    in one lookup: the same text as Flask-Babel's own, in both languages, under a forced
+    locale, on the first call of a request and outside any application context."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    import flask_babel
+
+    from web import i18n
+
+    moment = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # Paris changes to summer time
+    naive = datetime(2026, 10, 25, 0, 30)  # and back (taken as UTC)
+    day = date(2026, 2, 28)
+    pairs = [(i18n.gettext, flask_babel.gettext), (i18n.ngettext, flask_babel.ngettext),
+             (i18n.format_decimal, flask_babel.format_decimal),
+             (i18n.format_date, flask_babel.format_date),
+             (i18n.format_datetime, flask_babel.format_datetime),
+             (i18n.format_time, flask_babel.format_time)]
+    calls = {
+        0: [(("Aide",), {}), (("Espace de %(name)s",), {"name": "<b>Léo</b>"}),
+            (("100 % sûr",), {})],
+        1: [(("%(num)s mois", "%(num)s mois", 1), {}), (("%(num)s mois", "%(num)s mois", 7), {}),
+            (("%(num)d document", "%(num)d documents", 2), {"extra": "x"})],
+        2: [((1234.5,), {}), ((Decimal("0.125"), "#,##0.0"), {}), ((-3,), {}), ((12.0,), {})],
+        3: [((day, "d MMMM y"), {}), ((moment, "EEEE d MMMM y"), {}),
+            ((moment, "d MMM y"), {"rebase": False}), ((naive, "LLLL y"), {}), ((day,), {}),
+            ((day, "short"), {}), ((moment, "full"), {})],
+        4: [((moment, "d MMMM y, HH:mm"), {}), ((naive, "HH:mm"), {}),
+            ((moment, "HH:mm"), {"rebase": False}), ((moment, "medium"), {}), ((moment,), {})],
+        5: [((moment, "HH:mm"), {}), ((naive, "HH:mm:ss"), {}), ((moment, "short"), {})],
+    }
+
+    def same() -> None:
+        for index, (fast, slow) in enumerate(pairs):
+            for args, kwargs in calls[index]:
+                try:
+                    expected = slow(*args, **kwargs)
+                except RuntimeError:  # Flask-Babel's dates need an application; ours do not
+                    continue
+                assert fast(*args, **kwargs) == expected, (fast, args, kwargs)
+
+    for language, other in (("fr", "en"), ("en", "fr")):
+        headers = {"Cookie": f"carnet_lang={language}"}
+        for index, (fast, _slow) in enumerate(pairs):  # first call of a request: fast's
+            for args, kwargs in calls[index]:
+                with app.test_request_context("/", headers=headers):
+                    app.preprocess_request()
+                    first = fast(*args, **kwargs)
+                with app.test_request_context("/", headers=headers):
+                    app.preprocess_request()
+                    assert first == _slow(*args, **kwargs), (fast, args)
+        with app.test_request_context("/", headers=headers):
+            app.preprocess_request()
+            same()
+            with flask_babel.force_locale(other):
+                g.pop("carnet_translations", None)  # as web.outgoing.in_language does
+                assert i18n.gettext("Aide") == {"fr": "Aide", "en": "Help"}[other]
+                same()
+            g.pop("carnet_translations", None)
+            same()
+            filters = render_template_string(
+                "{{ d|dateformat('d MMMM y') }} {{ m|datetimeformat('d MMM y, HH:mm') }} "
+                "{{ m|timeformat('HH:mm') }} {{ 1234.5|number }}", d=day, m=moment)
+            assert filters == " ".join([
+                flask_babel.format_date(day, "d MMMM y"),
+                flask_babel.format_datetime(moment, "d MMM y, HH:mm"),
+                flask_babel.format_time(moment, "HH:mm"), flask_babel.format_decimal(1234.5)])
+    same()  # no application context: untranslated, Babel's defaults

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
-from flask_babel import gettext as _
-
 from domain.models import SYSTEM_CATEGORIES, Category
+from web.i18n import format_decimal
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 
 CATEGORY_LABELS = {

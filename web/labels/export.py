@@ -8,13 +8,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import format_decimal, get_locale
-from flask_babel import gettext as _
+from flask_babel import get_locale
 
 from domain.agenda_export import Wording as CalendarWording
 from domain.exports import Standards
 from domain.fhir import Wording
 from domain.models import ItemKind
+from web.i18n import format_decimal
+from web.i18n import gettext as _
 from web.labels import documents, profile
 
 

@@ -3,11 +3,10 @@ lists, measures, and the messages for each problem a form can have."""
 
 from __future__ import annotations
 
-from flask_babel import format_decimal, ngettext
-from flask_babel import gettext as _
-
 from domain.forms import Problem
 from web import form_messages
+from web.i18n import format_decimal, ngettext
+from web.i18n import gettext as _
 from web.i18n import lazy_gettext as _l
 
 SECTION_TITLES = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import format_date, format_decimal
-from flask_babel import gettext as _
-
 from domain.profile import Section
 from domain.vaccination import vaccine_diseases
+from web.i18n import format_date, format_decimal
+from web.i18n import gettext as _
 from web.labels.profile import (
     ADD_LABELS,
     CHOICES,
