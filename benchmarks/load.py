@@ -313,17 +313,23 @@ def main() -> None:
             }
 
         hello = rows["hello world"]["rps"]
+        hello_cpu = rows["hello world"]["server_cpu"]
+        # Requests per second of server CPU, against hello world's: what one request costs,
+        # whatever share of the cores the server got (see the note under the table).
+        hello_per_cpu = hello / hello_cpu if hello_cpu else float("nan")
         title = (f"Throughput at {CONNECTIONS} connections: target ≥ {THROUGHPUT_RATIO:g}× hello "
                  f"world, p99 ≤ {P99_BUDGET_MS:g} ms")
         print()
         print(title)
         print("-" * len(title))
         print(f"{'target':<18} {'path':<13} {'requests':>8} {'req/s':>7} {'p50 ms':>7} "
-              f"{'p99 ms':>7} {'ratio':>6} {'thru':>4} {'p99':>4}  {'CPU srv':>7} "
+              f"{'p99 ms':>7} {'ratio':>6} {'thru':>4} {'p99':>4} {'/CPU':>6}  {'CPU srv':>7} "
               f"{'per worker':>23} {'CPU gen':>7}"
               "  answers")
         for label, row in rows.items():
             ratio = row["rps"] / hello if hello else float("nan")
+            per_cpu = (row["rps"] / row["server_cpu"] / hello_per_cpu
+                       if row["server_cpu"] else float("nan"))
             non_ok = {s: c for s, c in row["statuses"].items() if s != 200}
             answers = ", ".join(f"{s}×{c}" for s, c in sorted(row["statuses"].items()))
             if row["errors"]:
@@ -332,12 +338,15 @@ def main() -> None:
                 ratio >= THROUGHPUT_RATIO and not non_ok)
             print(f"{label:<18} {row['path']:<13} {row['count']:>8,} {row['rps']:>7,.0f} "
                   f"{row['p50']:>7.1f} {row['p99']:>7.1f} {ratio:>5.2f}× {ratio_verdict:>4} "
-                  f"{verdict(row['p99'] <= P99_BUDGET_MS):>4}  {row['server_cpu']:>6.0%} "
+                  f"{verdict(row['p99'] <= P99_BUDGET_MS):>4} {per_cpu:>5.2f}×  "
+                  f"{row['server_cpu']:>6.0%} "
                   f"{row['worker_cpu']:>23} {row['client_cpu']:>7.0%}  {answers}")
         print("CPU srv / CPU gen: share of one core used by gunicorn (master + workers) and by "
               f"the load generator during each target ({os.cpu_count()} cores = "
               f"{os.cpu_count():.0%}); per worker: each worker's share, per round (a keep-alive "
-              "connection stays with the worker that accepted it, so the split can be uneven).")
+              "connection stays with the worker that accepted it, so the split can be uneven: "
+              "a worker at 0% leaves half the cores idle). /CPU: requests per second of server "
+              "CPU against hello world's, the same ratio without that split's luck.")
         log = gunicorn_log(tmp).strip()
         if log:
             print("\ngunicorn log (last lines):\n" + log)
