@@ -316,7 +316,7 @@ def main() -> None:
         hello_cpu = rows["hello world"]["server_cpu"]
         # Requests per second of server CPU, against hello world's: what one request costs,
         # whatever share of the cores the server got (see the note under the table).
-        hello_per_cpu = hello / hello_cpu if hello_cpu else float("nan")
+        hello_per_cpu = hello / hello_cpu if hello and hello_cpu else float("nan")
         title = (f"Throughput at {CONNECTIONS} connections: target ≥ {THROUGHPUT_RATIO:g}× hello "
                  f"world, p99 ≤ {P99_BUDGET_MS:g} ms")
         print()

@@ -12,30 +12,20 @@ only shown a form gets no row: web/sessions.py keeps the raw token in the cookie
 instead, which makes it a signed double-submit token. Another site can neither read the
 cookie nor, under its `__Host-` name over HTTPS, plant one; SameSite=Lax keeps it off
 cross-site posts altogether.
-
-Signing costs about as much as a small page's own logic, and with WTF_CSRF_TIME_LIMIT off
-the signed copy of a raw token stays valid for as long as that raw token does. So each
-process keeps the signed copy it made for a raw token (bounded) and gives it again to the
-next page of the same session; another raw token, another session's, never finds it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 
-from flask import Flask, Request, Response, g, session
-from itsdangerous import BadData
-from itsdangerous.encoding import base64_decode
+from flask import Flask, Request, Response
 
 # Flask-WTF's raw tokens are 40 hex digits today; anything URL-safe and long enough to be
 # random is taken, junk is not (it counts as no cookie, so the request is refused).
 RAW_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 KEY_PURPOSE = b"carnet-sante/csrf-token/v1"
-SIGNED = "carnet_signed_csrf"  # app.extensions: raw token -> its signed copy
-SIGNED_LIMIT = 10_000  # sessions remembered per process (cleared when full)
 
 
 def signing_key(secret_key: str | bytes) -> str:
@@ -72,45 +62,7 @@ def delete_cookie(app: Flask, response: Response) -> None:
                            samesite=app.config["SESSION_COOKIE_SAMESITE"])
 
 
-def carried(signed: str) -> str | None:
-    """The raw token a signed copy carries (its payload, read without checking the
-    signature: only copies this process made are read)."""
-    try:
-        raw = json.loads(base64_decode(signed.split(".", 1)[0]))
-    except (BadData, ValueError, UnicodeDecodeError):
-        return None
-    return raw if isinstance(raw, str) else None
-
-
 def init_app(app: Flask) -> None:
     """Sign tokens with a key of their own unless one is configured (read at each request
     by Flask-WTF, so setting it after CSRFProtect.init_app is fine)."""
     app.config.setdefault("WTF_CSRF_SECRET_KEY", signing_key(app.config["SECRET_KEY"]))
-    signed_copies: dict[str, str] = {}
-    app.extensions[SIGNED] = signed_copies
-
-    def reuses() -> bool:
-        # A time limit is checked against the signing time: a kept copy would age.
-        return app.config.get("WTF_CSRF_TIME_LIMIT") is None
-
-    @app.before_request
-    def _reuse_signed_copy() -> None:
-        """The copy already signed for this session's raw token, put where Flask-WTF's
-        generate_csrf looks first (for forms and templates alike)."""
-        raw = session.get(field_name(app))
-        signed = signed_copies.get(raw) if isinstance(raw, str) and reuses() else None
-        if signed is not None:
-            setattr(g, field_name(app), signed)
-
-    @app.after_request
-    def _keep_signed_copy(response: Response) -> Response:
-        """A copy Flask-WTF signed in this request, kept for the raw token it carries when
-        that is still the session's (a sign-in drops the raw token before a new one)."""
-        name = field_name(app)
-        signed, raw = g.get(name), session.get(name)
-        if (signed and isinstance(raw, str) and raw not in signed_copies and reuses()
-                and carried(signed) == raw):
-            if len(signed_copies) >= SIGNED_LIMIT:
-                signed_copies.clear()
-            signed_copies[raw] = signed
-        return response

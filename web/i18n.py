@@ -15,6 +15,7 @@ from markupsafe import Markup
 LANG_COOKIE = "carnet_lang"
 CHOSEN = "carnet_language_chosen"  # app.extensions: (Accept-Language, languages) -> one
 CHOSEN_LIMIT = 1_000  # headers remembered (cleared when full: anyone can send any header)
+CHOSEN_HEADER_MAX = 200  # characters: browsers send a few dozen
 CATALOGUES = "carnet_catalogues"  # app.extensions: language code -> Flask-Babel's catalogue
 
 
@@ -31,15 +32,17 @@ def select_locale() -> str:
     chosen = known.get(key)
     if chosen is None:
         chosen = request.accept_languages.best_match(languages) or languages[0]
-        if len(known) >= CHOSEN_LIMIT:
-            known.clear()
-        known[key] = chosen
+        if len(header) <= CHOSEN_HEADER_MAX:  # a browser's; a longer one is not kept
+            if len(known) >= CHOSEN_LIMIT:
+                known.clear()
+            known[key] = chosen
     return chosen
 
 
 def _translations():
     """The request's catalogue, looked up once per request rather than once per string,
-    and asked of Flask-Babel once per language and process."""
+    and asked of Flask-Babel once per language and process (the app has one translation
+    domain, read at start-up)."""
     cached = g.get("carnet_translations")
     if cached is None:
         catalogues, code = current_app.extensions[CATALOGUES], str(get_locale())

@@ -46,10 +46,11 @@ def queue_sms(phone: str, text: str) -> None:
 def in_language(locale: str, render):
     """`render()` in this language (an e-mail, a letter), whatever the page's language."""
     g.pop("carnet_translations", None)  # the per-request catalogue cache (web.i18n)
-    with force_locale(locale):
-        result = render()
-    g.pop("carnet_translations", None)
-    return result
+    try:
+        with force_locale(locale):
+            return render()
+    finally:
+        g.pop("carnet_translations", None)  # the page's own language again, even on error
 
 
 def bilingual(template: str, **context) -> str:

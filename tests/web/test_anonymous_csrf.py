@@ -293,3 +293,21 @@ def test_redirects_with_a_notice_write_no_session_row(client, app, path, target,
 def test_an_unknown_notice_shows_nothing(client):
     page = client.get("/connexion?avis=<script>alert(1)</script>").get_data(as_text=True)
     assert "<script>alert(1)" not in page and "banner--" not in page
+
+
+def test_a_sessions_form_token_is_signed_anew_each_second(signed_in):
+    """The token in a page is never the same page after page: a page compressed with what
+    the request brought (the way back in the idle warning, the language links) next to a
+    token that stayed the same would let someone who sees only response sizes read it
+    (BREACH), on the old browsers that send cookies with cross-site requests."""
+    client = signed_in("camille.martin")
+    start = datetime.now(UTC)
+    with freeze_time(start + timedelta(seconds=5)) as clock:
+        first = _form(client, "/mon-espace")
+        clock.tick(timedelta(seconds=2))
+        second = _form(client, "/mon-espace")
+        assert second != first
+        # Both stay valid: the signature binds the session's raw token, not the page.
+        for token in (first, second):
+            assert client.post("/session/prolonger",
+                               data={"csrf_token": token}).status_code == 303

@@ -58,6 +58,10 @@ def test_the_browsers_language_is_chosen_once_per_header_and_still_per_request(a
         with app.test_request_context("/", headers={"Accept-Language": f"x-{number}"}):
             assert i18n.select_locale() == "fr"
     assert len(kept) <= i18n.CHOSEN_LIMIT
+    long_header = "en;q=0.9," + ",".join(f"x-{number}" for number in range(100))
+    with app.test_request_context("/", headers={"Accept-Language": long_header}):
+        assert i18n.select_locale() == "en"
+    assert not any(key[0] == long_header for key in kept)  # chosen, not kept
 
 
 def test_the_request_bound_formatting_gives_what_flask_babel_gives(app):
@@ -99,7 +103,7 @@ def test_the_request_bound_formatting_gives_what_flask_babel_gives(app):
             for args, kwargs in calls[index]:
                 try:
                     expected = slow(*args, **kwargs)
-                except RuntimeError:  # Flask-Babel's dates need an application; ours do not
+                except RuntimeError:  # Flask-Babel's dates need an application; ours need it less
                     continue
                 assert fast(*args, **kwargs) == expected, (fast, args, kwargs)
 
@@ -130,3 +134,20 @@ def test_the_request_bound_formatting_gives_what_flask_babel_gives(app):
                 flask_babel.format_datetime(moment, "d MMM y, HH:mm"),
                 flask_babel.format_time(moment, "HH:mm"), flask_babel.format_decimal(1234.5)])
     same()  # no application context: untranslated, Babel's defaults
+
+
+def test_a_text_in_another_language_leaves_the_page_in_its_own_even_on_error(app):
+    import pytest
+
+    from web import i18n
+    from web.outgoing import in_language
+
+    def fails():
+        assert i18n.gettext("Aide") == "Help"
+        raise ValueError("the e-mail could not be made")
+
+    with app.test_request_context("/", headers={"Cookie": "carnet_lang=fr"}):
+        app.preprocess_request()
+        with pytest.raises(ValueError):
+            in_language("en", fails)
+        assert i18n.gettext("Aide") == "Aide"
