@@ -12,20 +12,30 @@ only shown a form gets no row: web/sessions.py keeps the raw token in the cookie
 instead, which makes it a signed double-submit token. Another site can neither read the
 cookie nor, under its `__Host-` name over HTTPS, plant one; SameSite=Lax keeps it off
 cross-site posts altogether.
+
+Pages ask for the signed copy through form_token() below: Flask-WTF's generate_csrf, done
+as it does it, with its serializer made once per key instead of on each call. The copy is
+signed anew on every request (it carries the time): a token that stayed the same page after
+page, compressed next to what the request brought (the way back, the language links), could
+be read from response sizes alone (BREACH) on browsers that ignore SameSite.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app, g, session
+from itsdangerous import URLSafeTimedSerializer
 
 # Flask-WTF's raw tokens are 40 hex digits today; anything URL-safe and long enough to be
 # random is taken, junk is not (it counts as no cookie, so the request is refused).
 RAW_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 KEY_PURPOSE = b"carnet-sante/csrf-token/v1"
+SALT = "wtf-csrf-token"  # Flask-WTF's: its validate_csrf checks copies signed with it
+SERIALIZERS = "carnet_csrf_serializers"  # app.extensions: signing key -> serializer
 
 
 def signing_key(secret_key: str | bytes) -> str:
@@ -62,7 +72,33 @@ def delete_cookie(app: Flask, response: Response) -> None:
                            samesite=app.config["SESSION_COOKIE_SAMESITE"])
 
 
+def form_token() -> str:
+    """The request's signed CSRF token, as Flask-WTF's generate_csrf makes it: a raw token
+    in the session (made when there is none), a copy signed with it and the time, kept in
+    `g` for the rest of the request (where generate_csrf, for page_cache, finds it too)."""
+    app = current_app._get_current_object()
+    name = field_name(app)
+    request_state = g._get_current_object().__dict__
+    token = request_state.get(name)
+    if token is None:
+        if name not in session:
+            session[name] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as Flask-WTF
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        serializers = app.extensions[SERIALIZERS]
+        serializer = serializers.get(secret)
+        if serializer is None:
+            serializer = serializers[secret] = URLSafeTimedSerializer(secret, salt=SALT)
+        token = request_state[name] = serializer.dumps(session[name])
+    return token
+
+
 def init_app(app: Flask) -> None:
     """Sign tokens with a key of their own unless one is configured (read at each request
-    by Flask-WTF, so setting it after CSRFProtect.init_app is fine)."""
+    by Flask-WTF, so setting it after CSRFProtect.init_app is fine); templates' csrf_token()
+    is form_token() (after CSRFProtect.init_app, which installs generate_csrf)."""
     app.config.setdefault("WTF_CSRF_SECRET_KEY", signing_key(app.config["SECRET_KEY"]))
+    app.extensions[SERIALIZERS] = {}
+    app.jinja_env.globals["csrf_token"] = form_token
+    # Flask-WTF also gives templates its generate_csrf through a context processor; this
+    # one comes after it, so pages get form_token.
+    app.context_processor(lambda: {"csrf_token": form_token})

@@ -311,3 +311,22 @@ def test_a_sessions_form_token_is_signed_anew_each_second(signed_in):
         for token in (first, second):
             assert client.post("/session/prolonger",
                                data={"csrf_token": token}).status_code == 303
+
+
+def test_the_pages_token_is_the_one_flask_wtf_makes_and_checks(app):
+    from flask_wtf.csrf import generate_csrf, validate_csrf
+
+    from web import csrf
+
+    with app.test_request_context("/"):
+        mine = csrf.form_token()
+        assert generate_csrf() == mine == csrf.form_token()  # one per request, shared
+        validate_csrf(mine)  # raises if Flask-WTF would refuse it
+    with app.test_request_context("/"):
+        theirs = generate_csrf()  # Flask-WTF first (a kept form page): the same again
+        assert csrf.form_token() == theirs
+        validate_csrf(theirs)
+    assert app.jinja_env.globals["csrf_token"] is csrf.form_token
+    with app.test_request_context("/"):  # what a page's csrf_token() is, context included
+        from flask import render_template_string
+        assert render_template_string("{{ csrf_token.__name__ }}") == "form_token"
