@@ -75,11 +75,10 @@ def delete_cookie(app: Flask, response: Response) -> None:
 def form_token() -> str:
     """The request's signed CSRF token, as Flask-WTF's generate_csrf makes it: a raw token
     in the session (made when there is none), a copy signed with it and the time, kept in
-    `g` for the rest of the request (where generate_csrf, for page_cache, finds it too)."""
+    `g` for the rest of the request (where Flask-WTF's generate_csrf finds it too)."""
     app = current_app._get_current_object()
     name = field_name(app)
-    request_state = g._get_current_object().__dict__
-    token = request_state.get(name)
+    token = g.get(name)
     if token is None:
         if name not in session:
             session[name] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as Flask-WTF
@@ -88,7 +87,8 @@ def form_token() -> str:
         serializer = serializers.get(secret)
         if serializer is None:
             serializer = serializers[secret] = URLSafeTimedSerializer(secret, salt=SALT)
-        token = request_state[name] = serializer.dumps(session[name])
+        token = serializer.dumps(session[name])
+        setattr(g, name, token)
     return token
 
 
@@ -98,7 +98,8 @@ def init_app(app: Flask) -> None:
     is form_token() (after CSRFProtect.init_app, which installs generate_csrf)."""
     app.config.setdefault("WTF_CSRF_SECRET_KEY", signing_key(app.config["SECRET_KEY"]))
     app.extensions[SERIALIZERS] = {}
+    # Both: a macro imported without context (components/forms.html's csrf()) sees only
+    # the globals; a page's own context holds Flask-WTF's generate_csrf from its context
+    # processor, which this one, registered after it, replaces.
     app.jinja_env.globals["csrf_token"] = form_token
-    # Flask-WTF also gives templates its generate_csrf through a context processor; this
-    # one comes after it, so pages get form_token.
     app.context_processor(lambda: {"csrf_token": form_token})

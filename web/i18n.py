@@ -83,7 +83,7 @@ def _chosen(name: str):
     it; None before that or outside an application context."""
     if not has_app_context():
         return None
-    return getattr(g._get_current_object().__dict__.get("_flask_babel"), name, None)
+    return getattr(g.get("_flask_babel"), name, None)
 
 
 def _locale():

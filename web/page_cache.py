@@ -12,7 +12,7 @@ translations).
 A form shown to visitors (`@form_for_visitors`: the sign-in page, the activation code's
 page) is kept the same way
 with its CSRF token taken out: each visitor's page gets its own token put back
-(Flask-WTF's generate_csrf, from the visitor's CSRF cookie or a new one, as rendering it
+(web.csrf.form_token: from the visitor's CSRF cookie or a new one, as rendering it
 would). The visitor's CSRF cookie is the only other cookie allowed. A response is kept only
 when the token is the one thing of the request in it: a 200 whose only cookie is the CSRF
 cookie and whose session holds only the raw token.
@@ -26,7 +26,6 @@ from functools import wraps
 
 from flask import Flask, Response, current_app, g, make_response, request, session
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 
 from web import csrf
 from web.i18n import LANG_COOKIE
@@ -117,7 +116,7 @@ def _keepable(response: Response) -> bytes | None:
 
 def _serve_form(page: Page) -> Response:
     """The kept form with this visitor's token (compressed afterwards, like any page)."""
-    response = Response(page.body.replace(FORM_KEY_PLACE.encode(), generate_csrf().encode()))
+    response = Response(page.body.replace(FORM_KEY_PLACE.encode(), csrf.form_token().encode()))
     response.headers.clear()
     response.headers.extend(page.headers)
     return response
