@@ -96,6 +96,7 @@ class Visits:
         self.forbidden = forbidden
         self.problems: list[str] = []
         self.seen: dict[str, int] = {}
+        self.fragment_titles = 0  # fragments whose own title was compared with the page's
 
     def look(self, where: str, response, *, status: int | tuple[int, ...] = 200, show=(),
              generic: str | None = None, prefix: str = "") -> str:
@@ -227,6 +228,26 @@ def patient_pages(app, ids: dict[str, str], *, represented: bool):
     return sorted(pages), sorted(unfilled)
 
 
+def title_of(html: str) -> tuple[str, bool] | None:
+    """The page title htmx would show (its words, and whether it is marked data-generic)."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup.find_all("title"):
+        if tag.find_parent("svg") is None:
+            return " ".join(tag.get_text(" ").split()), tag.has_attr("data-generic")
+    return None
+
+
+def same_title(visits: Visits, where: str, whole: str, fragment: str) -> None:
+    """A fragment that brings its own <title> brings its page's: the same words (the
+    represented person's first name, "Erreur :") and the same data-generic mark."""
+    if not fragment or title_of(fragment) is None:
+        return
+    if title_of(fragment) != title_of(whole):
+        visits.problems.append(f"{where}: the fragment's title {title_of(fragment)} is not "
+                               f"the page's {title_of(whole)}")
+    visits.fragment_titles += 1
+
+
 def visit(client, visits: Visits, pages, ids, *, prefix: str = "", elsewhere=(),
           shows=SHOWN) -> None:
     """Each page whole and as each htmx fragment; `elsewhere`: pages not for this person,
@@ -234,12 +255,14 @@ def visit(client, visits: Visits, pages, ids, *, prefix: str = "", elsewhere=(),
     for endpoint, path in pages:
         status = (302, 303, 404) if endpoint in elsewhere else 200
         where = f"{endpoint} {path}"
-        visits.look(where, client.get(path), status=status,
-                    show=shows.get(endpoint, ()) if status == 200 else (),
-                    generic=GENERIC.get(endpoint) if status == 200 else None, prefix=prefix)
+        whole = visits.look(where, client.get(path), status=status,
+                            show=shows.get(endpoint, ()) if status == 200 else (),
+                            generic=GENERIC.get(endpoint) if status == 200 else None,
+                            prefix=prefix)
         for target in HTMX_TARGETS:
-            visits.look(f"{where} (htmx, #{target})", client.get(path, headers={
+            fragment = visits.look(f"{where} (htmx, #{target})", client.get(path, headers={
                 "HX-Request": "true", "HX-Target": target.format(**ids)}), status=status)
+            same_title(visits, f"{where} (htmx, #{target})", whole, fragment)
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -288,14 +311,16 @@ def test_no_private_title_shows_health_content(app, signed_in):
         "title": TYPED, "category": "imaging", "date_day": "31", "date_month": "2",
         "date_year": "2026"}), status=422, show=(TYPED,))
     htmx_reply = {"HX-Request": "true", "HX-Target": "message-list"}
+    refused = []
     for data, headers, status, show, generic in (
             ({"body": TYPED * 1000}, None, 422, (SUBJECT, TYPED), "Conversation"),
             ({"body": TYPED * 1000}, htmx_reply, 422, (TYPED,), None),
             ({"body": f"{REPLY} {TYPED}"}, htmx_reply, 200, (TYPED,), None)):
-        visits.look(f"reply ({status}, htmx: {bool(headers)})", _post(
+        refused.append(visits.look(f"reply ({status}, htmx: {bool(headers)})", _post(
             camille, conversation, conversation, data, headers=headers,
             content_type="multipart/form-data"), status=status, show=show, generic=generic,
-            prefix="Erreur : " if status == 422 else "")
+            prefix="Erreur : " if status == 422 else ""))
+    same_title(visits, "reply refused", refused[0], refused[1])
     assert visits.seen["reply (200, htmx: True)"] == 1  # _sent.html's own title
     assert visits.seen["reply (422, htmx: True)"] == 1  # _reply.html's own title
     assert visits.seen["profile add refused (htmx)"] == 1  # _section_content.html's
@@ -319,6 +344,25 @@ def test_no_title_in_a_represented_space_shows_health_content(app, signed_in):
           elsewhere={"profile.directives_document"},
           shows={endpoint: pieces for endpoint, pieces in SHOWN.items()
                  if not endpoint.startswith("messages.")})
+    # Failed forms in his space: the htmx answer's own title is the whole page's, his
+    # first name included.
+    edit = f"{base}/profil/allergies/{ids['entry_id']}/modifier"
+    for what, form, path, data, target in (
+            ("profile edit", edit, edit,
+             {"substance": "other", "substance_other": ALLERGY, "reaction": TYPED},
+             f"entry-{ids['entry_id']}"),
+            ("profile add", f"{base}/profil/allergies", f"{base}/profil/allergies",
+             {"substance": "other", "substance_other": TYPED}, "section-content"),
+            ("measure add", f"{base}/profil/mesures/poids", f"{base}/profil/mesures/poids",
+             {"value": "vingt", "measured_on_day": "31", "measured_on_month": "2",
+              "measured_on_year": "2026"}, "measure-content")):
+        answers = [_post(camille, form, path, data, headers=headers) for headers in
+                   (None, {"HX-Request": "true", "HX-Target": target})]
+        assert [answer.status_code for answer in answers] == [422, 422], what
+        whole, fragment = (answer.get_data(as_text=True) for answer in answers)
+        assert title_of(whole)[0].startswith("Erreur : Léo – "), (what, title_of(whole))
+        same_title(visits, f"{what} refused", whole, fragment)
+    assert visits.fragment_titles >= 8, visits.fragment_titles
     assert not visits.problems, "\n".join(visits.problems)
 
 
