@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Result, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from domain.files import private_file
 
@@ -31,3 +32,14 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def read_rows(session: Session, statement: Executable, parameters: dict | None = None) -> Result:
+    """The rows of a query of plain columns (no mapped class among them), on the session's
+    own connection and transaction. Pending changes are flushed first, as the session's
+    autoflush would (not inside `no_autoflush`); what is left out is the ORM's wrapping of
+    the result, which costs about as much as the query itself when no object is loaded
+    (25 µs of 60 for the dashboard's counts on SQLite)."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, parameters)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
+from domain.db import read_rows
 from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
 from domain.keys import patient_key
@@ -266,7 +267,7 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
                                     patient.c.wrapped_key.is_not(None))
         where = [Conversation.professional_id == viewer.id, ~blocked, open_space]
         unread_column = Conversation.professional_unread
-    total, unread = session.execute(select(func.count(), func.coalesce(
+    total, unread = read_rows(session, select(func.count(), func.coalesce(
         func.sum(unread_column), 0)).select_from(Conversation).where(*where)).one()
     pages = max(1, -(-total // INBOX_PAGE))
     page = min(max(page, 1), pages)

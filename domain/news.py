@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain import agenda, messaging
 from domain.crypto import Keyring
+from domain.db import read_rows
 from domain.models import AuditEvent, Document, EmergencyAccess, User
 from domain.models.base import UTCDateTime
 
@@ -73,7 +74,7 @@ _COUNTS = _counts_statement()
 def whats_new(session: Session, keyring: Keyring, patient: User, now: datetime) -> News:
     """What happened in `patient`'s space since their previous visit (or in the last
     FIRST_VISIT_DAYS days on the first)."""
-    row = session.execute(_COUNTS, {
+    row = read_rows(session, _COUNTS, {
         "user_id": patient.id,
         "window_start": now - timedelta(days=FIRST_VISIT_DAYS)}).one()
     return News(since=row.since, new_documents=int(row.documents or 0),

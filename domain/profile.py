@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
+from domain.db import read_rows
 from domain.errors import NotAllowed
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -258,7 +259,7 @@ def load(session: Session, keyring: Keyring, patient: User,
     if first is None:
         entries = session.scalars(_LOAD.every, mine)
     else:
-        for section_key, total, changed in session.execute(_LOAD.counts, mine):
+        for section_key, total, changed in read_rows(session, _LOAD.counts, mine):
             views[section_key].total = total
             views[section_key].updated_at = changed  # max() keeps the column's UTC type
         entries = session.scalars(_LOAD.newest, {**mine, "first": first})

@@ -33,6 +33,7 @@ from domain.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
+from domain.db import read_rows
 from domain.errors import NotAllowed
 from domain.keys import patient_key
 from domain.models import (
@@ -313,7 +314,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     mine = (Document.patient_id == patient.id,
             *((Document.secret_from_representatives.is_(False),) if representative else ()))
     base = select(Document).where(*mine)
-    counts = dict(session.execute(
+    counts = dict(read_rows(session,
         select(Document.category, func.count()).where(*mine)
         .group_by(Document.category)).all())
     if category is not None:
@@ -329,8 +330,8 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
         return Page([DocumentView(row, title_of(key, row)) for row in rows], total, page, pages,
                     per_page, counts)
     # Titles are sealed: the search opens them, reading only the columns it needs.
-    hits = [document_id for document_id, title_sealed in session.execute(
-        ordered.with_only_columns(Document.id, Document.title_sealed))
+    hits = [document_id for document_id, title_sealed in read_rows(
+        session, ordered.with_only_columns(Document.id, Document.title_sealed))
         if all(word in open_sealed(key, title_sealed, _associated(document_id, "title")).decode()
                .casefold() for word in words)]
     pages = max(1, math.ceil(len(hits) / per_page))
