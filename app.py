@@ -28,6 +28,7 @@ from web import (
     sessions,
     space,
     summary_jobs,
+    templating,
 )
 from web.i18n import select_locale
 
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     root = Path(__file__).parent
     app = Flask(__name__, instance_path=instance_path or str(root / "instance"),
                 static_folder=None)
+    app.jinja_environment = templating.Environment  # before app.jinja_env is first made
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)

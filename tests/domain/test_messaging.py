@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from domain import audit, care, closing, emergency, messaging, news, passwords, vault
+from domain import audit, care, clock, closing, emergency, messaging, news, passwords, vault
 from domain.crypto import CryptoError
 from domain.errors import NotAllowed
 from domain.models import (
@@ -750,7 +750,7 @@ def test_saving_to_the_vault_is_done_once(app, demo_users, store, tmp_path):
         # Authored by the professional who sent it, dated by the message (issue 17).
         assert (document.category, document.source, document.author_id) == (
             Category.OTHER, "message", bernard.id)
-        assert document.document_date == message.sent_at.date()
+        assert document.document_date == clock.today(message.sent_at)  # the day in Paris
         assert b"".join(vault.open_content(keys.ring, store, camille, document)) == b"resultats"
         # Deleted from the vault, it can be saved again (a new copy).
         vault.delete_document(db.session, keys.ring, store, document, ACTOR)
