@@ -207,6 +207,8 @@ _HEADS = AuditHead.__table__
 _TAKE = (update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
          .values(seq=_HEADS.c.seq + bindparam("count"))
          .returning(_HEADS.c.seq, _HEADS.c.last_mac))
+_INSERT = AuditEvent.__table__.insert()
+_EVENT_COLUMNS = tuple(AuditEvent.__table__.columns)
 _SEAL = (update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
          .values(last_mac=bindparam("new_last_mac"), head_mac=bindparam("new_head_mac")))
 
@@ -225,12 +227,16 @@ def _take_head(session: Session, chain: int, count: int) -> tuple[int, str]:
 def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]]) -> None:
     last_seq, previous_mac = _take_head(session, chain, len(items))
     seq = last_seq - len(items)
+    rows = []
     for keyring, event in items:
         seq += 1
         event.seq, event.prev_mac = seq, previous_mac
         event.mac = _row_mac(keyring, previous_mac, event)
         previous_mac = event.mac
-        session.add(event)
+        rows.append({column.key: getattr(event, column.key) for column in _EVENT_COLUMNS})
+    # The rows go in as they are, in one statement; the events stay the caller's objects,
+    # holding what was written (the ORM's unit of work would cost more than the insert).
+    session.connection().execute(_INSERT, rows)
     session.connection().execute(_SEAL, {
         "head_id": chain, "new_last_mac": previous_mac,
         "new_head_mac": head_mac(items[-1][0], chain, last_seq, previous_mac)})
