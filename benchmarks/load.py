@@ -6,7 +6,9 @@ Prints figures against DESIGN.md section 5; never asserts anything.
 gunicorn (gthread, 2 workers x 4 threads) serves the real app on a temporary instance,
 on 127.0.0.1 only. An asyncio load generator in this process keeps 16 connections busy
 for a fixed time per target, in interleaved rounds, and reports requests/s, p50 and p99,
-and each page's throughput against a bare hello-world route of the same server.
+and each page's throughput against a bare hello-world route of the same server. A round's
+16 connections serve every target of the round: a keep-alive connection stays with the
+worker that accepted it, and the targets compared then meet the same split between workers.
 """
 
 from __future__ import annotations
@@ -195,24 +197,25 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, headers.get("connection", "").lower() == "close"
 
 
-async def connection_loop(port: int, request: bytes, measure_from: float, stop_at: float,
-                          latencies: list, statuses: dict, counters: dict) -> None:
-    reader = writer = None
+async def connection_loop(slot: dict, port: int, request: bytes, measure_from: float,
+                          stop_at: float, latencies: list, statuses: dict,
+                          counters: dict) -> None:
+    """One connection's requests until `stop_at`. The connection is the round's (`slot`):
+    it stays open from one target to the next, so every target of a round is served by
+    the same split of connections between the workers."""
     while True:
         started = time.perf_counter()
         if started >= stop_at:
             break
         try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection(HOST, port)
+            if slot.get("writer") is None:
+                slot["reader"], slot["writer"] = await asyncio.open_connection(HOST, port)
                 counters["connects"] += 1
-            writer.write(request)
-            status, closing = await read_response(reader)
+            slot["writer"].write(request)
+            status, closing = await read_response(slot["reader"])
         except (OSError, asyncio.IncompleteReadError, ValueError):
             counters["errors"] += 1
-            if writer is not None:
-                writer.close()
-            writer = None
+            close(slot)
             await asyncio.sleep(0.01)
             continue
         finished = time.perf_counter()
@@ -220,13 +223,16 @@ async def connection_loop(port: int, request: bytes, measure_from: float, stop_a
             latencies.append(finished - started)
             statuses[status] = statuses.get(status, 0) + 1
         if closing:
-            writer.close()
-            writer = None
-    if writer is not None:
-        writer.close()
+            close(slot)
 
 
-async def run_target(port: int, path: str, cookie: str | None) -> dict:
+def close(slot: dict) -> None:
+    if slot.get("writer") is not None:
+        slot["writer"].close()
+    slot["reader"] = slot["writer"] = None
+
+
+async def run_target(slots: list[dict], port: int, path: str, cookie: str | None) -> dict:
     request = (f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: carnet-bench\r\n"
                "Accept: text/html\r\nAccept-Encoding: br, gzip\r\n"
                + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n").encode("latin-1")
@@ -235,15 +241,16 @@ async def run_target(port: int, path: str, cookie: str | None) -> dict:
     counters = {"errors": 0, "connects": 0}
     start = time.perf_counter()
     measure_from, stop_at = start + WARMUP_S, start + WARMUP_S + MEASURE_S
-    await asyncio.gather(*(connection_loop(port, request, measure_from, stop_at, latencies,
-                                           statuses, counters) for _ in range(CONNECTIONS)))
+    await asyncio.gather(*(connection_loop(slot, port, request, measure_from, stop_at,
+                                           latencies, statuses, counters) for slot in slots))
     return {"latencies": latencies, "statuses": statuses, **counters}
 
 
-def measure(port: int, path: str, cookie: str | None, master_pid: int) -> dict:
+async def measure(slots: list[dict], port: int, path: str, cookie: str | None,
+                  master_pid: int) -> dict:
     cpu_client, cpu_server = time.process_time(), server_cpu_seconds(master_pid)
     wall = time.perf_counter()
-    result = asyncio.run(run_target(port, path, cookie))
+    result = await run_target(slots, port, path, cookie)
     wall = time.perf_counter() - wall
     result["client_cpu"] = (time.process_time() - cpu_client) / wall
     after = server_cpu_seconds(master_pid)
@@ -253,6 +260,18 @@ def measure(port: int, path: str, cookie: str | None, master_pid: int) -> dict:
     result["worker_cpu"] = sorted((value for pid, value in used.items() if pid != master_pid),
                                   reverse=True)
     return result
+
+
+async def run_round(port: int, order: tuple, cookie: str, master_pid: int) -> dict:
+    """Every target once, over the same CONNECTIONS connections (opened by the first)."""
+    slots: list[dict] = [{} for _ in range(CONNECTIONS)]
+    try:
+        return {label: await measure(slots, port, path, cookie if signed_in else None,
+                                     master_pid)
+                for label, path, signed_in in order}
+    finally:
+        for slot in slots:
+            close(slot)
 
 
 def main() -> None:
@@ -287,9 +306,9 @@ def main() -> None:
         results = {label: [] for label, _, _ in TARGETS}
         for round_number in range(ROUNDS):
             order = TARGETS if round_number % 2 == 0 else tuple(reversed(TARGETS))
-            for label, path, signed_in in order:
-                results[label].append(measure(port, path, cookie if signed_in else None,
-                                              process.pid))
+            for label, result in asyncio.run(run_round(port, order, cookie,
+                                                       process.pid)).items():
+                results[label].append(result)
 
         rows = {}
         for label, path, _ in TARGETS:
@@ -345,8 +364,9 @@ def main() -> None:
               f"the load generator during each target ({os.cpu_count()} cores = "
               f"{os.cpu_count():.0%}); per worker: each worker's share, per round (a keep-alive "
               "connection stays with the worker that accepted it, so the split can be uneven: "
-              "a worker at 0% leaves half the cores idle). /CPU: requests per second of server "
-              "CPU against hello world's, the same ratio without that split's luck.")
+              "a worker at 0% leaves half the cores idle). A round's connections serve all its "
+              "targets, so hello world and the pages compared with it meet the same split. "
+              "/CPU: requests per second of server CPU against hello world's.")
         log = gunicorn_log(tmp).strip()
         if log:
             print("\ngunicorn log (last lines):\n" + log)
