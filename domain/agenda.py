@@ -18,14 +18,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from domain import audit, policy, profile, vaccination
 from domain.crypto import Keyring, open_sealed, seal
+from domain.db import read_rows
 from domain.forms import CONTROL, Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import AgendaItem, ItemKind, User
@@ -283,12 +285,14 @@ class Listing:
         return groups
 
 
-def listing(session: Session, keyring: Keyring, patient: User, when: str, on: date, page: int,
-            actor: audit.Actor) -> Listing:
-    """Upcoming items (from `on`, soonest first; items without a time open their day) or
-    past ones (latest first), PAGE_SIZE a page; only the page's items are opened."""
-    mine = AgendaItem.patient_id == patient.id
-    if when == "upcoming":
+@cache
+def _listing_sql(upcoming: bool) -> tuple[Select, Select]:
+    """The count and a page of the upcoming or past items, built once each: the patient,
+    the day and the page's bounds are parameters (a statement built per request costs its
+    construction and its cache key)."""
+    on = bindparam("on", type_=AgendaItem.day.type)
+    mine = AgendaItem.patient_id == bindparam("patient_id")
+    if upcoming:
         where = (mine, AgendaItem.day >= on)
         order = (AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at,
                  AgendaItem.id)
@@ -296,28 +300,46 @@ def listing(session: Session, keyring: Keyring, patient: User, when: str, on: da
         where = (mine, AgendaItem.day < on)
         order = (AgendaItem.day.desc(), AgendaItem.at.desc().nulls_last(),
                  AgendaItem.created_at.desc(), AgendaItem.id)
-    total = session.scalar(select(func.count()).select_from(AgendaItem).where(*where)) or 0
+    return (select(func.count()).select_from(AgendaItem).where(*where),
+            select(AgendaItem).where(*where).order_by(*order)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def listing(session: Session, keyring: Keyring, patient: User, when: str, on: date, page: int,
+            actor: audit.Actor) -> Listing:
+    """Upcoming items (from `on`, soonest first; items without a time open their day) or
+    past ones (latest first), PAGE_SIZE a page; only the page's items are opened."""
+    count, page_of = _listing_sql(when == "upcoming")
+    bounds = {"patient_id": patient.id, "on": on}
+    total = read_rows(session, count, bounds).scalar() or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    items = session.scalars(select(AgendaItem).where(*where).order_by(*order)
-                            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    items = session.scalars(page_of, {**bounds, "offset": (page - 1) * PAGE_SIZE,
+                                      "limit": PAGE_SIZE}).all()
     key = patient_key(keyring, patient) if items else b""
     audit.record(session, keyring, "agenda.read", actor=actor, subject_id=patient.id,
                  details={"view": when, "page": page})
     return Listing([_open(key, item) for item in items], page, pages, total)
 
 
+@cache
+def _between_sql(from_first: bool, to_last: bool) -> Select:
+    """The items of a span of days, built once per shape (a month, a whole agenda)."""
+    query = select(AgendaItem).where(AgendaItem.patient_id == bindparam("patient_id"))
+    if from_first:
+        query = query.where(AgendaItem.day >= bindparam("first", type_=AgendaItem.day.type))
+    if to_last:
+        query = query.where(AgendaItem.day <= bindparam("last", type_=AgendaItem.day.type))
+    return query.order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(),
+                          AgendaItem.created_at, AgendaItem.id)
+
+
 def between(session: Session, keyring: Keyring, patient: User, first: date | None = None,
             last: date | None = None) -> list[ItemView]:
     """The patient's items from `first` to `last` (both optional, both included), opened,
     in day and time order."""
-    query = select(AgendaItem).where(AgendaItem.patient_id == patient.id)
-    if first:
-        query = query.where(AgendaItem.day >= first)
-    if last:
-        query = query.where(AgendaItem.day <= last)
-    items = session.scalars(query.order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(),
-                                           AgendaItem.created_at, AgendaItem.id)).all()
+    items = session.scalars(_between_sql(bool(first), bool(last)), {
+        "patient_id": patient.id, "first": first, "last": last}).all()
     key = patient_key(keyring, patient) if items else b""
     return [_open(key, item) for item in items]
 
@@ -412,10 +434,13 @@ class Suggestion:
         return max(self.due.due_on, on)
 
 
+_REMINDERS = select(AgendaItem).where(AgendaItem.patient_id == bindparam("patient_id"),
+                                     AgendaItem.kind == ItemKind.REMINDER)
+
+
 def _planned(session: Session, keyring: Keyring, patient: User) -> set[tuple[str, str]]:
     """(rule, due date) of the vaccinations already put in the agenda from a suggestion."""
-    items = session.scalars(select(AgendaItem).where(
-        AgendaItem.patient_id == patient.id, AgendaItem.kind == ItemKind.REMINDER)).all()
+    items = session.scalars(_REMINDERS, {"patient_id": patient.id}).all()
     key = patient_key(keyring, patient) if items else b""
     planned = set()
     for item in items:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, representation
@@ -293,11 +293,14 @@ def touch(session: Session, grant: Grant, now: datetime | None = None) -> None:
         grant.connection.last_used_at = now
 
 
+_CONNECTIONS = (select(AppConnection).where(AppConnection.space_id == bindparam("space_id"),
+                                             AppConnection.revoked_at.is_(None))
+                .order_by(AppConnection.created_at.desc(), AppConnection.id))
+
+
 def connections(session: Session, space: User) -> list[AppConnection]:
     """The apps connected to a space, newest first."""
-    return list(session.scalars(select(AppConnection).where(
-        AppConnection.space_id == space.id, AppConnection.revoked_at.is_(None))
-        .order_by(AppConnection.created_at.desc(), AppConnection.id)))
+    return list(session.scalars(_CONNECTIONS, {"space_id": space.id}))
 
 
 def withdraw(session: Session, keyring: Keyring, *, space: User, connection_id: str,

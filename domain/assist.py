@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, auth, passwords
@@ -239,12 +239,21 @@ class DayFigures:
     waiting_outcome: tuple[Accompaniment, ...]
 
 
+_START = bindparam("start", type_=Accompaniment.started_at.type)
+_STOP = bindparam("stop", type_=Accompaniment.started_at.type)
+# The adviser's desk page asks on every visit: built once, the adviser and the day's bounds
+# as parameters.
+_DAY = (select(Accompaniment)
+        .where(Accompaniment.adviser_id == bindparam("adviser_id"),
+               Accompaniment.started_at >= _START, Accompaniment.started_at < _STOP)
+        .order_by(Accompaniment.started_at))
+
+
 def day_figures(session: Session, adviser: User, day: date) -> DayFigures:
     """Counts of the day's accompaniments (Europe/Paris), by purpose and by outcome."""
     start, stop = _day_bounds(day)
-    rows = list(session.scalars(select(Accompaniment).where(
-        Accompaniment.adviser_id == adviser.id, Accompaniment.started_at >= start,
-        Accompaniment.started_at < stop).order_by(Accompaniment.started_at)))
+    rows = list(session.scalars(_DAY, {"adviser_id": adviser.id, "start": start,
+                                       "stop": stop}))
     return DayFigures(
         total=len(rows), by_purpose=dict(Counter(row.purpose for row in rows)),
         by_outcome=dict(Counter(row.outcome or "none" for row in rows)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain import audit, emergency, insured, policy
@@ -228,16 +228,20 @@ class Around:
     blocked_at: datetime | None = None
 
 
+_RELATIONS = (select(CareRelation, User).join(User, User.id == CareRelation.professional_id)
+              .where(CareRelation.patient_id == bindparam("patient_id")))
+_EMERGENCIES = (select(EmergencyAccess, User)
+                .join(User, User.id == EmergencyAccess.professional_id)
+                .where(EmergencyAccess.patient_id == bindparam("patient_id")))
+
+
 def people_around(session: Session, patient: User) -> tuple[list[Around], list[Around]]:
     """(professionals who accessed the space — by the usual statement or in an emergency —
     and are not blocked, the blocked ones), newest first."""
     relations = {row.professional_id: (row, person) for row, person in session.execute(
-        select(CareRelation, User).join(User, User.id == CareRelation.professional_id)
-        .where(CareRelation.patient_id == patient.id))}
+        _RELATIONS, {"patient_id": patient.id})}
     emergencies: dict[str, tuple[datetime, User]] = {}
-    for access, person in session.execute(
-            select(EmergencyAccess, User).join(User, User.id == EmergencyAccess.professional_id)
-            .where(EmergencyAccess.patient_id == patient.id)):
+    for access, person in session.execute(_EMERGENCIES, {"patient_id": patient.id}):
         if access.professional_id not in emergencies or (
                 access.started_at > emergencies[access.professional_id][0]):
             emergencies[access.professional_id] = (access.started_at, person)

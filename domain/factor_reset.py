@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, auth, sign_in
@@ -56,12 +56,16 @@ def _hash(keyring: Keyring, user: User, code: str) -> str:
     return keyring.blind_index("factor-reset", f"{user.id}:{normalise(code)}")
 
 
+_PENDING = select(FactorReset).where(
+    FactorReset.user_id == bindparam("user_id"), FactorReset.used_at.is_(None),
+    FactorReset.cancelled_at.is_(None),
+    FactorReset.expires_at > bindparam("now", type_=FactorReset.expires_at.type),
+    FactorReset.failures < MAX_TRIES).order_by(FactorReset.created_at.desc())
+
+
 def pending(session: Session, user: User, now: datetime | None = None) -> FactorReset | None:
     """The account's letter in progress: sent, not used, not cancelled, not expired."""
-    return session.scalars(select(FactorReset).where(
-        FactorReset.user_id == user.id, FactorReset.used_at.is_(None),
-        FactorReset.cancelled_at.is_(None), FactorReset.expires_at > (now or utcnow()),
-        FactorReset.failures < MAX_TRIES).order_by(FactorReset.created_at.desc())).first()
+    return session.scalars(_PENDING, {"user_id": user.id, "now": now or utcnow()}).first()
 
 
 def request_letter(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,

@@ -40,7 +40,7 @@ from rcpchgrowth.global_functions import (
     sds_for_centile,
     sds_for_measurement,
 )
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain.models import InsuredPerson, User
@@ -313,12 +313,14 @@ def _lines(sex: Sex, kind: Kind, start: float, end: float,
 
 # --- a child's chart: whose sex, which lines, where each measure falls ------------------------
 
+_SEX = select(InsuredPerson.sex).where(InsuredPerson.user_id == bindparam("user_id")).limit(1)
+
+
 def sex_of(session: Session, user: User) -> Sex | None:
     """The person's sex as the insurer's record linked to the account gives it ("1"/"2"),
     or None when no record is linked or its code is unknown: the account itself does not
     hold it, and the WHO standards differ by sex."""
-    code = session.scalars(select(InsuredPerson.sex).where(
-        InsuredPerson.user_id == user.id).limit(1)).first()
+    code = session.scalars(_SEX, {"user_id": user.id}).first()
     try:
         return Sex.from_insured_code(code) if code else None
     except ValueError:

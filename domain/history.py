@@ -9,8 +9,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
-from sqlalchemy import BigInteger, false, or_, select
+from sqlalchemy import BigInteger, Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
@@ -61,28 +62,37 @@ class Row:
         return json.loads(self.event.details or "{}")
 
 
-def _query(patient: User, filters: Filters):
-    query = select(AuditEvent).where(AuditEvent.subject_id == patient.id)
-    if filters.tab == MINE:
+@cache
+def _page_sql(mine: bool, person: str | None, since: bool, until: bool,
+              before: bool) -> Select:
+    """A page of the history for one shape of filters, built once: the patient, the
+    person, the days, the cursor and the page's size are parameters (a statement built per
+    request costs its construction and its cache key). `person`: None (everyone), "id",
+    or "nobody" for something that is no id."""
+    patient_id = bindparam("patient_id")
+    query = select(AuditEvent).where(AuditEvent.subject_id == patient_id)
+    if mine:
         # One's own actions, and those of whoever acts for one (a parent, a guardian).
-        query = query.where(or_(AuditEvent.actor_id == patient.id,
+        query = query.where(or_(AuditEvent.actor_id == patient_id,
                                 AuditEvent.acting_as == "representative"))
     else:
         query = query.where(AuditEvent.acting_as.in_(PROFESSIONAL_ROLES + (APPLICATION,)),
                             or_(AuditEvent.actor_id.is_(None),
-                                AuditEvent.actor_id != patient.id))
-    if filters.person_id:
+                                AuditEvent.actor_id != patient_id))
+    if person is not None:
         # Something that is no id names nobody (and never reaches the database, which may
         # refuse its characters).
-        query = query.where(AuditEvent.actor_id == filters.person_id
-                            if PERSON_ID.fullmatch(filters.person_id) else false())
-    if filters.since:
-        query = query.where(AuditEvent.occurred_at >= datetime.combine(
-            filters.since, time(), UTC))
-    if filters.until and filters.until < date.max:  # up to 31/12/9999: no end at all
-        query = query.where(AuditEvent.occurred_at < datetime.combine(
-            filters.until + timedelta(days=1), time(), UTC))
-    return query
+        query = query.where(AuditEvent.actor_id == bindparam("person_id")
+                            if person == "id" else false())
+    if since:
+        query = query.where(AuditEvent.occurred_at >= bindparam(
+            "since", type_=AuditEvent.occurred_at.type))
+    if until:
+        query = query.where(AuditEvent.occurred_at < bindparam(
+            "until", type_=AuditEvent.occurred_at.type))
+    if before:
+        query = query.where(AuditEvent.seq < bindparam("before"))
+    return query.order_by(AuditEvent.seq.desc()).limit(bindparam("limit"))
 
 
 def cursor(value: str | None) -> int | None:
@@ -94,20 +104,30 @@ def cursor(value: str | None) -> int | None:
     return number if 1 <= number <= SEQ_MAX else None
 
 
+_PEOPLE = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def _rows(session: Session, events: list[AuditEvent]) -> list[Row]:
     ids = {event.actor_id for event in events if event.actor_id}
     people = {person.id: person for person in session.scalars(
-        select(User).where(User.id.in_(ids)))} if ids else {}
+        _PEOPLE, {"ids": sorted(ids)})} if ids else {}
     return [Row(event, people.get(event.actor_id)) for event in events]
 
 
 def page(session: Session, patient: User, filters: Filters, before: int | None = None,
          per_page: int = 25) -> tuple[list[Row], int | None]:
     """One page, newest first, and the sequence number to ask for the next (older) one."""
-    query = _query(patient, filters)
-    if before is not None:
-        query = query.where(AuditEvent.seq < before)
-    events = list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(per_page + 1)))
+    person = None if not filters.person_id else (
+        "id" if PERSON_ID.fullmatch(filters.person_id) else "nobody")
+    until = filters.until if filters.until and filters.until < date.max else None
+    query = _page_sql(filters.tab == MINE, person, bool(filters.since), until is not None,
+                      before is not None)
+    events = list(session.scalars(query, {
+        "patient_id": patient.id, "person_id": filters.person_id, "before": before,
+        "since": datetime.combine(filters.since, time(), UTC) if filters.since else None,
+        # up to 31/12/9999: no end at all
+        "until": datetime.combine(until + timedelta(days=1), time(), UTC) if until else None,
+        "limit": per_page + 1}))
     more = len(events) > per_page
     events = events[:per_page]
     return _rows(session, events), (events[-1].seq if more else None)
@@ -124,14 +144,17 @@ def every(session: Session, patient: User, filters: Filters,
             return
 
 
+_PEOPLE_AROUND = select(User).where(User.id.in_(
+    select(CareRelation.professional_id).where(
+        CareRelation.patient_id == bindparam("patient_id")).union(
+        select(EmergencyAccess.professional_id).where(
+            EmergencyAccess.patient_id == bindparam("patient_id")))))
+
+
 def people(session: Session, patient: User) -> list[User]:
     """The professionals who can appear in the history (for the filter): those with a care
     relation to the patient or an emergency access to the space — a handful of rows,
     whatever the history's length (the audit log itself is never scanned for this)."""
-    ids = select(CareRelation.professional_id).where(
-        CareRelation.patient_id == patient.id).union(
-        select(EmergencyAccess.professional_id).where(
-            EmergencyAccess.patient_id == patient.id))
     # Names are sealed: sorted here, not by SQL.
-    return sorted(session.scalars(select(User).where(User.id.in_(ids))),
+    return sorted(session.scalars(_PEOPLE_AROUND, {"patient_id": patient.id}),
                   key=lambda person: (person.name_order, person.id))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import audit, clock, policy
 from domain.crypto import Keyring, open_sealed, seal
+from domain.db import read_rows
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import Measure, User
@@ -142,15 +143,23 @@ def _open(key: bytes, measure: Measure) -> MeasureView:
         key, measure.value_sealed, _associated(measure.id, measure.patient_id))))
 
 
+# A patient's measures of one kind, newest first, and their count; built once (a
+# statement built per request costs its construction and its cache key).
+_MINE = (Measure.patient_id == bindparam("patient_id"), Measure.kind == bindparam("kind"))
+_HISTORY = select(Measure).where(*_MINE).order_by(Measure.measured_on.desc(),
+                                                  Measure.created_at.desc())
+_COUNT = select(func.count()).select_from(Measure).where(*_MINE)
+_PAGE = _HISTORY.offset(bindparam("offset")).limit(bindparam("limit"))
+_RECENT = _HISTORY.limit(bindparam("limit"))
+
+
 def history(session: Session, keyring: Keyring, patient: User, kind: MeasureKind,
             limit: int | None = None) -> list[MeasureView]:
     """Newest first; `limit` keeps the most recent ones."""
     key = patient_key(keyring, patient)
-    query = select(Measure).where(Measure.patient_id == patient.id, Measure.kind == kind.key)
-    query = query.order_by(Measure.measured_on.desc(), Measure.created_at.desc())
-    if limit:
-        query = query.limit(limit)
-    views = [_open(key, measure) for measure in session.scalars(query)]
+    query = _RECENT if limit else _HISTORY
+    views = [_open(key, measure) for measure in session.scalars(query, {
+        "patient_id": patient.id, "kind": kind.key, "limit": limit})]
     views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
     return views
 
@@ -159,14 +168,13 @@ def history_page(session: Session, keyring: Keyring, patient: User, kind: Measur
                  page: int, per_page: int) -> tuple[list[MeasureView], int, int, int]:
     """One page of the history, newest first: (measures, total, page, pages). Only the
     page's measures are opened; within the page, same-day measures follow their time."""
-    mine = (Measure.patient_id == patient.id, Measure.kind == kind.key)
-    total = session.scalar(select(func.count()).select_from(Measure).where(*mine)) or 0
+    mine = {"patient_id": patient.id, "kind": kind.key}
+    total = read_rows(session, _COUNT, mine).scalar() or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
     key = patient_key(keyring, patient)
-    rows = session.scalars(select(Measure).where(*mine).order_by(
-        Measure.measured_on.desc(), Measure.created_at.desc())
-        .offset((page - 1) * per_page).limit(per_page))
+    rows = session.scalars(_PAGE, {**mine, "offset": (page - 1) * per_page,
+                                   "limit": per_page})
     views = [_open(key, measure) for measure in rows]
     views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
     return views, total, page, pages

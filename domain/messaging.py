@@ -14,9 +14,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, policy, vault
@@ -249,31 +250,50 @@ def _unread_for(viewer: User, conversation: Conversation) -> int:
             else conversation.professional_unread)
 
 
+@dataclass(frozen=True)
+class _InboxSql:
+    """An inbox's count and page, built once per side: the viewer and the page's bounds
+    are parameters (statements built per request cost their construction and cache key)."""
+
+    counts: Select
+    page: Select
+
+
+@cache
+def _inbox_sql(patient_side: bool) -> _InboxSql:
+    viewer_id = bindparam("viewer_id")
+    if patient_side:
+        where = [Conversation.patient_id == viewer_id]
+        unread_column = Conversation.patient_unread
+    else:
+        patient = User.__table__.alias("patient")
+        blocked = exists().where(CareRelation.patient_id == Conversation.patient_id,
+                                 CareRelation.professional_id == viewer_id,
+                                 CareRelation.blocked.is_(True))
+        open_space = exists().where(patient.c.id == Conversation.patient_id,
+                                    patient.c.enabled.is_(True),
+                                    patient.c.wrapped_key.is_not(None))
+        where = [Conversation.professional_id == viewer_id, ~blocked, open_space]
+        unread_column = Conversation.professional_unread
+    return _InboxSql(
+        counts=select(func.count(), func.coalesce(func.sum(unread_column), 0))
+        .select_from(Conversation).where(*where),
+        page=select(Conversation).where(*where)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
           page: int = 1) -> InboxPage:
     """The person's conversations, the most recent message first, a page at a time. Only
     the page's subjects are opened. A professional does not see conversations with a
     patient who blocked them or whose space is closed."""
-    if viewer.role == Role.PATIENT:
-        where = [Conversation.patient_id == viewer.id]
-        unread_column = Conversation.patient_unread
-    else:
-        patient = User.__table__.alias("patient")
-        blocked = exists().where(CareRelation.patient_id == Conversation.patient_id,
-                                 CareRelation.professional_id == viewer.id,
-                                 CareRelation.blocked.is_(True))
-        open_space = exists().where(patient.c.id == Conversation.patient_id,
-                                    patient.c.enabled.is_(True),
-                                    patient.c.wrapped_key.is_not(None))
-        where = [Conversation.professional_id == viewer.id, ~blocked, open_space]
-        unread_column = Conversation.professional_unread
-    total, unread = read_rows(session, select(func.count(), func.coalesce(
-        func.sum(unread_column), 0)).select_from(Conversation).where(*where)).one()
+    sql = _inbox_sql(viewer.role == Role.PATIENT)
+    total, unread = read_rows(session, sql.counts, {"viewer_id": viewer.id}).one()
     pages = max(1, -(-total // INBOX_PAGE))
     page = min(max(page, 1), pages)
-    rows = session.scalars(select(Conversation).where(*where).order_by(
-        Conversation.last_message_at.desc(), Conversation.id.desc())
-        .offset((page - 1) * INBOX_PAGE).limit(INBOX_PAGE)).all()
+    rows = session.scalars(sql.page, {"viewer_id": viewer.id, "limit": INBOX_PAGE,
+                                      "offset": (page - 1) * INBOX_PAGE}).all()
     people = _people(session, {row.patient_id for row in rows}
                      | {row.professional_id for row in rows})
     keys: dict[str, bytes] = {}
@@ -301,9 +321,12 @@ def unread_statement(patient_id):
             .where(Conversation.patient_id == patient_id))
 
 
+_PEOPLE = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def _people(session: Session, ids: set[str]) -> dict[str, User]:
     return {user.id: user for user in session.scalars(
-        select(User).where(User.id.in_(ids)))} if ids else {}
+        _PEOPLE, {"ids": sorted(ids)})} if ids else {}
 
 
 def messages(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,

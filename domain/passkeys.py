@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from webauthn import (
     base64url_to_bytes,
@@ -67,10 +67,13 @@ class Ceremony:
     challenge: bytes
 
 
+_OF = (select(Passkey).where(Passkey.user_id == bindparam("user_id"))
+       .order_by(Passkey.created_at.desc()))
+
+
 def of(session: Session, user: User) -> list[Passkey]:
     """The account's passkeys, newest first."""
-    return list(session.scalars(select(Passkey).where(Passkey.user_id == user.id)
-                                .order_by(Passkey.created_at.desc())))
+    return list(session.scalars(_OF, {"user_id": user.id}))
 
 
 def registration_options(session: Session, user: User, rp: RelyingParty) -> Ceremony:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from domain import accounts, audit, auth, sign_in
@@ -54,10 +54,13 @@ def issue(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor 
     return [display(code) for code in codes]
 
 
+_REMAINING = select(func.count()).select_from(RecoveryCode).where(
+    RecoveryCode.user_id == bindparam("user_id"), RecoveryCode.used_at.is_(None))
+
+
 def remaining(session: Session, user: User) -> int:
     """How many of the account's codes are still unused."""
-    return session.scalar(select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return session.scalar(_REMAINING, {"user_id": user.id}) or 0
 
 
 def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,

@@ -75,13 +75,19 @@ def spaces_for(session: Session, holder: User, today: date) -> list[Space]:
     return spaces
 
 
+# Built once (every page of a represented space asks); the holder and the space are
+# parameters.
+_ACTING_FOR = (select(Representation, User)
+               .join(User, User.id == Representation.represented_id)
+               .where(Representation.representative_id == bindparam("holder_id"),
+                      Representation.represented_id == bindparam("space_id")))
+
+
 def acting_for(session: Session, holder: User, space_id: str, today: date) -> Space:
     """The space `space_id` if `holder` may act in it today; NotAllowed otherwise (for an
     id that does not exist too, so an id reveals nothing)."""
-    found = session.execute(
-        select(Representation, User).join(User, User.id == Representation.represented_id)
-        .where(Representation.representative_id == holder.id,
-               Representation.represented_id == (space_id or "")[:32])).first()
+    found = session.execute(_ACTING_FOR, {"holder_id": holder.id,
+                                          "space_id": (space_id or "")[:32]}).first()
     if found is None or not in_force(found[0], found[1], today):
         raise NotAllowed("no representation in force")
     return Space(found[1], RepresentationKind(found[0].relationship))

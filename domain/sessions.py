@@ -123,10 +123,13 @@ def destroy(session: Session, record: WebSession) -> None:
     session.expunge(record)
 
 
+_FOR_USER = (select(WebSession).where(WebSession.user_id == bindparam("user_id"))
+             .order_by(WebSession.last_seen.desc()))
+
+
 def for_user(session: Session, user_id: str) -> list[WebSession]:
     """The user's sessions, most recently active first."""
-    return list(session.execute(select(WebSession).where(WebSession.user_id == user_id)
-                                .order_by(WebSession.last_seen.desc())).scalars())
+    return list(session.scalars(_FOR_USER, {"user_id": user_id}))
 
 
 def end_for_user(session: Session, user_id: str, public_id: str) -> WebSession | None:

@@ -15,9 +15,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, intake, policy
@@ -304,6 +305,34 @@ class Page:
     counts: dict[Category, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _ListSql:
+    """The statements of a documents page, built once per shape: the patient, the category,
+    the page's bounds and the ids found are parameters (a statement built per request
+    costs its construction and its cache key, 90 µs for the list's two)."""
+
+    counts: Select
+    page: Select
+    search: Select
+    by_ids: Select
+
+
+@cache
+def _list_sql(representative: bool, by_category: bool) -> _ListSql:
+    mine = (Document.patient_id == bindparam("patient_id"),
+            *((Document.secret_from_representatives.is_(False),) if representative else ()))
+    base = select(Document).where(*mine)
+    if by_category:
+        base = base.where(Document.category == bindparam("category"))
+    ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
+    return _ListSql(
+        counts=select(Document.category, func.count()).where(*mine)
+        .group_by(Document.category),
+        page=ordered.offset(bindparam("offset")).limit(bindparam("limit")),
+        search=ordered.with_only_columns(Document.id, Document.title_sealed),
+        by_ids=select(Document).where(Document.id.in_(bindparam("ids", expanding=True))))
+
+
 def documents_page(session: Session, keyring: Keyring, patient: User, *,
                    category: Category | None = None, query: str = "", page: int = 1,
                    per_page: int = PER_PAGE, representative: bool = False) -> Page:
@@ -311,34 +340,28 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     words of the title. Titles are sealed, so a search opens them (one AES-GCM each).
     For someone acting for the patient, the minor's secret documents are not there at all
     (nor in the counts or the search)."""
-    mine = (Document.patient_id == patient.id,
-            *((Document.secret_from_representatives.is_(False),) if representative else ()))
-    base = select(Document).where(*mine)
-    counts = dict(read_rows(session,
-        select(Document.category, func.count()).where(*mine)
-        .group_by(Document.category)).all())
-    if category is not None:
-        base = base.where(Document.category == category)
-    ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
+    sql = _list_sql(representative, category is not None)
+    mine = {"patient_id": patient.id, "category": category}
+    counts = dict(read_rows(session, sql.counts, mine).all())
     words = [word for word in (query or "").casefold().split() if word][:10]
     key = patient_key(keyring, patient)  # unwrapped once per request, not per document
     if not words:
         total = sum(counts.values()) if category is None else counts.get(category, 0)
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
-        rows = session.execute(ordered.offset((page - 1) * per_page).limit(per_page)).scalars()
+        rows = session.scalars(sql.page, {**mine, "offset": (page - 1) * per_page,
+                                          "limit": per_page})
         return Page([DocumentView(row, title_of(key, row)) for row in rows], total, page, pages,
                     per_page, counts)
     # Titles are sealed: the search opens them, reading only the columns it needs.
-    hits = [document_id for document_id, title_sealed in read_rows(
-        session, ordered.with_only_columns(Document.id, Document.title_sealed))
-        if all(word in open_sealed(key, title_sealed, _associated(document_id, "title")).decode()
-               .casefold() for word in words)]
+    hits = [document_id for document_id, title_sealed in read_rows(session, sql.search, mine)
+            if all(word in open_sealed(key, title_sealed, _associated(document_id, "title"))
+                   .decode().casefold() for word in words)]
     pages = max(1, math.ceil(len(hits) / per_page))
     page = min(max(page, 1), pages)
     shown = hits[(page - 1) * per_page:page * per_page]
-    by_id = {row.id: row for row in session.execute(
-        select(Document).where(Document.id.in_(shown))).scalars()} if shown else {}
+    by_id = {row.id: row for row in session.scalars(sql.by_ids, {"ids": shown})} if (
+        shown) else {}
     return Page([DocumentView(by_id[document_id], title_of(key, by_id[document_id]))
                  for document_id in shown], len(hits), page, pages, per_page, counts)
 
