@@ -9,7 +9,7 @@ from babel import dates, numbers
 from flask import Flask, current_app, g, has_app_context, request
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 LANG_COOKIE = "carnet_lang"
@@ -134,6 +134,11 @@ def lazy_gettext(string: str, **variables) -> LazyString:
     return LazyString(gettext, string, **variables)
 
 
+# Jinja hands a function that asks for the whole context (pass_context) a context of its
+# own, made anew on every call inside a loop or a block that sets variables (a profile page
+# made sixteen); these ask only for the evaluation context, which says whether the template
+# escapes, and that costs nothing.
+
 def _template_gettext_for(translations):
     """What Jinja's newstyle gettext returns, through one catalogue: the translation, as
     markup when the template escapes (translations are the project's own text; the values
@@ -141,28 +146,52 @@ def _template_gettext_for(translations):
     has one: {% trans %} doubles a literal one, which formatting turns back into one."""
     ugettext = translations.ugettext
 
-    @pass_context
-    def template_gettext(context, string: str, **variables) -> str:
+    @pass_eval_context
+    def template_gettext(eval_ctx, string: str, **variables) -> str:
         text = ugettext(string)
-        if context.eval_ctx.autoescape:
+        if eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - the catalogue's own text, as Jinja does
         return text % variables if variables or "%" in text else text
 
     return template_gettext
 
 
-@pass_context
-def _template_gettext(context, string: str, **variables) -> str:
+def _template_ngettext_for(translations):
+    """Jinja's newstyle ngettext ({% trans count=… %}…{% pluralize %}), through one
+    catalogue: `num` is among the values, and the text is always formatted, as there."""
+    ungettext = translations.ungettext
+
+    @pass_eval_context
+    def template_ngettext(eval_ctx, singular: str, plural: str, num: int,
+                          **variables) -> str:
+        variables.setdefault("num", num)
+        text = ungettext(singular, plural, num)
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - the catalogue's own text, as Jinja does
+        return text % variables
+
+    return template_ngettext
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, **variables) -> str:
     """The same, through the request's catalogue, for a template rendered without
     render_template's context (its own is given per render, below)."""
-    return _template_gettext_for(_translations())(context, string, **variables)
+    return _template_gettext_for(_translations())(eval_ctx, string, **variables)
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
+    return _template_ngettext_for(_translations())(eval_ctx, singular, plural, num,
+                                                   **variables)
 
 
 def _gettext_context() -> dict:
-    """Per render: `_` and {% trans %} bound to the request's catalogue (one lookup per
-    page instead of one per string)."""
-    bound = _template_gettext_for(_translations())
-    return {"_": bound, "gettext": bound}
+    """Per render: `_`, {% trans %} and its plural forms bound to the request's catalogue
+    (one lookup per page instead of one per string)."""
+    translations = _translations()
+    bound = _template_gettext_for(translations)
+    return {"_": bound, "gettext": bound, "ngettext": _template_ngettext_for(translations)}
 
 
 def _fresh_language() -> None:
@@ -190,9 +219,10 @@ def init_app(app: Flask) -> None:
     )
     # `_()` and {% trans %} are the most frequent calls of a page (fifty on the help
     # page): one function instead of Jinja's two nested context calls, same result. The
-    # call above stays for ngettext and for newstyle, which changes how {% trans %} is
-    # compiled; its gettext is the one replaced here.
-    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext)
+    # call above stays for newstyle, which changes how {% trans %} is compiled; its
+    # gettext and ngettext are the ones replaced here.
+    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext,
+                                 ngettext=_template_ngettext)
     app.context_processor(_gettext_context)
     app.jinja_env.filters.update(
         number=format_decimal,  # 5 000 in French, 5,000 in English

@@ -20,13 +20,21 @@ def test_a_request_never_inherits_the_previous_requests_language(app):
 
 def test_template_words_are_what_jinja_newstyle_gettext_gives(app):
     """web/i18n.py's one-call `_` and {% trans %}: escaped values, literal percent signs,
-    plain text, in both languages."""
+    plain text, plural forms, in both languages."""
     cases = {
         "{{ _('Aide') }}": ("Aide", "Help"),
         "{{ _('Espace de %(name)s', name='<b>Léo</b>') }}":
             ("Espace de &lt;b&gt;Léo&lt;/b&gt;", "&lt;b&gt;Léo&lt;/b&gt;'s space"),
         "{% trans %}100 % remboursé{% endtrans %}": ("100 % remboursé", "100 % remboursé"),
         "{% trans n=3 %}{{ n }} % de {{ n }}{% endtrans %}": ("3 % de 3", "3 % de 3"),
+        # Plural forms, and words inside a loop and a block that sets a variable (where
+        # Jinja would give a function asking for the context one made for it).
+        "{% for count in (1, 2) %}{% trans %}{{ count }} message non lu{% pluralize %}"
+        "{{ count }} messages non lus{% endtrans %};{% endfor %}":
+            ("1 message non lu;2 messages non lus;", "1 unread message;2 unread messages;"),
+        "{% for name in ('<i>Léa</i>',) %}{% set shown = name %}"
+        "{{ _('Espace de %(name)s', name=shown) }}{% endfor %}":
+            ("Espace de &lt;i&gt;Léa&lt;/i&gt;", "&lt;i&gt;Léa&lt;/i&gt;'s space"),
     }
     for language, column in (("fr", 0), ("en", 1)):
         with app.test_request_context("/", headers={"Cookie": f"carnet_lang={language}"}):
