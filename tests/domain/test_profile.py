@@ -164,6 +164,37 @@ def test_add_load_update_and_delete(app, demo_users):
         assert "profile.entry_edit" in actions and "profile.entry_delete" in actions
 
 
+def test_loading_every_section_or_some_gives_the_same_views(app, demo_users):
+    """Asked for every section, load() reads without a list of sections; the views are
+    the ones asked for the same sections one list at a time, and a row of a section the
+    code no longer has (an old one) is passed over either way."""
+    with app.app_context():
+        patient, stranger, _doctor = _people()
+        _add(patient, "treatments", form={"name": "Lévothyrox", "since_year": "2019"})
+        _add(patient, "allergies")
+        _add(stranger, "treatments", form={"name": "Pas à moi"})
+        retired = profile.add_entry(db.session, keys.ring, patient, profile.BY_KEY["allergies"],
+                                    _values(profile.BY_KEY["allergies"]), author=patient,
+                                    actor=ACTOR)
+        retired.section = "retired_section"
+        db.session.commit()
+
+        def shown(views):
+            return {key: (view.count, view.updated_at, [item.values for item in view.entries])
+                    for key, view in views.items()}
+
+        for first in (None, 2):
+            every = profile.load(db.session, keys.ring, patient, first=first)
+            assert set(every) == {section.key for section in profile.SECTIONS}
+            one_by_one = {}
+            for section in profile.SECTIONS:
+                one_by_one |= profile.load(db.session, keys.ring, patient, (section,),
+                                           first=first)
+            assert shown(every) == shown(one_by_one)
+            assert every["treatments"].count == 1 and every["allergies"].count == 1
+        db.session.rollback()
+
+
 @pytest.mark.parametrize(("section_key", "limit"), [
     ("blood_group", 1), ("emergency_contacts", 3), ("trusted_person", 1), ("directives", 1)])
 def test_a_section_holds_no_more_than_its_limit(app, demo_users, section_key, limit):
