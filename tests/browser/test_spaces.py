@@ -38,6 +38,21 @@ def test_switch_to_the_childs_space_and_back_with_the_keyboard(browsing, js):
             page.locator("main nav a", has_text=label).first.click()
         assert page.title().startswith("Léo – "), (label, page.title())
         assert page.locator(".banner--represented").count() == 1, label
+    # A part of the page swapped in (the next month, with JavaScript) brings a title that
+    # keeps his first name too.
+    page.goto(re.search(r"/espace/[0-9a-f]{32}", page.url)[0] + "/agenda/mois")
+    following = page.locator("a", has_text="Mois suivant")
+    if js:
+        with page.expect_response(lambda response: "/agenda/mois/" in response.url and
+                                  response.request.headers.get("hx-request") == "true"):
+            following.click()
+        support.wait_until(page, "() => document.activeElement && "
+                                 "document.activeElement.id === 'month-title'")
+    else:
+        with page.expect_navigation():
+            following.click()
+    heading = page.locator("#month-title").inner_text()
+    assert page.title().startswith(f"Léo – {heading} – "), page.title()
     support.tab_until(page, lambda found: found["text"] == "Revenir à mon espace")
     with page.expect_navigation():
         page.keyboard.press("Enter")
