@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
+from domain.people import by_id as accounts_by_id
 
 MINE = "mine"
 PROFESSIONALS = "professionals"
@@ -104,14 +105,10 @@ def cursor(value: str | None) -> int | None:
     return number if 1 <= number <= SEQ_MAX else None
 
 
-_PEOPLE = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
-
-
 def _rows(session: Session, events: list[AuditEvent]) -> list[Row]:
     ids = {event.actor_id for event in events if event.actor_id}
-    people = {person.id: person for person in session.scalars(
-        _PEOPLE, {"ids": sorted(ids)})} if ids else {}
-    return [Row(event, people.get(event.actor_id)) for event in events]
+    found = accounts_by_id(session, ids)
+    return [Row(event, found.get(event.actor_id)) for event in events]
 
 
 def page(session: Session, patient: User, filters: Filters, before: int | None = None,

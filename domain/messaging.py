@@ -38,6 +38,7 @@ from domain.models import (
     User,
 )
 from domain.models.base import new_id, utcnow
+from domain.people import by_id as accounts_by_id
 from domain.policy import MessageAction
 from domain.storage import BlobStore
 
@@ -294,7 +295,7 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
     page = min(max(page, 1), pages)
     rows = session.scalars(sql.page, {"viewer_id": viewer.id, "limit": INBOX_PAGE,
                                       "offset": (page - 1) * INBOX_PAGE}).all()
-    people = _people(session, {row.patient_id for row in rows}
+    people = accounts_by_id(session, {row.patient_id for row in rows}
                      | {row.professional_id for row in rows})
     keys: dict[str, bytes] = {}
     items = []
@@ -319,14 +320,6 @@ def unread_statement(patient_id):
     the dashboard's news count them."""
     return (select(func.coalesce(func.sum(Conversation.patient_unread), 0))
             .where(Conversation.patient_id == patient_id))
-
-
-_PEOPLE = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
-
-
-def _people(session: Session, ids: set[str]) -> dict[str, User]:
-    return {user.id: user for user in session.scalars(
-        _PEOPLE, {"ids": sorted(ids)})} if ids else {}
 
 
 def messages(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
@@ -356,7 +349,7 @@ def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conve
         files.setdefault(attachment.message_id, []).append(AttachmentView(
             attachment, _open(key, "message_attachments.file_name", attachment.id,
                               attachment.file_name_sealed)))
-    senders = _people(session, {row.sender_id for row in rows if row.sender_id})
+    senders = accounts_by_id(session, {row.sender_id for row in rows if row.sender_id})
     result = []
     for row in rows:
         other_read = (conversation.professional_read_at

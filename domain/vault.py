@@ -47,6 +47,7 @@ from domain.models import (
     User,
 )
 from domain.models.base import new_id, utcnow
+from domain.people import by_id as accounts_by_id
 from domain.storage import BlobStore
 
 TITLE_MAX = 200
@@ -307,14 +308,13 @@ class Page:
 
 @dataclass(frozen=True)
 class _ListSql:
-    """The statements of a documents page, built once per shape: the patient, the category,
-    the page's bounds and the ids found are parameters (a statement built per request
+    """The statements of a documents page, built once per shape: the patient, the category
+    and the page's bounds are parameters (a statement built per request
     costs its construction and its cache key, 90 µs for the list's two)."""
 
     counts: Select
     page: Select
     search: Select
-    by_ids: Select
 
 
 @cache
@@ -329,8 +329,10 @@ def _list_sql(representative: bool, by_category: bool) -> _ListSql:
         counts=select(Document.category, func.count()).where(*mine)
         .group_by(Document.category),
         page=ordered.offset(bindparam("offset")).limit(bindparam("limit")),
-        search=ordered.with_only_columns(Document.id, Document.title_sealed),
-        by_ids=select(Document).where(Document.id.in_(bindparam("ids", expanding=True))))
+        search=ordered.with_only_columns(Document.id, Document.title_sealed))
+
+
+_BY_IDS = select(Document).where(Document.id.in_(bindparam("ids", expanding=True)))
 
 
 def documents_page(session: Session, keyring: Keyring, patient: User, *,
@@ -360,7 +362,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     pages = max(1, math.ceil(len(hits) / per_page))
     page = min(max(page, 1), pages)
     shown = hits[(page - 1) * per_page:page * per_page]
-    by_id = {row.id: row for row in session.scalars(sql.by_ids, {"ids": shown})} if (
+    by_id = {row.id: row for row in session.scalars(_BY_IDS, {"ids": shown})} if (
         shown) else {}
     return Page([DocumentView(by_id[document_id], title_of(key, by_id[document_id]))
                  for document_id in shown], len(hits), page, pages, per_page, counts)
@@ -413,8 +415,7 @@ def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
 def authors(session: Session, documents: list[Document]) -> dict[str, User]:
     """The accounts that deposited these documents (one query), to name them."""
     ids = {document.author_id for document in documents if document.author_id}
-    return {user.id: user for user in session.scalars(
-        select(User).where(User.id.in_(ids)))} if ids else {}
+    return accounts_by_id(session, ids)
 
 
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
