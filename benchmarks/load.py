@@ -232,7 +232,17 @@ def close(slot: dict) -> None:
     slot["reader"] = slot["writer"] = None
 
 
-async def run_target(slots: list[dict], port: int, path: str, cookie: str | None) -> dict:
+async def run_target(port: int, path: str, cookie: str | None,
+                     slots: list[dict] | None = None) -> dict:
+    """CONNECTIONS connections' requests to `path` for WARMUP_S + MEASURE_S: on `slots`
+    (a round's connections, left open), or on connections of its own, closed after."""
+    if slots is None:
+        own = [{} for _ in range(CONNECTIONS)]
+        try:
+            return await run_target(port, path, cookie, own)
+        finally:
+            for slot in own:
+                close(slot)
     request = (f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: carnet-bench\r\n"
                "Accept: text/html\r\nAccept-Encoding: br, gzip\r\n"
                + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n").encode("latin-1")
@@ -250,7 +260,7 @@ async def measure(slots: list[dict], port: int, path: str, cookie: str | None,
                   master_pid: int) -> dict:
     cpu_client, cpu_server = time.process_time(), server_cpu_seconds(master_pid)
     wall = time.perf_counter()
-    result = await run_target(slots, port, path, cookie)
+    result = await run_target(port, path, cookie, slots)
     wall = time.perf_counter() - wall
     result["client_cpu"] = (time.process_time() - cpu_client) / wall
     after = server_cpu_seconds(master_pid)
