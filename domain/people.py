@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain import representation
-from domain.models import Representation, User
+from domain.models import AccountRow, Representation, User
 
 _BY_ID = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 
@@ -15,6 +15,15 @@ def by_id(session: Session, ids) -> dict[str, User]:
     """These accounts, by id, in one query built once (none for no id)."""
     ids = sorted(set(ids))
     return {user.id: user for user in session.scalars(_BY_ID, {"ids": ids})} if ids else {}
+
+
+def known_or_get(session: Session, user_id: str | None, known: User | AccountRow | None,
+                 ) -> User | AccountRow | None:
+    """The account `user_id`: `known`, a person the caller already holds (the viewer, whose
+    row came with the session, read-only), when it is that one; else the ORM row."""
+    if known is not None and known.id == user_id:
+        return known
+    return session.get(User, user_id) if user_id else None
 
 
 def represented_by(session: Session, representative_id: str) -> list[tuple[User, str]]:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, delete, exists, or_, select
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit
 from domain.crypto import Keyring, token_hash
-from domain.models import EmergencyAccess, Representation, User, WebSession
+from domain.db import Prepared
+from domain.models import AccountRow, EmergencyAccess, Representation, User, WebSession
 from domain.models.base import UTCDateTime, utcnow
 
 TOKEN_BYTES = 32
@@ -43,11 +44,11 @@ class Lifetimes:
     assisted_idle: timedelta = timedelta(minutes=5)
     absolute: timedelta = timedelta(hours=12)
 
-    def idle_for(self, record: WebSession) -> timedelta:
+    def idle_for(self, record: Record | WebSession) -> timedelta:
         return self.assisted_idle if record.assisted_by_id else self.idle
 
 
-def expires_at(record: WebSession, lifetimes: Lifetimes) -> datetime:
+def expires_at(record: Record | WebSession, lifetimes: Lifetimes) -> datetime:
     """When the session ends if nothing happens: idle deadline or absolute deadline."""
     return min(record.last_seen + lifetimes.idle_for(record),
                record.created_at + lifetimes.absolute)
@@ -68,59 +69,98 @@ def create(session: Session, data: dict, *, user_id: str | None = None,
     return token, record
 
 
-# Built once (every request of a signed-in person runs it); the token's hash and the time
-# are parameters. Whether the account represents anyone, and whether it has an emergency
-# access running, come along: most people have neither, and their pages then never ask
-# for the spaces they could switch to, nor for the emergency banner's accesses.
+@dataclass(slots=True)
+class Record:
+    """A session's row as read for a request (`load`), with what came along with it: the
+    account, as a read-only row (domain.models.AccountRow), whether it represents anyone
+    and whether it has an emergency access running. Changes are written by the functions
+    below, one statement each; nothing here is an ORM object."""
+
+    id: str
+    user_id: str | None
+    assisted_by_id: str | None
+    data: str
+    created_at: datetime
+    last_seen: datetime
+    parked_at: datetime | None
+    account: AccountRow | None = None
+    # Most people neither represent anyone nor have an emergency access running: their pages
+    # then never ask for the spaces they could switch to, nor for the emergency banner's
+    # accesses. True means "maybe" (spaces_for() and running_for() decide, today).
+    represents: bool = False
+    in_emergency: bool = False
+
+
+# Built once (every request of a signed-in person runs it) and run on the driver's cursor
+# (domain.db.Prepared); the token's hash and the time are parameters.
 _NOW = bindparam("now", type_=UTCDateTime())
-_BY_TOKEN = (select(
-    WebSession, User,
+_RECORD = (WebSession.id, WebSession.user_id, WebSession.assisted_by_id, WebSession.data,
+           WebSession.created_at, WebSession.last_seen, WebSession.parked_at)
+_BY_TOKEN = Prepared(select(
+    *_RECORD, *(getattr(User, name) for name in AccountRow.COLUMNS),
     exists().where(Representation.representative_id == User.id,
                    Representation.ended_at.is_(None)),
     exists().where(EmergencyAccess.professional_id == User.id,
                    EmergencyAccess.started_at <= _NOW, EmergencyAccess.ends_at > _NOW))
+    .select_from(WebSession)
     .outerjoin(User, User.id == WebSession.user_id)
     .where(WebSession.token_hash == bindparam("token_hash")))
+_ID = bindparam("session_id")
+_DELETE = delete(WebSession).where(WebSession.id == _ID)
+_SEEN_AT = bindparam("seen_at", type_=UTCDateTime())
+_SAVE = (update(WebSession).where(WebSession.id == _ID)
+         .values(data=bindparam("new_data"), user_id=bindparam("whose"), last_seen=_SEEN_AT))
+_SEEN = update(WebSession).where(WebSession.id == _ID).values(last_seen=_SEEN_AT)
+_PARK = (update(WebSession).where(WebSession.id == _ID)
+         .values(parked_at=bindparam("parked", type_=UTCDateTime())))
 
 
 def load(session: Session, token: str, lifetimes: Lifetimes,
-         now: datetime | None = None) -> tuple[WebSession | None, Status]:
-    """Find the live session for a cookie token; expired ones are deleted on sight."""
+         now: datetime | None = None) -> tuple[Record | None, Status]:
+    """Find the live session for a cookie token, with its account, in one query; expired
+    ones are deleted on sight."""
     now = now or utcnow()
     if not token or len(token) > 100:
         return None, Status.UNKNOWN
-    # The account comes in the same query, so loading the signed-in user costs no second
-    # round trip (it is then in the session's identity map).
-    row = session.execute(_BY_TOKEN, {"token_hash": token_hash(token), "now": now}).first()
-    record = row[0] if row is not None else None
-    if record is None:
+    row = _BY_TOKEN.first(session, {"token_hash": token_hash(token), "now": now})
+    if row is None:
         return None, Status.UNKNOWN
-    record.account = row[1]  # a strong reference keeps it in the identity map for the request
-    record.represents = bool(row[2])  # someone, maybe (spaces_for() decides which, today)
-    record.in_emergency = bool(row[3])  # maybe (emergency.running_for() decides)
+    fields = len(_RECORD)
+    record = Record(*row[:fields], represents=bool(row[-2]), in_emergency=bool(row[-1]))
+    if record.user_id is not None:
+        record.account = AccountRow(row[fields:-2])
     if record.parked_at is not None:
         return None, Status.UNKNOWN  # a parked desk: only the adviser's secret resumes it
     if now >= record.created_at + lifetimes.absolute:
-        session.delete(record)
+        session.execute(_DELETE, {"session_id": record.id})
         return record, Status.ABSOLUTE_EXPIRED
     if now >= record.last_seen + lifetimes.idle_for(record):
-        session.delete(record)
+        session.execute(_DELETE, {"session_id": record.id})
         return record, Status.IDLE_EXPIRED
     return record, Status.ACTIVE
 
 
-def touch(record: WebSession, now: datetime | None = None) -> None:
-    """Note activity; written at most every few seconds to spare the database."""
+def save(session: Session, record: Record, *, data: str | None = None,
+         user_id: str | None = None, now: datetime | None = None) -> bool:
+    """Write the session's new data (and whose it is), if any, and note activity, written
+    at most every few seconds to spare the database. Whether anything was written."""
     now = now or utcnow()
-    if now - record.last_seen >= TOUCH_EVERY:
+    seen = now - record.last_seen >= TOUCH_EVERY
+    if data is None and not seen:
+        return False
+    if data is not None:
+        record.data, record.user_id = data, user_id
+    if seen:
         record.last_seen = now
+    session.execute(_SAVE, {"session_id": record.id, "new_data": record.data,
+                            "whose": record.user_id, "seen_at": record.last_seen})
+    return True
 
 
-def destroy(session: Session, record: WebSession) -> None:
-    """End a session: its row is deleted and the record forgotten by the ORM session."""
-    # A bulk delete: the row may already be gone (closing a space ends every session).
-    session.execute(delete(WebSession).where(WebSession.id == record.id))
-    session.expunge(record)
+def destroy(session: Session, record: Record | WebSession) -> None:
+    """End a session: its row is deleted (it may already be gone: closing a space ends
+    every session)."""
+    session.execute(_DELETE, {"session_id": record.id})
 
 
 _FOR_USER = (select(WebSession).where(WebSession.user_id == bindparam("user_id"))
@@ -154,16 +194,18 @@ def purge_expired(session: Session, lifetimes: Lifetimes, now: datetime | None =
     return result.rowcount or 0
 
 
-def park(record: WebSession, now: datetime | None = None) -> None:
+def park(session: Session, record: Record, now: datetime | None = None) -> None:
     """Set an adviser's desk session aside while a person uses the tablet: no cookie opens
     it (load() answers UNKNOWN) and it waits without idling out, within its absolute
     lifetime."""
     record.parked_at = now or utcnow()
+    session.execute(_PARK, {"session_id": record.id, "parked": record.parked_at})
 
 
-def extend(record: WebSession, now: datetime | None = None) -> None:
+def extend(session: Session, record: Record, now: datetime | None = None) -> None:
     """"Stay signed in": restart the idle countdown now (the absolute limit still holds)."""
     record.last_seen = now or utcnow()
+    session.execute(_SEEN, {"session_id": record.id, "seen_at": record.last_seen})
 
 
 def end_other(session: Session, keyring: Keyring, user_id: str, public_id: str, *,

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from domain import emergency, representation, vault
-from domain.models import Role, User
+from domain.models import Role
 from domain.models.base import utcnow
 from domain.policy import Area, needs_sign_in
 from extensions import db, login_manager
@@ -188,8 +188,13 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        user = db.session.get(User, user_id)
-        return user if user is not None and user.login and user.enabled else None
+        # The account came with the session's row, read-only (domain/sessions.py); a use
+        # case that changes it takes the ORM row (web.access.account()).
+        record = getattr(session, "record", None)
+        user = record.account if record is not None else None
+        if user is None or user.id != user_id:
+            return None
+        return user if user.login and user.enabled else None
 
     login_manager.session_protection = None
     login_manager.login_view = "auth.login"

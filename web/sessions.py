@@ -167,13 +167,10 @@ class ServerSessionInterface(SessionInterface):
         if record is None:
             self._issue(app, response, dict(session), user_id)
             return
-        if session.modified:
-            record.data = json.dumps(dict(session))
-            record.user_id = user_id
         # Activity keeps a session alive, a signed-in one or an anonymous flow's (an
         # activation in progress must not end 15 minutes after its first step).
-        sessions.touch(record)
-        if store.dirty:
+        if sessions.save(store, record, user_id=user_id,
+                         data=json.dumps(dict(session)) if session.modified else None):
             store.commit()
 
 

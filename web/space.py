@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from domain import representation
 from domain.errors import NotAllowed
-from domain.models import User
+from domain.models import AccountRow, User
 from domain.policy import Area
 from extensions import db, keys
 
@@ -81,11 +81,26 @@ def represented() -> representation.Space | None:
     return g.get("space")
 
 
-def owner() -> User:
+def owner() -> User | AccountRow:
     """Whose space this request is in: the represented person's, or the signed-in
-    person's own."""
+    person's own (read-only: owner_account() for a change)."""
     space = g.get("space")
     return space.person if space is not None else current_user
+
+
+def owner_account() -> User:
+    """Whose space this request is in, as the ORM row, for a use case that changes the
+    account (settings, the attending doctor, closing the space)."""
+    space = g.get("space")
+    return space.person if space is not None else account()
+
+
+def account() -> User:
+    """The signed-in person's ORM row, for a use case that changes the account. The person
+    of a request is otherwise the read-only row loaded with the session (AccountRow,
+    domain/sessions.py), which costs no ORM object on the pages that only read it."""
+    user = current_user._get_current_object()
+    return user if isinstance(user, User) else db.session.get(User, user.id)
 
 
 def init_app(app: Flask) -> None:

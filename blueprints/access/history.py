@@ -29,6 +29,7 @@ from web.labels.access import (
 )
 from web.render import redirect_to, render_page
 from web.space import owner as space_owner
+from web.space import owner_account
 
 patient = allow(Area.PATIENT_SPACE)
 EMERGENCY_FORM = Form(Field("samu", "yes"), Field("others", "yes"), Field("hidden", "yes"))
@@ -136,7 +137,7 @@ def history_csv():
 def emergency_settings():
     if request.method == "POST":
         answers = EMERGENCY_FORM.read().values
-        emergency.update_settings(db.session, keys.ring, space_owner(), samu=answers["samu"],
+        emergency.update_settings(db.session, keys.ring, owner_account(), samu=answers["samu"],
                                   others=answers["others"], hidden=answers["hidden"],
                                   actor=actor())
         db.session.commit()

@@ -16,6 +16,7 @@ from web.labels.documents import CATEGORY_LABELS
 from web.labels.profile import SECTION_TITLES
 from web.render import redirect_to, render_page
 from web.space import owner as space_owner
+from web.space import owner_account
 
 patient = allow(Area.PATIENT_SPACE)
 # The buttons of the overview: hidden inputs only, so nothing to tell a person; anything
@@ -93,7 +94,7 @@ def professional_block():
                            attending=space_owner().attending_doctor_id == professional.id,
                            professions=PROFESSION_NAMES)
     try:
-        outcome = care.set_blocked(db.session, keys.ring, space_owner(), professional,
+        outcome = care.set_blocked(db.session, keys.ring, owner_account(), professional,
                                    blocked, actor())
     except NotAllowed:
         abort(404)
@@ -126,7 +127,7 @@ def attending_set():
         if doctor is None:
             abort(404)
     try:
-        care.set_attending(db.session, keys.ring, space_owner(), doctor, actor())
+        care.set_attending(db.session, keys.ring, owner_account(), doctor, actor())
     except NotAllowed:
         flash(_("Seul un médecin que vous n’avez pas bloqué peut être votre médecin "
                 "traitant."), "error")

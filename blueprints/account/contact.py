@@ -27,6 +27,7 @@ from web.outgoing import (
 )
 from web.reauth import wait_message, wrong_password_message
 from web.render import redirect_to, render_page
+from web.space import account
 
 PENDING = "contact_change"  # sealed: the kind, the new value, the code's hash
 PASSWORD = Field("password", "password", required=True, max_length=PASSWORD_MAX_LENGTH)
@@ -57,7 +58,7 @@ def _sends_key() -> str:
                       methods=["POST"])
 @limiter.limit("5 per hour", key_func=_sends_key, methods=["POST"])
 def contact():
-    user = current_user._get_current_object()
+    user = account()
     kind = request.form.get("kind") if request.method == "POST" else None
     errors, typed = [], {name: form.blank() for name, form in FORMS.items()}
     if kind in FORMS:
@@ -98,7 +99,7 @@ def contact_confirm():
     pending = sealed_session.get(PENDING)
     if pending is None:
         return redirect_to(url_for("account.contact"))
-    user = current_user._get_current_object()
+    user = account()
     typed, errors = CODE_FORM.blank(), []
     if request.method == "POST":
         filled = CODE_FORM.read()

@@ -4,7 +4,6 @@ them (domain/passkeys.py)."""
 import json
 
 from flask import abort, current_app, flash, request, session, url_for
-from flask_login import current_user
 
 from blueprints.account import bp
 from blueprints.account.password import SMS_CHALLENGE
@@ -24,6 +23,7 @@ from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_passkey_added, notify_second_factor_lockout
 from web.reauth import kept_sms_code, wait_message, wrong_password_message
 from web.render import redirect_to, render_page
+from web.space import account
 
 REGISTER = "register"
 ADD_FORM = Form(
@@ -37,7 +37,7 @@ ADD_FORM = Form(
 
 
 def _page(status=200, **context):
-    user = current_user._get_current_object()
+    user = account()
     for name, default in (("typed", ADD_FORM.blank()), ("errors", []), ("has_errors", False),
                           ("ready", None), ("name", None)):
         context.setdefault(name, default)
@@ -75,7 +75,7 @@ def passkey_list():
 
 def _begin(values: dict, rp):
     """Check the password and the code; the errors, or the ceremony to start."""
-    user = current_user._get_current_object()
+    user = account()
     sms = kept_sms_code(SMS_CHALLENGE)
     try:
         ceremony = passkeys.begin_registration(
@@ -109,7 +109,7 @@ def passkey_register():
     kept = glue.take(REGISTER)
     if rp is None or kept is None or assisted_session.assisted():
         return glue.answer(400, error=_("Le délai est passé : recommencez l’ajout de la clé."))
-    user = current_user._get_current_object()
+    user = account()
     try:
         passkeys.register(db.session, keys.ring, user,
                           credential=request.get_data(as_text=True),
@@ -129,7 +129,7 @@ def passkey_register():
 @allow(Area.ACCOUNT)
 def passkey_remove(passkey_id: str):
     """Remove one of my passkeys; someone else's id answers 404."""
-    if not passkeys.remove(db.session, keys.ring, current_user._get_current_object(),
+    if not passkeys.remove(db.session, keys.ring, account(),
                            passkey_id, actor=actor()):
         abort(404)
     db.session.commit()

@@ -20,6 +20,7 @@ from web.i18n import lazy_gettext as _l
 from web.outgoing import notify_password_changed, notify_second_factor_lockout
 from web.reauth import kept_sms_code, send_sms_code, wait_message, wrong_password_message
 from web.render import redirect_to, render_page
+from web.space import account
 
 SMS_CHALLENGE = "change_password_sms"
 CHANGE_FORM = Form(
@@ -41,7 +42,7 @@ def _user_key() -> str:
 @limiter.shared_limit(_account_limit, sign_in.LIMIT_SCOPE, key_func=_password_key,
                       methods=["POST"])
 def change_password():
-    user = current_user._get_current_object()
+    user = account()
     typed, errors, problems = CHANGE_FORM.blank(), [], None
     if request.method == "POST":
         filled = CHANGE_FORM.read(personal=accounts.personal_words(user))
@@ -96,7 +97,7 @@ def _change(user, values: dict) -> list[tuple[str, str]]:
 def change_password_sms():
     """Send a code by SMS to confirm a change (accounts whose second factor is SMS): of the
     password, or (`retour`) adding a passkey, a new phone, new recovery codes."""
-    user = current_user._get_current_object()
+    user = account()
     if user.second_factor == SecondFactor.SMS:
         send_sms_code(user, SMS_CHALLENGE)
         db.session.commit()

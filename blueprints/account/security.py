@@ -4,7 +4,6 @@ or a letter's code: the phone is gone); the person is told by e-mail."""
 
 
 from flask import current_app, flash, request, session, url_for
-from flask_login import current_user
 
 from blueprints.account import bp
 from blueprints.account.password import SMS_CHALLENGE
@@ -28,6 +27,7 @@ from web.outgoing import (
 from web.reauth import kept_sms_code, wait_message, wrong_password_message
 from web.render import redirect_to, render_page
 from web.sessions import FACTOR_LOST
+from web.space import account
 from web.totp import new_secret, provisioning_qr, provisioning_uri
 
 NEW_SECRET = "new_totp_secret"  # noqa: S105 - a session key; the secret is sealed
@@ -87,7 +87,7 @@ def _common() -> dict:
                       methods=["POST"])
 def second_factor():
     """Add a new phone's authenticator app (after a lost phone, or to change phones)."""
-    user = current_user._get_current_object()
+    user = account()
     secret = sealed_session.get(NEW_SECRET)
     if secret is None:
         secret = new_secret()
@@ -126,7 +126,7 @@ def second_factor():
                       methods=["POST"])
 def recovery_codes():
     """How many recovery codes are left; new ones (shown on this answer only)."""
-    user = current_user._get_current_object()
+    user = account()
     form = RENEW_FORMS[bool(session.get(FACTOR_LOST))]
     typed, errors, codes = form.blank(), [], []
     if request.method == "POST":

@@ -28,8 +28,8 @@ from web.i18n import lazy_gettext as _l
 from web.labels import export as export_labels
 from web.reauth import password_error
 from web.render import redirect_to, render_page, swap_or_see_other
+from web.space import account, owner_account, represented
 from web.space import owner as space_owner
-from web.space import represented
 
 # Closing the space: what becomes of the data, that the person understood, and their
 # password (checked like at sign-in: same waits, same audit).
@@ -50,7 +50,7 @@ def _list_context(message: str | None = None) -> dict:
              "last_seen": r.last_seen, "device": describe_device(r.user_agent),
              "assisted": r.assisted_by_id is not None} for r in records]
     return {"rows": rows, "message": message,
-            "letter": factor_reset.pending(db.session, current_user._get_current_object())}
+            "letter": factor_reset.pending(db.session, account())}
 
 
 @bp.get("/mon-compte/sessions")
@@ -81,7 +81,7 @@ def session_end(session_id: str):
 @allow(Area.ACCOUNT)
 def letter_cancel():
     """Cancel a letter asked for to change phones: someone else knew the password."""
-    if factor_reset.cancel(db.session, keys.ring, current_user._get_current_object(),
+    if factor_reset.cancel(db.session, keys.ring, account(),
                            actor=actor()):
         flash(_("Le courrier est annulé : son code ne fonctionnera pas. Changez aussi votre mot "
                 "de passe, que quelqu’un d’autre connaît."), "success")
@@ -106,7 +106,7 @@ def _password_key() -> str:
 
 def _password_error(password: str) -> tuple[str, str] | None:
     """Check the re-entered password like the sign-in page does (same waits, same audit)."""
-    return password_error(current_user._get_current_object(), password, auth.CLOSE_SPACE)
+    return password_error(account(), password, auth.CLOSE_SPACE)
 
 
 @bp.route("/mon-compte/fermer", methods=["GET", "POST"])
@@ -126,7 +126,7 @@ def close():
                 errors.append(password_error)
         if not errors:
             try:
-                closing.close_space(db.session, keys.ring, space_owner(),
+                closing.close_space(db.session, keys.ring, owner_account(),
                                     delete_now=filled.values["retention"] == "delete",
                                     now=utcnow(), actor=actor())
             except NotAllowed:

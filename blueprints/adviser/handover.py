@@ -88,7 +88,7 @@ def finish():
 def extend():
     """"Rester" in the idle warning of an assisted session, signed in or not."""
     _running_or_404()
-    sessions.extend(session.record)
+    sessions.extend(db.session, session.record)
     db.session.commit()
     message = _("L’accompagnement continue.")
     return swap_or_see_other(

@@ -28,6 +28,7 @@ from web.labels import desk as labels
 from web.reauth import password_error
 from web.render import redirect_to, render_page
 from web.sessions import ACCOMPANIMENT, ASSISTED_BY
+from web.space import account
 
 desk = allow(Area.ADVISER_DESK)
 
@@ -71,7 +72,7 @@ def start():
     filled = START.read()
     if not filled.ok:
         return _desk_page(filled.errors, 422, filled.typed)
-    running = assist.start(db.session, keys.ring, current_user._get_current_object(),
+    running = assist.start(db.session, keys.ring, account(),
                            session.record, filled.values["purpose"], actor())
     db.session.commit()
     session.hand_over({ASSISTED_BY: current_user.id, ACCOMPANIMENT: running.id})
@@ -85,7 +86,7 @@ def outcome(accompaniment_id: str):
     if not filled.ok:
         return _desk_page(filled.errors, 422)
     try:
-        assist.record_outcome(db.session, keys.ring, current_user._get_current_object(),
+        assist.record_outcome(db.session, keys.ring, account(),
                               accompaniment_id, filled.values["outcome"], actor())
     except NotAllowed:
         abort(404)
@@ -104,13 +105,13 @@ def desk_pin():
         filled = PIN.read()
         errors = list(filled.errors)
         if "password" in filled.values:
-            problem = password_error(current_user._get_current_object(),
+            problem = password_error(account(),
                                      filled.values["password"], "desk_pin")
             if problem is not None:
                 errors.append(problem)
         if not errors:
             try:
-                assist.set_pin(db.session, keys.ring, current_user._get_current_object(),
+                assist.set_pin(db.session, keys.ring, account(),
                                filled.values["pin"], actor(),
                                current_app.config["PASSWORD_HASH_PROFILE"])
             except assist.PinRefused as refused:

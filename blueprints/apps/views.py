@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from flask import Response, abort, flash, request, url_for
-from flask_login import current_user
 
 from blueprints.apps import bp
 from domain import apps, audit, representation
@@ -22,6 +21,7 @@ from web.access import actor, allow, bearer_only
 from web.i18n import gettext as _
 from web.labels.catalogue import data_label, in_language
 from web.render import redirect_to, render_page
+from web.space import account
 
 OWN_SPACE = "moi"
 
@@ -45,7 +45,7 @@ def _form_may_go_to(response: Response, redirect_uri: str | None) -> Response:
 def _spaces() -> list[tuple[str, object]]:
     """The spaces the signed-in person may connect an app to: their own, then those they
     represent today."""
-    user = current_user._get_current_object()
+    user = account()
     found = [(OWN_SPACE, user)]
     for item in representation.spaces_for(db.session, user,
                                           representation.today_in_france()):
@@ -87,7 +87,7 @@ def authorize():
     """An app asks for access (OAuth 2.0 authorisation request, PKCE S256): the person
     chooses the space and ticks what they agree to share, or refuses."""
     server = oauth.server()
-    user = current_user._get_current_object()
+    user = account()
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:

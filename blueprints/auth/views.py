@@ -389,7 +389,7 @@ def logout():
 @bp.post("/session/prolonger")
 @allow(Area.ACCOUNT)
 def session_extend():
-    web_sessions.extend(session.record)
+    web_sessions.extend(db.session, session.record)
     db.session.commit()
     message = _("Votre session est prolongée.")
     target = safe_next(request.form.get("suivant")) or url_for(home_endpoint())

@@ -23,7 +23,7 @@ from web.labels.access import PROFESSION_NAMES
 from web.labels.documents import CATEGORY_LABELS, CHOOSABLE, human_size, kind_label
 from web.render import load_page, render_page, see_other
 from web.space import owner as space_owner
-from web.space import represented
+from web.space import owner_account, represented
 from web.uploads import store_upload, upload_message
 
 patient = allow(Area.PATIENT_SPACE)
@@ -226,7 +226,7 @@ def document_delete(document_id: str):
 @patient
 def settings():
     if request.method == "POST":
-        vault.set_default_hidden(space_owner(), bool(SETTINGS.read().values.get("hide_new")))
+        vault.set_default_hidden(owner_account(), bool(SETTINGS.read().values.get("hide_new")))
         db.session.commit()
         flash(_("Votre choix est enregistré."), "success")
         return see_other(url_for("documents.settings"))

@@ -18,6 +18,7 @@ from domain import audit, care, intake, messaging, uploads, vault
 from domain.errors import NotAllowed
 from domain.forms import Problem, clean_text
 from domain.models import Conversation, Message, User
+from domain.people import known_or_get
 from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor
@@ -120,8 +121,9 @@ def notify(conversation: Conversation, sender: User) -> None:
 
 def acting(patient_id: str | None) -> audit.Actor:
     """Who acts, for the audit trail (care.acting: an emergency access is recorded)."""
-    patient = db.session.get(User, patient_id) if patient_id else None
-    return care.acting(db.session, space_owner(), patient, actor())
+    viewer = space_owner()
+    return care.acting(db.session, viewer, known_or_get(db.session, patient_id, viewer),
+                       actor())
 
 
 def inbox(side: str):

@@ -28,6 +28,7 @@ from domain.models.sign_in import (
 )
 from domain.models.user import (
     EXCLUDED_SECTORS,
+    AccountRow,
     Profession,
     Representation,
     Role,
@@ -38,6 +39,7 @@ from domain.models.user import (
 from domain.models.websession import WebSession
 
 __all__ = [
+    "AccountRow",
     "AppAuthorizationCode",
     "AppConnection",
     "AppToken",

@@ -255,3 +255,40 @@ class Representation(Base):
     # for access: `ended_reason` is "majority", or the operator's "court_decision"…
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_reason: Mapped[str | None] = mapped_column(String(30))
+
+
+class AccountRow:
+    """A `users` row read without the ORM, for the signed-in person of a request (loaded
+    with the session, domain/sessions.py): the same column attributes, sealed values,
+    names and Flask-Login protocol as `User`, read-only.
+
+    A page that only shows or reads the person (nearly all of them) needs no ORM object,
+    whose loading costs more than the query itself. A use case that changes the account
+    takes the ORM row (`session.get(User, row.id)`); assigning to this one raises."""
+
+    COLUMNS = tuple(attribute.key for attribute in User.__mapper__.column_attrs)
+
+    def __init__(self, values) -> None:
+        self.__dict__.update(zip(self.COLUMNS, values, strict=True))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"AccountRow is read-only ({name}): change the account through "
+                             "its ORM row, session.get(User, id)")
+
+    def __delattr__(self, name):
+        self.__setattr__(name, None)
+
+    def __repr__(self) -> str:
+        return f"<AccountRow {self.id} {self.role}>"
+
+    display_name = User.display_name
+    name_order = User.name_order
+    is_anonymous = User.is_anonymous
+    is_active = User.is_active
+    is_authenticated = User.is_authenticated
+    get_id = User.get_id
+
+
+for _name, _field in list(vars(User).items()):
+    if isinstance(_field, Sealed):  # the same descriptors: opened on first read, kept
+        setattr(AccountRow, _name, _field)

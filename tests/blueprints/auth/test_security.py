@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from app import create_app
+from domain import sessions as web_sessions
 from domain import sign_in as delays
 from domain.models import AuditEvent, SignInStep, User, WebSession
 from extensions import db, keys
@@ -99,6 +100,30 @@ def test_logout_destroys_the_session_and_a_replayed_cookie_gets_the_login_page(c
     response = replay.get("/mon-espace")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/connexion")
+
+
+def test_only_the_server_side_session_signs_anyone_in(app, demo_users):
+    """Flask-Login would also take a remember-me cookie signed with the app's secret, or a
+    session whose data names an account without the row saying whose it is: neither signs
+    anyone in."""
+    from flask_login.utils import encode_cookie
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.login == "camille.martin"))
+    with app.test_request_context():
+        remembered = encode_cookie(user_id)
+    visitor = app.test_client()
+    visitor.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), remembered)
+    response = visitor.get("/mon-espace")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+    # A session of an anonymous flow whose data is made to name an account.
+    with app.app_context():
+        token, _record = web_sessions.create(db.session, {"_user_id": user_id, "_fresh": True})
+        db.session.commit()
+    visitor = app.test_client()
+    visitor.set_cookie(app.config["SESSION_COOKIE_NAME"], token)
+    response = visitor.get("/mon-espace")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
 
 
 def test_authenticated_pages_are_not_stored(signed_in):
