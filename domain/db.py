@@ -70,10 +70,15 @@ class Prepared:
             compiled = self.statement.compile(dialect=dialect)
             binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                      for name, bind in compiled.binds.items()}
+            # Values written in the statement itself (`column == "x"`), ready for the driver.
+            fixed = {name: (binds[name](bind.effective_value) if binds[name]
+                            else bind.effective_value)
+                     for name, bind in compiled.binds.items() if not bind.required}
             results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                             for column in self.statement.selected_columns)
+            # The dialect is kept with what was made for it, so that its id names it.
             made = self._made[id(dialect)] = (
-                compiled.string, compiled.positiontup, binds, results, dialect)
+                compiled.string, compiled.positiontup, binds, fixed, results, dialect)
         return made
 
     def first(self, session: Session, parameters: dict) -> tuple | None:
@@ -81,9 +86,9 @@ class Prepared:
         if session.autoflush:
             session.flush()
         connection = session.connection()
-        sql, order, binds, results, _dialect = self._compiled(connection.dialect)
-        values = {name: (binds[name](value) if binds.get(name) else value)
-                  for name, value in parameters.items()}
+        sql, order, binds, fixed, results, _dialect = self._compiled(connection.dialect)
+        values = {**fixed, **{name: (binds[name](value) if binds.get(name) else value)
+                              for name, value in parameters.items()}}
         driver_parameters = tuple(values[name] for name in order) if order else values
         cursor = connection.connection.dbapi_connection.cursor()
         try:

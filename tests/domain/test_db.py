@@ -1,15 +1,19 @@
 """domain.db.read_rows: plain-column reads on the session's connection see what the session
-has pending, as Session.execute's autoflush does, and stay in its transaction."""
+has pending, as Session.execute's autoflush does, and stay in its transaction; and
+domain.db.Prepared, the same read on the driver's cursor."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import bindparam, event, func, literal_column, select
+from sqlalchemy.exc import DBAPIError
 
 from domain import sessions
-from domain.db import read_rows
-from domain.models import WebSession
+from domain.db import Prepared, read_rows
+from domain.models import Role, User, WebSession
+from domain.models.base import UTCDateTime
 from extensions import db
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -42,3 +46,40 @@ def test_no_flush_inside_no_autoflush(app):
             assert read_rows(db.session, COUNT).scalar_one() == before
         assert read_rows(db.session, COUNT).scalar_one() == before + 1
         db.session.rollback()
+
+
+def test_a_prepared_query_gives_what_sqlalchemy_gives(app, demo_users):
+    """The same values and types as through SQLAlchemy's Connection (an aware datetime, an
+    enum, a boolean, bytes), a parameter used twice bound twice, no row as None."""
+    statement = (select(User.id, User.role, User.enabled, User.created_at,
+                        User.given_name_sealed, User.last_totp_step)
+                 .where((User.login == bindparam("login")) | (User.rpps == bindparam("login")))
+                 .where(User.created_at < bindparam("before", type_=UTCDateTime())))
+    prepared = Prepared(statement)
+    with app.app_context():
+        parameters = {"login": "camille.martin", "before": datetime.now(UTC)}
+        expected = tuple(db.session.execute(statement, parameters).one())
+        got = prepared.first(db.session, parameters)
+        assert got == expected
+        assert [type(value) for value in got] == [type(value) for value in expected]
+        assert got[1] is Role.PATIENT and got[2] is True and got[3].tzinfo is not None
+        assert prepared.first(db.session, {**parameters, "login": "nobody"}) is None
+
+
+def test_a_prepared_query_is_seen_and_fails_as_sqlalchemy_does(app):
+    seen = []
+
+    def listen(_connection, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            assert Prepared(COUNT).first(db.session, {}) == (0,)
+            assert seen and "FROM web_sessions" in seen[-1]
+            with pytest.raises(DBAPIError):  # the driver's own error, wrapped
+                Prepared(select(literal_column("no_such_column"))).first(db.session, {})
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+            db.session.rollback()
