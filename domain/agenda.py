@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, policy, profile, vaccination
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import read_rows
+from domain.db import Prepared, read_rows
 from domain.forms import CONTROL, Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import AgendaItem, ItemKind, User
@@ -135,7 +135,7 @@ class ItemView:
     """An agenda item with its sealed part opened: `values` holds the title, place,
     professional and note (and the vaccination marker, if it came from a suggestion)."""
 
-    item: AgendaItem
+    item: AgendaItem  # or, for the dashboard's next one, a row of its columns (read-only)
     values: dict
 
     @property
@@ -350,13 +350,16 @@ def _next_statement():
     today_ = bindparam("today", type_=AgendaItem.day.type)
     clock = bindparam("clock", type_=AgendaItem.at.type)
     later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
-    return (select(AgendaItem).where(AgendaItem.patient_id == bindparam("patient_id"),
-                                     later_today | (AgendaItem.day > today_))
+    columns = (getattr(AgendaItem, column.key) for column in AgendaItem.__mapper__.column_attrs)
+    return (select(*columns).where(AgendaItem.patient_id == bindparam("patient_id"),
+                                   later_today | (AgendaItem.day > today_))
             .order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at)
             .limit(1))
 
 
-_NEXT = _next_statement()
+# Run on the driver's cursor (domain.db.Prepared): the item comes as a row of its columns,
+# which the dashboard only shows.
+_NEXT = Prepared(_next_statement())
 
 
 def next_item(session: Session, keyring: Keyring, patient: User,
@@ -364,8 +367,8 @@ def next_item(session: Session, keyring: Keyring, patient: User,
     """The patient's next appointment or reminder from `now` (Europe/Paris), opened: later
     today (an item without a time counts for its whole day), or the soonest day after."""
     local = now.astimezone(SITE_ZONE)
-    item = session.scalars(_NEXT, {"patient_id": patient.id, "today": local.date(),
-                                   "clock": local.time().replace(tzinfo=None)}).first()
+    item = _NEXT.first(session, {"patient_id": patient.id, "today": local.date(),
+                                 "clock": local.time().replace(tzinfo=None)})
     return _open(patient_key(keyring, patient), item) if item is not None else None
 
 

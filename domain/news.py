@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain import agenda, messaging
 from domain.crypto import Keyring
-from domain.db import read_rows
+from domain.db import Prepared
 from domain.models import AuditEvent, Document, EmergencyAccess, User
 from domain.models.base import UTCDateTime
 
@@ -68,15 +68,14 @@ def _counts_statement():
         messaging.unread_statement(user_id).scalar_subquery().label("unread"))
 
 
-_COUNTS = _counts_statement()
+_COUNTS = Prepared(_counts_statement())
 
 
 def whats_new(session: Session, keyring: Keyring, patient: User, now: datetime) -> News:
     """What happened in `patient`'s space since their previous visit (or in the last
     FIRST_VISIT_DAYS days on the first)."""
-    row = read_rows(session, _COUNTS, {
-        "user_id": patient.id,
-        "window_start": now - timedelta(days=FIRST_VISIT_DAYS)}).one()
+    row = _COUNTS.first(session, {"user_id": patient.id,
+                                  "window_start": now - timedelta(days=FIRST_VISIT_DAYS)})
     return News(since=row.since, new_documents=int(row.documents or 0),
                 next_item=agenda.next_item(session, keyring, patient, now),
                 emergencies=int(row.emergencies or 0), last_emergency=row.last_emergency,

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from domain import activation, audit, policy
 from domain.crypto import Keyring
+from domain.db import Prepared
 from domain.errors import NotAllowed
 from domain.insured import paris_day
-from domain.models import InsuredPerson, Representation, Role, SpaceStatus, User
+from domain.models import AccountRow, InsuredPerson, Representation, Role, SpaceStatus, User
 from domain.models.base import utcnow
 from domain.policy import RepresentationKind
 
@@ -41,7 +42,7 @@ class InvalidRepresentation(ValueError):
 class Space:
     """A space its holder may act in: the represented person and how."""
 
-    person: User
+    person: User | AccountRow  # read-only in spaces_for()'s list
     kind: RepresentationKind
 
 
@@ -50,7 +51,7 @@ def today_in_france(now: datetime | None = None) -> date:
     return paris_day(now or utcnow())
 
 
-def in_force(row: Representation, represented: User, today: date) -> bool:
+def in_force(row: Representation, represented: User | AccountRow, today: date) -> bool:
     """Whether this representation lets its holder act today (a closed space is open to
     nobody: it is reopened with a provisional code, as anyone's)."""
     return represented.enabled and policy.representation_active(
@@ -58,19 +59,25 @@ def in_force(row: Representation, represented: User, today: date) -> bool:
         represented_born=represented.birth_date, today=today)
 
 
-# Built once (the header of every page of a patient asks); the holder is a parameter.
-_IN_FORCE_FOR = (select(Representation, User)
-                 .join(User, User.id == Representation.represented_id)
-                 .where(Representation.representative_id == bindparam("holder_id"),
-                        Representation.ended_at.is_(None)))
+# Built once (the header of every page of a parent asks) and run on the driver's cursor
+# (domain.db.Prepared); the holder is a parameter.
+_IN_FORCE_FOR = Prepared(
+    select(Representation.relationship, Representation.ended_at,
+           *(getattr(User, name) for name in AccountRow.COLUMNS))
+    .join(User, User.id == Representation.represented_id)
+    .where(Representation.representative_id == bindparam("holder_id"),
+           Representation.ended_at.is_(None)))
 
 
-def spaces_for(session: Session, holder: User, today: date) -> list[Space]:
+def spaces_for(session: Session, holder: User | AccountRow, today: date) -> list[Space]:
     """The spaces `holder` may act in today besides their own, by first name (names are
-    sealed: sorted here; a person holds a handful)."""
-    rows = session.execute(_IN_FORCE_FOR, {"holder_id": holder.id}).all()
-    spaces = [Space(person, RepresentationKind(row.relationship)) for row, person in rows
-              if in_force(row, person, today)]
+    sealed: sorted here; a person holds a handful). The people come read-only (AccountRow):
+    a page shows them; acting_for() gives the space a request acts in."""
+    spaces = []
+    for row in _IN_FORCE_FOR.all(session, {"holder_id": holder.id}):
+        person = AccountRow(row[2:])
+        if in_force(row, person, today):
+            spaces.append(Space(person, RepresentationKind(row.relationship)))
     spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))
     return spaces
 
