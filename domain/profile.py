@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import read_rows
+from domain.db import Prepared
 from domain.errors import NotAllowed
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -217,7 +217,7 @@ def _sort(view: SectionView) -> None:
 @dataclass(frozen=True)
 class _LoadStatements:
     every: Select
-    counts: Select
+    counts: Select | None
     newest: Select
     states: Select
 
@@ -237,8 +237,9 @@ def _load_statements(every_section: bool) -> _LoadStatements:
     newest = aliased(ProfileEntry, ranked)
     return _LoadStatements(
         every=select(ProfileEntry).where(*mine),
+        # Asked for with `first` only, which reads every section (load()).
         counts=select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
-        .where(*mine).group_by(ProfileEntry.section),
+        .where(*mine).group_by(ProfileEntry.section) if every_section else None,
         newest=select(newest).where(ranked.c.rank <= bindparam("first")),
         states=select(ProfileSection).where(
             ProfileSection.patient_id == bindparam("patient_id"),
@@ -247,6 +248,8 @@ def _load_statements(every_section: bool) -> _LoadStatements:
 
 
 _LOAD = {every: _load_statements(every) for every in (True, False)}
+# Run on the driver's cursor (domain.db.Prepared): plain columns, on every overview.
+_EVERY_COUNTS = Prepared(_LOAD[True].counts)
 _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
 
 
@@ -258,13 +261,17 @@ def load(session: Session, keyring: Keyring, patient: User,
     the summary), the counts and last changes still cover every entry."""
     key = patient_key(keyring, patient)
     views = {section.key: SectionView(section) for section in sections}
-    mine = {"patient_id": patient.id, "sections": list(views)}
-    # A row of a section that is not asked for (none, asked for every one) is passed over.
-    sql = _LOAD[_EVERY_SECTION <= views.keys()]
+    # Asked for every section, or for a few entries of each (the overview, the summary: a
+    # bounded number of rows), the statements name no section at all; a row of a section
+    # that is not asked for is passed over.
+    every = first is not None or _EVERY_SECTION <= views.keys()
+    sql = _LOAD[every]
+    mine = {"patient_id": patient.id} if every else {"patient_id": patient.id,
+                                                     "sections": list(views)}
     if first is None:
         entries = session.scalars(sql.every, mine)
     else:
-        for section_key, total, changed in read_rows(session, sql.counts, mine):
+        for section_key, total, changed in _EVERY_COUNTS.all(session, mine):
             if section_key in views:
                 views[section_key].total = total
                 views[section_key].updated_at = changed  # max() keeps the column's UTC type
