@@ -61,25 +61,26 @@ HOME_ENDPOINT = {
 }
 
 
-def home_endpoint() -> str:
-    return HOME_ENDPOINT[current_user.role] if current_user.is_authenticated else "pages.home"
+def home_endpoint(user=None) -> str:
+    user = current_user if user is None else user
+    return HOME_ENDPOINT[user.role] if user.is_authenticated else "pages.home"
 
 
-def _timeout(assistance, area) -> dict | None:
+def _timeout(config, user, assistance, area) -> dict | None:
     """The idle warning and end of this page: an assisted session's (5 minutes, to the
     accompaniment's end page), a signed-in person's on a private page, or none."""
-    warning = current_app.config["SESSION_WARNING_SECONDS"]
+    warning = config["SESSION_WARNING_SECONDS"]
     if assistance is not None:
-        idle = current_app.config["SESSION_ASSISTED_IDLE_MINUTES"]
+        idle = config["SESSION_ASSISTED_IDLE_MINUTES"]
         return {"idle_minutes": idle, "idle_seconds": idle * 60,
                 "warning_seconds": min(warning, idle * 60 // 2),
                 "extend_url": link("adviser.extend"),
                 "expired_url": link("adviser.ended", accompaniment_id=assistance.id,
                                     raison="inactivite"),
                 "end_url": link("adviser.finish"), "assisted": True}
-    if current_user.is_authenticated and area is not None and needs_sign_in(Area(area)):
+    if user.is_authenticated and area is not None and needs_sign_in(Area(area)):
         # The same for every signed-in page under a root and in a space: made once.
-        idle = current_app.config["SESSION_IDLE_MINUTES"]
+        idle = config["SESSION_IDLE_MINUTES"]
         kept = current_app.extensions[TIMEOUTS]
         key = (request.script_root, g.get("space_id"), idle, warning)
         made = kept.get(key)
@@ -110,47 +111,49 @@ def _remember(value: str | None, off: str | None = "off") -> str | None:
 
 
 def _template_context() -> dict:
+    # The request's objects are looked up once here: each use of Flask's and Flask-Login's
+    # proxies is a lookup of its own (about fifty on a page, before this).
+    config = current_app.config
+    user = current_user._get_current_object()
+    in_request = bool(request)
     lang = str(get_locale() or "fr")
-    signed_in = current_user.is_authenticated
+    signed_in = user.is_authenticated
     area = g.get("area")
-    assistance = assist.banner() if request else None
-    timeout = _timeout(assistance, area)
-    links = _language_links(lang)
+    assistance = assist.banner() if in_request else None
+    links = _language_links(config, lang) if in_request else []
     return {
-        "site_name": current_app.config["SITE_NAME"],
-        "official_phone": current_app.config["OFFICIAL_PHONE"],
+        "site_name": config["SITE_NAME"],
+        "official_phone": config["OFFICIAL_PHONE"],
         "current_lang": lang,
         "language_links": links,
         "language_holes": {f"lang-{code}": href for code, _label, href in links},
-        "nav_items": _nav() if signed_in else PUBLIC_NAV,
-        "home_endpoint": home_endpoint(),
-        "session_timeout": timeout,
+        "nav_items": _nav(user) if signed_in else PUBLIC_NAV,
+        "home_endpoint": home_endpoint(user),
+        "session_timeout": _timeout(config, user, assistance, area),
         "assistance": assistance,
         "remember": _remember,
         "previewable": vault.PREVIEWABLE,  # shown inline, never saved, at the desk
         "assisted_title": _assisted_title(assistance, area),
-        "idle_minutes": current_app.config["SESSION_IDLE_MINUTES"],
-        "lock_minutes": current_app.config["ACCOUNT_LOCK_MINUTES"],
+        "idle_minutes": config["SESSION_IDLE_MINUTES"],
+        "lock_minutes": config["ACCOUNT_LOCK_MINUTES"],
         "running_emergencies": _running_emergencies,
         "switchable_spaces": switchable_spaces,
-        "notice": NOTICES.get(request.args.get(NOTICE_PARAM, "")) if request else None,
+        "notice": NOTICES.get(request.args.get(NOTICE_PARAM, "")) if in_request else None,
     }
 
 
-def _language_links(lang: str) -> list[tuple[str, str, str]]:
+def _language_links(config, lang: str) -> list[tuple[str, str, str]]:
     """The other languages: code, name, and the address that switches to it and comes
-    back to this page."""
-    if not request:
-        return []  # an e-mail or a document: no header
+    back to this page (none outside a request: an e-mail or a document has no header)."""
     back = request.full_path.rstrip("?")
     return [(code, LANGUAGE_NAMES[code], link("pages.language", code=code, suivant=back))
-            for code in current_app.config["LANGUAGES"] if code != lang]
+            for code in config["LANGUAGES"] if code != lang]
 
 
-def _nav() -> tuple:
+def _nav(user) -> tuple:
     """The menu of the signed-in person's role; in a represented space, only the areas
     served there (every link stays in that space)."""
-    items = NAV[current_user.role]
+    items = NAV[user.role]
     if g.get("space") is None:
         return items
     served = current_app.extensions.get(space.ENDPOINTS, ())
