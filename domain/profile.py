@@ -218,18 +218,26 @@ def _sort(view: SectionView) -> None:
 class _LoadStatements:
     every: Select
     counts: Select | None
-    newest: Select
+    newest: Select | None
     states: Select
 
 
-def _load_statements(every_section: bool) -> _LoadStatements:
+def _load_statements(shape: str) -> _LoadStatements:
     """load()'s statements, built once (the overview asks on every visit; the window
-    subquery costs more to build than to run): the patient, the sections and `first` are
-    parameters. Asked for every section, they have no list of sections at all: a list
-    parameter is written into the SQL anew on each run (20 µs a statement)."""
-    sections = (ProfileEntry.section.in_(bindparam("sections", expanding=True)),
-                ) if not every_section else ()
-    mine = (ProfileEntry.patient_id == bindparam("patient_id"), *sections)
+    subquery costs more to build than to run): the patient, the section(s) and `first` are
+    parameters. `shape` is how the sections are named: "every" (not at all), "one" (a plain
+    parameter) or "some" (a list parameter, which SQLAlchemy writes into the SQL anew on
+    each run: 20 µs a statement)."""
+
+    def asked(column) -> tuple:
+        if shape == "every":
+            return ()
+        if shape == "one":
+            return (column == bindparam("section"),)
+        return (column.in_(bindparam("sections", expanding=True)),)
+
+    mine = (ProfileEntry.patient_id == bindparam("patient_id"), *asked(ProfileEntry.section))
+    every = shape == "every"
     ranked = select(ProfileEntry, func.row_number().over(
         partition_by=ProfileEntry.section,
         order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
@@ -239,17 +247,16 @@ def _load_statements(every_section: bool) -> _LoadStatements:
         every=select(ProfileEntry).where(*mine),
         # Asked for with `first` only, which reads every section (load()).
         counts=select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
-        .where(*mine).group_by(ProfileEntry.section) if every_section else None,
-        newest=select(newest).where(ranked.c.rank <= bindparam("first")),
+        .where(*mine).group_by(ProfileEntry.section) if every else None,
+        newest=select(newest).where(ranked.c.rank <= bindparam("first")) if every else None,
         states=select(ProfileSection).where(
             ProfileSection.patient_id == bindparam("patient_id"),
-            *((ProfileSection.section.in_(bindparam("sections", expanding=True)),)
-              if not every_section else ())))
+            *asked(ProfileSection.section)))
 
 
-_LOAD = {every: _load_statements(every) for every in (True, False)}
+_LOAD = {shape: _load_statements(shape) for shape in ("every", "one", "some")}
 # Run on the driver's cursor (domain.db.Prepared): plain columns, on every overview.
-_EVERY_COUNTS = Prepared(_LOAD[True].counts)
+_EVERY_COUNTS = Prepared(_LOAD["every"].counts)
 _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
 
 
@@ -265,9 +272,9 @@ def load(session: Session, keyring: Keyring, patient: User,
     # bounded number of rows), the statements name no section at all; a row of a section
     # that is not asked for is passed over.
     every = first is not None or _EVERY_SECTION <= views.keys()
-    sql = _LOAD[every]
-    mine = {"patient_id": patient.id} if every else {"patient_id": patient.id,
-                                                     "sections": list(views)}
+    sql = _LOAD["every" if every else "one" if len(views) == 1 else "some"]
+    mine = {"patient_id": patient.id, "section": next(iter(views), None),
+            "sections": list(views)}
     if first is None:
         entries = session.scalars(sql.every, mine)
     else:
