@@ -56,9 +56,13 @@ class Prepared:
     object and the execution context on every run: inside a request, 180 µs against 75 µs
     for the same row read from the cursor (SQLite, the session's lookup, measured in
     requests to a page). The column types' own conversions still apply, through their
-    public bind and result processors, and listeners of `before_cursor_execute` (the
-    statement counts' test) still see the statement. A driver error is raised again through
-    SQLAlchemy's exception, and a lost connection is dropped, as SQLAlchemy does."""
+    public bind and result processors (given no driver type code: no Numeric column, which
+    psycopg's needs), and listeners of `before_cursor_execute` and `after_cursor_execute`
+    (the statement counts' test, the million-people benchmark's timings) still see the
+    statement. A driver error is raised again as SQLAlchemy's exception, and a lost
+    connection is dropped, as SQLAlchemy does for one statement (it also empties the pool:
+    here the pool's pre-ping finds the other dead connections). A list or literal parameter
+    (written into the SQL on each run) is refused when the statement is first compiled."""
 
     def __init__(self, statement: Select):
         self.statement = statement
@@ -70,20 +74,24 @@ class Prepared:
         made = self._made.get(id(dialect))
         if made is None:
             compiled = self.statement.compile(dialect=dialect)
-            if any(bind.expanding for bind in compiled.binds.values()):
-                raise ValueError("a list parameter (IN) is written into the SQL on each run: "
-                                 "use read_rows()")
+            if any(bind.expanding or bind.literal_execute
+                   for bind in compiled.binds.values()):
+                raise ValueError("a list parameter (IN) or a literal one is written into the "
+                                 "SQL on each run: use read_rows()")
             binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                      for name, bind in compiled.binds.items()}
             # Values written in the statement itself (`column == "x"`), ready for the driver.
             fixed = {name: (binds[name](bind.effective_value) if binds[name]
                             else bind.effective_value)
                      for name, bind in compiled.binds.items() if not bind.required}
+            required = frozenset(name for name, bind in compiled.binds.items()
+                                 if bind.required)
             results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                             for column in self.statement.selected_columns)
             # The dialect is kept with what was made for it, so that its id names it.
             made = self._made[id(dialect)] = (
-                compiled.string, compiled.positiontup, binds, fixed, results, dialect)
+                compiled.string, compiled.positiontup, binds, fixed, required, results,
+                dialect)
         return made
 
     def first(self, session: Session, parameters: dict | None = None) -> tuple | None:
@@ -99,7 +107,10 @@ class Prepared:
         if session.autoflush:
             session.flush()
         connection = session.connection()
-        sql, order, binds, fixed, results, _dialect = self._compiled(connection.dialect)
+        sql, order, binds, fixed, required, results, _dialect = self._compiled(
+            connection.dialect)
+        if not required <= parameters.keys():
+            raise ValueError(f"missing parameters: {sorted(required - parameters.keys())}")
         values = {**fixed, **{name: (binds[name](value) if binds.get(name) else value)
                               for name, value in parameters.items()}}
         driver_parameters = tuple(values[name] for name in order) if order else values
@@ -109,6 +120,9 @@ class Prepared:
                 connection.dispatch.before_cursor_execute(connection, cursor, sql,
                                                           driver_parameters, None, False)
             cursor.execute(sql, driver_parameters)
+            if connection.dispatch.after_cursor_execute:
+                connection.dispatch.after_cursor_execute(connection, cursor, sql,
+                                                         driver_parameters, None, False)
             rows = cursor.fetchmany(1) if one else cursor.fetchall()
         except connection.dialect.loaded_dbapi.Error as error:
             # As SQLAlchemy would: its own exception, and a lost connection is not reused.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared
+from domain.db import Prepared, read_rows
 from domain.errors import NotAllowed
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -217,8 +217,8 @@ def _sort(view: SectionView) -> None:
 @dataclass(frozen=True)
 class _LoadStatements:
     every: Select
-    counts: Select | None
-    newest: Select | None
+    counts: Select
+    newest: Select
     states: Select
 
 
@@ -237,7 +237,6 @@ def _load_statements(shape: str) -> _LoadStatements:
         return (column.in_(bindparam("sections", expanding=True)),)
 
     mine = (ProfileEntry.patient_id == bindparam("patient_id"), *asked(ProfileEntry.section))
-    every = shape == "every"
     ranked = select(ProfileEntry, func.row_number().over(
         partition_by=ProfileEntry.section,
         order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
@@ -245,10 +244,9 @@ def _load_statements(shape: str) -> _LoadStatements:
     newest = aliased(ProfileEntry, ranked)
     return _LoadStatements(
         every=select(ProfileEntry).where(*mine),
-        # Asked for with `first` only, which reads every section (load()).
         counts=select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
-        .where(*mine).group_by(ProfileEntry.section) if every else None,
-        newest=select(newest).where(ranked.c.rank <= bindparam("first")) if every else None,
+        .where(*mine).group_by(ProfileEntry.section),
+        newest=select(newest).where(ranked.c.rank <= bindparam("first")),
         states=select(ProfileSection).where(
             ProfileSection.patient_id == bindparam("patient_id"),
             *asked(ProfileSection.section)))
@@ -261,24 +259,29 @@ _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
 
 
 def load(session: Session, keyring: Keyring, patient: User,
-         sections: tuple[Section, ...] = SECTIONS, first: int | None = None
-         ) -> dict[str, SectionView]:
+         sections: tuple[Section, ...] = SECTIONS, first: int | None = None,
+         only_asked: bool = False) -> dict[str, SectionView]:
     """The patient's sections with their entries opened. With `first`, only the most
     recently added `first` entries of each section are read and opened (the overview and
-    the summary), the counts and last changes still cover every entry."""
+    the summary), the counts and last changes still cover every entry. `only_asked`: no
+    row of another section is read at all (a professional's reading: the sections the
+    policy lets them see)."""
     key = patient_key(keyring, patient)
     views = {section.key: SectionView(section) for section in sections}
-    # Asked for every section, or for a few entries of each (the overview, the summary: a
-    # bounded number of rows), the statements name no section at all; a row of a section
-    # that is not asked for is passed over.
-    every = first is not None or _EVERY_SECTION <= views.keys()
-    sql = _LOAD["every" if every else "one" if len(views) == 1 else "some"]
+    # Asked for every section, or for a few entries of each of the person's own (the
+    # overview, the summary: a bounded number of rows), the statements name no section at
+    # all; a row of a section that is not asked for is passed over, never opened.
+    every = _EVERY_SECTION <= views.keys() or (first is not None and not only_asked)
+    shape = "every" if every else "one" if len(views) == 1 else "some"
+    sql = _LOAD[shape]
     mine = {"patient_id": patient.id, "section": next(iter(views), None),
             "sections": list(views)}
     if first is None:
         entries = session.scalars(sql.every, mine)
     else:
-        for section_key, total, changed in _EVERY_COUNTS.all(session, mine):
+        counts = (_EVERY_COUNTS.all(session, mine) if shape == "every"
+                  else read_rows(session, sql.counts, mine))
+        for section_key, total, changed in counts:
             if section_key in views:
                 views[section_key].total = total
                 views[section_key].updated_at = changed  # max() keeps the column's UTC type
@@ -314,7 +317,8 @@ def load_for_professional(session: Session, keyring: Keyring, viewer: User, pati
     audit.record(session, keyring, "profile.read_by_professional", actor=actor,
                  outcome="success" if readable else "denied", subject_id=patient.id,
                  details={"sections": [section.key for section in readable]})
-    return load(session, keyring, patient, readable, first=first) if readable else {}
+    return load(session, keyring, patient, readable, first=first,
+                only_asked=True) if readable else {}
 
 
 def _count(session: Session, patient: User, section: Section) -> int:

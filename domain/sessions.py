@@ -110,6 +110,8 @@ _DELETE = delete(WebSession).where(WebSession.id == _ID)
 _SEEN_AT = bindparam("seen_at", type_=UTCDateTime())
 _SAVE = (update(WebSession).where(WebSession.id == _ID)
          .values(data=bindparam("new_data"), user_id=bindparam("whose"), last_seen=_SEEN_AT))
+_DATA = (update(WebSession).where(WebSession.id == _ID)
+         .values(data=bindparam("new_data"), user_id=bindparam("whose")))
 _SEEN = update(WebSession).where(WebSession.id == _ID).values(last_seen=_SEEN_AT)
 _PARK = (update(WebSession).where(WebSession.id == _ID)
          .values(parked_at=bindparam("parked", type_=UTCDateTime())))
@@ -142,19 +144,24 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
 
 def save(session: Session, record: Record, *, data: str | None = None,
          user_id: str | None = None, now: datetime | None = None) -> bool:
-    """Write the session's new data (and whose it is), if any, and note activity, written
-    at most every few seconds to spare the database. Whether anything was written."""
+    """Write the session's new data (and whose it is), if any, and note activity, at most
+    every few seconds to spare the database. Whether anything was written.
+
+    Each write sets only what this request changed: requests of one session run side by
+    side (a page polling for the summary, another tab), and writing back data read before
+    another request changed it would bring back what that one removed (a used code)."""
     now = now or utcnow()
     seen = now - record.last_seen >= TOUCH_EVERY
-    if data is None and not seen:
-        return False
-    if data is not None:
-        record.data, record.user_id = data, user_id
     if seen:
         record.last_seen = now
-    session.execute(_SAVE, {"session_id": record.id, "new_data": record.data,
-                            "whose": record.user_id, "seen_at": record.last_seen})
-    return True
+    if data is not None:
+        record.data, record.user_id = data, user_id
+        session.execute(_SAVE if seen else _DATA, {
+            "session_id": record.id, "new_data": data, "whose": user_id,
+            "seen_at": record.last_seen})
+    elif seen:
+        session.execute(_SEEN, {"session_id": record.id, "seen_at": now})
+    return seen or data is not None
 
 
 def destroy(session: Session, record: Record | WebSession) -> None:

@@ -143,4 +143,4 @@ def emergency_settings():
         db.session.commit()
         flash(_("Vos paramètres d’urgence sont enregistrés."), "success")
         return redirect_to(url_for("access.emergency_settings"))
-    return render_page("access/emergency.html")
+    return render_page("access/emergency.html", settings=space_owner())

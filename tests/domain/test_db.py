@@ -67,19 +67,30 @@ def test_a_prepared_query_gives_what_sqlalchemy_gives(app, demo_users):
 
 
 def test_a_prepared_query_is_seen_and_fails_as_sqlalchemy_does(app):
-    seen = []
+    seen, after = [], []
 
     def listen(_connection, _cursor, statement, *_rest):
         seen.append(statement)
 
+    def listen_after(_connection, _cursor, statement, *_rest):
+        after.append(statement)
+
     with app.app_context():
         engine = db.engine
         event.listen(engine, "before_cursor_execute", listen)
+        event.listen(engine, "after_cursor_execute", listen_after)
         try:
             assert Prepared(COUNT).first(db.session, {}) == (0,)
-            assert seen and "FROM web_sessions" in seen[-1]
+            assert seen and "FROM web_sessions" in seen[-1] and after[-1] == seen[-1]
+            with pytest.raises(ValueError, match="missing parameters"):
+                Prepared(select(User.id).where(User.login == bindparam("login"))).first(
+                    db.session, {})
+            with pytest.raises(ValueError, match="list parameter"):
+                Prepared(select(User.id).where(User.id.in_(bindparam("ids", expanding=True)))
+                         ).first(db.session, {"ids": ["a"]})
             with pytest.raises(DBAPIError):  # the driver's own error, wrapped
                 Prepared(select(literal_column("no_such_column"))).first(db.session, {})
         finally:
             event.remove(engine, "before_cursor_execute", listen)
+            event.remove(engine, "after_cursor_execute", listen_after)
             db.session.rollback()

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from domain import audit, measures, policy, profile
@@ -192,6 +192,40 @@ def test_loading_every_section_or_some_gives_the_same_views(app, demo_users):
                                            first=first)
             assert shown(every) == shown(one_by_one)
             assert every["treatments"].count == 1 and every["allergies"].count == 1
+            # Two sections, and two read only as asked (a professional's reading).
+            two = profile.BY_KEY["treatments"], profile.BY_KEY["allergies"]
+            for only_asked in (False, True):
+                some = profile.load(db.session, keys.ring, patient, two, first=first,
+                                    only_asked=only_asked)
+                assert shown(some) == {key: shown(every)[key] for key in some}
+        db.session.rollback()
+
+
+def test_a_professionals_reading_asks_the_database_for_the_readable_sections_only(
+        app, demo_users):
+    """The sections a professional may not read are not even read from the database."""
+    sent = []
+
+    def listen(_connection, _cursor, statement, parameters, *_rest):
+        sent.append((statement, parameters))
+
+    with app.app_context():
+        patient, _stranger, _doctor = _people()
+        _add(patient, "treatments", form={"name": "Lévothyrox", "since_year": "2019"})
+        readable = (profile.BY_KEY["treatments"],)
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            profile.load(db.session, keys.ring, patient, readable, first=3, only_asked=True)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        entries = [(statement, parameters) for statement, parameters in sent
+                   if "FROM profile_entries" in statement
+                   or "FROM (SELECT profile_entries" in statement]
+        assert len(entries) == 2  # the counts and the newest entries
+        for statement, parameters in entries:
+            assert "profile_entries.section" in statement.split("WHERE", 1)[1]
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            assert "treatments" in values and "allergies" not in values
         db.session.rollback()
 
 

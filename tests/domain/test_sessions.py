@@ -100,3 +100,31 @@ def test_a_session_without_an_account_and_new_data(app):
         sessions.park(db.session, found, NOW)
         db.session.commit()
         assert sessions.load(db.session, token, LIFE, NOW) == (None, sessions.Status.UNKNOWN)
+
+
+def test_two_requests_of_one_session_keep_each_others_changes(app):
+    """A request that only notes activity does not write back the data it read: another
+    request of the same session (a page polling, another tab) may have changed it since,
+    removing a used code; nor does a request that writes data undo a newer activity."""
+    with app.app_context():
+        token, _ = sessions.create(db.session, {"code": "used-once"}, now=NOW)
+        db.session.commit()
+        later = NOW + timedelta(minutes=1)
+        first, _ = sessions.load(db.session, token, LIFE, later)
+        second, _ = sessions.load(db.session, token, LIFE, later)
+        assert sessions.save(db.session, first, data=json.dumps({}), now=later)
+        db.session.commit()
+        assert sessions.save(db.session, second, now=later)  # activity only
+        db.session.commit()
+        found, _ = sessions.load(db.session, token, LIFE, later)
+        assert json.loads(found.data) == {} and found.last_seen == later
+        # A data write from a request loaded before a newer activity keeps that activity.
+        stale, _ = sessions.load(db.session, token, LIFE, later)
+        sessions.extend(db.session, found, later + timedelta(minutes=5))
+        db.session.commit()
+        assert sessions.save(db.session, stale, data=json.dumps({"step": 2}),
+                             now=later + timedelta(seconds=5))
+        db.session.commit()
+        found, _ = sessions.load(db.session, token, LIFE, later + timedelta(minutes=5))
+        assert json.loads(found.data) == {"step": 2}
+        assert found.last_seen == later + timedelta(minutes=5)

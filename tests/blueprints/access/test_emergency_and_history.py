@@ -11,7 +11,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from domain import audit
-from domain.models import AuditEvent, EmergencyAccess, Profession, Role, Sector, User
+from domain.models import (
+    AuditEvent,
+    EmergencyAccess,
+    Profession,
+    Representation,
+    Role,
+    Sector,
+    User,
+)
 from domain.models.base import utcnow
 from domain.notify import Mailer
 from extensions import db, keys
@@ -81,6 +89,26 @@ def test_emergency_follows_the_patients_settings(signed_in, app):
         bernard.samu = True  # the SAMU is still allowed
         db.session.commit()
     assert _start(signed_in("dr.bernard")).status_code == 303
+
+
+def test_a_representative_sees_and_sets_the_represented_persons_settings(signed_in, app):
+    """In Léo's space, the form shows Léo's emergency settings, not his parent's."""
+    with app.app_context():
+        camille = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+        leo_id = db.session.scalars(select(Representation.represented_id).where(
+            Representation.representative_id == camille.id)).one()
+    client = signed_in("camille.martin")
+    page = client.get(f"/espace/{leo_id}/acces/urgence").get_data(as_text=True)
+    assert client.post(f"/espace/{leo_id}/acces/urgence", data={
+        "csrf_token": csrf_from(page), "samu": "non", "others": "oui",
+        "hidden": "non"}).status_code == 303
+    checked = re.compile(r'name="samu" value="(oui|non)"[^>]*checked')
+    assert checked.findall(client.get(f"/espace/{leo_id}/acces/urgence").get_data(
+        as_text=True)) == ["non"]
+    assert checked.findall(client.get("/acces/urgence").get_data(as_text=True)) == ["oui"]
+    with app.app_context():
+        assert db.session.get(User, leo_id).emergency_samu is False
+        assert db.session.get(User, camille.id).emergency_samu is True
 
 
 def test_an_emergency_access_ends(signed_in, app):
