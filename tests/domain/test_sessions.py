@@ -4,7 +4,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 
 from domain import sessions
