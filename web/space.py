@@ -11,7 +11,7 @@ space it is; the audit actor says who acts, "for" whom (`acting_as="representati
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, g
+from flask import Flask, abort, current_app, g, request
 from flask_login import current_user
 
 from domain import representation
@@ -20,6 +20,7 @@ from domain.models import AccountRow, User
 from domain.policy import Area
 from extensions import db, keys
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 SPACE_ARG = "space_id"
 PREFIX = "/espace/<string:space_id>"
 # The areas a representative uses in the represented person's space (their patient-space
@@ -92,14 +93,19 @@ def owner_account() -> User:
     """Whose space this request is in, as the ORM row, for a use case that changes the
     account (settings, the attending doctor, closing the space)."""
     space = g.get("space")
-    return space.person if space is not None else account()
+    return space.person if space is not None else _orm_row(current_user._get_current_object())
 
 
-def account() -> User:
-    """The signed-in person's ORM row, for a use case that changes the account. The person
-    of a request is otherwise the read-only row loaded with the session (AccountRow,
-    domain/sessions.py), which costs no ORM object on the pages that only read it."""
+def account() -> User | AccountRow:
+    """The signed-in person, for a view of their account: on a form's POST, the ORM row,
+    which the use case may change; on a GET, which only shows the account, the read-only
+    row loaded with the session (AccountRow, domain/sessions.py), which costs no query."""
     user = current_user._get_current_object()
+    return user if request.method in SAFE_METHODS else _orm_row(user)
+
+
+def _orm_row(user: User | AccountRow) -> User:
+    """The ORM row of the person (already it right after the sign-in's login_user())."""
     return user if isinstance(user, User) else db.session.get(User, user.id)
 
 
