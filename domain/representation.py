@@ -63,7 +63,7 @@ def in_force(row: Representation, represented: User | AccountRow, today: date) -
 # (domain.db.Prepared); the holder is a parameter.
 _IN_FORCE_FOR = Prepared(
     select(Representation.relationship, Representation.ended_at,
-           *(getattr(User, name) for name in AccountRow.COLUMNS))
+           *AccountRow.selected())
     .join(User, User.id == Representation.represented_id)
     .where(Representation.representative_id == bindparam("holder_id"),
            Representation.ended_at.is_(None)))

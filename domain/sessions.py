@@ -97,7 +97,7 @@ _NOW = bindparam("now", type_=UTCDateTime())
 _RECORD = (WebSession.id, WebSession.user_id, WebSession.assisted_by_id, WebSession.data,
            WebSession.created_at, WebSession.last_seen, WebSession.parked_at)
 _BY_TOKEN = Prepared(select(
-    *_RECORD, *(getattr(User, name) for name in AccountRow.COLUMNS),
+    *_RECORD, *AccountRow.selected(),
     exists().where(Representation.representative_id == User.id,
                    Representation.ended_at.is_(None)),
     exists().where(EmergencyAccess.professional_id == User.id,
@@ -164,7 +164,7 @@ def save(session: Session, record: Record, *, data: str | None = None,
     return seen or data is not None
 
 
-def destroy(session: Session, record: Record | WebSession) -> None:
+def destroy(session: Session, record: Record) -> None:
     """End a session: its row is deleted (it may already be gone: closing a space ends
     every session)."""
     session.execute(_DELETE, {"session_id": record.id})

@@ -21,7 +21,6 @@ from web.access import actor, allow, bearer_only
 from web.i18n import gettext as _
 from web.labels.catalogue import data_label, in_language
 from web.render import redirect_to, render_page
-from web.space import account
 
 OWN_SPACE = "moi"
 
@@ -45,7 +44,7 @@ def _form_may_go_to(response: Response, redirect_uri: str | None) -> Response:
 def _spaces() -> list[tuple[str, object]]:
     """The spaces the signed-in person may connect an app to: their own, then those they
     represent today."""
-    user = account()
+    user = space.account()
     found = [(OWN_SPACE, user)]
     for item in representation.spaces_for(db.session, user,
                                           representation.today_in_france()):
@@ -87,7 +86,7 @@ def authorize():
     """An app asks for access (OAuth 2.0 authorisation request, PKCE S256): the person
     chooses the space and ticks what they agree to share, or refuses."""
     server = oauth.server()
-    user = account()
+    user = space.account()
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:

@@ -271,6 +271,11 @@ class AccountRow:
     def __init__(self, values) -> None:
         self.__dict__.update(zip(self.COLUMNS, values, strict=True))
 
+    @classmethod
+    def selected(cls) -> tuple:
+        """The columns to select for a row of this kind, in COLUMNS' order."""
+        return tuple(getattr(User, name) for name in cls.COLUMNS)
+
     def __setattr__(self, name, value):
         raise AttributeError(f"AccountRow is read-only ({name}): change the account through "
                              "its ORM row, session.get(User, id)")
