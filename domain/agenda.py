@@ -21,13 +21,13 @@ from datetime import date, datetime, time
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from domain import audit, policy, profile, vaccination
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared, read_rows
+from domain.db import Prepared, mapped_columns
 from domain.forms import CONTROL, Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import AgendaItem, ItemKind, User
@@ -135,7 +135,7 @@ class ItemView:
     """An agenda item with its sealed part opened: `values` holds the title, place,
     professional and note (and the vaccination marker, if it came from a suggestion)."""
 
-    item: AgendaItem  # or, for the dashboard's next one, a row of its columns (read-only)
+    item: AgendaItem  # or, in lists, a row of its columns (read-only)
     values: dict
 
     @property
@@ -286,10 +286,9 @@ class Listing:
 
 
 @cache
-def _listing_sql(upcoming: bool) -> tuple[Select, Select]:
-    """The count and a page of the upcoming or past items, built once each: the patient,
-    the day and the page's bounds are parameters (a statement built per request costs its
-    construction and its cache key)."""
+def _listing_sql(upcoming: bool) -> tuple[Prepared, Prepared]:
+    """The count and a page of the upcoming or past items, compiled once each: the patient,
+    the day and the page's bounds are parameters."""
     on = bindparam("on", type_=AgendaItem.day.type)
     mine = AgendaItem.patient_id == bindparam("patient_id")
     if upcoming:
@@ -300,9 +299,10 @@ def _listing_sql(upcoming: bool) -> tuple[Select, Select]:
         where = (mine, AgendaItem.day < on)
         order = (AgendaItem.day.desc(), AgendaItem.at.desc().nulls_last(),
                  AgendaItem.created_at.desc(), AgendaItem.id)
-    return (select(func.count()).select_from(AgendaItem).where(*where),
-            select(AgendaItem).where(*where).order_by(*order)
-            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return (Prepared(select(func.count().label("total")).select_from(AgendaItem)
+                     .where(*where)),
+            Prepared(select(*mapped_columns(AgendaItem)).where(*where).order_by(*order)
+                     .offset(bindparam("offset")).limit(bindparam("limit"))))
 
 
 def listing(session: Session, keyring: Keyring, patient: User, when: str, on: date, page: int,
@@ -311,11 +311,11 @@ def listing(session: Session, keyring: Keyring, patient: User, when: str, on: da
     past ones (latest first), PAGE_SIZE a page; only the page's items are opened."""
     count, page_of = _listing_sql(when == "upcoming")
     bounds = {"patient_id": patient.id, "on": on}
-    total = read_rows(session, count, bounds).scalar() or 0
+    total = count.first(session, bounds).total or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    items = session.scalars(page_of, {**bounds, "offset": (page - 1) * PAGE_SIZE,
-                                      "limit": PAGE_SIZE}).all()
+    items = page_of.all(session, {**bounds, "offset": (page - 1) * PAGE_SIZE,
+                                  "limit": PAGE_SIZE})
     key = patient_key(keyring, patient) if items else b""
     audit.record(session, keyring, "agenda.read", actor=actor, subject_id=patient.id,
                  details={"view": when, "page": page})
@@ -323,23 +323,26 @@ def listing(session: Session, keyring: Keyring, patient: User, when: str, on: da
 
 
 @cache
-def _between_sql(from_first: bool, to_last: bool) -> Select:
-    """The items of a span of days, built once per shape (a month, a whole agenda)."""
-    query = select(AgendaItem).where(AgendaItem.patient_id == bindparam("patient_id"))
+def _between_sql(from_first: bool, to_last: bool) -> Prepared:
+    """The items of a span of days, compiled once per shape (a month, a whole agenda)."""
+    query = select(*mapped_columns(AgendaItem)).where(
+        AgendaItem.patient_id == bindparam("patient_id"))
     if from_first:
         query = query.where(AgendaItem.day >= bindparam("first", type_=AgendaItem.day.type))
     if to_last:
         query = query.where(AgendaItem.day <= bindparam("last", type_=AgendaItem.day.type))
-    return query.order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(),
-                          AgendaItem.created_at, AgendaItem.id)
+    return Prepared(query.order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(),
+                                   AgendaItem.created_at, AgendaItem.id))
 
 
 def between(session: Session, keyring: Keyring, patient: User, first: date | None = None,
             last: date | None = None) -> list[ItemView]:
     """The patient's items from `first` to `last` (both optional, both included), opened,
     in day and time order."""
-    items = session.scalars(_between_sql(bool(first), bool(last)), {
-        "patient_id": patient.id, "first": first, "last": last}).all()
+    shape = _between_sql(bool(first), bool(last))
+    items = shape.all(session, {"patient_id": patient.id,
+                                **({"first": first} if first else {}),
+                                **({"last": last} if last else {})})
     key = patient_key(keyring, patient) if items else b""
     return [_open(key, item) for item in items]
 
@@ -350,9 +353,9 @@ def _next_statement():
     today_ = bindparam("today", type_=AgendaItem.day.type)
     clock = bindparam("clock", type_=AgendaItem.at.type)
     later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
-    columns = (getattr(AgendaItem, column.key) for column in AgendaItem.__mapper__.column_attrs)
-    return (select(*columns).where(AgendaItem.patient_id == bindparam("patient_id"),
-                                   later_today | (AgendaItem.day > today_))
+    return (select(*mapped_columns(AgendaItem))
+            .where(AgendaItem.patient_id == bindparam("patient_id"),
+                   later_today | (AgendaItem.day > today_))
             .order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at)
             .limit(1))
 
@@ -437,13 +440,13 @@ class Suggestion:
         return max(self.due.due_on, on)
 
 
-_REMINDERS = select(AgendaItem).where(AgendaItem.patient_id == bindparam("patient_id"),
-                                     AgendaItem.kind == ItemKind.REMINDER)
+_REMINDERS = Prepared(select(*mapped_columns(AgendaItem)).where(
+    AgendaItem.patient_id == bindparam("patient_id"), AgendaItem.kind == ItemKind.REMINDER))
 
 
 def _planned(session: Session, keyring: Keyring, patient: User) -> set[tuple[str, str]]:
     """(rule, due date) of the vaccinations already put in the agenda from a suggestion."""
-    items = session.scalars(_REMINDERS, {"patient_id": patient.id}).all()
+    items = _REMINDERS.all(session, {"patient_id": patient.id})
     key = patient_key(keyring, patient) if items else b""
     planned = set()
     for item in items:

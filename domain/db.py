@@ -47,6 +47,13 @@ def read_rows(session: Session, statement: Executable, parameters: dict | None =
     return session.connection().execute(statement, parameters)
 
 
+def mapped_columns(model) -> tuple:
+    """Every mapped column of a model class, for a Prepared statement whose rows stand for
+    its objects where they are only read (a list page): the row's names are the
+    attributes' names."""
+    return tuple(getattr(model, column.key) for column in model.__mapper__.column_attrs)
+
+
 class Prepared:
     """A query of plain columns that runs on most requests (the session's own lookup, a
     dashboard's counts), compiled once per database dialect and run straight on the

@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared, read_rows
+from domain.db import Prepared, mapped_columns, read_rows
 from domain.errors import NotAllowed
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -215,11 +215,22 @@ def _sort(view: SectionView) -> None:
 
 
 @dataclass(frozen=True)
+class _ThroughSqlalchemy:
+    """A statement with a list parameter (IN), which SQLAlchemy writes into the SQL on each
+    run: through read_rows(), with the same all() as a Prepared one."""
+
+    statement: Select
+
+    def all(self, session: Session, parameters: dict) -> list:
+        return read_rows(session, self.statement, parameters).all()
+
+
+@dataclass(frozen=True)
 class _LoadStatements:
-    every: Select
-    counts: Select
-    newest: Select
-    states: Select
+    every: Prepared | _ThroughSqlalchemy
+    counts: Prepared | _ThroughSqlalchemy
+    newest: Prepared | _ThroughSqlalchemy
+    states: Prepared | _ThroughSqlalchemy
 
 
 def _load_statements(shape: str) -> _LoadStatements:
@@ -227,7 +238,9 @@ def _load_statements(shape: str) -> _LoadStatements:
     subquery costs more to build than to run): the patient, the section(s) and `first` are
     parameters. `shape` is how the sections are named: "every" (not at all), "one" (a plain
     parameter) or "some" (a list parameter, which SQLAlchemy writes into the SQL anew on
-    each run: 20 µs a statement)."""
+    each run: 20 µs a statement). The rows are plain columns, read on the driver's cursor
+    (domain.db.Prepared) except for "some": the pages only read entries, and a change
+    takes its entry through get_entry()."""
 
     def asked(column) -> tuple:
         if shape == "every":
@@ -236,25 +249,26 @@ def _load_statements(shape: str) -> _LoadStatements:
             return (column == bindparam("section"),)
         return (column.in_(bindparam("sections", expanding=True)),)
 
+    run = _ThroughSqlalchemy if shape == "some" else Prepared
+    entry_columns = mapped_columns(ProfileEntry)
     mine = (ProfileEntry.patient_id == bindparam("patient_id"), *asked(ProfileEntry.section))
-    ranked = select(ProfileEntry, func.row_number().over(
+    ranked = select(*entry_columns, func.row_number().over(
         partition_by=ProfileEntry.section,
         order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
     ).where(*mine).subquery()
-    newest = aliased(ProfileEntry, ranked)
     return _LoadStatements(
-        every=select(ProfileEntry).where(*mine),
-        counts=select(ProfileEntry.section, func.count(), func.max(ProfileEntry.updated_at))
-        .where(*mine).group_by(ProfileEntry.section),
-        newest=select(newest).where(ranked.c.rank <= bindparam("first")),
-        states=select(ProfileSection).where(
+        every=run(select(*entry_columns).where(*mine)),
+        counts=run(select(ProfileEntry.section, func.count().label("total"),
+                          func.max(ProfileEntry.updated_at).label("changed"))
+                   .where(*mine).group_by(ProfileEntry.section)),
+        newest=run(select(*(ranked.c[column.key] for column in entry_columns))
+                   .where(ranked.c.rank <= bindparam("first"))),
+        states=run(select(*mapped_columns(ProfileSection)).where(
             ProfileSection.patient_id == bindparam("patient_id"),
-            *asked(ProfileSection.section)))
+            *asked(ProfileSection.section))))
 
 
 _LOAD = {shape: _load_statements(shape) for shape in ("every", "one", "some")}
-# Run on the driver's cursor (domain.db.Prepared): plain columns, on every overview.
-_EVERY_COUNTS = Prepared(_LOAD["every"].counts)
 _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
 
 
@@ -274,18 +288,17 @@ def load(session: Session, keyring: Keyring, patient: User,
     every = _EVERY_SECTION <= views.keys() or (first is not None and not only_asked)
     shape = "every" if every else "one" if len(views) == 1 else "some"
     sql = _LOAD[shape]
-    mine = {"patient_id": patient.id, "section": next(iter(views), None),
-            "sections": list(views)}
+    mine = {"patient_id": patient.id, **(
+        {} if shape == "every" else {"section": next(iter(views))} if shape == "one"
+        else {"sections": list(views)})}
     if first is None:
-        entries = session.scalars(sql.every, mine)
+        entries = sql.every.all(session, mine)
     else:
-        counts = (_EVERY_COUNTS.all(session, mine) if shape == "every"
-                  else read_rows(session, sql.counts, mine))
-        for section_key, total, changed in counts:
+        for section_key, total, changed in sql.counts.all(session, mine):
             if section_key in views:
                 views[section_key].total = total
                 views[section_key].updated_at = changed  # max() keeps the column's UTC type
-        entries = session.scalars(sql.newest, {**mine, "first": first})
+        entries = sql.newest.all(session, {**mine, "first": first})
     for entry in entries:
         view = views.get(entry.section)
         if view is None:
@@ -293,7 +306,7 @@ def load(session: Session, keyring: Keyring, patient: User,
         view.entries.append(_open(key, entry))
         if view.updated_at is None or entry.updated_at > view.updated_at:
             view.updated_at = entry.updated_at
-    for state in session.scalars(sql.states, mine):
+    for state in sql.states.all(session, mine):
         view = views.get(state.section)
         if view is None:
             continue

@@ -34,7 +34,7 @@ from domain.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
-from domain.db import read_rows
+from domain.db import Prepared, mapped_columns, read_rows
 from domain.errors import NotAllowed
 from domain.keys import patient_key
 from domain.models import (
@@ -92,7 +92,8 @@ def check_date(value: date, today: date) -> date:
 @dataclass(frozen=True)
 class DocumentView:
     """A document with its sealed fields opened, for one request (the file name only where
-    a page shows it)."""
+    a page shows it). On the patient's list, `document` is a row of its columns
+    (read-only), not the ORM object."""
 
     document: Document
     title: str
@@ -309,11 +310,12 @@ class Page:
 @dataclass(frozen=True)
 class _ListSql:
     """The statements of a documents page, built once per shape: the patient, the category
-    and the page's bounds are parameters (a statement built per request
-    costs its construction and its cache key, 90 µs for the list's two)."""
+    and the page's bounds are parameters. The counts and the page run on the driver's
+    cursor (domain.db.Prepared): the list only shows documents, so a page's documents are
+    rows of their columns, not ORM objects."""
 
-    counts: Select
-    page: Select
+    counts: Prepared
+    page: Prepared
     search: Select
 
 
@@ -321,14 +323,15 @@ class _ListSql:
 def _list_sql(representative: bool, by_category: bool) -> _ListSql:
     mine = (Document.patient_id == bindparam("patient_id"),
             *((Document.secret_from_representatives.is_(False),) if representative else ()))
-    base = select(Document).where(*mine)
+    base = select(*mapped_columns(Document)).where(*mine)
     if by_category:
-        base = base.where(Document.category == bindparam("category"))
+        base = base.where(Document.category == bindparam("category",
+                                                         type_=Document.category.type))
     ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
     return _ListSql(
-        counts=select(Document.category, func.count()).where(*mine)
-        .group_by(Document.category),
-        page=ordered.offset(bindparam("offset")).limit(bindparam("limit")),
+        counts=Prepared(select(Document.category, func.count().label("count")).where(*mine)
+                        .group_by(Document.category)),
+        page=Prepared(ordered.offset(bindparam("offset")).limit(bindparam("limit"))),
         search=ordered.with_only_columns(Document.id, Document.title_sealed))
 
 
@@ -343,16 +346,16 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     For someone acting for the patient, the minor's secret documents are not there at all
     (nor in the counts or the search)."""
     sql = _list_sql(representative, category is not None)
-    mine = {"patient_id": patient.id, "category": category}
-    counts = dict(read_rows(session, sql.counts, mine).all())
+    mine = {"patient_id": patient.id, **({"category": category} if category else {})}
+    counts = dict(sql.counts.all(session, mine))
     words = [word for word in (query or "").casefold().split() if word][:10]
     key = patient_key(keyring, patient)  # unwrapped once per request, not per document
     if not words:
         total = sum(counts.values()) if category is None else counts.get(category, 0)
         pages = max(1, math.ceil(total / per_page))
         page = min(max(page, 1), pages)
-        rows = session.scalars(sql.page, {**mine, "offset": (page - 1) * per_page,
-                                          "limit": per_page})
+        rows = sql.page.all(session, {**mine, "offset": (page - 1) * per_page,
+                                      "limit": per_page})
         return Page([DocumentView(row, title_of(key, row)) for row in rows], total, page, pages,
                     per_page, counts)
     # Titles are sealed: the search opens them, reading only the columns it needs.
