@@ -17,12 +17,12 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
-from domain.db import read_rows
+from domain.db import Prepared, mapped_columns
 from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
 from domain.keys import patient_key
@@ -95,7 +95,8 @@ class MessageView:
 @dataclass(frozen=True)
 class ConversationView:
     """A conversation with its subject opened, both parties' accounts and the number of
-    messages unread by the person looking."""
+    messages unread by the person looking. In an inbox, the conversation is a row of its
+    columns and the people are read-only rows (AccountRow): a list only shows them."""
 
     conversation: Conversation
     subject: str
@@ -255,10 +256,11 @@ def _unread_for(viewer: User, conversation: Conversation) -> int:
 @dataclass(frozen=True)
 class _InboxSql:
     """An inbox's count and page, built once per side: the viewer and the page's bounds
-    are parameters (statements built per request cost their construction and cache key)."""
+    are parameters. Both run on the driver's cursor (domain.db.Prepared): the page's
+    conversations are rows of their columns, which the inbox only shows."""
 
-    counts: Select
-    page: Select
+    counts: Prepared
+    page: Prepared
 
 
 @cache
@@ -278,11 +280,12 @@ def _inbox_sql(patient_side: bool) -> _InboxSql:
         where = [Conversation.professional_id == viewer_id, ~blocked, open_space]
         unread_column = Conversation.professional_unread
     return _InboxSql(
-        counts=select(func.count(), func.coalesce(func.sum(unread_column), 0))
-        .select_from(Conversation).where(*where),
-        page=select(Conversation).where(*where)
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        .offset(bindparam("offset")).limit(bindparam("limit")))
+        counts=Prepared(select(func.count().label("total"),
+                               func.coalesce(func.sum(unread_column), 0).label("unread"))
+                        .select_from(Conversation).where(*where)),
+        page=Prepared(select(*mapped_columns(Conversation)).where(*where)
+                      .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+                      .offset(bindparam("offset")).limit(bindparam("limit"))))
 
 
 def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
@@ -291,11 +294,11 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
     the page's subjects are opened. A professional does not see conversations with a
     patient who blocked them or whose space is closed."""
     sql = _inbox_sql(viewer.role == Role.PATIENT)
-    total, unread = read_rows(session, sql.counts, {"viewer_id": viewer.id}).one()
+    total, unread = sql.counts.first(session, {"viewer_id": viewer.id})
     pages = max(1, -(-total // INBOX_PAGE))
     page = min(max(page, 1), pages)
-    rows = session.scalars(sql.page, {"viewer_id": viewer.id, "limit": INBOX_PAGE,
-                                      "offset": (page - 1) * INBOX_PAGE}).all()
+    rows = sql.page.all(session, {"viewer_id": viewer.id, "limit": INBOX_PAGE,
+                                  "offset": (page - 1) * INBOX_PAGE})
     people = accounts_by_id(session, {row.patient_id for row in rows}
                      | {row.professional_id for row in rows})
     keys: dict[str, bytes] = {}
@@ -324,24 +327,28 @@ def unread_statement(patient_id):
 
 
 def messages(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
-             *, before: int | None = None,
-             limit: int = MESSAGES_PAGE) -> tuple[list[MessageView], int | None]:
+             *, before: int | None = None, limit: int = MESSAGES_PAGE,
+             known: tuple = ()) -> tuple[list[MessageView], int | None]:
     """The newest `limit` messages (before message `before`, if given), oldest first, with
-    the id to ask for the earlier ones (None when there are none)."""
+    the id to ask for the earlier ones (None when there are none). `known`: accounts the
+    caller already holds (the conversation's parties, from view()), not read again to name
+    the senders."""
     query = select(Message).where(Message.conversation_id == conversation.id)
     if before is not None:
         query = query.where(Message.id < before)
     rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
     older = rows[limit - 1].id if len(rows) > limit else None
     rows = rows[:limit][::-1]
-    return _views(session, keyring, viewer, conversation, rows), older
+    return _views(session, keyring, viewer, conversation, rows, known), older
 
 
 def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
-           rows: list[Message]) -> list[MessageView]:
+           rows: list[Message], known: tuple = ()) -> list[MessageView]:
     if not rows:
         return []
-    patient = known_or_get(session, conversation.patient_id, viewer)
+    held = {person.id: person for person in (viewer, *known) if person is not None}
+    patient = held.get(conversation.patient_id) or known_or_get(
+        session, conversation.patient_id, viewer)
     key = patient_key(keyring, patient)
     files: dict[int, list[AttachmentView]] = {}
     for attachment in session.scalars(select(MessageAttachment).where(
@@ -350,7 +357,8 @@ def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conve
         files.setdefault(attachment.message_id, []).append(AttachmentView(
             attachment, _open(key, "message_attachments.file_name", attachment.id,
                               attachment.file_name_sealed)))
-    senders = accounts_by_id(session, {row.sender_id for row in rows if row.sender_id})
+    senders = {**accounts_by_id(session, {row.sender_id for row in rows if row.sender_id}
+                                - held.keys()), **held}
     result = []
     for row in rows:
         other_read = (conversation.professional_read_at

@@ -6,15 +6,20 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain import representation
+from domain.db import read_rows
 from domain.models import AccountRow, Representation, User
 
-_BY_ID = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+_BY_ID = select(*AccountRow.selected()).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
-def by_id(session: Session, ids) -> dict[str, User]:
-    """These accounts, by id, in one query built once (none for no id)."""
+def by_id(session: Session, ids) -> dict[str, AccountRow]:
+    """These accounts, by id, read-only (the pages that ask name the people of a list: the
+    authors of documents, the other side of conversations, the actors of a history), in
+    one query built once (none for no id)."""
     ids = sorted(set(ids))
-    return {user.id: user for user in session.scalars(_BY_ID, {"ids": ids})} if ids else {}
+    if not ids:
+        return {}
+    return {row.id: row for row in map(AccountRow, read_rows(session, _BY_ID, {"ids": ids}))}
 
 
 def known_or_get(session: Session, user_id: str | None, known: User | AccountRow | None,

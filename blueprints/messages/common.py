@@ -159,9 +159,10 @@ def show(conversation: Conversation, *, endpoint: str, typed: str = "",
     """The conversation page (marks it read), or after a failed htmx send the reply form
     alone, retargeted to replace the form."""
     before = _before()
-    items, older = messaging.messages(db.session, keys.ring, space_owner(), conversation,
-                                      before=before)
     summary = messaging.view(db.session, keys.ring, space_owner(), conversation)
+    items, older = messaging.messages(db.session, keys.ring, space_owner(), conversation,
+                                      before=before,
+                                      known=(summary.patient, summary.professional))
     if before is None:
         messaging.mark_read(space_owner(), conversation)
     may_reply = messaging.allowed(db.session, space_owner(), conversation,
