@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from sqlalchemy import BigInteger, Select, bindparam, false, or_, select
+from sqlalchemy import BigInteger, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
-from domain.models import AuditEvent, CareRelation, EmergencyAccess, User
+from domain.db import Prepared, mapped_columns
+from domain.models import AccountRow, AuditEvent, CareRelation, EmergencyAccess, User
 from domain.people import by_id as accounts_by_id
 
 MINE = "mine"
@@ -41,11 +42,11 @@ class Filters:
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the history: the audit event and its actor's account (None when there
-    is no actor or the account is gone)."""
+    """One line of the history: the audit event (a row of its columns) and its actor's
+    account (read-only; None when there is no actor or the account is gone)."""
 
     event: AuditEvent
-    actor: User | None
+    actor: AccountRow | None
 
     @property
     def mode(self) -> str:
@@ -65,19 +66,22 @@ class Row:
 
 @cache
 def _page_sql(mine: bool, person: str | None, since: bool, until: bool,
-              before: bool) -> Select:
-    """A page of the history for one shape of filters, built once: the patient, the
-    person, the days, the cursor and the page's size are parameters (a statement built per
-    request costs its construction and its cache key). `person`: None (everyone), "id",
-    or "nobody" for something that is no id."""
+              before: bool) -> Prepared:
+    """A page of the history for one shape of filters, compiled once and run on the
+    driver's cursor (the page only shows the events: rows of their columns): the patient,
+    the person, the days, the cursor and the page's size are parameters. `person`: None
+    (everyone), "id", or "nobody" for something that is no id."""
     patient_id = bindparam("patient_id")
-    query = select(AuditEvent).where(AuditEvent.subject_id == patient_id)
+    query = select(*mapped_columns(AuditEvent)).where(AuditEvent.subject_id == patient_id)
     if mine:
         # One's own actions, and those of whoever acts for one (a parent, a guardian).
         query = query.where(or_(AuditEvent.actor_id == patient_id,
                                 AuditEvent.acting_as == "representative"))
     else:
-        query = query.where(AuditEvent.acting_as.in_(PROFESSIONAL_ROLES + (APPLICATION,)),
+        # Equalities rather than IN (a list, which would be written into the SQL on each
+        # run): the statement is Prepared.
+        query = query.where(or_(*(AuditEvent.acting_as == acting_as
+                                  for acting_as in PROFESSIONAL_ROLES + (APPLICATION,))),
                             or_(AuditEvent.actor_id.is_(None),
                                 AuditEvent.actor_id != patient_id))
     if person is not None:
@@ -93,7 +97,7 @@ def _page_sql(mine: bool, person: str | None, since: bool, until: bool,
             "until", type_=AuditEvent.occurred_at.type))
     if before:
         query = query.where(AuditEvent.seq < bindparam("before"))
-    return query.order_by(AuditEvent.seq.desc()).limit(bindparam("limit"))
+    return Prepared(query.order_by(AuditEvent.seq.desc()).limit(bindparam("limit")))
 
 
 def cursor(value: str | None) -> int | None:
@@ -119,12 +123,16 @@ def page(session: Session, patient: User, filters: Filters, before: int | None =
     until = filters.until if filters.until and filters.until < date.max else None
     query = _page_sql(filters.tab == MINE, person, bool(filters.since), until is not None,
                       before is not None)
-    events = list(session.scalars(query, {
-        "patient_id": patient.id, "person_id": filters.person_id, "before": before,
-        "since": datetime.combine(filters.since, time(), UTC) if filters.since else None,
-        # up to 31/12/9999: no end at all
-        "until": datetime.combine(until + timedelta(days=1), time(), UTC) if until else None,
-        "limit": per_page + 1}))
+    parameters = {"patient_id": patient.id, "limit": per_page + 1}
+    if person == "id":
+        parameters["person_id"] = filters.person_id
+    if before is not None:
+        parameters["before"] = before
+    if filters.since:
+        parameters["since"] = datetime.combine(filters.since, time(), UTC)
+    if until:  # up to 31/12/9999: no end at all
+        parameters["until"] = datetime.combine(until + timedelta(days=1), time(), UTC)
+    events = query.all(session, parameters)
     more = len(events) > per_page
     events = events[:per_page]
     return _rows(session, events), (events[-1].seq if more else None)
@@ -141,17 +149,18 @@ def every(session: Session, patient: User, filters: Filters,
             return
 
 
-_PEOPLE_AROUND = select(User).where(User.id.in_(
+_PEOPLE_AROUND = Prepared(select(*AccountRow.selected()).where(User.id.in_(
     select(CareRelation.professional_id).where(
         CareRelation.patient_id == bindparam("patient_id")).union(
         select(EmergencyAccess.professional_id).where(
-            EmergencyAccess.patient_id == bindparam("patient_id")))))
+            EmergencyAccess.patient_id == bindparam("patient_id"))))))
 
 
-def people(session: Session, patient: User) -> list[User]:
-    """The professionals who can appear in the history (for the filter): those with a care
-    relation to the patient or an emergency access to the space — a handful of rows,
-    whatever the history's length (the audit log itself is never scanned for this)."""
+def people(session: Session, patient: User) -> list[AccountRow]:
+    """The professionals who can appear in the history (for the filter), read-only: those
+    with a care relation to the patient or an emergency access to the space — a handful
+    of rows, whatever the history's length (the audit log itself is never scanned for
+    this)."""
     # Names are sealed: sorted here, not by SQL.
-    return sorted(session.scalars(_PEOPLE_AROUND, {"patient_id": patient.id}),
+    return sorted(map(AccountRow, _PEOPLE_AROUND.all(session, {"patient_id": patient.id})),
                   key=lambda person: (person.name_order, person.id))

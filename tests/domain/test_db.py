@@ -94,3 +94,24 @@ def test_a_prepared_query_is_seen_and_fails_as_sqlalchemy_does(app):
             event.remove(engine, "before_cursor_execute", listen)
             event.remove(engine, "after_cursor_execute", listen_after)
             db.session.rollback()
+
+
+def test_a_row_of_mapped_columns_reads_like_the_object(app, demo_users):
+    """A list page's rows stand for ORM objects: every model's rows carry its attributes'
+    names (a column named apart from its attribute would break the templates), with the
+    same values and types."""
+    from domain.db import mapped_columns
+    from domain.models.base import Base
+
+    for mapper in Base.registry.mappers:
+        model = mapper.class_
+        statement = Prepared(select(*mapped_columns(model)))
+        assert statement.row._fields == tuple(
+            attribute.key for attribute in mapper.column_attrs), model.__name__
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+        row = Prepared(select(*mapped_columns(User)).where(
+            User.id == bindparam("id"))).first(db.session, {"id": user.id})
+        for attribute in User.__mapper__.column_attrs:
+            assert getattr(row, attribute.key) == getattr(user, attribute.key)
+            assert type(getattr(row, attribute.key)) is type(getattr(user, attribute.key))
