@@ -169,16 +169,16 @@ def history_plan(ids: dict[str, str], hers: int, others: int, number_from: int
 
 
 def her_sequence_numbers(app, ids: dict[str, str], actor: str | None = None) -> list[int]:
-    """The sequence numbers of the professionals' actions on her space, newest first."""
+    """The sequence numbers of the professionals' actions on her space, newest first, as
+    the history's pages give them."""
     from domain import history
-    from domain.models import AuditEvent, User
+    from domain.models import User
     from extensions import db
 
     with app.app_context():
         patient = db.session.get(User, ids[PATIENT_LOGIN])
-        query = history._query(patient, history.Filters(person_id=actor))
-        return list(db.session.scalars(query.with_only_columns(AuditEvent.seq)
-                                       .order_by(AuditEvent.seq.desc())))
+        return [row.event.seq for row in history.every(
+            db.session, patient, history.Filters(person_id=actor), batch=10_000)]
 
 
 def seed_documents(app, ids: dict[str, str], start: int, stop: int,
@@ -312,7 +312,7 @@ def export_csv(client, trace: bool = False) -> dict:
 
 
 def read_history(app, ids: dict[str, str]) -> tuple[float, int]:
-    """history.every() alone over the same rows: the query and the ORM rows, no CSV."""
+    """history.every() alone over the same rows: the query and the rows, no CSV."""
     from domain import history
     from domain.models import User
     from extensions import db
@@ -326,25 +326,24 @@ def read_history(app, ids: dict[str, str]) -> tuple[float, int]:
 
 
 def query_plan(app, ids: dict[str, str], backend: str, person: str | None) -> list[str]:
-    """The SQL and EXPLAIN of a first page's query as domain.history.page builds it."""
+    """The SQL and EXPLAIN of the events' statement a first page of domain.history.page
+    sends (caught on its way)."""
     from domain import history
-    from domain.models import AuditEvent, User
-    from extensions import db
 
-    with app.app_context():
-        patient = db.session.get(User, ids[PATIENT_LOGIN])
-        query = (history._query(patient, history.Filters(person_id=person))
-                 .order_by(AuditEvent.seq.desc()).limit(PER_PAGE + 1))
-        sql = str(query.compile(dialect=db.engine.dialect,
-                                compile_kwargs={"literal_binds": True}))
-        with db.engine.connect() as connection:
-            lines = explain(connection, backend, sql)
-    return [" ".join(sql.split())] + lines
+    return _caught_plan(app, ids, backend, "FROM audit_events", lambda session, patient: (
+        history.page(session, patient, history.Filters(person_id=person), None, PER_PAGE)))
 
 
 def people_plan(app, ids: dict[str, str], backend: str) -> list[str]:
     """The SQL and EXPLAIN of the statement history.people() sends (caught on its way)."""
     from domain import history
+
+    return _caught_plan(app, ids, backend, "FROM users", history.people)
+
+
+def _caught_plan(app, ids: dict[str, str], backend: str, sql_part: str, read) -> list[str]:
+    """The SQL and EXPLAIN of the first statement holding `sql_part` that
+    `read(session, patient)` sends."""
     from domain.models import User
     from extensions import db
 
@@ -357,10 +356,10 @@ def people_plan(app, ids: dict[str, str], backend: str) -> list[str]:
         patient = db.session.get(User, ids[PATIENT_LOGIN])
         event.listen(db.engine, "before_cursor_execute", catch)
         try:
-            history.people(db.session, patient)
+            read(db.session, patient)
         finally:
             event.remove(db.engine, "before_cursor_execute", catch)
-        statement, parameters = sent[-1]
+        statement, parameters = next(item for item in sent if sql_part in item[0])
         with db.engine.connect() as connection:
             lines = explain(connection, backend, statement, parameters)
     return [" ".join(statement.split())] + lines

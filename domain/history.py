@@ -45,7 +45,7 @@ class Row:
     """One line of the history: the audit event (a row of its columns) and its actor's
     account (read-only; None when there is no actor or the account is gone)."""
 
-    event: AuditEvent
+    event: AuditEvent  # a row of its columns
     actor: AccountRow | None
 
     @property

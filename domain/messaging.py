@@ -27,6 +27,7 @@ from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
 from domain.keys import patient_key
 from domain.models import (
+    AccountRow,
     AuthorKind,
     CareRelation,
     Category,
@@ -74,12 +75,12 @@ class AttachmentView:
 
 @dataclass(frozen=True)
 class MessageView:
-    """A message with its body opened, its sender's account (None if gone), its attachments
-    and whether the other side has read it."""
+    """A message with its body opened, its sender's account (read-only; None if gone), its
+    attachments and whether the other side has read it."""
 
     message: Message
     body: str
-    sender: User | None
+    sender: User | AccountRow | None
     attachments: tuple[AttachmentView, ...]
     read_by_other: bool  # the other side opened the conversation since it was sent
 
@@ -100,8 +101,8 @@ class ConversationView:
 
     conversation: Conversation
     subject: str
-    patient: User
-    professional: User
+    patient: User | AccountRow
+    professional: User | AccountRow
     unread: int  # for the person looking
 
     @property

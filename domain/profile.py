@@ -143,7 +143,8 @@ class SectionFull(Exception):
 
 @dataclass(frozen=True)
 class EntryView:
-    """A profile entry with its sealed values opened."""
+    """A profile entry with its sealed values opened. From load(), `entry` is a row of its
+    columns (read-only); get_entry() gives the ORM object, which a change needs."""
 
     entry: ProfileEntry
     values: dict

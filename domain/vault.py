@@ -39,6 +39,7 @@ from domain.errors import NotAllowed
 from domain.keys import patient_key
 from domain.models import (
     SYSTEM_CATEGORIES,
+    AccountRow,
     AppUpload,
     AuthorKind,
     Category,
@@ -92,8 +93,8 @@ def check_date(value: date, today: date) -> date:
 @dataclass(frozen=True)
 class DocumentView:
     """A document with its sealed fields opened, for one request (the file name only where
-    a page shows it). On the patient's list, `document` is a row of its columns
-    (read-only), not the ORM object."""
+    a page shows it). On the patient's list (documents_page), `document` is a row of its
+    columns (read-only), not the ORM object."""
 
     document: Document
     title: str
@@ -329,13 +330,15 @@ def _list_sql(representative: bool, by_category: bool) -> _ListSql:
                                                          type_=Document.category.type))
     ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
     return _ListSql(
-        counts=Prepared(select(Document.category, func.count().label("count")).where(*mine)
+        counts=Prepared(select(Document.category, func.count().label("documents")).where(*mine)
                         .group_by(Document.category)),
         page=Prepared(ordered.offset(bindparam("offset")).limit(bindparam("limit"))),
         search=ordered.with_only_columns(Document.id, Document.title_sealed))
 
 
-_BY_IDS = select(Document).where(Document.id.in_(bindparam("ids", expanding=True)))
+# A list (IN) of ids: through SQLAlchemy (read_rows), as rows of the same columns.
+_BY_IDS = select(*mapped_columns(Document)).where(
+    Document.id.in_(bindparam("ids", expanding=True)))
 
 
 def documents_page(session: Session, keyring: Keyring, patient: User, *,
@@ -346,7 +349,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     For someone acting for the patient, the minor's secret documents are not there at all
     (nor in the counts or the search)."""
     sql = _list_sql(representative, category is not None)
-    mine = {"patient_id": patient.id, **({"category": category} if category else {})}
+    mine = {"patient_id": patient.id, **({"category": category} if category is not None else {})}
     counts = dict(sql.counts.all(session, mine))
     words = [word for word in (query or "").casefold().split() if word][:10]
     key = patient_key(keyring, patient)  # unwrapped once per request, not per document
@@ -365,7 +368,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     pages = max(1, math.ceil(len(hits) / per_page))
     page = min(max(page, 1), pages)
     shown = hits[(page - 1) * per_page:page * per_page]
-    by_id = {row.id: row for row in session.scalars(_BY_IDS, {"ids": shown})} if (
+    by_id = {row.id: row for row in read_rows(session, _BY_IDS, {"ids": shown})} if (
         shown) else {}
     return Page([DocumentView(by_id[document_id], title_of(key, by_id[document_id]))
                  for document_id in shown], len(hits), page, pages, per_page, counts)
@@ -415,8 +418,8 @@ def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
                             more)
 
 
-def authors(session: Session, documents: list[Document]) -> dict[str, User]:
-    """The accounts that deposited these documents (one query), to name them."""
+def authors(session: Session, documents: list[Document]) -> dict[str, AccountRow]:
+    """The accounts that deposited these documents (one query), read-only, to name them."""
     ids = {document.author_id for document in documents if document.author_id}
     return accounts_by_id(session, ids)
 

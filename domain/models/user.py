@@ -258,9 +258,10 @@ class Representation(Base):
 
 
 class AccountRow:
-    """A `users` row read without the ORM, for the signed-in person of a request (loaded
-    with the session, domain/sessions.py): the same column attributes, sealed values,
-    names and Flask-Login protocol as `User`, read-only.
+    """A `users` row read without the ORM: the signed-in person of a request (loaded with
+    the session, domain/sessions.py), and the people a page only names (a parent's
+    children, a list's authors, senders and actors): the same column attributes, sealed
+    values, names and Flask-Login protocol as `User`, read-only.
 
     A page that only shows or reads the person (nearly all of them) needs no ORM object,
     whose loading costs more than the query itself. A use case that changes the account

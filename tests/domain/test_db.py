@@ -11,9 +11,9 @@ from sqlalchemy import bindparam, event, func, literal_column, select
 from sqlalchemy.exc import DBAPIError
 
 from domain import sessions
-from domain.db import Prepared, read_rows
+from domain.db import Prepared, mapped_columns, read_rows
 from domain.models import Role, User, WebSession
-from domain.models.base import UTCDateTime
+from domain.models.base import Base, UTCDateTime
 from extensions import db
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -100,18 +100,41 @@ def test_a_row_of_mapped_columns_reads_like_the_object(app, demo_users):
     """A list page's rows stand for ORM objects: every model's rows carry its attributes'
     names (a column named apart from its attribute would break the templates), with the
     same values and types."""
-    from domain.db import mapped_columns
-    from domain.models.base import Base
-
     for mapper in Base.registry.mappers:
         model = mapper.class_
         statement = Prepared(select(*mapped_columns(model)))
         assert statement.row._fields == tuple(
             attribute.key for attribute in mapper.column_attrs), model.__name__
+    from datetime import date
+
+    from domain.demo.agenda import seed_agenda
+    from domain.demo.child import seed_child
+    from domain.demo.messages import seed_messages
+    from domain.demo.profile import seed_profile
+    from extensions import blobs, keys
+
+    compared = set()
     with app.app_context():
-        user = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
-        row = Prepared(select(*mapped_columns(User)).where(
-            User.id == bindparam("id"))).first(db.session, {"id": user.id})
-        for attribute in User.__mapper__.column_attrs:
-            assert getattr(row, attribute.key) == getattr(user, attribute.key)
-            assert type(getattr(row, attribute.key)) is type(getattr(user, attribute.key))
+        # The demo's content: an agenda, a profile, a conversation, Léo's document.
+        assert seed_profile(db.session, keys.ring, "camille.martin", date.today())
+        assert seed_agenda(db.session, keys.ring, "camille.martin", date.today())
+        assert seed_messages(db.session, keys.ring, "camille.martin", "dr.bernard")
+        assert seed_child(db.session, keys.ring, blobs.store, "camille.martin", "dr.bernard")
+        db.session.commit()
+        for mapper in Base.registry.mappers:  # each model's first demo row, if it has one
+            model = mapper.class_
+            known = db.session.scalars(select(model).limit(1)).first()
+            if known is None:
+                continue
+            keys = mapper.primary_key
+            row = Prepared(select(*mapped_columns(model)).where(
+                *(column == bindparam(f"k{i}") for i, column in enumerate(keys)))).first(
+                db.session, {f"k{i}": getattr(known, mapper.get_property_by_column(
+                    column).key) for i, column in enumerate(keys)})
+            for attribute in mapper.column_attrs:
+                value, expected = getattr(row, attribute.key), getattr(known, attribute.key)
+                assert value == expected, (model.__name__, attribute.key)
+                assert type(value) is type(expected), (model.__name__, attribute.key)
+            compared.add(model.__name__)
+    assert {"User", "AgendaItem", "Document", "ProfileEntry",
+            "Conversation", "Message", "AuditEvent"} <= compared, sorted(compared)
