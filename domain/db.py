@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import namedtuple
 from pathlib import Path
 
-from sqlalchemy import Engine, Executable, Result, Select, create_engine, event
+from sqlalchemy import Engine, Executable, Result, Select, bindparam, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -52,6 +52,18 @@ def mapped_columns(model) -> tuple:
     its objects where they are only read (a list page): the row's names are the
     attributes' names."""
     return tuple(getattr(model, column.key) for column in model.__mapper__.column_attrs)
+
+
+def one_of(column, name: str, count: int):
+    """`column IN (:name0, …, :name<count-1>)`: a list of `count` values as plain
+    parameters, so that a Prepared statement (built once per count) can take it; see
+    one_of_values()."""
+    return column.in_([bindparam(f"{name}{index}") for index in range(count)])
+
+
+def one_of_values(name: str, values) -> dict:
+    """The parameters of one_of(column, name, len(values))."""
+    return {f"{name}{index}": value for index, value in enumerate(values)}
 
 
 class Prepared:

@@ -9,13 +9,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from domain import audit, clock, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import read_rows
+from domain.db import Prepared, mapped_columns, one_of, one_of_values
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import Measure, User
@@ -68,7 +69,9 @@ class MeasureNotFound(Exception):
 
 @dataclass(frozen=True)
 class MeasureView:
-    """A measure with its sealed values opened (the kind's fields and the optional time)."""
+    """A measure with its sealed values opened (the kind's fields and the optional time).
+    From the lists, `measure` is a row of its columns (read-only); get() gives the ORM
+    object, which a deletion needs."""
 
     measure: Measure
     values: dict
@@ -143,23 +146,26 @@ def _open(key: bytes, measure: Measure) -> MeasureView:
         key, measure.value_sealed, _associated(measure.id, measure.patient_id))))
 
 
-# A patient's measures of one kind, newest first, and their count; built once (a
-# statement built per request costs its construction and its cache key).
+# A patient's measures of one kind, newest first, and their count; compiled once and run
+# on the driver's cursor (domain.db.Prepared): the pages and charts only read measures, as
+# rows of their columns; a change or a deletion takes its ORM object through get().
 _MINE = (Measure.patient_id == bindparam("patient_id"), Measure.kind == bindparam("kind"))
-_HISTORY = select(Measure).where(*_MINE).order_by(Measure.measured_on.desc(),
-                                                  Measure.created_at.desc())
-_COUNT = select(func.count()).select_from(Measure).where(*_MINE)
-_PAGE = _HISTORY.offset(bindparam("offset")).limit(bindparam("limit"))
-_RECENT = _HISTORY.limit(bindparam("limit"))
+_ORDERED = select(*mapped_columns(Measure)).where(*_MINE).order_by(
+    Measure.measured_on.desc(), Measure.created_at.desc())
+_HISTORY = Prepared(_ORDERED)
+_COUNT = Prepared(select(func.count().label("total")).select_from(Measure).where(*_MINE))
+_PAGE = Prepared(_ORDERED.offset(bindparam("offset")).limit(bindparam("limit")))
+_RECENT = Prepared(_ORDERED.limit(bindparam("limit")))
 
 
 def history(session: Session, keyring: Keyring, patient: User, kind: MeasureKind,
             limit: int | None = None) -> list[MeasureView]:
     """Newest first; `limit` keeps the most recent ones."""
     key = patient_key(keyring, patient)
-    query = _RECENT if limit else _HISTORY
-    views = [_open(key, measure) for measure in session.scalars(query, {
-        "patient_id": patient.id, "kind": kind.key, "limit": limit})]
+    mine = {"patient_id": patient.id, "kind": kind.key}
+    rows = _RECENT.all(session, {**mine, "limit": limit}) if limit else _HISTORY.all(
+        session, mine)
+    views = [_open(key, measure) for measure in rows]
     views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
     return views
 
@@ -169,36 +175,36 @@ def history_page(session: Session, keyring: Keyring, patient: User, kind: Measur
     """One page of the history, newest first: (measures, total, page, pages). Only the
     page's measures are opened; within the page, same-day measures follow their time."""
     mine = {"patient_id": patient.id, "kind": kind.key}
-    total = read_rows(session, _COUNT, mine).scalar() or 0
+    total = _COUNT.first(session, mine).total or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
     key = patient_key(keyring, patient)
-    rows = session.scalars(_PAGE, {**mine, "offset": (page - 1) * per_page,
-                                   "limit": per_page})
+    rows = _PAGE.all(session, {**mine, "offset": (page - 1) * per_page, "limit": per_page})
     views = [_open(key, measure) for measure in rows]
     views.sort(key=lambda view: (view.day, view.values.get("time") or ""), reverse=True)
     return views, total, page, pages
 
 
-def _latest_statement():
-    """The newest measure of each kind asked (as history() orders them), in one statement
-    built once: the patient and the kinds are parameters."""
-    ranked = select(Measure, func.row_number().over(
+@cache
+def _latest_statement(count: int) -> Prepared:
+    """The newest measure of each of `count` kinds (as history() orders them), in one
+    statement compiled once per count: the patient and the kinds are parameters."""
+    columns = mapped_columns(Measure)
+    ranked = select(*columns, func.row_number().over(
         partition_by=Measure.kind,
         order_by=(Measure.measured_on.desc(), Measure.created_at.desc())).label("rank")
     ).where(Measure.patient_id == bindparam("patient_id"),
-            Measure.kind.in_(bindparam("kinds", expanding=True))).subquery()
-    return select(aliased(Measure, ranked)).where(ranked.c.rank == 1)
-
-
-_LATEST = _latest_statement()
+            one_of(Measure.kind, "kind", count)).subquery()
+    return Prepared(select(*(ranked.c[column.key] for column in columns))
+                    .where(ranked.c.rank == 1))
 
 
 def latest(session: Session, keyring: Keyring, patient: User,
            kinds: tuple[MeasureKind, ...] = KINDS) -> dict[str, MeasureView]:
     """The most recent measure of each kind, in the order of `kinds` (one query)."""
-    rows = {measure.kind: measure for measure in session.scalars(_LATEST, {
-        "patient_id": patient.id, "kinds": [kind.key for kind in kinds]})}
+    rows = {measure.kind: measure for measure in _latest_statement(len(kinds)).all(
+        session, {"patient_id": patient.id,
+                  **one_of_values("kind", [kind.key for kind in kinds])})}
     key = patient_key(keyring, patient) if rows else b""
     return {kind.key: _open(key, rows[kind.key]) for kind in kinds if kind.key in rows}
 

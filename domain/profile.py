@@ -14,12 +14,12 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared, mapped_columns, read_rows
+from domain.db import Prepared, mapped_columns, one_of, one_of_values
 from domain.errors import NotAllowed
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
@@ -216,41 +216,25 @@ def _sort(view: SectionView) -> None:
 
 
 @dataclass(frozen=True)
-class _ThroughSqlalchemy:
-    """A statement with a list parameter (IN), which SQLAlchemy writes into the SQL on each
-    run: through read_rows(), with the same all() as a Prepared one."""
-
-    statement: Select
-
-    def all(self, session: Session, parameters: dict) -> list:
-        return read_rows(session, self.statement, parameters).all()
-
-
-@dataclass(frozen=True)
 class _LoadStatements:
-    every: Prepared | _ThroughSqlalchemy
-    counts: Prepared | _ThroughSqlalchemy
-    newest: Prepared | _ThroughSqlalchemy
-    states: Prepared | _ThroughSqlalchemy
+    every: Prepared
+    counts: Prepared
+    newest: Prepared
+    states: Prepared
 
 
-def _load_statements(shape: str) -> _LoadStatements:
-    """load()'s statements, built once (the overview asks on every visit; the window
-    subquery costs more to build than to run): the patient, the section(s) and `first` are
-    parameters. `shape` is how the sections are named: "every" (not at all), "one" (a plain
-    parameter) or "some" (a list parameter, which SQLAlchemy writes into the SQL anew on
-    each run: 20 µs a statement). The rows are plain columns, read on the driver's cursor
-    (domain.db.Prepared) except for "some": the pages only read entries, and a change
-    takes its entry through get_entry()."""
+@cache
+def _load_statements(shape: str | int) -> _LoadStatements:
+    """load()'s statements, built once per shape (the overview asks on every visit; the
+    window subquery costs more to build than to run): the patient, the section(s) and
+    `first` are parameters. `shape` is how the sections are named: "every" (not at all),
+    or the number of sections asked, one parameter each (domain.db.one_of). The rows are
+    plain columns, read on the driver's cursor (domain.db.Prepared): the pages only read
+    entries, and a change takes its entry through get_entry()."""
 
     def asked(column) -> tuple:
-        if shape == "every":
-            return ()
-        if shape == "one":
-            return (column == bindparam("section"),)
-        return (column.in_(bindparam("sections", expanding=True)),)
+        return () if shape == "every" else (one_of(column, "section", shape),)
 
-    run = _ThroughSqlalchemy if shape == "some" else Prepared
     entry_columns = mapped_columns(ProfileEntry)
     mine = (ProfileEntry.patient_id == bindparam("patient_id"), *asked(ProfileEntry.section))
     ranked = select(*entry_columns, func.row_number().over(
@@ -258,18 +242,17 @@ def _load_statements(shape: str) -> _LoadStatements:
         order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
     ).where(*mine).subquery()
     return _LoadStatements(
-        every=run(select(*entry_columns).where(*mine)),
-        counts=run(select(ProfileEntry.section, func.count().label("total"),
-                          func.max(ProfileEntry.updated_at).label("changed"))
-                   .where(*mine).group_by(ProfileEntry.section)),
-        newest=run(select(*(ranked.c[column.key] for column in entry_columns))
-                   .where(ranked.c.rank <= bindparam("first"))),
-        states=run(select(*mapped_columns(ProfileSection)).where(
+        every=Prepared(select(*entry_columns).where(*mine)),
+        counts=Prepared(select(ProfileEntry.section, func.count().label("total"),
+                               func.max(ProfileEntry.updated_at).label("changed"))
+                        .where(*mine).group_by(ProfileEntry.section)),
+        newest=Prepared(select(*(ranked.c[column.key] for column in entry_columns))
+                        .where(ranked.c.rank <= bindparam("first"))),
+        states=Prepared(select(*mapped_columns(ProfileSection)).where(
             ProfileSection.patient_id == bindparam("patient_id"),
             *asked(ProfileSection.section))))
 
 
-_LOAD = {shape: _load_statements(shape) for shape in ("every", "one", "some")}
 _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
 
 
@@ -287,11 +270,8 @@ def load(session: Session, keyring: Keyring, patient: User,
     # overview, the summary: a bounded number of rows), the statements name no section at
     # all; a row of a section that is not asked for is passed over, never opened.
     every = _EVERY_SECTION <= views.keys() or (first is not None and not only_asked)
-    shape = "every" if every else "one" if len(views) == 1 else "some"
-    sql = _LOAD[shape]
-    mine = {"patient_id": patient.id, **(
-        {} if shape == "every" else {"section": next(iter(views))} if shape == "one"
-        else {"sections": list(views)})}
+    sql = _load_statements("every" if every else len(views))
+    mine = {"patient_id": patient.id, **({} if every else one_of_values("section", views))}
     if first is None:
         entries = sql.every.all(session, mine)
     else:

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, event, func, literal_column, select
 from sqlalchemy.exc import DBAPIError
 
 from domain import sessions
-from domain.db import Prepared, mapped_columns, read_rows
+from domain.db import Prepared, mapped_columns, one_of, one_of_values, read_rows
 from domain.models import Role, User, WebSession
 from domain.models.base import Base, UTCDateTime
 from extensions import db
@@ -138,3 +138,18 @@ def test_a_row_of_mapped_columns_reads_like_the_object(app, demo_users):
             compared.add(model.__name__)
     assert {"User", "AgendaItem", "Document", "ProfileEntry",
             "Conversation", "Message", "AuditEvent"} <= compared, sorted(compared)
+
+
+def test_a_list_as_plain_parameters_finds_what_in_finds(app, demo_users):
+    """one_of(): a list of n values as n parameters, so that the statement can be Prepared
+    (an expanding IN is refused); the same rows as SQLAlchemy's IN, for each count."""
+    logins = ["camille.martin", "dr.bernard", "nobody", "conseil.durand"]
+    with app.app_context():
+        for count in range(1, len(logins) + 1):
+            asked = logins[:count]
+            got = Prepared(select(User.login).where(one_of(User.login, "login", count))
+                           .order_by(User.login)).all(db.session, one_of_values("login", asked))
+            expected = db.session.scalars(select(User.login).where(User.login.in_(asked))
+                                          .order_by(User.login)).all()
+            assert [row.login for row in got] == expected
+            assert len(expected) == len(set(asked) - {"nobody"})
