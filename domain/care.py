@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from domain import audit, emergency, insured, policy
 from domain.crypto import Keyring, process_keyring
+from domain.db import Prepared
 from domain.errors import NotAllowed
 from domain.models import (
+    AccountRow,
     CareRelation,
     Category,
     Document,
@@ -222,29 +224,35 @@ def search_professionals(session: Session, query: str, limit: int = 20) -> list[
 class Around:
     """A professional as the patient's access page lists them."""
 
-    person: User
+    person: User | AccountRow      # read-only: the page only names them
     last_access: datetime | None   # the last "informed, did not object" statement
     emergency_at: datetime | None  # the last emergency access, if any
     blocked_at: datetime | None = None
 
 
-_RELATIONS = (select(CareRelation, User).join(User, User.id == CareRelation.professional_id)
-              .where(CareRelation.patient_id == bindparam("patient_id")))
-_EMERGENCIES = (select(EmergencyAccess, User)
-                .join(User, User.id == EmergencyAccess.professional_id)
-                .where(EmergencyAccess.patient_id == bindparam("patient_id")))
+# Compiled once and run on the driver's cursor (domain.db.Prepared): the facts the page
+# shows and the professional's account as a read-only row (its columns after the facts').
+_RELATIONS = Prepared(
+    select(CareRelation.professional_id, CareRelation.declared_at, CareRelation.blocked,
+           CareRelation.blocked_at, *AccountRow.selected())
+    .join(User, User.id == CareRelation.professional_id)
+    .where(CareRelation.patient_id == bindparam("patient_id")))
+_EMERGENCIES = Prepared(
+    select(EmergencyAccess.professional_id, EmergencyAccess.started_at, *AccountRow.selected())
+    .join(User, User.id == EmergencyAccess.professional_id)
+    .where(EmergencyAccess.patient_id == bindparam("patient_id")))
 
 
 def people_around(session: Session, patient: User) -> tuple[list[Around], list[Around]]:
     """(professionals who accessed the space — by the usual statement or in an emergency —
-    and are not blocked, the blocked ones), newest first."""
-    relations = {row.professional_id: (row, person) for row, person in session.execute(
-        _RELATIONS, {"patient_id": patient.id})}
-    emergencies: dict[str, tuple[datetime, User]] = {}
-    for access, person in session.execute(_EMERGENCIES, {"patient_id": patient.id}):
+    and are not blocked, the blocked ones), newest first; their accounts read-only."""
+    relations = {row.professional_id: (row, AccountRow(row[4:])) for row in _RELATIONS.all(
+        session, {"patient_id": patient.id})}
+    emergencies: dict[str, tuple[datetime, AccountRow]] = {}
+    for access in _EMERGENCIES.all(session, {"patient_id": patient.id}):
         if access.professional_id not in emergencies or (
                 access.started_at > emergencies[access.professional_id][0]):
-            emergencies[access.professional_id] = (access.started_at, person)
+            emergencies[access.professional_id] = (access.started_at, AccountRow(access[2:]))
     active, blocked = [], []
     for person_id in set(relations) | set(emergencies):
         relation, person = relations.get(person_id) or (None, emergencies[person_id][1])
