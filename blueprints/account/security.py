@@ -3,7 +3,7 @@ password and the current phone's code (unless this session was opened with a rec
 or a letter's code: the phone is gone); the person is told by e-mail."""
 
 
-from flask import current_app, flash, request, session, url_for
+from flask import abort, current_app, flash, request, session, url_for
 
 from blueprints.account import bp
 from blueprints.account.password import SMS_CHALLENGE
@@ -115,8 +115,18 @@ def second_factor():
         db.session.commit()  # failure counts and their audit rows stay
     return render_page("account/second_factor.html", status=422 if errors else 200,
                        typed=typed, errors=errors, has_errors=bool(errors), secret=secret,
-                       qr=provisioning_qr(secret, user.login or ""),
+                       qr_url=url_for("account.second_factor_qr"),
                        app_link=provisioning_uri(secret, user.login or ""), **_context(user))
+
+
+@bp.get("/mon-compte/second-facteur/qr-code.svg")
+@allow(Area.ACCOUNT)
+def second_factor_qr():
+    """The QR code of the key the page above made (none before it did)."""
+    secret = sealed_session.get(NEW_SECRET)
+    if secret is None:
+        abort(404)
+    return provisioning_qr(secret, account().login or "")
 
 
 @bp.route("/mon-compte/codes-de-secours", methods=["GET", "POST"])

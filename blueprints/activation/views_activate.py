@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, request, session, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.activation import bp, forms
@@ -330,10 +330,20 @@ def factor(flow):
                 return _next(flow, "factor")
     secret = flow.data["totp_secret"]
     return _page("activation/factor.html", flow, "factor", errors, method=method,
-                 secret=secret, qr=provisioning_qr(secret, flow.data.get("login", "")),
+                 secret=secret, qr_url=url_for("activation.factor_qr"),
                  app_link=provisioning_uri(secret, flow.data.get("login", "")),
                  phone_ok=bool(flow.data.get("phone_ok")),
                  masked_phone=mask_phone(flow.data["phone"]) if flow.data.get("phone") else None)
+
+
+@bp.get("/second-facteur/qr-code.svg")
+@anyone
+@steps.step("factor")
+def factor_qr(flow):
+    """The QR code of the key the step's page made (none before it did)."""
+    if not flow.data.get("totp_secret"):
+        abort(404)
+    return provisioning_qr(flow.data["totp_secret"], flow.data.get("login", ""))
 
 
 def _factor_code_ok(flow, method: str, code_value: str) -> bool:

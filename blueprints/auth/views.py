@@ -1,7 +1,7 @@
 import math
 from datetime import datetime, timedelta
 
-from flask import current_app, flash, request, session, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
@@ -319,9 +319,20 @@ def first_sign_in():
                 return _open_session(user, None)
     return render_page("auth/first_sign_in.html", status=422 if errors else 200, typed=typed,
                        errors=errors, has_errors=bool(errors), problems=problems,
-                       secret=secret, qr=provisioning_qr(secret, user.login or ""),
+                       secret=secret, qr_url=url_for("auth.first_sign_in_qr"),
                        app_link=provisioning_uri(secret, user.login or ""),
                        expires_at=user.setup_expires_at)
+
+
+@bp.get("/connexion/premiere-fois/qr-code.svg")
+@allow(Area.SIGN_IN)
+def first_sign_in_qr():
+    """The QR code of the key the page above made for this person (none before it did)."""
+    pending, user = _pending_user()
+    kept = sealed_session.get(SETUP_SECRET) if user is not None else None
+    if not (pending or {}).get("setup") or kept is None or kept.get("user_id") != user.id:
+        abort(404)
+    return provisioning_qr(kept["secret"], user.login or "")
 
 
 @bp.route("/connexion/code-de-secours", methods=["GET", "POST"])

@@ -48,6 +48,9 @@ PASSWORD_FIELDS = ("current_password", "password", "password_confirm")
 RECOVERY_LINK = "Vous n’avez plus votre téléphone ? Utiliser un code de secours"
 NEW_PHONE = "Votre nouveau téléphone est enregistré"
 NEW_CODES = "Vos nouveaux codes de secours sont créés"
+# The QR code is an image of its own (web/totp.py), loaded under the page's CSP.
+QR_SHOWN = ("(() => { const i = document.querySelector('main img.qr');"
+            " return !!i && i.complete && i.naturalWidth > 0; })()")
 
 
 def type_into(page, field_id: str, text: str) -> None:
@@ -105,6 +108,7 @@ def test_first_sign_in_with_a_set_up_password_by_keyboard(open_page, app, js):
     where = f"/connexion/premiere-fois ({JS_MODES[js]})"
     findings.page(page, js, WIDTH, where)
     findings.title(page, where)
+    findings.check(page.evaluate(QR_SHOWN), f"{where}: the QR code did not load")
     secret = re.sub(r"\s", "", page.locator("main .code-display").inner_text())
 
     # A common password: refused before anything is checked, the summary first.
@@ -261,6 +265,7 @@ def test_new_phone_then_new_recovery_codes_by_keyboard(open_page, app, demo_seco
     where = f"/mon-compte/second-facteur ({JS_MODES[js]})"
     check_state(findings, page, js, where)
     assert all(fields_present(page).values()), f"{where}: fields {fields_present(page)}"
+    findings.check(page.evaluate(QR_SHOWN), f"{where}: the QR code did not load")
     secret = re.sub(r"\s", "", page.locator("main .code-display").inner_text())
 
     # A wrong password: neither code is even looked at.

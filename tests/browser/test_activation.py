@@ -303,6 +303,9 @@ def test_adult_activation_with_the_keyboard_only(open_page, app, person, js):
     # 6. Second factor: the key shown in text, a code from the "application".
     check_step(page, js, STEP_FACTOR)
     assert page.locator("#method").is_checked(), "the authenticator app is the default"
+    assert page.evaluate("(() => { const i = document.querySelector('main img.qr');"
+                         " return !!i && i.complete && i.naturalWidth > 0; })()"), \
+        "the QR code (an image of its own) did not load"
     secret = page.locator(".code-display").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
     type_into(page, "#code", pyotp.TOTP(secret).now())

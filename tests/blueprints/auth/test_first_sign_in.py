@@ -17,6 +17,7 @@ from domain.models.base import utcnow
 from extensions import db
 from tests.conftest import csrf_from
 from tests.html_checks import check_page
+from tests.qr_checks import check_qr
 
 ARGS = ["professionals", "add", "--login", "dr.garnier", "--given-name", "Inès",
         "--family-name", "Garnier", "--rpps", "1000 3456 786", "--profession", "doctor"]
@@ -86,6 +87,18 @@ def test_the_first_sign_in_chooses_a_password_and_an_app_then_opens_the_space(ap
     assert REFUSED in _password_step(other, set_up).get_data(as_text=True)
     assert _password_step(other, NEW_PASSWORD).headers["Location"].startswith(
         "/connexion/code")
+
+
+def test_the_set_up_pages_qr_code_is_only_for_the_person_setting_up(app, demo_users):
+    image = "/connexion/premiere-fois/qr-code.svg"
+    client = app.test_client()
+    assert client.get(image).status_code == 404  # nobody is setting up on this device
+    _password_step(client, _create(app))
+    assert client.get(image).status_code == 404  # the page has not made a key yet
+    html = client.get("/connexion/premiere-fois").get_data(as_text=True)
+    secret = re.search(r'class="code-display">([A-Z2-7]{32})<', html).group(1)
+    assert check_qr(client, html, secret, "dr.garnier") == image
+    assert app.test_client().get(image).status_code == 404
 
 
 def test_a_set_up_password_expires_after_72_hours_with_the_same_answer_as_a_wrong_one(

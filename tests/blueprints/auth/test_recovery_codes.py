@@ -17,6 +17,7 @@ from extensions import db, keys
 from tests.blueprints.activation.test_activate_flow import post, walk_to_summary
 from tests.conftest import DEMO, csrf_from, next_totp
 from tests.html_checks import check_page
+from tests.qr_checks import check_qr
 
 CAMILLE = DEMO["camille.martin"]
 CODE_RE = re.compile(r'class="code-display">([A-Z2-9]{5}-[A-Z2-9]{5})<')
@@ -163,6 +164,7 @@ def test_a_new_phone_needs_the_old_ones_code_and_ends_the_other_sessions(app, si
     page = here.get("/mon-compte/second-facteur").get_data(as_text=True)
     assert check_page(page) == [] and 'id="current_code"' in page
     secret = _new_secret(page)
+    check_qr(here, page, secret, "camille.martin")
     token = csrf_from(page)
     new_code = pyotp.TOTP(secret).now
     wrong_password = here.post("/mon-compte/second-facteur", data={
@@ -190,6 +192,19 @@ def test_a_new_phone_needs_the_old_ones_code_and_ends_the_other_sessions(app, si
         assert keys.ring.open_server(sealed, f"users.totp_secret.{user.id}").decode() == secret
         assert db.session.scalars(select(AuditEvent.action).where(
             AuditEvent.action == "account.second_factor_changed")).one()
+
+
+def test_the_new_phones_qr_code_is_only_the_key_this_session_was_shown(app, signed_in):
+    image = "/mon-compte/second-facteur/qr-code.svg"
+    anonymous = app.test_client().get(image)
+    assert anonymous.status_code in (302, 303) and "/connexion" in anonymous.headers["Location"]
+    client = signed_in("camille.martin")
+    assert client.get(image).status_code == 404  # no key made yet: none to draw
+    page = client.get("/mon-compte/second-facteur").get_data(as_text=True)
+    assert check_qr(client, page, _new_secret(page), "camille.martin") == image
+    # Another session of the same person has its own key, not this one's.
+    other = signed_in("camille.martin")
+    assert other.get(image).status_code == 404
 
 
 def test_after_a_recovery_code_the_lost_phones_code_is_not_asked(app, demo_users):
