@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from domain import audit, emergency, insured, policy
+from domain import audit, emergency, insured, people, policy
 from domain.crypto import Keyring, process_keyring
 from domain.db import Prepared
 from domain.errors import NotAllowed
@@ -243,9 +243,20 @@ _EMERGENCIES = Prepared(
     .where(EmergencyAccess.patient_id == bindparam("patient_id")))
 
 
-def people_around(session: Session, patient: User) -> tuple[list[Around], list[Around]]:
-    """(professionals who accessed the space — by the usual statement or in an emergency —
-    and are not blocked, the blocked ones), newest first; their accounts read-only."""
+@dataclass(frozen=True)
+class PeopleAround:
+    """Who the patient's access page names: the professionals who accessed the space and
+    are not blocked, the blocked ones (newest first), and the attending doctor, all
+    read-only accounts."""
+
+    active: list[Around]
+    blocked: list[Around]
+    attending: AccountRow | None
+
+
+def people_around(session: Session, patient: User) -> PeopleAround:
+    """Who is around the patient's space (PeopleAround). The attending doctor is taken from
+    the listed professionals when they are one of them (no query), else read by id."""
     relations = {row.professional_id: (row, AccountRow(row[4:])) for row in _RELATIONS.all(
         session, {"patient_id": patient.id})}
     emergencies: dict[str, tuple[datetime, AccountRow]] = {}
@@ -267,7 +278,12 @@ def people_around(session: Session, patient: User) -> tuple[list[Around], list[A
     def newest(item: Around):
         return max(day for day in (item.last_access, item.emergency_at, item.blocked_at)
                    if day)
-    return sorted(active, key=newest, reverse=True), sorted(blocked, key=newest, reverse=True)
+    doctor_id = patient.attending_doctor_id
+    listed = {item.person.id: item.person for item in active + blocked}
+    attending = listed.get(doctor_id) or (
+        people.by_id(session, [doctor_id]).get(doctor_id) if doctor_id else None)
+    return PeopleAround(sorted(active, key=newest, reverse=True),
+                        sorted(blocked, key=newest, reverse=True), attending)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 from flask import abort, flash, request, url_for
 
 from blueprints.access import bp
-from domain import access_matrix, care, people
+from domain import access_matrix, care
 from domain.errors import NotAllowed
 from domain.forms import Field, clean_text
 from domain.models import Profession, Role, User
@@ -68,15 +68,12 @@ def overview():
     blocked; block or unblock by name or RPPS number."""
     # No control character reaches the database (PostgreSQL refuses NUL in text).
     query = clean_text(request.args.get("q") or "")[:100]
-    active, blocked = care.people_around(db.session, space_owner())
+    around = care.people_around(db.session, space_owner())
     found = care.search_professionals(db.session, query) if query else []
-    attending = people.known_or_get(db.session, space_owner().attending_doctor_id, next(
-        (item.person for item in active + blocked
-         if item.person.id == space_owner().attending_doctor_id), None))
-    blocked_ids = {item.person.id for item in blocked}
-    return render_page("access/overview.html", active=active, blocked=blocked,
-                       found=found, query=query, attending=attending,
-                       blocked_ids=blocked_ids, professions=PROFESSION_NAMES)
+    return render_page("access/overview.html", active=around.active, blocked=around.blocked,
+                       found=found, query=query, attending=around.attending,
+                       blocked_ids={item.person.id for item in around.blocked},
+                       professions=PROFESSION_NAMES)
 
 
 @bp.post("/bloquer")

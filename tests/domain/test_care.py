@@ -225,6 +225,38 @@ def test_only_professionals_may_declare(app, demo_users):
         assert [e.outcome for e in _events("care.declared")] == ["denied", "denied"]
 
 
+def test_people_around_names_the_attending_doctor_listed_or_not(app, demo_users):
+    with app.app_context():
+        people = _people()
+        patient, doctor = people["camille.martin"], people["dr.bernard"]
+        other = professional("dr.autre")
+        assert care.people_around(db.session, patient) == care.PeopleAround([], [], None)
+        patient.attending_doctor_id = doctor.id
+        db.session.commit()
+        # Not listed (never accessed the space): read by id, read-only.
+        alone = care.people_around(db.session, patient)
+        assert (alone.active, alone.blocked) == ([], [])
+        assert alone.attending.id == doctor.id and not isinstance(alone.attending, User)
+        assert alone.attending.display_name == doctor.display_name
+        # Listed: the very row of the list.
+        care.declare(db.session, keys.ring, doctor, patient, ACTOR)
+        care.declare(db.session, keys.ring, other, patient, ACTOR)
+        db.session.commit()
+        listed = care.people_around(db.session, patient)
+        assert {item.person.id for item in listed.active} == {doctor.id, other.id}
+        assert any(item.person is listed.attending for item in listed.active)
+        care.set_blocked(db.session, keys.ring, patient, other, True, ACTOR)
+        db.session.commit()
+        one_blocked = care.people_around(db.session, patient)
+        assert [item.person.id for item in one_blocked.blocked] == [other.id]
+        assert [item.person for item in one_blocked.active] == [one_blocked.attending]
+        # Blocking the attending doctor withdraws the designation: nobody is named.
+        care.set_blocked(db.session, keys.ring, patient, doctor, True, ACTOR)
+        db.session.commit()
+        both = care.people_around(db.session, patient)
+        assert len(both.blocked) == 2 and both.attending is None
+
+
 # --- facts and may_open ----------------------------------------------------------------------
 
 def test_facts_and_may_open_follow_the_statement_and_the_block(app, demo_users):
