@@ -43,6 +43,7 @@ from rcpchgrowth.global_functions import (
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from domain.db import Prepared
 from domain.models import InsuredPerson, User
 
 # The lines of the WHO percentile charts (Child Growth Standards 0-5 years and Growth
@@ -313,14 +314,17 @@ def _lines(sex: Sex, kind: Kind, start: float, end: float,
 
 # --- a child's chart: whose sex, which lines, where each measure falls ------------------------
 
-_SEX = select(InsuredPerson.sex).where(InsuredPerson.user_id == bindparam("user_id")).limit(1)
+# Every chart of a child asks (domain.db.Prepared: compiled once, read from the cursor).
+_SEX = Prepared(select(InsuredPerson.sex).where(InsuredPerson.user_id == bindparam("user_id"))
+                .limit(1))
 
 
 def sex_of(session: Session, user: User) -> Sex | None:
     """The person's sex as the insurer's record linked to the account gives it ("1"/"2"),
     or None when no record is linked or its code is unknown: the account itself does not
     hold it, and the WHO standards differ by sex."""
-    code = session.scalars(_SEX, {"user_id": user.id}).first()
+    row = _SEX.first(session, {"user_id": user.id})
+    code = row.sex if row else None
     try:
         return Sex.from_insured_code(code) if code else None
     except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import flask_babel
 from babel import dates, numbers
@@ -103,7 +104,15 @@ def _in_user_zone(moment: datetime) -> datetime:
 
 
 def format_decimal(number, format=None) -> str:  # noqa: A002 - Flask-Babel's signature
-    return numbers.format_decimal(number, format=format, locale=_locale())
+    return _decimal_text(number, format, _locale())
+
+
+@lru_cache(maxsize=4096)
+def _decimal_text(number, format, locale) -> str:  # noqa: A002
+    """Babel's format_decimal parses the locale's pattern and rounds through Decimal on each
+    call (about 15 µs): a measures page and its chart print the same few values and ticks
+    again and again. Equal numbers of any type print alike, so the cache is keyed by value."""
+    return numbers.format_decimal(number, format=format, locale=locale)
 
 
 def format_date(date=None, format=None, rebase=True) -> str:  # noqa: A002

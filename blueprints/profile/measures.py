@@ -6,6 +6,7 @@ words in the table."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from types import SimpleNamespace
 
 from flask import abort, flash, request, url_for
@@ -77,15 +78,22 @@ def _standards(kind: measures.MeasureKind | str, items: list):
     found = who.child_chart(sex, key, space_owner().birth_date,
                             [(item.day, _value(item)) for item in items])
     extremes = (min(who.CHART_CENTILES), max(who.CHART_CENTILES))
-    lines = tuple(charts.ReferenceLine(
-        growth_labels.centile_label(line.centile),
-        tuple(charts.Point(age * 12, value) for age, value in line.points),
-        dashed=line.centile in extremes) for line in found.lines)
+    lines = tuple(charts.ReferenceLine(growth_labels.centile_label(line.centile),
+                                       _in_months(line), dashed=line.centile in extremes)
+                  for line in found.lines)
     bands = {item.id: growth_labels.band_text(assessment and assessment.band)
              for item, assessment in zip(items, found.assessments, strict=True)}
     return SimpleNamespace(
         lines=lines, bands=bands, note=str(growth_labels.SOURCE) if lines else "",
         description=str(growth_labels.LINES_DESCRIPTION[sex]) if lines else "")
+
+
+@lru_cache(maxsize=256)
+def _in_months(line: who.CentileLine) -> tuple[charts.Point, ...]:
+    """A centile line's points with the chart's x, the age in months. The standards' lines
+    are the same for every child of one sex and age span (domain.growth keeps them): so are
+    these, instead of some 90 points a line made again on every view."""
+    return tuple(charts.Point(age * 12, value) for age, value in line.points)
 
 
 def _value(item) -> float:

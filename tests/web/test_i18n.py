@@ -97,7 +97,10 @@ def test_the_request_bound_formatting_gives_what_flask_babel_gives(app):
             (("100 % sûr",), {})],
         1: [(("%(num)s mois", "%(num)s mois", 1), {}), (("%(num)s mois", "%(num)s mois", 7), {}),
             (("%(num)d document", "%(num)d documents", 2), {"extra": "x"})],
-        2: [((1234.5,), {}), ((Decimal("0.125"), "#,##0.0"), {}), ((-3,), {}), ((12.0,), {})],
+        # Equal numbers of other types (format_decimal keeps texts by value and locale).
+        2: [((1234.5,), {}), ((Decimal("0.125"), "#,##0.0"), {}), ((-3,), {}), ((12.0,), {}),
+            ((12,), {}), ((Decimal("12.0"),), {}), ((12.5, "#,##0.00"), {}),
+            ((Decimal("12.50"), "#,##0.00"), {}), ((Decimal("0.125"),), {})],
         3: [((day, "d MMMM y"), {}), ((moment, "EEEE d MMMM y"), {}),
             ((moment, "d MMM y"), {"rebase": False}), ((naive, "LLLL y"), {}), ((day,), {}),
             ((day, "short"), {}), ((moment, "full"), {})],
