@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from domain.crypto import Keyring
+from domain.db import Prepared
 from domain.models import AuditEvent, AuditHead
 from domain.models.base import utcnow
 
@@ -201,27 +202,30 @@ def _create_head(session: Session, chain: int) -> None:
                     .on_conflict_do_nothing(index_elements=[AuditHead.id]))
 
 
-# The two statements of a head, built once and sent through the transaction's connection
-# (plain SQL: the ORM's bulk-update machinery would cost more than the statements).
+# The three statements of an audited commit, compiled once and run on the driver's cursor
+# in the transaction (domain.db.Prepared): plain SQL, without the ORM's unit of work nor
+# Core's per-run statement cache key, result object and execution context, which cost
+# more than the statements on every audited page.
 _HEADS = AuditHead.__table__
-_TAKE = (update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
-         .values(seq=_HEADS.c.seq + bindparam("count"))
-         .returning(_HEADS.c.seq, _HEADS.c.last_mac))
-_INSERT = AuditEvent.__table__.insert()
+_TAKE = Prepared(update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
+                 .values(seq=_HEADS.c.seq + bindparam("count"))
+                 .returning(_HEADS.c.seq, _HEADS.c.last_mac))
+_INSERT = Prepared(AuditEvent.__table__.insert())  # every column, given for each row
 _EVENT_COLUMNS = tuple(AuditEvent.__table__.columns)
-_SEAL = (update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
-         .values(last_mac=bindparam("new_last_mac"), head_mac=bindparam("new_head_mac")))
+_SEAL = Prepared(update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
+                 .values(last_mac=bindparam("new_last_mac"),
+                         head_mac=bindparam("new_head_mac")))
 
 
 def _take_head(session: Session, chain: int, count: int) -> tuple[int, str]:
     """Lock the chain's head and reserve `count` numbers, in one statement: the new last
     number and the MAC the first new row links to."""
     parameters = {"head_id": chain, "count": count}
-    row = session.connection().execute(_TAKE, parameters).first()
-    if row is None:
+    rows = _TAKE.all(session, parameters)  # one row (or none): the statement runs whole
+    if not rows:
         _create_head(session, chain)
-        row = session.connection().execute(_TAKE, parameters).first()
-    return row.seq, row.last_mac
+        rows = _TAKE.all(session, parameters)
+    return rows[0].seq, rows[0].last_mac
 
 
 def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]]) -> None:
@@ -236,8 +240,8 @@ def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]
         rows.append({column.key: getattr(event, column.key) for column in _EVENT_COLUMNS})
     # The rows go in as they are, in one statement; the events stay the caller's objects,
     # holding what was written (the ORM's unit of work would cost more than the insert).
-    session.connection().execute(_INSERT, rows)
-    session.connection().execute(_SEAL, {
+    _INSERT.run_many(session, rows)
+    _SEAL.run(session, {
         "head_id": chain, "new_last_mac": previous_mac,
         "new_head_mac": head_mac(items[-1][0], chain, last_seq, previous_mac)})
     # The head changed behind the ORM's back: a copy loaded earlier is read again.

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, Executable, Result, Select, bindparam, create_eng
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from domain.files import private_file
 
@@ -68,8 +69,9 @@ def one_of_values(name: str, values) -> dict:
 
 class Prepared:
     """A query of plain columns that runs on most requests (the session's own lookup, a
-    dashboard's counts), compiled once per database dialect and run straight on the
-    driver's cursor, inside the session's connection and transaction.
+    dashboard's counts), or a write that does (the audit trail's insert and its head's
+    updates), compiled once per database dialect and run straight on the driver's cursor,
+    inside the session's connection and transaction.
 
     Through SQLAlchemy's Connection a query pays for its statement's cache key, a result
     object and the execution context on every run: inside a request, 180 µs against 75 µs
@@ -83,9 +85,12 @@ class Prepared:
     here the pool's pre-ping finds the other dead connections). A list or literal parameter
     (written into the SQL on each run) is refused when the statement is first compiled."""
 
-    def __init__(self, statement: Select):
+    def __init__(self, statement: Select | UpdateBase):
         self.statement = statement
-        self.row = namedtuple("Row", [column.key for column in statement.selected_columns],
+        # A query's columns, or a write's RETURNING ones (none: run() and run_many()).
+        self.columns = tuple(statement.selected_columns if isinstance(statement, Select)
+                             else statement.exported_columns)
+        self.row = namedtuple("Row", [column.key for column in self.columns],
                               rename=True)  # an unnamed column gets a position's name
         self._made: dict[int, tuple] = {}  # id(dialect) -> what _compiled returns
 
@@ -106,7 +111,7 @@ class Prepared:
             required = frozenset(name for name, bind in compiled.binds.items()
                                  if bind.required)
             results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for column in self.statement.selected_columns)
+                            for column in self.columns)
             # The dialect is kept with what was made for it, so that its id names it.
             made = self._made[id(dialect)] = (
                 compiled.string, compiled.positiontup, binds, fixed, required, results,
@@ -115,34 +120,55 @@ class Prepared:
 
     def first(self, session: Session, parameters: dict | None = None) -> tuple | None:
         """The first row (a named tuple of converted values), or None."""
-        rows = self._run(session, parameters or {}, one=True)
+        rows = self._run(session, [parameters or {}], fetch="one")
         return rows[0] if rows else None
 
     def all(self, session: Session, parameters: dict | None = None) -> list[tuple]:
         """Every row, as named tuples of converted values."""
-        return self._run(session, parameters or {}, one=False)
+        return self._run(session, [parameters or {}], fetch="all")
 
-    def _run(self, session: Session, parameters: dict, one: bool) -> list[tuple]:
+    def run(self, session: Session, parameters: dict | None = None) -> None:
+        """A write that gives no rows back (an INSERT, an UPDATE without RETURNING)."""
+        self._run(session, [parameters or {}], fetch=None)
+
+    def run_many(self, session: Session, rows: list[dict]) -> None:
+        """A write without rows back, once for each set of parameters (the driver's
+        executemany; a single set is one execute)."""
+        if rows:
+            self._run(session, rows, fetch=None)
+
+    def _run(self, session: Session, many: list[dict], fetch: str | None) -> list[tuple]:
         if session.autoflush:
             session.flush()
         connection = session.connection()
         sql, order, binds, fixed, required, results, _dialect = self._compiled(
             connection.dialect)
-        if not required <= parameters.keys():
-            raise ValueError(f"missing parameters: {sorted(required - parameters.keys())}")
-        values = {**fixed, **{name: (binds[name](value) if binds.get(name) else value)
-                              for name, value in parameters.items()}}
-        driver_parameters = tuple(values[name] for name in order) if order else values
+
+        def for_driver(parameters: dict):
+            if not required <= parameters.keys():
+                raise ValueError(
+                    f"missing parameters: {sorted(required - parameters.keys())}")
+            values = {**fixed, **{name: (binds[name](value) if binds.get(name) else value)
+                                  for name, value in parameters.items()}}
+            return tuple(values[name] for name in order) if order else values
+
+        several = len(many) > 1
+        driver_parameters = ([for_driver(parameters) for parameters in many] if several
+                             else for_driver(many[0]))
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             if connection.dispatch.before_cursor_execute:
                 connection.dispatch.before_cursor_execute(connection, cursor, sql,
-                                                          driver_parameters, None, False)
-            cursor.execute(sql, driver_parameters)
+                                                          driver_parameters, None, several)
+            if several:
+                cursor.executemany(sql, driver_parameters)
+            else:
+                cursor.execute(sql, driver_parameters)
             if connection.dispatch.after_cursor_execute:
                 connection.dispatch.after_cursor_execute(connection, cursor, sql,
-                                                         driver_parameters, None, False)
-            rows = cursor.fetchmany(1) if one else cursor.fetchall()
+                                                         driver_parameters, None, several)
+            rows = (cursor.fetchmany(1) if fetch == "one" else cursor.fetchall() if fetch
+                    else ())
         except connection.dialect.loaded_dbapi.Error as error:
             # As SQLAlchemy would: its own exception, and a lost connection is not reused.
             lost = connection.dialect.is_disconnect(error, connection.connection, cursor)

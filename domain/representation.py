@@ -78,7 +78,8 @@ def spaces_for(session: Session, holder: User | AccountRow, today: date) -> list
         person = AccountRow(row[2:])
         if in_force(row, person, today):
             spaces.append(Space(person, RepresentationKind(row.relationship)))
-    spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))
+    if len(spaces) > 1:  # the key opens sealed names: not for a parent of one child
+        spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))
     return spaces
 
 

@@ -120,7 +120,18 @@ def format_date(date=None, format=None, rebase=True) -> str:  # noqa: A002
         return flask_babel.format_date(date, format, rebase)
     if rebase and isinstance(date, datetime):
         date = _in_user_zone(date)
-    return dates.format_date(date, format, locale=_locale())
+    if date is None:  # today, as Babel has it
+        return dates.format_date(None, format, locale=_locale())
+    # Babel prints a moment's day: the day is the key (after the move to the user's zone).
+    return _date_text(date.date() if isinstance(date, datetime) else date, format,
+                      _locale())
+
+
+@lru_cache(maxsize=4096)
+def _date_text(day, format, locale) -> str:  # noqa: A002
+    """Babel reads the locale's names and applies the pattern on each call: an agenda or a
+    list prints the same days again and again."""
+    return dates.format_date(day, format, locale=locale)
 
 
 def format_datetime(datetime=None, format=None, rebase=True) -> str:  # noqa: A002

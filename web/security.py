@@ -49,25 +49,30 @@ def compress(body: bytes, encoding: str, quality: int = PER_REQUEST_QUALITY) -> 
 
 def add_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    # The headers the view set, read once: werkzeug's `in`, get and setdefault raise (and
+    # catch) an HTTP exception for each missing header, four times a response here.
+    present = {name.lower() for name, _value in headers.items()}
+    if "content-security-policy" not in present:
+        headers["Content-Security-Policy"] = CSP
+    if "strict-transport-security" not in present:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-    if "Cache-Control" not in headers:
+    if "cache-control" not in present:
         # Dynamic pages may show a person's data: nothing stays on a shared tablet.
         headers["Cache-Control"] = "no-store"
-    _compress_response(response)
+    if "content-encoding" not in present:
+        _compress_response(response)
     return response
 
 
 def _compress_response(response: Response) -> None:
     if (response.direct_passthrough or response.is_streamed or response.status_code < 200
-            or response.status_code in (204, 304) or "Content-Encoding" in response.headers
-            or response.mimetype not in COMPRESSIBLE):
+            or response.status_code in (204, 304) or response.mimetype not in COMPRESSIBLE):
         return
     encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
     response.vary.add("Accept-Encoding")

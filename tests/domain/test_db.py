@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, event, func, literal_column, select
+from sqlalchemy import bindparam, event, func, insert, literal_column, select, update
 from sqlalchemy.exc import DBAPIError
 
 from domain import sessions
@@ -153,3 +153,51 @@ def test_a_list_as_plain_parameters_finds_what_in_finds(app, demo_users):
                                           .order_by(User.login)).all()
             assert [row.login for row in got] == expected
             assert len(expected) == len(set(asked) - {"nobody"})
+
+
+def test_prepared_writes_change_what_sqlalchemy_would_and_are_seen(app, demo_users):
+    """run(), run_many() and a write's RETURNING: the rows a Core statement would write,
+    with the columns' own conversions (an aware datetime stored as UTC), in the session's
+    transaction (a rollback takes them back), several rows as one executemany."""
+    users = User.__table__
+    rename = Prepared(update(users).where(users.c.login == bindparam("old"))
+                      .values(login=bindparam("new"), locked_until=bindparam("when"))
+                      .returning(users.c.id, users.c.locked_until))
+    add = Prepared(insert(WebSession.__table__))
+    seen: list[tuple[str, bool]] = []
+
+    def listen(_connection, _cursor, statement, _parameters, _context, many):
+        seen.append((statement.split()[0], many))
+
+    when = datetime(2026, 6, 1, 12, 30, tzinfo=UTC)
+    with app.app_context():
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            camille = db.session.scalars(select(User).where(
+                User.login == "camille.martin")).one()
+            [row] = rename.all(db.session, {"old": "camille.martin", "new": "c.m",
+                                            "when": when})
+            assert row.id == camille.id and row.locked_until == when
+            assert rename.all(db.session, {"old": "nobody", "new": "x", "when": when}) == []
+            base = {column.key: None for column in WebSession.__table__.columns}
+            made = [{**base, "id": f"s{index}", "user_id": camille.id,
+                     "token_hash": f"h{index}", "data": "{}", "created_at": when,
+                     "last_seen": when} for index in range(3)]
+            add.run_many(db.session, made)
+            add.run_many(db.session, [])
+            ids = set(db.session.scalars(select(WebSession.id).where(
+                WebSession.user_id == camille.id, WebSession.id.in_(["s0", "s1", "s2"]))))
+            assert ids == {"s0", "s1", "s2"}
+            assert db.session.get(WebSession, "s1").last_seen == when
+            db.session.expire_all()
+            assert db.session.get(User, camille.id).login == "c.m"
+            writes = [(verb, many) for verb, many in seen if verb != "SELECT"]
+            assert writes == [("UPDATE", False), ("UPDATE", False), ("INSERT", True)]
+            db.session.rollback()
+            assert db.session.get(User, camille.id).login == "camille.martin"
+            assert not db.session.scalars(select(WebSession.id).where(
+                WebSession.id == "s0")).first()
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+            db.session.rollback()
