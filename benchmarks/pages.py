@@ -57,6 +57,10 @@ SESSION_END_RE = re.compile(r'action="(/mon-compte/sessions/[^"/]+/terminer)"')
 WARMUP = 20          # requests per target before measuring
 ROUNDS = 20          # rounds; every target runs BATCH requests per round, in shuffled order
 BATCH = 10           # -> ROUNDS * BATCH = 200 timed requests per target
+# A file that is not a page (the source archive, a PDF, a calendar, a QR code image): timed
+# once per round after one warm-up request. The source archive alone takes about half a
+# second; at a page's 220 requests for each role it held the run up for many minutes.
+FILE_WARMUP, FILE_BATCH = 1, 1
 
 
 def discover(app, clients: dict) -> list[tuple[str, str]]:
@@ -188,9 +192,16 @@ def weigh_assets(clients) -> None:
     print(f"With the home page itself ({page:,} bytes): {total + page:,} bytes")
 
 
-def server_time(clients, pages) -> None:
+def is_page(clients, target) -> bool:
+    """An HTML page (the 3× target is for them), not a file to download or an image."""
+    role, path = target
+    return clients[role].get(path, headers=ACCEPT).mimetype == "text/html"
+
+
+def server_time(clients, pages, files) -> None:
     hello = ("anonymous", HELLO_PATH)
-    targets = [hello] + list(pages)
+    targets = [hello] + list(pages) + list(files)
+    batch = {target: FILE_BATCH if target in files else BATCH for target in targets}
 
     def one(target) -> int:
         role, path = target
@@ -205,7 +216,7 @@ def server_time(clients, pages) -> None:
 
     failures: dict = {}
     for target in targets:
-        for _ in range(WARMUP):
+        for _ in range(FILE_WARMUP if target in files else WARMUP):
             one(target)
     failures.clear()
     samples = {target: [] for target in targets}
@@ -214,7 +225,7 @@ def server_time(clients, pages) -> None:
         order = targets[:]
         shuffle.shuffle(order)
         for target in order:
-            samples[target].extend(one(target) for _ in range(BATCH))
+            samples[target].extend(one(target) for _ in range(batch[target]))
 
     base = median(samples[hello]) / 1000
     print_title(f"Server time per request, test client, median of {ROUNDS * BATCH} "
@@ -233,6 +244,13 @@ def server_time(clients, pages) -> None:
     print(f"{len(pages) - over}/{len(pages)} pages within {SERVER_TIME_RATIO:g}× hello world. "
           "Signed-in pages include loading the server-side session; the anonymous test client "
           "sends no cookie (each request is a first visit).")
+    if files:
+        print(f"\nFiles, not pages (median of {ROUNDS * FILE_BATCH}; the whole body read):")
+        for target in files:
+            value = median(samples[target]) / 1000
+            note = f"  ({failures[target]} non-200 answers)" if target in failures else ""
+            print(f"{target[0]:<13} {shown(target[1]):<40} {value:>10,.0f} µs "
+                  f"{value / base:>8.2f}×{note}")
 
 
 def session_rows(app) -> int:
@@ -259,17 +277,21 @@ def main() -> None:
                 clients[role] = sign_in(app, login, clock)
             except Exception as exc:  # the pharmacist (SMS) is optional
                 print(f"! {role} ({login}) could not sign in: {exc}")
-        pages = discover(app, clients) + represented_pages(app)
+        found = discover(app, clients) + represented_pages(app)
+        pages = [target for target in found if is_page(clients, target)]
+        files = [target for target in found if target not in pages]
         print("Carnet santé — page benchmarks (Flask test client, one process)")
         print(f"Python {sys.version.split()[0]}; temporary instance {tmp}")
         print(f"{len(pages)} (role, page) pairs answer 200: "
               + ", ".join(f"{role} {sum(1 for r, _ in pages if r == role)}"
-                          for role, _ in ROLES if role in clients))
+                          for role, _ in ROLES if role in clients)
+              + f"; and {len(files)} (role, file) pairs, timed apart: "
+              + ", ".join(sorted({path for _, path in files})))
         weigh_pages(clients, pages)
         weigh_fragments(app, clients, clock)
         weigh_assets(clients)
         rows = session_rows(app)
-        server_time(clients, pages)
+        server_time(clients, pages, files)
         print(f"web_sessions rows written by the timed requests: {session_rows(app) - rows} "
               "(an anonymous visitor shown a page, even a form, gets none: web/csrf.py).")
         print(f"\npages.py finished in {time.perf_counter() - started:.0f} s.")
