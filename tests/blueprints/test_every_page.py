@@ -7,11 +7,10 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.html_checks import check_page
+from tests.qr_checks import QR_IMAGE_ENDPOINTS
 
 SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language", "apps.authorize",
-                     # the QR image of a key a set-up page made (tests/qr_checks.py)
-                     "auth.first_sign_in_qr", "activation.factor_qr",
-                     "account.second_factor_qr"}
+                     *QR_IMAGE_ENDPOINTS}
 # Pages that only exist in the middle of a flow; their own tests check them.
 FLOW_ONLY = {"/connexion/code", "/activation/identite", "/activation/conditions",
              "/activation/coordonnees", "/activation/coordonnees/verification",

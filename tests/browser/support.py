@@ -23,6 +23,7 @@ from domain.models import User
 from domain.policy import Area
 from extensions import db, limiter
 from tests.conftest import DEMO, last_sms_code
+from tests.qr_checks import QR_IMAGE_ENDPOINTS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -46,9 +47,10 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
 # (the consent page answers only an app's request: it is a target below, CONSENT_PATH;
 # the PDF summary's address is a download once the PDF is made, and its waiting page has
-# its own test, tests/browser/test_profile.py test_the_pdf_summary_waiting_page)
+# its own test, tests/browser/test_profile.py test_the_pdf_summary_waiting_page; the QR
+# images answer only in their set-up flows, whose tests load them)
 SKIPPED_ENDPOINTS = {"assets.static_file", "pages.language", "apps.authorize",
-                     "profile.summary_pdf"}
+                     "profile.summary_pdf", *QR_IMAGE_ENDPOINTS}
 NOT_FOUND_PATH = "/page-qui-n-existe-pas"
 
 # With JavaScript disabled, Chromium never runs timer callbacks, and axe waits on
