@@ -67,6 +67,17 @@ def one_of_values(name: str, values) -> dict:
     return {f"{name}{index}": value for index, value in enumerate(values)}
 
 
+def _for_driver(made: tuple, parameters: dict):
+    """A statement's parameters as its driver takes them (Prepared._compiled's `made`): the
+    fixed ones added, each converted by its type, in the statement's order if positional."""
+    _sql, order, binds, fixed, required, _results, _dialect = made
+    if not required <= parameters.keys():
+        raise ValueError(f"missing parameters: {sorted(required - parameters.keys())}")
+    values = {**fixed, **{name: (binds[name](value) if binds.get(name) else value)
+                          for name, value in parameters.items()}}
+    return tuple(values[name] for name in order) if order else values
+
+
 class Prepared:
     """A query of plain columns that runs on most requests (the session's own lookup, a
     dashboard's counts), or a write that does (the audit trail's insert and its head's
@@ -141,20 +152,11 @@ class Prepared:
         if session.autoflush:
             session.flush()
         connection = session.connection()
-        sql, order, binds, fixed, required, results, _dialect = self._compiled(
-            connection.dialect)
-
-        def for_driver(parameters: dict):
-            if not required <= parameters.keys():
-                raise ValueError(
-                    f"missing parameters: {sorted(required - parameters.keys())}")
-            values = {**fixed, **{name: (binds[name](value) if binds.get(name) else value)
-                                  for name, value in parameters.items()}}
-            return tuple(values[name] for name in order) if order else values
-
+        made = self._compiled(connection.dialect)
+        sql, results = made[0], made[5]
         several = len(many) > 1
-        driver_parameters = ([for_driver(parameters) for parameters in many] if several
-                             else for_driver(many[0]))
+        driver_parameters = ([_for_driver(made, parameters) for parameters in many]
+                             if several else _for_driver(made, many[0]))
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             if connection.dispatch.before_cursor_execute:

@@ -286,20 +286,11 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
         x_ticks = _x_ticks(x_lo, x_hi, right - left, x_label, x_candidates)
     x_lo, x_hi = span
 
-    x_span, y_span, plot_width, plot_height = x_hi - x_lo, y_hi - y_lo, right - left, bottom - top
-
     def sx(x: float) -> float:
-        return _px(left + (x - x_lo) / x_span * plot_width)
+        return _px(left + (x - x_lo) / (x_hi - x_lo) * (right - left))
 
     def sy(y: float) -> float:
-        return _px(bottom - (y - y_lo) / y_span * plot_height)
-
-    def polyline(points: Sequence[Point]) -> str:
-        """sx and sy written out (a reference line has a hundred points), a pixel once:
-        the page stays light."""
-        return " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
-            (round(left + (p.x - x_lo) / x_span * plot_width, 1),
-             round(bottom - (p.y - y_lo) / y_span * plot_height, 1)) for p in points))
+        return _px(bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
@@ -309,8 +300,9 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     baselines = _apart([sy(clipped[-1].y) + FONT_SIZE * 0.35 for _, clipped in kept],
                        FONT_SIZE * 0.95, top + FONT_SIZE * 0.35, bottom + FONT_SIZE * 0.35)
     drawn_references = tuple(
-        DrawnReference(line.label, polyline(clipped), line.dashed,
-                       _px(sx(clipped[-1].x) + 4), baseline)
+        DrawnReference(line.label, " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
+            (sx(p.x), sy(p.y)) for p in clipped)),  # a pixel once: the page stays light
+            line.dashed, _px(sx(clipped[-1].x) + 4), baseline)
         for (line, clipped), baseline in zip(kept, baselines, strict=True))
     return Chart(
         width=width, height=height, font_size=FONT_SIZE, plot=plot, series=tuple(drawn),
