@@ -10,7 +10,7 @@ from babel import dates, numbers
 from flask import Flask, current_app, g, has_app_context, request
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
-from jinja2 import pass_eval_context
+from jinja2 import pass_context, pass_eval_context
 from markupsafe import Markup
 
 LANG_COOKIE = "carnet_lang"
@@ -226,6 +226,20 @@ def _fresh_language() -> None:
             cached.__dict__.pop(name, None)
 
 
+def in_request_language(function):
+    """`function` as a Jinja filter that is never run at compile time. Jinja folds a filter
+    applied to constants (`1000|number`) into the compiled template, which is kept for the
+    life of the process: the number would stay in the language of whichever request first
+    compiled the page ("1,000" in every French page after an English visitor). A filter
+    asking for the template's context is never folded; this one ignores it."""
+
+    @pass_context
+    def language_bound(_context, value, *args, **kwargs):
+        return function(value, *args, **kwargs)
+
+    return language_bound
+
+
 def init_app(app: Flask) -> None:
     app.extensions[CHOSEN] = {}
     app.extensions[CATALOGUES] = {}
@@ -245,5 +259,7 @@ def init_app(app: Flask) -> None:
                                  ngettext=_template_ngettext)
     app.context_processor(_gettext_context)
     app.jinja_env.filters.update(
-        number=format_decimal,  # 5 000 in French, 5,000 in English
-        dateformat=format_date, datetimeformat=format_datetime, timeformat=format_time)
+        number=in_request_language(format_decimal),  # 5 000 in French, 5,000 in English
+        dateformat=in_request_language(format_date),
+        datetimeformat=in_request_language(format_datetime),
+        timeformat=in_request_language(format_time))

@@ -18,6 +18,25 @@ def test_a_request_never_inherits_the_previous_requests_language(app):
             assert render_template_string(TEMPLATE) == "Aide 1\u202f000"
 
 
+def test_a_compiled_template_says_constants_in_each_requests_language(app):
+    """Jinja folds a filter applied to constants into the compiled template, which the
+    application keeps: a page first compiled for an English visitor said "1,000" in French
+    afterwards (CI saw it on the agenda's form). Compiled once, in English, rendered in
+    both languages."""
+    from datetime import date
+
+    source = ("{{ 1000|number }}|{{ 2500000|human_size }}|{{ 'doctor'|profession_name }}|"
+              "{{ day|dateformat('d MMMM') }}|{{ 1234.5|number }}")
+    with app.test_request_context("/", headers={"Cookie": "carnet_lang=en"}):
+        app.preprocess_request()
+        template = app.jinja_env.from_string(source)
+        assert template.render(day=date(2026, 5, 1)) == "1,000|2.5 MB|Doctor|1 May|1,234.5"
+    with app.test_request_context("/", headers={"Cookie": "carnet_lang=fr"}):
+        app.preprocess_request()
+        assert template.render(day=date(2026, 5, 1)) == (
+            "1\u202f000|2,5 Mo|Médecin|1 mai|1\u202f234,5")
+
+
 def test_template_words_are_what_jinja_newstyle_gettext_gives(app):
     """web/i18n.py's one-call `_` and {% trans %}: escaped values, literal percent signs,
     plain text, plural forms, in both languages."""

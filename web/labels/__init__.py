@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from web.i18n import in_request_language
 from web.labels import access, catalogue, documents, profile, profile_display
 
 
@@ -52,4 +53,8 @@ FILTERS = {
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(FILTERS)
+    # Words in the request's language, even for a key written in the template
+    # (`"general_practitioner"|profession_name`), which Jinja would otherwise translate once,
+    # when it compiles the template.
+    app.jinja_env.filters.update({name: in_request_language(function)
+                                  for name, function in FILTERS.items()})
