@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections import namedtuple
 from pathlib import Path
 
 from sqlalchemy import Engine, Executable, Result, Select, bindparam, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
 from domain.files import private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A pooled PostgreSQL connection idle for longer than this is pinged before a request uses it.
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def make_engine(url: str) -> Engine:
@@ -34,7 +37,45 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    ping_connections_left_idle(engine)
+    return engine
+
+
+def ping_connections_left_idle(engine: Engine) -> None:
+    """Before a request uses a pooled connection that has sat idle for a while, make sure
+    the server still answers; a connection it lost (a restart, a failover, a firewall or
+    `idle_session_timeout` closing quiet connections) is replaced, and the request goes
+    on, instead of failing.
+
+    SQLAlchemy's `pool_pre_ping` does this on every checkout: one more round trip on every
+    request (4 instead of 3 for a signed-in page reading only its session), 60 to 110 µs
+    each here. Under load connections are back in the pool for a few milliseconds, so the
+    ping is skipped; and a connection lost while in use raises a disconnection error, on
+    which SQLAlchemy discards every connection of the pool opened before it."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _new(_dbapi_connection, record):
+        record.info.pop("carnet_idle_since", None)
+
+    @event.listens_for(engine, "checkin")
+    def _back(_dbapi_connection, record):
+        if record is not None:
+            record.info["carnet_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("carnet_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool closes this connection and checks out another one.
+                raise DisconnectionError(str(error)) from error
+            raise
 
 
 def read_rows(session: Session, statement: Executable, parameters: dict | None = None) -> Result:

@@ -4,6 +4,7 @@ domain.db.Prepared, the same read on the driver's cursor."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -201,3 +202,46 @@ def test_prepared_writes_change_what_sqlalchemy_would_and_are_seen(app, demo_use
         finally:
             event.remove(engine, "before_cursor_execute", listen)
             db.session.rollback()
+
+
+def test_a_pooled_connection_left_idle_is_pinged_and_replaced_if_the_server_lost_it(
+        app, monkeypatch):
+    """PostgreSQL: a connection back in the pool a moment ago is used without a ping (one
+    round trip fewer per request); one left idle is pinged first, and if the server has
+    dropped it (a restart, `idle_session_timeout`), another takes its place and the request
+    goes on."""
+    from sqlalchemy import text
+
+    from domain import db as database
+
+    server = app.extensions["carnet_db"][0]  # the application's own engine
+    if server.dialect.name != "postgresql":
+        pytest.skip("SQLite opens a file: there is no server to lose the connection")
+    engine = database.make_engine(app.config["DATABASE_URL"])
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping",
+                        lambda connection: (pings.append(connection), real_ping(connection))[1])
+
+    def backend() -> int:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT pg_backend_pid()"))
+
+    try:
+        first = backend()  # a new connection: nothing to ping
+        assert backend() == first and pings == []  # back in the pool just now: no ping
+        monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # now "idle"
+        assert backend() == first and len(pings) == 1
+        with server.connect() as other:  # the server drops the idle connection
+            assert other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        for _ in range(50):
+            with server.connect() as other:
+                if not other.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE pid = :pid"), {"pid": first}):
+                    break
+            time.sleep(0.01)
+        replaced = backend()  # pinged, found lost, replaced: the query still runs
+        assert replaced != first and len(pings) == 2
+        assert backend() == replaced and len(pings) == 3
+    finally:
+        engine.dispose()
