@@ -133,8 +133,8 @@ class Prepared:
     psycopg's needs), and listeners of `before_cursor_execute` and `after_cursor_execute`
     (the statement counts' test, the million-people benchmark's timings) still see the
     statement. A driver error is raised again as SQLAlchemy's exception, and a lost
-    connection is dropped, as SQLAlchemy does for one statement (it also empties the pool:
-    here the pool's pre-ping finds the other dead connections). A list or literal parameter
+    connection is dropped along with every other connection the pool opened before it, as
+    SQLAlchemy does for one statement. A list or literal parameter
     (written into the SQL on each run) is refused when the statement is first compiled."""
 
     def __init__(self, statement: Select | UpdateBase):
@@ -216,6 +216,11 @@ class Prepared:
             # As SQLAlchemy would: its own exception, and a lost connection is not reused.
             lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
             if lost:
+                # The server is likely gone for every connection of the pool: those opened
+                # before now are replaced when next checked out (SQLAlchemy does the same
+                # for its own statements); a connection back from a request a moment ago
+                # is not pinged before use (make_engine).
+                connection.engine.pool._invalidate(connection.connection, error)  # noqa: SLF001
                 connection.invalidate(error)
             raise DBAPIError.instance(sql, driver_parameters, error,
                                       connection.dialect.loaded_dbapi.Error,

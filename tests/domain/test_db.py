@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import bindparam, event, func, insert, literal_column, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from domain import sessions
 from domain.db import Prepared, mapped_columns, one_of, one_of_values, read_rows
@@ -234,14 +235,38 @@ def test_a_pooled_connection_left_idle_is_pinged_and_replaced_if_the_server_lost
         assert backend() == first and len(pings) == 1
         with server.connect() as other:  # the server drops the idle connection
             assert other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-        for _ in range(50):
-            with server.connect() as other:
-                if not other.scalar(text("SELECT count(*) FROM pg_stat_activity "
-                                         "WHERE pid = :pid"), {"pid": first}):
-                    break
-            time.sleep(0.01)
+        _gone(server, {first})
         replaced = backend()  # pinged, found lost, replaced: the query still runs
         assert replaced != first and len(pings) == 2
         assert backend() == replaced and len(pings) == 3
+        monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 3600.0)  # never pinged
+        # The server restarts under load: connections back in the pool a moment ago (not
+        # pinged) are lost too. A Prepared statement meeting a lost connection drops the
+        # pool's older connections, as SQLAlchemy's own statements do.
+        with engine.connect() as one, engine.connect() as two:
+            lost = {one.scalar(text("SELECT pg_backend_pid()")),
+                    two.scalar(text("SELECT pg_backend_pid()"))}
+        with server.connect() as other:
+            for pid in lost:
+                assert other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        _gone(server, lost)
+        with Session(engine) as session:
+            with pytest.raises(DBAPIError) as failed:
+                Prepared(select(literal_column("1"))).first(session)
+            assert failed.value.connection_invalidated
+        assert backend() not in lost and len(pings) == 3
     finally:
         engine.dispose()
+
+
+def _gone(server, pids) -> None:
+    """Wait until PostgreSQL has ended these backends."""
+    from sqlalchemy import text
+
+    for _ in range(100):
+        with server.connect() as other:
+            if not other.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE pid = ANY(:pids)"), {"pids": list(pids)}):
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"backends {pids} still there")
