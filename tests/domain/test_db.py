@@ -270,3 +270,83 @@ def _gone(server, pids) -> None:
                 return
         time.sleep(0.01)
     raise AssertionError(f"backends {pids} still there")
+
+
+def test_postgresql_begins_a_transaction_at_the_first_write_and_keeps_it_whole(app):
+    """psycopg: plain queries run outside a transaction (no BEGIN, no ROLLBACK: two round
+    trips fewer for a page that only reads) until something writes or locks; from there
+    on every statement belongs to the transaction, and a rollback takes back all of it."""
+    from psycopg.pq import TransactionStatus
+    from sqlalchemy import delete, text
+
+    from domain import db as database
+
+    server = app.extensions["carnet_db"][0]
+    if server.dialect.driver != "psycopg":
+        pytest.skip("SQLite's driver already begins at the first write")
+    engine = database.make_engine(app.config["DATABASE_URL"])
+    people = select(func.count()).select_from(User)
+    rows = select(WebSession.id).where(WebSession.data == "test-marker")
+
+    def status(session: Session) -> TransactionStatus:
+        return session.connection().connection.dbapi_connection.info.transaction_status
+
+    def marker(number: int) -> dict:
+        moment = datetime(2026, 1, number, tzinfo=UTC)
+        return {"id": f"marker-{number}", "token_hash": f"{number:064x}",
+                "data": "test-marker", "created_at": moment, "last_seen": moment}
+
+    columns = WebSession.__table__.c
+    insert_marker = Prepared(insert(WebSession).values(
+        {name: bindparam(name, type_=columns[name].type) for name in marker(1)}))
+
+    try:
+        with Session(engine) as session:
+            session.scalar(people)
+            Prepared(people).first(session)
+            assert status(session) == TransactionStatus.IDLE  # nothing begun
+            for locking in (select(User.id).with_for_update(), text("SELECT nextval('x')"),
+                            text("SELECT pg_advisory_xact_lock(1)"),
+                            text("WITH gone AS (DELETE FROM users WHERE false RETURNING id) "
+                                 "SELECT count(*) FROM gone")):
+                assert not database.reads_only(str(locking.compile(engine)))
+            session.scalar(people.execution_options(**{database.IN_TRANSACTION: True}))
+            assert status(session) == TransactionStatus.INTRANS
+            session.rollback()
+            session.execute(select(User.id).with_for_update())
+            assert status(session) == TransactionStatus.INTRANS
+            session.rollback()
+            assert status(session) == TransactionStatus.IDLE
+            # Reads, writes and reads again, then a rollback: none of the writes stay.
+            session.scalar(people)
+            session.execute(insert(WebSession), [marker(1)])
+            assert status(session) == TransactionStatus.INTRANS
+            assert len(session.scalars(rows).all()) == 1  # the read sees the pending write
+            insert_marker.run(session, marker(2))
+            session.scalar(people)
+            session.rollback()
+            assert session.scalars(rows).all() == [] and status(session) == TransactionStatus.IDLE
+            # A commit keeps them all.
+            session.execute(insert(WebSession), [marker(3)])
+            insert_marker.run(session, marker(4))
+            session.commit()
+            assert len(session.scalars(rows).all()) == 2
+            # A server-side cursor (yield_per) needs a transaction: it begins one.
+            assert len(list(session.scalars(rows.execution_options(yield_per=1)))) == 2
+            session.rollback()
+            session.execute(delete(WebSession).where(WebSession.data == "test-marker"))
+            session.commit()
+        with engine.connect() as connection:  # a snapshot's isolation level begins at once
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.scalar(people)
+            assert (connection.connection.dbapi_connection.info.transaction_status
+                    == TransactionStatus.INTRANS)
+            connection.rollback()
+        with engine.connect() as connection:  # asked for AUTOCOMMIT: each statement is one
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(insert(WebSession), [marker(5)])
+            assert (connection.connection.dbapi_connection.info.transaction_status
+                    == TransactionStatus.IDLE)
+            connection.execute(delete(WebSession).where(WebSession.data == "test-marker"))
+    finally:
+        engine.dispose()
