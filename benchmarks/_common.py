@@ -54,13 +54,17 @@ def _hello():
     return "Hello, world!", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
-def build_app(tmp: str):
-    """The real application on a temporary instance, plus a bare hello-world route."""
+def build_app(tmp: str, database_url: str | None = None):
+    """The real application on a temporary instance (its SQLite file, or `database_url`),
+    plus a bare hello-world route."""
     from app import create_app
     from domain.policy import Area
     from extensions import limiter
 
-    app = create_app(bench_config(tmp), instance_path=tmp)
+    config = bench_config(tmp)
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    app = create_app(config, instance_path=tmp)
     limiter.enabled = False  # RATELIMIT_ENABLED=False already does it; make sure.
     _hello.carnet_area = Area.PUBLIC  # what web.access.allow(Area.PUBLIC) would set
     app.add_url_rule(HELLO_PATH, "bench_hello", _hello)
@@ -210,15 +214,10 @@ class Database:
 
 
 def make_app(tmp: str, database: Database):
-    """build_app's application; with DATABASE_URL, its engine rebound (before any use) from
-    the temporary SQLite file to that database. Only extensions.Database reads the URL."""
-    app = build_app(tmp)
-    if database.url != app.config["DATABASE_URL"]:
-        from extensions import db
-        app.extensions["carnet_db"][0].dispose()  # never connected: no file was created
-        app.config["DATABASE_URL"] = database.url
-        db.init_app(app)
-    return app
+    """build_app's application on the run's database. It is made on it from the start:
+    rebinding the engine afterwards left the listeners made at start-up (the outbox's
+    sending after commit) on the first one, and no SMS code was ever sent on PostgreSQL."""
+    return build_app(tmp, database.url)
 
 
 @contextmanager

@@ -1,7 +1,9 @@
 """Page weight and server time, per page and per role, with Flask's test client.
 
 Run from the project root: `.venv/bin/python benchmarks/pages.py` (or `make bench`).
-Prints figures against DESIGN.md section 5; never asserts anything.
+Prints figures against DESIGN.md section 5; never asserts anything. On a temporary SQLite
+file, or on the PostgreSQL database DATABASE_URL names (in a schema of its own, dropped at
+the end): production's, where every query is a round trip to another process.
 
 - Weight: compressed body + HTTP/1.1 header bytes of every page (budget 14,600 bytes),
   of the htmx fragments (2,048 bytes) and of a first visit's static files (100 KB, JS 20 KB).
@@ -13,9 +15,7 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,12 +32,12 @@ from benchmarks._common import (  # noqa: E402
     PAGE_BUDGET,
     SERVER_TIME_RATIO,
     TotpClock,
-    build_app,
+    bench_instance,
     csrf_from,
     decoded_size,
     header_bytes,
     median,
-    prepare_database,
+    print_environment,
     print_title,
     sign_in,
     verdict,
@@ -265,11 +265,7 @@ def session_rows(app) -> int:
 
 def main() -> None:
     started = time.perf_counter()
-    tmp = tempfile.mkdtemp(prefix="carnet-bench-pages-")
-    app = None
-    try:
-        app = build_app(tmp)
-        prepare_database(app)
+    with bench_instance("pages") as (app, database, tmp):
         clock = TotpClock()
         clients = {"anonymous": app.test_client(use_cookies=False)}
         for role, login in ROLES[1:]:
@@ -281,7 +277,7 @@ def main() -> None:
         pages = [target for target in found if is_page(clients, target)]
         files = [target for target in found if target not in pages]
         print("Carnet santé — page benchmarks (Flask test client, one process)")
-        print(f"Python {sys.version.split()[0]}; temporary instance {tmp}")
+        print_environment(database, tmp)
         print(f"{len(pages)} (role, page) pairs answer 200: "
               + ", ".join(f"{role} {sum(1 for r, _ in pages if r == role)}"
                           for role, _ in ROLES if role in clients)
@@ -294,13 +290,7 @@ def main() -> None:
         server_time(clients, pages, files)
         print(f"web_sessions rows written by the timed requests: {session_rows(app) - rows} "
               "(an anonymous visitor shown a page, even a form, gets none: web/csrf.py).")
-        print(f"\npages.py finished in {time.perf_counter() - started:.0f} s.")
-    finally:
-        if app is not None:
-            from extensions import db
-            with app.app_context():
-                db.engine.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\npages.py finished in {time.perf_counter() - started:.0f} s.")
 
 
 if __name__ == "__main__":
