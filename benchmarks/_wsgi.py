@@ -1,4 +1,5 @@
-"""WSGI entry for benchmarks/load.py: the app on the temporary instance named by BENCH_TMP.
+"""WSGI entry for benchmarks/load.py: the app on the temporary instance named by BENCH_TMP,
+on the database BENCH_DATABASE_URL names (the instance's SQLite file if empty).
 
 load.py creates the instance (keys, secret, migrated and seeded database) before starting
 gunicorn, so every worker only reads it.
@@ -10,4 +11,4 @@ import os
 
 from benchmarks._common import build_app
 
-app = build_app(os.environ["BENCH_TMP"])
+app = build_app(os.environ["BENCH_TMP"], os.environ.get("BENCH_DATABASE_URL") or None)

@@ -1,7 +1,9 @@
 """Throughput and latency under gunicorn on loopback, 16 keep-alive connections.
 
 Run from the project root: `.venv/bin/python benchmarks/load.py` (or `make bench`).
-Prints figures against DESIGN.md section 5; never asserts anything.
+Prints figures against DESIGN.md section 5; never asserts anything. On a temporary SQLite
+file, or on the PostgreSQL database DATABASE_URL names (a schema of its own, dropped at the
+end).
 
 gunicorn (gthread, 2 workers x 4 threads) serves the real app on a temporary instance,
 on 127.0.0.1 only. An asyncio load generator in this process keeps 16 connections busy
@@ -35,11 +37,13 @@ from benchmarks._common import (  # noqa: E402
     HELLO_PATH,
     P99_BUDGET_MS,
     THROUGHPUT_RATIO,
+    Database,
     TotpClock,
     build_app,
     csrf_from,
     percentile,
     prepare_database,
+    print_environment,
     verdict,
 )
 
@@ -68,9 +72,10 @@ def free_port() -> int:
 
 # --- gunicorn -----------------------------------------------------------------------------
 
-def start_gunicorn(tmp: str, port: int) -> subprocess.Popen:
+def start_gunicorn(tmp: str, port: int, database_url: str) -> subprocess.Popen:
     log = open(Path(tmp) / "gunicorn.log", "wb")
-    env = {**os.environ, "BENCH_TMP": tmp, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "BENCH_TMP": tmp, "BENCH_DATABASE_URL": database_url,
+           "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(WORKERS),
                "--threads", str(THREADS), "-b", f"{HOST}:{port}", "--chdir", str(ROOT),
                "--log-level", "warning", "benchmarks._wsgi:app"]
@@ -288,9 +293,13 @@ def main() -> None:
     started = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="carnet-bench-load-")
     process = None
+    database = Database(tmp, "load")
+    created = False
     try:
+        database.create()
+        created = True
         # The instance (secret, keys, schema, demo accounts) exists before any worker starts.
-        app = build_app(tmp)
+        app = build_app(tmp, database.url)
         prepare_database(app)
         cookie_name = app.config["SESSION_COOKIE_NAME"]
         from extensions import db
@@ -298,12 +307,13 @@ def main() -> None:
             db.engine.dispose()
 
         port = free_port()
-        process = start_gunicorn(tmp, port)
+        process = start_gunicorn(tmp, port, database.url)
         wait_until_up(process, port, tmp)
         session = sign_in_over_http(port, PATIENT, cookie_name, TotpClock())
         cookie = f"{cookie_name}={session}"
 
         print("Carnet santé — load benchmark (gunicorn on loopback)")
+        print_environment(database, tmp)
         print(f"gunicorn -k gthread -w {WORKERS} --threads {THREADS} on {HOST}:{port}; "
               f"{CONNECTIONS} keep-alive connections; {ROUNDS} rounds x ({WARMUP_S:g} s warm-up "
               f"+ {MEASURE_S:g} s measured) per target; Accept-Encoding: br, gzip.")
@@ -384,6 +394,8 @@ def main() -> None:
     finally:
         if process is not None:
             stop_gunicorn(process)
+        if created:
+            database.drop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
