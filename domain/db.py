@@ -69,7 +69,7 @@ def begin_at_first_write(engine: Engine) -> None:
     locks, not with the first query. psycopg sends BEGIN as a round trip of its own before
     the first statement, and the end of the request a ROLLBACK or a COMMIT: a signed-in
     page that only reads its session made three round trips to the server for one query
-    (about 200 µs each here, half of a professional's menu page).
+    (about 200 µs each on a 2-core machine: over a third of a professional's menu page).
 
     This is what SQLite's driver already does (pysqlite begins before the first INSERT,
     UPDATE or DELETE), and it changes nothing that a query sees: at READ COMMITTED, the
