@@ -213,13 +213,6 @@ class Database:
                 Path(f"{self.sqlite_file}{suffix}").unlink(missing_ok=True)
 
 
-def make_app(tmp: str, database: Database):
-    """build_app's application on the run's database. It is made on it from the start:
-    rebinding the engine afterwards left the listeners made at start-up (the outbox's
-    sending after commit) on the first one, and no SMS code was ever sent on PostgreSQL."""
-    return build_app(tmp, database.url)
-
-
 @contextmanager
 def bench_instance(name: str):
     """A temporary instance folder, its Database (created), the app on it with the schema
@@ -233,7 +226,9 @@ def bench_instance(name: str):
         database = Database(tmp, name)
         database.create()
         created = True
-        app = make_app(tmp, database)
+        # Made on its database from the start: an engine rebound afterwards would leave the
+        # listeners made at start-up (the outbox's sending after commit) on the first one.
+        app = build_app(tmp, database.url)
         prepare_database(app)
         yield app, database, tmp
     finally:

@@ -37,7 +37,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import types
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -49,7 +48,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 from benchmarks._common import (  # noqa: E402
     TotpClock,
     bench_instance,
-    make_app,
+    build_app,
     median,
     print_environment,
     print_finished,
@@ -317,7 +316,7 @@ def rss_child() -> None:
     from extensions import blobs, db, keys
 
     job = json.loads(sys.stdin.read())
-    app = make_app(job["tmp"], types.SimpleNamespace(url=job["url"]))  # only .url is read
+    app = build_app(job["tmp"], job["url"])
     targets = Targets(app)
     with app.app_context():
         warm = exports.space_archive_stream(db.session, targets.patient, keys.ring,

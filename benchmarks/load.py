@@ -19,12 +19,10 @@ import asyncio
 import http.client
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -37,12 +35,10 @@ from benchmarks._common import (  # noqa: E402
     HELLO_PATH,
     P99_BUDGET_MS,
     THROUGHPUT_RATIO,
-    Database,
     TotpClock,
-    build_app,
+    bench_instance,
     csrf_from,
     percentile,
-    prepare_database,
     print_environment,
     verdict,
 )
@@ -291,16 +287,16 @@ async def run_round(port: int, order: tuple, cookie: str, master_pid: int) -> di
 
 def main() -> None:
     started = time.perf_counter()
-    tmp = tempfile.mkdtemp(prefix="carnet-bench-load-")
+    # The instance (secret, keys, schema, demo accounts) exists before any worker starts.
+    with bench_instance("load") as (app, database, tmp):
+        serve_and_measure(app, database, tmp)
+    print(f"\nload.py finished in {time.perf_counter() - started:.0f} s.")
+
+
+def serve_and_measure(app, database, tmp: str) -> None:
+    """gunicorn on the instance, the targets' rounds, the table; gunicorn stopped at the end."""
     process = None
-    database = Database(tmp, "load")
-    created = False
     try:
-        database.create()
-        created = True
-        # The instance (secret, keys, schema, demo accounts) exists before any worker starts.
-        app = build_app(tmp, database.url)
-        prepare_database(app)
         cookie_name = app.config["SESSION_COOKIE_NAME"]
         from extensions import db
         with app.app_context():
@@ -390,13 +386,9 @@ def main() -> None:
         log = gunicorn_log(tmp).strip()
         if log:
             print("\ngunicorn log (last lines):\n" + log)
-        print(f"\nload.py finished in {time.perf_counter() - started:.0f} s.")
     finally:
         if process is not None:
             stop_gunicorn(process)
-        if created:
-            database.drop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
