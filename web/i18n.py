@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import flask_babel
 from babel import dates, numbers
-from flask import Flask, current_app, g, has_app_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import pass_context, pass_eval_context
@@ -52,6 +52,14 @@ def _translations():
             cached = catalogues[code] = get_translations()
         g.carnet_translations = cached
     return cached
+
+
+def template_words():
+    """The (language, catalogue) a template loaded in this request is compiled for
+    (web/templating.py); None outside a request, where it is compiled as written."""
+    if not has_request_context():
+        return None
+    return str(get_locale()), _translations()
 
 
 def gettext(string: str, **variables) -> str:
@@ -258,6 +266,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext,
                                  ngettext=_template_ngettext)
     app.context_processor(_gettext_context)
+    app.jinja_env.words_for = template_words
     app.jinja_env.filters.update(
         number=in_request_language(format_decimal),  # 5 000 in French, 5,000 in English
         dateformat=in_request_language(format_date),

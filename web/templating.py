@@ -1,12 +1,35 @@
-"""The template environment: Flask's, with template globals whose keys are a set."""
+"""The template environment: Flask's, with template globals whose keys are a set, and
+pages compiled once per language with their fixed words already in.
+
+A page says fifty `_("…")` and `{% trans %}` on average (the help page), each a function
+call at every render that looks the same words up in the same catalogue. A template
+loaded in a request is compiled for the request's language instead: a call whose words
+are a constant becomes the translation itself (with its values put in by `%`, as the call
+would), which Jinja then joins to the text around it. The compiled template is kept per
+language; one loaded outside a request (a command's e-mail) is compiled as it is written,
+and calls the catalogue as it renders. `from_string` templates, which code may keep and
+render in another language, are never compiled with words in.
+"""
 
 from __future__ import annotations
 
+import weakref
 from collections import ChainMap
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 from flask.templating import Environment as FlaskEnvironment
+from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
+
+# The functions a template says its words with (web/i18n.py installs them).
+GETTEXT = frozenset({"_", "gettext"})
+# Templates (173) × kept versions (each language, and as written): Jinja's 400 would
+# already be short with a third language, and a page missing from it is compiled again.
+CACHE_SIZE = 2_000
+# The catalogue of the template being compiled (set only while the loader compiles it).
+_COMPILING_WITH: ContextVar = ContextVar("carnet_compiling_with", default=None)
 
 
 class TemplateGlobals(ChainMap):
@@ -20,6 +43,68 @@ class TemplateGlobals(ChainMap):
         return set().union(*self.maps)
 
 
+class WordsIn(NodeTransformer):
+    """`_("…")` / `gettext("…")` / `{% trans %}…{% endtrans %}` with constant words →
+    their translation in `catalogue`, as web/i18n.py's template gettext gives it at render
+    time: markup where the template escapes, then `%` with the values given (which Markup
+    escapes). Without values, a text holding `%` is left to the call (it formats it)."""
+
+    def __init__(self, catalogue):
+        self.ugettext = catalogue.ugettext
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:  # noqa: N802 - Jinja's visitor
+        node = self.generic_visit(node)
+        if not (isinstance(node.node, nodes.Name) and node.node.name in GETTEXT
+                and len(node.args) == 1 and isinstance(node.args[0], nodes.Const)
+                and isinstance(node.args[0].value, str)
+                and node.dyn_args is None and node.dyn_kwargs is None):
+            return node
+        text = self.ugettext(node.args[0].value)
+        words = nodes.MarkSafeIfAutoescape(nodes.Const(text, lineno=node.lineno),
+                                           lineno=node.lineno)
+        if node.kwargs:
+            values = nodes.Dict([nodes.Pair(nodes.Const(keyword.key), keyword.value,
+                                            lineno=node.lineno)
+                                 for keyword in node.kwargs], lineno=node.lineno)
+            return nodes.Mod(words, values, lineno=node.lineno)
+        return node if "%" in text else words
+
+
 class Environment(FlaskEnvironment):
+    # Set by web/i18n.py: the (language, catalogue) a template loaded now is compiled
+    # for, or None (compiled as written).
+    words_for: Callable[[], tuple[str, Any] | None] = staticmethod(lambda: None)
+
+    def __init__(self, app, **options):
+        options.setdefault("cache_size", CACHE_SIZE)
+        super().__init__(app, **options)
+
     def make_globals(self, d: MutableMapping[str, Any] | None) -> TemplateGlobals:
         return TemplateGlobals({} if d is None else d, self.globals)
+
+    def _load_template(self, name: str, globals: MutableMapping[str, Any] | None):  # noqa: A002
+        """Jinja's, with the language in the cache's key and the catalogue given to the
+        compilation (_parse below)."""
+        words = self.words_for()
+        if words is None or self.loader is None:
+            return super()._load_template(name, globals)
+        language, catalogue = words
+        key = (weakref.ref(self.loader), name, language)
+        template = self.cache.get(key) if self.cache is not None else None
+        if template is not None and (not self.auto_reload or template.is_up_to_date):
+            if globals:
+                template.globals.update(globals)
+            return template
+        compiling = _COMPILING_WITH.set(catalogue)
+        try:
+            template = self.loader.load(self, name, self.make_globals(globals))
+        finally:
+            _COMPILING_WITH.reset(compiling)
+        if self.cache is not None:
+            self.cache[key] = template
+        return template
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        catalogue = _COMPILING_WITH.get()
+        return tree if catalogue is None else WordsIn(catalogue).visit(tree)

@@ -1,10 +1,11 @@
 """web/templating.py: template globals whose keys are a set, with Jinja's import rules
 kept (an imported template's module is made once, unless the page brings globals of its
-own, which the import then sees)."""
+own, which the import then sees); pages compiled once per language with their words in."""
 
 from __future__ import annotations
 
-from jinja2 import DictLoader
+from flask import render_template
+from jinja2 import ChoiceLoader, DictLoader
 
 from web.templating import Environment, TemplateGlobals
 
@@ -32,3 +33,65 @@ def test_imports_follow_jinjas_rules(app):
     assert page.render() == "salut"
     assert page.globals.keys() == {"greeting", *environment.globals}
     assert page.globals["greeting"] == "salut" and "greeting" not in environment.globals
+
+
+WORDS = ("<p>{{ _('Aller au contenu') }}</p>{% trans %}Mes sessions{% endtrans %}|"
+         "{{ _('Espace de %(name)s', name=who) }}|{% trans name=who %}Espace de {{ name }}"
+         "{% endtrans %}|{% trans %}100 % remboursé{% endtrans %}")
+SAID = {
+    ("fr", "html"): "<p>Aller au contenu</p>Mes sessions|Espace de &lt;b&gt;Léo&lt;/b&gt;|"
+                    "Espace de &lt;b&gt;Léo&lt;/b&gt;|100 % remboursé",
+    ("en", "html"): "<p>Skip to content</p>My sessions|&lt;b&gt;Léo&lt;/b&gt;'s space|"
+                    "&lt;b&gt;Léo&lt;/b&gt;'s space|100 % remboursé",
+    ("fr", "txt"): "<p>Aller au contenu</p>Mes sessions|Espace de <b>Léo</b>|"
+                   "Espace de <b>Léo</b>|100 % remboursé",
+    ("en", "txt"): "<p>Skip to content</p>My sessions|<b>Léo</b>'s space|"
+                   "<b>Léo</b>'s space|100 % remboursé",
+}
+
+
+def test_a_page_is_compiled_once_per_language_with_its_words_in(app, monkeypatch):
+    """Its words are looked up once, when it is compiled for a language: rendering it
+    again asks the catalogue only for a text left to the call (one with a `%`). What it
+    says is what the calls said: the language of each request, values escaped in HTML
+    and not in text, an e-mail in its own language in the middle of a page's request."""
+    from web import i18n
+    from web.outgoing import in_language
+
+    original = app.jinja_env.loader
+    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader([
+        DictLoader({"words.html": WORDS, "words.txt": WORDS}), original]))
+    asked = []
+
+    def counted(catalogue):
+        ugettext = catalogue.ugettext
+        monkeypatch.setattr(catalogue, "ugettext",
+                            lambda text: asked.append(text) or ugettext(text))
+
+    for language in ("fr", "en"):
+        with app.test_request_context("/", headers={"Cookie": f"carnet_lang={language}"}):
+            app.preprocess_request()
+            counted(i18n.template_words()[1])
+    for language in ("fr", "en", "fr", "en"):
+        other = {"fr": "en", "en": "fr"}[language]
+        with app.test_request_context("/", headers={"Cookie": f"carnet_lang={language}"}):
+            app.preprocess_request()
+            for kind in ("html", "txt"):
+                asked.clear()
+                assert render_template(f"words.{kind}", who="<b>Léo</b>") == SAID[
+                    (language, kind)]
+                if len(asked) > 1:  # compiled now: every word was looked up
+                    asked.clear()
+                    assert render_template(f"words.{kind}", who="<b>Léo</b>") == SAID[
+                        (language, kind)]
+                assert asked == ["100 %% remboursé"]
+                assert in_language(other, lambda kind=kind: render_template(
+                    f"words.{kind}", who="<b>Léo</b>")) == SAID[(other, kind)]
+    # Outside a request (a command's e-mail): compiled as written, in the language asked.
+    with app.app_context():
+        for language in ("en", "fr"):
+            assert in_language(language, lambda: app.jinja_env.get_template(
+                "words.html").render(who="<b>Léo</b>")) == SAID[(language, "html")]
+    cached = {key[1:] for key in app.jinja_env.cache.keys()
+              if key[0]() is app.jinja_env.loader and key[1] == "words.html"}
+    assert cached == {("words.html",), ("words.html", "en"), ("words.html", "fr")}
