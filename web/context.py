@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from flask import Flask, current_app, g, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 
 from domain import emergency, representation, vault
@@ -13,7 +12,7 @@ from domain.models import Role
 from domain.models.base import utcnow
 from domain.policy import Area, needs_sign_in
 from extensions import db, login_manager
-from web import assist, space
+from web import assist, i18n, space
 from web.i18n import lazy_gettext as _l
 from web.labels import desk as desk_labels
 from web.links import link
@@ -116,7 +115,7 @@ def _template_context() -> dict:
     config = current_app.config
     user = current_user._get_current_object()
     in_request = bool(request)
-    lang = str(get_locale() or "fr")
+    lang = i18n.language()
     signed_in = user.is_authenticated
     area = g.get("area")
     assistance = assist.banner() if in_request else None

@@ -40,18 +40,30 @@ def select_locale() -> str:
     return chosen
 
 
-def _translations():
-    """The request's catalogue, looked up once per request rather than once per string,
-    and asked of Flask-Babel once per language and process (the app has one translation
+def _chosen_language() -> tuple[str, object]:
+    """The request's language and its catalogue, looked up once per request rather than
+    once per string (Flask-Babel's get_locale() is four context lookups), the catalogue
+    asked of Flask-Babel once per language and process (the app has one translation
     domain, read at start-up)."""
     cached = g.get("carnet_translations")
     if cached is None:
         catalogues, code = current_app.extensions[CATALOGUES], str(get_locale())
-        cached = catalogues.get(code)
-        if cached is None:
-            cached = catalogues[code] = get_translations()
-        g.carnet_translations = cached
+        catalogue = catalogues.get(code)
+        if catalogue is None:
+            catalogue = catalogues[code] = get_translations()
+        cached = g.carnet_translations = (code, catalogue)
     return cached
+
+
+def _translations():
+    """The request's catalogue (see above)."""
+    return _chosen_language()[1]
+
+
+def language() -> str:
+    """The request's language code ("fr", "en"), for keys and attributes; in an
+    application context (web.outgoing.in_language's forced one, there)."""
+    return _chosen_language()[0]
 
 
 def template_words():
@@ -59,7 +71,7 @@ def template_words():
     (web/templating.py); None outside a request, where it is compiled as written."""
     if not has_request_context():
         return None
-    return str(get_locale()), _translations()
+    return _chosen_language()
 
 
 def gettext(string: str, **variables) -> str:

@@ -37,9 +37,10 @@ import re
 from urllib.parse import quote_plus
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from flask_babel import get_locale
 from markupsafe import Markup, escape
 from werkzeug.routing import AnyConverter, PathConverter, UnicodeConverter
+
+from web.i18n import language
 
 # Bounded: endpoints x argument names x represented spaces seen by this process; cleared
 # when full.
@@ -190,7 +191,7 @@ def _request_builder():
 
 
 def layout_part(name: str, *key, holes: dict | None = None, caller) -> str:
-    full = (name, *key, str(get_locale()), request.script_root, g.get("space_id"))
+    full = (name, *key, language(), request.script_root, g.get("space_id"))
     parts = current_app.extensions[PARTS]
     made = parts.get(full)
     if made is None:

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 from flask import Flask, Response, current_app, g, make_response, request, session
-from flask_babel import get_locale
 
 from web import csrf
-from web.i18n import LANG_COOKIE
+from web.i18n import LANG_COOKIE, language
 from web.security import MIN_COMPRESS_BYTES, ONCE_QUALITY, choose_encoding, compress
 
 EXTENSION = "carnet_page_cache"
@@ -66,7 +65,7 @@ def _from_memory(view: Callable, *, form: bool) -> Callable:
         if not _anyones({current_app.config["CSRF_COOKIE_NAME"]} if form else set()):
             return view(*args, **kwargs)
         pages: dict = current_app.extensions[EXTENSION]
-        key = (request.path, str(get_locale()))
+        key = (request.path, language())
         page = pages.get(key)
         if page is None:
             response = make_response(view(*args, **kwargs))
