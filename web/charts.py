@@ -187,25 +187,45 @@ def _px(value: float) -> float:
     return round(value, 1)
 
 
+# A tuple of points (a reference line's, which its caller keeps: the WHO standards are the
+# same for every child of one sex) -> (the tuple, its finite points in x order, their xs).
+_ORDERED: dict[int, tuple] = {}
+ORDERED_LIMIT = 256
+
+
+def _ordered(points: Sequence[Point]) -> tuple[list[Point], list[float]]:
+    """A line's finite points in x order, a point equal to the one before it once, and
+    their xs; worked out once for a tuple seen again (the entry keeps the tuple, so that
+    its id is not another's)."""
+    known = _ORDERED.get(id(points)) if type(points) is tuple else None
+    if known is not None and known[0] is points:
+        return known[1], known[2]
+    line = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
+    if any(b.x < a.x for a, b in zip(line, line[1:], strict=False)):
+        line.sort(key=lambda p: p.x)
+    line = [p for index, p in enumerate(line) if index == 0 or line[index - 1] != p]
+    xs = [p.x for p in line]
+    if type(points) is tuple:
+        if len(_ORDERED) >= ORDERED_LIMIT:
+            _ORDERED.clear()
+        _ORDERED[id(points)] = (points, line, xs)
+    return line, xs
+
+
 def _clip(points: Sequence[Point], lo: float, hi: float) -> list[Point]:
     """The part of a line between x = lo and x = hi: its points there as they are, and the
     points where it crosses lo and hi (by linear interpolation); points are taken in x
     order, non-finite ones dropped, a point equal to the one before it once. A reference
     line has hundreds of points: the ends are found by bisection and the points between
     are taken whole."""
-    line = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
-    if any(b.x < a.x for a, b in zip(line, line[1:], strict=False)):
-        line.sort(key=lambda p: p.x)
+    line, xs = _ordered(points)
     if len(line) < 2 or lo > hi:
         return []
-    xs = [p.x for p in line]
     first, last = bisect_left(xs, lo), bisect_right(xs, hi)
     kept: list[Point] = []
     if 0 < first < len(line) and xs[first] != lo:  # a segment crosses lo
         kept.append(_at(line[first - 1], line[first], lo))
-    for point in line[first:last]:
-        if not kept or kept[-1] != point:
-            kept.append(point)
+    kept.extend(line[first:last])  # the crossing at lo is left of them all
     if 0 < last < len(line) and xs[last - 1] != hi:  # a segment crosses hi
         cut = _at(line[last - 1], line[last], hi)
         if not kept or kept[-1] != cut:
@@ -286,11 +306,21 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
         x_ticks = _x_ticks(x_lo, x_hi, right - left, x_label, x_candidates)
     x_lo, x_hi = span
 
+    x_span, plot_width = x_hi - x_lo, right - left
+    y_span, plot_height = y_hi - y_lo, bottom - top
+
     def sx(x: float) -> float:
-        return _px(left + (x - x_lo) / (x_hi - x_lo) * (right - left))
+        return round(left + (x - x_lo) / x_span * plot_width, 1)
 
     def sy(y: float) -> float:
-        return _px(bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top))
+        return round(bottom - (y - y_lo) / y_span * plot_height, 1)
+
+    def polyline(points: Sequence[Point]) -> str:
+        """`x,y x,y …` in pixels, a pixel once (a reference line has hundreds of points:
+        sx and sy written out, the page stays light)."""
+        return " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
+            (round(left + (p.x - x_lo) / x_span * plot_width, 1),
+             round(bottom - (p.y - y_lo) / y_span * plot_height, 1)) for p in points))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
@@ -300,9 +330,8 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     baselines = _apart([sy(clipped[-1].y) + FONT_SIZE * 0.35 for _, clipped in kept],
                        FONT_SIZE * 0.95, top + FONT_SIZE * 0.35, bottom + FONT_SIZE * 0.35)
     drawn_references = tuple(
-        DrawnReference(line.label, " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
-            (sx(p.x), sy(p.y)) for p in clipped)),  # a pixel once: the page stays light
-            line.dashed, _px(sx(clipped[-1].x) + 4), baseline)
+        DrawnReference(line.label, polyline(clipped), line.dashed,
+                       _px(sx(clipped[-1].x) + 4), baseline)
         for (line, clipped), baseline in zip(kept, baselines, strict=True))
     return Chart(
         width=width, height=height, font_size=FONT_SIZE, plot=plot, series=tuple(drawn),
