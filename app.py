@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
 from jinja2 import StrictUndefined
 
 from config import load_config
@@ -28,17 +27,16 @@ from web import (
     sessions,
     space,
     summary_jobs,
-    templating,
 )
+from web.application import Application
 from web.i18n import select_locale
 
 
-def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Application:
     """Build the app. `test_config` overrides settings read from the environment."""
     root = Path(__file__).parent
-    app = Flask(__name__, instance_path=instance_path or str(root / "instance"),
-                static_folder=None)
-    app.jinja_environment = templating.Environment  # before app.jinja_env is first made
+    app = Application(__name__, instance_path=instance_path or str(root / "instance"),
+                      static_folder=None)
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
