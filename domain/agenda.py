@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -348,8 +349,7 @@ def between(session: Session, keyring: Keyring, patient: User, first: date | Non
 
 
 def _next_statement():
-    """The next item from a day and time (parameters: the patient, today, the clock),
-    built once: the dashboard asks on every visit."""
+    """The next item from a day and time (parameters: the patient, today, the clock)."""
     today_ = bindparam("today", type_=AgendaItem.day.type)
     clock = bindparam("clock", type_=AgendaItem.at.type)
     later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
@@ -360,19 +360,25 @@ def _next_statement():
             .limit(1))
 
 
-# Run on the driver's cursor (domain.db.Prepared): the item comes as a row of its columns,
-# which the dashboard only shows.
-_NEXT = Prepared(_next_statement())
+# The next item, read along with other things in one round trip (the dashboard's statement,
+# domain/news.py): its columns, all None when there is none, go to open_next().
+NEXT_SOURCE = _next_statement().subquery("next_item")
+_NEXT_ROW = namedtuple("NextItem", [column.key for column in NEXT_SOURCE.c])
 
 
-def next_item(session: Session, keyring: Keyring, patient: User,
-              now: datetime) -> ItemView | None:
-    """The patient's next appointment or reminder from `now` (Europe/Paris), opened: later
-    today (an item without a time counts for its whole day), or the soonest day after."""
+def next_parameters(patient: User, now: datetime) -> dict:
+    """The parameters of NEXT_SOURCE: the patient, and
+    `now`'s day and time in Europe/Paris."""
     local = now.astimezone(SITE_ZONE)
-    item = _NEXT.first(session, {"patient_id": patient.id, "today": local.date(),
-                                 "clock": local.time().replace(tzinfo=None)})
-    return _open(patient_key(keyring, patient), item) if item is not None else None
+    return {"patient_id": patient.id, "today": local.date(),
+            "clock": local.time().replace(tzinfo=None)}
+
+
+def open_next(keyring: Keyring, patient: User, columns: tuple) -> ItemView | None:
+    """The next item from NEXT_SOURCE's columns, opened; None when they are all None."""
+    if columns[0] is None:
+        return None
+    return _open(patient_key(keyring, patient), _NEXT_ROW._make(columns))
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, bindparam, func, select
+from sqlalchemy import String, bindparam, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from domain import agenda, messaging
@@ -46,10 +46,12 @@ def _visits(user_id):
 
 
 def _counts_statement():
-    """One statement for the whole block but the agenda: the previous visit, then, since
-    it (or since the window's start on the first), documents others added, emergency
-    accesses and the latest one, and every unread message. Built once; the person and the
-    window's start are parameters."""
+    """One statement for the whole block: the previous visit, then, since it (or since
+    the window's start on the first), documents others added, emergency accesses and the
+    latest one, and every unread message; and the next agenda item's columns (outer-joined
+    to one row: all None when there is none). One round trip to the database instead of
+    two. Built once; the person, the window's start and the next item's (agenda's
+    next_parameters) are parameters."""
     user_id = bindparam("user_id", type_=String)
     window = bindparam("window_start", type_=UTCDateTime())
     since = _visits(user_id).limit(1).offset(1).scalar_subquery()
@@ -65,18 +67,23 @@ def _counts_statement():
         select(func.max(EmergencyAccess.started_at)).where(
             EmergencyAccess.patient_id == user_id,
             EmergencyAccess.started_at > start).scalar_subquery().label("last_emergency"),
-        messaging.unread_statement(user_id).scalar_subquery().label("unread"))
+        messaging.unread_statement(user_id).scalar_subquery().label("unread"),
+        *agenda.NEXT_SOURCE.c,
+    ).select_from(select(literal(1).label("one")).subquery("one")
+                  .outerjoin(agenda.NEXT_SOURCE, true()))
 
 
 _COUNTS = Prepared(_counts_statement())
+_COUNTED = 5  # the columns before the next item's
 
 
 def whats_new(session: Session, keyring: Keyring, patient: User, now: datetime) -> News:
     """What happened in `patient`'s space since their previous visit (or in the last
     FIRST_VISIT_DAYS days on the first)."""
     row = _COUNTS.first(session, {"user_id": patient.id,
-                                  "window_start": now - timedelta(days=FIRST_VISIT_DAYS)})
+                                  "window_start": now - timedelta(days=FIRST_VISIT_DAYS),
+                                  **agenda.next_parameters(patient, now)})
     return News(since=row.since, new_documents=int(row.documents or 0),
-                next_item=agenda.next_item(session, keyring, patient, now),
+                next_item=agenda.open_next(keyring, patient, row[_COUNTED:]),
                 emergencies=int(row.emergencies or 0), last_emergency=row.last_emergency,
                 unread=int(row.unread or 0))

@@ -71,3 +71,37 @@ def test_what_is_new_since_the_previous_visit(app, signed_in, tmp_path):
                and href.startswith("/agenda/") for text, href in items.items()), items
     assert any(text.startswith("1 accès en urgence") and href == "/acces/historique"
                for text, href in items.items()), items
+
+
+def test_the_next_item_is_the_soonest_from_now_in_the_same_round_trip(app, demo_users):
+    """The dashboard's one statement (domain/news.py) brings the next agenda item along:
+    later today by the clock in Paris, an item without a time first on its day, else the
+    soonest day after; none when nothing is ahead."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    day = date(2099, 3, 10)  # far beyond the demo's items
+    with app.app_context():
+        camille, _doctor = _users()
+        for title, when, at in (("Matin", day, "09:00"), ("Après-midi", day, "14:00"),
+                                ("Lendemain", day + timedelta(days=1), "08:00")):
+            agenda.add(db.session, keys.ring, camille, {
+                "kind": "appointment", "title": title, "date": when.isoformat(),
+                "time": at}, ACTOR)
+        db.session.flush()
+
+        def next_title(hour: int, on: date = day) -> str | None:
+            now = datetime(on.year, on.month, on.day, hour, tzinfo=paris)
+            found = news.whats_new(db.session, keys.ring, camille, now).next_item
+            return found and found.title
+
+        assert (next_title(8), next_title(12), next_title(15)) == (
+            "Matin", "Après-midi", "Lendemain")
+        assert next_title(9, day + timedelta(days=1)) is None
+        agenda.add(db.session, keys.ring, camille, {
+            "kind": "reminder", "title": "Toute la journée",
+            "date": (day + timedelta(days=1)).isoformat(), "time": ""}, ACTOR)
+        db.session.flush()
+        assert next_title(15) == next_title(23, day + timedelta(days=1)) == "Toute la journée"
+        db.session.rollback()
