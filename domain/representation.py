@@ -54,9 +54,14 @@ def today_in_france(now: datetime | None = None) -> date:
 def in_force(row: Representation, represented: User | AccountRow, today: date) -> bool:
     """Whether this representation lets its holder act today (a closed space is open to
     nobody: it is reopened with a provisional code, as anyone's)."""
+    return _active(row.relationship, row.ended_at, represented, today)
+
+
+def _active(relationship: str, ended_at: datetime | None, represented: User | AccountRow,
+            today: date) -> bool:
     return represented.enabled and policy.representation_active(
-        row.relationship, ended=row.ended_at is not None,
-        represented_born=represented.birth_date, today=today)
+        relationship, ended=ended_at is not None, represented_born=represented.birth_date,
+        today=today)
 
 
 # Built once (the header of every page of a parent asks) and run on the driver's cursor
@@ -73,11 +78,19 @@ def spaces_for(session: Session, holder: User | AccountRow, today: date) -> list
     """The spaces `holder` may act in today besides their own, by first name (names are
     sealed: sorted here; a person holds a handful). The people come read-only (AccountRow):
     a page shows them; acting_for() gives the space a request acts in."""
+    return spaces_among([(row.relationship, row.ended_at, AccountRow(row[2:]))
+                         for row in _IN_FORCE_FOR.all(session, {"holder_id": holder.id})],
+                        today)
+
+
+def spaces_among(rows, today: date) -> list[Space]:
+    """spaces_for() from representations already read: (relationship, ended_at, the
+    represented person as an AccountRow) each (the session's lookup brings its person's,
+    domain/sessions.py)."""
     spaces = []
-    for row in _IN_FORCE_FOR.all(session, {"holder_id": holder.id}):
-        person = AccountRow(row[2:])
-        if in_force(row, person, today):
-            spaces.append(Space(person, RepresentationKind(row.relationship)))
+    for relationship, ended_at, person in rows:
+        if _active(relationship, ended_at, person, today):
+            spaces.append(Space(person, RepresentationKind(relationship)))
     if len(spaces) > 1:  # the key opens sealed names: not for a parent of one child
         spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))
     return spaces

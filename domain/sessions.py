@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import bindparam, delete, exists, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain import audit
 from domain.crypto import Keyring, token_hash
@@ -86,25 +86,40 @@ class Record:
     account: AccountRow | None = None
     # Most people neither represent anyone nor have an emergency access running: their pages
     # then never ask for the spaces they could switch to, nor for the emergency banner's
-    # accesses. True means "maybe" (spaces_for() and running_for() decide, today).
+    # accesses. True means "maybe" (representation.spaces_among() and running_for() decide,
+    # today).
     represents: bool = False
     in_emergency: bool = False
+    # The representations not ended that the lookup brought: (relationship, ended_at, the
+    # represented person as an AccountRow) each, for the header's switch between spaces on
+    # every page of a parent (domain.representation.spaces_among). None: not read.
+    represented: tuple | None = None
 
 
 # Built once (every request of a signed-in person runs it) and run on the driver's cursor
-# (domain.db.Prepared); the token's hash and the time are parameters.
+# (domain.db.Prepared); the token's hash and the time are parameters. One row per
+# representation not ended that the person holds (a parent: one per child, whom the header
+# names on every page), or one row.
 _NOW = bindparam("now", type_=UTCDateTime())
 _RECORD = (WebSession.id, WebSession.user_id, WebSession.assisted_by_id, WebSession.data,
            WebSession.created_at, WebSession.last_seen, WebSession.parked_at)
+_REPRESENTED = aliased(User, name="represented")
 _BY_TOKEN = Prepared(select(
     *_RECORD, *AccountRow.selected(),
-    exists().where(Representation.representative_id == User.id,
-                   Representation.ended_at.is_(None)),
     exists().where(EmergencyAccess.professional_id == User.id,
-                   EmergencyAccess.started_at <= _NOW, EmergencyAccess.ends_at > _NOW))
+                   EmergencyAccess.started_at <= _NOW, EmergencyAccess.ends_at > _NOW),
+    Representation.relationship, Representation.ended_at,
+    *AccountRow.selected(_REPRESENTED))
     .select_from(WebSession)
     .outerjoin(User, User.id == WebSession.user_id)
+    .outerjoin(Representation, (Representation.representative_id == User.id)
+               & Representation.ended_at.is_(None))
+    .outerjoin(_REPRESENTED, _REPRESENTED.id == Representation.represented_id)
     .where(WebSession.token_hash == bindparam("token_hash")))
+_ACCOUNT = slice(len(_RECORD), len(_RECORD) + len(AccountRow.COLUMNS))
+_EMERGENCY = _ACCOUNT.stop
+_RELATIONSHIP, _ENDED = _EMERGENCY + 1, _EMERGENCY + 2
+_PERSON = slice(_EMERGENCY + 3, None)
 _ID = bindparam("session_id")
 _DELETE = delete(WebSession).where(WebSession.id == _ID)
 _SEEN_AT = bindparam("seen_at", type_=UTCDateTime())
@@ -124,13 +139,16 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
     now = now or utcnow()
     if not token or len(token) > 100:
         return None, Status.UNKNOWN
-    row = _BY_TOKEN.first(session, {"token_hash": token_hash(token), "now": now})
-    if row is None:
+    rows = _BY_TOKEN.all(session, {"token_hash": token_hash(token), "now": now})
+    if not rows:
         return None, Status.UNKNOWN
-    fields = len(_RECORD)
-    record = Record(*row[:fields], represents=bool(row[-2]), in_emergency=bool(row[-1]))
+    row = rows[0]
+    represented = tuple((found[_RELATIONSHIP], found[_ENDED], AccountRow(found[_PERSON]))
+                        for found in rows if found[_RELATIONSHIP] is not None)
+    record = Record(*row[:len(_RECORD)], represents=bool(represented),
+                    in_emergency=bool(row[_EMERGENCY]), represented=represented)
     if record.user_id is not None:
-        record.account = AccountRow(row[fields:-2])
+        record.account = AccountRow(row[_ACCOUNT])
     if record.parked_at is not None:
         return None, Status.UNKNOWN  # a parked desk: only the adviser's secret resumes it
     if now >= record.created_at + lifetimes.absolute:

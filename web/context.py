@@ -166,11 +166,13 @@ def switchable_spaces() -> list[representation.Space]:
         return []
     if "carnet_spaces" not in g:
         record = getattr(session, "record", None)
-        if getattr(record, "represents", True):  # unknown (a session just made) or someone
+        represented = getattr(record, "represented", None)
+        if represented is not None:  # brought by the session's lookup
+            g.carnet_spaces = representation.spaces_among(represented,
+                                                          representation.today_in_france())
+        else:  # a session just made
             g.carnet_spaces = representation.spaces_for(db.session, current_user,
                                                         representation.today_in_france())
-        else:
-            g.carnet_spaces = []
     return g.carnet_spaces
 
 

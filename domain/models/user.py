@@ -273,9 +273,11 @@ class AccountRow:
         self.__dict__.update(zip(self.COLUMNS, values, strict=True))
 
     @classmethod
-    def selected(cls) -> tuple:
-        """The columns to select for a row of this kind, in COLUMNS' order."""
-        return tuple(getattr(User, name) for name in cls.COLUMNS)
+    def selected(cls, users=None) -> tuple:
+        """The columns to select for a row of this kind, in COLUMNS' order (of `users`, an
+        alias of the table, when the statement reads two people)."""
+        return tuple(getattr(users if users is not None else User, name)
+                     for name in cls.COLUMNS)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"AccountRow is read-only ({name}): change the account through "

@@ -202,3 +202,38 @@ def test_majority_on_29_february_of_a_leap_year(app, demo_users):
         db.session.flush()
         assert len(representation.end_at_majority(db.session, keys.ring, date(2044, 2, 29),
                                                   ACTOR)) == 1
+
+
+def test_the_sessions_lookup_brings_the_spaces_to_switch_to(app, demo_users):
+    """Each page of a parent names their children in the header: the session's lookup reads
+    the representations not ended with it (domain/sessions.py), and spaces_among() gives
+    from them what spaces_for() would read: in force today, by first name."""
+    from domain import sessions
+
+    with app.app_context():
+        camille, leo, others = _people()
+        today = date(2026, 12, 3)
+        anna = User(role=Role.PATIENT, login=None, given_name="Anna", family_name="Martin",
+                    birth_date=date(2024, 2, 1))
+        db.session.add(anna)
+        db.session.flush()
+        representation.add(db.session, keys.ring, camille, anna, RepresentationKind.PARENT,
+                           "Naissance", ACTOR, today)
+
+        def switch(person, day=today):
+            token, _ = sessions.create(db.session, {}, user_id=person.id)
+            record, status = sessions.load(db.session, token, sessions.Lifetimes())
+            assert status == sessions.Status.ACTIVE
+            among = [space.person.id for space in representation.spaces_among(
+                record.represented, day)]
+            assert among == [space.person.id for space in representation.spaces_for(
+                db.session, person, day)]
+            assert record.represents == bool(record.represented)
+            return among
+
+        assert switch(camille) == [anna.id, leo.id]  # by first name
+        assert switch(camille, date(2037, 5, 14)) == [anna.id]  # Léo is 18
+        representation.end(db.session, keys.ring, camille, anna, "Jugement", ACTOR)
+        assert switch(camille) == [leo.id]  # ended: not even read
+        assert switch(others["dr.bernard"]) == [] and switch(leo) == []
+        db.session.rollback()

@@ -1,7 +1,7 @@
-"""The session's query says whether the account represents anyone and whether it has an
-emergency access running (domain/sessions.py): pages of people with neither never ask for
-the spaces they could switch to, nor for the emergency banner; once there is one, the next
-page shows it."""
+"""The session's query brings the representations the account holds and says whether it
+has an emergency access running (domain/sessions.py): no page asks for the spaces its
+person could switch to, and pages of people with no access running never ask for the
+emergency banner; once there is one, the next page shows it."""
 
 from __future__ import annotations
 
@@ -24,19 +24,15 @@ def _represent(app, ended: bool) -> None:
         db.session.commit()
 
 
-def test_spaces_are_asked_for_only_when_someone_is_represented(app, signed_in):
+def test_the_spaces_to_switch_to_come_with_the_sessions_lookup(app, signed_in):
     client = signed_in("camille.martin")
-    _represent(app, ended=True)
-    with statements(app) as seen:
-        page = client.get("/documents").get_data(as_text=True)
-    assert 'class="space-switch"' not in page
-    assert not [sql for sql in seen if sql.lstrip().startswith("SELECT representations.")]
-    assert any("EXISTS" in sql and "representations" in sql for sql in seen)
-    _represent(app, ended=False)
-    with statements(app) as seen:
-        page = client.get("/documents").get_data(as_text=True)
-    assert 'class="space-switch"' in page
-    assert [sql for sql in seen if sql.lstrip().startswith("SELECT representations.")]
+    for ended, shown in ((True, False), (False, True), (True, False)):
+        _represent(app, ended=ended)
+        with statements(app) as seen:
+            page = client.get("/documents").get_data(as_text=True)
+        assert ('class="space-switch"' in page) is shown
+        assert not [sql for sql in seen if sql.lstrip().startswith("SELECT representations.")]
+        assert [sql for sql in seen if "FROM web_sessions" in sql and "representations" in sql]
 
 
 def test_the_emergency_banner_is_asked_for_only_while_an_access_runs(app, signed_in):

@@ -4,7 +4,6 @@ own, which the import then sees); pages compiled once per language with their wo
 
 from __future__ import annotations
 
-from flask import render_template
 from jinja2 import ChoiceLoader, DictLoader
 
 from web.templating import Environment, TemplateGlobals
@@ -68,6 +67,9 @@ def test_a_page_is_compiled_once_per_language_with_its_words_in(app, monkeypatch
         monkeypatch.setattr(catalogue, "ugettext",
                             lambda text: asked.append(text) or ugettext(text))
 
+    def render(name: str) -> str:
+        return app.jinja_env.get_template(name).render(who="<b>Léo</b>")
+
     for language in ("fr", "en"):
         with app.test_request_context("/", headers={"Cookie": f"carnet_lang={language}"}):
             app.preprocess_request()
@@ -78,20 +80,18 @@ def test_a_page_is_compiled_once_per_language_with_its_words_in(app, monkeypatch
             app.preprocess_request()
             for kind in ("html", "txt"):
                 asked.clear()
-                assert render_template(f"words.{kind}", who="<b>Léo</b>") == SAID[
-                    (language, kind)]
+                assert render(f"words.{kind}") == SAID[(language, kind)]
                 if len(asked) > 1:  # compiled now: every word was looked up
                     asked.clear()
-                    assert render_template(f"words.{kind}", who="<b>Léo</b>") == SAID[
-                        (language, kind)]
+                    assert render(f"words.{kind}") == SAID[(language, kind)]
                 assert asked == ["100 %% remboursé"]
-                assert in_language(other, lambda kind=kind: render_template(
-                    f"words.{kind}", who="<b>Léo</b>")) == SAID[(other, kind)]
+                assert in_language(other, lambda kind=kind: render(
+                    f"words.{kind}")) == SAID[(other, kind)]
     # Outside a request (a command's e-mail): compiled as written, in the language asked.
     with app.app_context():
         for language in ("en", "fr"):
-            assert in_language(language, lambda: app.jinja_env.get_template(
-                "words.html").render(who="<b>Léo</b>")) == SAID[(language, "html")]
+            assert in_language(language, lambda: render("words.html")) == SAID[
+                (language, "html")]
     cached = {key[1:] for key in app.jinja_env.cache.keys()
               if key[0]() is app.jinja_env.loader and key[1] == "words.html"}
     assert cached == {("words.html",), ("words.html", "en"), ("words.html", "fr")}
