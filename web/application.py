@@ -20,10 +20,10 @@ class Application(Flask):
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask asks this of every view, hook and template context processor on every
-        request (about twenty-five a page), and each time inspects the function's code to
-        see whether it is a coroutine. The answer never changes for a function: it is
-        worked out once. The functions asked about are the app's own (registered at
-        start-up), so the table does not grow with requests."""
+        request (23 times for a signed-in help page, 13 for a bare route), and each time
+        inspects the function's code to see whether it is a coroutine. The answer never
+        changes for a function: it is worked out once. The functions asked about are the
+        app's own (registered at start-up), so the table does not grow with requests."""
         try:
             return self._synchronous[func]
         except KeyError:

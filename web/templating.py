@@ -1,10 +1,10 @@
 """The template environment: Flask's, with template globals whose keys are a set, and
 pages compiled once per language with their fixed words already in.
 
-A page says fifty `_("…")` and `{% trans %}` on average (the help page), each a function
-call at every render that looks the same words up in the same catalogue. A template
-loaded in a request is compiled for the request's language instead: a call whose words
-are a constant becomes the translation itself (with its values put in by `%`, as the call
+The help page says 39 `_("…")` and `{% trans %}`, the layout 32 more, each a function
+call at every render that looks the same words up in the same catalogue. A template loaded
+in a request is compiled for the request's language instead: a call whose words are a
+constant becomes the translation itself (with its values put in by `%`, as the call
 would), which Jinja then joins to the text around it. The compiled template is kept per
 language; one loaded outside a request (a command's e-mail) is compiled as it is written,
 and calls the catalogue as it renders. `from_string` templates, which code may keep and
