@@ -72,7 +72,7 @@ def create(session: Session, data: dict, *, user_id: str | None = None,
 @dataclass(slots=True)
 class Record:
     """A session's row as read for a request (`load`), with what came along with it: the
-    account, as a read-only row (domain.models.AccountRow), whether it represents anyone
+    account, as a read-only row (domain.models.AccountRow), the representations it holds
     and whether it has an emergency access running. Changes are written by the functions
     below, one statement each; nothing here is an ORM object."""
 
@@ -84,16 +84,13 @@ class Record:
     last_seen: datetime
     parked_at: datetime | None
     account: AccountRow | None = None
-    # Most people neither represent anyone nor have an emergency access running: their pages
-    # then never ask for the spaces they could switch to, nor for the emergency banner's
-    # accesses. True means "maybe" (representation.spaces_among() and running_for() decide,
-    # today).
-    represents: bool = False
+    # Most people have no emergency access running: their pages then never ask for the
+    # emergency banner's accesses. True means "maybe" (running_for() decides).
     in_emergency: bool = False
-    # The representations not ended that the lookup brought: (relationship, ended_at, the
+    # The representations not ended that the person holds: (relationship, ended_at, the
     # represented person as an AccountRow) each, for the header's switch between spaces on
-    # every page of a parent (domain.representation.spaces_among). None: not read.
-    represented: tuple | None = None
+    # every page (domain.representation.spaces_among() says which are in force today).
+    represented: tuple = ()
 
 
 # Built once (every request of a signed-in person runs it) and run on the driver's cursor
@@ -145,8 +142,8 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
     row = rows[0]
     represented = tuple((found[_RELATIONSHIP], found[_ENDED], AccountRow(found[_PERSON]))
                         for found in rows if found[_RELATIONSHIP] is not None)
-    record = Record(*row[:len(_RECORD)], represents=bool(represented),
-                    in_emergency=bool(row[_EMERGENCY]), represented=represented)
+    record = Record(*row[:len(_RECORD)], in_emergency=bool(row[_EMERGENCY]),
+                    represented=represented)
     if record.user_id is not None:
         record.account = AccountRow(row[_ACCOUNT])
     if record.parked_at is not None:

@@ -166,9 +166,8 @@ def switchable_spaces() -> list[representation.Space]:
         return []
     if "carnet_spaces" not in g:
         record = getattr(session, "record", None)
-        represented = getattr(record, "represented", None)
-        if represented is not None:  # brought by the session's lookup
-            g.carnet_spaces = representation.spaces_among(represented,
+        if record is not None:  # the session's lookup brought them
+            g.carnet_spaces = representation.spaces_among(record.represented,
                                                           representation.today_in_france())
         else:  # a session just made
             g.carnet_spaces = representation.spaces_for(db.session, current_user,

@@ -91,7 +91,7 @@ def test_a_session_without_an_account_and_new_data(app):
         token, _ = sessions.create(db.session, {"step": 1}, now=NOW)
         db.session.commit()
         found, _ = sessions.load(db.session, token, LIFE, NOW)
-        assert found.account is None and not found.represents and not found.in_emergency
+        assert found.account is None and not found.represented and not found.in_emergency
         assert sessions.save(db.session, found, data=json.dumps({"step": 2}), now=NOW)
         db.session.commit()
         assert json.loads(sessions.load(db.session, token, LIFE, NOW)[0].data) == {"step": 2}
