@@ -367,8 +367,7 @@ _NEXT_ROW = namedtuple("NextItem", [column.key for column in NEXT_SOURCE.c])
 
 
 def next_parameters(patient: User, now: datetime) -> dict:
-    """The parameters of NEXT_SOURCE: the patient, and
-    `now`'s day and time in Europe/Paris."""
+    """The parameters of NEXT_SOURCE: the patient, and `now`'s day and time in Paris."""
     local = now.astimezone(SITE_ZONE)
     return {"patient_id": patient.id, "today": local.date(),
             "clock": local.time().replace(tzinfo=None)}

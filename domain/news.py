@@ -74,7 +74,7 @@ def _counts_statement():
 
 
 _COUNTS = Prepared(_counts_statement())
-_COUNTED = 5  # the columns before the next item's
+_COUNTED = len(_COUNTS.columns) - len(agenda.NEXT_SOURCE.c)  # the columns before the item's
 
 
 def whats_new(session: Session, keyring: Keyring, patient: User, now: datetime) -> News:
