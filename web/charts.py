@@ -317,10 +317,9 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
 
     def polyline(points: Sequence[Point]) -> str:
         """`x,y x,y …` in pixels, a pixel once (a reference line has hundreds of points:
-        sx and sy written out, the page stays light)."""
+        the page stays light)."""
         return " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
-            (round(left + (p.x - x_lo) / x_span * plot_width, 1),
-             round(bottom - (p.y - y_lo) / y_span * plot_height, 1)) for p in points))
+            (sx(p.x), sy(p.y)) for p in points))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
