@@ -9,6 +9,9 @@ the end): production's, where every query is a round trip to another process.
   of the htmx fragments (2,048 bytes) and of a first visit's static files (100 KB, JS 20 KB).
 - Server time: median per request of each page against a bare hello-world route in the
   same process, interleaved in rounds so that both share the machine's noise (≤ 3×).
+- The floor of a signed-in page, per role, timed with the pages: a signed-in request
+  answered with text only, and the site's layout around an empty content (two routes of
+  this benchmark's own). No signed-in page can cost less than its role's layout floor.
 """
 
 from __future__ import annotations
@@ -43,7 +46,12 @@ from benchmarks._common import (  # noqa: E402
     verdict,
 )
 
-EXCLUDED_ENDPOINTS = {"assets.static_file", "pages.language", "bench_hello"}
+# The floor of a signed-in page (this benchmark's own routes, added by add_floor_routes):
+# the session alone, then the layout around a content that costs nothing.
+FLOOR = (("/bench-signed-in", "signed in, text only (the session loaded and saved)"),
+         ("/bench-layout", "signed in, the layout around an empty content"))
+EXCLUDED_ENDPOINTS = {"assets.static_file", "pages.language", "bench_hello",
+                      "bench.signed_in", "bench.layout"}
 ROLES = (  # label, demo login (None: signed out)
     ("anonymous", None),
     ("patient", "camille.martin"),
@@ -61,6 +69,28 @@ BATCH = 10           # -> ROUNDS * BATCH = 200 timed requests per target
 # once per round after one warm-up request. The source archive alone takes about half a
 # second; at a page's 220 requests for each role it held the run up for many minutes.
 FILE_WARMUP, FILE_BATCH = 1, 1
+
+
+def add_floor_routes(app) -> None:
+    """FLOOR's two routes, open to any signed-in person, in a blueprint of this benchmark
+    (its template is benchmarks/templates/bench/layout.html). Every signed-in page costs at
+    least its role's floor; what a page's own content costs comes on top."""
+    from flask import Blueprint
+
+    from domain.policy import Area
+    from web.render import render_page
+
+    def signed_in():
+        return "Hello, world!", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+    def layout():
+        return render_page("bench/layout.html")
+
+    blueprint = Blueprint("bench", __name__, template_folder="templates")
+    for (path, _label), view in zip(FLOOR, (signed_in, layout), strict=True):
+        view.carnet_area = Area.ACCOUNT  # what web.access.allow(Area.ACCOUNT) would set
+        blueprint.add_url_rule(path, view.__name__, view)
+    app.register_blueprint(blueprint)
 
 
 def discover(app, clients: dict) -> list[tuple[str, str]]:
@@ -200,7 +230,9 @@ def is_page(clients, target) -> bool:
 
 def server_time(clients, pages, files) -> None:
     hello = ("anonymous", HELLO_PATH)
-    targets = [hello] + list(pages) + list(files)
+    floors = [(role, path) for role, _login in ROLES[1:] if role in clients
+              for path, _label in FLOOR]
+    targets = [hello] + floors + list(pages) + list(files)
     batch = {target: FILE_BATCH if target in files else BATCH for target in targets}
 
     def one(target) -> int:
@@ -244,6 +276,14 @@ def server_time(clients, pages, files) -> None:
     print(f"{len(pages) - over}/{len(pages)} pages within {SERVER_TIME_RATIO:g}× hello world. "
           "Signed-in pages include loading the server-side session; the anonymous test client "
           "sends no cookie (each request is a first visit).")
+    print(f"\nFloor of a signed-in page, per role (this benchmark's routes; median of "
+          f"{ROUNDS * BATCH}): a page's own content comes on top of its role's second line.")
+    labels = dict(FLOOR)
+    for target in floors:
+        value = median(samples[target]) / 1000
+        note = f"  ({failures[target]} non-200 answers)" if target in failures else ""
+        print(f"{target[0]:<13} {labels[target[1]]:<55} {value:>8,.0f} µs "
+              f"{value / base:>6.2f}×{note}")
     if files:
         print(f"\nFiles, not pages (median of {ROUNDS * FILE_BATCH}; the whole body read):")
         for target in files:
@@ -266,6 +306,7 @@ def session_rows(app) -> int:
 def main() -> None:
     started = time.perf_counter()
     with bench_instance("pages") as (app, database, tmp):
+        add_floor_routes(app)
         clock = TotpClock()
         clients = {"anonymous": app.test_client(use_cookies=False)}
         for role, login in ROLES[1:]:
