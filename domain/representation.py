@@ -104,22 +104,36 @@ _ACTING_FOR = (select(Representation, User)
                       Representation.represented_id == bindparam("space_id")))
 
 
-def acting_for(session: Session, holder: User, space_id: str, today: date) -> Space:
+def acting_for(session: Session, holder: User | AccountRow, space_id: str, today: date,
+               held: tuple | None = None) -> Space:
     """The space `space_id` if `holder` may act in it today; NotAllowed otherwise (for an
-    id that does not exist too, so an id reveals nothing)."""
+    id that does not exist too, so an id reveals nothing).
+
+    `held`, when given, is every representation not ended that `holder` holds, read with
+    the request's session (domain/sessions.py: (relationship, ended_at, the represented
+    person as an AccountRow) each): the space is found among them, without a query, and
+    its person comes read-only, as a page needs it (web/space.py's owner_account() gives
+    the ORM row to a use case that changes the account)."""
+    space_id = (space_id or "")[:32]
+    if held is not None:
+        for relationship, ended_at, person in held:
+            if person.id == space_id and _active(relationship, ended_at, person, today):
+                return Space(person, RepresentationKind(relationship))
+        raise NotAllowed("no representation in force")
     found = session.execute(_ACTING_FOR, {"holder_id": holder.id,
-                                          "space_id": (space_id or "")[:32]}).first()
+                                          "space_id": space_id}).first()
     if found is None or not in_force(found[0], found[1], today):
         raise NotAllowed("no representation in force")
     return Space(found[1], RepresentationKind(found[0].relationship))
 
 
-def open_space(session: Session, keyring: Keyring, holder: User, space_id: str,
-               actor: audit.Actor, today: date) -> Space:
-    """acting_for() for a request in a represented space: a refusal is audited
+def open_space(session: Session, keyring: Keyring, holder: User | AccountRow, space_id: str,
+               actor: audit.Actor, today: date, held: tuple | None = None) -> Space:
+    """acting_for() for a request in a represented space (with the representations the
+    request's session brought, `held`, when it has them): a refusal is audited
     ("space.open", denied) and raises NotAllowed."""
     try:
-        return acting_for(session, holder, space_id, today)
+        return acting_for(session, holder, space_id, today, held)
     except NotAllowed:
         known = session.get(User, space_id) if 0 < len(space_id or "") <= 32 else None
         audit.record(session, keyring, "space.open", actor=actor, outcome="denied",

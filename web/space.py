@@ -11,7 +11,7 @@ space it is; the audit actor says who acts, "for" whom (`acting_as="representati
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
 
 from domain import representation
@@ -69,9 +69,14 @@ def resolve(actor) -> None:
         return
     if g.get("area") != Area.PATIENT_SPACE:
         abort(404)
+    # The representations the session's lookup brought (domain/sessions.py): none to read.
+    record = getattr(session, "record", None)
+    mine = record is not None and record.user_id is not None and record.user_id == getattr(
+        current_user, "id", None)
+    held = record.represented if mine else None
     try:
         g.space = representation.open_space(db.session, keys.ring, current_user, space_id,
-                                            actor, representation.today_in_france())
+                                            actor, representation.today_in_france(), held)
     except NotAllowed:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
@@ -93,7 +98,7 @@ def owner_account() -> User:
     """Whose space this request is in, as the ORM row, for a use case that changes the
     account (settings, the attending doctor, closing the space)."""
     space = g.get("space")
-    return space.person if space is not None else _orm_row(current_user._get_current_object())
+    return _orm_row(space.person if space is not None else current_user._get_current_object())
 
 
 def account() -> User | AccountRow:

@@ -36,7 +36,7 @@ from domain import sessions as domain_sessions
 from domain.demo import agenda as demo_agenda
 from domain.demo import messages as demo_messages
 from domain.demo import profile as demo_profile
-from domain.models import Accompaniment, Category, Conversation, Sector, User
+from domain.models import Accompaniment, Category, Conversation, Representation, Sector, User
 from domain.models.base import utcnow
 from extensions import blobs, db, keys
 from tests.blueprints.pro.test_exclusion import professional_account
@@ -58,7 +58,8 @@ PAGES = {
     PATIENT: ("/mon-espace", "/documents", "/profil", "/profil/mesures",
               "/profil/mesures/poids", "/profil/vaccinations", "/profil/allergies",
               "/agenda", "/messagerie", "/messagerie/{conversation}", "/acces",
-              "/acces/historique", "/services-connectes", "/catalogue", "/menu"),
+              "/acces/historique", "/services-connectes", "/catalogue", "/menu",
+              "/espace/{child}/mon-espace", "/espace/{child}/documents"),
     DOCTOR: ("/pro", "/pro/messagerie", "/pro/patients/{patient}"),
     ADVISER: ("/conseiller",),
 }
@@ -85,6 +86,8 @@ BUDGET = {
     "/services-connectes": 4,
     "/catalogue": 3,
     "/menu": 3,
+    "/espace/{child}/mon-espace": 3,
+    "/espace/{child}/documents": 5,
     "/pro": 3,
     "/pro/messagerie": 10,
     "/pro/patients/{patient}": 15,
@@ -143,7 +146,9 @@ def seed(app, tmp_path) -> dict[str, str]:
         _add_accompaniments(people[ADVISER], 1)
         db.session.commit()
         conversation = db.session.scalars(select(Conversation.id)).one()
-        ids = {"conversation": conversation, "patient": patient.id}
+        child = db.session.scalars(select(Representation.represented_id).where(
+            Representation.representative_id == patient.id)).one()
+        ids = {"conversation": conversation, "patient": patient.id, "child": child}
     token_for(app, PATIENT, APP_SCOPES, app_slug=APPS[0])
     return ids
 

@@ -236,3 +236,48 @@ def test_the_sessions_lookup_brings_the_spaces_to_switch_to(app, demo_users):
         assert switch(camille) == [leo.id]  # ended: not even read
         assert switch(others["dr.bernard"]) == [] and switch(leo) == []
         db.session.rollback()
+
+
+def test_a_space_is_opened_among_the_representations_the_session_brought(app, demo_users):
+    """Each page of a represented space checks the representation again: from the rows the
+    session's lookup brought with it (no query), with the same answer as the query."""
+    from domain import sessions
+
+    with app.app_context():
+        camille, leo, others = _people()
+        today = date(2026, 12, 3)
+
+        def held(person):
+            token, _ = sessions.create(db.session, {}, user_id=person.id)
+            record, _status = sessions.load(db.session, token, sessions.Lifetimes())
+            return record.represented
+
+        def opened(person, space_id, day=today, brought=None):
+            brought = held(person) if brought is None else brought
+            try:
+                space = representation.acting_for(db.session, person, space_id, day, brought)
+            except NotAllowed:
+                space = None
+            try:
+                asked = representation.acting_for(db.session, person, space_id, day)
+            except NotAllowed:
+                asked = None
+            assert (space is None) == (asked is None)
+            if space is not None:
+                assert (space.person.id, space.kind) == (asked.person.id, asked.kind)
+            return space
+
+        space = opened(camille, leo.id)
+        assert space.person.id == leo.id and space.kind == RepresentationKind.PARENT
+        assert space.person.given_name == "Léo"  # read-only, from the lookup
+        assert opened(camille, leo.id, date(2037, 5, 14)) is None  # Léo is 18
+        assert opened(camille, others["dr.bernard"].id) is None  # nobody she represents
+        assert opened(camille, "0" * 32) is None and opened(camille, "") is None
+        assert opened(others["dr.bernard"], leo.id) is None  # holds none
+        assert opened(leo, camille.id) is None  # not the other way round
+        brought = held(camille)
+        representation.end(db.session, keys.ring, camille, leo, "Jugement", ACTOR)
+        assert opened(camille, leo.id) is None  # ended: the next lookup does not bring it
+        assert brought and representation.acting_for(  # what the request had read
+            db.session, camille, leo.id, today, brought).person.id == leo.id
+        db.session.rollback()

@@ -55,3 +55,27 @@ def test_the_emergency_banner_is_asked_for_only_while_an_access_runs(app, signed
         page = doctor.get("/pro").get_data(as_text=True)
     assert "Accès en urgence en cours" in page
     assert [sql for sql in seen if "FROM emergency_accesses JOIN" in sql]
+
+
+def test_a_represented_space_is_opened_from_the_sessions_lookup(app, signed_in):
+    """A page of a child's space reads no representation of its own: the session's lookup
+    brought them. Ended, the same address is a 404 at once, the refusal audited."""
+    from domain.models import AuditEvent
+
+    client = signed_in("camille.martin")
+    with app.app_context():
+        camille = db.session.scalars(select(User).where(User.login == "camille.martin")).one()
+        leo = db.session.scalars(select(Representation.represented_id).where(
+            Representation.representative_id == camille.id)).one()
+    with statements(app) as seen:
+        response = client.get(f"/espace/{leo}/documents")
+    assert response.status_code == 200
+    assert "Vous agissez pour Léo" in response.get_data(as_text=True)
+    assert not [sql for sql in seen if "FROM representations" in sql
+                and "web_sessions" not in sql]
+    _represent(app, ended=True)
+    assert client.get(f"/espace/{leo}/documents").status_code == 404
+    with app.app_context():
+        refused = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "space.open", AuditEvent.outcome == "denied")).all()
+        assert [event.subject_id for event in refused] == [leo]
