@@ -277,7 +277,8 @@ def server_time(clients, pages, files) -> None:
           "Signed-in pages include loading the server-side session; the anonymous test client "
           "sends no cookie (each request is a first visit).")
     print(f"\nFloor of a signed-in page, per role (this benchmark's routes; median of "
-          f"{ROUNDS * BATCH}): a page's own content comes on top of its role's second line.")
+          f"{ROUNDS * BATCH}): no signed-in page of a role costs less than its layout line; "
+          "the page's own content comes on top.")
     labels = dict(FLOOR)
     for target in floors:
         value = median(samples[target]) / 1000
