@@ -187,6 +187,16 @@ def _px(value: float) -> float:
     return round(value, 1)
 
 
+_PAIR = "{:g},{:g}".format
+
+
+def _pixels(pairs) -> str:
+    """`x,y x,y …` of pixel pairs, each number as format(number, "g") writes it (30, not
+    30.0): one bound format and a list, about four fifths of the time of an f-string per
+    pair in a generator (a growth chart prints some 480 pairs)."""
+    return " ".join([_PAIR(*pair) for pair in pairs])
+
+
 # A tuple of points (a reference line's, which its caller keeps: the WHO standards are the
 # same for every child of one sex) -> (the tuple, its finite points in x order, their xs).
 _ORDERED: dict[int, tuple] = {}
@@ -318,13 +328,12 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     def polyline(points: Sequence[Point]) -> str:
         """`x,y x,y …` in pixels, a pixel once (a reference line has hundreds of points:
         the page stays light)."""
-        return " ".join(f"{cx:g},{cy:g}" for cx, cy in dict.fromkeys(
-            (sx(p.x), sy(p.y)) for p in points))
+        return _pixels(dict.fromkeys((sx(p.x), sy(p.y)) for p in points))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
         markers = tuple((sx(p.x), sy(p.y)) for p in points)
-        attr = " ".join(f"{cx:g},{cy:g}" for cx, cy in markers) if len(markers) > 1 else ""
+        attr = _pixels(markers) if len(markers) > 1 else ""
         drawn.append(DrawnSeries(source.name, index, attr, markers))
     baselines = _apart([sy(clipped[-1].y) + FONT_SIZE * 0.35 for _, clipped in kept],
                        FONT_SIZE * 0.95, top + FONT_SIZE * 0.35, bottom + FONT_SIZE * 0.35)

@@ -81,6 +81,12 @@ def test_points_are_drawn_in_x_order_whatever_the_input_order():
     pairs = chart.series[0].points_attr.split()
     assert [float(pair.split(",")[0]) for pair in pairs] == xs
     assert all(len(part.split(".")[-1]) <= 1 for pair in pairs for part in pair.split(","))
+    # Each number as format(number, "g") writes it: 174 rather than 174.0 (a value of 0 is
+    # on the plot's bottom edge, a whole pixel).
+    chart = chart_of([(0, 0.0), (12, 9.6), (24, 12.0)])
+    pairs = chart.series[0].points_attr.split()
+    assert pairs == [f"{cx:g},{cy:g}" for cx, cy in chart.series[0].markers]
+    assert pairs[0].endswith(f",{chart.plot.bottom:g}") and float(chart.plot.bottom).is_integer()
 
 
 def test_one_point_is_a_centred_marker_without_a_line():
