@@ -35,6 +35,7 @@ from benchmarks._common import (  # noqa: E402
     PAGE_BUDGET,
     SERVER_TIME_RATIO,
     TotpClock,
+    _hello,
     bench_instance,
     csrf_from,
     decoded_size,
@@ -80,8 +81,8 @@ def add_floor_routes(app) -> None:
     from domain.policy import Area
     from web.render import render_page
 
-    def signed_in():
-        return "Hello, world!", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    def signed_in():  # hello world, behind the sign-in
+        return _hello()
 
     def layout():
         return render_page("bench/layout.html")

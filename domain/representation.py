@@ -87,13 +87,17 @@ def spaces_among(rows, today: date) -> list[Space]:
     """spaces_for() from representations already read: (relationship, ended_at, the
     represented person as an AccountRow) each (the session's lookup brings its person's,
     domain/sessions.py)."""
-    spaces = []
-    for relationship, ended_at, person in rows:
-        if _active(relationship, ended_at, person, today):
-            spaces.append(Space(person, RepresentationKind(relationship)))
+    spaces = list(_in_force_among(rows, today))
     if len(spaces) > 1:  # the key opens sealed names: not for a parent of one child
         spaces.sort(key=lambda space: (space.person.name_order[1], space.person.id))
     return spaces
+
+
+def _in_force_among(rows, today: date):
+    """The spaces in force today among representations already read, in their order."""
+    for relationship, ended_at, person in rows:
+        if _active(relationship, ended_at, person, today):
+            yield Space(person, RepresentationKind(relationship))
 
 
 # Built once (every page of a represented space asks); the holder and the space are
@@ -116,9 +120,9 @@ def acting_for(session: Session, holder: User | AccountRow, space_id: str, today
     the ORM row to a use case that changes the account)."""
     space_id = (space_id or "")[:32]
     if held is not None:
-        for relationship, ended_at, person in held:
-            if person.id == space_id and _active(relationship, ended_at, person, today):
-                return Space(person, RepresentationKind(relationship))
+        for space in _in_force_among(held, today):
+            if space.person.id == space_id:
+                return space
         raise NotAllowed("no representation in force")
     found = session.execute(_ACTING_FOR, {"holder_id": holder.id,
                                           "space_id": space_id}).first()

@@ -165,13 +165,9 @@ def switchable_spaces() -> list[representation.Space]:
     if not current_user.is_authenticated or current_user.role != Role.PATIENT:
         return []
     if "carnet_spaces" not in g:
-        record = getattr(session, "record", None)
-        if record is not None:  # the session's lookup brought them
-            g.carnet_spaces = representation.spaces_among(record.represented,
-                                                          representation.today_in_france())
-        else:  # a session just made
-            g.carnet_spaces = representation.spaces_for(db.session, current_user,
-                                                        representation.today_in_france())
+        rows, today = space.held(), representation.today_in_france()
+        g.carnet_spaces = (representation.spaces_among(rows, today) if rows is not None
+                           else representation.spaces_for(db.session, current_user, today))
     return g.carnet_spaces
 
 

@@ -69,17 +69,24 @@ def resolve(actor) -> None:
         return
     if g.get("area") != Area.PATIENT_SPACE:
         abort(404)
-    # The representations the session's lookup brought (domain/sessions.py): none to read.
-    record = getattr(session, "record", None)
-    mine = record is not None and record.user_id is not None and record.user_id == getattr(
-        current_user, "id", None)
-    held = record.represented if mine else None
     try:
         g.space = representation.open_space(db.session, keys.ring, current_user, space_id,
-                                            actor, representation.today_in_france(), held)
+                                            actor, representation.today_in_france(), held())
     except NotAllowed:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
+
+
+def held() -> tuple | None:
+    """The representations not ended that the signed-in person holds, as the session's
+    lookup brought them with this request (domain/sessions.py), for the spaces to switch
+    to and the space to open without a query; None when the request's session is not the
+    signed-in person's own (a sign-in's response: the session read was the one before)."""
+    record = getattr(session, "record", None)
+    if record is None or record.user_id is None or record.user_id != getattr(
+            current_user, "id", None):
+        return None
+    return record.represented
 
 
 def represented() -> representation.Space | None:
