@@ -137,25 +137,27 @@ def _chart_title(kind: measures.MeasureKind, growth: bool) -> str:
     return _("%(measure)s : évolution", measure=MEASURES[kind.key])
 
 
-def _describe(kind: measures.MeasureKind, items: list[measures.MeasureView]) -> str:
-    """The chart in one sentence: first and last measure, lowest and highest."""
+def _describe(kind: measures.MeasureKind, items: list[measures.MeasureView],
+              texts: dict) -> str:
+    """The chart in one sentence: first and last measure, lowest and highest (`texts`: each
+    measure's text by id, written once for the sentence and the table)."""
     if not items:
         return ""
     newest, oldest = items[0], items[-1]
     if len(items) == 1:
         return _("Une seule mesure : %(value)s le %(date)s.",
-                 value=measure_text(kind, newest.values),
+                 value=texts[newest.id],
                  date=format_date(newest.day, "d MMMM y"))
     key = "systolic" if kind.key == "blood_pressure" else "value"
     low = min(items, key=lambda item: item.values[key])
     high = max(items, key=lambda item: item.values[key])
     return _("%(count)s mesures, de %(first)s le %(first_date)s à %(last)s le %(last_date)s ; "
              "la plus basse %(low)s, la plus haute %(high)s.", count=len(items),
-             first=measure_text(kind, oldest.values),
+             first=texts[oldest.id],
              first_date=format_date(oldest.day, "d MMMM y"),
-             last=measure_text(kind, newest.values),
+             last=texts[newest.id],
              last_date=format_date(newest.day, "d MMMM y"),
-             low=measure_text(kind, low.values), high=measure_text(kind, high.values))
+             low=texts[low.id], high=texts[high.id])
 
 
 def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=200,
@@ -171,7 +173,8 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
     db.session.commit()
     chart = _chart(kind.key, list(reversed(items)), growth,
                    standards.lines if standards else ()) if items else None
-    description = _describe(kind, items)
+    texts = {item.id: measure_text(kind, item.values) for item in items}
+    description = _describe(kind, items, texts)
     if standards and standards.description:
         description = f"{description} {standards.description}"
     ages = {item.id: measures.age_in_months(space_owner().birth_date, item.day)
@@ -183,7 +186,7 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         target="measure-content", status=status, kind=kind, items=items, chart=chart,
         growth=growth, page=page, pages=pages, total=total,
         typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
-        announce=announce, ages=ages, form_section=form_section,
+        announce=announce, ages=ages, texts=texts, form_section=form_section,
         standards=standards, chart_title=_chart_title(kind, growth),
         chart_description=description,
         legend_labels=[field_label(kind.key, name) for name in ("systolic", "diastolic")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from pathlib import Path
 
@@ -87,6 +88,21 @@ def test_points_are_drawn_in_x_order_whatever_the_input_order():
     pairs = chart.series[0].points_attr.split()
     assert pairs == [f"{cx:g},{cy:g}" for cx, cy in chart.series[0].markers]
     assert pairs[0].endswith(f",{chart.plot.bottom:g}") and float(chart.plot.bottom).is_integer()
+
+
+@pytest.mark.parametrize("width", [320, 640, 1500])
+def test_pixels_are_written_alike_within_and_beyond_the_texts_kept(width):
+    """Pixel texts up to 400 px are written once per process, any other when asked for:
+    a chart wider than that prints its far points the same way, a tenth at most."""
+    chart = chart_of([(0, 0.0), (7, 3.33), (12, 9.61), (24, 12.07)], width=width,
+                     references=centile_lines(-1, 1))
+    pairs = chart.series[0].points_attr.split()
+    assert pairs == [f"{cx:g},{cy:g}" for cx, cy in chart.series[0].markers]
+    assert chart.series[0].markers[-1][0] == chart.plot.right > (300 if width > 400 else 0)
+    for line in (*chart.references, *chart.series):
+        for pair in line.points_attr.split():
+            assert all(part == f"{float(part):g}" and re.fullmatch(r"\d+(\.\d)?", part)
+                       for part in pair.split(",")), pair
 
 
 def test_one_point_is_a_centred_marker_without_a_line():
@@ -282,7 +298,8 @@ def _clip_every_segment(points, lo, hi):
     [lo, hi] and the points where it crosses lo and hi (what _clip gives by bisection)."""
     line = sorted((p for p in points if math.isfinite(p.x) and math.isfinite(p.y)),
                   key=lambda p: p.x)
-    if len(line) < 2 or lo > hi:
+    line = [p for index, p in enumerate(line) if index == 0 or line[index - 1] != p]
+    if len(line) < 2 or lo > hi:  # a point given twice is one point, not a line
         return []
     kept = []
 
