@@ -334,11 +334,12 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     x_span, plot_width = x_hi - x_lo, right - left
     y_span, plot_height = y_hi - y_lo, bottom - top
 
+    # _tenths, written out: these run for every point of every line.
     def tx(x: float) -> int:
-        return _tenths(left + (x - x_lo) / x_span * plot_width)
+        return round((left + (x - x_lo) / x_span * plot_width) * 10)
 
     def ty(y: float) -> int:
-        return _tenths(bottom - (y - y_lo) / y_span * plot_height)
+        return round((bottom - (y - y_lo) / y_span * plot_height) * 10)
 
     def sx(x: float) -> float:
         return tx(x) / 10
