@@ -398,6 +398,12 @@ def test_a_legend_with_a_distinct_sample_for_each_series():
     assert len(set(dashes)) == 3
     lines = page.select("figure > svg polyline")
     assert [line.get("stroke-dasharray") for line in lines] == dashes[:2]  # one point: no line
+    # Every point of a series carries its series' shape, the one its legend sample shows.
+    for index, group in enumerate(page.select("figure > svg .chart__series")):
+        shapes = [marker.find(["circle", "rect", "polygon"]).name
+                  for marker in group.select(".chart__marker")]
+        assert shapes == [samples[index].find(["circle", "rect", "polygon"]).name] * len(
+            chart.series[index].markers)
 
 
 def test_reference_lines_are_drawn_under_the_series_thin_and_labelled():
