@@ -334,12 +334,11 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     x_span, plot_width = x_hi - x_lo, right - left
     y_span, plot_height = y_hi - y_lo, bottom - top
 
-    # _tenths, written out: these run for every point of every line.
     def tx(x: float) -> int:
-        return round((left + (x - x_lo) / x_span * plot_width) * 10)
+        return _tenths(left + (x - x_lo) / x_span * plot_width)
 
     def ty(y: float) -> int:
-        return round((bottom - (y - y_lo) / y_span * plot_height) * 10)
+        return _tenths(bottom - (y - y_lo) / y_span * plot_height)
 
     def sx(x: float) -> float:
         return tx(x) / 10
