@@ -27,6 +27,7 @@ bench: setup-test migrate
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/codes.py
 	$(PY) benchmarks/vault.py
+	$(PY) benchmarks/growth.py
 	$(PY) benchmarks/profile.py
 	$(PY) benchmarks/access.py
 	$(PY) benchmarks/messaging.py

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from domain import audit, closing, passwords, sign_in
 from domain.crypto import Keyring
 from domain.models import SecondFactor, SignInStep, SpaceStatus, User
+from domain.models.audit import SIGN_IN_ACTION
 from domain.models.base import utcnow
 from domain.sign_in import DelayPolicy
 
@@ -281,7 +282,7 @@ def complete_login(session: Session, keyring: Keyring, user: User, *, actor: aud
     sign_in.forget(session, user.id, SignInStep.SECOND_FACTOR)
     sign_in.forget(session, user.id, SignInStep.PASSWORD, sign_in.address_key(keyring, actor.ip))
     refuse_if_closed(session, keyring, user, actor=actor, now=now)
-    audit.record(session, keyring, "auth.login", actor=actor, subject_id=user.id, now=now)
+    audit.record(session, keyring, SIGN_IN_ACTION, actor=actor, subject_id=user.id, now=now)
 
 
 def refuse_if_closed(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,

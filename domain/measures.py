@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, union_all
 from sqlalchemy.orm import Session
 
 from domain import audit, clock, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared, mapped_columns, one_of, one_of_values
+from domain.db import Prepared, mapped_columns, one_of_values
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import Measure, User
@@ -188,20 +188,22 @@ def history_page(session: Session, keyring: Keyring, patient: User, kind: Measur
 @cache
 def _latest_statement(count: int) -> Prepared:
     """The newest measure of each of `count` kinds (as history() orders them), in one
-    statement compiled once per count: the patient and the kinds are parameters."""
+    statement compiled once per count (the patient and the kinds are parameters): for each
+    kind, the first row of its index read from the end, however many measures it has."""
     columns = mapped_columns(Measure)
-    ranked = select(*columns, func.row_number().over(
-        partition_by=Measure.kind,
-        order_by=(Measure.measured_on.desc(), Measure.created_at.desc())).label("rank")
-    ).where(Measure.patient_id == bindparam("patient_id"),
-            one_of(Measure.kind, "kind", count)).subquery()
-    return Prepared(select(*(ranked.c[column.key] for column in columns))
-                    .where(ranked.c.rank == 1))
+    newest = [select(*columns).where(Measure.patient_id == bindparam("patient_id"),
+                                     Measure.kind == bindparam(f"kind{index}"))
+              .order_by(Measure.measured_on.desc(), Measure.created_at.desc()).limit(1)
+              .subquery(f"newest{index}") for index in range(count)]
+    rows = [select(*(sub.c[column.key] for column in columns)) for sub in newest]
+    return Prepared(union_all(*rows) if count > 1 else rows[0])
 
 
 def latest(session: Session, keyring: Keyring, patient: User,
            kinds: tuple[MeasureKind, ...] = KINDS) -> dict[str, MeasureView]:
     """The most recent measure of each kind, in the order of `kinds` (one query)."""
+    if not kinds:
+        return {}
     rows = {measure.kind: measure for measure in _latest_statement(len(kinds)).all(
         session, {"patient_id": patient.id,
                   **one_of_values("kind", [kind.key for kind in kinds])})}

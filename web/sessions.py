@@ -27,6 +27,12 @@ ACCOMPANIMENT = "_accompaniment"
 # Opened with a recovery code or a letter's code: the phone is gone, so the changes that ask
 # for the current second factor (a new authenticator, new recovery codes) do without it.
 FACTOR_LOST = "_factor_lost"
+# Messages waiting for the next page (flask.flash): the newest few. A browser shows them on
+# the page its redirect leads to; a client that never loads that page (a script posting
+# form after form) would otherwise grow its session row, read and written on each request,
+# by one message a post.
+FLASHES = "_flashes"
+FLASHES_KEPT = 5
 
 
 def lifetimes(app: Flask) -> sessions.Lifetimes:
@@ -163,6 +169,9 @@ class ServerSessionInterface(SessionInterface):
             # From here on the row carries the raw token (same value: pages already shown
             # keep working).
             csrf.delete_cookie(app, response)
+        waiting = session.get(FLASHES)
+        if waiting and len(waiting) > FLASHES_KEPT:
+            session[FLASHES] = waiting[-FLASHES_KEPT:]
         user_id = session.get("_user_id")
         if record is None:
             self._issue(app, response, dict(session), user_id)

@@ -48,7 +48,10 @@ class Measure(Base):
     """One measure (weight, blood pressure…) on a day; the value itself is sealed."""
 
     __tablename__ = "measures"
-    __table_args__ = (Index("ix_measures_patient_kind_day", "patient_id", "kind", "measured_on"),)
+    # A kind's measures in the history's order (day, then when entered): a page or the
+    # latest measure reads the index from its end, however many there are.
+    __table_args__ = (Index("ix_measures_patient_kind_listed", "patient_id", "kind",
+                            "measured_on", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     patient_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

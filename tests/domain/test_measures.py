@@ -216,6 +216,11 @@ def test_history_latest_get_and_delete(app, demo_users):
         latest = measures.latest(db.session, keys.ring, patient)
         assert set(latest) == {"weight", "height"}
         assert latest["height"].values == {"value": 168.0}
+        # The newest of the day's two weights (entered last), not the stranger's newer one.
+        assert latest["weight"].id == newest.id
+        only = measures.latest(db.session, keys.ring, patient, (weight,))
+        assert list(only) == ["weight"] and only["weight"].id == newest.id
+        assert measures.latest(db.session, keys.ring, patient, ()) == {}
         found = measures.get(db.session, keys.ring, patient, patient, newest.id,
                              policy.ProfileAction.DELETE, ACTOR)
         measures.delete(db.session, keys.ring, patient, found, ACTOR)
