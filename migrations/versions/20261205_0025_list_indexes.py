@@ -1,8 +1,9 @@
 """indexes in the order a person's lists are read: documents (by date, by category and
 date, by deposit time), measures (day, then entry time), and the sign-ins alone (a partial
 index). Without them a space's documents page, its dashboard and a professional's patient
-page sorted or counted every document of the person on each request (2 to 6 ms more at
-3,000 documents, growing with each one; benchmarks/growth.py)
+page sorted every document of the person, and the dashboard read every event of theirs
+back to their previous sign-in, on each request: 3 to 10 ms more a page at 5,000 documents and
+weights, growing with each one (benchmarks/growth.py)
 
 Revision ID: 0025
 Revises: 0024
