@@ -154,11 +154,17 @@ def mapped_columns(model) -> tuple:
     return tuple(getattr(model, column.key) for column in model.__mapper__.column_attrs)
 
 
+def nth(name: str, index: int):
+    """The parameter standing for the `index`-th of a list of values given through
+    one_of_values(name, values)."""
+    return bindparam(f"{name}{index}")
+
+
 def one_of(column, name: str, count: int):
     """`column IN (:name0, …, :name<count-1>)`: a list of `count` values as plain
     parameters, so that a Prepared statement (built once per count) can take it; see
     one_of_values()."""
-    return column.in_([bindparam(f"{name}{index}") for index in range(count)])
+    return column.in_([nth(name, index) for index in range(count)])
 
 
 def one_of_values(name: str, values) -> dict:

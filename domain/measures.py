@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock, policy
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared, mapped_columns, one_of_values
+from domain.db import Prepared, mapped_columns, nth, one_of_values
 from domain.forms import Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import Measure, User
@@ -192,7 +192,7 @@ def _latest_statement(count: int) -> Prepared:
     kind, the first row of its index read from the end, however many measures it has."""
     columns = mapped_columns(Measure)
     newest = [select(*columns).where(Measure.patient_id == bindparam("patient_id"),
-                                     Measure.kind == bindparam(f"kind{index}"))
+                                     Measure.kind == nth("kind", index))
               .order_by(Measure.measured_on.desc(), Measure.created_at.desc()).limit(1)
               .subquery(f"newest{index}") for index in range(count)]
     rows = [select(*(sub.c[column.key] for column in columns)) for sub in newest]
