@@ -37,13 +37,11 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import event as orm_event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from domain.crypto import Keyring
-from domain.db import Prepared
+from domain.db import Prepared, insert_for
 from domain.models import AuditEvent, AuditHead
 from domain.models.base import utcnow
 
@@ -195,10 +193,8 @@ def write_pending(session: Session) -> int:
 def _create_head(session: Session, chain: int) -> None:
     """Create a chain's head (migration 0022 creates them all; a database emptied by hand
     may lack some), harmlessly when another writer does it at the same time."""
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
-    session.execute(insert(AuditHead).values(id=chain, seq=0, first_seq=0,
-                                             last_mac=GENESIS_MAC)
+    session.execute(insert_for(session.get_bind().dialect.name)(AuditHead)
+                    .values(id=chain, seq=0, first_seq=0, last_mac=GENESIS_MAC)
                     .on_conflict_do_nothing(index_elements=[AuditHead.id]))
 
 

@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, Executable, Result, Select, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
@@ -152,6 +154,12 @@ def mapped_columns(model) -> tuple:
     its objects where they are only read (a list page): the row's names are the
     attributes' names."""
     return tuple(getattr(model, column.key) for column in model.__mapper__.column_attrs)
+
+
+def insert_for(dialect: str):
+    """The INSERT of a database (a dialect's name) that can say what to do ON CONFLICT:
+    SQLite and PostgreSQL both can, each in its own construct."""
+    return {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
 
 
 def nth(name: str, index: int):

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from sqlalchemy import bindparam, func, select, union_all
+from sqlalchemy import bindparam, delete, select, union_all
 from sqlalchemy.orm import Session
 
-from domain import audit, clock, policy
+from domain import audit, clock, policy, tallies
 from domain.crypto import Keyring, open_sealed, seal
 from domain.db import Prepared, mapped_columns, nth, one_of_values
 from domain.forms import Field, Problem, Reading, read
@@ -130,6 +130,7 @@ def add(session: Session, keyring: Keyring, patient: User, kind: MeasureKind, va
                                         _associated(measure_id, patient.id)))
     session.add(measure)
     session.flush()
+    tallies.change(session, patient.id, {tallies.measures_name(kind.key): 1})
     audit.record(session, keyring, "profile.measure_added", actor=actor, subject_id=patient.id,
                  target_type="measure", target_id=measure_id,
                  details={"kind": kind.key, **(details or {})})
@@ -146,14 +147,14 @@ def _open(key: bytes, measure: Measure) -> MeasureView:
         key, measure.value_sealed, _associated(measure.id, measure.patient_id))))
 
 
-# A patient's measures of one kind, newest first, and their count; compiled once and run
-# on the driver's cursor (domain.db.Prepared): the pages and charts only read measures, as
-# rows of their columns; a change or a deletion takes its ORM object through get().
+# A patient's measures of one kind, newest first; compiled once and run on the driver's
+# cursor (domain.db.Prepared): the pages and charts only read measures, as rows of their
+# columns; a deletion takes its ORM object through get(). Their count is kept
+# (domain.tallies).
 _MINE = (Measure.patient_id == bindparam("patient_id"), Measure.kind == bindparam("kind"))
 _ORDERED = select(*mapped_columns(Measure)).where(*_MINE).order_by(
     Measure.measured_on.desc(), Measure.created_at.desc())
 _HISTORY = Prepared(_ORDERED)
-_COUNT = Prepared(select(func.count().label("total")).select_from(Measure).where(*_MINE))
 _PAGE = Prepared(_ORDERED.offset(bindparam("offset")).limit(bindparam("limit")))
 _RECENT = Prepared(_ORDERED.limit(bindparam("limit")))
 
@@ -175,7 +176,7 @@ def history_page(session: Session, keyring: Keyring, patient: User, kind: Measur
     """One page of the history, newest first: (measures, total, page, pages). Only the
     page's measures are opened; within the page, same-day measures follow their time."""
     mine = {"patient_id": patient.id, "kind": kind.key}
-    total = _COUNT.first(session, mine).total or 0
+    total = tallies.measures(session, patient.id, kind.key)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(page, 1), pages)
     key = patient_key(keyring, patient)
@@ -302,10 +303,21 @@ def get(session: Session, keyring: Keyring, viewer: User, patient: User, measure
     return _open(patient_key(keyring, patient), measure)
 
 
+_DELETE = Prepared(delete(Measure).where(Measure.id == bindparam("measure_id"))
+                   .returning(Measure.kind))
+
+
 def delete(session: Session, keyring: Keyring, patient: User, view: MeasureView,
-           actor: audit.Actor) -> None:
-    """Delete a measure obtained through get(); audited as "profile.measure_deleted"."""
-    session.delete(view.measure)
+           actor: audit.Actor) -> bool:
+    """Delete a measure obtained through get(); audited as "profile.measure_deleted" and
+    counted off (domain.tallies). False, and nothing done, when another request deleted it
+    first (it is not counted off twice)."""
+    deleted = _DELETE.all(session, {"measure_id": view.id})
+    session.expunge(view.measure)
+    if not deleted:
+        return False
+    tallies.change(session, patient.id, {tallies.measures_name(deleted[0].kind): -1})
     audit.record(session, keyring, "profile.measure_deleted", actor=actor,
                  subject_id=patient.id, target_type="measure", target_id=view.id,
-                 details={"kind": view.measure.kind})
+                 details={"kind": deleted[0].kind})
+    return True

@@ -5,6 +5,10 @@ Crash consistency: the encrypted blob is written first, under a fresh random key
 row that points to it is committed after. A crash in between leaves an orphan blob that
 nobody can see; once it is older than ORPHAN_GRACE (an upload still committing is younger),
 the nightly `flask vault sweep` removes it, and `flask vault verify` reports it.
+
+The counts per category of a person's documents are kept in the transaction that adds,
+moves or deletes one (domain/tallies.py): record_sealed, update_document and
+delete_document are the only writes of a document's row.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from domain import audit, care, clock, intake, policy
+from domain import audit, care, clock, intake, policy, tallies
 from domain.crypto import (
     CHUNK_SIZE,
     Keyring,
@@ -190,6 +194,8 @@ def record_sealed(session: Session, keyring: Keyring, *, document_id: str, blob:
         secret_from_representatives=secret_from_representatives and not is_patient)
     session.add(document)
     session.flush()
+    tallies.change(session, patient.id, {
+        tallies.documents_name(category, document.secret_from_representatives): 1})
     audit.record(session, keyring, "document.added", actor=actor, subject_id=patient.id,
                  target_type="document", target_id=document_id,
                  details={"category": category.value, "kind": kind, "size": size,
@@ -311,11 +317,10 @@ class Page:
 @dataclass(frozen=True)
 class _ListSql:
     """The statements of a documents page, built once per shape: the patient, the category
-    and the page's bounds are parameters. The counts and the page run on the driver's
-    cursor (domain.db.Prepared): the list only shows documents, so a page's documents are
-    rows of their columns, not ORM objects."""
+    and the page's bounds are parameters. The page runs on the driver's cursor
+    (domain.db.Prepared): the list only shows documents, so a page's documents are rows of
+    their columns, not ORM objects. The counts per category are kept (domain.tallies)."""
 
-    counts: Prepared
     page: Prepared
     search: Select
 
@@ -330,8 +335,6 @@ def _list_sql(representative: bool, by_category: bool) -> _ListSql:
                                                          type_=Document.category.type))
     ordered = base.order_by(Document.document_date.desc(), Document.deposited_at.desc())
     return _ListSql(
-        counts=Prepared(select(Document.category, func.count().label("documents")).where(*mine)
-                        .group_by(Document.category)),
         page=Prepared(ordered.offset(bindparam("offset")).limit(bindparam("limit"))),
         search=ordered.with_only_columns(Document.id, Document.title_sealed))
 
@@ -350,7 +353,7 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
     (nor in the counts or the search)."""
     sql = _list_sql(representative, category is not None)
     mine = {"patient_id": patient.id, **({"category": category} if category is not None else {})}
-    counts = dict(sql.counts.all(session, mine))
+    counts = tallies.documents(session, patient.id, representative=representative)
     words = [word for word in (query or "").casefold().split() if word][:10]
     key = patient_key(keyring, patient)  # unwrapped once per request, not per document
     if not words:
@@ -462,15 +465,18 @@ def open_content(keyring: Keyring, store: BlobStore, patient: User,
                      document.blob_key, document.blob_size)
 
 
-def _hold(session: Session, document: Document) -> None:
+def _hold(session: Session, document: Document) -> str:
     """Lock the document's row until the transaction ends, before changing or deleting it:
     a delete by another request then waits for this one (PostgreSQL; SQLite has one writer
     at a time). DocumentNotFound if such a delete was committed since the document was
-    loaded, instead of an UPDATE or DELETE that meets no row."""
-    still_there = session.execute(select(Document.id).where(Document.id == document.id)
-                                  .with_for_update()).first()
-    if still_there is None:
+    loaded, instead of an UPDATE or DELETE that meets no row. Returns the name of the count
+    it is in now (domain.tallies), read with the lock: another request may have changed its
+    category since it was loaded."""
+    held = session.execute(select(Document.category, Document.secret_from_representatives)
+                           .where(Document.id == document.id).with_for_update()).first()
+    if held is None:
         raise DocumentNotFound
+    return tallies.documents_name(*held)
 
 
 def update_document(session: Session, keyring: Keyring, patient: User, document: Document, *,
@@ -483,10 +489,13 @@ def update_document(session: Session, keyring: Keyring, patient: User, document:
     if category != document.category and (
             category in SYSTEM_CATEGORIES or document.category in SYSTEM_CATEGORIES):
         raise InvalidDocument("category")  # only the service files advance directives
-    _hold(session, document)
+    counted_in = _hold(session, document)
     key = patient_key(keyring, patient)
     document.title_sealed = seal(key, title.encode(), _associated(document.id, "title"))
     document.category, document.document_date = category, document_date
+    moved_to = tallies.documents_name(category, document.secret_from_representatives)
+    if moved_to != counted_in:
+        tallies.change(session, document.patient_id, {counted_in: -1, moved_to: 1})
     audit.record(session, keyring, "document.updated", actor=actor, subject_id=patient.id,
                  target_type="document", target_id=document.id)
 
@@ -512,11 +521,12 @@ def delete_document(session: Session, keyring: Keyring, store: BlobStore, docume
                     actor: audit.Actor) -> None:
     """Remove the row, then the blob (a crash in between leaves only an orphan blob);
     DocumentNotFound if another request deleted it first."""
-    _hold(session, document)
+    counted_in = _hold(session, document)
     blob_key = document.blob_key
     audit.record(session, keyring, "document.deleted", actor=actor,
                  subject_id=document.patient_id, target_type="document", target_id=document.id)
     session.delete(document)
+    tallies.change(session, document.patient_id, {counted_in: -1})
     session.commit()
     store.delete(blob_key)
 

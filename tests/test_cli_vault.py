@@ -8,10 +8,10 @@ import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from domain import audit, vault
-from domain.models import Category, User
+from domain import audit, tallies, vault
+from domain.models import Category, Tally, User
 from extensions import blobs, db, keys
 
 
@@ -52,6 +52,25 @@ def test_verify_reports_an_interrupted_upload_and_repairs_it(app, demo_users, tm
     result = runner.invoke(args=["vault", "verify"])
     assert result.exit_code == 0 and "1 document(s) checked." in result.output
     assert "recent" not in result.output and "orphan" not in result.output
+
+
+def test_verify_reports_a_count_that_differs_from_its_rows_and_repairs_it(app, demo_users,
+                                                                         tmp_path):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        patient_id = _add(app, tmp_path).patient_id
+        db.session.commit()
+        db.session.execute(update(Tally).values(total=Tally.total + 2))
+        db.session.commit()
+    result = runner.invoke(args=["vault", "verify"])
+    assert result.exit_code == 1
+    assert f"count documents/lab_results of {patient_id}: kept 3, rows 1" in result.output
+    result = runner.invoke(args=["vault", "verify", "--repair"])
+    assert result.exit_code == 0 and "1 count(s) put right." in result.output
+    result = runner.invoke(args=["vault", "verify"])
+    assert result.exit_code == 0 and "count " not in result.output, result.output
+    with app.app_context():
+        assert tallies.documents(db.session, patient_id) == {Category.LAB_RESULTS: 1}
 
 
 def test_keys_rotate_rewraps_patient_keys_and_documents_stay_readable(app, demo_users,

@@ -224,8 +224,9 @@ def register_vault(app: Flask) -> None:
 
 
 def _register_vault_verify(app: Flask) -> None:
-    """`vault verify`: blobs against the documents' rows."""
-    from domain import vault
+    """`vault verify`: blobs against the documents' rows, and each person's kept counts
+    against their rows."""
+    from domain import tallies, vault
     from extensions import blobs
 
     @app.cli.group("vault")
@@ -234,9 +235,18 @@ def _register_vault_verify(app: Flask) -> None:
 
     @vault_group.command("verify")
     @click.option("--repair", is_flag=True,
-                  help="Delete orphan blobs (never visible; recent ones are kept).")
+                  help="Delete orphan blobs (never visible; recent ones are kept) and put "
+                       "right the counts that differ from their rows.")
     def vault_verify(repair: bool):
-        """Find orphan, missing and corrupt blobs; exit code 1 if any."""
+        """Find orphan, missing and corrupt blobs, and counts of documents or measures
+        that differ from their rows; exit code 1 if any."""
+        drifts = tallies.verify(db.session, repair=repair)
+        db.session.commit()
+        for drift in drifts:
+            click.echo(f"count {drift.name} of {drift.patient_id}: kept {drift.kept}, "
+                       f"rows {drift.counted}")
+        if repair:
+            click.echo(f"{len(drifts)} count(s) put right.")
         report = vault.verify(db.session, blobs.store, repair=repair)
         click.echo(f"{report.checked} document(s) checked.")
         for label, items in (("orphan blob", report.orphans), ("missing blob", report.missing),
@@ -249,7 +259,8 @@ def _register_vault_verify(app: Flask) -> None:
                        "left by a crash (never visible; `vault sweep` deletes them later).")
         if repair:
             click.echo(f"{report.repaired} orphan blob(s) deleted.")
-        if report.ok or (repair and not report.missing and not report.corrupt):
+        if (report.ok and not drifts) or (repair and not report.missing
+                                          and not report.corrupt):
             click.echo("OK")
             return
         raise SystemExit(1)

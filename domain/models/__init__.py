@@ -26,6 +26,7 @@ from domain.models.sign_in import (
     SignInDelay,
     SignInStep,
 )
+from domain.models.tally import Tally
 from domain.models.user import (
     EXCLUDED_SECTORS,
     AccountRow,
@@ -74,6 +75,7 @@ __all__ = [
     "ProfileEntry",
     "ProfileSection",
     "SummaryPdf",
+    "Tally",
     "Passkey",
     "PasswordReset",
     "RecoveryCode",

@@ -42,8 +42,8 @@ class Document(EncryptedFile, Base):
     # A page of a person's documents costs the same with ten thousand as with ten: each of
     # the list's orders and filters reads an index in its own order (no sort of every row,
     # the page stops at its last document), and the dashboard's "new since your last visit"
-    # reads only the documents since then. The counts per category still count every
-    # document of the person, in one index and without reading a row.
+    # reads only the documents since then. The counts per category are kept as documents
+    # come and go (domain/tallies.py).
     __table_args__ = (
         Index("ix_documents_patient_listed", "patient_id", "document_date", "deposited_at"),
         Index("ix_documents_patient_category_listed", "patient_id", "category",

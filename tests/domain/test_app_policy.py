@@ -31,8 +31,8 @@ def test_scopes_decide_each_call(granted, resource, action, expected):
 
 
 @pytest.mark.parametrize("action, hidden, representative, secret, author",
-                         itertools.product(DocumentAction, (False, True), (False, True),
-                                           (False, True), (False, True)))
+                         list(itertools.product(DocumentAction, (False, True), (False, True),
+                                                (False, True), (False, True))))
 def test_documents_reach_apps_only_as_the_holder_sees_them_minus_hidden(
         action, hidden, representative, secret, author):
     context = DocumentContext(is_owner=True, is_author=author,

@@ -15,11 +15,12 @@ sorts nor scans the table: a plan that sorts had no index in the statement's ord
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from domain import measures, news, vault
+from domain import measures, news, tallies, vault
 from domain.db import Prepared, _for_driver
 from extensions import db
 
@@ -73,12 +74,18 @@ def test_a_page_of_documents_is_read_in_the_index_order(app, representative):
         db.session.rollback()
 
 
-def test_the_counts_per_category_read_one_index_only(app):
+def test_the_kept_counts_are_read_by_the_persons_key(app):
+    """The counts per category and a measure's total read the person's few kept counts
+    (domain.tallies), never the documents or the measures."""
     with app.app_context():
-        plan = _plan(vault._list_sql(False, False).counts, {"patient_id": PATIENT})  # noqa: SLF001
-        _reads_in_order(plan, "ix_documents_patient_category_listed")
-        if _on_sqlite():  # the index alone, no row read
-            assert "COVERING INDEX" in plan, plan
+        for statement, parameters in (
+                (tallies._DOCUMENT_COUNTS, {"patient_id": PATIENT}),  # noqa: SLF001
+                (tallies._ONE, {"patient_id": PATIENT, "name": "measures/weight"})):  # noqa: SLF001
+            plan = _plan(statement, parameters)
+            assert not re.search(r"\b(?:on|SCAN|SEARCH) (?:documents|measures)\b", plan), plan
+            assert "SCAN tallies" not in plan and "Seq Scan" not in plan, plan
+            if _on_sqlite():
+                assert "SEARCH tallies USING" in plan, plan
         db.session.rollback()
 
 
