@@ -23,7 +23,11 @@ of ROUNDS x BATCH requests each): the patient's dashboard, her documents (first 
 page, one category), her weight history and measures overview, her access history, and the
 doctor's page of the patient (first and second page of her documents). Printed: each page's
 time and ratio to hello world at every level, then the last level against the first:
-within 1.25x (the run-to-run spread here) is flat.
+within 1.25x (the run-to-run spread here) is flat. A control is timed with them and printed
+apart: the patient's signed-in layout around an empty content (benchmarks/pages.py's
+floor), which reads nothing of what grew. When it moves from one level to another, every
+page moved with it for a reason that is not the space's size (this machine, or the state
+of the database's files at that moment): run again before reading a page as growing.
 
 Environment: BENCH_GROWTH_LEVELS (default "200,1000,5000": documents, and weights, at each
 level).
@@ -55,6 +59,7 @@ from benchmarks._common import (  # noqa: E402
     sign_in,
     verdict,
 )
+from benchmarks.pages import FLOOR, add_floor_routes  # noqa: E402
 
 LEVELS = tuple(int(level) for level in os.environ.get(
     "BENCH_GROWTH_LEVELS", "200,1000,5000").split(","))
@@ -68,6 +73,7 @@ CATEGORIES = ("summary", "prescriptions", "imaging", "lab_results", "reports", "
               "certificates", "administrative", "other")
 FILE_BYTES = 2_048
 OPTION_RE = re.compile(r'<option value="([a-z_]+)"')
+CONTROL = "control: the layout, no content"
 
 
 class Space:
@@ -160,6 +166,7 @@ class Space:
             ("patient: access history", self.patient, "/acces"),
             ("doctor: patient page", self.doctor, pro),
             ("doctor: patient page, page 2", self.doctor, f"{pro}?page=2"),
+            (CONTROL, self.patient, FLOOR[1][0]),
         ]
 
 
@@ -202,6 +209,7 @@ def main() -> None:
         print(f"Levels (documents, and weights, in the space): {', '.join(map(str, LEVELS))}; "
               f"median of {ROUNDS * BATCH} requests per page and level, interleaved with "
               "hello world.")
+        add_floor_routes(app)
         space = Space(app, TotpClock())
         hello_client = app.test_client(use_cookies=False)
         results = []
@@ -214,20 +222,27 @@ def main() -> None:
                   + f"; hello world {hello:,.0f} µs", flush=True)
 
         print_title("Server time per page (µs, and ratio to hello world) at each level")
-        labels = list(results[0][2])
+        labels = [label for label in results[0][2] if label != CONTROL]
         header = "".join(f"{f'{level:,} documents':>22}" for level, _h, _p in results)
         print(f"{'page':<34}{header}  last/first  verdict")
         flat = 0
-        for label in labels:
+        for label in [*labels, CONTROL]:
             cells = "".join(f"{pages[label]:>12,.0f} {pages[label] / hello:>7.2f}×  "
                             for _level, hello, pages in results)
             growth = ((results[-1][2][label] / results[-1][1])
                       / (results[0][2][label] / results[0][1]))
+            if label == CONTROL:
+                print(f"{label:<34}{cells}  {growth:>9.2f}×  (reads nothing that grew)")
+                continue
             flat += growth <= FLAT
             print(f"{label:<34}{cells}  {growth:>9.2f}×  {verdict(growth <= FLAT)}")
         print(f"{flat}/{len(labels)} pages flat (the last level's ratio to hello world within "
               f"{FLAT:g}× the first's) from {LEVELS[0]:,} to {LEVELS[-1]:,} documents and "
               "weights.")
+        control = [pages[CONTROL] / hello for _level, hello, pages in results]
+        if max(control) / min(control) > 1.1:
+            print(f"The control moved {max(control) / min(control):.2f}× between levels: "
+                  "every page moved with it; run again before reading a page as growing.")
     print_finished("growth.py", started, cpu_started)
 
 
