@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from domain import demo
+from domain import demo, tallies
 from domain.models import Base, User
 from extensions import db, keys, limiter
 from web import summary_jobs
@@ -96,6 +96,13 @@ def _clean(request, app):
     # Visitors' pages cached by an earlier test may show settings it changed.
     app.extensions["carnet_page_cache"].clear()
     yield
+    # Whatever the test did, through the pages or the domain (and its fixtures' clean-up,
+    # done by now), each person's kept counts still match their rows (domain.tallies).
+    # Put right when they differ, so that only this test fails, not the ones after it.
+    with app.app_context():
+        drifts = tallies.verify(db.session, repair=True)
+        db.session.commit()
+    assert drifts == [], f"counts that differ from their rows after the test: {drifts}"
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import delete, select
 
+from domain import audit, vault
 from domain.models import CareRelation, Document
-from extensions import db
+from extensions import blobs, db, keys
 from tests.browser import support
 from tests.browser.flows import submit
 from tests.browser.support import JS_MODES
@@ -37,7 +38,10 @@ def deposits(app):
         relations = set(db.session.scalars(select(CareRelation.id)))
     yield
     with app.app_context():
-        db.session.execute(delete(Document).where(Document.id.not_in(documents)))
+        for document in db.session.scalars(select(Document).where(
+                Document.id.not_in(documents))).all():
+            vault.delete_document(db.session, keys.ring, blobs.store, document,
+                                  audit.Actor())  # counted off with its row
         db.session.execute(delete(CareRelation).where(CareRelation.id.not_in(relations)))
         db.session.commit()
 

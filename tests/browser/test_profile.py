@@ -223,9 +223,14 @@ class Profile:
 
     def empty(self) -> None:
         with self.app.app_context():
-            patient_id = _patient().id
-            for model in (ProfileEntry, ProfileSection, Measure):
+            patient = _patient()
+            patient_id = patient.id
+            for model in (ProfileEntry, ProfileSection):
                 db.session.execute(delete(model).where(model.patient_id == patient_id))
+            for measure in db.session.scalars(select(Measure).where(
+                    Measure.patient_id == patient_id)).all():  # counted off with their rows
+                measures.delete(db.session, keys.ring, patient,
+                                measures.MeasureView(measure, {}), audit.Actor())
             for document in db.session.execute(select(Document).where(
                     Document.patient_id == patient_id,
                     Document.category == Category.ADVANCE_DIRECTIVES)).scalars().all():

@@ -169,6 +169,35 @@ def test_verify_finds_a_count_that_differs_and_repair_adds_the_difference(
         assert tallies.measures(db.session, patient.id, "weight") == 1
 
 
+def test_a_repair_loses_nothing_written_while_it_runs(app, demo_users, store, tmp_path,
+                                                      monkeypatch):
+    """Between the statement that finds a count wrong and the repair's write, another
+    request adds a document to that count: the repair adds the difference it found, so the
+    new document stays counted."""
+    with app.app_context():
+        patient, _doctor = _people(db.session)
+        _add(db.session, store, tmp_path, patient, patient, Category.REPORTS)
+        db.session.commit()
+        db.session.execute(update(Tally).values(total=5))  # wrong by 4
+        db.session.commit()
+        real_add_many = tallies._add_many  # noqa: SLF001
+
+        def meanwhile(session, changes):
+            monkeypatch.setattr(tallies, "_add_many", real_add_many)
+            with Session(db.engine) as other:
+                _add(other, store, tmp_path, other.get(User, patient.id), patient,
+                     Category.REPORTS)
+                other.commit()
+            real_add_many(session, changes)
+
+        monkeypatch.setattr(tallies, "_add_many", meanwhile)
+        assert tallies.verify(db.session, repair=True) == [
+            tallies.Drift(patient.id, "documents/reports", 5, 1)]
+        db.session.commit()
+        assert tallies.documents(db.session, patient.id) == {Category.REPORTS: 2}
+        assert tallies.verify(db.session) == []
+
+
 def test_writers_at_the_same_time_lose_no_count(app, demo_users, store, tmp_path):
     """Two requests add documents of the same category to one person at the same time,
     the first of them making the count (on PostgreSQL, one waits for the other's row)."""

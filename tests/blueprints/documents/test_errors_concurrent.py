@@ -13,8 +13,9 @@ import re
 
 import pytest
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
-from domain import vault
+from domain import tallies, vault
 from domain.models import Document
 from extensions import blobs, db
 from tests.blueprints.documents.test_vault_pages import png, upload
@@ -49,12 +50,18 @@ def vanish(app, monkeypatch):
         def get_then_vanish(session, *args, **kwargs):
             owner, document = loaded(session, *args, **kwargs)
             query = delete(Document).where(Document.id == document.id)
+            # Counted off with its row, as the other request's delete would.
+            count = {tallies.documents_name(document.category,
+                                            document.secret_from_representatives): -1}
             if mode == "same-transaction":
                 session.connection().execute(query.execution_options(
                     synchronize_session=False))
+                tallies.change(session, document.patient_id, count)
             else:
-                with db.engine.begin() as other:
+                with Session(db.engine) as other:
                     other.execute(query)
+                    tallies.change(other, document.patient_id, count)
+                    other.commit()
             blobs.store.delete(document.blob_key)
             monkeypatch.setattr(vault, "get_document", loaded)  # once
             return owner, document

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from domain import vault
+from domain import tallies, vault
 from domain.models import Category, Document, User
 from extensions import blobs, db, keys
 from tests.conftest import csrf_from
@@ -148,6 +148,8 @@ def test_another_patients_document_answers_404_on_every_route(signed_in, app, tm
     with app.app_context():
         document = db.session.get(Document, document_id)
         document.patient_id = stranger_id  # now someone else's
+        db.session.commit()
+        tallies.verify(db.session, repair=True)  # the counts follow the row moved by hand
         db.session.commit()
     token = csrf_from(client.get("/documents").get_data(as_text=True))
     for path in ("", "/fichier", "/apercu", "/modifier", "/supprimer"):
