@@ -46,6 +46,17 @@ def _weigh(session, patient, kilograms=70) -> Measure:
                         {"measured_on": "2026-03-01", "value": kilograms}, ACTOR)
 
 
+def _reports_and_a_weight(store, tmp_path) -> tuple[User, User]:
+    """Two reports in the patient's space (one kept secret from representatives, deposited
+    by her doctor) and a weight; (patient, doctor)."""
+    patient, doctor = _people(db.session)
+    _add(db.session, store, tmp_path, patient, patient, Category.REPORTS)
+    _add(db.session, store, tmp_path, patient, doctor, Category.REPORTS, secret=True)
+    _weigh(db.session, patient)
+    db.session.commit()
+    return patient, doctor
+
+
 def _rows_per_category(patient: User, representative: bool = False) -> Counter:
     """What the counts must say, counted from the rows."""
     return Counter(document.category for document in db.session.scalars(
@@ -147,11 +158,7 @@ def test_the_measures_count_follows_adds_and_deletes_and_counts_a_measure_off_on
 def test_verify_finds_a_count_that_differs_and_repair_adds_the_difference(
         app, demo_users, store, tmp_path):
     with app.app_context():
-        patient, doctor = _people(db.session)
-        _add(db.session, store, tmp_path, patient, patient, Category.REPORTS)
-        _add(db.session, store, tmp_path, patient, doctor, Category.REPORTS, secret=True)
-        _weigh(db.session, patient)
-        db.session.commit()
+        patient, doctor = _reports_and_a_weight(store, tmp_path)
         assert tallies.verify(db.session) == []
         db.session.execute(update(Tally).where(Tally.name == "documents/reports")
                            .values(total=7))
@@ -235,11 +242,7 @@ def test_the_migration_counts_the_rows_already_there(app, demo_users, store, tmp
     from web.cli import alembic_config
 
     with app.app_context():
-        patient, doctor = _people(db.session)
-        _add(db.session, store, tmp_path, patient, patient, Category.REPORTS)
-        _add(db.session, store, tmp_path, patient, doctor, Category.REPORTS, secret=True)
-        _weigh(db.session, patient)
-        db.session.commit()
+        patient, doctor = _reports_and_a_weight(store, tmp_path)
         expected = db.session.execute(select(Tally.patient_id, Tally.name, Tally.total)
                                       .order_by(Tally.name)).all()
         db.session.close()
