@@ -24,6 +24,7 @@ from domain.models import (
     Representation,
     SpaceStatus,
     SummaryPdf,
+    Tally,
     User,
     WebSession,
 )
@@ -63,13 +64,13 @@ def close_space(session: Session, keyring: Keyring, user: User, *, delete_now: b
 
 def erase_user(session: Session, user_id: str) -> None:
     """Delete the account row and what hangs on it: representations, sessions, profile,
-    measures, the PDF summary, conversations, agenda, calendar feeds, name prefixes. Not
-    audited here."""
+    measures and the counts kept of them and of documents, the PDF summary, conversations,
+    agenda, calendar feeds, name prefixes. Not audited here."""
     session.execute(delete(Representation).where(
         (Representation.represented_id == user_id)
         | (Representation.representative_id == user_id)))
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    for model in (ProfileEntry, ProfileSection, Measure, SummaryPdf, MessageAttachment,
+    for model in (ProfileEntry, ProfileSection, Measure, Tally, SummaryPdf, MessageAttachment,
                   Conversation, AgendaItem, CalendarFeed):  # whatever the database's FK mode
         session.execute(delete(model).where(model.patient_id == user_id))
     # The row takes the sealed names, birth date and contact details with it.

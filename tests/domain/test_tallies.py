@@ -253,3 +253,32 @@ def test_the_migration_counts_the_rows_already_there(app, demo_users, store, tmp
                                    .order_by(Tally.name)).all()
         assert again == expected and len(again) == 3
         assert tallies.verify(db.session) == []
+
+
+def test_erasing_a_person_takes_their_counts_whatever_the_foreign_keys_do(
+        app, demo_users, store, tmp_path):
+    """closing.erase_user deletes what hangs on the account itself, as for its measures:
+    with the foreign keys' cascade switched off, the counts still go."""
+
+    from domain import closing
+
+    with app.app_context():
+        patient, _doctor = _reports_and_a_weight(store, tmp_path)
+        connection = db.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            db.session.commit()
+            connection = db.session.connection()
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        else:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        try:
+            db.session.execute(delete(Document).where(Document.patient_id == patient.id))
+            closing.erase_user(db.session, patient.id)
+            assert db.session.scalars(select(Tally).where(
+                Tally.patient_id == patient.id)).all() == []
+            db.session.commit()
+        finally:
+            if sqlite:
+                db.session.connection().exec_driver_sql("PRAGMA foreign_keys=ON")
+                db.session.commit()
