@@ -7,11 +7,14 @@ temporary SQLite file, or on the PostgreSQL database DATABASE_URL names (in a sc
 own, dropped at the end).
 
 The space grows through the real forms, as people make it grow: the patient (camille.martin)
-uploads documents and adds weights, her doctor (dr.bernard) deposits documents into her
-vault after finding her with the patient search (a declared care relation, audited). Each
-level adds documents (two thirds uploaded, one third deposited; dates spread over ten years,
-in every category a patient can choose) and as many weights (one a day, going back). Every
-write is audited, so her trail grows with them. After each level she signs in twice, as
+uploads documents, adds weights and puts appointments in her agenda, her doctor
+(dr.bernard) deposits documents into her vault after finding her with the patient search (a
+declared care relation, audited). Each level adds documents (two thirds uploaded, one third
+deposited; dates spread over ten years, in every category a patient can choose), as many
+weights (one a day, going back) and as many appointments (one a day, alternately in the past
+and in the future, from 40 days away outwards: the current month's grid stays empty, so that
+it shows what reading the month costs, not what drawing more items does). Every write is
+audited, so her trail grows with them. After each level she signs in twice, as
 someone who comes back: "new since your last visit" then counts what came since.
 
 benchmarks/vault.py (part 3) times the documents list and its title search alone, on
@@ -20,17 +23,18 @@ every page that lists or counts what grew.
 
 At each level, every page and a hello-world route are timed interleaved in rounds (median
 of ROUNDS x BATCH requests each): the patient's dashboard, her documents (first and second
-page, one category), her weight history and measures overview, her access history, and the
-doctor's page of the patient (first and second page of her documents). Printed: each page's
-time and ratio to hello world at every level, then the last level against the first:
-within 1.25x (the run-to-run spread here) is flat. A control is timed with them and printed
-apart: the patient's signed-in layout around an empty content (benchmarks/pages.py's
-floor), which reads nothing of what grew. When it moves from one level to another, every
+page, one category), her weight history and measures overview, her access history, her
+agenda (upcoming, page 2, past, the current month), and the doctor's page of the patient
+(first and second page of her documents). Printed: each page's time and ratio to hello
+world at every level, then the last level against the first: within 1.25x (the run-to-run
+spread here) is flat. A control is timed with them and printed apart: the patient's
+signed-in layout around an empty content (benchmarks/pages.py's floor), which reads
+nothing of what grew. When it moves from one level to another, every
 page moved with it for a reason that is not the space's size (this machine, or the state
 of the database's files at that moment): run again before reading a page as growing.
 
-Environment: BENCH_GROWTH_LEVELS (default "200,1000,5000": documents, and weights, at each
-level).
+Environment: BENCH_GROWTH_LEVELS (default "200,1000,5000": documents, weights and
+appointments, each, at each level).
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ CATEGORIES = ("summary", "prescriptions", "imaging", "lab_results", "reports", "
               "certificates", "administrative", "other")
 FILE_BYTES = 2_048
 OPTION_RE = re.compile(r'<option value="([a-z_]+)"')
+AGENDA_START = 40  # days away of the first appointments: outside the current month
 CONTROL = "control: the layout, no content"
 
 
@@ -96,7 +101,7 @@ class Space:
             as_text=True)
         self.deposit_categories = tuple(value for value in OPTION_RE.findall(form)
                                         if value in CATEGORIES)
-        self.documents = self.weights = 0
+        self.documents = self.weights = self.appointments = 0
         self.random = random.Random(20)
         self.today = date.today()
 
@@ -130,19 +135,35 @@ class Space:
             "measured_on_day": str(day.day), "measured_on_month": str(day.month),
             "measured_on_year": str(day.year)}), "weight")
 
+    def appointment(self) -> None:
+        """One a day, alternately in the past and in the future, from AGENDA_START days
+        away outwards (the agenda's limit is ten a day)."""
+        self.appointments += 1
+        away = AGENDA_START + (self.appointments - 1) // 2
+        day = self.today + timedelta(days=away if self.appointments % 2 else -away)
+        self._expect(self.patient.post("/agenda/ajouter", data={
+            "csrf_token": self.patient_token, "kind": "appointment",
+            "title": f"Consultation {self.appointments}", "date_day": str(day.day),
+            "date_month": str(day.month), "date_year": str(day.year), "time": "9h30",
+            "place": "Cabinet médical", "professional": "Dr Bernard",
+            "note": "Apporter l’ordonnance."}), "appointment")
+
     @staticmethod
     def _expect(response, what: str) -> None:
         if response.status_code != 303:
             raise RuntimeError(f"{what} answered {response.status_code}")
 
     def grow_to(self, level: int) -> dict[str, float]:
-        """Documents and weights up to `level` each; µs per write of each kind."""
+        """Documents, weights and appointments up to `level` each; µs per write of each
+        kind."""
         added = level - self.documents
         deposits = added // 3
         spent = {}
         for name, write, count in (("upload", self.upload, added - deposits),
                                    ("deposit", self.deposit, deposits),
-                                   ("weight", self.weight, level - self.weights)):
+                                   ("weight", self.weight, level - self.weights),
+                                   ("appointment", self.appointment,
+                                    level - self.appointments)):
             start = time.perf_counter()
             for _ in range(count):
                 write()
@@ -164,6 +185,10 @@ class Space:
             ("patient: weight history", self.patient, "/profil/mesures/poids"),
             ("patient: measures overview", self.patient, "/profil/mesures"),
             ("patient: access history", self.patient, "/acces"),
+            ("patient: agenda, upcoming", self.patient, "/agenda"),
+            ("patient: agenda, page 2", self.patient, "/agenda?page=2"),
+            ("patient: agenda, past", self.patient, "/agenda/passes"),
+            ("patient: agenda, this month", self.patient, "/agenda/mois"),
             ("doctor: patient page", self.doctor, pro),
             ("doctor: patient page, page 2", self.doctor, f"{pro}?page=2"),
             (CONTROL, self.patient, FLOOR[1][0]),
@@ -206,7 +231,8 @@ def main() -> None:
     with bench_instance("growth") as (app, database, tmp):
         print("Carnet santé — one person's space as it grows (benchmarks/growth.py)")
         print_environment(database, tmp)
-        print(f"Levels (documents, and weights, in the space): {', '.join(map(str, LEVELS))}; "
+        print("Levels (documents, weights and appointments, each, in the space): "
+              f"{', '.join(map(str, LEVELS))}; "
               f"median of {ROUNDS * BATCH} requests per page and level, interleaved with "
               "hello world.")
         add_floor_routes(app)
@@ -237,8 +263,8 @@ def main() -> None:
             flat += growth <= FLAT
             print(f"{label:<34}{cells}  {growth:>9.2f}×  {verdict(growth <= FLAT)}")
         print(f"{flat}/{len(labels)} pages flat (the last level's ratio to hello world within "
-              f"{FLAT:g}× the first's) from {LEVELS[0]:,} to {LEVELS[-1]:,} documents and "
-              "weights.")
+              f"{FLAT:g}× the first's) from {LEVELS[0]:,} to {LEVELS[-1]:,} documents, "
+              "weights and appointments.")
         control = [pages[CONTROL] / hello for _level, hello, pages in results]
         if max(control) / min(control) > 1.1:
             print(f"The control moved {max(control) / min(control):.2f}× between levels: "

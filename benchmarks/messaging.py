@@ -8,10 +8,11 @@ measured in the same run; never asserts anything.
 Two phases, each timed with the Flask test client (requests interleaved in shuffled rounds
 with a bare hello-world route, median per target):
 
-- small: the demo patient camille.martin has 10 conversations (one of them, "C10", holds 10
-  messages) with 20 care doctors; dr.bernard has 10 conversations with 10 patients.
-- large: 990 more conversations for her (1,000; one of them, "C2000", holds 2,000
-  messages), and 990 more patients for dr.bernard (1,000 conversations, 1,000 patients).
+- small: the demo patient camille.martin has 20 conversations (one of them, "C10", holds 10
+  messages) with 20 care doctors; dr.bernard has 20 conversations with 20 patients: each
+  inbox's first page is full, as it is at 1,000, so that the two sizes show the same rows.
+- large: 980 more conversations for her (1,000; one of them, "C2000", holds 2,000
+  messages), and 980 more patients for dr.bernard (1,000 conversations, 1,000 patients).
 
 Everything is seeded through the domain: care.declare, then messaging.start and
 messaging.reply (subjects and bodies sealed, audit rows chained, as the app does). Patients
@@ -72,7 +73,7 @@ from benchmarks._common import (  # noqa: E402
 PATIENT_LOGIN = "camille.martin"
 DOCTOR_LOGIN = "dr.bernard"
 WRITERS = 20                          # care doctors writing to the patient (not dr.bernard)
-SMALL, LARGE = 10, 1_000              # conversations in each inbox
+SMALL, LARGE = 20, 1_000              # conversations in each inbox (SMALL: one full page)
 SHORT, LONG = 10, 2_000               # messages in C10 and C2000
 DEEP_PAGE = 25                        # /messagerie?page=25 (of 50 at 1,000 conversations)
 INBOX_PAGE, MESSAGES_PAGE = 20, 30    # domain.messaging's INBOX_PAGE and MESSAGES_PAGE
@@ -502,10 +503,10 @@ def main() -> None:
                             ("C2000, ?avant= middle", "C10 (10 messages)")):
             print(row(label, small, large, small_counts, large_counts, base))
         print(f"growth = large µs / small µs (for ?page=25 and C2000: against the small "
-              f"phase's first page and C10). The small inboxes list {SMALL} conversations, "
-              f"the large ones {INBOX_PAGE}: their growth includes {INBOX_PAGE - SMALL} more "
-              f"rows rendered (and, for the professional, {INBOX_PAGE - SMALL} more patient "
-              f"keys and audit rows). Small: the patient has {SMALL} conversations "
+              f"phase's first page and C10). Both sizes list a full first page of "
+              f"{INBOX_PAGE} conversations (the professional's: {INBOX_PAGE} patients, their "
+              f"keys and audit events): the growth is the inbox's size alone. Small: the "
+              f"patient has {SMALL} conversations "
               f"(C10: {SHORT} messages), {DOCTOR_LOGIN} {SMALL} conversations with {SMALL} "
               f"patients. Large: {LARGE:,} each ({LARGE:,} different patients for "
               f"{DOCTOR_LOGIN}); C2000 holds {LONG:,} messages, the page shows the newest "
@@ -522,14 +523,11 @@ def main() -> None:
               f"messages shown), ?avant= middle / C10 = {deep_ratio:.2f}×; inbox ?page=25 / "
               f"first page = {large['inbox, ?page=25'] / large['inbox, first page']:.2f}× "
               f"(OFFSET {(DEEP_PAGE - 1) * INBOX_PAGE}).")
-        small_pro, large_pro = (small_counts["pro inbox, first page"][0],
-                                large_counts["pro inbox, first page"][0])
-        print(f"Professional inbox: {large_pro} statements with {INBOX_PAGE} patients listed, "
-              f"{small_pro} with {SMALL}: {(large_pro - small_pro) / (INBOX_PAGE - SMALL):.1f} "
-              "more per patient listed. messaging.inbox() records one 'message.inbox' audit "
-              "event per patient of the page in a single audit.record_many() call (the "
-              "chain's head locked once), so the statements do not grow with the page; the "
-              "patient keys unwrapped (one per patient listed) do.")
+        print(f"Professional inbox: {large_counts['pro inbox, first page'][0]} statements "
+              f"at {LARGE:,} conversations, {small_counts['pro inbox, first page'][0]} at "
+              f"{SMALL}, for {INBOX_PAGE} patients listed. messaging.inbox() records one "
+              "'message.inbox' audit event per patient of the page in a single "
+              "audit.record_many() call, so the statements do not grow with the inbox.")
 
         print_title(f"Page weight at {LARGE:,} conversations: compressed body + headers, "
                     f"budget {PAGE_BUDGET:,} bytes (one round trip)")

@@ -352,10 +352,12 @@ def _next_statement():
     """The next item from a day and time (parameters: the patient, today, the clock)."""
     today_ = bindparam("today", type_=AgendaItem.day.type)
     clock = bindparam("clock", type_=AgendaItem.at.type)
-    later_today = (AgendaItem.day == today_) & (AgendaItem.at.is_(None) | (AgendaItem.at >= clock))
+    # From today on (a range of the patient's index, read in its order up to the first
+    # item), except today's items whose time has passed.
+    not_passed = (AgendaItem.day > today_) | AgendaItem.at.is_(None) | (AgendaItem.at >= clock)
     return (select(*mapped_columns(AgendaItem))
-            .where(AgendaItem.patient_id == bindparam("patient_id"),
-                   later_today | (AgendaItem.day > today_))
+            .where(AgendaItem.patient_id == bindparam("patient_id"), AgendaItem.day >= today_,
+                   not_passed)
             .order_by(AgendaItem.day, AgendaItem.at.asc().nulls_first(), AgendaItem.created_at)
             .limit(1))
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, exports
@@ -134,19 +134,20 @@ def build(session: Session, keyring: Keyring, patient: User, wanted: Job,
     keep it sealed; False (nothing kept) when the person asked for something else
     meanwhile: the caller commits and takes the newer job. A failure of `render` marks the
     job failed, for the page to say so and the next request to start it again."""
+    mine = (SummaryPdf.patient_id == patient.id, SummaryPdf.state == PREPARING)
     try:
         content = render(exports.load_summary(session, keyring, patient, wanted.day))
     except Exception:
-        row = session.get(SummaryPdf, patient.id)
-        if row is not None and row.state == PREPARING:
-            row.state, row.lease_until = FAILED, None
+        session.execute(update(SummaryPdf).where(*mine).values(state=FAILED,
+                                                               lease_until=None))
         raise
-    row = session.scalars(select(SummaryPdf).where(SummaryPdf.patient_id == patient.id)
-                          .with_for_update().execution_options(populate_existing=True)).first()
-    if row is None or row.fingerprint != wanted.fingerprint or row.state != PREPARING:
-        return False
-    # Should the profile have changed while the PDF was made, the next request's
-    # fingerprint differs from this one and makes a new one: this one is never shown for it.
-    row.content_sealed = seal(patient_key(keyring, patient), content, _associated(patient.id))
-    row.state, row.lease_until, row.ready_at = READY, None, now
-    return True
+    # Kept only if the row still asks for this very PDF, in one statement: the person may
+    # have asked for another meanwhile, or their account may have been erased (the row is
+    # gone; an update of a row read earlier would then fail at commit).
+    # Should the profile change after this, the next request's fingerprint differs from
+    # this one and makes a new one: this one is never shown for it.
+    sealed = seal(patient_key(keyring, patient), content, _associated(patient.id))
+    kept = session.execute(
+        update(SummaryPdf).where(*mine, SummaryPdf.fingerprint == wanted.fingerprint)
+        .values(content_sealed=sealed, state=READY, lease_until=None, ready_at=now))
+    return kept.rowcount == 1

@@ -74,6 +74,7 @@ def app(tmp_path_factory):
 
 
 def empty_database(application) -> None:
+    summary_jobs.wait(application)  # a PDF summary being made would write to emptied tables
     with application.app_context():
         with db.engine.begin() as connection:
             for table in reversed(Base.metadata.sorted_tables):

@@ -20,7 +20,11 @@ class ItemKind(enum.StrEnum):
 
 class AgendaItem(Base):
     __tablename__ = "agenda_items"
+    # The patient's items by day (lists, month, the next one); their reminders alone (the
+    # vaccinations already planned, read on the agenda and each suggestion); the night's
+    # reminders by day.
     __table_args__ = (Index("ix_agenda_items_patient_day", "patient_id", "day", "at"),
+                      Index("ix_agenda_items_patient_kind_day", "patient_id", "kind", "day"),
                       Index("ix_agenda_items_day_reminded", "day", "reminded_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -1,8 +1,8 @@
 """A person's lists read their indexes in order: the statements behind the documents page,
-a professional's patient page, the dashboard's news and the measures pages never sort or
-scan every row of the person (benchmarks/growth.py times them as a space grows). Each
-test asks the database for its plan; it fails when an index is gone or a statement stops
-matching one.
+a professional's patient page, the dashboard's news, the measures pages and the agenda's
+next item and planned vaccinations never sort or scan every row of the person
+(benchmarks/growth.py times them as a space grows). Each test asks the database for its
+plan; it fails when an index is gone or a statement stops matching one.
 
 On SQLite (the whole suite's first pass), EXPLAIN QUERY PLAN names the index each statement
 reads and any temporary B-tree (a sort): the planner has no statistics here, so it picks
@@ -19,6 +19,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from domain import measures, news, tallies, vault
 from domain.db import Prepared, _for_driver
@@ -127,4 +128,24 @@ def test_a_measures_page_and_the_latest_measures_read_the_index_from_its_end(app
         _reads_in_order(plan, "ix_measures_patient_kind_listed")
         if _on_sqlite():
             assert plan.count("ix_measures_patient_kind_listed") == len(kinds), plan
+        db.session.rollback()
+
+
+def test_the_next_agenda_item_is_a_range_from_today_and_the_planned_ones_are_reminders(app):
+    """The dashboard's next item reads the patient's items from today on, in the index's
+    order; the vaccinations already planned read the patient's reminders only."""
+    from domain import agenda
+
+    with app.app_context():
+        plan = _plan(Prepared(select(agenda.NEXT_SOURCE)), _agenda_parameters())
+        assert "Seq Scan" not in plan and "SCAN agenda_items" not in plan, plan
+        if _on_sqlite():
+            assert "ix_agenda_items_patient_day (patient_id=? AND day>?)" in plan, plan
+        else:
+            assert "Index Cond: (((patient_id)::text = " in plan and "(day >= " in plan, plan
+        plan = _plan(agenda._REMINDERS, {"patient_id": PATIENT})  # noqa: SLF001
+        _uses(plan, "ix_agenda_items_patient_kind_day (patient_id=? AND kind=?)")
+        assert "Seq Scan" not in plan and "SCAN agenda_items" not in plan, plan
+        if not _on_sqlite():
+            assert "(kind)::text = " in plan.split("Index Cond:", 1)[-1], plan
         db.session.rollback()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from domain import summary_pdf
 from domain.models import AuditEvent, SummaryPdf, User
@@ -146,3 +146,34 @@ def test_a_worker_makes_what_was_asked_last(signed_in, app, monkeypatch):
                                  lambda _summary: b"%PDF-en", utcnow())
         db.session.commit()
     assert client.get(PDF).data == b"%PDF-en"
+
+
+@pytest.mark.parametrize("rendering", ["made", "failed"])
+def test_an_account_erased_while_its_pdf_is_made_leaves_the_worker_nothing_to_keep(
+        signed_in, app, monkeypatch, rendering):
+    """`accounts purge` (domain.closing) deletes the row while the worker lays the PDF out:
+    the worker keeps nothing, marks nothing failed, and its commit goes through (an update
+    of the row it had read would find no row at commit)."""
+    client = signed_in(PATIENT)
+    monkeypatch.setattr(summary_jobs, "start", lambda *args: None)
+    client.get(PDF)
+    with app.app_context():
+        patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
+        wanted = summary_pdf.job(db.session, patient.id)
+
+        def erased_meanwhile(_summary):
+            with db.engine.begin() as other:  # another request, committed at once
+                other.execute(delete(SummaryPdf).where(SummaryPdf.patient_id == patient.id))
+            if rendering == "failed":
+                raise RuntimeError("WeasyPrint failed")
+            return b"%PDF-1.7"
+
+        if rendering == "failed":
+            with pytest.raises(RuntimeError):
+                summary_pdf.build(db.session, keys.ring, patient, wanted, erased_meanwhile,
+                                  utcnow())
+        else:
+            assert not summary_pdf.build(db.session, keys.ring, patient, wanted,
+                                         erased_meanwhile, utcnow())
+        db.session.commit()
+    assert _row(app) is None
