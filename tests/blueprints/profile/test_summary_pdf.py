@@ -124,20 +124,26 @@ def test_signed_out_visitors_go_to_sign_in(client, path):
         "/connexion")
 
 
+def _asked_with_no_worker(client, app, monkeypatch) -> tuple[str, summary_pdf.Job]:
+    """The PDF asked for, no worker started (the test plays it with domain calls): the
+    patient's id and the job waiting."""
+    monkeypatch.setattr(summary_jobs, "start", lambda *args: None)
+    client.get(PDF)
+    with app.app_context():
+        patient_id = db.session.scalars(select(User.id).where(User.login == PATIENT)).one()
+        return patient_id, summary_pdf.job(db.session, patient_id)
+
+
 def test_a_worker_makes_what_was_asked_last(signed_in, app, monkeypatch):
     """Asked in French, then in English while the worker is at it: the French PDF it made
     is not kept, and it takes the English one next (domain calls, no thread)."""
     client = signed_in(PATIENT)
-    monkeypatch.setattr(summary_jobs, "start", lambda *args: None)
-    client.get(PDF)
-    with app.app_context():
-        patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
-        french = summary_pdf.job(db.session, patient.id)
-        assert french.language == "fr"
+    patient_id, french = _asked_with_no_worker(client, app, monkeypatch)
+    assert french.language == "fr"
     client.get("/langue/en")
     client.get(PDF)
     with app.app_context():
-        patient = db.session.get(User, patient.id)
+        patient = db.session.get(User, patient_id)
         assert not summary_pdf.build(db.session, keys.ring, patient, french,
                                      lambda _summary: b"%PDF-fr", utcnow())
         english = summary_pdf.job(db.session, patient.id)
@@ -154,12 +160,9 @@ def test_an_account_erased_while_its_pdf_is_made_leaves_the_worker_nothing_to_ke
     """`accounts purge` (domain.closing) deletes the row while the worker lays the PDF out:
     the worker keeps nothing, marks nothing failed, and its commit goes through (an update
     of the row it had read would find no row at commit)."""
-    client = signed_in(PATIENT)
-    monkeypatch.setattr(summary_jobs, "start", lambda *args: None)
-    client.get(PDF)
+    patient_id, wanted = _asked_with_no_worker(signed_in(PATIENT), app, monkeypatch)
     with app.app_context():
-        patient = db.session.scalars(select(User).where(User.login == PATIENT)).one()
-        wanted = summary_pdf.job(db.session, patient.id)
+        patient = db.session.get(User, patient_id)
 
         def erased_meanwhile(_summary):
             with db.engine.begin() as other:  # another request, committed at once
