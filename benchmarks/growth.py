@@ -14,8 +14,8 @@ deposited; dates spread over ten years, in every category a patient can choose),
 weights (one a day, going back) and as many appointments (one a day, alternately in the past
 and in the future, from 40 days away outwards: the current month's grid stays empty, so that
 it shows what reading the month costs, not what drawing more items does). Every write is
-audited, so her trail grows with them. After each level she signs in twice, as
-someone who comes back: "new since your last visit" then counts what came since.
+audited, so her trail grows with them. After each level she signs in twice, as someone who
+comes back: "new since your last visit" then counts what came since.
 
 benchmarks/vault.py (part 3) times the documents list and its title search alone, on
 documents inserted in bulk; this one grows the whole space through the forms and times
@@ -29,9 +29,9 @@ agenda (upcoming, page 2, past, the current month), and the doctor's page of the
 world at every level, then the last level against the first: within 1.25x (the run-to-run
 spread here) is flat. A control is timed with them and printed apart: the patient's
 signed-in layout around an empty content (benchmarks/pages.py's floor), which reads
-nothing of what grew. When it moves from one level to another, every
-page moved with it for a reason that is not the space's size (this machine, or the state
-of the database's files at that moment): run again before reading a page as growing.
+nothing of what grew. When it moves from one level to another, every page moved with it
+for a reason that is not the space's size (this machine, or the state of the database's
+files at that moment): run again before reading a page as growing.
 
 Environment: BENCH_GROWTH_LEVELS (default "200,1000,5000": documents, weights and
 appointments, each, at each level).

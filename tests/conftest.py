@@ -91,9 +91,10 @@ def empty_database(application) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean(request, app):
-    summary_jobs.wait(app)  # a PDF summary an earlier test asked for is finished first
     if request.node.get_closest_marker("browser") is None:
         empty_database(app)
+    else:
+        summary_jobs.wait(app)  # a PDF summary an earlier test asked for is finished first
     # Visitors' pages cached by an earlier test may show settings it changed.
     app.extensions["carnet_page_cache"].clear()
     yield

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from domain import measures, news, tallies, vault
+from domain import agenda, measures, news, tallies, vault
 from domain.db import Prepared, _for_driver
 from extensions import db
 
@@ -111,7 +111,6 @@ def test_the_news_read_the_sign_ins_and_the_new_documents_only(app):
 
 def _agenda_parameters() -> dict:
     """The next agenda item's parameters, as the dashboard gives them."""
-    from domain import agenda
     from domain.models import User
 
     return agenda.next_parameters(User(id=PATIENT), datetime(2026, 3, 1, 12, tzinfo=UTC))
@@ -134,8 +133,6 @@ def test_a_measures_page_and_the_latest_measures_read_the_index_from_its_end(app
 def test_the_next_agenda_item_is_a_range_from_today_and_the_planned_ones_are_reminders(app):
     """The dashboard's next item reads the patient's items from today on, in the index's
     order; the vaccinations already planned read the patient's reminders only."""
-    from domain import agenda
-
     with app.app_context():
         plan = _plan(Prepared(select(agenda.NEXT_SOURCE)), _agenda_parameters())
         assert "Seq Scan" not in plan and "SCAN agenda_items" not in plan, plan

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from domain import summary_pdf
 from domain.models import AuditEvent, SummaryPdf, User
@@ -155,28 +155,48 @@ def test_a_worker_makes_what_was_asked_last(signed_in, app, monkeypatch):
 
 
 @pytest.mark.parametrize("rendering", ["made", "failed"])
-def test_an_account_erased_while_its_pdf_is_made_leaves_the_worker_nothing_to_keep(
+def test_an_account_erased_while_its_pdf_is_kept_leaves_the_worker_nothing_to_keep(
         signed_in, app, monkeypatch, rendering):
-    """`accounts purge` (domain.closing) deletes the row while the worker lays the PDF out:
-    the worker keeps nothing, marks nothing failed, and its commit goes through (an update
-    of the row it had read would find no row at commit)."""
+    """`accounts purge` (domain.closing) deletes the row at the worst moment: once the PDF
+    is laid out (or has failed), as the worker comes to keep the result, right after it
+    reads the row if it does. The worker keeps nothing, marks nothing failed, and its
+    commit goes through: a row read, then changed, would be found gone at commit."""
     patient_id, wanted = _asked_with_no_worker(signed_in(PATIENT), app, monkeypatch)
+    erased = []
+
+    def erase() -> None:
+        erased.append(True)
+        with db.engine.begin() as other:  # another request, committed at once
+            if other.dialect.name == "postgresql":  # a row the worker locked: fail, not hang
+                other.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            other.execute(delete(SummaryPdf).where(SummaryPdf.patient_id == patient_id))
+
+    def at_the_worst_moment(state):
+        if erased or not rendered or SummaryPdf.__mapper__ not in state.all_mappers:
+            return None
+        if not state.is_select:
+            erase()  # before the worker's write
+            return None
+        result = state.invoke_statement().freeze()  # the worker has read the row
+        erase()
+        return result()
+
+    rendered = []
+
+    def render(_summary):
+        rendered.append(True)
+        if rendering == "failed":
+            raise RuntimeError("WeasyPrint failed")
+        return b"%PDF-1.7"
+
     with app.app_context():
         patient = db.session.get(User, patient_id)
-
-        def erased_meanwhile(_summary):
-            with db.engine.begin() as other:  # another request, committed at once
-                other.execute(delete(SummaryPdf).where(SummaryPdf.patient_id == patient.id))
-            if rendering == "failed":
-                raise RuntimeError("WeasyPrint failed")
-            return b"%PDF-1.7"
-
+        event.listen(db.session, "do_orm_execute", at_the_worst_moment)
         if rendering == "failed":
             with pytest.raises(RuntimeError):
-                summary_pdf.build(db.session, keys.ring, patient, wanted, erased_meanwhile,
-                                  utcnow())
+                summary_pdf.build(db.session, keys.ring, patient, wanted, render, utcnow())
         else:
-            assert not summary_pdf.build(db.session, keys.ring, patient, wanted,
-                                         erased_meanwhile, utcnow())
+            assert not summary_pdf.build(db.session, keys.ring, patient, wanted, render,
+                                         utcnow())
         db.session.commit()
-    assert _row(app) is None
+    assert erased and _row(app) is None
