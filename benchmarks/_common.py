@@ -202,6 +202,25 @@ class Database:
             raise SystemExit(f"DATABASE_URL: {self.sqlite_file} exists; name a SQLite file "
                              "that does not (created, then deleted at the end)")
 
+    def refresh_statistics(self, app) -> str:
+        """After seeding, what a running server would have: on PostgreSQL, ANALYZE of this
+        run's tables. autovacuum analyzes a table once a tenth of it has changed, within
+        its minute of sleep; a benchmark grows tables fifty-fold in seconds and measures
+        at once. Without it, a statement the driver prepared on the small tables keeps
+        their plan (psycopg prepares a statement on its fifth run): measured so, the
+        professional's inbox took 120 ms a statement at 1,000 conversations instead of
+        2 ms. SQLite keeps no statistics unless told to (the app never is): nothing to do.
+        Returns what was done, for the report."""
+        if self.backend != "postgresql":
+            return "no statistics to refresh (SQLite)"
+        from extensions import db
+        with app.app_context(), db.engine.begin() as connection:
+            tables = connection.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
+            for table in list(tables):
+                connection.execute(text(f'ANALYZE "{table}"'))
+        return "ANALYZE of every table after seeding (as autovacuum does on a running server)"
+
     def drop(self) -> None:
         if self.schema:
             engine = create_engine(self.given)

@@ -241,11 +241,12 @@ def main() -> None:
         results = []
         for level in LEVELS:
             spent = space.grow_to(level)
+            statistics = database.refresh_statistics(app)
             hello, pages = time_level(hello_client, space.pages())
             results.append((level, hello, pages))
             print(f"  level {level:,}: written through the forms, µs each: "
                   + ", ".join(f"{name} {value:,.0f}" for name, value in spent.items())
-                  + f"; hello world {hello:,.0f} µs", flush=True)
+                  + f"; hello world {hello:,.0f} µs; {statistics}", flush=True)
 
         print_title("Server time per page (µs, and ratio to hello world) at each level")
         labels = [label for label in results[0][2] if label != CONTROL]

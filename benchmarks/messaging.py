@@ -403,6 +403,7 @@ def main() -> None:
         conversations = {"C10": found[0]}
         seed_professional_side(app, 0, SMALL, rng)
         seed_small = time.perf_counter() - seeding
+        statistics = database.refresh_statistics(app)
         clock = TotpClock()
         clients = {"patient": sign_in(app, PATIENT_LOGIN, clock),
                    "doctor": sign_in(app, DOCTOR_LOGIN, clock)}
@@ -420,6 +421,7 @@ def main() -> None:
         seeding = time.perf_counter()
         seed_professional_side(app, SMALL, LARGE, rng)
         seeding_pro = time.perf_counter() - seeding
+        database.refresh_statistics(app)
         ids = message_ids(app, conversations["C2000"])
         deep = ids[len(ids) // 2]
         large_paths = paths_of(conversations, deep, large=True)
@@ -484,7 +486,7 @@ def main() -> None:
               f"{seeding_patient:.1f} s and {LARGE - SMALL} patients of {DOCTOR_LOGIN} "
               f"(declared, written to) in {seeding_pro:.1f} s. Tables at the end: "
               f"{totals['conversations']:,} conversations, {totals['messages']:,} messages, "
-              f"{totals['audit']:,} audit rows.")
+              f"{totals['audit']:,} audit rows. Before each phase's timing: {statistics}.")
 
         print_title(f"1–2, 4. Server time per request, test client, median of "
                     f"{ROUNDS * BATCH} (interleaved with hello world in {ROUNDS} rounds); "

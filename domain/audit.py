@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from domain.crypto import Keyring
-from domain.db import Prepared, insert_for
+from domain.db import Prepared, insert_for, one_of, one_of_values
 from domain.models import AuditEvent, AuditHead
 from domain.models.base import utcnow
 
@@ -172,10 +172,13 @@ def write_pending(session: Session) -> int:
     """Chain and write the events recorded in this transaction; returns how many.
 
     Called when the transaction commits. Everything else the transaction holds is flushed
-    first, so the heads are the last locks it takes; heads are then taken in chain order
-    (row lock on PostgreSQL, the database lock on SQLite), one update each, whatever the
-    number of events: unrelated transactions meet only if their subjects share a chain,
-    and then only for the time of a commit.
+    first, so the heads are the last locks it takes; the heads of every chain it touches
+    are then locked in chain order, by one statement (_lock_heads), and the rows of all
+    chains go in with one insert and the heads with one update, whatever the number of
+    chains: unrelated transactions meet only if their subjects share a chain, and then
+    only for the time of a commit. (One statement per chain and step cost the
+    professional's inbox, which audits the 20 patients of its page in about 17 chains,
+    51 round trips to PostgreSQL on each view.)
     """
     pending = session.info.pop(_PENDING, None)
     if not pending:
@@ -184,8 +187,27 @@ def write_pending(session: Session) -> int:
     by_chain: dict[int, list[tuple[Keyring, AuditEvent]]] = defaultdict(list)
     for keyring, event in pending:
         by_chain[event.chain].append((keyring, event))
-    for chain in sorted(by_chain):
-        _append(session, chain, by_chain[chain])
+    heads = _lock_heads(session, sorted(by_chain))
+    rows, seals = [], []
+    for chain, items in sorted(by_chain.items()):
+        seq, previous_mac = heads[chain]
+        for keyring, event in items:
+            seq += 1
+            event.seq, event.prev_mac = seq, previous_mac
+            event.mac = _row_mac(keyring, previous_mac, event)
+            previous_mac = event.mac
+            rows.append({column.key: getattr(event, column.key) for column in _EVENT_COLUMNS})
+        seals.append({"head_id": chain, "new_seq": seq, "new_last_mac": previous_mac,
+                      "new_head_mac": head_mac(items[-1][0], chain, seq, previous_mac)})
+    # The rows go in as they are, in one statement; the events stay the caller's objects,
+    # holding what was written (the ORM's unit of work would cost more than the insert).
+    _INSERT.run_many(session, rows)
+    _SEAL.run_many(session, seals)
+    for chain in by_chain:
+        # The head changed behind the ORM's back: a copy loaded earlier is read again.
+        loaded = session.identity_map.get(identity_key(AuditHead, chain))
+        if loaded is not None:
+            session.expire(loaded)
     session.flush()
     return len(pending)
 
@@ -198,52 +220,54 @@ def _create_head(session: Session, chain: int) -> None:
                     .on_conflict_do_nothing(index_elements=[AuditHead.id]))
 
 
-# The three statements of an audited commit, compiled once and run on the driver's cursor
-# in the transaction (domain.db.Prepared): plain SQL, without the ORM's unit of work nor
-# Core's per-run statement cache key, result object and execution context, which cost
-# more than the statements on every audited page.
+# The statements of an audited commit, compiled once and run on the driver's cursor in the
+# transaction (domain.db.Prepared): plain SQL, without the ORM's unit of work nor Core's
+# per-run statement cache key, result object and execution context, which cost more than
+# the statements on every audited page.
 _HEADS = AuditHead.__table__
-_TAKE = Prepared(update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
-                 .values(seq=_HEADS.c.seq + bindparam("count"))
-                 .returning(_HEADS.c.seq, _HEADS.c.last_mac))
 _INSERT = Prepared(AuditEvent.__table__.insert())  # every column, given for each row
 _EVENT_COLUMNS = tuple(AuditEvent.__table__.columns)
 _SEAL = Prepared(update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
-                 .values(last_mac=bindparam("new_last_mac"),
+                 .values(seq=bindparam("new_seq"), last_mac=bindparam("new_last_mac"),
                          head_mac=bindparam("new_head_mac")))
+_LOCKS: dict[tuple[str, int], Prepared] = {}  # (dialect, number of chains) -> statement
 
 
-def _take_head(session: Session, chain: int, count: int) -> tuple[int, str]:
-    """Lock the chain's head and reserve `count` numbers, in one statement: the new last
-    number and the MAC the first new row links to."""
-    parameters = {"head_id": chain, "count": count}
-    rows = _TAKE.all(session, parameters)  # one row (or none): the statement runs whole
-    if not rows:
-        _create_head(session, chain)
-        rows = _TAKE.all(session, parameters)
-    return rows[0].seq, rows[0].last_mac
+def _lock_statement(dialect: str, count: int) -> Prepared:
+    """The statement that locks `count` heads (parameters chain0…) and reads them.
+
+    PostgreSQL: `SELECT … ORDER BY id FOR UPDATE`, which locks the rows as they come out of
+    the sort, that is in chain order, so two writers never wait for each other in a cycle.
+    SQLite has no row locks: a write takes the database's one write lock (waiting for it
+    under the busy timeout), and it must come first, before anything is read, or the heads
+    read would not be the ones the write lands on: an `UPDATE … RETURNING` that changes
+    nothing."""
+    statement = _LOCKS.get((dialect, count))
+    if statement is None:
+        which = one_of(_HEADS.c.id, "chain", count)
+        columns = (_HEADS.c.id, _HEADS.c.seq, _HEADS.c.last_mac)
+        if dialect == "sqlite":
+            built = update(_HEADS).where(which).values(seq=_HEADS.c.seq).returning(*columns)
+        else:
+            built = select(*columns).where(which).order_by(_HEADS.c.id).with_for_update()
+        statement = _LOCKS[(dialect, count)] = Prepared(built)
+    return statement
 
 
-def _append(session: Session, chain: int, items: list[tuple[Keyring, AuditEvent]]) -> None:
-    last_seq, previous_mac = _take_head(session, chain, len(items))
-    seq = last_seq - len(items)
-    rows = []
-    for keyring, event in items:
-        seq += 1
-        event.seq, event.prev_mac = seq, previous_mac
-        event.mac = _row_mac(keyring, previous_mac, event)
-        previous_mac = event.mac
-        rows.append({column.key: getattr(event, column.key) for column in _EVENT_COLUMNS})
-    # The rows go in as they are, in one statement; the events stay the caller's objects,
-    # holding what was written (the ORM's unit of work would cost more than the insert).
-    _INSERT.run_many(session, rows)
-    _SEAL.run(session, {
-        "head_id": chain, "new_last_mac": previous_mac,
-        "new_head_mac": head_mac(items[-1][0], chain, last_seq, previous_mac)})
-    # The head changed behind the ORM's back: a copy loaded earlier is read again.
-    loaded = session.identity_map.get(identity_key(AuditHead, chain))
-    if loaded is not None:
-        session.expire(loaded)
+def _lock_heads(session: Session, chains: list[int]) -> dict[int, tuple[int, str]]:
+    """Lock the heads of `chains` (in chain order) and give each one's last number and the
+    MAC its next row links to. A missing head (a database emptied by hand) is created, then
+    every head is locked again, in order, by the same statement."""
+    statement = _lock_statement(session.get_bind().dialect.name, len(chains))
+    parameters = one_of_values("chain", chains)
+    heads = {row.id: (row.seq, row.last_mac) for row in statement.all(session, parameters)}
+    missing = [chain for chain in chains if chain not in heads]
+    if missing:
+        for chain in missing:
+            _create_head(session, chain)
+        heads = {row.id: (row.seq, row.last_mac)
+                 for row in statement.all(session, parameters)}
+    return heads
 
 
 @orm_event.listens_for(Session, "before_commit")

@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit
-from domain.models import AuditEvent
+from domain.models import AuditEvent, AuditHead
 from extensions import db, keys
 
 
@@ -108,17 +108,20 @@ def test_an_event_goes_to_its_subjects_chain_when_the_transaction_commits(app):
 def test_writers_touching_the_same_chains_in_opposite_orders_never_deadlock(app,
                                                                            monkeypatch):
     """Each transaction records an event for a subject of chain 3 and one of chain 40, in
-    opposite orders, and holds each head a while: taken in chain order, the second writer
-    waits for the first instead of each waiting for the other (PostgreSQL would abort one
-    as a deadlock)."""
+    opposite orders, and holds the heads a while once it has them: taken in chain order,
+    the second writer waits for the first instead of each waiting for the other
+    (PostgreSQL would abort one as a deadlock)."""
     first, second = _subject_in_chain(3), _subject_in_chain(40)
-    real_append = audit._append
+    real_lock = audit._lock_heads
+    asked: list[list[int]] = []
 
-    def slow_append(session, chain, items):
-        real_append(session, chain, items)
+    def slow_lock(session, chains):
+        asked.append(list(chains))
+        heads = real_lock(session, chains)
         time.sleep(0.2)
+        return heads
 
-    monkeypatch.setattr(audit, "_append", slow_append)
+    monkeypatch.setattr(audit, "_lock_heads", slow_lock)
     errors: list[BaseException] = []
     with app.app_context():
         engine = db.engine
@@ -140,8 +143,77 @@ def test_writers_touching_the_same_chains_in_opposite_orders_never_deadlock(app,
     for thread in threads:
         thread.join(30)
     assert errors == []
+    assert asked == [[3, 40], [3, 40]]
     with app.app_context():
         rows = db.session.execute(select(AuditEvent.chain, AuditEvent.seq)
                                   .order_by(AuditEvent.chain, AuditEvent.seq)).all()
         assert rows == [(3, 1), (3, 2), (40, 1), (40, 2)]
+        assert audit.verify(db.session, keys.ring).ok
+
+
+def test_the_heads_are_locked_in_chain_order_by_the_database_itself(app):
+    """One statement takes every head of a commit: on PostgreSQL its rows are locked as
+    they come out of `ORDER BY id` (the lock is applied after the sort); on SQLite it is a
+    write, so that the database's write lock comes before anything is read."""
+    with app.app_context():
+        dialect = db.engine.dialect
+        sql = audit._lock_statement(dialect.name, 3)._compiled(dialect)[0]
+    flat = " ".join(sql.split()).upper()
+    if dialect.name == "postgresql":
+        assert flat.startswith("SELECT ")
+        assert flat.index("ORDER BY AUDIT_HEAD.ID") < flat.index("FOR UPDATE")
+    else:
+        assert flat.startswith("UPDATE AUDIT_HEAD ") and "RETURNING" in flat
+
+
+def test_a_commit_touching_many_chains_sends_three_statements(app):
+    """Lock the heads, insert the rows, seal the heads: three statements for the 20
+    patients of a professional's inbox page as for one event (one per chain and step
+    was 51 round trips to PostgreSQL for that page)."""
+    subjects = [_subject_in_chain(chain) for chain in range(1, 21)]
+    sent: list[str] = []
+
+    def listen(_connection, _cursor, statement, *_args):
+        sent.append(statement)
+
+    def record_all():
+        for subject in subjects:
+            audit.record(db.session, keys.ring, "test.event", subject_id=subject)
+
+    with app.app_context():
+        record_all()
+        db.session.commit()  # creates the heads (the tests' database is emptied of them)
+        record_all()
+        db.session.flush()
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        audit_statements = [sql for sql in sent if "audit_" in sql]
+        assert len(audit_statements) == 3, audit_statements
+        rows = db.session.execute(select(AuditEvent.chain, AuditEvent.seq)
+                                  .order_by(AuditEvent.chain, AuditEvent.seq)).all()
+        assert rows == [(chain, seq) for chain in range(1, 21) for seq in (1, 2)]
+        assert audit.verify(db.session, keys.ring).ok
+
+
+def test_missing_heads_are_created_and_the_chains_go_on(app):
+    """A database whose heads were removed by hand: the next commit creates the missing
+    ones (beside one that is there, already numbered) and every chain verifies."""
+    kept, lost = _subject_in_chain(5), _subject_in_chain(9)
+    with app.app_context():
+        audit.record(db.session, keys.ring, "test.event", subject_id=kept)
+        db.session.commit()
+        db.session.execute(delete(AuditHead).where(AuditHead.id != 5))
+        db.session.commit()
+        for subject in (lost, kept):
+            audit.record(db.session, keys.ring, "test.event", subject_id=subject)
+        db.session.commit()
+        rows = db.session.execute(select(AuditEvent.chain, AuditEvent.seq)
+                                  .order_by(AuditEvent.chain, AuditEvent.seq)).all()
+        assert rows == [(5, 1), (5, 2), (9, 1)]
+        heads = dict(db.session.execute(select(AuditHead.id, AuditHead.seq)
+                                        .where(AuditHead.id.in_((5, 9)))).all())
+        assert heads == {5: 2, 9: 1}
         assert audit.verify(db.session, keys.ring).ok
