@@ -398,7 +398,7 @@ EXPLAINABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 class Explainer:
     """While on, EXPLAIN (ANALYZE, BUFFERS) each distinct statement the engine sends, just
-    before it runs, in a savepoint rolled back at once."""
+    before it runs (a write's in a savepoint rolled back at once)."""
 
     def __init__(self, engine):
         self.on = False
@@ -419,15 +419,23 @@ class Explainer:
         if not statement.lstrip().upper().startswith(EXPLAINABLE):
             return
         self.seen.add(statement)
+        # A plain query outside a transaction runs in autocommit (domain.db's
+        # begin_at_first_write, a listener that ran before this one): there is no
+        # transaction for a savepoint, and a query's EXPLAIN ANALYZE changes nothing.
+        # Anything else (a write, a lock) is in a transaction: its EXPLAIN ANALYZE runs in
+        # a savepoint rolled back at once.
+        in_savepoint = not cursor.connection.autocommit
         with cursor.connection.cursor() as explaining:
-            explaining.execute("SAVEPOINT bench_explain")
+            if in_savepoint:
+                explaining.execute("SAVEPOINT bench_explain")
             try:
                 explaining.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters)
                 lines = [row[0] for row in explaining.fetchall()]
             except psycopg.Error as problem:
                 lines = [f"(EXPLAIN failed: {problem.__class__.__name__}: {problem})"]
-            explaining.execute("ROLLBACK TO SAVEPOINT bench_explain")
-            explaining.execute("RELEASE SAVEPOINT bench_explain")
+            if in_savepoint:
+                explaining.execute("ROLLBACK TO SAVEPOINT bench_explain")
+                explaining.execute("RELEASE SAVEPOINT bench_explain")
         self.plans.append((statement, lines))
 
 

@@ -20,7 +20,7 @@ import random
 import re
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -224,8 +224,13 @@ def weigh_assets(clients) -> None:
 
 
 def is_page(clients, target) -> bool:
-    """An HTML page (the 3× target is for them), not a file to download or an image."""
+    """An HTML page (the 3× target is for them), not a file to download or an image. An
+    address that names a file (`/profil/resume.pdf`) is a file whatever it answers now: the
+    PDF summary answers its "being prepared" page (HTML) until its job has made it, which
+    benchmarks/profile.py times, and the PDF itself afterwards."""
     role, path = target
+    if PurePosixPath(path).suffix:
+        return False
     return clients[role].get(path, headers=ACCEPT).mimetype == "text/html"
 
 
