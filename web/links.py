@@ -22,13 +22,18 @@ Templates get a `url_for` made once per request that already holds what the requ
 links depend on (four lookups in Flask's context objects fewer per link).
 
 `{% call layout_part(name, *key) %}…{% endcall %}` in a template renders its body once per
-key and then reuses it: for the parts of the layout that are the same on many pages (the
-header, the main menu, the footer). The key is the name, the values given, the language,
-the root and the represented space; the body must use nothing else that varies (no
-person's data, no form token): it is the template's word that it does not. What does
-vary per request (the form token, the address to come back to) goes in `holes`: the body
-writes `carnet-hole-<name>` where a value goes, and each reuse puts the request's values
-there, escaped.
+key and then reuses it: the layout around a page's content (base.html: the head, the
+header, the main menu, the footer), the same for every page of a role, endpoint, language
+and space. The key is the name, the values given, the language, the root and the
+represented space; the body must use nothing else that varies (no person's data, no form
+token): it is the template's word that it does not. What does vary per request (the form
+token, the address to come back to, the title, the banners, the page's own content) goes
+in `holes`: the body writes `carnet-hole-<name>` where a value goes, and each reuse puts
+the request's values there in one pass (a value put in is never read for a mark), escaped
+unless it is markup already (a block the template rendered).
+
+The parts kept are bounded in number and in size (a represented space has its own: its
+links hold its id); when either bound is reached they are all dropped and made again.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ from web.i18n import language
 # Bounded: endpoints x argument names x represented spaces seen by this process; cleared
 # when full.
 LIMIT = 4096
+# The layout parts' text, in characters (a whole layout is about 6,000; French text is
+# stored two bytes a character): at most about 8 MB a process.
+PARTS_CHARACTERS = 4_000_000
 EXTENSION = "carnet_links"
 PARTS = "carnet_layout_parts"
 BUILDER = "carnet_link_builder"
@@ -190,15 +198,27 @@ def _request_builder():
 
 
 
+class _Parts(dict):
+    """The layout parts made: key -> text, with their total length (approximate when two
+    threads add one at the same moment; it only decides when to start again)."""
+
+    characters = 0
+
+    def clear(self) -> None:
+        super().clear()
+        self.characters = 0
+
+
 def layout_part(name: str, *key, holes: dict | None = None, caller) -> str:
     full = (name, *key, language(), request.script_root, g.get("space_id"))
     parts = current_app.extensions[PARTS]
     made = parts.get(full)
     if made is None:
         made = caller()  # Markup: the body was escaped as it was rendered
-        if len(parts) >= LIMIT:
+        if len(parts) >= LIMIT or parts.characters + len(made) > PARTS_CHARACTERS:
             parts.clear()
         parts[full] = made
+        parts.characters += len(made)
     if holes:
         # In one pass: a value put in is never read again for a mark.
         return Markup(HOLE.sub(lambda found: escape(holes[found[1]]), made))  # noqa: S704
@@ -212,7 +232,7 @@ def init_app(app: Flask) -> None:
             or len(app.url_default_functions.get(None, ())) != 1):
         raise RuntimeError("web.links: a new url_defaults function must join the key")
     app.extensions[EXTENSION] = {}
-    app.extensions[PARTS] = {}
+    app.extensions[PARTS] = _Parts()
     app.jinja_env.globals["url_for"] = link
     app.jinja_env.globals["layout_part"] = layout_part
 

@@ -20,7 +20,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask.templating import Environment as FlaskEnvironment
+from jinja2 import Template as JinjaTemplate
 from jinja2 import nodes
+from jinja2.runtime import Context, missing
 from jinja2.visitor import NodeTransformer
 
 # The functions a template says its words with (web/i18n.py installs them).
@@ -41,6 +43,40 @@ class TemplateGlobals(ChainMap):
 
     def keys(self) -> set:  # type: ignore[override]
         return set().union(*self.maps)
+
+    def __iter__(self):
+        # Every context a page makes takes a set of these keys (Context.globals_keys);
+        # ChainMap's own iteration builds a dict of them in Python first.
+        return iter(self.keys())
+
+    def flat(self) -> dict:
+        """A dict of the globals, the template's own over the environment's, made in C."""
+        flat: dict = {}
+        for scope in reversed(self.maps):
+            flat.update(scope)
+        return flat
+
+
+class Template(JinjaTemplate):
+    """Jinja's, with the globals copied into a new context in C. Jinja's new_context copies
+    them with dict(globals), which reads a ChainMap one key at a time in Python (14 µs for
+    the project's 21 globals, half of each render's start, and a page renders two or three
+    templates); the values and their precedence are the same: the template's own globals
+    over the environment's, the values given over both, then the caller's locals."""
+
+    def new_context(self, vars: dict | None = None, shared: bool = False,  # noqa: A002
+                    locals: MutableMapping[str, Any] | None = None) -> Context:  # noqa: A002
+        if shared or type(self.globals) is not TemplateGlobals:
+            return super().new_context(vars, shared, locals)
+        parent = self.globals.flat()
+        if vars:
+            parent.update(vars)
+        if locals:
+            for key, value in locals.items():
+                if value is not missing:
+                    parent[key] = value
+        return self.environment.context_class(self.environment, parent, self.name,
+                                              self.blocks, globals=self.globals)
 
 
 class WordsIn(NodeTransformer):
@@ -71,6 +107,7 @@ class WordsIn(NodeTransformer):
 
 
 class Environment(FlaskEnvironment):
+    template_class = Template
     # Set by web/i18n.py: the (language, catalogue) a template loaded now is compiled
     # for, or None (compiled as written).
     words_for: Callable[[], tuple[str, Any] | None] = staticmethod(lambda: None)

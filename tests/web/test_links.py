@@ -222,3 +222,47 @@ def test_the_idle_warnings_addresses_follow_the_sites_root(signed_in):
         assert EXPIRED_URL.search(rooted)[1] == "/carnet/connexion?raison=expiree"
         assert EXTEND_FORM.search(plain).groups() == ("/session/prolonger",) * 2
         assert EXTEND_FORM.search(rooted).groups() == ("/carnet/session/prolonger",) * 2
+
+
+def test_the_kept_layout_holds_nothing_of_a_person(app, signed_in):
+    """The whole layout is kept per role, page, language and space (base.html): the
+    person's name, her child's name in the space switch, her dashboard's greeting and her
+    form token go in as holes, never into the kept text."""
+    person = signed_in("camille.martin")
+    dashboard = person.get("/mon-espace").get_data(as_text=True)
+    token = TOKENS.search(dashboard)[1]
+    assert "Bonjour Camille" in dashboard and "Espace de Léo" in dashboard
+    for path in ("/documents", "/profil", "/agenda", "/mon-espace?bascule=1"):
+        assert person.get(path).status_code == 200
+    kept = "".join(app.extensions[links.PARTS].values())
+    assert 'class="site-footer"' in kept and "carnet-hole-content" in kept
+    for private in ("Camille", "Martin", "Léo", "Bonjour", token, token.split(".")[0]):
+        assert private not in kept
+
+
+def test_a_page_text_that_looks_like_a_mark_is_shown_as_written(app):
+    """A page's content is put in the kept layout in one pass: a mark in it (a person may
+    type anything) is never filled with a value of the request's."""
+    from flask import render_template_string
+
+    with app.test_request_context("/aide?suivant=x"):
+        page = render_template_string(
+            '{% extends "base.html" %}{% block title %}T{% endblock %}'
+            "{% block content %}<p>carnet-hole-content carnet-hole-lang-en "
+            "carnet-hole-title</p>{% endblock %}")
+    assert "<p>carnet-hole-content carnet-hole-lang-en carnet-hole-title</p>" in page
+    assert page.count("<title>") == 1 and page.count("carnet-hole") == 3
+
+
+def test_the_kept_layout_is_bounded_in_size(app, signed_in, monkeypatch):
+    person = signed_in("camille.martin")
+    parts = app.extensions[links.PARTS]
+    parts.clear()
+    assert person.get("/documents").status_code == 200
+    (page,) = parts.values()
+    monkeypatch.setattr(links, "PARTS_CHARACTERS", len(page) * 2 + 10)
+    for path in ("/profil", "/agenda", "/messagerie", "/documents"):
+        assert person.get(path).status_code == 200
+        assert parts.characters <= links.PARTS_CHARACTERS
+        assert parts.characters == sum(len(text) for text in parts.values())
+        assert 1 <= len(parts) <= 2
