@@ -5,8 +5,9 @@ own, which the import then sees); pages compiled once per language with their wo
 from __future__ import annotations
 
 from jinja2 import ChoiceLoader, DictLoader
+from jinja2 import Template as JinjaTemplate
 
-from web.templating import Environment, TemplateGlobals
+from web.templating import Environment, Template, TemplateCache, TemplateGlobals
 
 
 def test_the_apps_templates_get_globals_whose_keys_are_a_set(app):
@@ -95,3 +96,36 @@ def test_a_page_is_compiled_once_per_language_with_its_words_in(app, monkeypatch
     cached = {key[1:] for key in app.jinja_env.cache.keys()
               if key[0]() is app.jinja_env.loader and key[1] == "words.html"}
     assert cached == {("words.html",), ("words.html", "en"), ("words.html", "fr")}
+
+
+def test_a_new_context_holds_what_jinjas_would(app):
+    """Template.new_context copies the globals in C: the same values and precedence as
+    Jinja's (the template's own globals over the environment's, the values given over
+    both, then the locals), and the same keys of globals for imports."""
+    environment = Environment(app, loader=DictLoader({"page.html": "{{ a }}"}))
+    environment.globals.update(a="environment", b="environment", c="environment")
+    page = environment.get_template("page.html", globals={"b": "template", "c": "template"})
+    assert type(page) is Template
+    given = {"c": "given", "d": "given"}
+    ours = page.new_context(dict(given), locals={"l_0_x": "local"})
+    jinjas = JinjaTemplate.new_context(page, dict(given), locals={"l_0_x": "local"})
+    assert ours.parent == jinjas.parent
+    assert (ours.parent["a"], ours.parent["b"], ours.parent["c"]) == (
+        "environment", "template", "given")
+    assert ours.globals_keys == jinjas.globals_keys == set(page.globals)
+    shared = {"only": 1}
+    assert page.new_context(shared, shared=True).parent is shared  # as Jinja does
+    assert page.render(a="given") == "given"
+
+
+def test_compiled_templates_are_kept_in_a_bounded_dict(app):
+    environment = Environment(app, loader=DictLoader(
+        {f"t{number}.html": str(number) for number in range(5)}))
+    assert isinstance(environment.cache, TemplateCache)
+    first = environment.get_template("t0.html")
+    assert environment.get_template("t0.html") is first  # kept, not compiled again
+    environment.cache.capacity = 3
+    for number in range(5):
+        assert environment.get_template(f"t{number}.html").render() == str(number)
+        assert len(environment.cache) <= 3
+    assert environment.get_template("t4.html") is environment.get_template("t4.html")
