@@ -27,16 +27,21 @@ def matrix() -> dict:
     return data
 
 
+@cache
 def document_rights(profession: Profession | None, action: str) -> frozenset[Category]:
-    """The document categories this profession may `read` or `deposit`."""
+    """The document categories this profession may `read` or `deposit`: worked out once
+    per profession and action (the policy asks for every document a professional's list
+    shows), like the file they come from."""
     if profession is None:
         return frozenset()
     rights = matrix()["documents"].get(profession.value, {})
     return frozenset(Category(value) for value in rights.get(action, ()))
 
 
+@cache
 def profile_sections(profession: Profession | None) -> frozenset[str]:
-    """The profile sections (and "measures") this profession may read."""
+    """The profile sections (and "measures") this profession may read (once per
+    profession)."""
     if profession is None:
         return frozenset()
     return frozenset(matrix()["profile"].get(profession.value, ()))

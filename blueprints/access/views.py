@@ -43,16 +43,19 @@ PROFILE_LABELS = {**SECTION_TITLES, "measures": _l("Mesures")}
 @patient
 def matrix_show():
     """The authorisation matrix in plain words, one profession at a time."""
-    rows = [{
-        "profession": PROFESSION_LABELS[profession],
-        "read": [CATEGORY_LABELS[c] for c in CATEGORY_LABELS
-                 if c in access_matrix.document_rights(profession, "read")],
-        "deposit": [CATEGORY_LABELS[c] for c in CATEGORY_LABELS
-                    if c in access_matrix.document_rights(profession, "deposit")],
-        "profile": [PROFILE_LABELS[key] for key in PROFILE_LABELS
-                    if key in access_matrix.profile_sections(profession)],
-        "vaccinations": access_matrix.may_add_vaccination(profession),
-    } for profession in Profession]
+    rows = []
+    for profession in Profession:
+        read = access_matrix.document_rights(profession, "read")
+        deposit = access_matrix.document_rights(profession, "deposit")
+        sections = access_matrix.profile_sections(profession)
+        rows.append({
+            "profession": PROFESSION_LABELS[profession],
+            "read": [label for category, label in CATEGORY_LABELS.items() if category in read],
+            "deposit": [label for category, label in CATEGORY_LABELS.items()
+                        if category in deposit],
+            "profile": [label for key, label in PROFILE_LABELS.items() if key in sections],
+            "vaccinations": access_matrix.may_add_vaccination(profession),
+        })
     return render_page("access/matrix.html", rows=rows)
 
 

@@ -186,6 +186,7 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         target="measure-content", status=status, kind=kind, items=items, chart=chart,
         growth=growth, page=page, pages=pages, total=total,
         typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
+        blank=None if typed else f"measure {today_in_france().isoformat()}",
         announce=announce, ages=ages, texts=texts, form_section=form_section,
         standards=standards, chart_title=_chart_title(kind, growth),
         chart_description=description,

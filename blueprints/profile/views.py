@@ -62,6 +62,7 @@ def _section_page(section: profile.Section, *, form=None, errors=(), status=200,
     return render_page("profile/section.html", fragment="profile/_section_content.html",
                        target="section-content", status=status, view=view,
                        typed=form or echo(section.fields, {}), errors=list(errors),
+                       blank=None if form else "section",
                        has_errors=bool(errors),
                        focus_id=focus_id, announce=announce, section=section, **extra)
 
