@@ -24,6 +24,7 @@ test-fast: setup-test
 
 bench: setup-test migrate
 	$(PY) benchmarks/pages.py
+	$(PY) benchmarks/floor.py
 	$(PY) benchmarks/load.py
 	$(PY) benchmarks/codes.py
 	$(PY) benchmarks/vault.py
