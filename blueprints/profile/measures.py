@@ -39,8 +39,7 @@ def _kind(slug: str) -> measures.MeasureKind:
     return kind
 
 
-def _blank() -> dict:
-    today = today_in_france()
+def _blank(today: date) -> dict:
     return {"measured_on": {"day": str(today.day), "month": str(today.month),
                             "year": str(today.year)}}
 
@@ -168,6 +167,7 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         page = 1
     items, total, page, pages = measures.history_page(db.session, keys.ring, space_owner(),
                                                       kind, page, PER_PAGE)
+    today = today_in_france()
     growth = _growth(kind)
     standards = _standards(kind, items) if growth else None
     db.session.commit()
@@ -185,8 +185,10 @@ def _history_page(kind: measures.MeasureKind, *, typed=None, errors=(), status=2
         "profile/measure.html", fragment="profile/_measure_content.html",
         target="measure-content", status=status, kind=kind, items=items, chart=chart,
         growth=growth, page=page, pages=pages, total=total,
-        typed=typed or _blank(), errors=list(errors), has_errors=bool(errors),
-        blank=None if typed else f"measure {today_in_france().isoformat()}",
+        typed=typed or _blank(today), errors=list(errors), has_errors=bool(errors),
+        # The empty form shows today's date: kept per day (one reading of the day for
+        # both, so that a form made at midnight is not kept under the next day's name).
+        blank=None if typed else f"measure {today.isoformat()}",
         announce=announce, ages=ages, texts=texts, form_section=form_section,
         standards=standards, chart_title=_chart_title(kind, growth),
         chart_description=description,
