@@ -259,10 +259,8 @@ def load_summary(session: Session, keyring, patient: User, today: date) -> Profi
 
     sections = tuple(profile.BY_KEY[key] for key in SUMMARY_SECTIONS)
     complete = tuple(section for section in sections if section.key in SHOWN_WHOLE)
-    views = profile.load(session, keyring, patient, complete)
-    views |= profile.load(session, keyring, patient,
-                          tuple(section for section in sections if section not in complete),
-                          first=SUMMARY_FIRST)
+    views = profile.load(session, keyring, patient, sections, first=SUMMARY_FIRST,
+                         whole=complete)
     kinds = measures.kinds_for(patient, today)
     latest = measures.latest(session, keyring, patient, kinds)
     return ProfileSummary([views[key] for key in SUMMARY_SECTIONS], kinds, latest)

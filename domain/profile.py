@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain import audit, policy
@@ -224,13 +224,15 @@ class _LoadStatements:
 
 
 @cache
-def _load_statements(shape: str | int) -> _LoadStatements:
+def _load_statements(shape: str | int, whole: int = 0) -> _LoadStatements:
     """load()'s statements, built once per shape (the overview asks on every visit; the
     window subquery costs more to build than to run): the patient, the section(s) and
     `first` are parameters. `shape` is how the sections are named: "every" (not at all),
-    or the number of sections asked, one parameter each (domain.db.one_of). The rows are
-    plain columns, read on the driver's cursor (domain.db.Prepared): the pages only read
-    entries, and a change takes its entry through get_entry()."""
+    or the number of sections asked, one parameter each (domain.db.one_of); `whole`, the
+    number of sections whose every entry the newest query reads along with the first
+    ones of the others (one parameter each). The rows are plain columns, read on the
+    driver's cursor (domain.db.Prepared): the pages only read entries, and a change takes
+    its entry through get_entry()."""
 
     def asked(column) -> tuple:
         return () if shape == "every" else (one_of(column, "section", shape),)
@@ -247,7 +249,9 @@ def _load_statements(shape: str | int) -> _LoadStatements:
                                func.max(ProfileEntry.updated_at).label("changed"))
                         .where(*mine).group_by(ProfileEntry.section)),
         newest=Prepared(select(*(ranked.c[column.key] for column in entry_columns))
-                        .where(ranked.c.rank <= bindparam("first"))),
+                        .where(or_(ranked.c.rank <= bindparam("first"),
+                                   *((one_of(ranked.c.section, "whole", whole),) if whole
+                                     else ())))),
         states=Prepared(select(*mapped_columns(ProfileSection)).where(
             ProfileSection.patient_id == bindparam("patient_id"),
             *asked(ProfileSection.section))))
@@ -258,19 +262,21 @@ _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
 
 def load(session: Session, keyring: Keyring, patient: User,
          sections: tuple[Section, ...] = SECTIONS, first: int | None = None,
-         only_asked: bool = False) -> dict[str, SectionView]:
+         only_asked: bool = False, whole: tuple[Section, ...] = ()) -> dict[str, SectionView]:
     """The patient's sections with their entries opened. With `first`, only the most
     recently added `first` entries of each section are read and opened (the overview and
-    the summary), the counts and last changes still cover every entry. `only_asked`: no
-    row of another section is read at all (a professional's reading: the sections the
-    policy lets them see)."""
+    the summary), the counts and last changes still cover every entry, and the sections in
+    `whole` (among `sections`) are read whole, in the same query (the summary: what can
+    harm if missed is never cut). `only_asked`: no row of another section is read at all
+    (a professional's reading: the sections the policy lets them see)."""
     key = patient_key(keyring, patient)
     views = {section.key: SectionView(section) for section in sections}
     # Asked for every section, or for a few entries of each of the person's own (the
     # overview, the summary: a bounded number of rows), the statements name no section at
     # all; a row of a section that is not asked for is passed over, never opened.
     every = _EVERY_SECTION <= views.keys() or (first is not None and not only_asked)
-    sql = _load_statements("every" if every else len(views))
+    whole_keys = [section.key for section in whole if section.key in views] if first else []
+    sql = _load_statements("every" if every else len(views), len(whole_keys))
     mine = {"patient_id": patient.id, **({} if every else one_of_values("section", views))}
     if first is None:
         entries = sql.every.all(session, mine)
@@ -279,7 +285,8 @@ def load(session: Session, keyring: Keyring, patient: User,
             if section_key in views:
                 views[section_key].total = total
                 views[section_key].updated_at = changed  # max() keeps the column's UTC type
-        entries = sql.newest.all(session, {**mine, "first": first})
+        entries = sql.newest.all(session, {**mine, "first": first,
+                                           **one_of_values("whole", whole_keys)})
     for entry in entries:
         view = views.get(entry.section)
         if view is None:

@@ -55,7 +55,7 @@ APP_SCOPES = ("patient/Observation.rs",)
 # The pages of each visitor, home first; {conversation} and {patient} are filled with the
 # ids seeded.
 PAGES = {
-    PATIENT: ("/mon-espace", "/documents", "/profil", "/profil/mesures",
+    PATIENT: ("/mon-espace", "/documents", "/profil", "/profil/resume", "/profil/mesures",
               "/profil/mesures/poids", "/profil/vaccinations", "/profil/allergies",
               "/agenda", "/messagerie", "/messagerie/{conversation}", "/acces",
               "/acces/historique", "/services-connectes", "/catalogue", "/menu",
@@ -74,6 +74,7 @@ BUDGET = {
     "/mon-espace": 4,
     "/documents": 6,
     "/profil": 7,
+    "/profil/resume": 11,
     "/profil/mesures": 5,
     "/profil/mesures/poids": 6,
     "/profil/vaccinations": 6,
