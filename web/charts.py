@@ -346,21 +346,14 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     def sy(y: float) -> float:
         return ty(y) / 10
 
-    def placed(points: Sequence[Point]) -> list[tuple[int, int]]:
-        """(tx, ty) of each point: their arithmetic written out in one comprehension, the
-        same to the last bit, without two calls a coordinate (a growth chart places some
-        480 points)."""
-        return [(round((left + (p.x - x_lo) / x_span * plot_width) * 10),
-                 round((bottom - (p.y - y_lo) / y_span * plot_height) * 10)) for p in points]
-
     def polyline(points: Sequence[Point]) -> str:
         """`x,y x,y …` in pixels, a pixel once (a reference line has hundreds of points:
         the page stays light)."""
-        return _pixels(dict.fromkeys(placed(points)))
+        return _pixels(dict.fromkeys([(tx(p.x), ty(p.y)) for p in points]))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
-        tenths = placed(points)
+        tenths = [(tx(p.x), ty(p.y)) for p in points]
         attr = _pixels(tenths) if len(tenths) > 1 else ""
         markers = tuple((x / 10, y / 10) for x, y in tenths)
         drawn.append(DrawnSeries(source.name, index, attr, markers))
