@@ -147,7 +147,11 @@ def acting(session: Session, viewer: User, patient: User | None,
     through a running emergency access is recorded as such."""
     if viewer.role != Role.PROFESSIONAL or patient is None:
         return actor
-    known = facts(session, viewer, patient)
+    return acting_on(facts(session, viewer, patient), actor)
+
+
+def acting_on(known: policy.CareFacts, actor: audit.Actor) -> audit.Actor:
+    """acting() on a professional's facts already gathered in this request."""
     if known.emergency and not known.declared:
         return replace(actor, acting_as="professional_emergency")
     return actor

@@ -141,25 +141,41 @@ def _open(key: bytes, table_column: str, row_id: object, sealed: bytes) -> str:
     return open_sealed(key, sealed, f"{table_column}.{row_id}").decode()
 
 
-def _facts(session: Session, viewer: User, conversation: Conversation,
-           patient: User, professional: User | None) -> policy.CareFacts | None:
-    """The professional's standing towards the patient: the viewer's own if they are the
-    professional, the conversation's professional's if the viewer is the patient."""
+@dataclass(frozen=True)
+class Parties:
+    """A conversation's two accounts and the professional's standing towards the patient
+    (None without a professional), gathered once for a request: every decision on the
+    conversation rests on them."""
+
+    patient: User | AccountRow | None
+    professional: User | AccountRow | None
+    care: policy.CareFacts | None
+
+
+def parties(session: Session, viewer: User, conversation: Conversation) -> Parties:
+    """The parties, and the standing of the viewer if they are the professional, or of the
+    conversation's professional if the viewer is the patient."""
+    patient = known_or_get(session, conversation.patient_id, viewer)
+    professional = known_or_get(session, conversation.professional_id, viewer)
     who = viewer if viewer.role == Role.PROFESSIONAL else professional
-    return care.facts(session, who, patient) if who is not None else None
+    return Parties(patient, professional,
+                   care.facts(session, who, patient) if who is not None else None)
+
+
+def decide(viewer: User, conversation: Conversation, action: MessageAction,
+           gathered: Parties) -> bool:
+    """Whether the policy lets `viewer` take `action` in this conversation, on its parties
+    gathered (parties()). Decides only: nothing is audited."""
+    return policy.conversation_allowed(
+        action, viewer.role, is_patient=viewer.id == conversation.patient_id,
+        is_professional=viewer.id == conversation.professional_id,
+        closed=conversation.closed_at is not None, care=gathered.care)
 
 
 def allowed(session: Session, viewer: User, conversation: Conversation,
             action: MessageAction) -> bool:
-    """Whether the policy lets `viewer` take `action` in this conversation, given the
-    professional's standing towards the patient. Decides only: nothing is audited."""
-    patient = known_or_get(session, conversation.patient_id, viewer)
-    professional = known_or_get(session, conversation.professional_id, viewer)
-    return policy.conversation_allowed(
-        action, viewer.role, is_patient=viewer.id == conversation.patient_id,
-        is_professional=viewer.id == conversation.professional_id,
-        closed=conversation.closed_at is not None,
-        care=_facts(session, viewer, conversation, patient, professional))
+    """decide() on the parties read now."""
+    return decide(viewer, conversation, action, parties(session, viewer, conversation))
 
 
 def _record(session: Session, keyring: Keyring, action: str, actor: audit.Actor,
@@ -236,17 +252,73 @@ def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
     return conversation
 
 
+@dataclass(frozen=True)
+class ConversationPage:
+    """A conversation as its page shows it: the summary (with the viewer's unread count
+    before this read), the newest messages or those before the one asked for, the id to ask
+    for earlier ones, whether the viewer may reply, and the patient's recent documents to
+    attach to a reply (the patient's own page only)."""
+
+    summary: ConversationView
+    items: list[MessageView]
+    older: int | None
+    may_reply: bool
+    documents: list[vault.DocumentView]
+
+
+def open_to_read(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
+                 actor: audit.Actor, *, before: int | None = None,
+                 representative: bool = False) -> ConversationPage:
+    """Read a conversation, in one call: the policy decides on its parties, gathered once;
+    the read, or its refusal (ConversationNotFound), is audited, a professional there only
+    through an emergency access recorded as such; then page(). `representative`: the
+    viewer is the space of someone acting for them (their secret documents stay out)."""
+    conversation = (session.get(Conversation, conversation_id)
+                    if ID.fullmatch(conversation_id or "") else None)
+    gathered = parties(session, viewer, conversation) if conversation is not None else None
+    ok = gathered is not None and decide(viewer, conversation, MessageAction.READ, gathered)
+    if gathered is not None and viewer.role == Role.PROFESSIONAL:
+        actor = care.acting_on(gathered.care, actor)
+    _record(session, keyring, AUDIT_ACTIONS[MessageAction.READ], actor, conversation,
+            outcome="success" if ok else "denied", target_id=conversation_id)
+    if not ok:
+        raise ConversationNotFound
+    return page(session, keyring, viewer, conversation, gathered, before=before,
+                representative=representative)
+
+
+def page(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+         gathered: Parties, *, before: int | None = None,
+         representative: bool = False) -> ConversationPage:
+    """The page of a conversation the viewer was let read (open_to_read(), or get() on a
+    form's POST): reading its newest messages sets the viewer's unread count to zero."""
+    summary = _summary(keyring, viewer, conversation, gathered.patient, gathered.professional)
+    items, older = messages(session, keyring, viewer, conversation, before=before,
+                            known=(gathered.patient, gathered.professional))
+    if before is None:
+        mark_read(viewer, conversation)
+    may_reply = decide(viewer, conversation, MessageAction.REPLY, gathered)
+    documents = (recent_documents(session, keyring, viewer, representative=representative)
+                 if may_reply and viewer.id == conversation.patient_id else [])
+    return ConversationPage(summary, items, older, may_reply, documents)
+
+
 def view(session: Session, keyring: Keyring, viewer: User,
          conversation: Conversation) -> ConversationView:
     """The conversation as `viewer` sees it (subject opened, their unread count); checks
     nothing: the caller opened it through get()."""
-    patient = known_or_get(session, conversation.patient_id, viewer)
-    professional = known_or_get(session, conversation.professional_id, viewer)
-    key = patient_key(keyring, patient)
+    return _summary(keyring, viewer, conversation,
+                    known_or_get(session, conversation.patient_id, viewer),
+                    known_or_get(session, conversation.professional_id, viewer))
+
+
+def _summary(keyring: Keyring, viewer: User, conversation: Conversation,
+             patient: User | AccountRow, professional: User | AccountRow | None,
+             ) -> ConversationView:
     return ConversationView(
-        conversation, _open(key, "conversations.subject", conversation.id,
-                            conversation.subject_sealed), patient, professional,
-        _unread_for(viewer, conversation))
+        conversation, _open(patient_key(keyring, patient), "conversations.subject",
+                            conversation.id, conversation.subject_sealed), patient,
+        professional, _unread_for(viewer, conversation))
 
 
 def _unread_for(viewer: User, conversation: Conversation) -> int:

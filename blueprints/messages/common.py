@@ -154,28 +154,42 @@ def _before() -> int | None:
     return before if before is not None and 1 <= before <= MESSAGE_ID_MAX else None
 
 
-def show(conversation: Conversation, *, endpoint: str, typed: str = "",
-         errors=(), status: int = 200, reply_only: bool = False):
-    """The conversation page (marks it read), or after a failed htmx send the reply form
-    alone, retargeted to replace the form."""
+def show(conversation_id: str, *, endpoint: str):
+    """The conversation page, if the person may read it (the read is audited; its newest
+    messages are marked read); a 404 otherwise."""
     before = _before()
-    summary = messaging.view(db.session, keys.ring, space_owner(), conversation)
-    items, older = messaging.messages(db.session, keys.ring, space_owner(), conversation,
-                                      before=before,
-                                      known=(summary.patient, summary.professional))
-    if before is None:
-        messaging.mark_read(space_owner(), conversation)
-    may_reply = messaging.allowed(db.session, space_owner(), conversation,
-                                  MessageAction.REPLY)
-    documents = (messaging.recent_documents(db.session, keys.ring, space_owner(),
-                                            representative=represented() is not None)
-                 if may_reply and space_owner().id == conversation.patient_id else [])
+    try:
+        opened = messaging.open_to_read(db.session, keys.ring, space_owner(), conversation_id,
+                                        actor(), before=before,
+                                        representative=represented() is not None)
+    except messaging.ConversationNotFound:
+        db.session.commit()  # the refusal stays in the audit trail
+        abort(404)
     db.session.commit()
-    context = dict(summary=summary, items=items, older=older, before=before,
-                   may_reply=may_reply, documents=documents, typed=typed, errors=list(errors),
-                   has_errors=bool(errors), endpoint=endpoint, profession_of=profession_of,
-                   human_size=human_size, max_body=messaging.BODY.max_length,
-                   max_files=messaging.MAX_ATTACHMENTS)
+    return _page(opened, before=before, endpoint=endpoint)
+
+
+def _shown_again(conversation: Conversation, *, endpoint: str, typed: str, errors,
+                 reply_only: bool):
+    """After a reply refused or with errors: the conversation page (opened by the form's
+    POST), or with htmx the reply form alone, retargeted to replace the form, with what was
+    typed."""
+    before = _before()
+    opened = messaging.page(db.session, keys.ring, space_owner(), conversation,
+                            messaging.parties(db.session, space_owner(), conversation),
+                            before=before, representative=represented() is not None)
+    db.session.commit()
+    return _page(opened, before=before, endpoint=endpoint, typed=typed, errors=errors,
+                 status=422, reply_only=reply_only)
+
+
+def _page(opened: messaging.ConversationPage, *, before: int | None, endpoint: str,
+          typed: str = "", errors=(), status: int = 200, reply_only: bool = False):
+    context = dict(summary=opened.summary, items=opened.items, older=opened.older,
+                   before=before, may_reply=opened.may_reply, documents=opened.documents,
+                   typed=typed, errors=list(errors), has_errors=bool(errors),
+                   endpoint=endpoint, profession_of=profession_of, human_size=human_size,
+                   max_body=messaging.BODY.max_length, max_files=messaging.MAX_ATTACHMENTS)
     if reply_only:
         return render_swap("messages/_reply.html", target="#reply-form", status=status,
                            **context)
@@ -196,8 +210,8 @@ def send_reply(conversation: Conversation, *, endpoint: str):
                  "pour le garder si vous le souhaitez.") if conversation.closed_at else
                _("Vous avez bloqué ce professionnel : votre message n’a pas été envoyé. Le "
                  "voici, pour le garder si vous le souhaitez."))
-        return show(conversation, endpoint=endpoint, typed=typed, status=422,
-                    reply_only=wants_fragment(LIST), errors=[("reply-closed", why)])
+        return _shown_again(conversation, endpoint=endpoint, typed=typed,
+                            reply_only=wants_fragment(LIST), errors=[("reply-closed", why)])
     patient = db.session.get(User, conversation.patient_id)
     with checked_files(patient, documents=space_owner().id == patient.id) as (
             cleaned, chosen, file_errors):
@@ -214,8 +228,8 @@ def send_reply(conversation: Conversation, *, endpoint: str):
             notify(conversation, space_owner())  # queued with the message, or neither is
             db.session.commit()
     if errors:
-        return show(conversation, endpoint=endpoint, typed=typed, errors=errors, status=422,
-                    reply_only=wants_fragment(LIST))
+        return _shown_again(conversation, endpoint=endpoint, typed=typed, errors=errors,
+                            reply_only=wants_fragment(LIST))
     if wants_fragment(LIST):
         item = messaging.message_view(db.session, keys.ring, space_owner(), conversation,
                                       message)

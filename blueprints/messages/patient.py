@@ -26,8 +26,7 @@ def inbox():
 @bp.get("/messagerie/<string:conversation_id>")
 @patient
 def show(conversation_id: str):
-    return common.show(common.conversation_or_404(conversation_id, MessageAction.READ),
-                       endpoint="messages.show")
+    return common.show(conversation_id, endpoint="messages.show")
 
 
 @bp.post("/messagerie/<string:conversation_id>")

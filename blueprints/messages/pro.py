@@ -65,8 +65,7 @@ def pro_new(patient_id: str):
 @bp.get("/pro/messagerie/<string:conversation_id>")
 @pro
 def pro_show(conversation_id: str):
-    return common.show(common.conversation_or_404(conversation_id, MessageAction.READ),
-                       endpoint="messages.pro_show")
+    return common.show(conversation_id, endpoint="messages.pro_show")
 
 
 @bp.post("/pro/messagerie/<string:conversation_id>")

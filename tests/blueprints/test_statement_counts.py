@@ -60,7 +60,8 @@ PAGES = {
               "/agenda", "/messagerie", "/messagerie/{conversation}", "/acces",
               "/acces/historique", "/services-connectes", "/catalogue", "/menu",
               "/espace/{child}/mon-espace", "/espace/{child}/documents"),
-    DOCTOR: ("/pro", "/pro/messagerie", "/pro/patients/{patient}"),
+    DOCTOR: ("/pro", "/pro/messagerie", "/pro/messagerie/{conversation}",
+             "/pro/patients/{patient}"),
     ADVISER: ("/conseiller",),
 }
 
@@ -81,7 +82,7 @@ BUDGET = {
     "/profil/allergies": 6,
     "/agenda": 11,
     "/messagerie": 10,
-    "/messagerie/{conversation}": 18,
+    "/messagerie/{conversation}": 15,
     "/acces": 5,
     "/acces/historique": 6,
     "/services-connectes": 4,
@@ -91,6 +92,7 @@ BUDGET = {
     "/espace/{child}/documents": 5,
     "/pro": 3,
     "/pro/messagerie": 10,
+    "/pro/messagerie/{conversation}": 14,
     "/pro/patients/{patient}": 15,
     "/conseiller": 5,
 }

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from domain import audit, care, clock, closing, emergency, messaging, news, passwords, vault
@@ -448,6 +448,61 @@ def test_another_person_gets_nothing_of_a_conversation(app, demo_users):
             AuditEvent.action.like("message.%"))))
         assert names <= {"message.started", "message.sent", "message.read",
                          "message.closed", "message.inbox"}, names
+
+
+def test_reading_a_conversation_is_one_call_on_parties_gathered_once(app, demo_users, store,
+                                                                     tmp_path):
+    """open_to_read: the decision, the audit of the read, the page (summary with the unread
+    count before this read, the messages, whether the viewer may reply, the documents to
+    attach on the patient's own page) and the read mark, on the parties and the
+    professional's standing read once."""
+    with app.app_context():
+        camille, bernard = cast()
+        document = add_document(store, tmp_path, camille)
+        conversation, first = begin(bernard, camille)
+        second = messaging.reply(db.session, keys.ring, bernard, conversation, body="Et aussi",
+                                 actor=ACTOR)
+        db.session.commit()
+        standing_reads = []
+
+        def counted(_connection, _cursor, statement, *_rest):
+            if "FROM care_relations" in statement or "FROM emergency_accesses" in statement:
+                standing_reads.append(statement.split("FROM ")[1].split()[0])
+
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            mine = messaging.open_to_read(db.session, keys.ring, camille, conversation.id,
+                                          ACTOR)
+            assert sorted(standing_reads) == ["care_relations", "emergency_accesses"]
+            standing_reads.clear()
+            his = messaging.open_to_read(db.session, keys.ring, bernard, conversation.id,
+                                         ACTOR)
+            assert sorted(standing_reads) == ["care_relations", "emergency_accesses"]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        assert (mine.summary.subject, mine.summary.unread) == (SUBJECT, 2)
+        assert [item.id for item in mine.items] == [first.id, second.id]
+        assert mine.older is None and mine.may_reply and his.may_reply
+        assert conversation.patient_unread == 0  # read by opening it
+        # Documents to attach: on the patient's own page only.
+        assert [view.title for view in mine.documents if view.document.id == document.id] == [
+            "Compte rendu"]
+        assert his.documents == []
+        db.session.commit()
+        assert [(e.outcome, e.actor_id) for e in events("message.read")] == [
+            ("success", None), ("success", None)]
+
+        messaging.close(db.session, keys.ring, bernard, conversation, ACTOR)
+        db.session.commit()
+        assert not messaging.open_to_read(db.session, keys.ring, camille, conversation.id,
+                                          ACTOR).may_reply
+        for viewer, wanted in ((other_patient(), conversation.id),
+                               (camille, secrets.token_hex(16))):
+            with pytest.raises(messaging.ConversationNotFound):
+                messaging.open_to_read(db.session, keys.ring, viewer, wanted, ACTOR)
+        db.session.commit()
+        assert [(e.outcome, e.subject_id) for e in events("message.read", "denied")] == [
+            ("denied", camille.id), ("denied", None)]
 
 
 # --- unread counters and read marks ------------------------------------------------------
