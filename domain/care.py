@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from domain import audit, emergency, insured, people, policy
@@ -30,7 +30,7 @@ from domain.models import (
     SpaceStatus,
     User,
 )
-from domain.models.base import utcnow
+from domain.models.base import UTCDateTime, utcnow
 from domain.models.name_prefix import prefix_digest
 
 OPEN_SPACES = (SpaceStatus.ACTIVE, SpaceStatus.AUTO_CREATED)
@@ -93,19 +93,39 @@ def declare(session: Session, keyring: Keyring, professional: User, patient: Use
     return existing
 
 
+def _standing_statement():
+    """What facts() reads, in one statement built once: whether the pair's care relation
+    (one at most) is declared and blocked (NULL without one), and whether an emergency
+    access of the professional to the patient runs at `now`."""
+    patient_id = bindparam("patient_id", type_=String)
+    professional_id = bindparam("professional_id", type_=String)
+    now = bindparam("now", type_=UTCDateTime())
+    pair = (CareRelation.patient_id == patient_id,
+            CareRelation.professional_id == professional_id)
+    return select(
+        select(CareRelation.declared_at.is_not(None)).where(*pair).scalar_subquery()
+        .label("declared"),
+        select(CareRelation.blocked).where(*pair).scalar_subquery().label("blocked"),
+        exists().where(*emergency.running(patient_id, professional_id, now))
+        .label("emergency"))
+
+
+_STANDING = Prepared(_standing_statement())
+
+
 def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
-    """What the policy needs to know of a professional towards one patient."""
-    found = relation(session, patient.id, viewer.id)
+    """What the policy needs to know of a professional towards one patient, in one
+    statement (the pages that open a patient, a conversation or a document ask on every
+    view)."""
+    found = _STANDING.first(session, {"patient_id": patient.id, "professional_id": viewer.id,
+                                      "now": utcnow()})
     # A closed (or shredded) space is open to nobody, whatever was declared before.
     open_space = (patient.role == Role.PATIENT and patient.enabled
                   and patient.wrapped_key is not None)
     return policy.CareFacts(
         sector=viewer.sector, profession=viewer.profession,
-        declared=open_space and found is not None and found.declared_at is not None,
-        blocked=found is not None and found.blocked,
-        emergency=open_space and emergency.active(
-            session, patient.id, viewer.id, utcnow()) is not None,
-        open_space=open_space)
+        declared=open_space and bool(found.declared), blocked=bool(found.blocked),
+        emergency=open_space and bool(found.emergency), open_space=open_space)
 
 
 def may_open(session: Session, viewer: User, patient: User) -> bool:

@@ -75,13 +75,19 @@ def start(session: Session, keyring: Keyring, professional: User, patient: User,
     return access
 
 
+def running(patient_id, professional_id, now) -> tuple:
+    """The condition on an emergency access of this professional to this patient running
+    at `now` (values, or parameters of a statement built once: domain/care.py's)."""
+    return (EmergencyAccess.patient_id == patient_id,
+            EmergencyAccess.professional_id == professional_id,
+            EmergencyAccess.started_at <= now, EmergencyAccess.ends_at > now)
+
+
 def active(session: Session, patient_id: str, professional_id: str,
            now: datetime) -> EmergencyAccess | None:
     """The professional's emergency access to this patient still running at `now`."""
     return session.scalars(select(EmergencyAccess).where(
-        EmergencyAccess.patient_id == patient_id,
-        EmergencyAccess.professional_id == professional_id,
-        EmergencyAccess.started_at <= now, EmergencyAccess.ends_at > now)
+        *running(patient_id, professional_id, now))
         .order_by(EmergencyAccess.ends_at.desc())).first()
 
 

@@ -82,7 +82,7 @@ BUDGET = {
     "/profil/allergies": 6,
     "/agenda": 11,
     "/messagerie": 10,
-    "/messagerie/{conversation}": 15,
+    "/messagerie/{conversation}": 14,
     "/acces": 5,
     "/acces/historique": 6,
     "/services-connectes": 4,
@@ -92,8 +92,8 @@ BUDGET = {
     "/espace/{child}/documents": 5,
     "/pro": 3,
     "/pro/messagerie": 10,
-    "/pro/messagerie/{conversation}": 14,
-    "/pro/patients/{patient}": 15,
+    "/pro/messagerie/{conversation}": 13,
+    "/pro/patients/{patient}": 14,
     "/conseiller": 5,
 }
 
