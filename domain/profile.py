@@ -218,7 +218,6 @@ def _sort(view: SectionView) -> None:
 @dataclass(frozen=True)
 class _LoadStatements:
     every: Prepared
-    counts: Prepared
     newest: Prepared
     states: Prepared
 
@@ -230,25 +229,29 @@ def _load_statements(shape: str | int, whole: int = 0) -> _LoadStatements:
     `first` are parameters. `shape` is how the sections are named: "every" (not at all),
     or the number of sections asked, one parameter each (domain.db.one_of); `whole`, the
     number of sections whose every entry the newest query reads along with the first
-    ones of the others (one parameter each). The rows are plain columns, read on the
-    driver's cursor (domain.db.Prepared): the pages only read entries, and a change takes
-    its entry through get_entry()."""
+    ones of the others (one parameter each). Each row of the newest query also holds its
+    section's number of entries and last change, counted over every entry of the section
+    before the newest are picked (one statement less than counting apart). The rows are
+    plain columns, read on the driver's cursor (domain.db.Prepared): the pages only read
+    entries, and a change takes its entry through get_entry()."""
 
     def asked(column) -> tuple:
         return () if shape == "every" else (one_of(column, "section", shape),)
 
     entry_columns = mapped_columns(ProfileEntry)
     mine = (ProfileEntry.patient_id == bindparam("patient_id"), *asked(ProfileEntry.section))
-    ranked = select(*entry_columns, func.row_number().over(
-        partition_by=ProfileEntry.section,
-        order_by=(ProfileEntry.created_at.desc(), ProfileEntry.id)).label("rank")
+    by_section = {"partition_by": ProfileEntry.section}
+    ranked = select(
+        *entry_columns,
+        func.row_number().over(**by_section, order_by=(ProfileEntry.created_at.desc(),
+                                                       ProfileEntry.id)).label("rank"),
+        func.count().over(**by_section).label("section_total"),
+        func.max(ProfileEntry.updated_at).over(**by_section).label("section_changed"),
     ).where(*mine).subquery()
     return _LoadStatements(
         every=Prepared(select(*entry_columns).where(*mine)),
-        counts=Prepared(select(ProfileEntry.section, func.count().label("total"),
-                               func.max(ProfileEntry.updated_at).label("changed"))
-                        .where(*mine).group_by(ProfileEntry.section)),
-        newest=Prepared(select(*(ranked.c[column.key] for column in entry_columns))
+        newest=Prepared(select(*(ranked.c[column.key] for column in entry_columns),
+                               ranked.c.section_total, ranked.c.section_changed)
                         .where(or_(ranked.c.rank <= bindparam("first"),
                                    *((one_of(ranked.c.section, "whole", whole),) if whole
                                      else ())))),
@@ -281,16 +284,16 @@ def load(session: Session, keyring: Keyring, patient: User,
     if first is None:
         entries = sql.every.all(session, mine)
     else:
-        for section_key, total, changed in sql.counts.all(session, mine):
-            if section_key in views:
-                views[section_key].total = total
-                views[section_key].updated_at = changed  # max() keeps the column's UTC type
         entries = sql.newest.all(session, {**mine, "first": first,
                                            **one_of_values("whole", whole_keys)})
     for entry in entries:
         view = views.get(entry.section)
         if view is None:
             continue
+        if first is not None and view.total is None:
+            # The section's count and last change, over all its entries (max() keeps the
+            # column's UTC type).
+            view.total, view.updated_at = entry.section_total, entry.section_changed
         view.entries.append(_open(key, entry))
         if view.updated_at is None or entry.updated_at > view.updated_at:
             view.updated_at = entry.updated_at

@@ -74,8 +74,8 @@ PAGES = {
 BUDGET = {
     "/mon-espace": 4,
     "/documents": 6,
-    "/profil": 7,
-    "/profil/resume": 11,
+    "/profil": 6,
+    "/profil/resume": 10,
     "/profil/mesures": 5,
     "/profil/mesures/poids": 6,
     "/profil/vaccinations": 6,
@@ -93,7 +93,7 @@ BUDGET = {
     "/pro": 3,
     "/pro/messagerie": 10,
     "/pro/messagerie/{conversation}": 13,
-    "/pro/patients/{patient}": 14,
+    "/pro/patients/{patient}": 13,
     "/conseiller": 5,
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from domain import audit, measures, policy, profile
 from domain.crypto import CryptoError, open_sealed
 from domain.keys import patient_key
 from domain.models import AuditEvent, AuthorKind, ProfileEntry, ProfileSection, Role, User
+from domain.models.base import utcnow
 from extensions import db, keys
 
 TODAY = date(2026, 3, 10)
@@ -221,7 +222,7 @@ def test_a_professionals_reading_asks_the_database_for_the_readable_sections_onl
         entries = [(statement, parameters) for statement, parameters in sent
                    if "FROM profile_entries" in statement
                    or "FROM (SELECT profile_entries" in statement]
-        assert len(entries) == 2  # the counts and the newest entries
+        assert len(entries) == 1  # the newest entries, with their sections' counts
         for statement, parameters in entries:
             assert "profile_entries.section" in statement.split("WHERE", 1)[1]
             values = parameters.values() if isinstance(parameters, dict) else parameters
@@ -462,6 +463,8 @@ def test_loading_only_the_newest_entries_keeps_counts_and_last_change(app, demo_
         _add(stranger, "conditions")
         profile.set_not_concerned(db.session, keys.ring, patient,
                                   profile.BY_KEY["lifestyle"], True, ACTOR)
+        # The oldest entry, which the first ten leave out, is the last one changed.
+        changed = added[0].updated_at = utcnow() + timedelta(days=1)
         db.session.commit()
         sections = (conditions, profile.BY_KEY["allergies"], profile.BY_KEY["lifestyle"],
                     profile.BY_KEY["treatments"])
@@ -472,7 +475,7 @@ def test_loading_only_the_newest_entries_keeps_counts_and_last_change(app, demo_
         assert {item.id for item in view.entries} == {entry.id for entry in added[2:]}
         assert [item.values["since"] for item in view.entries] == [
             str(year) for year in range(2011, 2001, -1)]  # still sorted by their date
-        assert view.updated_at == whole["conditions"].updated_at
+        assert view.updated_at == whole["conditions"].updated_at == changed
         assert first["allergies"].count == 1 and first["allergies"].more == 0
         assert first["lifestyle"].not_concerned and first["lifestyle"].count == 0
         assert first["treatments"].count == 0 and first["treatments"].updated_at is None
