@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, policy, profile, vaccination
 from domain.crypto import Keyring, open_sealed, seal
-from domain.db import Prepared, mapped_columns
+from domain.db import PagedList, Prepared, mapped_columns
 from domain.forms import CONTROL, Field, Problem, Reading, read
 from domain.keys import patient_key
 from domain.models import AgendaItem, ItemKind, User
@@ -287,9 +287,9 @@ class Listing:
 
 
 @cache
-def _listing_sql(upcoming: bool) -> tuple[Prepared, Prepared]:
-    """The count and a page of the upcoming or past items, compiled once each: the patient,
-    the day and the page's bounds are parameters."""
+def _listing_sql(upcoming: bool) -> PagedList:
+    """A page of the upcoming or past items with their count (domain.db.PagedList),
+    compiled once: the patient, the day and the page's bounds are parameters."""
     on = bindparam("on", type_=AgendaItem.day.type)
     mine = AgendaItem.patient_id == bindparam("patient_id")
     if upcoming:
@@ -300,27 +300,19 @@ def _listing_sql(upcoming: bool) -> tuple[Prepared, Prepared]:
         where = (mine, AgendaItem.day < on)
         order = (AgendaItem.day.desc(), AgendaItem.at.desc().nulls_last(),
                  AgendaItem.created_at.desc(), AgendaItem.id)
-    return (Prepared(select(func.count().label("total")).select_from(AgendaItem)
-                     .where(*where)),
-            Prepared(select(*mapped_columns(AgendaItem)).where(*where).order_by(*order)
-                     .offset(bindparam("offset")).limit(bindparam("limit"))))
+    return PagedList(mapped_columns(AgendaItem), AgendaItem, where, order)
 
 
 def listing(session: Session, keyring: Keyring, patient: User, when: str, on: date, page: int,
             actor: audit.Actor) -> Listing:
     """Upcoming items (from `on`, soonest first; items without a time open their day) or
     past ones (latest first), PAGE_SIZE a page; only the page's items are opened."""
-    count, page_of = _listing_sql(when == "upcoming")
-    bounds = {"patient_id": patient.id, "on": on}
-    total = count.first(session, bounds).total or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    items = page_of.all(session, {**bounds, "offset": (page - 1) * PAGE_SIZE,
-                                  "limit": PAGE_SIZE})
+    items, figures, page, pages = _listing_sql(when == "upcoming").read(
+        session, {"patient_id": patient.id, "on": on}, page, PAGE_SIZE)
     key = patient_key(keyring, patient) if items else b""
     audit.record(session, keyring, "agenda.read", actor=actor, subject_id=patient.id,
                  details={"view": when, "page": page})
-    return Listing([_open(key, item) for item in items], page, pages, total)
+    return Listing([_open(key, item) for item in items], page, pages, figures["total"])
 
 
 @cache

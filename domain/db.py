@@ -8,7 +8,17 @@ from collections import namedtuple
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, Executable, Result, Select, bindparam, create_engine, event
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Result,
+    Select,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -24,6 +34,8 @@ PING_AFTER_IDLE_SECONDS = 5.0
 # Execution option: this read runs inside the transaction even if nothing was written yet
 # (`statement.execution_options(**{IN_TRANSACTION: True})`); see begin_at_first_write().
 IN_TRANSACTION = "carnet_in_transaction"
+# The largest OFFSET a paged list asks for (a 32-bit integer: far past any list's end).
+OFFSET_MAX = 2**31 - 1
 
 
 def make_engine(url: str) -> Engine:
@@ -303,3 +315,52 @@ class Prepared:
         make = self.row._make
         return [make([value if convert is None else convert(value)
                       for convert, value in zip(results, row, strict=True)]) for row in rows]
+
+
+class PagedList:
+    """A list read a page at a time, with figures over the whole list (its number of rows,
+    `total`, and any other aggregate given), in one statement: the page's query carries
+    each figure as a window function over the whole list (evaluated before the page is
+    cut), on each of its rows. A count apart, then the page, was one more statement on
+    every view of an agenda or an inbox.
+
+    Without a row there is no figure to read: on the first page, the list is empty (every
+    figure 0); past the last page (a number typed by hand: the pages' links only name pages
+    that exist), the figures are read apart and the last page is read instead."""
+
+    def __init__(self, columns: tuple, source, where: tuple, order: tuple, **figures) -> None:
+        aggregates = {"total": func.count(), **figures}
+        self.names = tuple(aggregates)
+        self.figures = Prepared(select(*(aggregate.label(name)
+                                         for name, aggregate in aggregates.items()))
+                                .select_from(source).where(*where))
+        self.page = Prepared(
+            select(*columns, *(aggregate.over().label(f"whole_list_{name}")
+                               for name, aggregate in aggregates.items()))
+            .select_from(source).where(*where).order_by(*order)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
+
+    def read(self, session: Session, parameters: dict, page: int,
+             size: int) -> tuple[list[tuple], dict[str, int], int, int]:
+        """(the page's rows, the figures by name, the page number, the number of pages),
+        for `page` (brought between 1 and the last)."""
+        page = max(page, 1)
+        rows = self._rows(session, parameters, page, size)
+        if rows:
+            figures = {name: rows[0][-len(self.names) + index] or 0
+                       for index, name in enumerate(self.names)}
+        elif page == 1:
+            figures = dict.fromkeys(self.names, 0)
+        else:
+            whole = self.figures.first(session, parameters)
+            figures = {name: value or 0 for name, value in zip(self.names, whole, strict=True)}
+            page = max(1, -(-figures["total"] // size))
+            rows = self._rows(session, parameters, page, size) if figures["total"] else []
+        return rows, figures, page, max(1, -(-figures["total"] // size))
+
+    def _rows(self, session: Session, parameters: dict, page: int, size: int) -> list[tuple]:
+        # A page number beyond any list's end is past the end all the same: its offset is
+        # kept within what every database takes.
+        return self.page.all(session, {**parameters,
+                                       "offset": min((page - 1) * size, OFFSET_MAX),
+                                       "limit": size})

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
-from domain.db import Prepared, mapped_columns
+from domain.db import PagedList, mapped_columns
 from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
 from domain.keys import patient_key
@@ -326,18 +326,11 @@ def _unread_for(viewer: User, conversation: Conversation) -> int:
             else conversation.professional_unread)
 
 
-@dataclass(frozen=True)
-class _InboxSql:
-    """An inbox's count and page, built once per side: the viewer and the page's bounds
-    are parameters. Both run on the driver's cursor (domain.db.Prepared): the page's
-    conversations are rows of their columns, which the inbox only shows."""
-
-    counts: Prepared
-    page: Prepared
-
-
 @cache
-def _inbox_sql(patient_side: bool) -> _InboxSql:
+def _inbox_sql(patient_side: bool) -> PagedList:
+    """An inbox's page with its count and the person's unread messages (domain.db.PagedList),
+    built once per side: the viewer and the page's bounds are parameters. The page's
+    conversations are rows of their columns, which the inbox only shows."""
     viewer_id = bindparam("viewer_id")
     if patient_side:
         where = [Conversation.patient_id == viewer_id]
@@ -352,13 +345,9 @@ def _inbox_sql(patient_side: bool) -> _InboxSql:
                                     patient.c.wrapped_key.is_not(None))
         where = [Conversation.professional_id == viewer_id, ~blocked, open_space]
         unread_column = Conversation.professional_unread
-    return _InboxSql(
-        counts=Prepared(select(func.count().label("total"),
-                               func.coalesce(func.sum(unread_column), 0).label("unread"))
-                        .select_from(Conversation).where(*where)),
-        page=Prepared(select(*mapped_columns(Conversation)).where(*where)
-                      .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-                      .offset(bindparam("offset")).limit(bindparam("limit"))))
+    return PagedList(mapped_columns(Conversation), Conversation, tuple(where),
+                     (Conversation.last_message_at.desc(), Conversation.id.desc()),
+                     unread=func.sum(unread_column))
 
 
 def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
@@ -366,12 +355,8 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
     """The person's conversations, the most recent message first, a page at a time. Only
     the page's subjects are opened. A professional does not see conversations with a
     patient who blocked them or whose space is closed."""
-    sql = _inbox_sql(viewer.role == Role.PATIENT)
-    total, unread = sql.counts.first(session, {"viewer_id": viewer.id})
-    pages = max(1, -(-total // INBOX_PAGE))
-    page = min(max(page, 1), pages)
-    rows = sql.page.all(session, {"viewer_id": viewer.id, "limit": INBOX_PAGE,
-                                  "offset": (page - 1) * INBOX_PAGE})
+    rows, figures, page, pages = _inbox_sql(viewer.role == Role.PATIENT).read(
+        session, {"viewer_id": viewer.id}, page, INBOX_PAGE)
     people = accounts_by_id(session, {row.patient_id for row in rows}
                      | {row.professional_id for row in rows})
     keys: dict[str, bytes] = {}
@@ -389,7 +374,7 @@ def inbox(session: Session, keyring: Keyring, viewer: User, actor: audit.Actor,
     audit.record_many(session, keyring, [
         audit.Entry("message.inbox", actor, "success", patient_id)
         for patient_id in (keys if viewer.role != Role.PATIENT else (viewer.id,))])
-    return InboxPage(items, page, pages, total, int(unread))
+    return InboxPage(items, page, pages, figures["total"], int(figures["unread"]))
 
 
 def unread_statement(patient_id):

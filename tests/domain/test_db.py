@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from domain import sessions
-from domain.db import Prepared, mapped_columns, one_of, one_of_values, read_rows
+from domain.db import PagedList, Prepared, mapped_columns, one_of, one_of_values, read_rows
 from domain.models import Role, User, WebSession
 from domain.models.base import Base, UTCDateTime
 from extensions import db
@@ -155,6 +155,49 @@ def test_a_list_as_plain_parameters_finds_what_in_finds(app, demo_users):
                                           .order_by(User.login)).all()
             assert [row.login for row in got] == expected
             assert len(expected) == len(set(asked) - {"nobody"})
+
+
+def test_a_paged_list_reads_a_page_and_its_figures_in_one_statement(app, demo_users):
+    """PagedList: a page's rows with the whole list's figures (its count and any other
+    aggregate) as window functions, one statement; an empty list's first page, figures 0;
+    past the last page (and far past it), the figures apart and the last page."""
+    mine = (User.login.is_not(None), User.login != bindparam("left_out"))
+    listed = PagedList((User.login,), User, mine, (User.login,),
+                       longest=func.max(func.length(User.login)))
+    nothing = PagedList((User.login,), User, (User.login == bindparam("only"),),
+                        (User.login,), longest=func.max(func.length(User.login)))
+    sent = []
+
+    def counted(*_arguments):
+        sent.append(1)
+
+    with app.app_context():
+        logins = db.session.scalars(select(User.login).where(
+            User.login.is_not(None), User.login != "dr.bernard").order_by(User.login)).all()
+        assert len(logins) >= 3
+        whole = {"total": len(logins), "longest": max(map(len, logins))}
+        pages = -(-len(logins) // 2)
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            for page in range(1, pages + 1):
+                sent.clear()
+                rows, figures, shown, count = listed.read(
+                    db.session, {"left_out": "dr.bernard"}, page, 2)
+                assert [row.login for row in rows] == logins[(page - 1) * 2:page * 2]
+                assert (figures, shown, count, len(sent)) == (whole, page, pages, 1)
+            for past in (pages + 1, 10**30):
+                sent.clear()
+                rows, figures, shown, count = listed.read(
+                    db.session, {"left_out": "dr.bernard"}, past, 2)
+                assert [row.login for row in rows] == logins[(pages - 1) * 2:]
+                assert (figures, shown, count, len(sent)) == (whole, pages, pages, 3)
+            for page, statements in ((1, 1), (4, 2)):
+                sent.clear()
+                assert nothing.read(db.session, {"only": "nobody"}, page, 2) == (
+                    [], {"total": 0, "longest": 0}, 1, 1)
+                assert len(sent) == statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
 
 
 def test_prepared_writes_change_what_sqlalchemy_would_and_are_seen(app, demo_users):
