@@ -266,15 +266,13 @@ def history_call(app, ids: dict[str, str], what: str):
         with app.app_context():
             patient = db.session.get(User, ids[PATIENT_LOGIN])
             start = time.perf_counter_ns()
-            if what == "page":
-                history.page(db.session, patient, history.Filters())
-            else:
-                history.people(db.session, patient)
+            # The first page reads the filter's people with the page's actors.
+            history.page(db.session, patient, history.Filters(), with_people=what == "people")
             return time.perf_counter_ns() - start
     return run
 
 
-DIRECT = {"  history.page()": "page", "  history.people()": "people"}
+DIRECT = {"  history.page()": "page", "  history.page(with_people)": "people"}
 
 
 def time_history(app, ids: dict, client, hello, paths: dict, seed: int) -> dict:
@@ -335,10 +333,12 @@ def query_plan(app, ids: dict[str, str], backend: str, person: str | None) -> li
 
 
 def people_plan(app, ids: dict[str, str], backend: str) -> list[str]:
-    """The SQL and EXPLAIN of the statement history.people() sends (caught on its way)."""
+    """The SQL and EXPLAIN of the statement that reads the page's actors and the filter's
+    people (history.page(with_people=True), caught on its way)."""
     from domain import history
 
-    return _caught_plan(app, ids, backend, "FROM users", history.people)
+    return _caught_plan(app, ids, backend, "FROM users", lambda session, patient: (
+        history.page(session, patient, history.Filters(), with_people=True)))
 
 
 def _caught_plan(app, ids: dict[str, str], backend: str, sql_part: str, read) -> list[str]:
@@ -422,13 +422,14 @@ def part_history(app, database: Database, clock: TotpClock, ids: dict, hello) ->
           f"in {FILTER_EVERY} (the rest: {DOCTOR_LOGIN}); load more: ?avant= the first "
           "page's last row, with HX-Request and HX-Target: history-more (the rows fragment "
           "only). Every request runs the page query and emergency.reasons(), the full page "
-          "also history.people(); requests send Accept-Encoding: br, gzip. 100k/100 = µs with "
+          "reads the filter's people with the page's actors (one statement); requests send "
+          "Accept-Encoding: br, gzip. 100k/100 = µs with "
           f"{LARGE:,} of her rows / µs with {SMALL}; ×hello uses the same phase's hello world. "
           f"The signed-in reference ({REFERENCE[1]}) is what any signed-in page costs before "
           "its own work. The last two lines call domain.history directly (no request, no "
-          "template), as the first page calls them: history.page() reads 26 rows by keyset; "
-          "history.people() lists the professionals of the filter from her care relations and "
-          "emergency accesses.")
+          "template): history.page() reads 26 rows by keyset and their actors; with_people, "
+          "the first page's, also lists the professionals of the filter from her care "
+          "relations and emergency accesses, in the actors' statement.")
 
     # CSV export of the large history.
     baseline, read = read_history(app, ids)
@@ -493,7 +494,7 @@ def part_history(app, database: Database, clock: TotpClock, ids: dict, hello) ->
               f"{'yes' if 'ix_audit_events_subject_seq' in plan_text else 'NO'}; separate "
               f"sort step: {'YES' if 'Sort' in plan_text else 'no'}")
     lines = people_plan(app, ids, database.backend)
-    print("history.people() (full page only):")
+    print("the page's actors and the filter's people (full page only):")
     print(f"  {lines[0]}")
     print("\n".join(lines[1:]))
     scans_audit = any("audit_events" in line for line in lines[1:])

@@ -516,8 +516,8 @@ class Operations:
             seqs = []
             before = None
             while len(seqs) <= LATER:
-                rows, before = history.page(db.session, patient, history.Filters(), before,
-                                            500)
+                rows, before, _people = history.page(db.session, patient,
+                                                     history.Filters(), before, 500)
                 seqs += [row.event.seq for row in rows]
                 if before is None:
                     break
@@ -556,8 +556,8 @@ class Operations:
                 patient = session.get(User, world.her)
 
                 def run():
-                    rows, more = history.page(session, patient, history.Filters(),
-                                              before() if before else None)
+                    rows, more, _people = history.page(session, patient, history.Filters(),
+                                                       before() if before else None)
                     return f"{len(rows)} rows, more={more is not None}"
                 return run
             return prepare

@@ -14,7 +14,7 @@ from functools import cache
 from sqlalchemy import BigInteger, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
-from domain.db import Prepared, mapped_columns
+from domain.db import Prepared, mapped_columns, one_of, one_of_values
 from domain.models import AccountRow, AuditEvent, CareRelation, EmergencyAccess, User
 from domain.people import by_id as accounts_by_id
 
@@ -109,15 +109,32 @@ def cursor(value: str | None) -> int | None:
     return number if 1 <= number <= SEQ_MAX else None
 
 
-def _rows(session: Session, events: list[AuditEvent]) -> list[Row]:
-    ids = {event.actor_id for event in events if event.actor_id}
-    found = accounts_by_id(session, ids)
-    return [Row(event, found.get(event.actor_id)) for event in events]
+def _rows(session: Session, patient: User, events: list[AuditEvent],
+          with_people: bool) -> tuple[list[Row], list[AccountRow]]:
+    """The events with their actors' accounts, and with `with_people` the professionals
+    the filter offers, by name (names are sealed: sorted here, not by SQL), read in the
+    same statement."""
+    ids = sorted({event.actor_id for event in events if event.actor_id})
+    if not with_people:
+        found = accounts_by_id(session, ids)
+        return [Row(event, found.get(event.actor_id)) for event in events], []
+    found, around = {}, []
+    for row in _actors_and_people_sql(len(ids)).all(session, {"patient_id": patient.id,
+                                                              **one_of_values("id", ids)}):
+        account = AccountRow(row[:-1])
+        found[account.id] = account
+        if row.around:
+            around.append(account)
+    return ([Row(event, found.get(event.actor_id)) for event in events],
+            sorted(around, key=lambda person: (person.name_order, person.id)))
 
 
 def page(session: Session, patient: User, filters: Filters, before: int | None = None,
-         per_page: int = 25) -> tuple[list[Row], int | None]:
-    """One page, newest first, and the sequence number to ask for the next (older) one."""
+         per_page: int = 25, *, with_people: bool = False,
+         ) -> tuple[list[Row], int | None, list[AccountRow]]:
+    """One page, newest first, the sequence number to ask for the next (older) one, and
+    with `with_people` the professionals the filter offers (read with the page's actors:
+    one statement for both)."""
     person = None if not filters.person_id else (
         "id" if PERSON_ID.fullmatch(filters.person_id) else "nobody")
     until = filters.until if filters.until and filters.until < date.max else None
@@ -135,7 +152,8 @@ def page(session: Session, patient: User, filters: Filters, before: int | None =
     events = query.all(session, parameters)
     more = len(events) > per_page
     events = events[:per_page]
-    return _rows(session, events), (events[-1].seq if more else None)
+    rows, people_around = _rows(session, patient, events, with_people)
+    return rows, (events[-1].seq if more else None), people_around
 
 
 def every(session: Session, patient: User, filters: Filters,
@@ -143,24 +161,26 @@ def every(session: Session, patient: User, filters: Filters,
     """The whole filtered history, newest first, a batch at a time (for the CSV)."""
     before = None
     while True:
-        rows, before = page(session, patient, filters, before, batch)
+        rows, before, _people = page(session, patient, filters, before, batch)
         yield from rows
         if before is None:
             return
 
 
-_PEOPLE_AROUND = Prepared(select(*AccountRow.selected()).where(User.id.in_(
-    select(CareRelation.professional_id).where(
-        CareRelation.patient_id == bindparam("patient_id")).union(
-        select(EmergencyAccess.professional_id).where(
-            EmergencyAccess.patient_id == bindparam("patient_id"))))))
+# The professionals around the patient: a care relation or an emergency access.
+_AROUND = select(CareRelation.professional_id).where(
+    CareRelation.patient_id == bindparam("patient_id")).union(
+    select(EmergencyAccess.professional_id).where(
+        EmergencyAccess.patient_id == bindparam("patient_id")))
 
 
-def people(session: Session, patient: User) -> list[AccountRow]:
-    """The professionals who can appear in the history (for the filter), read-only: those
-    with a care relation to the patient or an emergency access to the space — a handful
-    of rows, whatever the history's length (the audit log itself is never scanned for
-    this)."""
-    # Names are sealed: sorted here, not by SQL.
-    return sorted(map(AccountRow, _PEOPLE_AROUND.all(session, {"patient_id": patient.id})),
-                  key=lambda person: (person.name_order, person.id))
+@cache
+def _actors_and_people_sql(count: int) -> Prepared:
+    """The accounts of `count` actors (parameters id0…) and of the people around, each
+    with whether it is one of the people around (the professionals who can appear in the
+    history, for the filter: a handful of rows, whatever the history's length, the audit
+    trail itself never read for them); built once per count (a page names at most its
+    number of events)."""
+    around = User.id.in_(_AROUND)
+    return Prepared(select(*AccountRow.selected(), around.label("around")).where(
+        or_(one_of(User.id, "id", count), around) if count else around))

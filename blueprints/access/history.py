@@ -80,8 +80,9 @@ def _profession(row: history.Row) -> str:
 def history_show():
     filters = _filters()
     before = history.cursor(request.args.get("avant"))
-    rows, next_before = history.page(db.session, space_owner(), filters, before)
-    people = [] if before is not None else history.people(db.session, space_owner())
+    # The filter's people on the first page only (a later page adds rows to it).
+    rows, next_before, people = history.page(db.session, space_owner(), filters, before,
+                                             with_people=before is None)
     reasons = emergency.reasons(db.session, keys.ring, space_owner(), {
         row.event.target_id for row in rows
         if row.event.action == "care.emergency_started" and row.event.target_id})

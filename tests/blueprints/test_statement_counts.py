@@ -84,7 +84,7 @@ BUDGET = {
     "/messagerie": 9,
     "/messagerie/{conversation}": 14,
     "/acces": 5,
-    "/acces/historique": 6,
+    "/acces/historique": 5,
     "/services-connectes": 4,
     "/catalogue": 3,
     "/menu": 3,
