@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
-from domain.db import PagedList, mapped_columns
+from domain.db import PagedList, Prepared, mapped_columns
 from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
 from domain.keys import patient_key
@@ -153,10 +153,15 @@ class Parties:
 
 
 def parties(session: Session, viewer: User, conversation: Conversation) -> Parties:
-    """The parties, and the standing of the viewer if they are the professional, or of the
-    conversation's professional if the viewer is the patient."""
-    patient = known_or_get(session, conversation.patient_id, viewer)
-    professional = known_or_get(session, conversation.professional_id, viewer)
+    """The parties (the viewer, and the other side read-only: a page shows them, the
+    policy reads them), and the standing of the viewer if they are the professional, or of
+    the conversation's professional if the viewer is the patient."""
+    others = accounts_by_id(session, {conversation.patient_id, conversation.professional_id}
+                            - {viewer.id, None})
+    patient = viewer if viewer.id == conversation.patient_id else others.get(
+        conversation.patient_id)
+    professional = viewer if viewer.id == conversation.professional_id else others.get(
+        conversation.professional_id)
     who = viewer if viewer.role == Role.PROFESSIONAL else professional
     return Parties(patient, professional,
                    care.facts(session, who, patient) if who is not None else None)
@@ -571,15 +576,23 @@ def save_to_vault(session: Session, keyring: Keyring, store: BlobStore, patient:
     return document
 
 
+@cache
+def _recent_sql(representative: bool) -> Prepared:
+    """The patient's newest deposits, built once per kind of viewer: the patient and the
+    number are parameters; rows of the documents' columns (the form only shows them)."""
+    return Prepared(select(*mapped_columns(Document)).where(
+        Document.patient_id == bindparam("patient_id"),
+        *((Document.secret_from_representatives.is_(False),) if representative else ()))
+        .order_by(Document.deposited_at.desc()).limit(bindparam("limit")))
+
+
 def recent_documents(session: Session, keyring: Keyring, patient: User,
                      limit: int = 30, representative: bool = False) -> list[vault.DocumentView]:
     """The patient's newest documents, offered to attach to a reply (for someone acting for
     the patient, never the minor's secret ones)."""
-    query = select(Document).where(Document.patient_id == patient.id)
-    if representative:
-        query = query.where(Document.secret_from_representatives.is_(False))
-    rows = session.scalars(query.order_by(Document.deposited_at.desc()).limit(limit)).all()
-    key = patient_key(keyring, patient)
+    rows = _recent_sql(representative).all(session, {"patient_id": patient.id,
+                                                     "limit": limit})
+    key = patient_key(keyring, patient) if rows else b""
     return [vault.DocumentView(row, vault.title_of(key, row)) for row in rows]
 
 
