@@ -389,6 +389,29 @@ def unread_statement(patient_id):
             .where(Conversation.patient_id == patient_id))
 
 
+@cache
+def _messages_sql(before: bool) -> Prepared:
+    """A page of a conversation's messages, newest first, built once per shape: the
+    conversation, the message to read before and the number are parameters; rows of the
+    messages' columns (a page only shows them)."""
+    query = select(*mapped_columns(Message)).where(
+        Message.conversation_id == bindparam("conversation_id"))
+    if before:
+        query = query.where(Message.id < bindparam("before"))
+    return Prepared(query.order_by(Message.id.desc()).limit(bindparam("limit")))
+
+
+# The attachments of a span of a conversation's messages (`first` to `last`, in order), as
+# rows of their columns.
+_ATTACHMENTS = Prepared(
+    select(*mapped_columns(MessageAttachment))
+    .join(Message, Message.id == MessageAttachment.message_id)
+    .where(Message.conversation_id == bindparam("conversation_id"),
+           MessageAttachment.message_id >= bindparam("first"),
+           MessageAttachment.message_id <= bindparam("last"))
+    .order_by(MessageAttachment.message_id))
+
+
 def messages(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
              *, before: int | None = None, limit: int = MESSAGES_PAGE,
              known: tuple = ()) -> tuple[list[MessageView], int | None]:
@@ -396,10 +419,9 @@ def messages(session: Session, keyring: Keyring, viewer: User, conversation: Con
     the id to ask for the earlier ones (None when there are none). `known`: accounts the
     caller already holds (the conversation's parties, from view()), not read again to name
     the senders."""
-    query = select(Message).where(Message.conversation_id == conversation.id)
-    if before is not None:
-        query = query.where(Message.id < before)
-    rows = list(session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    rows = _messages_sql(before is not None).all(session, {
+        "conversation_id": conversation.id, "limit": limit + 1,
+        **({"before": before} if before is not None else {})})
     older = rows[limit - 1].id if len(rows) > limit else None
     rows = rows[:limit][::-1]
     return _views(session, keyring, viewer, conversation, rows, known), older
@@ -414,9 +436,8 @@ def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conve
         session, conversation.patient_id, viewer)
     key = patient_key(keyring, patient)
     files: dict[int, list[AttachmentView]] = {}
-    for attachment in session.scalars(select(MessageAttachment).where(
-            MessageAttachment.message_id.in_([row.id for row in rows]))
-            .order_by(MessageAttachment.message_id)):
+    for attachment in _ATTACHMENTS.all(session, {"conversation_id": conversation.id,
+                                                 "first": rows[0].id, "last": rows[-1].id}):
         files.setdefault(attachment.message_id, []).append(AttachmentView(
             attachment, _open(key, "message_attachments.file_name", attachment.id,
                               attachment.file_name_sealed)))
