@@ -379,9 +379,12 @@ def documents_page(session: Session, keyring: Keyring, patient: User, *,
 
 # A patient's documents, newest first, as a professional's page reads them until it is
 # full: in the order of their index (ix_documents_patient_listed), so the first rows come
-# without sorting all of them.
-NEWEST_FIRST = (select(Document).where(Document.patient_id == bindparam("patient_id"))
-                .order_by(Document.document_date.desc(), Document.deposited_at.desc()))
+# without sorting all of them; a batch at a time (offset and limit are parameters), rows of
+# their columns (the page only shows them).
+NEWEST_FIRST = Prepared(
+    select(*mapped_columns(Document)).where(Document.patient_id == bindparam("patient_id"))
+    .order_by(Document.document_date.desc(), Document.deposited_at.desc())
+    .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
 @dataclass
@@ -403,9 +406,12 @@ def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
     an older page follows), and only the shown titles are opened: the first page costs
     the same with 10 documents or 10,000."""
     skip, shown, more = (page - 1) * per_page, [], False
-    rows = session.scalars(NEWEST_FIRST.execution_options(yield_per=per_page + 1),
-                           {"patient_id": patient.id})
-    try:
+    # One batch holds the page (and one more row) when the policy lets every document
+    # through; the next batches are read only while it does not.
+    batch, offset = page * per_page + 1, 0
+    while True:
+        rows = NEWEST_FIRST.all(session, {"patient_id": patient.id, "offset": offset,
+                                          "limit": batch})
         for row in rows:
             if not policy.document_allowed(
                     policy.DocumentAction.LIST, viewer.role,
@@ -419,8 +425,9 @@ def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
                 break
             else:
                 shown.append(row)
-    finally:
-        rows.close()
+        if more or len(rows) < batch:
+            break
+        offset += batch
     key = patient_key(keyring, patient) if shown else None
     return ProfessionalPage([DocumentView(row, title_of(key, row)) for row in shown], page,
                             more)
