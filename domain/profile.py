@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from domain import audit, policy
@@ -219,7 +219,10 @@ def _sort(view: SectionView) -> None:
 class _LoadStatements:
     every: Prepared
     newest: Prepared
-    states: Prepared
+
+
+# load()'s rows: an entry, or a section's state ("Non concerné"), told apart by `row_kind`.
+ENTRY_ROW, STATE_ROW = "entry", "state"
 
 
 @cache
@@ -231,7 +234,9 @@ def _load_statements(shape: str | int, whole: int = 0) -> _LoadStatements:
     number of sections whose every entry the newest query reads along with the first
     ones of the others (one parameter each). Each row of the newest query also holds its
     section's number of entries and last change, counted over every entry of the section
-    before the newest are picked (one statement less than counting apart). The rows are
+    before the newest are picked (one statement less than counting apart). The sections'
+    states come in the same statement, after the entries (UNION ALL: one statement less
+    again), as rows of the entries' columns where a state has none (NULL). The rows are
     plain columns, read on the driver's cursor (domain.db.Prepared): the pages only read
     entries, and a change takes its entry through get_entry()."""
 
@@ -248,16 +253,31 @@ def _load_statements(shape: str | int, whole: int = 0) -> _LoadStatements:
         func.count().over(**by_section).label("section_total"),
         func.max(ProfileEntry.updated_at).over(**by_section).label("section_changed"),
     ).where(*mine).subquery()
-    return _LoadStatements(
-        every=Prepared(select(*entry_columns).where(*mine)),
-        newest=Prepared(select(*(ranked.c[column.key] for column in entry_columns),
-                               ranked.c.section_total, ranked.c.section_changed)
-                        .where(or_(ranked.c.rank <= bindparam("first"),
-                                   *((one_of(ranked.c.section, "whole", whole),) if whole
-                                     else ())))),
-        states=Prepared(select(*mapped_columns(ProfileSection)).where(
+    # A state as a row of the entries' columns: its own where they are the same, its
+    # sealed state as the payload, NULL elsewhere.
+    state_of = {"patient_id": ProfileSection.patient_id, "section": ProfileSection.section,
+                "payload_sealed": ProfileSection.state_sealed,
+                "updated_at": ProfileSection.updated_at}
+    counted = (ranked.c.section_total, ranked.c.section_changed)
+
+    def states(*more) -> Select:
+        return select(*(state_of.get(column.key, cast(null(), column.type)).label(column.key)
+                        for column in entry_columns),
+                      *(cast(null(), column.type) for column in more),
+                      literal(STATE_ROW).label("row_kind")).where(
             ProfileSection.patient_id == bindparam("patient_id"),
-            *asked(ProfileSection.section))))
+            *asked(ProfileSection.section))
+
+    return _LoadStatements(
+        every=Prepared(union_all(
+            select(*entry_columns, literal(ENTRY_ROW).label("row_kind")).where(*mine),
+            states())),
+        newest=Prepared(union_all(
+            select(*(ranked.c[column.key] for column in entry_columns), *counted,
+                   literal(ENTRY_ROW).label("row_kind"))
+            .where(or_(ranked.c.rank <= bindparam("first"),
+                       *((one_of(ranked.c.section, "whole", whole),) if whole else ()))),
+            states(*counted))))
 
 
 _EVERY_SECTION = frozenset(section.key for section in SECTIONS)
@@ -282,29 +302,26 @@ def load(session: Session, keyring: Keyring, patient: User,
     sql = _load_statements("every" if every else len(views), len(whole_keys))
     mine = {"patient_id": patient.id, **({} if every else one_of_values("section", views))}
     if first is None:
-        entries = sql.every.all(session, mine)
+        rows = sql.every.all(session, mine)
     else:
-        entries = sql.newest.all(session, {**mine, "first": first,
-                                           **one_of_values("whole", whole_keys)})
-    for entry in entries:
-        view = views.get(entry.section)
+        rows = sql.newest.all(session, {**mine, "first": first,
+                                        **one_of_values("whole", whole_keys)})
+    for row in rows:
+        view = views.get(row.section)
         if view is None:
             continue
-        if first is not None and view.total is None:
-            # The section's count and last change, over all its entries (max() keeps the
-            # column's UTC type).
-            view.total, view.updated_at = entry.section_total, entry.section_changed
-        view.entries.append(_open(key, entry))
-        if view.updated_at is None or entry.updated_at > view.updated_at:
-            view.updated_at = entry.updated_at
-    for state in sql.states.all(session, mine):
-        view = views.get(state.section)
-        if view is None:
-            continue
-        view.not_concerned = json.loads(open_sealed(key, state.state_sealed, _associated(
-            "profile_sections", state.section, patient.id)))["not_concerned"]
-        if view.updated_at is None or state.updated_at > view.updated_at:
-            view.updated_at = state.updated_at
+        changed = row.updated_at
+        if row.row_kind == STATE_ROW:
+            view.not_concerned = json.loads(open_sealed(key, row.payload_sealed, _associated(
+                "profile_sections", row.section, patient.id)))["not_concerned"]
+        else:
+            if first is not None and view.total is None:
+                # The section's count and last change, over all its entries (max() keeps
+                # the column's UTC type).
+                view.total, changed = row.section_total, max(changed, row.section_changed)
+            view.entries.append(_open(key, row))
+        if view.updated_at is None or changed > view.updated_at:
+            view.updated_at = changed
     for view in views.values():
         _sort(view)
     return views

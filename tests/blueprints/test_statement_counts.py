@@ -74,13 +74,13 @@ PAGES = {
 BUDGET = {
     "/mon-espace": 4,
     "/documents": 6,
-    "/profil": 6,
-    "/profil/resume": 10,
+    "/profil": 5,
+    "/profil/resume": 9,
     "/profil/mesures": 5,
     "/profil/mesures/poids": 6,
-    "/profil/vaccinations": 6,
-    "/profil/allergies": 6,
-    "/agenda": 10,
+    "/profil/vaccinations": 5,
+    "/profil/allergies": 5,
+    "/agenda": 9,
     "/messagerie": 9,
     "/messagerie/{conversation}": 14,
     "/acces": 5,
@@ -93,7 +93,7 @@ BUDGET = {
     "/pro": 3,
     "/pro/messagerie": 9,
     "/pro/messagerie/{conversation}": 13,
-    "/pro/patients/{patient}": 13,
+    "/pro/patients/{patient}": 12,
     "/conseiller": 5,
 }
 

@@ -222,9 +222,12 @@ def test_a_professionals_reading_asks_the_database_for_the_readable_sections_onl
         entries = [(statement, parameters) for statement, parameters in sent
                    if "FROM profile_entries" in statement
                    or "FROM (SELECT profile_entries" in statement]
-        assert len(entries) == 1  # the newest entries, with their sections' counts
+        # One statement: the newest entries with their sections' counts, then the
+        # sections' states.
+        assert len(entries) == 1 and len(sent) == 1
         for statement, parameters in entries:
             assert "profile_entries.section" in statement.split("WHERE", 1)[1]
+            assert "profile_sections.section" in statement.split("UNION ALL", 1)[1]
             values = parameters.values() if isinstance(parameters, dict) else parameters
             assert "treatments" in values and "allergies" not in values
         db.session.rollback()
