@@ -354,9 +354,11 @@ class PagedList:
         else:
             whole = self.figures.first(session, parameters)
             figures = {name: value or 0 for name, value in zip(self.names, whole, strict=True)}
-            page = max(1, -(-figures["total"] // size))
+        pages = max(1, -(-figures["total"] // size))
+        if page > pages:  # past the end: the last page
+            page = pages
             rows = self._rows(session, parameters, page, size) if figures["total"] else []
-        return rows, figures, page, max(1, -(-figures["total"] // size))
+        return rows, figures, page, pages
 
     def _rows(self, session: Session, parameters: dict, page: int, size: int) -> list[tuple]:
         # A page number beyond any list's end is past the end all the same: its offset is

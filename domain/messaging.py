@@ -242,19 +242,29 @@ def _add_message(session: Session, key: bytes, conversation: Conversation, sende
 def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
         action: MessageAction, actor: audit.Actor) -> Conversation:
     """The conversation if the policy allows `action`; otherwise ConversationNotFound.
-    Reads and refusals are audited (a reply or a close is audited when it happens).
-    Starting is decided on the patient, before any conversation exists (`start`)."""
+    Reads and refusals are audited, a professional there only through an emergency access
+    recorded as such (a reply or a close is audited when it happens). Starting is decided
+    on the patient, before any conversation exists (`start`)."""
+    return _opened(session, keyring, viewer, conversation_id, action, actor)[0]
+
+
+def _opened(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
+            action: MessageAction, actor: audit.Actor) -> tuple[Conversation, Parties]:
+    """get(), with the parties its decision rested on (read once)."""
     if action == MessageAction.START:
         raise ValueError("START is not an action on an existing conversation")
     conversation = (session.get(Conversation, conversation_id)
                     if ID.fullmatch(conversation_id or "") else None)
-    ok = conversation is not None and allowed(session, viewer, conversation, action)
+    gathered = parties(session, viewer, conversation) if conversation is not None else None
+    ok = gathered is not None and decide(viewer, conversation, action, gathered)
     if not ok or action == MessageAction.READ:
+        if gathered is not None and viewer.role == Role.PROFESSIONAL:
+            actor = care.acting_on(gathered.care, actor)
         _record(session, keyring, AUDIT_ACTIONS[action], actor, conversation,
                 outcome="success" if ok else "denied", target_id=conversation_id)
     if not ok:
         raise ConversationNotFound
-    return conversation
+    return conversation, gathered
 
 
 @dataclass(frozen=True)
@@ -278,16 +288,8 @@ def open_to_read(session: Session, keyring: Keyring, viewer: User, conversation_
     the read, or its refusal (ConversationNotFound), is audited, a professional there only
     through an emergency access recorded as such; then page(). `representative`: the
     viewer is the space of someone acting for them (their secret documents stay out)."""
-    conversation = (session.get(Conversation, conversation_id)
-                    if ID.fullmatch(conversation_id or "") else None)
-    gathered = parties(session, viewer, conversation) if conversation is not None else None
-    ok = gathered is not None and decide(viewer, conversation, MessageAction.READ, gathered)
-    if gathered is not None and viewer.role == Role.PROFESSIONAL:
-        actor = care.acting_on(gathered.care, actor)
-    _record(session, keyring, AUDIT_ACTIONS[MessageAction.READ], actor, conversation,
-            outcome="success" if ok else "denied", target_id=conversation_id)
-    if not ok:
-        raise ConversationNotFound
+    conversation, gathered = _opened(session, keyring, viewer, conversation_id,
+                                     MessageAction.READ, actor)
     return page(session, keyring, viewer, conversation, gathered, before=before,
                 representative=representative)
 
@@ -417,8 +419,8 @@ def messages(session: Session, keyring: Keyring, viewer: User, conversation: Con
              known: tuple = ()) -> tuple[list[MessageView], int | None]:
     """The newest `limit` messages (before message `before`, if given), oldest first, with
     the id to ask for the earlier ones (None when there are none). `known`: accounts the
-    caller already holds (the conversation's parties, from view()), not read again to name
-    the senders."""
+    caller already holds (the conversation's parties), not read again to name the
+    senders."""
     rows = _messages_sql(before is not None).all(session, {
         "conversation_id": conversation.id, "limit": limit + 1,
         **({"before": before} if before is not None else {})})
