@@ -330,3 +330,44 @@ def test_the_pages_token_is_the_one_flask_wtf_makes_and_checks(app):
     with app.test_request_context("/"):  # what a page's csrf_token() is, context included
         from flask import render_template_string
         assert render_template_string("{{ csrf_token.__name__ }}") == "form_token"
+
+
+@pytest.mark.parametrize("raw", [
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4",  # Flask-WTF's kind: 40 hex digits
+    "Zq8-4vN_r2LkT0wXy7Hc1mBd9sGf3aJe6uPo5iQt_EnRz-W4VxKl0hYb2CgMjUs8Dp1FaO7tIe3NwSq9LrHk",
+    "caf\u00e9 \"quoted\" \u2603",  # not a token's, but what JSON would have to escape
+])
+def test_the_token_signer_writes_what_itsdangerous_writes_and_reads(raw):
+    """The signer is itsdangerous's serializer without its per-call key derivation: the
+    same bytes at the same second, read back by the serializer Flask-WTF checks with; a
+    token signed under another secret, or altered, is refused."""
+    from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+    from web.csrf import SALT, TokenSigner
+
+    secret = "k" * 64
+    theirs = URLSafeTimedSerializer(secret, salt=SALT)
+    now = 1_796_000_000
+    with freeze_time(datetime.fromtimestamp(now, UTC)):
+        assert TokenSigner(secret).sign(raw, now) == theirs.dumps(raw)
+        assert TokenSigner(secret).sign(raw) == theirs.dumps(raw)  # the clock's second
+    mine = TokenSigner(secret).sign(raw, now)
+    assert theirs.loads(mine) == raw
+    with pytest.raises(BadSignature):
+        theirs.loads(TokenSigner("x" * 64).sign(raw, now))
+    with pytest.raises(BadSignature):
+        theirs.loads(mine[:-2] + ("AA" if mine[-2:] != "AA" else "BB"))
+
+
+def test_a_token_that_would_compress_still_reads_back():
+    """A visitor's own cookie may bring a raw token that compresses ("A-b_" again and
+    again): the serializer would sign its zlib form, the signer signs it as it is, and the
+    serializer reads either."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from web.csrf import SALT, TokenSigner
+
+    raw = "A-b_" * 32
+    theirs = URLSafeTimedSerializer("k" * 64, salt=SALT)
+    assert theirs.dumps(raw).startswith(".")  # compressed there
+    assert theirs.loads(TokenSigner("k" * 64).sign(raw)) == raw
