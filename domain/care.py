@@ -93,16 +93,15 @@ def declare(session: Session, keyring: Keyring, professional: User, patient: Use
     return existing
 
 
-def _standing_statement():
-    """What facts() reads, in one statement built once: whether the pair's care relation
-    (one at most) is declared and blocked (NULL without one), and whether an emergency
-    access of the professional to the patient runs at `now`."""
-    patient_id = bindparam("patient_id", type_=String)
-    professional_id = bindparam("professional_id", type_=String)
-    now = bindparam("now", type_=UTCDateTime())
+def standing(patient_id, professional_id, now) -> tuple:
+    """What the policy needs to read of a professional towards a patient, as three columns
+    of a statement (values, parameters, or the columns of a row the statement reads: a
+    conversation's two parties): whether the pair's care relation (one at most) is declared
+    and blocked (NULL without one), and whether an emergency access of the professional to
+    the patient runs at `now`. facts_of() makes the policy's facts of them."""
     pair = (CareRelation.patient_id == patient_id,
             CareRelation.professional_id == professional_id)
-    return select(
+    return (
         select(CareRelation.declared_at.is_not(None)).where(*pair).scalar_subquery()
         .label("declared"),
         select(CareRelation.blocked).where(*pair).scalar_subquery().label("blocked"),
@@ -110,7 +109,10 @@ def _standing_statement():
         .label("emergency"))
 
 
-_STANDING = Prepared(_standing_statement())
+# What facts() reads, in one statement built once.
+_STANDING = Prepared(select(*standing(bindparam("patient_id", type_=String),
+                                      bindparam("professional_id", type_=String),
+                                      bindparam("now", type_=UTCDateTime()))))
 
 
 def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
@@ -119,13 +121,19 @@ def facts(session: Session, viewer: User, patient: User) -> policy.CareFacts:
     view)."""
     found = _STANDING.first(session, {"patient_id": patient.id, "professional_id": viewer.id,
                                       "now": utcnow()})
+    return facts_of(viewer, patient, found.declared, found.blocked, found.emergency)
+
+
+def facts_of(viewer: User | AccountRow, patient: User | AccountRow, declared, blocked,
+             emergency_running) -> policy.CareFacts:
+    """The policy's facts from standing()'s three columns, read for this pair."""
     # A closed (or shredded) space is open to nobody, whatever was declared before.
     open_space = (patient.role == Role.PATIENT and patient.enabled
                   and patient.wrapped_key is not None)
     return policy.CareFacts(
         sector=viewer.sector, profession=viewer.profession,
-        declared=open_space and bool(found.declared), blocked=bool(found.blocked),
-        emergency=open_space and bool(found.emergency), open_space=open_space)
+        declared=open_space and bool(declared), blocked=bool(blocked),
+        emergency=open_space and bool(emergency_running), open_space=open_space)
 
 
 def may_open(session: Session, viewer: User, patient: User) -> bool:

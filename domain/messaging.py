@@ -17,8 +17,8 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import bindparam, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, bindparam, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
@@ -38,7 +38,7 @@ from domain.models import (
     Role,
     User,
 )
-from domain.models.base import new_id, utcnow
+from domain.models.base import UTCDateTime, new_id, utcnow
 from domain.people import by_id as accounts_by_id
 from domain.people import known_or_get
 from domain.policy import MessageAction
@@ -248,14 +248,66 @@ def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
     return _opened(session, keyring, viewer, conversation_id, action, actor)[0]
 
 
+def _opening_statement(professional_viewer: bool):
+    """The conversation (its ORM row: a read marks it read, a reply or a close changes it),
+    its two parties' accounts (read-only) and the professional's standing towards the
+    patient (care.standing(): the viewer's if they are a professional, else the
+    conversation's professional's), in one statement: three before (the row, the other
+    side, the standing), on every view of a conversation and every form posted in one."""
+    patient, professional = (aliased(User, name="conversation_patient"),
+                             aliased(User, name="conversation_professional"))
+    who = (bindparam("viewer_id", type_=String) if professional_viewer
+           else Conversation.professional_id)
+    return (select(Conversation, *AccountRow.selected(patient),
+                   *AccountRow.selected(professional),
+                   *care.standing(Conversation.patient_id, who,
+                                  bindparam("now", type_=UTCDateTime())))
+            .outerjoin(patient, patient.id == Conversation.patient_id)
+            .outerjoin(professional, professional.id == Conversation.professional_id)
+            .where(Conversation.id == bindparam("conversation_id", type_=String)))
+
+
+# By whether the viewer is a professional.
+_OPENING = {flag: _opening_statement(flag) for flag in (False, True)}
+_PATIENT_COLUMNS = slice(1, 1 + len(AccountRow.COLUMNS))
+_PROFESSIONAL_COLUMNS = slice(_PATIENT_COLUMNS.stop, _PATIENT_COLUMNS.stop
+                              + len(AccountRow.COLUMNS))
+
+
+def _read_opening(session: Session, viewer: User, conversation_id: str,
+                  ) -> tuple[Conversation, Parties] | None:
+    """The conversation and its parties (parties()'s, read in one statement), or None."""
+    if not ID.fullmatch(conversation_id or ""):
+        return None
+    professional_viewer = viewer.role == Role.PROFESSIONAL
+    row = session.execute(_OPENING[professional_viewer],
+                          {"conversation_id": conversation_id, "viewer_id": viewer.id,
+                           "now": utcnow()}).first()
+    if row is None:
+        return None
+    conversation = row[0]
+
+    def account(columns: slice, user_id: str | None) -> User | AccountRow | None:
+        if user_id is None:
+            return None
+        return viewer if viewer.id == user_id else AccountRow(row[columns])
+
+    patient = account(_PATIENT_COLUMNS, conversation.patient_id)
+    professional = account(_PROFESSIONAL_COLUMNS, conversation.professional_id)
+    who = viewer if professional_viewer else professional
+    declared, blocked, running = row[_PROFESSIONAL_COLUMNS.stop:]
+    return conversation, Parties(
+        patient, professional,
+        care.facts_of(who, patient, declared, blocked, running) if who is not None else None)
+
+
 def _opened(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
             action: MessageAction, actor: audit.Actor) -> tuple[Conversation, Parties]:
-    """get(), with the parties its decision rested on (read once)."""
+    """get(), with the parties its decision rested on (read with it, in one statement)."""
     if action == MessageAction.START:
         raise ValueError("START is not an action on an existing conversation")
-    conversation = (session.get(Conversation, conversation_id)
-                    if ID.fullmatch(conversation_id or "") else None)
-    gathered = parties(session, viewer, conversation) if conversation is not None else None
+    found = _read_opening(session, viewer, conversation_id)
+    conversation, gathered = found if found is not None else (None, None)
     ok = gathered is not None and decide(viewer, conversation, action, gathered)
     if not ok or action == MessageAction.READ:
         if gathered is not None and viewer.role == Role.PROFESSIONAL:

@@ -82,7 +82,7 @@ BUDGET = {
     "/profil/allergies": 5,
     "/agenda": 9,
     "/messagerie": 9,
-    "/messagerie/{conversation}": 14,
+    "/messagerie/{conversation}": 12,
     "/acces": 5,
     "/acces/historique": 5,
     "/services-connectes": 4,
@@ -92,7 +92,7 @@ BUDGET = {
     "/espace/{child}/documents": 5,
     "/pro": 3,
     "/pro/messagerie": 9,
-    "/pro/messagerie/{conversation}": 13,
+    "/pro/messagerie/{conversation}": 11,
     "/pro/patients/{patient}": 12,
     "/conseiller": 5,
 }

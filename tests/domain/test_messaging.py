@@ -463,23 +463,31 @@ def test_reading_a_conversation_is_one_call_on_parties_gathered_once(app, demo_u
         second = messaging.reply(db.session, keys.ring, bernard, conversation, body="Et aussi",
                                  actor=ACTOR)
         db.session.commit()
-        standing_reads = []
+        db.session.expunge_all()  # nothing of the conversation known before it is opened
+        camille, bernard = _user("camille.martin"), _user("dr.bernard")
+        standing_reads, account_reads = [], []
 
         def counted(_connection, _cursor, statement, *_rest):
             if "care_relations" in statement or "emergency_accesses" in statement:
                 standing_reads.append(statement)
+            elif statement.lstrip().startswith("SELECT users."):
+                account_reads.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", counted)
         try:
             mine = messaging.open_to_read(db.session, keys.ring, camille, conversation.id,
                                           ACTOR)
-            assert len(standing_reads) == 1  # care.facts: one statement
+            # The conversation, the other side and the standing: one statement.
+            assert len(standing_reads) == 1 and "FROM conversations" in standing_reads[0]
+            assert account_reads == []
             standing_reads.clear()
             his = messaging.open_to_read(db.session, keys.ring, bernard, conversation.id,
                                          ACTOR)
-            assert len(standing_reads) == 1
+            assert len(standing_reads) == 1 and "FROM conversations" in standing_reads[0]
+            assert account_reads == []
         finally:
             event.remove(db.engine, "before_cursor_execute", counted)
+        conversation = mine.summary.conversation
         assert (mine.summary.subject, mine.summary.unread) == (SUBJECT, 2)
         assert [item.id for item in mine.items] == [first.id, second.id]
         assert mine.older is None and mine.may_reply and his.may_reply
@@ -503,6 +511,35 @@ def test_reading_a_conversation_is_one_call_on_parties_gathered_once(app, demo_u
         db.session.commit()
         assert [(e.outcome, e.subject_id) for e in events("message.read", "denied")] == [
             ("denied", camille.id), ("denied", None)]
+
+
+def test_the_standing_read_with_the_conversation_is_the_right_pair(app, demo_users):
+    """The opening statement reads the professional's standing towards the patient: the
+    conversation's professional for the patient (blocked: she reads, no longer replies),
+    the viewer for a professional (blocked: nothing; a stranger there through an emergency
+    access: refused, and recorded as acting through it)."""
+    with app.app_context():
+        camille, bernard = cast()
+        pharmacist = _user("pharma.petit")
+        conversation, _message = begin(bernard, camille)
+        care.set_blocked(db.session, keys.ring, camille, bernard, True, ACTOR)
+        camille.emergency_others = True
+        emergency.start(db.session, keys.ring, pharmacist, camille, "Malaise à l’officine",
+                        now=utcnow(), hours=4, actor=ACTOR)
+        db.session.commit()
+        db.session.expunge_all()
+        camille, bernard = _user("camille.martin"), _user("dr.bernard")
+        pharmacist = _user("pharma.petit")
+        page = messaging.open_to_read(db.session, keys.ring, camille, conversation.id, ACTOR)
+        assert page.items and not page.may_reply
+        for viewer in (bernard, pharmacist):
+            with pytest.raises(messaging.ConversationNotFound):
+                messaging.open_to_read(db.session, keys.ring, viewer, conversation.id,
+                                       audit.Actor(viewer.id))
+        db.session.commit()
+        assert [(e.outcome, e.actor_id, e.acting_as) for e in events("message.read")] == [
+            ("success", None, None), ("denied", bernard.id, None),
+            ("denied", pharmacist.id, "professional_emergency")]
 
 
 # --- unread counters and read marks ------------------------------------------------------
