@@ -153,13 +153,24 @@ class OpenPatient:
     actor: audit.Actor
 
 
+# The account open_patient() opens (its ORM row: a use case may change it) and the viewer's
+# standing towards it, in one statement (two before, on every professional's view of a
+# patient's space).
+_OPEN_PATIENT = (select(User, *standing(User.id, bindparam("viewer_id", type_=String),
+                                        bindparam("now", type_=UTCDateTime())))
+                 .where(User.id == bindparam("patient_id", type_=String)))
+
+
 def open_patient(session: Session, keyring: Keyring, viewer: User, patient_id: str,
                  actor: audit.Actor, *, refusal: str = "care.patient_open") -> OpenPatient:
     """The patient's space if the policy lets this professional open it; otherwise the
     refusal is audited as `refusal` and NotAllowed raised (the same for an id that does
     not exist, so an id reveals nothing)."""
-    patient = session.get(User, patient_id) if len(patient_id or "") <= 32 else None
-    known = facts(session, viewer, patient) if patient is not None else None
+    row = (session.execute(_OPEN_PATIENT, {"patient_id": patient_id, "viewer_id": viewer.id,
+                                           "now": utcnow()}).first()
+           if len(patient_id or "") <= 32 else None)
+    patient = row[0] if row is not None else None
+    known = facts_of(viewer, patient, *row[1:]) if row is not None else None
     if known is None or not policy.patient_open_allowed(viewer.role, known):
         audit.record(session, keyring, refusal, actor=actor, outcome="denied",
                      subject_id=patient.id if patient else None)

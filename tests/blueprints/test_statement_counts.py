@@ -93,7 +93,7 @@ BUDGET = {
     "/pro": 3,
     "/pro/messagerie": 9,
     "/pro/messagerie/{conversation}": 11,
-    "/pro/patients/{patient}": 12,
+    "/pro/patients/{patient}": 11,
     "/conseiller": 5,
 }
 

@@ -9,6 +9,7 @@ import secrets
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 
 from domain import audit, care, emergency, insured, passwords, policy, vault
@@ -396,7 +397,19 @@ def test_open_patient_gathers_facts_once_and_audits_only_a_refusal(app, demo_use
         stranger = professional("dr.inconnu")
         before = len(_events("care.patient_open"))
         care.declare(db.session, keys.ring, doctor, patient, ACTOR)
-        opened = care.open_patient(db.session, keys.ring, doctor, patient.id, ACTOR)
+        sent = []
+
+        def count(_connection, _cursor, statement, *_rest):
+            sent.append(statement)
+
+        sql_event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            opened = care.open_patient(db.session, keys.ring, doctor, patient.id, ACTOR)
+        finally:
+            sql_event.remove(db.engine, "before_cursor_execute", count)
+        # The account and the standing in one statement (the declaration flushed first).
+        assert len([statement for statement in sent if "FROM users" in statement]) == 1
+        assert "care_relations" in sent[-1] and "FROM users" in sent[-1]
         assert (opened.patient, opened.actor) == (patient, ACTOR)
         assert opened.facts.declared and not opened.facts.emergency
         for who, patient_id in ((stranger, patient.id), (doctor, "0" * 32),
