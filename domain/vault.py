@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.orm import Session
 
 from domain import audit, care, clock, intake, policy, tallies
@@ -49,9 +49,10 @@ from domain.models import (
     Category,
     Document,
     MessageAttachment,
+    Role,
     User,
 )
-from domain.models.base import new_id, utcnow
+from domain.models.base import UTCDateTime, new_id, utcnow
 from domain.people import by_id as accounts_by_id
 from domain.storage import BlobStore
 
@@ -439,6 +440,21 @@ def authors(session: Session, documents: list[Document]) -> dict[str, AccountRow
     return accounts_by_id(session, ids)
 
 
+def _document_statement(professional_viewer: bool):
+    """The document, its patient's account (ORM rows: a use case may change them) and, for
+    a professional, their standing towards the patient (care.standing()), in one statement:
+    two or three before, on every view, preview or download of a document."""
+    standing = (care.standing(Document.patient_id, bindparam("viewer_id", type_=String),
+                              bindparam("now", type_=UTCDateTime()))
+                if professional_viewer else ())
+    return (select(Document, User, *standing).join(User, User.id == Document.patient_id)
+            .where(Document.id == bindparam("document_id", type_=String)))
+
+
+# By whether the viewer is a professional.
+_DOCUMENT = {flag: _document_statement(flag) for flag in (False, True)}
+
+
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
                  action: policy.DocumentAction, actor: audit.Actor, *,
                  patient_id: str | None = None) -> tuple[User, Document]:
@@ -446,12 +462,17 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
     another person's id reveals nothing). Both outcomes are audited. With `patient_id`,
     a document of anyone else is refused too (another patient's document under this
     patient's address)."""
-    document = session.get(Document, document_id) if re.fullmatch(r"[0-9a-f]{32}",
-                                                                    document_id or "") else None
+    professional = viewer.role == Role.PROFESSIONAL
+    row = (session.execute(_DOCUMENT[professional], {
+        "document_id": document_id, "viewer_id": viewer.id, "now": utcnow()}).first()
+        if re.fullmatch(r"[0-9a-f]{32}", document_id or "") else None)
+    document, patient = (row[0], row[1]) if row is not None else (None, None)
+    known = (care.facts_of(viewer, patient, *row[2:]) if row is not None and professional
+             else None)
     allowed = document is not None and (
         patient_id is None or document.patient_id == patient_id) and policy.document_allowed(
         action, viewer.role, replace(
-            care.document_context(session, viewer, document),
+            care.document_context(session, viewer, document, patient, known),
             for_representative=actor.acting_as == "representative",
             secret_from_representatives=document.secret_from_representatives),
         hidden=document.hidden)
@@ -461,7 +482,7 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
                  target_type="document", target_id=(document_id or "")[:64])
     if not allowed:
         raise DocumentNotFound
-    return session.get(User, document.patient_id), document
+    return patient, document
 
 
 def open_content(keyring: Keyring, store: BlobStore, patient: User,

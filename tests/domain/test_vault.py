@@ -319,6 +319,47 @@ def test_download_unwraps_the_patient_key_once_and_keeps_to_its_space(
         assert outcomes == {("success", patient.id): 1, ("denied", patient.id): 2}
 
 
+def test_a_document_its_patient_and_the_standing_come_in_one_statement(
+        app, demo_users, store, tmp_path):
+    """get_document reads the document, its patient and (for a professional) the standing
+    the policy decides on in one statement, then audits; the decision is the policy's:
+    the patient and a doctor she declared read it, the doctor once blocked does not."""
+    from sqlalchemy import event as sql_event
+
+    from domain import care
+
+    with app.app_context():
+        patient, doctor = _users(app)
+        document = _add(store, patient, doctor, tmp_path)
+        care.declare(db.session, keys.ring, doctor, patient, ACTOR)
+        db.session.commit()
+        reads = []
+
+        def seen(_connection, _cursor, statement, *_rest):
+            if statement.lstrip().startswith("SELECT"):
+                reads.append(statement)
+
+        for viewer in (patient, doctor):
+            db.session.expunge_all()  # nothing known before the document is opened
+            reads.clear()
+            sql_event.listen(db.engine, "before_cursor_execute", seen)
+            try:
+                owner, found = vault.get_document(db.session, keys.ring, viewer, document.id,
+                                                  policy.DocumentAction.READ, ACTOR)
+            finally:
+                sql_event.remove(db.engine, "before_cursor_execute", seen)
+            assert (owner.id, found.id) == (patient.id, document.id)
+            assert len(reads) == 1 and "FROM documents" in reads[0]
+            assert ("care_relations" in reads[0]) == (viewer.role == Role.PROFESSIONAL)
+        db.session.rollback()
+        patient, doctor = _users(app)
+        care.set_blocked(db.session, keys.ring, patient, doctor, True, ACTOR)
+        db.session.commit()
+        with pytest.raises(vault.DocumentNotFound):
+            vault.get_document(db.session, keys.ring, doctor, document.id,
+                               policy.DocumentAction.READ, ACTOR)
+
+
 def test_only_pdf_and_images_are_previewed(app, demo_users, store, tmp_path):
     with app.app_context():
         patient, _doctor = _users(app)
