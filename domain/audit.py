@@ -35,7 +35,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -175,8 +175,9 @@ def write_pending(session: Session) -> int:
     first, so the heads are the last locks it takes; the heads of every chain it touches
     are then locked in chain order, by one statement (_lock_heads), and the rows of all
     chains go in with one insert and the heads with one update, whatever the number of
-    chains: unrelated transactions meet only if their subjects share a chain, and then
-    only for the time of a commit. (One statement per chain and step cost the
+    chains (on PostgreSQL, one event in one chain goes in with its head's update, in one
+    statement: _write): unrelated transactions meet only if their subjects share a chain,
+    and then only for the time of a commit. (One statement per chain and step cost the
     professional's inbox, which audits the 20 patients of its page in about 17 chains,
     51 round trips to PostgreSQL on each view.)
     """
@@ -201,8 +202,7 @@ def write_pending(session: Session) -> int:
                       "new_head_mac": head_mac(items[-1][0], chain, seq, previous_mac)})
     # The rows go in as they are, in one statement; the events stay the caller's objects,
     # holding what was written (the ORM's unit of work would cost more than the insert).
-    _INSERT.run_many(session, rows)
-    _SEAL.run_many(session, seals)
+    _write(session, rows, seals)
     for chain in by_chain:
         # The head changed behind the ORM's back: a copy loaded earlier is read again.
         loaded = session.identity_map.get(identity_key(AuditHead, chain))
@@ -231,6 +231,25 @@ _SEAL = Prepared(update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
                  .values(seq=bindparam("new_seq"), last_mac=bindparam("new_last_mac"),
                          head_mac=bindparam("new_head_mac")))
 _LOCKS: dict[tuple[str, int], Prepared] = {}  # (dialect, number of chains) -> statement
+# One event in one chain (what nearly every audited request writes), on PostgreSQL: the row
+# and its head's new state in one statement, the insert a data-modifying WITH of the
+# update. One round trip fewer on every audited page; SQLite has no such WITH.
+_WRITE_ONE = Prepared(
+    update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
+    .values(seq=bindparam("new_seq"), last_mac=bindparam("new_last_mac"),
+            head_mac=bindparam("new_head_mac"))
+    .add_cte(insert(AuditEvent.__table__)
+             .values({column.key: bindparam(column.key, type_=column.type)
+                      for column in _EVENT_COLUMNS}).cte("written")))
+
+
+def _write(session: Session, rows: list[dict], seals: list[dict]) -> None:
+    """The chained rows and their heads' new states (write_pending)."""
+    if len(rows) == 1 and session.get_bind().dialect.name == "postgresql":
+        _WRITE_ONE.run(session, {**rows[0], **seals[0]})
+        return
+    _INSERT.run_many(session, rows)
+    _SEAL.run_many(session, seals)
 
 
 def _lock_statement(dialect: str, count: int) -> Prepared:

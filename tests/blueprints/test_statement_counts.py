@@ -69,8 +69,9 @@ PAGES = {
 # exactly, without slack, so that ANY extra statement fails the test. Whoever adds one on
 # purpose (and it is not one per row: the flat check says so) raises the number here in
 # the same change, consciously. The counts are the same on SQLite and PostgreSQL (no
-# SAVEPOINT nor sequence statement differs), so one budget serves both; should a page come
-# to differ, give it one number per dialect, for that page only.
+# SAVEPOINT nor sequence statement differs) but for the audit trail's write, one statement
+# on PostgreSQL (budget() takes it off); should a page come to differ otherwise, give it
+# one number per dialect, for that page only.
 BUDGET = {
     "/mon-espace": 4,
     "/documents": 6,
@@ -96,6 +97,16 @@ BUDGET = {
     "/pro/patients/{patient}": 11,
     "/conseiller": 5,
 }
+
+
+# On PostgreSQL, an audited commit of one event in one chain writes the row and its head in
+# one statement (domain/audit.py _WRITE_ONE), where SQLite sends two.
+WRITE_ONE = "WITH written AS"
+
+
+def budget(label: str, sent: list[str]) -> int:
+    """The page's budget, less the statement each audit write in one saves."""
+    return BUDGET[label] - sum(statement.lstrip().startswith(WRITE_ONE) for statement in sent)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -266,6 +277,7 @@ def test_statements_per_page_stay_flat_and_within_budget(app, signed_in, tmp_pat
             if before[label] != after[label]]
     assert not grew, ("statements per page grew with the data (a query per row?):\n"
                       + "\n".join(grew))
-    over = [f"{label}: {before[label]} > {BUDGET[label]}\n{_listing(sent_before[label])}"
-            for label in paths if before[label] > BUDGET[label]]
+    over = [f"{label}: {before[label]} > {budget(label, sent_before[label])}\n"
+            f"{_listing(sent_before[label])}"
+            for label in paths if before[label] > budget(label, sent_before[label])]
     assert not over, "statements over the page's budget (see BUDGET):\n" + "\n".join(over)

@@ -198,6 +198,43 @@ def test_a_commit_touching_many_chains_sends_three_statements(app):
         assert audit.verify(db.session, keys.ring).ok
 
 
+def test_one_event_is_written_with_its_head_in_one_statement_on_postgresql(app):
+    """The commonest audited commit (one event, one chain): lock the head, then the row and
+    the head's new state together on PostgreSQL (a data-modifying WITH), in two statements
+    on SQLite; the chain goes on and verifies either way, the second event linked to the
+    first."""
+    subject = _subject_in_chain(5)
+    sent: list[str] = []
+
+    def listen(_connection, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        audit.record(db.session, keys.ring, "test.event", subject_id=subject)
+        db.session.commit()  # creates the head (the tests' database is emptied of them)
+        audit.record(db.session, keys.ring, "test.event", subject_id=subject,
+                     details={"n": 2})
+        db.session.flush()
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        written = [sql for sql in sent if "audit_" in sql]
+        if db.engine.dialect.name == "postgresql":
+            assert len(written) == 2, written
+            assert written[1].startswith("WITH written AS (INSERT INTO audit_events")
+            assert "UPDATE audit_head" in written[1]
+        else:
+            assert len(written) == 3, written
+        first, second = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == 5)
+                                           .order_by(AuditEvent.seq)).all()
+        head = db.session.get(AuditHead, 5)
+        assert (second.seq, second.prev_mac) == (2, first.mac)
+        assert (head.seq, head.last_mac) == (2, second.mac)
+        assert audit.verify(db.session, keys.ring).ok
+
+
 def test_missing_heads_are_created_and_the_chains_go_on(app):
     """A database whose heads were removed by hand: the next commit creates the missing
     ones (beside one that is there, already numbered) and every chain verifies."""
