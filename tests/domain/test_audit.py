@@ -166,15 +166,26 @@ def test_the_heads_are_locked_in_chain_order_by_the_database_itself(app):
         assert flat.startswith("UPDATE AUDIT_HEAD ") and "RETURNING" in flat
 
 
+def _commit_sent() -> list[str]:
+    """Commit the session; the statements it sent, each on one line."""
+    sent: list[str] = []
+
+    def listen(_connection, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    return sent
+
+
 def test_a_commit_touching_many_chains_sends_three_statements(app):
     """Lock the heads, insert the rows, seal the heads: three statements for the 20
     patients of a professional's inbox page as for one event (one per chain and step
     was 51 round trips to PostgreSQL for that page)."""
     subjects = [_subject_in_chain(chain) for chain in range(1, 21)]
-    sent: list[str] = []
-
-    def listen(_connection, _cursor, statement, *_args):
-        sent.append(statement)
 
     def record_all():
         for subject in subjects:
@@ -185,12 +196,7 @@ def test_a_commit_touching_many_chains_sends_three_statements(app):
         db.session.commit()  # creates the heads (the tests' database is emptied of them)
         record_all()
         db.session.flush()
-        event.listen(db.engine, "before_cursor_execute", listen)
-        try:
-            db.session.commit()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listen)
-        audit_statements = [sql for sql in sent if "audit_" in sql]
+        audit_statements = [sql for sql in _commit_sent() if "audit_" in sql]
         assert len(audit_statements) == 3, audit_statements
         rows = db.session.execute(select(AuditEvent.chain, AuditEvent.seq)
                                   .order_by(AuditEvent.chain, AuditEvent.seq)).all()
@@ -204,23 +210,13 @@ def test_one_event_is_written_with_its_head_in_one_statement_on_postgresql(app):
     on SQLite; the chain goes on and verifies either way, the second event linked to the
     first."""
     subject = _subject_in_chain(5)
-    sent: list[str] = []
-
-    def listen(_connection, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
     with app.app_context():
         audit.record(db.session, keys.ring, "test.event", subject_id=subject)
         db.session.commit()  # creates the head (the tests' database is emptied of them)
         audit.record(db.session, keys.ring, "test.event", subject_id=subject,
                      details={"n": 2})
         db.session.flush()
-        event.listen(db.engine, "before_cursor_execute", listen)
-        try:
-            db.session.commit()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listen)
-        written = [sql for sql in sent if "audit_" in sql]
+        written = [sql for sql in _commit_sent() if "audit_" in sql]
         if db.engine.dialect.name == "postgresql":
             assert len(written) == 2, written
             assert written[1].startswith("WITH written AS (INSERT INTO audit_events")
