@@ -26,7 +26,9 @@ def stream_file(chunks, *, mimetype: str, size: int, file_name: str,
                 inline: bool) -> Response:
     """Clear content to the browser as it is decrypted, under its own name, sandboxed:
     vault documents and message attachments alike."""
-    response = Response(stream_with_context(chunks), mimetype=mimetype,
+    # As stored, parameters included: werkzeug's `mimetype=` would add a second charset
+    # to a text type that has one.
+    response = Response(stream_with_context(chunks), content_type=mimetype,
                         direct_passthrough=True)
     response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = _disposition(

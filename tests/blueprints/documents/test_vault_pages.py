@@ -233,3 +233,19 @@ def test_the_export_zip_holds_my_documents(signed_in, app, tmp_path):
     names = sorted(archive.namelist())
     assert "mon-espace/documents/reports/2026-01-01 doc0.txt" in names
     assert archive.read("mon-espace/documents/reports/2026-01-02 doc1.txt") == b"contenu 1"
+
+
+def test_a_text_documents_type_is_sent_as_stored(signed_in, app, tmp_path):
+    """A text document keeps the type its upload checks gave it (with its charset), sent
+    once: werkzeug's `mimetype=` added a second charset to it ("text/plain;
+    charset=utf-8; charset=utf-8")."""
+    document_id = _seed_documents(app, 1, tmp=tmp_path)[0]
+    client = signed_in("camille.martin")
+    for path in (f"/documents/{document_id}/fichier", f"/documents/{document_id}/apercu"):
+        response = client.get(path)
+        response.get_data()
+        if response.status_code == 200:
+            assert response.headers["Content-Type"] == "text/plain; charset=utf-8", path
+    download = client.get(f"/documents/{document_id}/fichier")
+    assert download.status_code == 200
+    assert download.get_data() == b"contenu 0"
