@@ -152,35 +152,34 @@ class Parties:
     care: policy.CareFacts | None
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A conversation the policy let the viewer open for an action (get()), with the
+    parties the decision rested on and who acts, for the audit trail (a professional there
+    only through an emergency access recorded as such): what the rest of the request
+    decides and records on, without reading them again."""
+
+    conversation: Conversation
+    parties: Parties
+    actor: audit.Actor
+
+
 def parties(session: Session, viewer: User, conversation: Conversation) -> Parties:
-    """The parties (the viewer, and the other side read-only: a page shows them, the
-    policy reads them), and the standing of the viewer if they are the professional, or of
-    the conversation's professional if the viewer is the patient."""
-    others = accounts_by_id(session, {conversation.patient_id, conversation.professional_id}
-                            - {viewer.id, None})
-    patient = viewer if viewer.id == conversation.patient_id else others.get(
-        conversation.patient_id)
-    professional = viewer if viewer.id == conversation.professional_id else others.get(
-        conversation.professional_id)
-    who = viewer if viewer.role == Role.PROFESSIONAL else professional
-    return Parties(patient, professional,
-                   care.facts(session, who, patient) if who is not None else None)
+    """The parties of a conversation already loaded, for a use case called without get()
+    (the demo's and the benchmarks' messages), read as get() reads them: the viewer, the
+    other side read-only, and the standing of the viewer if they are the professional, or
+    of the conversation's professional if the viewer is the patient."""
+    return _read_opening(session, viewer, conversation.id)[1]
 
 
 def decide(viewer: User, conversation: Conversation, action: MessageAction,
            gathered: Parties) -> bool:
     """Whether the policy lets `viewer` take `action` in this conversation, on its parties
-    gathered (parties()). Decides only: nothing is audited."""
+    gathered (get(), or parties()). Decides only: nothing is audited."""
     return policy.conversation_allowed(
         action, viewer.role, is_patient=viewer.id == conversation.patient_id,
         is_professional=viewer.id == conversation.professional_id,
         closed=conversation.closed_at is not None, care=gathered.care)
-
-
-def allowed(session: Session, viewer: User, conversation: Conversation,
-            action: MessageAction) -> bool:
-    """decide() on the parties read now."""
-    return decide(viewer, conversation, action, parties(session, viewer, conversation))
 
 
 def _record(session: Session, keyring: Keyring, action: str, actor: audit.Actor,
@@ -240,12 +239,25 @@ def _add_message(session: Session, key: bytes, conversation: Conversation, sende
 
 
 def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
-        action: MessageAction, actor: audit.Actor) -> Conversation:
-    """The conversation if the policy allows `action`; otherwise ConversationNotFound.
-    Reads and refusals are audited, a professional there only through an emergency access
-    recorded as such (a reply or a close is audited when it happens). Starting is decided
-    on the patient, before any conversation exists (`start`)."""
-    return _opened(session, keyring, viewer, conversation_id, action, actor)[0]
+        action: MessageAction, actor: audit.Actor) -> Opened:
+    """The conversation, if the policy allows `action`, with its parties and the actor to
+    record (Opened); otherwise ConversationNotFound. Reads and refusals are audited, a
+    professional there only through an emergency access recorded as such (a reply or a
+    close is audited when it happens). Starting is decided on the patient, before any
+    conversation exists (`start`)."""
+    if action == MessageAction.START:
+        raise ValueError("START is not an action on an existing conversation")
+    found = _read_opening(session, viewer, conversation_id)
+    conversation, gathered = found if found is not None else (None, None)
+    ok = gathered is not None and decide(viewer, conversation, action, gathered)
+    if gathered is not None and viewer.role == Role.PROFESSIONAL:
+        actor = care.acting_on(gathered.care, actor)
+    if not ok or action == MessageAction.READ:
+        _record(session, keyring, AUDIT_ACTIONS[action], actor, conversation,
+                outcome="success" if ok else "denied", target_id=conversation_id)
+    if not ok:
+        raise ConversationNotFound
+    return Opened(conversation, gathered, actor)
 
 
 def _opening_statement(professional_viewer: bool):
@@ -301,24 +313,6 @@ def _read_opening(session: Session, viewer: User, conversation_id: str,
         care.facts_of(who, patient, declared, blocked, running) if who is not None else None)
 
 
-def _opened(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
-            action: MessageAction, actor: audit.Actor) -> tuple[Conversation, Parties]:
-    """get(), with the parties its decision rested on (read with it, in one statement)."""
-    if action == MessageAction.START:
-        raise ValueError("START is not an action on an existing conversation")
-    found = _read_opening(session, viewer, conversation_id)
-    conversation, gathered = found if found is not None else (None, None)
-    ok = gathered is not None and decide(viewer, conversation, action, gathered)
-    if not ok or action == MessageAction.READ:
-        if gathered is not None and viewer.role == Role.PROFESSIONAL:
-            actor = care.acting_on(gathered.care, actor)
-        _record(session, keyring, AUDIT_ACTIONS[action], actor, conversation,
-                outcome="success" if ok else "denied", target_id=conversation_id)
-    if not ok:
-        raise ConversationNotFound
-    return conversation, gathered
-
-
 @dataclass(frozen=True)
 class ConversationPage:
     """A conversation as its page shows it: the summary (with the viewer's unread count
@@ -340,10 +334,9 @@ def open_to_read(session: Session, keyring: Keyring, viewer: User, conversation_
     the read, or its refusal (ConversationNotFound), is audited, a professional there only
     through an emergency access recorded as such; then page(). `representative`: the
     viewer is the space of someone acting for them (their secret documents stay out)."""
-    conversation, gathered = _opened(session, keyring, viewer, conversation_id,
-                                     MessageAction.READ, actor)
-    return page(session, keyring, viewer, conversation, gathered, before=before,
-                representative=representative)
+    opened = get(session, keyring, viewer, conversation_id, MessageAction.READ, actor)
+    return page(session, keyring, viewer, opened.conversation, opened.parties,
+                before=before, representative=representative)
 
 
 def page(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
@@ -362,10 +355,13 @@ def page(session: Session, keyring: Keyring, viewer: User, conversation: Convers
     return ConversationPage(summary, items, older, may_reply, documents)
 
 
-def view(session: Session, keyring: Keyring, viewer: User,
-         conversation: Conversation) -> ConversationView:
+def view(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
+         gathered: Parties | None = None) -> ConversationView:
     """The conversation as `viewer` sees it (subject opened, their unread count); checks
-    nothing: the caller opened it through get()."""
+    nothing: the caller opened it through get(), whose parties it may pass (`gathered`)."""
+    if gathered is not None:
+        return _summary(keyring, viewer, conversation, gathered.patient,
+                        gathered.professional)
     return _summary(keyring, viewer, conversation,
                     known_or_get(session, conversation.patient_id, viewer),
                     known_or_get(session, conversation.professional_id, viewer))
@@ -510,9 +506,10 @@ def _views(session: Session, keyring: Keyring, viewer: User, conversation: Conve
 
 
 def message_view(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
-                 message: Message) -> MessageView:
-    """One message of the conversation, opened as messages() shows it."""
-    return _views(session, keyring, viewer, conversation, [message])[0]
+                 message: Message, known: tuple = ()) -> MessageView:
+    """One message of the conversation, opened as messages() shows it (`known`: as
+    there)."""
+    return _views(session, keyring, viewer, conversation, [message], known)[0]
 
 
 def mark_read(viewer: User, conversation: Conversation, now: datetime | None = None) -> None:
@@ -526,14 +523,16 @@ def mark_read(viewer: User, conversation: Conversation, now: datetime | None = N
 
 
 def reply(session: Session, keyring: Keyring, viewer: User, conversation: Conversation, *,
-          body: str, actor: audit.Actor, now: datetime | None = None) -> Message:
-    """Add the viewer's message to a conversation the policy lets them write in."""
-    if not allowed(session, viewer, conversation, MessageAction.REPLY):
+          body: str, actor: audit.Actor, now: datetime | None = None,
+          gathered: Parties | None = None) -> Message:
+    """Add the viewer's message to a conversation the policy lets them write in, decided
+    on its parties `gathered` by get() in this request (read now when not given)."""
+    gathered = gathered or parties(session, viewer, conversation)
+    if not decide(viewer, conversation, MessageAction.REPLY, gathered):
         record_refused_reply(session, keyring, conversation, actor)
         raise NotAllowed("may not write in this conversation")
-    patient = known_or_get(session, conversation.patient_id, viewer)
-    message = _add_message(session, patient_key(keyring, patient), conversation, viewer,
-                           body, now or utcnow())
+    message = _add_message(session, patient_key(keyring, gathered.patient), conversation,
+                           viewer, body, now or utcnow())
     _record(session, keyring, "message.sent", actor, conversation)
     return message
 
@@ -546,10 +545,13 @@ def record_refused_reply(session: Session, keyring: Keyring, conversation: Conve
 
 
 def close(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
-          actor: audit.Actor, now: datetime | None = None) -> None:
-    """The professional closes the conversation: nobody can write in it any more."""
-    if conversation.closed_at is not None or not allowed(session, viewer, conversation,
-                                                         MessageAction.CLOSE):
+          actor: audit.Actor, now: datetime | None = None,
+          gathered: Parties | None = None) -> None:
+    """The professional closes the conversation: nobody can write in it any more. Decided
+    on its parties `gathered` by get() in this request (read now when not given)."""
+    if conversation.closed_at is not None or not decide(
+            viewer, conversation, MessageAction.CLOSE,
+            gathered or parties(session, viewer, conversation)):
         _record(session, keyring, "message.closed", actor, conversation, outcome="denied")
         raise NotAllowed("may not close this conversation")
     conversation.closed_at = now or utcnow()
@@ -592,20 +594,29 @@ def attach_document(session: Session, keyring: Keyring, store: BlobStore, messag
                            file_name=vault.view(keyring, patient, document).file_name)
 
 
+# An attachment of a message of a conversation, or nothing.
+_ATTACHMENT = (select(MessageAttachment)
+               .join(Message, Message.id == MessageAttachment.message_id)
+               .where(MessageAttachment.id == bindparam("attachment_id", type_=String),
+                      Message.conversation_id == bindparam("conversation_id", type_=String)))
+
+
 def get_attachment(session: Session, keyring: Keyring, viewer: User, conversation: Conversation,
-                   attachment_id: str, actor: audit.Actor) -> AttachmentView:
+                   attachment_id: str, actor: audit.Actor, *,
+                   patient: User | AccountRow | None = None) -> AttachmentView:
     """An attachment of this conversation (which the caller already opened through the
-    policy); another conversation's attachment is not found. Audited both ways."""
-    attachment = (session.get(MessageAttachment, attachment_id)
+    policy: `patient`, its patient's account if get() gave it); another conversation's
+    attachment is not found. Audited both ways."""
+    attachment = (session.scalars(_ATTACHMENT, {"attachment_id": attachment_id,
+                                                "conversation_id": conversation.id}).first()
                   if ID.fullmatch(attachment_id or "") else None)
-    message = session.get(Message, attachment.message_id) if attachment else None
-    ok = message is not None and message.conversation_id == conversation.id
     audit.record(session, keyring, "message.attachment_download", actor=actor,
-                 outcome="success" if ok else "denied", subject_id=conversation.patient_id,
-                 target_type="message_attachment", target_id=(attachment_id or "")[:64])
-    if not ok:
+                 outcome="success" if attachment else "denied",
+                 subject_id=conversation.patient_id, target_type="message_attachment",
+                 target_id=(attachment_id or "")[:64])
+    if attachment is None:
         raise ConversationNotFound
-    patient = session.get(User, conversation.patient_id)
+    patient = patient or known_or_get(session, conversation.patient_id, viewer)
     return AttachmentView(attachment, _open(patient_key(keyring, patient),
                                             "message_attachments.file_name", attachment.id,
                                             attachment.file_name_sealed))

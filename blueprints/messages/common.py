@@ -14,11 +14,10 @@ from flask import (
 )
 from sqlalchemy import BigInteger
 
-from domain import audit, care, intake, messaging, uploads, vault
+from domain import intake, messaging, uploads, vault
 from domain.errors import NotAllowed
 from domain.forms import Problem, clean_text
-from domain.models import Conversation, Message, User
-from domain.people import known_or_get
+from domain.models import Message, Role, User
 from domain.policy import DocumentAction, MessageAction
 from extensions import blobs, db, keys
 from web.access import actor
@@ -110,20 +109,14 @@ def attach(message, patient: User, cleaned, chosen) -> None:
                                   document, workdir())
 
 
-def notify(conversation: Conversation, sender: User) -> None:
+def notify(sender: User, recipient: User | None) -> None:
     """E-mail the other side: that a message arrived, never what it says."""
-    if sender.id == conversation.patient_id:
-        notify_new_message_to_professional(db.session.get(User, conversation.professional_id))
+    if recipient is None:  # an account since deleted
+        return
+    if recipient.role == Role.PROFESSIONAL:
+        notify_new_message_to_professional(recipient)
     else:
-        notify_new_message_to_patient(db.session.get(User, conversation.patient_id),
-                                      profession_of(sender))
-
-
-def acting(patient_id: str | None) -> audit.Actor:
-    """Who acts, for the audit trail (care.acting: an emergency access is recorded)."""
-    viewer = space_owner()
-    return care.acting(db.session, viewer, known_or_get(db.session, patient_id, viewer),
-                       actor())
+        notify_new_message_to_patient(recipient, profession_of(sender))
 
 
 def inbox(side: str):
@@ -135,7 +128,9 @@ def inbox(side: str):
                        profession_of=profession_of)
 
 
-def conversation_or_404(conversation_id: str, action: MessageAction) -> Conversation:
+def conversation_or_404(conversation_id: str, action: MessageAction) -> messaging.Opened:
+    """The conversation opened for `action`, with its parties and who acts
+    (messaging.get()); a 404 if the policy refuses it (the refusal is audited)."""
     try:
         return messaging.get(db.session, keys.ring, space_owner(), conversation_id, action,
                              actor())
@@ -167,17 +162,17 @@ def show(conversation_id: str, *, endpoint: str):
     return _page(opened, before=before, endpoint=endpoint)
 
 
-def _shown_again(conversation: Conversation, *, endpoint: str, typed: str, errors,
+def _shown_again(opened: messaging.Opened, *, endpoint: str, typed: str, errors,
                  reply_only: bool):
     """After a reply refused or with errors: the conversation page (opened by the form's
     POST), or with htmx the reply form alone, retargeted to replace the form, with what was
     typed."""
     before = _before()
-    opened = messaging.page(db.session, keys.ring, space_owner(), conversation,
-                            messaging.parties(db.session, space_owner(), conversation),
-                            before=before, representative=represented() is not None)
+    shown = messaging.page(db.session, keys.ring, space_owner(), opened.conversation,
+                           opened.parties, before=before,
+                           representative=represented() is not None)
     db.session.commit()
-    return _page(opened, before=before, endpoint=endpoint, typed=typed, errors=errors,
+    return _page(shown, before=before, endpoint=endpoint, typed=typed, errors=errors,
                  status=422, reply_only=reply_only)
 
 
@@ -194,62 +189,64 @@ def _page(opened: messaging.ConversationPage, *, before: int | None, endpoint: s
     return render_page("messages/conversation.html", status=status, **context)
 
 
-def send_reply(conversation: Conversation, *, endpoint: str):
+def send_reply(opened: messaging.Opened, *, endpoint: str):
     """Post a reply: with htmx, the new message for the end of the list (the form is
-    emptied on the page and keeps the focus); without, post-redirect-get."""
+    emptied on the page and keeps the focus); without, post-redirect-get. Decided and
+    recorded on what get() gathered for this request, not read again."""
+    conversation, gathered, sender = opened.conversation, opened.parties, space_owner()
     reading = messaging.validate(request.form, with_subject=False)
     typed = reading.typed.get("body", "")
-    if not messaging.allowed(db.session, space_owner(), conversation, MessageAction.REPLY):
+    if not messaging.decide(sender, conversation, MessageAction.REPLY, gathered):
         # Closed (or the other side blocked) since the page was shown: say so, and give
         # the text back so nothing typed is lost.
-        messaging.record_refused_reply(db.session, keys.ring, conversation,
-                                       acting(conversation.patient_id))
+        messaging.record_refused_reply(db.session, keys.ring, conversation, opened.actor)
         why = (_("Cette conversation est close : votre message n’a pas été envoyé. Le voici, "
                  "pour le garder si vous le souhaitez.") if conversation.closed_at else
                _("Vous avez bloqué ce professionnel : votre message n’a pas été envoyé. Le "
                  "voici, pour le garder si vous le souhaitez."))
-        return _shown_again(conversation, endpoint=endpoint, typed=typed,
+        return _shown_again(opened, endpoint=endpoint, typed=typed,
                             reply_only=wants_fragment(LIST), errors=[("reply-closed", why)])
-    patient = db.session.get(User, conversation.patient_id)
-    with checked_files(patient, documents=space_owner().id == patient.id) as (
+    patient = gathered.patient
+    with checked_files(patient, documents=sender.id == patient.id) as (
             cleaned, chosen, file_errors):
         errors = errors_of(reading.problems) + file_errors
         if not errors:
             try:
-                message = messaging.reply(db.session, keys.ring, space_owner(), conversation,
-                                          body=reading.values["body"],
-                                          actor=acting(conversation.patient_id))
+                message = messaging.reply(db.session, keys.ring, sender, conversation,
+                                          body=reading.values["body"], actor=opened.actor,
+                                          gathered=gathered)
             except NotAllowed:
                 db.session.commit()
                 abort(404)
             attach(message, patient, cleaned, chosen)
-            notify(conversation, space_owner())  # queued with the message, or neither is
+            # queued with the message, or neither is
+            notify(sender, gathered.professional if sender.id == patient.id else patient)
             db.session.commit()
     if errors:
-        return _shown_again(conversation, endpoint=endpoint, typed=typed, errors=errors,
+        return _shown_again(opened, endpoint=endpoint, typed=typed, errors=errors,
                             reply_only=wants_fragment(LIST))
     if wants_fragment(LIST):
-        item = messaging.message_view(db.session, keys.ring, space_owner(), conversation,
-                                      message)
+        item = messaging.message_view(db.session, keys.ring, sender, conversation, message,
+                                      known=(gathered.patient, gathered.professional))
         db.session.commit()
         return render_page("messages/_sent.html", item=item, endpoint=endpoint,
-                           summary=messaging.view(db.session, keys.ring, space_owner(),
-                                                  conversation),
+                           summary=messaging.view(db.session, keys.ring, sender,
+                                                  conversation, gathered),
                            profession_of=profession_of, human_size=human_size)
     flash(_("Message envoyé."), "success")
     return see_other(url_for(endpoint, conversation_id=conversation.id,
                              _anchor=f"message-{message.id}"))
 
 
-def download(conversation: Conversation, attachment_id: str):
+def download(opened: messaging.Opened, attachment_id: str):
+    conversation, patient = opened.conversation, opened.parties.patient
     try:
         item = messaging.get_attachment(db.session, keys.ring, space_owner(), conversation,
-                                        attachment_id, acting(conversation.patient_id))
+                                        attachment_id, opened.actor, patient=patient)
     except messaging.ConversationNotFound:
         db.session.commit()
         abort(404)
     db.session.commit()
-    patient = db.session.get(User, conversation.patient_id)
     attachment = item.attachment
     return stream_file(messaging.open_attachment(keys.ring, blobs.store, patient, attachment),
                        mimetype=attachment.mimetype, size=attachment.size,

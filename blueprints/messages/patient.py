@@ -9,7 +9,7 @@ from blueprints.messages import bp, common
 from domain import messaging
 from domain.policy import Area, MessageAction
 from extensions import blobs, db, keys
-from web.access import actor, allow
+from web.access import allow
 from web.i18n import gettext as _
 from web.render import see_other
 from web.space import owner as space_owner
@@ -47,15 +47,17 @@ def attachment(conversation_id: str, attachment_id: str):
 @patient
 def attachment_save(conversation_id: str, attachment_id: str):
     """Keep a received attachment in my documents, in one action."""
-    conversation = common.conversation_or_404(conversation_id, MessageAction.READ)
+    opened = common.conversation_or_404(conversation_id, MessageAction.READ)
+    conversation = opened.conversation
     try:
         item = messaging.get_attachment(db.session, keys.ring, space_owner(), conversation,
-                                        attachment_id, actor())
+                                        attachment_id, opened.actor,
+                                        patient=opened.parties.patient)
     except messaging.ConversationNotFound:
         db.session.commit()
         abort(404)
     document = messaging.save_to_vault(db.session, keys.ring, blobs.store, space_owner(),
-                                       conversation, item, common.workdir(), actor())
+                                       conversation, item, common.workdir(), opened.actor)
     db.session.commit()
     flash(_("« %(name)s » est enregistré dans vos documents, rubrique « Autres documents ».",
             name=item.file_name), "success")

@@ -51,7 +51,7 @@ def pro_new(patient_id: str):
                     db.session.commit()
                     abort(404)
                 common.attach(message, patient, cleaned, [])
-                common.notify(conversation, current_user)
+                common.notify(current_user, patient)
                 db.session.commit()
         if not errors:
             flash(_("Message envoyé."), "success")
@@ -80,18 +80,19 @@ def pro_reply(conversation_id: str):
 def pro_close(conversation_id: str):
     """Close a conversation, after a confirmation: the patient can read it but no longer
     write in it."""
-    conversation = common.conversation_or_404(conversation_id, MessageAction.CLOSE)
+    opened = common.conversation_or_404(conversation_id, MessageAction.CLOSE)
+    conversation = opened.conversation
     if conversation.closed_at is not None:
         db.session.commit()
         return see_other(url_for("messages.pro_show", conversation_id=conversation.id))
     if request.method == "POST":
-        messaging.close(db.session, keys.ring, current_user, conversation,
-                        common.acting(conversation.patient_id))
+        messaging.close(db.session, keys.ring, current_user, conversation, opened.actor,
+                        gathered=opened.parties)
         db.session.commit()
         flash(_("La conversation est close. Le patient peut la lire mais plus y répondre."),
               "success")
         return see_other(url_for("messages.pro_show", conversation_id=conversation.id))
-    summary = messaging.view(db.session, keys.ring, current_user, conversation)
+    summary = messaging.view(db.session, keys.ring, current_user, conversation, opened.parties)
     db.session.commit()
     return render_page("messages/close.html", summary=summary)
 

@@ -376,7 +376,8 @@ def test_a_closed_space_is_written_to_by_nobody(app, demo_users):
         with pytest.raises(NotAllowed):
             begin(bernard, camille)
         for action in (READ, REPLY, CLOSE):
-            assert not messaging.allowed(db.session, bernard, conversation, action)
+            assert not messaging.decide(bernard, conversation, action, messaging.parties(
+                db.session, bernard, conversation))
         with pytest.raises(NotAllowed):
             messaging.reply(db.session, keys.ring, bernard, conversation, body="Encore",
                             actor=ACTOR)
@@ -411,7 +412,7 @@ def test_nobody_replies_in_a_closed_conversation(app, demo_users):
         # Still readable by both.
         for reader in (camille, bernard):
             assert messaging.get(db.session, keys.ring, reader, conversation.id, READ,
-                                 ACTOR) is conversation
+                                 ACTOR).conversation is conversation
 
 
 def test_another_person_gets_nothing_of_a_conversation(app, demo_users):
@@ -511,6 +512,67 @@ def test_reading_a_conversation_is_one_call_on_parties_gathered_once(app, demo_u
         db.session.commit()
         assert [(e.outcome, e.subject_id) for e in events("message.read", "denied")] == [
             ("denied", camille.id), ("denied", None)]
+
+
+def test_a_reply_and_a_close_decide_on_what_get_gathered(app, demo_users):
+    """get() hands back the conversation with the parties and the actor it decided on; a
+    reply and a close given them decide and record on them and read no account, no
+    standing and no conversation again. The actor of a professional there only through an
+    emergency access says so."""
+    with app.app_context():
+        camille, bernard = cast()
+        conversation, _message = begin(bernard, camille)
+        db.session.commit()
+        db.session.expunge_all()
+        camille, bernard = _user("camille.martin"), _user("dr.bernard")
+        opened = {viewer: messaging.get(db.session, keys.ring, viewer, conversation.id,
+                                        READ, audit.Actor(viewer.id))
+                  for viewer in (camille, bernard)}
+        reads = []
+
+        def counted(_connection, _cursor, statement, *_rest):
+            if statement.lstrip().startswith("SELECT"):
+                reads.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            for viewer in (camille, bernard):
+                messaging.reply(db.session, keys.ring, viewer, opened[viewer].conversation,
+                                body="Merci", actor=opened[viewer].actor,
+                                gathered=opened[viewer].parties)
+            messaging.close(db.session, keys.ring, bernard, opened[bernard].conversation,
+                            opened[bernard].actor, gathered=opened[bernard].parties)
+            db.session.flush()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        assert reads == []
+        # Decided on the parties gathered: the patient's page said she may reply; what
+        # she was given is what decides (a close since is seen by the next request's get()).
+        with pytest.raises(NotAllowed):
+            messaging.reply(db.session, keys.ring, camille, opened[camille].conversation,
+                            body="Encore", actor=opened[camille].actor,
+                            gathered=opened[camille].parties)
+        db.session.commit()
+        assert [(e.outcome, e.actor_id) for e in events("message.sent")][-3:] == [
+            ("success", camille.id), ("success", bernard.id), ("denied", camille.id)]
+        assert [(e.outcome, e.actor_id) for e in events("message.closed")] == [
+            ("success", bernard.id)]
+
+        # In an emergency only: the actor says so, for the reply as for the read.
+        pharmacist = _user("pharma.petit")
+        second, _message = begin(bernard, camille)
+        camille.emergency_others = True
+        care.relation(db.session, camille.id, bernard.id).declared_at = None
+        emergency.start(db.session, keys.ring, bernard, camille, "Malaise au cabinet",
+                        now=utcnow(), hours=4, actor=ACTOR)
+        db.session.commit()
+        inside = messaging.get(db.session, keys.ring, bernard, second.id, READ,
+                               audit.Actor(bernard.id))
+        assert inside.actor.acting_as == "professional_emergency"
+        assert inside.parties.care.emergency and not inside.parties.care.declared
+        with pytest.raises(messaging.ConversationNotFound):
+            messaging.get(db.session, keys.ring, pharmacist, second.id, READ,
+                          audit.Actor(pharmacist.id))
 
 
 def test_the_standing_read_with_the_conversation_is_the_right_pair(app, demo_users):
