@@ -265,14 +265,15 @@ class NotPreviewable(Exception):
 
 def download(session: Session, keyring: Keyring, store: BlobStore, viewer: User,
              document_id: str, actor: audit.Actor, *, patient: User | None = None,
-             preview: bool = False) -> Download:
+             opened: care.OpenPatient | None = None, preview: bool = False) -> Download:
     """The document's content if the policy lets `viewer` download it (audited either way;
-    DocumentNotFound otherwise). `patient`, when given, is the space the request is in: a
-    document of anyone else is refused. The patient key is unwrapped once, for the name
-    and the content."""
+    DocumentNotFound otherwise). `patient`, when given, is the space the request is in, or
+    `opened`, the space a professional opened (care.open_patient()): a document of anyone
+    else is refused. The patient key is unwrapped once, for the name and the content."""
     _owner, document = get_document(session, keyring, viewer, document_id,
                                      policy.DocumentAction.DOWNLOAD, actor,
-                                     patient_id=patient.id if patient else None)
+                                     patient_id=patient.id if patient else None,
+                                     opened=opened)
     if preview and document.kind not in PREVIEWABLE:
         raise NotPreviewable
     key = patient_key(keyring, _owner)
@@ -453,22 +454,34 @@ def _document_statement(professional_viewer: bool):
 
 # By whether the viewer is a professional.
 _DOCUMENT = {flag: _document_statement(flag) for flag in (False, True)}
+# The document alone, for a professional in a space opened with its standing
+# (care.open_patient()): neither is read again.
+_DOCUMENT_IN_SPACE = select(Document).where(
+    Document.id == bindparam("document_id", type_=String))
 
 
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
                  action: policy.DocumentAction, actor: audit.Actor, *,
-                 patient_id: str | None = None) -> tuple[User, Document]:
+                 patient_id: str | None = None,
+                 opened: care.OpenPatient | None = None) -> tuple[User, Document]:
     """The document if the policy allows `action`; otherwise DocumentNotFound (a 404, so
-    another person's id reveals nothing). Both outcomes are audited. With `patient_id`,
-    a document of anyone else is refused too (another patient's document under this
+    another person's id reveals nothing). Both outcomes are audited. With `patient_id`, or
+    `opened` (a space a professional opened, its patient and standing already read), a
+    document of anyone else is refused too (another patient's document under this
     patient's address)."""
-    professional = viewer.role == Role.PROFESSIONAL
-    row = (session.execute(_DOCUMENT[professional], {
-        "document_id": document_id, "viewer_id": viewer.id, "now": utcnow()}).first()
-        if re.fullmatch(r"[0-9a-f]{32}", document_id or "") else None)
-    document, patient = (row[0], row[1]) if row is not None else (None, None)
-    known = (care.facts_of(viewer, patient, *row[2:]) if row is not None and professional
-             else None)
+    well_formed = re.fullmatch(r"[0-9a-f]{32}", document_id or "")
+    if opened is not None:
+        document = (session.scalars(_DOCUMENT_IN_SPACE, {"document_id": document_id}).first()
+                    if well_formed else None)
+        patient, known, patient_id = opened.patient, opened.facts, opened.patient.id
+    else:
+        professional = viewer.role == Role.PROFESSIONAL
+        row = (session.execute(_DOCUMENT[professional], {
+            "document_id": document_id, "viewer_id": viewer.id, "now": utcnow()}).first()
+            if well_formed else None)
+        document, patient = (row[0], row[1]) if row is not None else (None, None)
+        known = (care.facts_of(viewer, patient, *row[2:]) if row is not None and professional
+                 else None)
     allowed = document is not None and (
         patient_id is None or document.patient_id == patient_id) and policy.document_allowed(
         action, viewer.role, replace(

@@ -174,7 +174,7 @@ def patient_document(patient_id: str, document_id: str):
     opened = open_or_404(patient_id)
     try:
         download = vault.download(db.session, keys.ring, blobs.store, current_user,
-                                  document_id, opened.actor, patient=opened.patient)
+                                  document_id, opened.actor, opened=opened)
     except vault.DocumentNotFound:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)

@@ -351,6 +351,28 @@ def test_a_document_its_patient_and_the_standing_come_in_one_statement(
             assert (owner.id, found.id) == (patient.id, document.id)
             assert len(reads) == 1 and "FROM documents" in reads[0]
             assert ("care_relations" in reads[0]) == (viewer.role == Role.PROFESSIONAL)
+        # In a space the professional opened (care.open_patient() read the patient and the
+        # standing), the document alone; one of another patient's under it is refused.
+        db.session.expunge_all()
+        patient, doctor = _users(app)
+        opened = care.open_patient(db.session, keys.ring, doctor, patient.id, ACTOR)
+        someone_else = db.session.scalars(select(User).where(
+            User.role == Role.PATIENT, User.id != patient.id)).first()
+        other = _add(store, someone_else, doctor, tmp_path)
+        reads.clear()
+        sql_event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            owner, found = vault.get_document(db.session, keys.ring, doctor, document.id,
+                                              policy.DocumentAction.DOWNLOAD, ACTOR,
+                                              opened=opened)
+        finally:
+            sql_event.remove(db.engine, "before_cursor_execute", seen)
+        assert (owner, found.id) == (opened.patient, document.id)
+        assert len(reads) == 1 and "FROM documents" in reads[0]
+        assert "care_relations" not in reads[0] and "users" not in reads[0]
+        with pytest.raises(vault.DocumentNotFound):
+            vault.get_document(db.session, keys.ring, doctor, other.id,
+                               policy.DocumentAction.DOWNLOAD, ACTOR, opened=opened)
         db.session.rollback()
         patient, doctor = _users(app)
         care.set_blocked(db.session, keys.ring, patient, doctor, True, ACTOR)
