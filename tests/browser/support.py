@@ -371,18 +371,35 @@ def assert_no_axe_violations(page, js_enabled: bool, where: str = "") -> None:
 
 
 # Every link and control of the page, main's included (issue 17): only a link inside a
-# sentence is excepted (WCAG 2.5.8 "inline"), i.e. an inline link whose block has other text.
+# sentence is excepted (WCAG 2.5.8 "inline"), i.e. an inline link with text of its own
+# block around it: other links' and controls' words, and the text of the blocks inside
+# its block (a form's labels and headings), are no sentence (a « Cancel » link beside a
+# form's button stands alone).
 SMALL_TARGETS = """() => {
   const selector = "a[href], button, select, textarea, input:not([type=hidden]), .button, " +
     "summary";
-  const inSentence = element => {
-    if (getComputedStyle(element).display !== "inline") { return false; }
-    let block = element.parentElement;
+  const controls = "a[href], button, select, textarea, .button";
+  const blockOf = node => {
+    let block = node.parentElement;
     while (block && getComputedStyle(block).display.startsWith("inline")) {
       block = block.parentElement;
     }
-    const text = node => (node.textContent || "").replace(/\\s+/g, "");
-    return block !== null && text(block).length > text(element).length;
+    return block;
+  };
+  const inSentence = element => {
+    if (getComputedStyle(element).display !== "inline") { return false; }
+    const block = blockOf(element);
+    if (block === null) { return false; }
+    const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (element.contains(node) || !node.textContent.trim()) { continue; }
+      if (blockOf(node) !== block) { continue; }  // a label, a heading: another line
+      const control = node.parentElement.closest(controls);
+      if (control && block.contains(control)) { continue; }
+      return true;
+    }
+    return false;
   };
   const small = [];
   for (const element of document.querySelectorAll(selector)) {
