@@ -359,12 +359,10 @@ def view(session: Session, keyring: Keyring, viewer: User, conversation: Convers
          gathered: Parties | None = None) -> ConversationView:
     """The conversation as `viewer` sees it (subject opened, their unread count); checks
     nothing: the caller opened it through get(), whose parties it may pass (`gathered`)."""
-    if gathered is not None:
-        return _summary(keyring, viewer, conversation, gathered.patient,
-                        gathered.professional)
-    return _summary(keyring, viewer, conversation,
-                    known_or_get(session, conversation.patient_id, viewer),
-                    known_or_get(session, conversation.professional_id, viewer))
+    gathered = gathered or Parties(known_or_get(session, conversation.patient_id, viewer),
+                                   known_or_get(session, conversation.professional_id, viewer),
+                                   None)
+    return _summary(keyring, viewer, conversation, gathered.patient, gathered.professional)
 
 
 def _summary(keyring: Keyring, viewer: User, conversation: Conversation,

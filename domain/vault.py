@@ -454,10 +454,6 @@ def _document_statement(professional_viewer: bool):
 
 # By whether the viewer is a professional.
 _DOCUMENT = {flag: _document_statement(flag) for flag in (False, True)}
-# The document alone, for a professional in a space opened with its standing
-# (care.open_patient()): neither is read again.
-_DOCUMENT_IN_SPACE = select(Document).where(
-    Document.id == bindparam("document_id", type_=String))
 
 
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
@@ -471,8 +467,8 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
     patient's address)."""
     well_formed = re.fullmatch(r"[0-9a-f]{32}", document_id or "")
     if opened is not None:
-        document = (session.scalars(_DOCUMENT_IN_SPACE, {"document_id": document_id}).first()
-                    if well_formed else None)
+        # The document alone: its patient and the standing came with the space.
+        document = session.get(Document, document_id) if well_formed else None
         patient, known, patient_id = opened.patient, opened.facts, opened.patient.id
     else:
         professional = viewer.role == Role.PROFESSIONAL

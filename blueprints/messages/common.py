@@ -63,7 +63,7 @@ def profession_of(user: User | None) -> str:
 
 
 @contextmanager
-def checked_files(patient: User, *, documents: bool):
+def checked_files(*, documents: bool):
     """The files sent with the form, spooled and cleaned (domain/intake.py), and the vault
     documents chosen (the patient's own, through the document policy). Yields (files,
     chosen documents, errors); nothing is stored yet."""
@@ -109,10 +109,8 @@ def attach(message, patient: User, cleaned, chosen) -> None:
                                   document, workdir())
 
 
-def notify(sender: User, recipient: User | None) -> None:
+def notify(sender: User, recipient: User) -> None:
     """E-mail the other side: that a message arrived, never what it says."""
-    if recipient is None:  # an account since deleted
-        return
     if recipient.role == Role.PROFESSIONAL:
         notify_new_message_to_professional(recipient)
     else:
@@ -207,7 +205,7 @@ def send_reply(opened: messaging.Opened, *, endpoint: str):
         return _shown_again(opened, endpoint=endpoint, typed=typed,
                             reply_only=wants_fragment(LIST), errors=[("reply-closed", why)])
     patient = gathered.patient
-    with checked_files(patient, documents=sender.id == patient.id) as (
+    with checked_files(documents=sender.id == patient.id) as (
             cleaned, chosen, file_errors):
         errors = errors_of(reading.problems) + file_errors
         if not errors:

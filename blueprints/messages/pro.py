@@ -37,7 +37,7 @@ def pro_new(patient_id: str):
         reading = messaging.validate(request.form, with_subject=True)
         typed = {"subject": reading.typed.get("subject", ""),
                  "body": reading.typed.get("body", "")}
-        with common.checked_files(patient, documents=False) as (cleaned, _chosen, file_errors):
+        with common.checked_files(documents=False) as (cleaned, _chosen, file_errors):
             errors = common.errors_of(reading.problems) + file_errors
             if not errors:
                 try:

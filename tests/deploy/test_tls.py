@@ -65,6 +65,8 @@ REDIS_DB_URL = "redis://127.0.0.1:6379/14"  # a database of its own, flushed at 
 
 PATIENT = next(account for account in DEMO_ACCOUNTS if account.login == "camille.martin")
 JEANNE = next(person for person in DEMO_INSURED if person["given_names"].startswith("Jeanne"))
+DOCTOR = next(account for account in DEMO_ACCOUNTS if account.login == "dr.bernard")
+REPLY_TEXT = "Merci docteur, je viens jeudi."
 LOGIN_LIMIT = 4  # LOGIN_LIMIT_PER_IP below
 COOKIE = "__Host-carnet"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -469,6 +471,18 @@ class Stack:
                                   "login": f"inconnu.{secrets.token_hex(4)}",
                                   "password": "Mauvais-Mot-De-Passe-2026"})
 
+    def wait_for_email(self, address: str, seconds: float = 15):
+        """The newest e-mail the SMTP relay received for `address` (sent by the outbox
+        worker), waiting for it."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for message in reversed(self.smtp.messages):
+                if message["To"] == address:
+                    return message
+            assert time.monotonic() < deadline, self.explain(
+                f"no e-mail to {address} reached the SMTP relay")
+            time.sleep(0.1)
+
     def audit_rows(self, where: str = "", parameters: tuple = ()) -> list[sqlite3.Row]:
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
         connection.row_factory = sqlite3.Row
@@ -521,8 +535,9 @@ def _main_text(page) -> str:
 
 
 def _browse(stack: Stack) -> dict:
-    """Sign in, add a document, add an allergy, sign out: as a person would, with
-    JavaScript, in French, over https://localhost with the throw-away certificate."""
+    """Sign in, add a document, add an allergy, reply to a message, sign out: as a person
+    would, with JavaScript, in French, over https://localhost with the throw-away
+    certificate."""
     posts = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
@@ -587,7 +602,23 @@ def _browse(stack: Stack) -> dict:
             expect(page.locator("#section-content li.entry h3", has_text="Latex")
                    ).to_have_count(1, timeout=UI_TIMEOUT_MS)
 
-            # 4. Sign out. Until then the cookie alone opens the space, from anywhere.
+            # 4. A reply to the demo conversation with Dr Bernard (htmx adds it to the list);
+            #    the doctor is told by e-mail, through the worker and SMTP (checked below).
+            assert page.goto("/messagerie").status == 200
+            with page.expect_navigation():
+                page.locator("ul.conversations h3 a").first.click()
+            page.locator("#reply-form textarea[name=body]").fill(REPLY_TEXT)
+            with page.expect_response(lambda response: "/messagerie/" in response.url
+                                      and response.request.method == "POST") as answer:
+                page.locator("#reply-form button[type=submit]").click()
+            assert answer.value.status == 200, f"the reply: {answer.value.status}"
+            expect(page.locator("#message-list", has_text=REPLY_TEXT)).to_have_count(
+                1, timeout=UI_TIMEOUT_MS)
+            assert page.reload().status == 200  # stored, not only shown
+            expect(page.locator("#message-list", has_text=REPLY_TEXT)).to_have_count(
+                1, timeout=UI_TIMEOUT_MS)
+
+            # 5. Sign out. Until then the cookie alone opens the space, from anywhere.
             alive = stack.request("GET", "/mon-espace",
                                   headers={"Cookie": f"{COOKIE}={session_cookie['value']}"})
             assert alive.status == 200, f"the session's cookie alone: {alive.status}"
@@ -609,13 +640,14 @@ def _browse(stack: Stack) -> dict:
     return {"posts": sent, "cookie": session_cookie, "cookies": signed_in_cookies}
 
 
-def test_chromium_signs_in_adds_a_document_and_an_allergy_then_signs_out(stack):
+def test_chromium_signs_in_adds_a_document_an_allergy_and_a_reply_then_signs_out(stack):
     outcome = in_thread(stack, _browse)
     posts = outcome["posts"]
     paths = [urlsplit(post["url"]).path for post in posts]
     for expected in ("/connexion", "/connexion/code", "/documents/ajouter",
                      "/profil/allergies", "/deconnexion"):
         assert expected in paths, f"no POST to {expected}: {paths}"
+    assert any(path.startswith("/messagerie/") for path in paths), f"no reply: {paths}"
     for post in posts:
         where = f"{post['method']} {urlsplit(post['url']).path}"
         # Referrer-Policy: no-referrer: the browser sends none, and the form still works
@@ -649,6 +681,14 @@ def test_chromium_signs_in_adds_a_document_and_an_allergy_then_signs_out(stack):
     # The session's events carry the browser's address, as nginx saw it.
     signed_in = stack.audit_rows("WHERE action = 'auth.login'")
     assert [row["ip"] for row in signed_in] == ["127.0.0.1"], [dict(row) for row in signed_in]
+
+    # The reply is audited as the patient's, and the doctor is told (never what was said).
+    sent = stack.audit_rows("WHERE action = 'message.sent' AND ip IS NOT NULL")
+    assert [(row["outcome"], row["ip"]) for row in sent] == [("success", "127.0.0.1")], [
+        dict(row) for row in sent]
+    told = stack.wait_for_email(DOCTOR.email)
+    assert told["Subject"].startswith("Un patient vous a répondu"), told["Subject"]
+    assert REPLY_TEXT not in told.get_body(("plain",)).get_content()
 
 
 # --------------------------------------------------------------------------- addresses
@@ -699,12 +739,7 @@ def test_e_mails_leave_through_the_worker_and_smtp(stack):
     printed = stack.run("codes issue", stack.flask("codes", "issue", "--nir", JEANNE["nir"]),
                         stack.production_env())
     assert "1 code(s) sent by e-mail" in printed, printed
-    deadline = time.monotonic() + 15
-    while not stack.smtp.messages:
-        assert time.monotonic() < deadline, stack.explain("no e-mail reached the SMTP relay")
-        time.sleep(0.1)
-    message = stack.smtp.messages[-1]
-    assert message["To"] == JEANNE["email"], message["To"]
+    message = stack.wait_for_email(JEANNE["email"])
     body = message.get_body(("plain",)).get_content()
     code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b", body)
     assert code, body
