@@ -80,8 +80,8 @@ def _hook_name(function) -> str:
 def instrument(app) -> None:
     """Wrap the steps of a request (module docstring). Done once, after the app is made."""
     import flask.templating
-    import sqlalchemy.orm
 
+    import extensions
     from domain import db as domain_db
     from domain import sessions as domain_sessions
     from web import csrf, links, security
@@ -98,8 +98,8 @@ def instrument(app) -> None:
     interface.save_session = timed("session: save", interface.save_session)
     domain_sessions.load = timed("session: open > its lookup", domain_sessions.load)
     domain_db.Prepared._run = timed("  any Prepared statement", domain_db.Prepared._run)
-    sqlalchemy.orm.Session.connection = timed("  Session.connection (taking one)",
-                                              sqlalchemy.orm.Session.connection)
+    extensions.RequestSession.connection = timed("  db.session.connection (taking one)",
+                                                 extensions.RequestSession.connection)
     flask.templating._render = timed("render: the whole render", flask.templating._render)
     app.update_template_context = timed("render > template context (processors)",
                                         app.update_template_context)

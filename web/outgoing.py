@@ -220,7 +220,7 @@ def init_app(app: Flask) -> None:
     def _nothing_queued_is_left_behind(_exc):
         # Runs before the session is closed (teardown functions run in reverse order).
         session = g.get("db_session")
-        if session is None or not outbox.has_queued(session):
+        if session is None or not session.holds_orm() or not outbox.has_queued(session):
             return
         outbox.take_flag(session)
         if _exc is not None:

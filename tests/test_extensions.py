@@ -1,0 +1,112 @@
+"""extensions.RequestSession, `db.session` in a request: the connection first, the ORM
+session only when something needs it, and the same transaction either way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, func, insert, select
+
+from domain.db import Prepared
+from domain.models import WebSession
+from extensions import RequestSession, db
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+MARKED = Prepared(select(func.count()).select_from(WebSession)
+                  .where(WebSession.data == bindparam("mark")))
+_COLUMNS = WebSession.__table__.c
+ADD = Prepared(insert(WebSession).values(
+    {name: bindparam(name, type_=_COLUMNS[name].type)
+     for name in ("id", "token_hash", "data", "created_at", "last_seen")}))
+
+
+def _row(number: int, mark: str) -> dict:
+    return {"id": f"request-session-{number}", "token_hash": f"{number:064x}", "data": mark,
+            "created_at": NOW, "last_seen": NOW}
+
+
+def _counting(app) -> list:
+    """Replace the app's session factory by one that notes each ORM session it makes."""
+    engine, factory = app.extensions["carnet_db"]
+    made: list = []
+
+    class Counting:
+        def __call__(self, **options):
+            made.append(options)
+            return factory(**options)
+
+        def __getattr__(self, name):
+            return getattr(factory, name)
+
+    app.extensions["carnet_db"] = (engine, Counting())
+    return made
+
+
+def _marked(app, mark: str) -> int:
+    """The rows with this mark, read on a connection of their own (what is committed)."""
+    with app.extensions["carnet_db"][0].connect() as connection:
+        return connection.scalar(select(func.count()).select_from(WebSession)
+                                 .where(WebSession.data == mark))
+
+
+def test_a_signed_in_page_read_with_prepared_statements_makes_no_orm_session(signed_in, app):
+    client = signed_in("camille.martin")
+    client.get("/mon-espace")  # the first page after signing in writes the web session
+    engine, factory = app.extensions["carnet_db"]
+    made = _counting(app)
+    try:
+        assert client.get("/mon-espace").status_code == 200
+        assert made == []  # its web session and its counts: the connection alone
+        assert client.get("/mon-compte/sessions").status_code == 200
+        assert len(made) == 1  # a page that loads mapped objects makes one
+    finally:
+        app.extensions["carnet_db"] = (engine, factory)
+    assert engine.pool.checkedout() == 0  # every connection given back at the request's end
+
+
+def test_the_orm_session_comes_on_the_connection_and_commits_what_was_written_before(app):
+    with app.app_context():
+        session = db.session
+        assert isinstance(session, RequestSession) and not session.holds_orm()
+        connection = session.connection()
+        ADD.run(session, _row(1, "before-orm"))  # a write before any ORM session
+        assert not session.holds_orm()
+        assert session.get_bind().dialect.name == connection.dialect.name
+        # The ORM session is made on the same connection: it sees the write, in the same
+        # transaction, and its commit keeps both.
+        session.add(WebSession(**_row(2, "before-orm")))
+        assert session.holds_orm() and session.connection() is connection
+        assert MARKED.first(session, {"mark": "before-orm"})[0] == 2  # flushed first
+        session.commit()
+    assert _marked(app, "before-orm") == 2
+
+
+def test_a_request_that_does_not_commit_keeps_nothing(app):
+    engine = app.extensions["carnet_db"][0]
+    with app.app_context():
+        ADD.run(db.session, _row(3, "never-committed"))  # connection alone, then closed
+    with app.app_context():
+        ADD.run(db.session, _row(4, "rolled-back"))
+        db.session.add(WebSession(**_row(5, "rolled-back")))
+        db.session.flush()
+        db.session.rollback()  # the ORM session's rollback takes the earlier write too
+        assert MARKED.first(db.session, {"mark": "rolled-back"})[0] == 0
+    assert _marked(app, "never-committed") == 0 and _marked(app, "rolled-back") == 0
+    assert engine.pool.checkedout() == 0
+
+
+def test_closing_gives_the_connection_back_and_the_next_use_takes_another(app):
+    engine = app.extensions["carnet_db"][0]
+    with app.app_context():
+        session = db.session
+        session.connection()
+        session.add(WebSession(**_row(6, "after-close")))
+        assert engine.pool.checkedout() == 1
+        session.close()  # what a long download does before it streams
+        assert engine.pool.checkedout() == 0 and not session.holds_orm()
+        assert list(session) == [] and WebSession() not in session
+        ADD.run(session, _row(7, "after-close"))
+        session.commit()
+        assert engine.pool.checkedout() == 1
+    assert _marked(app, "after-close") == 1  # the object added before the close is gone
+    assert engine.pool.checkedout() == 0
