@@ -96,6 +96,19 @@ class RequestSession:
             return self._engine
         return self.orm.get_bind(*args, **kwargs)
 
+    def commit(self) -> None:
+        """Commit what was written: through the ORM session when there is one (its hooks
+        run: the audit chain's, the outbox's); else on the connection alone. A Prepared
+        write there begins the driver's transaction without SQLAlchemy knowing of it, so
+        the driver commits (nothing when nothing began: a page that only read)."""
+        if self._orm is not None:
+            self._orm.commit()
+        elif self._connection is not None:
+            if self._connection.in_transaction():
+                self._connection.commit()
+            else:
+                self._connection.connection.commit()
+
     def holds_orm(self) -> bool:
         """Whether the ORM session was made (a hook at the request's end asks before
         looking at it, so as not to make one for nothing)."""

@@ -119,6 +119,29 @@ def _parse_key_file(raw: bytes) -> dict:
         raise CryptoError(f"the key file is malformed ({type(exc).__name__})") from None
 
 
+class KeyedHash:
+    """HMAC under one key, keyed once: each message is hashed on a copy. `hmac.new()` and
+    `hmac.digest()` ask OpenSSL 3 for the algorithm and key it on every call: 13 to 17 µs
+    inside a request here (1.7 µs in a loop, where OpenSSL's tables stay in the processor's
+    caches), against 4 to 7 µs for a copy. Copies of an object nobody updates are safe from
+    several threads."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, key: bytes, digest=hashlib.sha256) -> None:
+        self._keyed = hmac.new(key, digestmod=digest)
+
+    def digest(self, message: bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.digest()
+
+    def hexdigest(self, message: bytes) -> str:
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.hexdigest()
+
+
 class Keyring:
     """Keys loaded from the key file. Never logged, never rendered.
 
@@ -141,6 +164,7 @@ class Keyring:
         self._audit_key = audit_key
         self._index_key = index_key
         self._server_key = server_key
+        self._audit_mac, self._index_mac = KeyedHash(audit_key), KeyedHash(index_key)
         self._source: Path | None = None  # None: built in memory, nothing to follow
         self._identity: tuple | None = None  # of the file last read
         self._checked_at = 0.0
@@ -266,12 +290,12 @@ class Keyring:
 
     # Keyed hashes ---------------------------------------------------------------------------
     def audit_mac(self, message: bytes) -> str:
-        return hmac.new(self._audit_key, message, hashlib.sha256).hexdigest()
+        return self._audit_mac.hexdigest(message)
 
     def blind_index(self, purpose: str, value: str) -> str:
         """A keyed hash for looking a value up without storing it in clear."""
         message = purpose.encode() + b"\x00" + value.encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+        return self._index_mac.hexdigest(message)
 
     def checkpoint_mac(self, message: bytes) -> str:
         """MAC of an audit checkpoint (kept outside the database) under a key derived from

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, select
 
-from domain.db import Prepared
+from domain.db import Prepared, read_rows
 from domain.models import WebSession
 from extensions import RequestSession, db
 
@@ -57,6 +57,8 @@ def test_a_signed_in_page_read_with_prepared_statements_makes_no_orm_session(sig
     try:
         assert client.get("/mon-espace").status_code == 200
         assert made == []  # its web session and its counts: the connection alone
+        assert client.get("/profil").status_code == 200
+        assert made == []  # read, then committed (nothing was written): no ORM session
         assert client.get("/mon-compte/sessions").status_code == 200
         assert len(made) == 1  # a page that loads mapped objects makes one
     finally:
@@ -110,3 +112,29 @@ def test_closing_gives_the_connection_back_and_the_next_use_takes_another(app):
         assert engine.pool.checkedout() == 1
     assert _marked(app, "after-close") == 1  # the object added before the close is gone
     assert engine.pool.checkedout() == 0
+
+
+def test_a_write_on_the_connection_alone_is_committed_without_an_orm_session(app):
+    with app.app_context():
+        session = db.session
+        ADD.run(session, _row(8, "connection-alone"))  # the driver began a transaction
+        session.commit()
+        assert not session.holds_orm() and _marked(app, "connection-alone") == 1
+        # A read through SQLAlchemy's Connection begins its own transaction: the write
+        # after it is committed through it.
+        read_rows(session, select(func.count()).select_from(WebSession))
+        ADD.run(session, _row(9, "connection-alone"))
+        session.commit()
+        ADD.run(session, _row(10, "connection-alone"))  # never committed
+        assert not session.holds_orm()
+    assert _marked(app, "connection-alone") == 2
+
+
+def test_an_orm_session_made_for_something_else_still_commits_the_connections_write(app):
+    with app.app_context():
+        session = db.session
+        ADD.run(session, _row(11, "orm-made-late"))
+        assert session.info is not None  # the ORM session made, for nothing it reads
+        session.commit()
+        assert session.holds_orm()
+    assert _marked(app, "orm-made-late") == 1

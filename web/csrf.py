@@ -33,6 +33,8 @@ import time
 
 from flask import Flask, Request, Response, current_app, g, session
 
+from domain.crypto import KeyedHash
+
 # Flask-WTF's raw tokens are 40 hex digits today; anything URL-safe and long enough to be
 # random is taken, junk is not (it counts as no cookie, so the request is refused).
 RAW_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,128}")
@@ -89,13 +91,14 @@ class TokenSigner:
     def __init__(self, secret: str | bytes) -> None:
         secret = secret.encode() if isinstance(secret, str) else secret
         self.key = hashlib.sha1(SALT.encode() + b"signer" + secret).digest()  # noqa: S324 - as itsdangerous
+        self._mac = KeyedHash(self.key, hashlib.sha1)
 
     def sign(self, raw: str, now: int | None = None) -> str:
         stamp = int(time.time()) if now is None else now
         value = b".".join((_base64(json.dumps(raw, ensure_ascii=False,
                                                        separators=(",", ":")).encode()),
                            _base64(stamp.to_bytes((stamp.bit_length() + 7) // 8, "big"))))
-        return (value + b"." + _base64(hmac.digest(self.key, value, "sha1"))).decode()
+        return (value + b"." + _base64(self._mac.digest(value))).decode()
 
 
 def _base64(data: bytes) -> bytes:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -10,6 +12,7 @@ import pytest
 
 from domain.crypto import (
     CryptoError,
+    KeyedHash,
     Keyring,
     WrappedKey,
     add_kek_version,
@@ -61,6 +64,26 @@ def test_sealed_values_are_bound_to_their_place():
         open_sealed(key, bytes(flipped), "profile.value.1")
     with pytest.raises(CryptoError):
         open_sealed(secrets.token_bytes(32), sealed, "profile.value.1")
+
+
+def test_a_keyed_hash_is_hmac_and_keeps_its_key_for_every_message():
+    """KeyedHash is HMAC (RFC 2104) under its key, whatever was hashed before, from any
+    thread; the audit chain's MACs and the blind indexes are the HMAC-SHA256 they always
+    were, so rows written before it still verify and are still found."""
+    key = secrets.token_bytes(32)
+    mac = KeyedHash(key)
+    messages = [b"", b"a", b"event" * 100, os.urandom(1000)]
+    for message in messages * 2:
+        assert mac.digest(message) == hmac.digest(key, message, "sha256")
+        assert mac.hexdigest(message) == hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert KeyedHash(key, hashlib.sha1).digest(b"a") == hmac.digest(key, b"a", "sha1")
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(mac.hexdigest, messages * 50))
+    assert found == [hmac.new(key, m, hashlib.sha256).hexdigest() for m in messages * 50]
+    ring = Keyring({1: secrets.token_bytes(32)}, 1, key, key[::-1], secrets.token_bytes(32))
+    assert ring.audit_mac(b"chain") == hmac.new(key, b"chain", hashlib.sha256).hexdigest()
+    assert ring.blind_index("login", "camille") == hmac.new(
+        key[::-1], b"login\x00camille", hashlib.sha256).hexdigest()
 
 
 def test_keys_never_show_in_repr(ring):
