@@ -43,22 +43,25 @@ def current_role():
 
 def enforce():
     """Deny by default: undeclared views answer 403; signed-out people go to sign-in."""
-    if request.endpoint is None:
+    endpoint = request.endpoint
+    if endpoint is None:
         return None
-    view = current_app.view_functions.get(request.endpoint)
+    view = current_app.view_functions.get(endpoint)
     area = getattr(view, "carnet_area", None)
     if area is None:
         abort(403)
     g.area = area
-    if needs_sign_in(area) and not current_user.is_authenticated:
+    user = current_user._get_current_object()  # loaded once, here (Flask-Login's proxy)
+    signed_in = user.is_authenticated
+    if needs_sign_in(area) and not signed_in:
         return login_manager.unauthorized()
-    if not may_enter(current_role(), area):
+    if not may_enter(user.role if signed_in else None, area):
         # A signed-in person knocking on another role's area: refused, and written down.
         audit.record(db.session, keys.ring, "access.area_denied", actor=actor(),
                      outcome="denied", details={"area": area.value})
         db.session.commit()
         abort(403)
-    space.resolve(actor())
+    space.resolve(actor)  # asks who acts only under a space's address
     return None
 
 
@@ -125,9 +128,11 @@ def init_app(app: Flask) -> None:
 
 def actor(user=None) -> audit.Actor:
     """The audit actor for this request: who, in which role, assisted by whom, from where."""
-    user = user if user is not None else (current_user if current_user.is_authenticated else None)
+    signed_in = current_user._get_current_object()
+    if user is None and signed_in.is_authenticated:
+        user = signed_in
     record = getattr(session, "record", None)
-    acting_for = g.get("space") is not None and user is current_user
+    acting_for = g.get("space") is not None and user is signed_in
     return audit.Actor(
         user_id=user.id if user is not None else None,
         acting_as="representative" if acting_for else (

@@ -162,13 +162,16 @@ def _nav(user) -> tuple:
 def switchable_spaces() -> list[representation.Space]:
     """The represented spaces a patient may switch to (header and dashboard), read once
     per request."""
-    if not current_user.is_authenticated or current_user.role != Role.PATIENT:
+    user = current_user._get_current_object()
+    if not user.is_authenticated or user.role != Role.PATIENT:
         return []
-    if "carnet_spaces" not in g:
+    spaces = g.get("carnet_spaces")
+    if spaces is None:
         rows, today = space.held(), representation.today_in_france()
-        g.carnet_spaces = (representation.spaces_among(rows, today) if rows is not None
-                           else representation.spaces_for(db.session, current_user, today))
-    return g.carnet_spaces
+        spaces = g.carnet_spaces = (
+            representation.spaces_among(rows, today) if rows is not None
+            else representation.spaces_for(db.session, user, today))
+    return spaces
 
 
 def _running_emergencies() -> list:

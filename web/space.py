@@ -11,6 +11,9 @@ space it is; the audit actor says who acts, "for" whom (`acting_as="representati
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from flask import Flask, abort, current_app, g, request, session
 from flask_login import current_user
 
@@ -19,6 +22,9 @@ from domain.errors import NotAllowed
 from domain.models import AccountRow, User
 from domain.policy import Area
 from extensions import db, keys
+
+if TYPE_CHECKING:
+    from domain.audit import Actor
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 SPACE_ARG = "space_id"
@@ -61,9 +67,10 @@ def _keep(endpoint: str, values: dict) -> None:
         values[SPACE_ARG] = space_id
 
 
-def resolve(actor) -> None:
+def resolve(actor: Callable[[], Actor]) -> None:
     """For a request under /espace/<space-id>: the represented space if the signed-in
-    person may act in it today; a 404 otherwise."""
+    person may act in it today; a 404 otherwise. `actor` says who acts (web.access.actor),
+    asked only here."""
     space_id = g.get("space_id")
     if space_id is None:
         return
@@ -71,7 +78,8 @@ def resolve(actor) -> None:
         abort(404)
     try:
         g.space = representation.open_space(db.session, keys.ring, current_user, space_id,
-                                            actor, representation.today_in_france(), held())
+                                            actor(), representation.today_in_france(),
+                                            held())
     except NotAllowed:
         db.session.commit()  # the refusal stays in the audit trail
         abort(404)
