@@ -155,9 +155,10 @@ class Database:
 
     @property
     def session(self) -> Session:
-        if "db_session" not in g:
-            g.db_session = RequestSession(*current_app.extensions["carnet_db"])
-        return g.db_session
+        session = g.get("db_session")  # one lookup through Flask's proxy, not two
+        if session is None:
+            session = g.db_session = RequestSession(*current_app.extensions["carnet_db"])
+        return session
 
 
 class Keys:
