@@ -75,10 +75,6 @@ class RequestSession:
         # Nothing can be pending before the ORM session exists.
         return self._orm is not None and self._orm.autoflush
 
-    @property
-    def info(self) -> dict:
-        return self.orm.info
-
     def flush(self, objects=None) -> None:
         if self._orm is not None:
             self._orm.flush(objects)
@@ -154,7 +150,8 @@ class Database:
         return current_app.extensions["carnet_db"][0]
 
     @property
-    def session(self) -> Session:
+    def session(self) -> RequestSession:
+        """The request's session: Session's interface (RequestSession forwards to it)."""
         session = g.get("db_session")  # one lookup through Flask's proxy, not two
         if session is None:
             session = g.db_session = RequestSession(*current_app.extensions["carnet_db"])

@@ -37,10 +37,6 @@ def for_apps() -> bool:
     return getattr(view, "carnet_area", None) == Area.APP_API
 
 
-def current_role():
-    return current_user.role if current_user.is_authenticated else None
-
-
 def enforce():
     """Deny by default: undeclared views answer 403; signed-out people go to sign-in."""
     endpoint = request.endpoint
