@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from flask import Flask, current_app, g, session
 from flask_babel import Babel
 from flask_htmx import HTMX
@@ -13,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from domain.crypto import Keyring
-from domain.db import make_engine
+from domain.db import BEFORE_COMMIT, make_engine
 from domain.storage import BlobStore
 
 
@@ -29,6 +31,9 @@ class SessionLoginManager(LoginManager):
         user_id = session.get("_user_id")
         user = self._user_callback(user_id) if user_id is not None else None
         return self._update_request_context_with_user(user)
+
+
+_NOTHING_LOADED = MappingProxyType({})
 
 
 class RequestSession:
@@ -47,28 +52,52 @@ class RequestSession:
     Nothing a query sees changes: the same connection, the same transaction rules
     (domain.db.begin_at_first_write on PostgreSQL; pysqlite begins before the first write).
     A request that ends without a commit loses its writes, as before: closing gives the
-    connection back to the pool, which rolls back."""
+    connection back to the pool, which rolls back.
 
-    __slots__ = ("_engine", "_factory", "_connection", "_orm")
+    The session's `info` exists without the ORM session too, and the work registered with
+    domain.db.before_commit runs on a commit without it: the audit trail's events wait there
+    for the commit and are chained and written then, on the connection, so an audited page
+    (an agenda, an inbox, a professional's reading) needs no ORM session either."""
+
+    __slots__ = ("_engine", "_factory", "_connection", "_orm", "_info")
 
     def __init__(self, engine: Engine, factory: sessionmaker) -> None:
         self._engine, self._factory = engine, factory
         self._connection: Connection | None = None
         self._orm: Session | None = None
+        self._info: dict | None = None
 
     @property
     def orm(self) -> Session:
-        """The ORM session (made now if it was not), on the connection already taken."""
+        """The ORM session (made now if it was not), on the connection already taken; it
+        takes over what `info` held until then."""
         if self._orm is None:
+            info, self._info = self._info, None
+            given = {"info": info} if info else {}
             if self._connection is None:
-                self._orm = self._factory()
+                self._orm = self._factory(**given)
             else:
                 self._orm = self._factory(bind=self._connection,
-                                          join_transaction_mode="control_fully")
+                                          join_transaction_mode="control_fully", **given)
                 # Its transaction takes the connection now: a commit with nothing of the
                 # ORM's own to write still commits what was written on the connection.
                 self._orm.connection()
         return self._orm
+
+    @property
+    def info(self) -> dict:
+        """The ORM session's info, or before it is made, the request's own (handed over to
+        the ORM session when it is made)."""
+        if self._orm is not None:
+            return self._orm.info
+        if self._info is None:
+            self._info = {}
+        return self._info
+
+    @property
+    def identity_map(self):
+        # Without an ORM session, nothing was loaded.
+        return self._orm.identity_map if self._orm is not None else _NOTHING_LOADED
 
     @property
     def autoflush(self) -> bool:
@@ -94,9 +123,14 @@ class RequestSession:
 
     def commit(self) -> None:
         """Commit what was written: through the ORM session when there is one (its hooks
-        run: the audit chain's, the outbox's); else on the connection alone. A Prepared
-        write there begins the driver's transaction without SQLAlchemy knowing of it, so
-        the driver commits (nothing when nothing began: a page that only read)."""
+        run: the audit chain's, the outbox's); else on the connection alone, after the work
+        registered with domain.db.before_commit when `info` holds something for it (the
+        audit events recorded). A Prepared write there begins the driver's transaction
+        without SQLAlchemy knowing of it, so the driver commits (nothing when nothing
+        began: a page that only read)."""
+        if self._orm is None and self._info:
+            for work in BEFORE_COMMIT:
+                work(self)  # it may make the ORM session (a query of mapped objects)
         if self._orm is not None:
             self._orm.commit()
         elif self._connection is not None:
@@ -104,6 +138,20 @@ class RequestSession:
                 self._connection.commit()
             else:
                 self._connection.connection.commit()
+
+    def rollback(self) -> None:
+        """Take back what was written: through the ORM session when there is one (its
+        hooks run); else on the connection, and what `info` held for the commit (the
+        audit events recorded) is dropped with it."""
+        if self._orm is not None:
+            self._orm.rollback()
+            return
+        self._info = None
+        if self._connection is not None:
+            if self._connection.in_transaction():
+                self._connection.rollback()
+            else:
+                self._connection.connection.rollback()
 
     def holds_orm(self) -> bool:
         """Whether the ORM session was made (a hook at the request's end asks before
@@ -113,7 +161,7 @@ class RequestSession:
     def close(self) -> None:
         """End the transaction and give the connection back (the next use takes another)."""
         orm, connection = self._orm, self._connection
-        self._orm = self._connection = None
+        self._orm = self._connection = self._info = None
         try:
             if orm is not None:
                 orm.close()

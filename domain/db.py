@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections import namedtuple
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +37,18 @@ PING_AFTER_IDLE_SECONDS = 5.0
 IN_TRANSACTION = "carnet_in_transaction"
 # The largest OFFSET a paged list asks for (a 32-bit integer: far past any list's end).
 OFFSET_MAX = 2**31 - 1
+# Work to do in a transaction just before it commits (before_commit below).
+BEFORE_COMMIT: list[Callable[[Session], None]] = []
+
+
+def before_commit(work: Callable[[Session], None]) -> Callable[[Session], None]:
+    """Run `work(session)` just before every commit: as an ORM session's `before_commit`
+    event, and by a request's session that commits without having made an ORM session
+    (extensions.RequestSession) when its `info` holds something, which is where such work
+    keeps what it has to do (the audit trail's events)."""
+    event.listen(Session, "before_commit", work)
+    BEFORE_COMMIT.append(work)
+    return work
 
 
 def make_engine(url: str) -> Engine:

@@ -3,13 +3,15 @@ session only when something needs it, and the same transaction either way."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
+from domain import audit
 from domain.db import Prepared, read_rows
-from domain.models import WebSession
-from extensions import RequestSession, db
+from domain.models import AuditEvent, AuditHead, WebSession
+from extensions import RequestSession, db, keys
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 MARKED = Prepared(select(func.count()).select_from(WebSession)
@@ -134,7 +136,93 @@ def test_an_orm_session_made_for_something_else_still_commits_the_connections_wr
     with app.app_context():
         session = db.session
         ADD.run(session, _row(11, "orm-made-late"))
-        assert session.info is not None  # the ORM session made, for nothing it reads
+        assert not session.dirty  # the ORM session made, for nothing it reads
         session.commit()
         assert session.holds_orm()
     assert _marked(app, "orm-made-late") == 1
+
+
+def _events(app, action: str) -> int:
+    with app.extensions["carnet_db"][0].connect() as connection:
+        return connection.scalar(select(func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == action))
+
+
+def test_an_audited_page_writes_its_chained_events_without_an_orm_session(signed_in, app):
+    client = signed_in("camille.martin")
+    client.get("/agenda")
+    before = _events(app, "agenda.read")
+    engine, factory = app.extensions["carnet_db"]
+    made = _counting(app)
+    try:
+        assert client.get("/agenda").status_code == 200
+        assert made == []  # the event waited in the request's own info, then was written
+    finally:
+        app.extensions["carnet_db"] = (engine, factory)
+    assert _events(app, "agenda.read") == before + 1
+    with app.app_context():
+        assert audit.verify(db.session, keys.ring).ok
+    assert engine.pool.checkedout() == 0
+
+
+def _record(session, action: str) -> None:
+    audit.record(session, keys.ring, action, subject_id="f" * 32, now=NOW)
+
+
+def test_events_recorded_without_an_orm_session_are_written_once_at_the_commit(app):
+    with app.app_context():
+        session = db.session
+        _record(session, "test.alone")
+        assert not session.holds_orm() and _events(app, "test.alone") == 0  # not yet
+        session.commit()
+        assert not session.holds_orm()
+        session.commit()  # nothing left waiting: nothing written twice
+    assert _events(app, "test.alone") == 1
+    with app.app_context():
+        # Recorded before the ORM session is made: it takes them over and writes them once.
+        session = db.session
+        _record(session, "test.handed-over")
+        session.add(WebSession(**_row(12, "handed-over")))
+        assert session.holds_orm()
+        session.commit()
+    assert _events(app, "test.handed-over") == 1 and _marked(app, "handed-over") == 1
+    with app.app_context():
+        assert audit.verify(db.session, keys.ring).ok
+
+
+def test_events_recorded_without_an_orm_session_go_with_a_rollback_or_a_close(app):
+    with app.app_context():
+        session = db.session
+        ADD.run(session, _row(13, "rolled-back-alone"))
+        _record(session, "test.rolled-back")
+        session.rollback()
+        assert not session.holds_orm()
+        session.commit()
+        _record(session, "test.closed")
+        session.close()
+        session.commit()
+    assert _events(app, "test.rolled-back") == 0 and _marked(app, "rolled-back-alone") == 0
+    assert _events(app, "test.closed") == 0
+
+
+def test_a_chain_head_missing_at_the_commit_is_made_and_the_event_written_once(app):
+    """A database emptied by hand may lack a head (this suite empties it before each
+    test): it is made on the connection, in the commit's transaction."""
+    chain = audit.chain_for("e" * 32)
+    with app.app_context():
+        db.session.execute(delete(AuditHead).where(AuditHead.id == chain))
+        db.session.commit()
+    with app.app_context():
+        session = db.session
+        audit.record(session, keys.ring, "test.head-made", subject_id="e" * 32, now=NOW)
+        session.commit()
+        assert not session.holds_orm()
+    assert _events(app, "test.head-made") == 1
+    with app.app_context():
+        assert audit.verify(db.session, keys.ring).ok
+        assert db.session.get(AuditHead, chain).seq >= 1
+
+
+def test_an_event_has_a_field_for_each_column_of_its_row():
+    names = [field.name for field in dataclasses.fields(audit.Event)]
+    assert sorted(names) == sorted(column.key for column in AuditEvent.__table__.columns)
