@@ -144,21 +144,25 @@ def may_open(session: Session, viewer: User, patient: User) -> bool:
 
 @dataclass(frozen=True)
 class OpenPatient:
-    """A patient's space as one professional may open it: the facts the policy decides on,
-    gathered once for the request, and who acts for the audit trail (the professional, or
-    the professional under emergency access when nothing else lets them in)."""
+    """A patient's space as one professional may open it: the patient's account (a row
+    read without the ORM: the professional's pages read it and write rows of their own,
+    never the account), the facts the policy decides on, gathered once for the request,
+    and who acts for the audit trail (the professional, or the professional under
+    emergency access when nothing else lets them in)."""
 
-    patient: User
+    patient: AccountRow
     facts: policy.CareFacts
     actor: audit.Actor
 
 
-# The account open_patient() opens (its ORM row: a use case may change it) and the viewer's
-# standing towards it, in one statement (two before, on every professional's view of a
-# patient's space).
-_OPEN_PATIENT = (select(User, *standing(User.id, bindparam("viewer_id", type_=String),
-                                        bindparam("now", type_=UTCDateTime())))
-                 .where(User.id == bindparam("patient_id", type_=String)))
+# The account open_patient() opens and the viewer's standing towards it, in one statement
+# built once (two before, on every professional's view of a patient's space; then the ORM
+# row's loading and the ORM session made for it cost more than the query).
+_OPEN_PATIENT = Prepared(
+    select(*AccountRow.selected(), *standing(User.id, bindparam("viewer_id", type_=String),
+                                             bindparam("now", type_=UTCDateTime())))
+    .where(User.id == bindparam("patient_id", type_=String)))
+_STANDING_AT = len(AccountRow.COLUMNS)
 
 
 def open_patient(session: Session, keyring: Keyring, viewer: User, patient_id: str,
@@ -166,11 +170,11 @@ def open_patient(session: Session, keyring: Keyring, viewer: User, patient_id: s
     """The patient's space if the policy lets this professional open it; otherwise the
     refusal is audited as `refusal` and NotAllowed raised (the same for an id that does
     not exist, so an id reveals nothing)."""
-    row = (session.execute(_OPEN_PATIENT, {"patient_id": patient_id, "viewer_id": viewer.id,
-                                           "now": utcnow()}).first()
+    row = (_OPEN_PATIENT.first(session, {"patient_id": patient_id, "viewer_id": viewer.id,
+                                         "now": utcnow()})
            if len(patient_id or "") <= 32 else None)
-    patient = row[0] if row is not None else None
-    known = facts_of(viewer, patient, *row[1:]) if row is not None else None
+    patient = AccountRow(row[:_STANDING_AT]) if row is not None else None
+    known = facts_of(viewer, patient, *row[_STANDING_AT:]) if row is not None else None
     if known is None or not policy.patient_open_allowed(viewer.role, known):
         audit.record(session, keyring, refusal, actor=actor, outcome="denied",
                      subject_id=patient.id if patient else None)

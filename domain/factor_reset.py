@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from domain import audit, auth, sign_in
 from domain.closing import person_of
 from domain.crypto import Keyring
+from domain.db import Prepared
 from domain.insured import read_field
-from domain.models import FactorReset, InsuredPerson, Role, SignInStep, User
+from domain.models import AccountRow, FactorReset, InsuredPerson, Role, SignInStep, User
 from domain.models.base import utcnow
 from domain.recovery import ALPHABET, display, normalise
 
@@ -66,6 +67,18 @@ _PENDING = select(FactorReset).where(
 def pending(session: Session, user: User, now: datetime | None = None) -> FactorReset | None:
     """The account's letter in progress: sent, not used, not cancelled, not expired."""
     return session.scalars(_PENDING, {"user_id": user.id, "now": now or utcnow()}).first()
+
+
+# When the letter in progress was asked for, as the account's sessions page says it: the
+# same rows, read without the ORM (the page changes nothing).
+_PENDING_ASKED = Prepared(_PENDING.with_only_columns(FactorReset.created_at))
+
+
+def pending_asked(session: Session, user: User | AccountRow,
+                  now: datetime | None = None) -> datetime | None:
+    """When the account's letter in progress (pending()) was asked for, or None."""
+    row = _PENDING_ASKED.first(session, {"user_id": user.id, "now": now or utcnow()})
+    return row.created_at if row is not None else None
 
 
 def request_letter(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor,

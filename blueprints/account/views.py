@@ -50,7 +50,8 @@ def _list_context(message: str | None = None) -> dict:
              "last_seen": r.last_seen, "device": describe_device(r.user_agent),
              "assisted": r.assisted_by_id is not None} for r in records]
     return {"rows": rows, "message": message,
-            "letter": factor_reset.pending(db.session, current_user._get_current_object())}
+            "letter_asked": factor_reset.pending_asked(db.session,
+                                                       current_user._get_current_object())}
 
 
 @bp.get("/mon-compte/sessions")

@@ -16,6 +16,7 @@ from domain import audit, care, emergency, insured, passwords, policy, vault
 from domain.errors import NotAllowed
 from domain.identifiers import rpps_valid
 from domain.models import (
+    AccountRow,
     AuditEvent,
     CareRelation,
     Category,
@@ -410,7 +411,10 @@ def test_open_patient_gathers_facts_once_and_audits_only_a_refusal(app, demo_use
         # The account and the standing in one statement (the declaration flushed first).
         assert len([statement for statement in sent if "FROM users" in statement]) == 1
         assert "care_relations" in sent[-1] and "FROM users" in sent[-1]
-        assert (opened.patient, opened.actor) == (patient, ACTOR)
+        assert (opened.patient.id, opened.actor) == (patient.id, ACTOR)
+        # The account read without the ORM: the professional's pages never change it.
+        assert isinstance(opened.patient, AccountRow)
+        assert opened.patient.display_name == patient.display_name
         assert opened.facts.declared and not opened.facts.emergency
         for who, patient_id in ((stranger, patient.id), (doctor, "0" * 32),
                                 (doctor, "x" * 200), (patient, patient.id)):

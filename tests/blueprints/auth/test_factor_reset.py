@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from babel.dates import format_date
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from domain import audit, factor_reset
+from domain.clock import today as today_in_france
 from domain.insured import find_by_nir, seal_field
 from domain.models import AuditEvent, User
 from domain.notify import Mailer
@@ -107,6 +109,8 @@ def test_any_signed_in_session_can_cancel_a_letter_in_progress(app, signed_in):
     owner = signed_in("camille.martin")
     page = owner.get("/mon-compte/sessions").get_data(as_text=True)
     assert "Un courrier pour changer de téléphone est en cours" in page
+    # The day it was asked for (today, in Paris: the page says it in French).
+    assert f"Demandé le {format_date(today_in_france(), 'd MMMM y', locale='fr')}" in page
     assert check_page(page) == []
     cancelled = owner.post("/mon-compte/courrier/annuler",
                            data={"csrf_token": csrf_from(page)})
