@@ -117,16 +117,20 @@ _ACCOUNT = slice(len(_RECORD), len(_RECORD) + len(AccountRow.COLUMNS))
 _EMERGENCY = _ACCOUNT.stop
 _RELATIONSHIP, _ENDED = _EMERGENCY + 1, _EMERGENCY + 2
 _PERSON = slice(_EMERGENCY + 3, None)
-_ID = bindparam("session_id")
-_DELETE = delete(WebSession).where(WebSession.id == _ID)
+# The writes of a request's own session, built once and run on the driver's cursor too:
+# a signed-in person's request notes its activity every TOUCH_EVERY, that is nearly every
+# request at a person's pace, and going through the ORM for it made an ORM session.
+_ID = bindparam("session_id", type_=WebSession.id.type)
+_DELETE = Prepared(delete(WebSession).where(WebSession.id == _ID))
 _SEEN_AT = bindparam("seen_at", type_=UTCDateTime())
-_SAVE = (update(WebSession).where(WebSession.id == _ID)
-         .values(data=bindparam("new_data"), user_id=bindparam("whose"), last_seen=_SEEN_AT))
-_DATA = (update(WebSession).where(WebSession.id == _ID)
-         .values(data=bindparam("new_data"), user_id=bindparam("whose")))
-_SEEN = update(WebSession).where(WebSession.id == _ID).values(last_seen=_SEEN_AT)
-_PARK = (update(WebSession).where(WebSession.id == _ID)
-         .values(parked_at=bindparam("parked", type_=UTCDateTime())))
+_SAVE = Prepared(update(WebSession).where(WebSession.id == _ID)
+                 .values(data=bindparam("new_data"), user_id=bindparam("whose"),
+                         last_seen=_SEEN_AT))
+_DATA = Prepared(update(WebSession).where(WebSession.id == _ID)
+                 .values(data=bindparam("new_data"), user_id=bindparam("whose")))
+_SEEN = Prepared(update(WebSession).where(WebSession.id == _ID).values(last_seen=_SEEN_AT))
+_PARK = Prepared(update(WebSession).where(WebSession.id == _ID)
+                 .values(parked_at=bindparam("parked", type_=UTCDateTime())))
 
 
 def load(session: Session, token: str, lifetimes: Lifetimes,
@@ -149,10 +153,10 @@ def load(session: Session, token: str, lifetimes: Lifetimes,
     if record.parked_at is not None:
         return None, Status.UNKNOWN  # a parked desk: only the adviser's secret resumes it
     if now >= record.created_at + lifetimes.absolute:
-        session.execute(_DELETE, {"session_id": record.id})
+        _DELETE.run(session, {"session_id": record.id})
         return record, Status.ABSOLUTE_EXPIRED
     if now >= record.last_seen + lifetimes.idle_for(record):
-        session.execute(_DELETE, {"session_id": record.id})
+        _DELETE.run(session, {"session_id": record.id})
         return record, Status.IDLE_EXPIRED
     return record, Status.ACTIVE
 
@@ -171,18 +175,18 @@ def save(session: Session, record: Record, *, data: str | None = None,
         record.last_seen = now
     if data is not None:
         record.data, record.user_id = data, user_id
-        session.execute(_SAVE if seen else _DATA, {
+        (_SAVE if seen else _DATA).run(session, {
             "session_id": record.id, "new_data": data, "whose": user_id,
             "seen_at": record.last_seen})
     elif seen:
-        session.execute(_SEEN, {"session_id": record.id, "seen_at": now})
+        _SEEN.run(session, {"session_id": record.id, "seen_at": now})
     return seen or data is not None
 
 
 def destroy(session: Session, record: Record) -> None:
     """End a session: its row is deleted (it may already be gone: closing a space ends
     every session)."""
-    session.execute(_DELETE, {"session_id": record.id})
+    _DELETE.run(session, {"session_id": record.id})
 
 
 # A person's sessions as their page lists them: only read, so rows of the columns, without
@@ -226,13 +230,13 @@ def park(session: Session, record: Record, now: datetime | None = None) -> None:
     it (load() answers UNKNOWN) and it waits without idling out, within its absolute
     lifetime."""
     record.parked_at = now or utcnow()
-    session.execute(_PARK, {"session_id": record.id, "parked": record.parked_at})
+    _PARK.run(session, {"session_id": record.id, "parked": record.parked_at})
 
 
 def extend(session: Session, record: Record, now: datetime | None = None) -> None:
     """"Stay signed in": restart the idle countdown now (the absolute limit still holds)."""
     record.last_seen = now or utcnow()
-    session.execute(_SEEN, {"session_id": record.id, "seen_at": record.last_seen})
+    _SEEN.run(session, {"session_id": record.id, "seen_at": record.last_seen})
 
 
 def end_other(session: Session, keyring: Keyring, user_id: str, public_id: str, *,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -441,42 +442,79 @@ def authors(session: Session, documents: list[Document]) -> dict[str, AccountRow
     return accounts_by_id(session, ids)
 
 
-def _document_statement(professional_viewer: bool):
-    """The document, its patient's account (ORM rows: a use case may change them) and, for
-    a professional, their standing towards the patient (care.standing()), in one statement:
-    two or three before, on every view, preview or download of a document."""
+def _document_statement(professional_viewer: bool, read_only: bool):
+    """The document, its patient's account and, for a professional, their standing towards
+    the patient (care.standing()), in one statement: two or three before, on every view,
+    preview or download of a document. For an action that only reads, plain columns built
+    once (domain.db.Prepared): rows, not ORM objects, whose loading (and the ORM session
+    made for it) cost more than the query; a change takes the ORM rows it writes."""
     standing = (care.standing(Document.patient_id, bindparam("viewer_id", type_=String),
                               bindparam("now", type_=UTCDateTime()))
                 if professional_viewer else ())
+    if read_only:
+        return Prepared(select(*mapped_columns(Document), *AccountRow.selected(), *standing)
+                        .join(User, User.id == Document.patient_id)
+                        .where(Document.id == bindparam("document_id", type_=String)))
     return (select(Document, User, *standing).join(User, User.id == Document.patient_id)
             .where(Document.id == bindparam("document_id", type_=String)))
 
 
-# By whether the viewer is a professional.
-_DOCUMENT = {flag: _document_statement(flag) for flag in (False, True)}
+# By whether the viewer is a professional and whether the action only reads.
+_DOCUMENT = {(flag, read_only): _document_statement(flag, read_only)
+             for flag in (False, True) for read_only in (False, True)}
+# The actions that only read the document: its page, its preview and its download (and a
+# copy attached to a message), the most frequent.
+READ_ONLY_ACTIONS = frozenset({policy.DocumentAction.READ, policy.DocumentAction.DOWNLOAD})
+# A document's row read without the ORM, named as Document's attributes.
+DocumentRow = namedtuple("DocumentRow", [column.key for column in mapped_columns(Document)])
+_ACCOUNT_AT = len(DocumentRow._fields)
+_STANDING_AT = _ACCOUNT_AT + len(AccountRow.COLUMNS)
+_DOCUMENT_ALONE = Prepared(select(*mapped_columns(Document))
+                           .where(Document.id == bindparam("document_id", type_=String)))
+
+
+def _read(session: Session, document_id: str, viewer_id: str, professional: bool,
+          read_only: bool) -> tuple | None:
+    """(document, its patient's account, the viewer's standing columns), or None."""
+    parameters = {"document_id": document_id, "viewer_id": viewer_id, "now": utcnow()}
+    if read_only:
+        row = _DOCUMENT[professional, True].first(session, parameters)
+        return None if row is None else (DocumentRow._make(row[:_ACCOUNT_AT]),
+                                         AccountRow(row[_ACCOUNT_AT:_STANDING_AT]),
+                                         row[_STANDING_AT:])
+    row = session.execute(_DOCUMENT[professional, False], parameters).first()
+    return None if row is None else (row[0], row[1], row[2:])
 
 
 def get_document(session: Session, keyring: Keyring, viewer: User, document_id: str,
                  action: policy.DocumentAction, actor: audit.Actor, *,
                  patient_id: str | None = None,
-                 opened: care.OpenPatient | None = None) -> tuple[User, Document]:
+                 opened: care.OpenPatient | None = None,
+                 ) -> tuple[User | AccountRow, Document | DocumentRow]:
     """The document if the policy allows `action`; otherwise DocumentNotFound (a 404, so
-    another person's id reveals nothing). Both outcomes are audited. With `patient_id`, or
+    another person's id reveals nothing). Both outcomes are audited. For an action that
+    only reads (READ_ONLY_ACTIONS), the document and its patient are read-only rows; for a
+    change, the ORM rows it writes. With `patient_id`, or
     `opened` (a space a professional opened, its patient and standing already read), a
     document of anyone else is refused too (another patient's document under this
     patient's address)."""
     well_formed = re.fullmatch(r"[0-9a-f]{32}", document_id or "")
+    read_only = action in READ_ONLY_ACTIONS
     if opened is not None:
         # The document alone: its patient and the standing came with the space.
-        document = session.get(Document, document_id) if well_formed else None
+        document = None
+        if well_formed and read_only:
+            row = _DOCUMENT_ALONE.first(session, {"document_id": document_id})
+            document = DocumentRow._make(row) if row is not None else None
+        elif well_formed:
+            document = session.get(Document, document_id)
         patient, known, patient_id = opened.patient, opened.facts, opened.patient.id
     else:
         professional = viewer.role == Role.PROFESSIONAL
-        row = (session.execute(_DOCUMENT[professional], {
-            "document_id": document_id, "viewer_id": viewer.id, "now": utcnow()}).first()
-            if well_formed else None)
-        document, patient = (row[0], row[1]) if row is not None else (None, None)
-        known = (care.facts_of(viewer, patient, *row[2:]) if row is not None and professional
+        found = (_read(session, document_id, viewer.id, professional, read_only)
+                 if well_formed else None)
+        document, patient = (found[0], found[1]) if found is not None else (None, None)
+        known = (care.facts_of(viewer, patient, *found[2]) if found is not None and professional
                  else None)
     allowed = document is not None and (
         patient_id is None or document.patient_id == patient_id) and policy.document_allowed(

@@ -4,6 +4,7 @@ session only when something needs it, and the same transaction either way."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -12,6 +13,7 @@ from domain import audit
 from domain.db import Prepared, read_rows
 from domain.models import AuditEvent, AuditHead, WebSession
 from extensions import RequestSession, db, keys
+from tests.blueprints.pro.test_patients import declare, deposit
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 MARKED = Prepared(select(func.count()).select_from(WebSession)
@@ -61,7 +63,7 @@ def test_a_signed_in_page_read_with_prepared_statements_makes_no_orm_session(sig
         assert made == []  # its web session and its counts: the connection alone
         assert client.get("/profil").status_code == 200
         assert made == []  # read, then committed (nothing was written): no ORM session
-        assert client.get("/mon-compte/sessions").status_code == 200
+        assert client.get("/mon-compte/cles-d-acces").status_code == 200
         assert len(made) == 1  # a page that loads mapped objects makes one
     finally:
         app.extensions["carnet_db"] = (engine, factory)
@@ -226,3 +228,34 @@ def test_a_chain_head_missing_at_the_commit_is_made_and_the_event_written_once(a
 def test_an_event_has_a_field_for_each_column_of_its_row():
     names = [field.name for field in dataclasses.fields(audit.Event)]
     assert sorted(names) == sorted(column.key for column in AuditEvent.__table__.columns)
+
+
+def test_the_frequent_reads_of_a_space_make_no_orm_session(signed_in, app):
+    """A professional's patient page and forms, a document's page, preview and download
+    for its patient and for a professional, one's sessions and the desk's home: rows read
+    with Prepared statements, never ORM objects (nor the ORM session they would need)."""
+    doctor = signed_in("dr.bernard")
+    patient_id = declare(doctor, app)
+    assert deposit(doctor, patient_id).status_code == 303
+    owner = signed_in("camille.martin")
+    listing = owner.get("/documents").get_data(as_text=True)
+    document_id = re.search(r"/documents/([0-9a-f]{32})/fichier", listing).group(1)
+    adviser = signed_in("conseil.durand")
+    pages = [(doctor, f"/pro/patients/{patient_id}"),
+             (doctor, f"/pro/patients/{patient_id}/deposer"),
+             (doctor, f"/pro/patients/{patient_id}/ecrire"),
+             (doctor, f"/pro/patients/{patient_id}/documents/{document_id}"),
+             (owner, f"/documents/{document_id}"), (owner, f"/documents/{document_id}/fichier"),
+             (owner, f"/documents/{document_id}/apercu"), (owner, "/mon-compte/sessions"),
+             (adviser, "/conseiller")]
+    engine, factory = app.extensions["carnet_db"]
+    made = _counting(app)
+    try:
+        for client, path in pages:
+            assert client.get(path).status_code == 200, path
+            assert made == [], path
+    finally:
+        app.extensions["carnet_db"] = (engine, factory)
+    with app.app_context():
+        assert audit.verify(db.session, keys.ring).ok  # each read audited, chained
+    assert engine.pool.checkedout() == 0
