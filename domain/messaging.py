@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import String, bindparam, exists, func, select
+from sqlalchemy import String, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from domain import audit, care, clock, policy, vault
@@ -239,15 +240,17 @@ def _add_message(session: Session, key: bytes, conversation: Conversation, sende
 
 
 def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
-        action: MessageAction, actor: audit.Actor) -> Opened:
+        action: MessageAction, actor: audit.Actor, *, read_only: bool = False) -> Opened:
     """The conversation, if the policy allows `action`, with its parties and the actor to
     record (Opened); otherwise ConversationNotFound. Reads and refusals are audited, a
     professional there only through an emergency access recorded as such (a reply or a
     close is audited when it happens). Starting is decided on the patient, before any
-    conversation exists (`start`)."""
+    conversation exists (`start`). `read_only`: the conversation as a row
+    (ConversationRow), for a use that only reads it (its page: open_to_read); a reply, a
+    close or a form posted in it takes its ORM row."""
     if action == MessageAction.START:
         raise ValueError("START is not an action on an existing conversation")
-    found = _read_opening(session, viewer, conversation_id)
+    found = _read_opening(session, viewer, conversation_id, read_only)
     conversation, gathered = found if found is not None else (None, None)
     ok = gathered is not None and decide(viewer, conversation, action, gathered)
     if gathered is not None and viewer.role == Role.PROFESSIONAL:
@@ -260,54 +263,71 @@ def get(session: Session, keyring: Keyring, viewer: User, conversation_id: str,
     return Opened(conversation, gathered, actor)
 
 
-def _opening_statement(professional_viewer: bool):
-    """The conversation (its ORM row: a read marks it read, a reply or a close changes it),
-    its two parties' accounts (read-only) and the professional's standing towards the
-    patient (care.standing(): the viewer's if they are a professional, else the
-    conversation's professional's), in one statement: three before (the row, the other
-    side, the standing), on every view of a conversation and every form posted in one."""
+def _opening_statement(professional_viewer: bool, read_only: bool):
+    """The conversation, its two parties' accounts (read-only) and the professional's
+    standing towards the patient (care.standing(): the viewer's if they are a
+    professional, else the conversation's professional's), in one statement: three before
+    (the row, the other side, the standing), on every view of a conversation and every
+    form posted in one. The conversation as its ORM row (a reply or a close changes it),
+    or, to read it (open_to_read), as plain columns of a statement built once
+    (domain.db.Prepared): loading the ORM row, and the ORM session made for it, cost more
+    than the query."""
     patient, professional = (aliased(User, name="conversation_patient"),
                              aliased(User, name="conversation_professional"))
     who = (bindparam("viewer_id", type_=String) if professional_viewer
            else Conversation.professional_id)
-    return (select(Conversation, *AccountRow.selected(patient),
-                   *AccountRow.selected(professional),
-                   *care.standing(Conversation.patient_id, who,
-                                  bindparam("now", type_=UTCDateTime())))
-            .outerjoin(patient, patient.id == Conversation.patient_id)
-            .outerjoin(professional, professional.id == Conversation.professional_id)
-            .where(Conversation.id == bindparam("conversation_id", type_=String)))
+    statement = (select(*(mapped_columns(Conversation) if read_only else (Conversation,)),
+                        *AccountRow.selected(patient), *AccountRow.selected(professional),
+                        *care.standing(Conversation.patient_id, who,
+                                       bindparam("now", type_=UTCDateTime())))
+                 .outerjoin(patient, patient.id == Conversation.patient_id)
+                 .outerjoin(professional, professional.id == Conversation.professional_id)
+                 .where(Conversation.id == bindparam("conversation_id", type_=String)))
+    return Prepared(statement) if read_only else statement
 
 
-# By whether the viewer is a professional.
-_OPENING = {flag: _opening_statement(flag) for flag in (False, True)}
-_PATIENT_COLUMNS = slice(1, 1 + len(AccountRow.COLUMNS))
-_PROFESSIONAL_COLUMNS = slice(_PATIENT_COLUMNS.stop, _PATIENT_COLUMNS.stop
-                              + len(AccountRow.COLUMNS))
+# By whether the viewer is a professional and whether the conversation is only read.
+_OPENING = {(flag, read_only): _opening_statement(flag, read_only)
+            for flag in (False, True) for read_only in (False, True)}
+# A conversation's row read without the ORM, named as Conversation's attributes.
+ConversationRow = namedtuple("ConversationRow",
+                             [column.key for column in mapped_columns(Conversation)])
+_ACCOUNTS = len(AccountRow.COLUMNS)
 
 
 def _read_opening(session: Session, viewer: User, conversation_id: str,
-                  ) -> tuple[Conversation, Parties] | None:
+                  read_only: bool = False,
+                  ) -> tuple[Conversation | ConversationRow, Parties] | None:
     """The conversation and its parties (parties()'s, read in one statement), or None."""
     if not ID.fullmatch(conversation_id or ""):
         return None
     professional_viewer = viewer.role == Role.PROFESSIONAL
-    row = session.execute(_OPENING[professional_viewer],
-                          {"conversation_id": conversation_id, "viewer_id": viewer.id,
-                           "now": utcnow()}).first()
-    if row is None:
-        return None
-    conversation = row[0]
+    statement = _OPENING[professional_viewer, read_only]
+    parameters = {"conversation_id": conversation_id, "viewer_id": viewer.id,
+                  "now": utcnow()}
+    if read_only:
+        row = statement.first(session, parameters)
+        if row is None:
+            return None
+        first = len(ConversationRow._fields)
+        conversation = ConversationRow._make(row[:first])
+    else:
+        row = session.execute(statement, parameters).first()
+        if row is None:
+            return None
+        first, conversation = 1, row[0]
+    patient_columns = slice(first, first + _ACCOUNTS)
+    professional_columns = slice(patient_columns.stop, patient_columns.stop + _ACCOUNTS)
 
     def account(columns: slice, user_id: str | None) -> User | AccountRow | None:
         if user_id is None:
             return None
         return viewer if viewer.id == user_id else AccountRow(row[columns])
 
-    patient = account(_PATIENT_COLUMNS, conversation.patient_id)
-    professional = account(_PROFESSIONAL_COLUMNS, conversation.professional_id)
+    patient = account(patient_columns, conversation.patient_id)
+    professional = account(professional_columns, conversation.professional_id)
     who = viewer if professional_viewer else professional
-    declared, blocked, running = row[_PROFESSIONAL_COLUMNS.stop:]
+    declared, blocked, running = row[professional_columns.stop:]
     return conversation, Parties(
         patient, professional,
         care.facts_of(who, patient, declared, blocked, running) if who is not None else None)
@@ -334,7 +354,8 @@ def open_to_read(session: Session, keyring: Keyring, viewer: User, conversation_
     the read, or its refusal (ConversationNotFound), is audited, a professional there only
     through an emergency access recorded as such; then page(). `representative`: the
     viewer is the space of someone acting for them (their secret documents stay out)."""
-    opened = get(session, keyring, viewer, conversation_id, MessageAction.READ, actor)
+    opened = get(session, keyring, viewer, conversation_id, MessageAction.READ, actor,
+                 read_only=True)
     return page(session, keyring, viewer, opened.conversation, opened.parties,
                 before=before, representative=representative)
 
@@ -348,7 +369,7 @@ def page(session: Session, keyring: Keyring, viewer: User, conversation: Convers
     items, older = messages(session, keyring, viewer, conversation, before=before,
                             known=(gathered.patient, gathered.professional))
     if before is None:
-        mark_read(viewer, conversation)
+        mark_read(viewer, conversation, session=session)
     may_reply = decide(viewer, conversation, MessageAction.REPLY, gathered)
     documents = (recent_documents(session, keyring, viewer, representative=representative)
                  if may_reply and viewer.id == conversation.patient_id else [])
@@ -510,13 +531,30 @@ def message_view(session: Session, keyring: Keyring, viewer: User, conversation:
     return _views(session, keyring, viewer, conversation, [message], known)[0]
 
 
-def mark_read(viewer: User, conversation: Conversation, now: datetime | None = None) -> None:
+# A conversation read as a row (ConversationRow) is marked read by one statement, built once.
+_READ_BY = {side: Prepared(
+    update(Conversation).where(Conversation.id == bindparam("conversation_id", type_=String))
+    .values({f"{side}_unread": 0,
+             f"{side}_read_at": bindparam("now", type_=UTCDateTime())}))
+    for side in ("patient", "professional")}
+
+
+def mark_read(viewer: User, conversation: Conversation | ConversationRow,
+              now: datetime | None = None, *, session: Session | None = None) -> None:
     """The viewer has read the conversation: their unread count goes to zero and their read
-    time to `now`. Someone who is neither party changes nothing."""
+    time to `now`. Someone who is neither party changes nothing. An ORM row is changed (its
+    session writes it); a row read without the ORM (get(read_only=True)) is written now,
+    through `session`."""
     now = now or utcnow()
-    if viewer.id == conversation.patient_id:
+    side = ("patient" if viewer.id == conversation.patient_id
+            else "professional" if viewer.id == conversation.professional_id else None)
+    if side is None:
+        return
+    if isinstance(conversation, ConversationRow):
+        _READ_BY[side].run(session, {"conversation_id": conversation.id, "now": now})
+    elif side == "patient":
         conversation.patient_unread, conversation.patient_read_at = 0, now
-    elif viewer.id == conversation.professional_id:
+    else:
         conversation.professional_unread, conversation.professional_read_at = 0, now
 
 

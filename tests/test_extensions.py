@@ -11,9 +11,10 @@ from sqlalchemy import bindparam, delete, func, insert, select
 
 from domain import audit
 from domain.db import Prepared, read_rows
-from domain.models import AuditEvent, AuditHead, WebSession
+from domain.models import AuditEvent, AuditHead, Conversation, WebSession
 from extensions import RequestSession, db, keys
 from tests.blueprints.pro.test_patients import declare, deposit
+from tests.conftest import csrf_from
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 MARKED = Prepared(select(func.count()).select_from(WebSession)
@@ -240,8 +241,14 @@ def test_the_frequent_reads_of_a_space_make_no_orm_session(signed_in, app):
     owner = signed_in("camille.martin")
     listing = owner.get("/documents").get_data(as_text=True)
     document_id = re.search(r"/documents/([0-9a-f]{32})/fichier", listing).group(1)
+    form = doctor.get(f"/pro/patients/{patient_id}/ecrire").get_data(as_text=True)
+    written = doctor.post(f"/pro/patients/{patient_id}/ecrire", data={
+        "csrf_token": csrf_from(form), "subject": "Résultats", "body": "Ils sont normaux."})
+    conversation_id = written.headers["Location"].rsplit("/", 1)[1]
     adviser = signed_in("conseil.durand")
     pages = [(doctor, f"/pro/patients/{patient_id}"),
+             (owner, f"/messagerie/{conversation_id}"),
+             (doctor, f"/pro/messagerie/{conversation_id}"),
              (doctor, f"/pro/patients/{patient_id}/deposer"),
              (doctor, f"/pro/patients/{patient_id}/ecrire"),
              (doctor, f"/pro/patients/{patient_id}/documents/{document_id}"),
@@ -258,4 +265,7 @@ def test_the_frequent_reads_of_a_space_make_no_orm_session(signed_in, app):
         app.extensions["carnet_db"] = (engine, factory)
     with app.app_context():
         assert audit.verify(db.session, keys.ring).ok  # each read audited, chained
+        read = db.session.get(Conversation, conversation_id)  # marked read, both sides
+        assert (read.patient_unread, read.professional_unread) == (0, 0)
+        assert read.patient_read_at is not None
     assert engine.pool.checkedout() == 0

@@ -488,11 +488,14 @@ def test_reading_a_conversation_is_one_call_on_parties_gathered_once(app, demo_u
             assert account_reads == []
         finally:
             event.remove(db.engine, "before_cursor_execute", counted)
-        conversation = mine.summary.conversation
+        # Read as a row, not an ORM object (a read changes nothing else of it).
+        assert isinstance(mine.summary.conversation, messaging.ConversationRow)
         assert (mine.summary.subject, mine.summary.unread) == (SUBJECT, 2)
         assert [item.id for item in mine.items] == [first.id, second.id]
         assert mine.older is None and mine.may_reply and his.may_reply
+        conversation = db.session.get(Conversation, mine.summary.conversation.id)
         assert conversation.patient_unread == 0  # read by opening it
+        assert conversation.professional_unread == 0 and conversation.patient_read_at
         # Documents to attach: on the patient's own page only.
         assert [view.title for view in mine.documents if view.document.id == document.id] == [
             "Compte rendu"]
