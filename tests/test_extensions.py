@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, insert, select
@@ -30,8 +31,10 @@ def _row(number: int, mark: str) -> dict:
             "created_at": NOW, "last_seen": NOW}
 
 
-def _counting(app) -> list:
-    """Replace the app's session factory by one that notes each ORM session it makes."""
+@contextmanager
+def _orm_sessions_made(app):
+    """The app's session factory replaced, while inside, by one that notes each ORM
+    session it makes (the list yielded)."""
     engine, factory = app.extensions["carnet_db"]
     made: list = []
 
@@ -44,30 +47,33 @@ def _counting(app) -> list:
             return getattr(factory, name)
 
     app.extensions["carnet_db"] = (engine, Counting())
-    return made
+    try:
+        yield made
+    finally:
+        app.extensions["carnet_db"] = (engine, factory)
+
+
+def _committed(app, model, where) -> int:
+    """The rows matching `where`, read on a connection of their own (what is committed)."""
+    with app.extensions["carnet_db"][0].connect() as connection:
+        return connection.scalar(select(func.count()).select_from(model).where(where))
 
 
 def _marked(app, mark: str) -> int:
-    """The rows with this mark, read on a connection of their own (what is committed)."""
-    with app.extensions["carnet_db"][0].connect() as connection:
-        return connection.scalar(select(func.count()).select_from(WebSession)
-                                 .where(WebSession.data == mark))
+    return _committed(app, WebSession, WebSession.data == mark)
 
 
 def test_a_signed_in_page_read_with_prepared_statements_makes_no_orm_session(signed_in, app):
     client = signed_in("camille.martin")
     client.get("/mon-espace")  # the first page after signing in writes the web session
-    engine, factory = app.extensions["carnet_db"]
-    made = _counting(app)
-    try:
+    engine = app.extensions["carnet_db"][0]
+    with _orm_sessions_made(app) as made:
         assert client.get("/mon-espace").status_code == 200
         assert made == []  # its web session and its counts: the connection alone
         assert client.get("/profil").status_code == 200
         assert made == []  # read, then committed (nothing was written): no ORM session
         assert client.get("/mon-compte/cles-d-acces").status_code == 200
         assert len(made) == 1  # a page that loads mapped objects makes one
-    finally:
-        app.extensions["carnet_db"] = (engine, factory)
     assert engine.pool.checkedout() == 0  # every connection given back at the request's end
 
 
@@ -146,22 +152,17 @@ def test_an_orm_session_made_for_something_else_still_commits_the_connections_wr
 
 
 def _events(app, action: str) -> int:
-    with app.extensions["carnet_db"][0].connect() as connection:
-        return connection.scalar(select(func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == action))
+    return _committed(app, AuditEvent, AuditEvent.action == action)
 
 
 def test_an_audited_page_writes_its_chained_events_without_an_orm_session(signed_in, app):
     client = signed_in("camille.martin")
     client.get("/agenda")
     before = _events(app, "agenda.read")
-    engine, factory = app.extensions["carnet_db"]
-    made = _counting(app)
-    try:
+    engine = app.extensions["carnet_db"][0]
+    with _orm_sessions_made(app) as made:
         assert client.get("/agenda").status_code == 200
         assert made == []  # the event waited in the request's own info, then was written
-    finally:
-        app.extensions["carnet_db"] = (engine, factory)
     assert _events(app, "agenda.read") == before + 1
     with app.app_context():
         assert audit.verify(db.session, keys.ring).ok
@@ -255,14 +256,11 @@ def test_the_frequent_reads_of_a_space_make_no_orm_session(signed_in, app):
              (owner, f"/documents/{document_id}"), (owner, f"/documents/{document_id}/fichier"),
              (owner, f"/documents/{document_id}/apercu"), (owner, "/mon-compte/sessions"),
              (adviser, "/conseiller")]
-    engine, factory = app.extensions["carnet_db"]
-    made = _counting(app)
-    try:
+    engine = app.extensions["carnet_db"][0]
+    with _orm_sessions_made(app) as made:
         for client, path in pages:
             assert client.get(path).status_code == 200, path
             assert made == [], path
-    finally:
-        app.extensions["carnet_db"] = (engine, factory)
     with app.app_context():
         assert audit.verify(db.session, keys.ring).ok  # each read audited, chained
         read = db.session.get(Conversation, conversation_id)  # marked read, both sides
