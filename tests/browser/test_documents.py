@@ -472,6 +472,9 @@ def test_document_page_download_hide_show_delete(open_page, documents):
     assert page.title() == "Document – Carnet santé", page.title()
     assert page.locator("h1").inner_text().strip() == "Radio du genou"
     check_page(page, js, "page du document")
+    # Its own document: the links to change and delete it stand alone, 44 px high each.
+    small = page.evaluate(support.SMALL_TARGETS)
+    assert not small, "targets smaller than 44×44 CSS px:\n" + "\n".join(small)
 
     # Download with the keyboard: the file name keeps its accents.
     tab_to_text(page, "Télécharger « Radio du genou » (PNG, 1 Ko)", "a")
