@@ -181,6 +181,13 @@ def mapped_columns(model) -> tuple:
     return tuple(getattr(model, column.key) for column in model.__mapper__.column_attrs)
 
 
+def mapped_row(model) -> type:
+    """A named tuple of a model's mapped columns (mapped_columns' order and names): its
+    object read as a row, where a statement reads it along with other columns (a
+    document with its patient's account) and the row is cut out of the statement's."""
+    return namedtuple(f"{model.__name__}Row", [column.key for column in mapped_columns(model)])
+
+
 def insert_for(dialect: str):
     """The INSERT of a database (a dialect's name) that can say what to do ON CONFLICT:
     SQLite and PostgreSQL both can, each in its own construct."""

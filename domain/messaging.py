@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain import audit, care, clock, policy, vault
 from domain.crypto import Keyring, attachment_binding, open_sealed, seal
-from domain.db import PagedList, Prepared, mapped_columns
+from domain.db import PagedList, Prepared, mapped_columns, mapped_row
 from domain.errors import NotAllowed
 from domain.forms import Field, Reading, read
 from domain.keys import patient_key
@@ -290,8 +289,7 @@ def _opening_statement(professional_viewer: bool, read_only: bool):
 _OPENING = {(flag, read_only): _opening_statement(flag, read_only)
             for flag in (False, True) for read_only in (False, True)}
 # A conversation's row read without the ORM, named as Conversation's attributes.
-ConversationRow = namedtuple("ConversationRow",
-                             [column.key for column in mapped_columns(Conversation)])
+ConversationRow = mapped_row(Conversation)
 _ACCOUNTS = len(AccountRow.COLUMNS)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -39,7 +38,7 @@ from domain.crypto import (
     unwrap_data_key,
     wrap_data_key,
 )
-from domain.db import Prepared, mapped_columns, read_rows
+from domain.db import Prepared, mapped_columns, mapped_row, read_rows
 from domain.errors import NotAllowed
 from domain.keys import patient_key
 from domain.models import (
@@ -466,7 +465,7 @@ _DOCUMENT = {(flag, read_only): _document_statement(flag, read_only)
 # copy attached to a message), the most frequent.
 READ_ONLY_ACTIONS = frozenset({policy.DocumentAction.READ, policy.DocumentAction.DOWNLOAD})
 # A document's row read without the ORM, named as Document's attributes.
-DocumentRow = namedtuple("DocumentRow", [column.key for column in mapped_columns(Document)])
+DocumentRow = mapped_row(Document)
 _ACCOUNT_AT = len(DocumentRow._fields)
 _STANDING_AT = _ACCOUNT_AT + len(AccountRow.COLUMNS)
 _DOCUMENT_ALONE = Prepared(select(*mapped_columns(Document))
@@ -501,13 +500,13 @@ def get_document(session: Session, keyring: Keyring, viewer: User, document_id: 
     well_formed = re.fullmatch(r"[0-9a-f]{32}", document_id or "")
     read_only = action in READ_ONLY_ACTIONS
     if opened is not None:
-        # The document alone: its patient and the standing came with the space.
-        document = None
-        if well_formed and read_only:
-            row = _DOCUMENT_ALONE.first(session, {"document_id": document_id})
-            document = DocumentRow._make(row) if row is not None else None
-        elif well_formed:
-            document = session.get(Document, document_id)
+        # The document alone: its patient and the standing came with the space. A
+        # professional only reads a patient's documents (the policy lets them change none).
+        if not read_only:
+            raise ValueError(f"a space a professional opened is only read: {action}")
+        row = (_DOCUMENT_ALONE.first(session, {"document_id": document_id}) if well_formed
+               else None)
+        document = DocumentRow._make(row) if row is not None else None
         patient, known, patient_id = opened.patient, opened.facts, opened.patient.id
     else:
         professional = viewer.role == Role.PROFESSIONAL

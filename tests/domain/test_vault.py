@@ -428,3 +428,16 @@ def test_a_professional_reads_the_documents_a_page_at_a_time(app, demo_users, st
             f"Ordonnance {index:02}" for index in range(4, -1, -1)]
         assert [page.more for page in pages] == [True, True, False, False]
         assert titles[3] == [] and len(opened) == 45
+
+
+@pytest.mark.parametrize("action", [policy.DocumentAction.EDIT, policy.DocumentAction.DELETE,
+                                    policy.DocumentAction.HIDE])
+def test_a_space_a_professional_opened_is_only_read(app, action):
+    """get_document(opened=…) reads the document as a row: a change through it is a
+    programming error, refused before anything is read or recorded."""
+    from domain.care import OpenPatient
+
+    opened = OpenPatient(patient=None, facts=None, actor=audit.Actor())
+    with app.app_context(), pytest.raises(ValueError, match="only read"):
+        vault.get_document(db.session, keys.ring, None, "a" * 32, action, audit.Actor(),
+                           opened=opened)
