@@ -346,14 +346,20 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     def sy(y: float) -> float:
         return ty(y) / 10
 
+    def placed(points: Sequence[Point]) -> list[tuple[int, int]]:
+        """(tx(p.x), ty(p.y)) of each point, the same arithmetic written out: a growth
+        chart places some 450 points, and four calls a point cost twice the arithmetic."""
+        return [(round((left + (p.x - x_lo) / x_span * plot_width) * 10),
+                 round((bottom - (p.y - y_lo) / y_span * plot_height) * 10)) for p in points]
+
     def polyline(points: Sequence[Point]) -> str:
         """`x,y x,y …` in pixels, a pixel once (a reference line has hundreds of points:
         the page stays light)."""
-        return _pixels(dict.fromkeys([(tx(p.x), ty(p.y)) for p in points]))
+        return _pixels(dict.fromkeys(placed(points)))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
-        tenths = [(tx(p.x), ty(p.y)) for p in points]
+        tenths = placed(points)
         attr = _pixels(tenths) if len(tenths) > 1 else ""
         markers = tuple((x / 10, y / 10) for x, y in tenths)
         drawn.append(DrawnSeries(source.name, index, attr, markers))
