@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from domain import audit
 from domain.agenda import SITE_ZONE, ItemView, between
 from domain.crypto import Keyring, open_sealed, seal, token_hash
+from domain.db import Prepared
 from domain.keys import patient_key
-from domain.models import CalendarFeed, ItemKind, User
+from domain.models import AccountRow, CalendarFeed, ItemKind, User
 from domain.models.base import utcnow
 
 FEED_PAST_DAYS = 365
@@ -117,9 +118,15 @@ def _token_associated(patient_id: str) -> str:
     return f"calendar_feeds.token.{patient_id}"
 
 
-def feed_token(session: Session, keyring: Keyring, patient: User) -> str | None:
+# The export page shows the address again on every view: read on the connection
+# (Prepared), with no ORM session.
+_FEED = Prepared(select(CalendarFeed.token_sealed)
+                 .where(CalendarFeed.patient_id == bindparam("patient_id")))
+
+
+def feed_token(session: Session, keyring: Keyring, patient: User | AccountRow) -> str | None:
     """The current subscription token, to show the address again; None without one."""
-    feed = session.get(CalendarFeed, patient.id)
+    feed = _FEED.first(session, {"patient_id": patient.id})
     if feed is None:
         return None
     return open_sealed(patient_key(keyring, patient), feed.token_sealed,

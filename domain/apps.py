@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from domain import audit, representation
 from domain.crypto import Keyring
+from domain.db import Prepared, mapped_columns
 from domain.errors import NotAllowed
-from domain.models import AppAuthorizationCode, AppConnection, AppToken, User
+from domain.models import AccountRow, AppAuthorizationCode, AppConnection, AppToken, User
 from domain.models.base import new_id, utcnow
 
 CODE_LIFETIME = timedelta(minutes=5)
@@ -293,14 +294,17 @@ def touch(session: Session, grant: Grant, now: datetime | None = None) -> None:
         grant.connection.last_used_at = now
 
 
-_CONNECTIONS = (select(AppConnection).where(AppConnection.space_id == bindparam("space_id"),
-                                             AppConnection.revoked_at.is_(None))
-                .order_by(AppConnection.created_at.desc(), AppConnection.id))
+# Only read (the connected services' page): rows of the columns, no ORM session for them.
+_CONNECTIONS = Prepared(select(*mapped_columns(AppConnection))
+                        .where(AppConnection.space_id == bindparam("space_id"),
+                               AppConnection.revoked_at.is_(None))
+                        .order_by(AppConnection.created_at.desc(), AppConnection.id))
 
 
-def connections(session: Session, space: User) -> list[AppConnection]:
-    """The apps connected to a space, newest first."""
-    return list(session.scalars(_CONNECTIONS, {"space_id": space.id}))
+def connections(session: Session, space: User | AccountRow) -> list[tuple]:
+    """The apps connected to a space, newest first, as rows (AppConnection's attributes by
+    name)."""
+    return _CONNECTIONS.all(session, {"space_id": space.id})
 
 
 def withdraw(session: Session, keyring: Keyring, *, space: User, connection_id: str,

@@ -36,7 +36,8 @@ from webauthn.helpers.structs import (
 
 from domain import accounts, audit, auth
 from domain.crypto import Keyring
-from domain.models import Passkey, User
+from domain.db import Prepared, mapped_columns
+from domain.models import AccountRow, Passkey, User
 from domain.models.base import utcnow
 from domain.sign_in import DelayPolicy
 
@@ -67,13 +68,15 @@ class Ceremony:
     challenge: bytes
 
 
-_OF = (select(Passkey).where(Passkey.user_id == bindparam("user_id"))
-       .order_by(Passkey.created_at.desc()))
+# Only read (the list page, the credentials a new one must not repeat): rows of the
+# columns, so that the page showing them makes no ORM session.
+_OF = Prepared(select(*mapped_columns(Passkey)).where(Passkey.user_id == bindparam("user_id"))
+               .order_by(Passkey.created_at.desc()))
 
 
-def of(session: Session, user: User) -> list[Passkey]:
-    """The account's passkeys, newest first."""
-    return list(session.scalars(_OF, {"user_id": user.id}))
+def of(session: Session, user: User | AccountRow) -> list[tuple]:
+    """The account's passkeys, newest first, as rows (Passkey's attributes by name)."""
+    return _OF.all(session, {"user_id": user.id})
 
 
 def registration_options(session: Session, user: User, rp: RelyingParty) -> Ceremony:

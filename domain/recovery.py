@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from domain import accounts, audit, auth, sign_in
 from domain.crypto import Keyring
-from domain.models import RecoveryCode, SignInStep, User
+from domain.db import Prepared
+from domain.models import AccountRow, RecoveryCode, SignInStep, User
 from domain.models.base import utcnow
 
 COUNT = 10
@@ -54,13 +55,14 @@ def issue(session: Session, keyring: Keyring, user: User, *, actor: audit.Actor 
     return [display(code) for code in codes]
 
 
-_REMAINING = select(func.count()).select_from(RecoveryCode).where(
-    RecoveryCode.user_id == bindparam("user_id"), RecoveryCode.used_at.is_(None))
+# Read on the page that shows the count (Prepared: no ORM session for it).
+_REMAINING = Prepared(select(func.count().label("left")).select_from(RecoveryCode).where(
+    RecoveryCode.user_id == bindparam("user_id"), RecoveryCode.used_at.is_(None)))
 
 
-def remaining(session: Session, user: User) -> int:
+def remaining(session: Session, user: User | AccountRow) -> int:
     """How many of the account's codes are still unused."""
-    return session.scalar(_REMAINING, {"user_id": user.id}) or 0
+    return _REMAINING.first(session, {"user_id": user.id}).left
 
 
 def sign_in_with(session: Session, keyring: Keyring, user: User, code: str, *,

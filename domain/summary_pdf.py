@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, exports
 from domain.crypto import Keyring, open_sealed, seal
+from domain.db import Prepared
 from domain.keys import patient_key
-from domain.models import Measure, ProfileEntry, ProfileSection, SummaryPdf, User
+from domain.models import AccountRow, Measure, ProfileEntry, ProfileSection, SummaryPdf, User
 
 LEASE = timedelta(minutes=2)
 PREPARING, READY, FAILED = "preparing", "ready", "failed"
@@ -45,7 +46,23 @@ def _associated(patient_id: str) -> str:
     return f"summary_pdfs.content.{patient_id}"
 
 
-def fingerprint(session: Session, patient: User, today: date, language: str) -> str:
+# What the fingerprint reads (the stored bytes of what the PDF shows), and what the waiting
+# page's polling reads of the row: Prepared, so neither loads the kept PDF nor makes an
+# ORM session.
+_PATIENT = bindparam("patient_id")
+_FINGERPRINTED = tuple(Prepared(query) for query in (
+    select(ProfileEntry.id, ProfileEntry.payload_sealed).where(
+        ProfileEntry.patient_id == _PATIENT).order_by(ProfileEntry.id),
+    select(ProfileSection.section, ProfileSection.state_sealed).where(
+        ProfileSection.patient_id == _PATIENT).order_by(ProfileSection.section),
+    select(Measure.id, Measure.value_sealed).where(
+        Measure.patient_id == _PATIENT).order_by(Measure.id)))
+_STATE = Prepared(select(SummaryPdf.fingerprint, SummaryPdf.state, SummaryPdf.lease_until)
+                  .where(SummaryPdf.patient_id == _PATIENT))
+
+
+def fingerprint(session: Session, patient: User | AccountRow, today: date,
+                language: str) -> str:
     """A digest of everything the summary shows, from the stored (sealed) bytes: an entry
     changed, added or removed, a section said "not concerned", a measure, a new day or
     another language each give another fingerprint."""
@@ -53,16 +70,9 @@ def fingerprint(session: Session, patient: User, today: date, language: str) -> 
     for part in (patient.id, today.isoformat(), language, patient.display_name,
                  patient.birth_date.isoformat() if patient.birth_date else ""):
         digest.update(part.encode() + b"\0")
-    queries = (
-        select(ProfileEntry.id, ProfileEntry.payload_sealed).where(
-            ProfileEntry.patient_id == patient.id).order_by(ProfileEntry.id),
-        select(ProfileSection.section, ProfileSection.state_sealed).where(
-            ProfileSection.patient_id == patient.id).order_by(ProfileSection.section),
-        select(Measure.id, Measure.value_sealed).where(
-            Measure.patient_id == patient.id).order_by(Measure.id))
-    for query in queries:
+    for query in _FINGERPRINTED:
         digest.update(b"\1")
-        for key, sealed in session.execute(query):
+        for key, sealed in query.all(session, {"patient_id": patient.id}):
             digest.update(key.encode() + b"\0" + hashlib.sha256(sealed).digest())
     return digest.hexdigest()
 
@@ -98,11 +108,12 @@ def ask(session: Session, keyring: Keyring, patient: User, today: date, language
     return Asked(None, PREPARING, True)
 
 
-def state(session: Session, patient: User, today: date, language: str, now: datetime) -> str:
+def state(session: Session, patient: User | AccountRow, today: date, language: str,
+          now: datetime) -> str:
     """Where the person's PDF stands, without starting anything (for the page that waits
     for it): READY, PREPARING, or FAILED (also when the worker's lease ran out or the
     profile changed meanwhile: asking again starts it anew)."""
-    row = session.get(SummaryPdf, patient.id)
+    row = _STATE.first(session, {"patient_id": patient.id})
     if row is None or row.fingerprint != fingerprint(session, patient, today, language):
         return FAILED
     if row.state == PREPARING and (row.lease_until is None or row.lease_until <= now):

@@ -14,6 +14,7 @@ from domain import audit
 from domain.db import Prepared, read_rows
 from domain.models import AuditEvent, AuditHead, Conversation, WebSession
 from extensions import RequestSession, db, keys
+from tests.blueprints.documents.test_vault_pages import png, upload
 from tests.blueprints.pro.test_patients import declare, deposit
 from tests.conftest import csrf_from
 
@@ -65,14 +66,17 @@ def _marked(app, mark: str) -> int:
 
 def test_a_signed_in_page_read_with_prepared_statements_makes_no_orm_session(signed_in, app):
     client = signed_in("camille.martin")
-    client.get("/mon-espace")  # the first page after signing in writes the web session
+    assert upload(client, png(), "genou.png").status_code == 303
+    listing = client.get("/documents").get_data(as_text=True)
+    document_id = re.search(r"/documents/([0-9a-f]{32})/fichier", listing).group(1)
     engine = app.extensions["carnet_db"][0]
     with _orm_sessions_made(app) as made:
         assert client.get("/mon-espace").status_code == 200
         assert made == []  # its web session and its counts: the connection alone
         assert client.get("/profil").status_code == 200
         assert made == []  # read, then committed (nothing was written): no ORM session
-        assert client.get("/mon-compte/cles-d-acces").status_code == 200
+        # The form that changes a document shows the ORM row its POST would write.
+        assert client.get(f"/documents/{document_id}/modifier").status_code == 200
         assert len(made) == 1  # a page that loads mapped objects makes one
     assert engine.pool.checkedout() == 0  # every connection given back at the request's end
 
@@ -234,8 +238,10 @@ def test_an_event_has_a_field_for_each_column_of_its_row():
 
 def test_the_frequent_reads_of_a_space_make_no_orm_session(signed_in, app):
     """A professional's patient page and forms, a document's page, preview and download
-    for its patient and for a professional, one's sessions and the desk's home: rows read
-    with Prepared statements, never ORM objects (nor the ORM session they would need)."""
+    for its patient and for a professional, one's sessions, passkeys and recovery codes,
+    the connected services, the agenda's export page, the PDF summary's state and the
+    desk's home: rows read with Prepared statements, never ORM objects (nor the ORM session
+    they would need)."""
     doctor = signed_in("dr.bernard")
     patient_id = declare(doctor, app)
     assert deposit(doctor, patient_id).status_code == 303
@@ -255,6 +261,9 @@ def test_the_frequent_reads_of_a_space_make_no_orm_session(signed_in, app):
              (doctor, f"/pro/patients/{patient_id}/documents/{document_id}"),
              (owner, f"/documents/{document_id}"), (owner, f"/documents/{document_id}/fichier"),
              (owner, f"/documents/{document_id}/apercu"), (owner, "/mon-compte/sessions"),
+             (owner, "/mon-compte/cles-d-acces"), (owner, "/mon-compte/codes-de-secours"),
+             (owner, "/services-connectes"), (owner, "/agenda/exporter"),
+             (owner, "/profil/resume/etat"),
              (adviser, "/conseiller")]
     engine = app.extensions["carnet_db"][0]
     with _orm_sessions_made(app) as made:
