@@ -27,6 +27,7 @@ patient = allow(Area.PATIENT_SPACE)
 MONTH_RE = re.compile(r"(\d{4})-(\d{2})")
 EMPTY_FORM = {"kind": "", "title": "", "date": {"day": "", "month": "", "year": ""},
               "time": "", "place": "", "professional": "", "note": ""}
+BLANK_KINDS = ("", "appointment", "reminder")  # ?type= values the empty add form is kept for
 FIELD_IDS = {"kind": "kind"}  # a radio group's errors lead to its first radio
 
 
@@ -143,7 +144,11 @@ def item_add():
                 flash(_saved_message(item.day, on), "success")
                 return see_other(url_for("agenda.item_show", item_id=item.id))
         typed, errors = reading.typed, _errors(reading.problems)
-    return _form_page({"item": None}, typed, errors, 422 if errors else 200)
+    # Shown empty (a GET, the kind at most chosen by the link that led here): the same form
+    # for everyone, kept once made (templates/agenda/form.html).
+    blank = (f"add {typed['kind']}" if request.method == "GET" and typed["kind"] in BLANK_KINDS
+             else None)
+    return _form_page({"item": None, "blank": blank}, typed, errors, 422 if errors else 200)
 
 
 @bp.get("/<string:item_id>")
