@@ -97,8 +97,11 @@ def document_add():
     JavaScript a progress bar shows the upload."""
     today = today_in_france()
     if request.method == "GET":
+        # The empty form: the same for everyone on this day with this choice of who sees
+        # new documents, kept once made (templates/documents/add.html).
+        blank = f"add {today.isoformat()} {bool(space_owner().hide_new_documents)}"
         return render_page("documents/add.html", **_context(
-            errors=[], has_errors=False, form=DOCUMENT.blank(date=today)))
+            errors=[], has_errors=False, form=DOCUMENT.blank(date=today), blank=blank))
     filled = DOCUMENT.read()
     errors = filled.errors
     if filled.ok:
