@@ -42,7 +42,12 @@ PROFILE_LABELS = {**SECTION_TITLES, "measures": _l("Mesures")}
 @bp.get("/qui-voit-quoi")
 @patient
 def matrix_show():
-    """The authorisation matrix in plain words, one profession at a time."""
+    """The authorisation matrix in plain words, one profession at a time: the same page for
+    everyone, which the template keeps once made (its rows are worked out only then)."""
+    return render_page("access/matrix.html", rows=_matrix_rows)
+
+
+def _matrix_rows() -> list[dict]:
     rows = []
     for profession in Profession:
         read = access_matrix.document_rights(profession, "read")
@@ -56,7 +61,7 @@ def matrix_show():
             "profile": [label for key, label in PROFILE_LABELS.items() if key in sections],
             "vaccinations": access_matrix.may_add_vaccination(profession),
         })
-    return render_page("access/matrix.html", rows=rows)
+    return rows
 
 
 def _professional(value: str | None) -> User | None:
