@@ -10,21 +10,14 @@ import re
 import pytest
 
 from tests.conftest import csrf_from
+from tests.kept_parts import form_in, kept, nothing_kept_holds
 from web import links
 
 PATIENT = "camille.martin"
-FORM_RE = re.compile(r'<form method="post" action="/agenda/[^"]+" novalidate.*?</form>', re.S)
-TOKEN_RE = re.compile(r'(name="csrf_token" value=")[^"]+')
+ACTION, PART = "/agenda/", "agenda-fields"  # the form's address, its kept part's name
 TYPED = "Zorglub-4521"
 
 
-def _form(html: str) -> str:
-    return TOKEN_RE.sub(r"\1-", FORM_RE.search(html)[0])
-
-
-def _kept(app) -> dict:
-    return {key: text for key, text in app.extensions[links.PARTS].items()
-            if key[0] == "agenda-fields"}
 
 
 @pytest.mark.parametrize(("query", "checked"), [
@@ -32,10 +25,10 @@ def _kept(app) -> dict:
 def test_the_empty_form_is_kept_per_kind_and_shown_as_made(app, signed_in, query, checked):
     client = signed_in(PATIENT)
     app.extensions[links.PARTS].clear()
-    made = _form(client.get("/agenda/ajouter" + query).get_data(as_text=True))
-    assert len(_kept(app)) == 1
-    again = _form(client.get("/agenda/ajouter" + query).get_data(as_text=True))
-    assert len(_kept(app)) == 1 and again == made
+    made = form_in(client.get("/agenda/ajouter" + query).get_data(as_text=True), ACTION)
+    assert len(kept(app, PART)) == 1
+    again = form_in(client.get("/agenda/ajouter" + query).get_data(as_text=True), ACTION)
+    assert len(kept(app, PART)) == 1 and again == made
     assert 'name="csrf_token"' in made  # the form's own token stays outside the part
     ticked = re.findall(r'<input[^>]*value="(\w+)"[^>]*checked', made)
     assert ticked == ([checked] if checked else [])
@@ -46,9 +39,9 @@ def test_another_kind_is_another_form_and_an_unknown_one_is_not_kept(app, signed
     app.extensions[links.PARTS].clear()
     client.get("/agenda/ajouter?type=appointment")
     client.get("/agenda/ajouter?type=reminder")
-    assert len(_kept(app)) == 2
+    assert len(kept(app, PART)) == 2
     assert client.get("/agenda/ajouter?type=zorglub").status_code == 200
-    assert len(_kept(app)) == 2
+    assert len(kept(app, PART)) == 2
 
 
 def test_what_a_person_typed_or_stored_is_never_kept(app, signed_in):
@@ -66,5 +59,5 @@ def test_what_a_person_typed_or_stored_is_never_kept(app, signed_in):
     assert added.status_code == 303
     edit = client.get(added.headers["Location"] + "/modifier")
     assert edit.status_code == 200 and TYPED in edit.get_data(as_text=True)
-    assert all(TYPED not in text for text in app.extensions[links.PARTS].values())
+    assert nothing_kept_holds(app, TYPED)
     assert TYPED not in client.get("/agenda/ajouter").get_data(as_text=True)

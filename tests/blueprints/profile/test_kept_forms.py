@@ -5,27 +5,17 @@ the page would make."""
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 import pytest
 
 from blueprints.profile import measures as measure_views
 from tests.conftest import csrf_from
+from tests.kept_parts import form_in, kept, nothing_kept_holds, says_another_day
 from web import links
 
 PATIENT = "camille.martin"
-FORM_RE = re.compile(r'<form method="post" action="/profil/[^"]+" novalidate.*?</form>', re.S)
-TOKEN_RE = re.compile(r'(name="csrf_token" value=")[^"]+')
+ACTION, PART = "/profil/", "declared-fields"  # the form's address, its kept part's name
 
 
-def _form(html: str) -> str:
-    return TOKEN_RE.sub(r"\1-", FORM_RE.search(html)[0])
-
-
-def _kept(app) -> list[str]:
-    return [text for key, text in app.extensions[links.PARTS].items()
-            if key[0] == "declared-fields"]
 
 
 @pytest.mark.parametrize("path", ["/profil/traitements", "/profil/mesures/poids"])
@@ -33,11 +23,11 @@ def test_the_empty_form_is_kept_and_shown_as_made(app, signed_in, path):
     client = signed_in(PATIENT)
     app.extensions[links.PARTS].clear()
     made = client.get(path).get_data(as_text=True)
-    assert len(_kept(app)) == 1
+    assert len(kept(app, PART)) == 1
     again = client.get(path).get_data(as_text=True)
-    assert len(_kept(app)) == 1
-    assert _form(again) == _form(made)
-    assert 'name="csrf_token"' in _form(made)  # the form's own token stays outside the part
+    assert len(kept(app, PART)) == 1
+    assert form_in(again, ACTION) == form_in(made, ACTION)
+    assert 'name="csrf_token"' in form_in(made, ACTION)  # the token stays outside the part
 
 
 @pytest.mark.parametrize(("path", "form", "typed"), [
@@ -53,7 +43,7 @@ def test_what_a_person_typed_is_never_kept(app, signed_in, path, form, typed):
     refused = client.post(path, data={**form, "csrf_token": csrf_from(page)})
     assert refused.status_code == 422
     assert typed in refused.get_data(as_text=True)  # shown back to her, to correct it
-    assert all(typed not in text for text in app.extensions[links.PARTS].values())
+    assert nothing_kept_holds(app, typed)
     # The next empty form is the empty one, not hers.
     assert typed not in client.get(path).get_data(as_text=True)
 
@@ -68,13 +58,10 @@ def test_a_stored_entry_is_never_kept(app, signed_in):
     entry = added.headers["Location"].rsplit("#entry-", 1)[1]
     edit = client.get(f"/profil/traitements/{entry}/modifier")
     assert edit.status_code == 200 and "Quibbleium-77" in edit.get_data(as_text=True)
-    assert all("Quibbleium-77" not in text for text in app.extensions[links.PARTS].values())
+    assert nothing_kept_holds(app, "Quibbleium-77")
 
 
 def test_the_kept_measure_form_follows_the_day(app, signed_in, monkeypatch):
     """The measure form says today's date: the next day's form is another one."""
-    client = signed_in(PATIENT)
-    client.get("/profil/mesures/poids")
-    monkeypatch.setattr(measure_views, "today_in_france", lambda: date(2031, 2, 17))
-    form = _form(client.get("/profil/mesures/poids").get_data(as_text=True))
-    assert 'value="2031"' in form and 'value="17"' in form
+    assert says_another_day(signed_in(PATIENT), monkeypatch, measure_views,
+                            "/profil/mesures/poids", "/profil/")
