@@ -69,7 +69,7 @@ REASON_MESSAGES = {
 def patient_search():
     if request.method == "GET":
         return render_page("pro/search.html", errors=[], has_errors=False,
-                           typed=SEARCH.blank(), blank=True)  # kept once made
+                           typed=SEARCH.blank(), blank="search")  # kept once made
     filled = SEARCH.read()
     errors = filled.errors
     if filled.ok:
