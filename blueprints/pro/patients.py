@@ -142,17 +142,20 @@ def emergency_start():
 @pro
 def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
+    # The person behind the proxy, once: the use cases below read their role, profession
+    # and sector some thirty times, each a lookup through Flask-Login's proxy otherwise.
+    viewer = current_user._get_current_object()
     opened = open_or_404(patient_id)
     patient, known = opened.patient, opened.facts
     try:
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
-    documents = vault.documents_for_professional(db.session, keys.ring, current_user,
+    documents = vault.documents_for_professional(db.session, keys.ring, viewer,
                                                  patient, known, page=page_number)
-    sections = profile.load_for_professional(db.session, keys.ring, current_user, patient,
+    sections = profile.load_for_professional(db.session, keys.ring, viewer, patient,
                                              known, opened.actor, first=20)
-    latest = measures.latest_for_professional(db.session, keys.ring, current_user, patient,
+    latest = measures.latest_for_professional(db.session, keys.ring, viewer, patient,
                                               known, opened.actor)
     db.session.commit()
     return render_page(
@@ -160,9 +163,8 @@ def patient_show(patient_id: str):
         views=list(sections.values()), category_labels=CATEGORY_LABELS, latest=latest,
         kind_label=kind_label, human_size=human_size,
         measure_kinds=measures.KINDS, measure_labels=MEASURES, measure_text=measure_text,
-        may_deposit=bool(policy.deposit_categories(current_user.profession,
-                                                   current_user.sector)),
-        may_vaccinate=policy.profile_allowed(ProfileAction.ADD, current_user.role,
+        may_deposit=bool(policy.deposit_categories(viewer.profession, viewer.sector)),
+        may_vaccinate=policy.profile_allowed(ProfileAction.ADD, viewer.role,
                                              is_owner=False, locked=False,
                                              section="vaccinations", care=known),
         **helpers(professional=True))
