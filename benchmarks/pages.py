@@ -272,7 +272,7 @@ def server_time(clients, pages, files) -> None:
     # Each role's signed-in request answered with text only (FLOOR's first route): the
     # session loaded and saved, what no signed-in page can do without.
     session_floor = {role: median(samples[(role, FLOOR[0][0])]) / 1000
-                     for role, _path in floors}
+                     for role, _login in ROLES[1:] if role in clients}
     print_title(f"Server time per request, test client, median of {ROUNDS * BATCH} "
                 f"(interleaved in {ROUNDS} rounds): target ≤ {SERVER_TIME_RATIO:g}× hello world")
     print(f"{'role':<13} {'page':<22} {'median µs':>10} {'ratio':>7}  verdict  "

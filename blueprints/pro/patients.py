@@ -143,7 +143,7 @@ def emergency_start():
 def patient_show(patient_id: str):
     """What this professional may see of the patient's space."""
     # The person behind the proxy, once: the use cases below read their role, profession
-    # and sector some thirty times, each a lookup through Flask-Login's proxy otherwise.
+    # and sector about fifteen times, each a lookup through Flask-Login's proxy otherwise.
     viewer = current_user._get_current_object()
     opened = open_or_404(patient_id)
     patient, known = opened.patient, opened.facts
