@@ -15,6 +15,12 @@ section 5 and ratios to baselines measured in the same run; never asserts anythi
    (Accept-Encoding: br, gzip), against the 14,600-byte budget.
 3. The PDF summary (/profil/resume.pdf, WeasyPrint, PDF/UA) of the loaded profile against
    the same summary as HTML (/profil/resume), in milliseconds and as a ratio.
+4. A child's growth curve as his parent adds each visit's weight (the demo child Léo's
+   visits, from birth to 6 years, domain.demo.child.VISITS): the first view of his weight
+   page after each new measure, when the chart's span has just grown, against the views
+   that follow it, and against hello world. The first view of all is printed apart: it is
+   the process's first growth chart of that sex and kind (the WHO lines are computed then,
+   over all the ages they cover).
 
 Entries and measures go through the domain's own validation (profile.validate,
 measures.validate) and are added with profile.add_entry and measures.add, audit included.
@@ -449,6 +455,67 @@ def report_pdf(loaded: dict, empty: dict) -> None:
           "warm-up, not counted; a full garbage collection, untimed, precedes each request.")
 
 
+GROWTH_REPEATS = 9              # views of the child's weight page after each new measure
+
+
+def time_growth_visits(app, client, hello) -> dict:
+    """Léo's weights added visit by visit (as the demo seed would, audited); after each,
+    his weight page viewed once (the span just grew) then GROWTH_REPEATS times more, each
+    with a hello-world request beside it."""
+    from sqlalchemy import select
+
+    from domain import audit, measures
+    from domain.demo.child import VISITS, months_after
+    from domain.models import Representation, User
+    from extensions import db, keys
+
+    with app.app_context():
+        parent = db.session.scalars(select(User.id).where(User.login == PATIENT_LOGIN)).one()
+        child_id = db.session.scalars(select(Representation.represented_id).where(
+            Representation.representative_id == parent)).one()
+    path = f"/espace/{child_id}/profil/mesures/poids"
+    first, after, hellos, statuses = [], [], [], set()
+    for months, weight, _, _ in VISITS:
+        with app.app_context():
+            child = db.session.get(User, child_id)
+            measures.add(db.session, keys.ring, child, measures.BY_KEY["weight"],
+                         {"value": weight,
+                          "measured_on": months_after(child.birth_date, months).isoformat()},
+                         audit.Actor(acting_as="operator"))
+            db.session.commit()
+        gc.collect()
+        elapsed, response = timed_get(client, path)
+        first.append(elapsed / 1000)
+        statuses.add(response.status_code)
+        for _ in range(GROWTH_REPEATS):
+            elapsed, response = timed_get(client, path)
+            after.append(elapsed / 1000)
+            statuses.add(response.status_code)
+            hellos.append(timed_get(hello, HELLO_PATH)[0] / 1000)
+    return {"first": first, "after": after, "hello": median(hellos),
+            "ok": statuses == {200}, "visits": len(VISITS)}
+
+
+def report_growth_visits(figures: dict) -> None:
+    print_title(f"4. A child's weight curve as each of {figures['visits']} visits is added: "
+                "first view after a new measure vs the views that follow")
+    hello, after = figures["hello"], median(figures["after"])
+    later = figures["first"][1:]
+    print(f"{'view':<44} {'µs':>10} {'÷ hello':>8} {'÷ views after':>14}")
+    for label, value in (
+            ("first growth chart of the process (visit 1)", figures["first"][0]),
+            (f"first view after a new measure (visits 2–{figures['visits']}, median)",
+             median(later)),
+            ("  the slowest of those", max(later)),
+            (f"the views after ({len(figures['after'])}, median)", after)):
+        print(f"{label:<44} {value:>10,.0f} {value / hello:>8.2f} {value / after:>14.2f}")
+    print(f"hello world median {hello:,.0f} µs. What a first view after a new measure "
+          "does that the views after it do not: the new measure's centile (its SDS, worked "
+          "out once) and, when the chart's new span asks for other decimals, the WHO lines' "
+          "texts in those; the lines themselves are the process's, whatever the span."
+          + ("" if figures["ok"] else "  ! a view did not answer 200"))
+
+
 def main() -> None:
     started = time.perf_counter()
     with bench_instance("profile") as (app, database, tmp):
@@ -499,6 +566,7 @@ def main() -> None:
         report_weight_history(empty, loaded, heavy)
         report_weight(weights)
         report_pdf(pdf_loaded, pdf_empty)
+        report_growth_visits(time_growth_visits(app, client, hello))
         for failure in failures:
             print(f"! {failure}")
         print(f"\nprofile.py finished in {time.perf_counter() - started:.0f} s.")

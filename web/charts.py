@@ -11,7 +11,12 @@ three series.
 
 Reference lines (a growth chart's centiles) are drawn but are not series: thin, without
 markers, each named by a short label at its right end; they take part in the y axis and are
-cut to the x span of the series, whose data they frame.
+cut to the x span of the series, whose data they frame. Their points are printed in their
+own units (months, kg), as the standards give them, and one SVG transform per chart places
+them: a line's texts are written once per process, where placing its hundreds of points in
+pixels on every view was most of a growth chart's cost. The template keeps their stroke
+from scaling with that transform (vector-effect), and the style sheet gives it the width of
+one unit of the viewBox, as the series' strokes have.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 FONT_SIZE = 13
 CHAR_WIDTH = 0.6 * FONT_SIZE  # a generous average glyph width: labels are never measured
@@ -88,7 +94,7 @@ class DrawnSeries:
 @dataclass(frozen=True)
 class DrawnReference:
     label: str
-    points_attr: str  # for <polyline points>, two points at least
+    points_attr: str  # for <polyline points>, in units (Chart.reference_transform), 2 or more
     dashed: bool
     label_x: float  # start of the label (text-anchor="start"), just right of the line's end
     label_y: float  # baseline, moved apart from the other labels so none overlap
@@ -108,6 +114,7 @@ class Chart:
     legend: bool  # a visible legend only makes sense with two series or more
     empty: bool  # no point at all: the caller says so in words instead
     references: tuple[DrawnReference, ...] = ()  # drawn under the series, lowest first
+    reference_transform: str = ""  # SVG transform from the lines' units to pixels
 
 
 def nice_step(rough: float) -> float:
@@ -212,50 +219,93 @@ def _pixels(pairs) -> str:
     return " ".join([f"{text[x]},{text[y]}" for x, y in pairs])
 
 
+def _decimals(scale: float) -> int:
+    """How many decimals a coordinate in units needs for its last one to stay within a
+    tenth of a pixel, at `scale` pixels a unit."""
+    return max(0, math.ceil(math.log10(scale * 10)))
+
+
+def _unit(value: float, decimals: int) -> str:
+    """A coordinate in units as short as it can be written: 2.5, not 2.50."""
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _unit_text(point: Point, decimals: tuple[int, int]) -> str:
+    return f"{_unit(point.x, decimals[0])},{_unit(point.y, decimals[1])}"
+
+
 # A tuple of points (a reference line's, which its caller keeps: the WHO standards are the
-# same for every child of one sex) -> (the tuple, its finite points in x order, their xs).
+# same for every child of one sex) -> (the tuple, its finite points in x order, their xs,
+# their texts in units by decimals).
 _ORDERED: dict[int, tuple] = {}
 ORDERED_LIMIT = 256
 
 
-def _ordered(points: Sequence[Point]) -> tuple[list[Point], list[float]]:
-    """A line's finite points in x order, a point equal to the one before it once, and
-    their xs; worked out once for a tuple seen again (the entry keeps the tuple, so that
-    its id is not another's)."""
+def _ordered(points: Sequence[Point]) -> tuple[list[Point], list[float], dict]:
+    """A line's finite points in x order, a point equal to the one before it once, their
+    xs, and where their texts are kept (_units); worked out once for a tuple seen again
+    (the entry keeps the tuple, so that its id is not another's)."""
     known = _ORDERED.get(id(points)) if type(points) is tuple else None
     if known is not None and known[0] is points:
-        return known[1], known[2]
+        return known[1], known[2], known[3]
     line = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
     if any(b.x < a.x for a, b in zip(line, line[1:], strict=False)):
         line.sort(key=lambda p: p.x)
     line = [p for index, p in enumerate(line) if index == 0 or line[index - 1] != p]
-    xs = [p.x for p in line]
+    xs, texts = [p.x for p in line], {}
     if type(points) is tuple:
         if len(_ORDERED) >= ORDERED_LIMIT:
             _ORDERED.clear()
-        _ORDERED[id(points)] = (points, line, xs)
-    return line, xs
+        _ORDERED[id(points)] = (points, line, xs, texts)
+    return line, xs, texts
 
 
-def _clip(points: Sequence[Point], lo: float, hi: float) -> list[Point]:
+class Cut(NamedTuple):
+    """A line between two xs (_clip): its points; which of the line's points in x order it
+    takes whole; the points where it crosses the ends, None where it does not."""
+
+    points: list[Point]
+    whole: slice
+    head: Point | None
+    tail: Point | None
+
+
+def _clip(points: Sequence[Point], lo: float, hi: float) -> Cut:
     """The part of a line between x = lo and x = hi: its points there as they are, and the
     points where it crosses lo and hi (by linear interpolation); points are taken in x
     order, non-finite ones dropped, a point equal to the one before it once. A reference
     line has hundreds of points: the ends are found by bisection and the points between
     are taken whole."""
-    line, xs = _ordered(points)
+    line, xs, _ = _ordered(points)
     if len(line) < 2 or lo > hi:
-        return []
+        return Cut([], slice(0, 0), None, None)
     first, last = bisect_left(xs, lo), bisect_right(xs, hi)
-    kept: list[Point] = []
+    head = tail = None
     if 0 < first < len(line) and xs[first] != lo:  # a segment crosses lo
-        kept.append(_at(line[first - 1], line[first], lo))
+        head = _at(line[first - 1], line[first], lo)
+    kept = [head] if head else []
     kept.extend(line[first:last])  # the crossing at lo is left of them all
     if 0 < last < len(line) and xs[last - 1] != hi:  # a segment crosses hi
         cut = _at(line[last - 1], line[last], hi)
         if not kept or kept[-1] != cut:
-            kept.append(cut)
-    return kept
+            kept.append(tail := cut)
+    return Cut(kept, slice(first, last), head, tail)
+
+
+def _units(points: Sequence[Point], cut: Cut, decimals: tuple[int, int]) -> str:
+    """A cut line's `x,y x,y …` in units, with `decimals` for x and y: the texts of the
+    points it takes whole are written once per line and decimals."""
+    line, _, kept = _ordered(points)
+    texts = kept.get(decimals)
+    if texts is None:
+        texts = kept[decimals] = [_unit_text(p, decimals) for p in line]
+    words = texts[cut.whole]
+    if cut.head:
+        words.insert(0, _unit_text(cut.head, decimals))
+    if cut.tail:
+        words.append(_unit_text(cut.tail, decimals))
+    return " ".join(words)
 
 
 def _at(a: Point, b: Point, x: float) -> Point:
@@ -305,9 +355,9 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
     x_lo, x_hi = min(p.x for p in every), max(p.x for p in every)
     single_x = x_hi - x_lo <= EPSILON * max(1.0, abs(x_lo))
     span = (x_lo - 1, x_hi + 1) if single_x else (x_lo, x_hi)
-    kept = [(line, clipped) for line in references
-            if len(clipped := _clip(line.points, *span)) >= 2]
-    values = [p.y for p in every] + [p.y for _, clipped in kept for p in clipped]
+    kept = [(line, cut) for line in references
+            if len((cut := _clip(line.points, *span)).points) >= 2]
+    values = [p.y for p in every] + [p.y for _, cut in kept for p in cut.points]
     y_lo, y_hi, y_values = _y_axis(min(values), max(values), y_floor)
     y_labels = [y_label(v) for v in y_values]
     # Margins fit the longest y label on the left and half the edge x labels on both sides,
@@ -347,15 +397,10 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
         return ty(y) / 10
 
     def placed(points: Sequence[Point]) -> list[tuple[int, int]]:
-        """(tx(p.x), ty(p.y)) of each point, the same arithmetic written out: a growth
-        chart places some 450 points, and four calls a point cost twice the arithmetic."""
+        """(tx(p.x), ty(p.y)) of each point, the same arithmetic written out (four calls a
+        point cost twice the arithmetic)."""
         return [(round((left + (p.x - x_lo) / x_span * plot_width) * 10),
                  round((bottom - (p.y - y_lo) / y_span * plot_height) * 10)) for p in points]
-
-    def polyline(points: Sequence[Point]) -> str:
-        """`x,y x,y …` in pixels, a pixel once (a reference line has hundreds of points:
-        the page stays light)."""
-        return _pixels(dict.fromkeys(placed(points)))
 
     drawn = []
     for index, (source, points) in enumerate(zip(series, cleaned, strict=True)):
@@ -363,16 +408,22 @@ def line_chart(series: Sequence[Series], *, x_label: Callable[[float], str],
         attr = _pixels(tenths) if len(tenths) > 1 else ""
         markers = tuple((x / 10, y / 10) for x, y in tenths)
         drawn.append(DrawnSeries(source.name, index, attr, markers))
-    baselines = _apart([sy(clipped[-1].y) + FONT_SIZE * 0.35 for _, clipped in kept],
+    baselines = _apart([sy(cut.points[-1].y) + FONT_SIZE * 0.35 for _, cut in kept],
                        FONT_SIZE * 0.95, top + FONT_SIZE * 0.35, bottom + FONT_SIZE * 0.35)
+    # Units to pixels, the arithmetic of tx and ty as one matrix for every reference line.
+    x_scale, y_scale = plot_width / x_span, plot_height / y_span
+    decimals = (_decimals(x_scale), _decimals(y_scale))
     drawn_references = tuple(
-        DrawnReference(line.label, polyline(clipped), line.dashed,
-                       _px(sx(clipped[-1].x) + 4), baseline)
-        for (line, clipped), baseline in zip(kept, baselines, strict=True))
+        DrawnReference(line.label, _units(line.points, cut, decimals), line.dashed,
+                       _px(sx(cut.points[-1].x) + 4), baseline)
+        for (line, cut), baseline in zip(kept, baselines, strict=True))
+    transform = (f"matrix({x_scale:.10g} 0 0 {-y_scale:.10g} {left - x_lo * x_scale:.10g} "
+                 f"{bottom + y_lo * y_scale:.10g})") if kept else ""
     return Chart(
         width=width, height=height, font_size=FONT_SIZE, plot=plot, series=tuple(drawn),
         y_ticks=tuple(YTick(sy(v), _px(sy(v) + FONT_SIZE * 0.35), label, v)
                       for v, label in zip(y_values, y_labels, strict=True)),
         x_ticks=tuple(XTick(sx(v), label, v) for v, label in x_ticks),
         y_label_x=_px(left - 6), x_label_y=_px(bottom + FONT_SIZE + 4),
-        legend=len(series) > 1, empty=False, references=drawn_references)
+        legend=len(series) > 1, empty=False, references=drawn_references,
+        reference_transform=transform)

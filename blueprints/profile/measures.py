@@ -77,9 +77,9 @@ def _standards(kind: measures.MeasureKind | str, items: list):
     found = who.child_chart(sex, key, space_owner().birth_date,
                             [(item.day, _value(item)) for item in items])
     extremes = (min(who.CHART_CENTILES), max(who.CHART_CENTILES))
-    lines = tuple(charts.ReferenceLine(growth_labels.centile_label(line.centile),
-                                       _in_months(line), dashed=line.centile in extremes)
-                  for line in found.lines)
+    lines = tuple(charts.ReferenceLine(growth_labels.centile_label(centile), points,
+                                       dashed=centile in extremes)
+                  for centile, points in _in_months(sex, key)) if found.lines else ()
     bands = {item.id: growth_labels.band_text(assessment and assessment.band)
              for item, assessment in zip(items, found.assessments, strict=True)}
     return SimpleNamespace(
@@ -87,12 +87,16 @@ def _standards(kind: measures.MeasureKind | str, items: list):
         description=str(growth_labels.LINES_DESCRIPTION[sex]) if lines else "")
 
 
-@lru_cache(maxsize=256)
-def _in_months(line: who.CentileLine) -> tuple[charts.Point, ...]:
-    """A centile line's points with the chart's x, the age in months. The standards' lines
-    are the same for every child of one sex and age span (domain.growth keeps them): so are
-    these, instead of some 90 points a line made again on every view."""
-    return tuple(charts.Point(age * 12, value) for age, value in line.points)
+@lru_cache(maxsize=16)
+def _in_months(sex: who.Sex, key: str) -> tuple[tuple[float, tuple[charts.Point, ...]], ...]:
+    """The standards' lines of a sex and kind, the ones a child's chart is given
+    (who.child_chart), as (centile, points with the chart's x, the age in months): the
+    same for every child, made once per process instead of some 1,200 points on every
+    view (and found by the sex and kind: a key of the lines themselves would hash every
+    point on every view)."""
+    return tuple((line.centile, tuple(charts.Point(age * 12, value)
+                                      for age, value in line.points))
+                 for line in who.reference_lines(sex, key))
 
 
 def _value(item) -> float:

@@ -30,7 +30,8 @@ VACCINATIONS = (("hexavalent", 1, 2), ("pneumococcal", 1, 2), ("hexavalent", 2, 
                 ("pneumococcal", 3, 11), ("menc", 2, 12), ("mmr", 1, 12), ("mmr", 2, 16))
 
 
-def _months_after(born: date, months: int) -> date:
+def months_after(born: date, months: int) -> date:
+    """The day `months` months after `born`, on the same day of the month."""
     year, month = divmod(born.month - 1 + months, 12)
     return born.replace(year=born.year + year, month=month + 1)
 
@@ -48,7 +49,7 @@ def seed_child(session: Session, keyring: Keyring, store: BlobStore, parent_logi
     actor = Actor(acting_as="operator")
     born = child.birth_date
     for months, weight, length, head in VISITS:
-        day = _months_after(born, months).isoformat()
+        day = months_after(born, months).isoformat()
         measures.add(session, keyring, child, measures.BY_KEY["weight"],
                      {"value": weight, "measured_on": day}, actor)
         measures.add(session, keyring, child, measures.BY_KEY["height"],
@@ -60,7 +61,7 @@ def seed_child(session: Session, keyring: Keyring, store: BlobStore, parent_logi
     for vaccine, dose, months in VACCINATIONS:
         profile.add_entry(session, keyring, child, section, {
             "vaccine": vaccine, "dose": dose, "vaccinator": "Dr Bernard",
-            "given_on": _months_after(born, months).isoformat()}, author=doctor, actor=actor)
+            "given_on": months_after(born, months).isoformat()}, author=doctor, actor=actor)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bilan.txt"
         path.write_text("Bilan de santé des 6 ans : croissance régulière, vaccinations à "
@@ -69,6 +70,6 @@ def seed_child(session: Session, keyring: Keyring, store: BlobStore, parent_logi
             session, keyring, store, patient=child, author=doctor, path=path,
             size=path.stat().st_size, kind="txt", mimetype="text/plain; charset=utf-8",
             file_name="bilan-6-ans.txt", title="Bilan de santé des 6 ans",
-            category=Category.REPORTS, document_date=_months_after(born, 73),
+            category=Category.REPORTS, document_date=months_after(born, 73),
             hidden=False, source="professional", actor=actor)
     return True

@@ -1,8 +1,8 @@
 """A child's growth curves in a real browser (issue 15): Camille opens her son Léo's weight
 page with three measures, JavaScript on and off, 320 and 1280 px: axe (WCAG 2.2 AA tags),
 no sideways scroll and 44 px targets at 320 px, the chart with its five labelled WHO
-centile lines drawn inside the SVG, the source under it and the band of each measure in the
-table; then his head circumference after 5 years (no lines, no error).
+centile lines drawn inside the SVG one unit of it wide, the source under it and the band of
+each measure in the table; then his head circumference after 5 years (no lines, no error).
 
 Léo's measures are put in through the domain API, as the form would; each test deletes the
 ones it added through it too, so other modules find his space as the demo seed left it.
@@ -96,6 +96,25 @@ def test_the_childs_weight_page_with_centile_lines(open_page, child, js, width):
     assert page.goto(path).status == 200
     svg = page.locator("#measure-content figure.chart svg[role=img]")
     findings.check(svg.locator("g.chart__reference polyline").count() == 5, "not 5 lines")
+    # Written in months and kg, placed by one transform: each line is drawn inside the
+    # chart, one unit of the viewBox wide (its stroke does not scale with the transform,
+    # the style sheet gives it that width) and its dashes too, at every screen width.
+    drawn = svg.evaluate("""svg => {
+        const box = svg.getBoundingClientRect(), unit = box.width / 320;
+        return [...svg.querySelectorAll("g.chart__reference polyline")].map(line => {
+            const style = getComputedStyle(line), own = line.getBoundingClientRect();
+            return {width: parseFloat(style.strokeWidth) / unit,
+                    dashes: style.strokeDasharray === "none" ? [] :
+                        style.strokeDasharray.split(",").map(d => parseFloat(d) / unit),
+                    inside: own.left >= box.left - 1 && own.right <= box.right + 1 &&
+                            own.top >= box.top - 1 && own.bottom <= box.bottom + 1 &&
+                            own.width > box.width / 2};
+        });
+    }""")
+    findings.check(all(abs(line["width"] - 1) < 0.02 for line in drawn)
+                   and [[round(d, 2) for d in line["dashes"]] for line in drawn]
+                   == [[5, 3], [], [], [], [5, 3]]
+                   and all(line["inside"] for line in drawn), f"centile lines drawn {drawn}")
     labels = svg.locator("g.chart__reference-labels text")
     findings.check(labels.all_text_contents() == ["3e", "15e", "50e", "85e", "97e"],
                    f"labels {labels.all_text_contents()}")

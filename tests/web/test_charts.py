@@ -99,9 +99,13 @@ def test_pixels_are_written_alike_within_and_beyond_the_texts_kept(width):
     pairs = chart.series[0].points_attr.split()
     assert pairs == [f"{cx:g},{cy:g}" for cx, cy in chart.series[0].markers]
     assert chart.series[0].markers[-1][0] == chart.plot.right > (300 if width > 400 else 0)
-    for line in (*chart.references, *chart.series):
+    for pair in chart.series[0].points_attr.split():
+        assert all(part == f"{float(part):g}" and re.fullmatch(r"\d+(\.\d)?", part)
+                   for part in pair.split(",")), pair
+    # The reference lines are in units, each number as short as it can be written.
+    for line in chart.references:
         for pair in line.points_attr.split():
-            assert all(part == f"{float(part):g}" and re.fullmatch(r"\d+(\.\d)?", part)
+            assert all(re.fullmatch(r"-?\d+(\.\d*[1-9])?", part)
                        for part in pair.split(",")), pair
 
 
@@ -193,8 +197,13 @@ def centile_lines(*offsets: float, start: float = 0, end: float = 120) -> list[R
             for index, offset in enumerate(offsets)]
 
 
-def ref_points(line) -> list[tuple[float, float]]:
-    return [tuple(map(float, pair.split(","))) for pair in line.points_attr.split()]
+def ref_points(chart, line) -> list[tuple[float, float]]:
+    """A reference line's points in pixels: its units placed by the chart's transform."""
+    a, b, c, d, e, f = map(float, re.fullmatch(r"matrix\((.+)\)",
+                                               chart.reference_transform).group(1).split())
+    assert b == c == 0  # no rotation, no shear: x gives x, y gives y
+    return [(a * x + e, d * y + f) for x, y in (
+        tuple(map(float, pair.split(","))) for pair in line.points_attr.split())]
 
 
 def test_references_are_cut_to_the_series_span_and_are_not_series():
@@ -203,11 +212,12 @@ def test_references_are_cut_to_the_series_span_and_are_not_series():
     assert [line.label for line in chart.references] == ["0e", "1e", "2e"]
     assert [line.dashed for line in chart.references] == [True, False, True]
     for line in chart.references:
-        points = ref_points(line)
-        assert points[0][0] == chart.plot.left and points[-1][0] == chart.plot.right
+        points = ref_points(chart, line)
+        assert math.isclose(points[0][0], chart.plot.left, abs_tol=0.1)
+        assert math.isclose(points[-1][0], chart.plot.right, abs_tol=0.1)
         assert [x for x, _ in points] == sorted(x for x, _ in points)
     # Cut exactly at the span's ends: y = 10 + 30 / 10 + 2 = 15 at x = 30 for the top line.
-    top = ref_points(chart.references[-1])[0][1]
+    top = ref_points(chart, chart.references[-1])[0][1]
     bottom_y = chart.plot.bottom - (15 - chart.y_ticks[0].value) / (
         chart.y_ticks[-1].value - chart.y_ticks[0].value) * chart.plot.height
     assert math.isclose(top, bottom_y, abs_tol=0.15)
@@ -225,7 +235,7 @@ def test_the_y_axis_takes_in_the_references_and_only_within_the_span():
         assert framed.plot.top <= cy <= framed.plot.bottom
     for line in framed.references:
         assert all(framed.plot.top - 0.1 <= y <= framed.plot.bottom + 0.1
-                   for _, y in ref_points(line))
+                   for _, y in ref_points(framed, line))
 
 
 def test_reference_labels_sit_at_the_right_end_in_order_and_apart():
@@ -242,14 +252,15 @@ def test_reference_labels_sit_at_the_right_end_in_order_and_apart():
     # Far apart lines keep their labels level with their ends.
     spread = chart_of([(0, 10.0), (120, 22.0)], references=centile_lines(-8, 0, 8))
     for line in spread.references:
-        assert math.isclose(line.label_y, ref_points(line)[-1][1] + chart.font_size * 0.35,
+        assert math.isclose(line.label_y,
+                            ref_points(spread, line)[-1][1] + chart.font_size * 0.35,
                             abs_tol=0.15)
 
 
 def test_a_line_ending_inside_the_span_is_labelled_where_it_ends():
     chart = chart_of([(48, 50.0), (72, 51.0)], references=centile_lines(0, start=0, end=60))
     (line,) = chart.references
-    end_x = ref_points(line)[-1][0]
+    end_x = ref_points(chart, line)[-1][0]
     assert chart.plot.left < end_x < chart.plot.right
     assert math.isclose(line.label_x, end_x + 4, abs_tol=0.15)
 
@@ -263,12 +274,33 @@ def test_references_outside_the_span_or_too_short_are_not_drawn():
     assert chart_of([], references=centile_lines(0)).references == ()
 
 
+@settings(deadline=None)
+@given(st.integers(0, 6000), st.sampled_from([1, 2, 30, 730, 6900]), st.data())
+def test_a_reference_line_lands_where_a_series_of_its_points_does(first, days, data):
+    """A line written in units and placed by the chart's transform falls where the same
+    points placed in pixels, as a series' markers are, fall: within a tenth of a pixel, on
+    a chart of ages in months to the day (as the growth charts' are) over one day to 19
+    years."""
+    ages = data.draw(st.lists(st.integers(first, first + days), min_size=2, max_size=12,
+                              unique=True))
+    values = data.draw(st.lists(st.floats(0.5, 150), min_size=len(ages), max_size=len(ages)))
+    points = tuple(Point(age * 12 / 365.25, y) for age, y in zip(ages, values, strict=True))
+    chart = line_chart([Series("s", points)], x_label=number, y_label=number,
+                       references=[ReferenceLine("r", points)])
+    (line,) = chart.references
+    placed = ref_points(chart, line)
+    assert len(placed) == len(chart.series[0].markers)
+    for (x, y), (cx, cy) in zip(placed, chart.series[0].markers, strict=True):
+        assert math.isclose(x, cx, abs_tol=0.1) and math.isclose(y, cy, abs_tol=0.1)
+
+
 def test_a_single_measure_gets_the_lines_one_unit_each_side():
     chart = chart_of([(42.5, 15.0)], references=centile_lines(-2, 0, 2))
     ((cx, _),) = chart.series[0].markers
     for line in chart.references:
-        points = ref_points(line)
-        assert points[0][0] == chart.plot.left and points[-1][0] == chart.plot.right
+        points = ref_points(chart, line)
+        assert math.isclose(points[0][0], chart.plot.left, abs_tol=0.1)
+        assert math.isclose(points[-1][0], chart.plot.right, abs_tol=0.1)
     assert math.isclose(cx, (chart.plot.left + chart.plot.right) / 2, abs_tol=0.1)
 
 
@@ -335,22 +367,24 @@ def test_a_line_is_cut_to_the_window_as_segment_by_segment(pairs, lo, hi, in_ord
         points.sort(key=lambda p: (p.x if math.isfinite(p.x) else 0.0))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         lo, hi = -10.0, 10.0
-    assert charts._clip(points, lo, hi) == _clip_every_segment(points, lo, hi)
+    assert charts._clip(points, lo, hi).points == _clip_every_segment(points, lo, hi)
 
 
 def test_a_long_sorted_line_is_cut_where_the_window_is():
     line = [Point(x / 10, x * 2.0) for x in range(2000)]
     for lo, hi in ((50.05, 50.25), (500, 600), (-9, -1), (-1, 0), (0, 199.9), (3, 2)):
-        assert charts._clip(line, lo, hi) == _clip_every_segment(line, lo, hi)
-    assert [p.x for p in charts._clip(line, 50.05, 50.25)] == [50.05, 50.1, 50.2, 50.25]
-    assert charts._clip(line, 500, 600) == [] and charts._clip(line, -1, 0) == [Point(0, 0)]
+        assert charts._clip(line, lo, hi).points == _clip_every_segment(line, lo, hi)
+    assert [p.x for p in charts._clip(line, 50.05, 50.25).points] == [50.05, 50.1, 50.2, 50.25]
+    assert charts._clip(line, 500, 600).points == []
+    assert charts._clip(line, -1, 0).points == [Point(0, 0)]
     # A point given twice, a step (the day length gives way to height), ends on points.
     steps = [Point(0, 0), Point(1, 1), Point(1, 1), Point(1, 3), Point(2, 3), Point(3, 0)]
     for lo, hi in ((0, 3), (0.5, 2.5), (1, 1), (1, 2), (-1, 0.5), (2.5, 9), (2, 1)):
-        assert charts._clip(steps, lo, hi) == _clip_every_segment(steps, lo, hi), (lo, hi)
-    assert charts._clip(steps, 0.5, 1.5) == [Point(0.5, 0.5), Point(1, 1), Point(1, 3),
-                                             Point(1.5, 3)]
-    assert charts._clip(steps, 1, 2) == [Point(1, 1), Point(1, 3), Point(2, 3)]
+        assert charts._clip(steps, lo, hi).points == _clip_every_segment(steps, lo, hi), (
+            lo, hi)
+    assert charts._clip(steps, 0.5, 1.5).points == [Point(0.5, 0.5), Point(1, 1),
+                                                    Point(1, 3), Point(1.5, 3)]
+    assert charts._clip(steps, 1, 2).points == [Point(1, 1), Point(1, 3), Point(2, 3)]
 
 
 # --- markup ---------------------------------------------------------------------------------
@@ -415,7 +449,10 @@ def test_reference_lines_are_drawn_under_the_series_thin_and_labelled():
     assert names.index("chart__reference") < names.index("chart__series")
     lines = svg.select("g.chart__reference polyline")
     assert [line["points"] for line in lines] == [line.points_attr for line in chart.references]
-    assert {line["stroke-width"] for line in lines} == {"1"}
+    # In units, placed by one transform; the stroke does not scale with it (its width is the
+    # style sheet's: one unit of the viewBox, tests/browser/test_growth_charts.py).
+    assert svg.select_one("g.chart__reference")["transform"] == chart.reference_transform
+    assert {line["vector-effect"] for line in lines} == {"non-scaling-stroke"}
     assert [line.get("stroke-dasharray") for line in lines] == ["5 3", None, "5 3"]
     assert svg.select_one("g.chart__reference")["fill"] == "none"
     assert [text.get_text() for text in svg.select("g.chart__reference-labels text")] == [
@@ -456,7 +493,7 @@ def test_any_references_stay_inside_the_plot_with_labels_apart(points, offsets):
                      references=centile_lines(*sorted(offsets), end=228))
     plot = chart.plot
     for line in chart.references:
-        for x, y in ref_points(line):
+        for x, y in ref_points(chart, line):
             assert plot.left - 0.1 <= x <= plot.right + 0.1
             assert plot.top - 0.1 <= y <= plot.bottom + 0.1
         assert line.label_x + len(line.label) * 0.6 * chart.font_size <= chart.width + 0.1

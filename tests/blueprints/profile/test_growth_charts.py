@@ -202,14 +202,23 @@ def test_sex_of_reads_the_insurers_record(app, demo_users):
         db.session.rollback()
 
 
-def test_child_chart_lines_span_the_measures_within_the_reference():
+def test_child_chart_lines_are_the_whole_reference_when_the_measures_meet_it():
+    """The lines are the reference's own, the same objects for every child (the chart cuts
+    them to its span): none is computed again for a child or a new measure."""
     born = date(2019, 5, 14)
     measured = [(date(2023, 5, 14), 50.0), (date(2024, 11, 14), 51.0)]
     chart = growth.child_chart("male", "head_circumference", born, measured)
     assert [line.centile for line in chart.lines] == [3, 15, 50, 85, 97]
+    assert chart.lines is growth.reference_lines("male", "head_circumference")
     ages = [age for age, _ in chart.lines[0].points]
-    assert abs(ages[0] - (4 - 1 / 12)) < 0.01  # a month before the first measure
-    assert abs(ages[-1] - growth.age_range("head_circumference")[1]) < 0.01  # to 5 years
+    assert ages[0] == 0 and abs(ages[-1] - growth.age_range("head_circumference")[1]) < 0.01
+    other = growth.child_chart("male", "head_circumference", date(2022, 1, 3),
+                               [(date(2022, 2, 1), 38.0)])
+    assert other.lines is chart.lines
+    # Within a month after the reference's end, the lines still come (the chart shows
+    # where they stop); beyond it, none.
+    assert growth.child_chart("male", "head_circumference", born,
+                              [(date(2024, 5, 30), 51.0)]).lines is chart.lines
     assert chart.assessments[0] is not None and chart.assessments[1] is None
     later = growth.child_chart("male", "head_circumference", born, measured[1:])
     assert later.lines == () and later.assessments == (None,)
