@@ -15,6 +15,8 @@ import math
 from datetime import date
 
 import pytest
+from rcpchgrowth import global_functions
+from rcpchgrowth.constants import WHO
 
 from domain import growth, measures
 from domain.growth import Kind, Sex
@@ -234,3 +236,59 @@ def test_codes_fit_the_rest_of_the_domain():
         Sex.from_insured_code("7")
     growth_keys = {kind.key for kind in measures.KINDS if kind.growth}
     assert growth_keys == {kind.value for kind in Kind} - {Kind.BMI.value}
+
+
+# --- where an age falls in an LMS table ------------------------------------------------------
+
+def who_tables() -> list[list]:
+    """Every LMS table of rcpchgrowth's WHO reference a chart or an SDS reads: each sex and
+    kind, below and above 2 and 5 years."""
+    found = {}
+    for sex in Sex:
+        for method in {growth._METHOD[kind] for kind in Kind}:
+            for age in (0.5, 3, 7, 12, 18):
+                try:
+                    table = global_functions.lms_value_array_for_measurement_for_reference(
+                        reference=WHO, age=age, measurement_method=method, sex=sex.value,
+                        default_youngest_reference=False)
+                except LookupError:
+                    continue
+                found[id(table)] = table
+    return list(found.values())
+
+
+def test_an_age_falls_where_rcpchgrowths_walk_through_the_table_puts_it():
+    """The bisection gives the index rcpchgrowth's own walk gives, on every WHO table: an
+    entry's age, one a hair off it either way (to 4 decimals or not), a day after it,
+    before the first and after the last entry."""
+    assert global_functions.nearest_lowest_index is growth._nearest_lowest_index
+    tables = who_tables()
+    assert len(tables) >= 8 and max(len(table) for table in tables) > 1000
+    for table in tables:
+        ages = [entry["decimal_age"] for entry in table]
+        sample = ages[::max(1, len(ages) // 40)] + ages[-2:]
+        probes = [age + offset for age in sample
+                  for offset in (0, 4e-5, -4e-5, 6e-5, -6e-5, DAY)]
+        probes += [ages[0] - 1, ages[-1] + 1]
+        for age in probes:
+            assert growth._nearest_lowest_index(table, age) == growth._walked_index(
+                table, age), (len(table), age)
+
+
+def test_a_table_out_of_age_order_is_walked_as_rcpchgrowth_would():
+    table = [{"decimal_age": age} for age in (0.0, 2.0, 1.0, 3.0)]
+    for age in (-1, 0, 0.5, 1, 1.5, 2, 2.5, 3, 4, math.nan):
+        assert growth._nearest_lowest_index(table, age) == growth._walked_index(table, age)
+
+
+def test_an_sds_is_the_same_whichever_way_the_age_is_found(monkeypatch):
+    cases = [(sex, kind, value, age) for sex in Sex
+             for kind, value, age in ((Kind.WEIGHT, 9.7, 1.04), (Kind.HEIGHT, 87.1, 2.0),
+                                      (Kind.HEIGHT, 118.0, 6.3), (Kind.BMI, 15.2, 11.45),
+                                      (Kind.HEAD_CIRCUMFERENCE, 47.9, 3.3))]
+    found = [growth._sds.__wrapped__(sex, kind, value, growth._reference_age(kind, age))
+             for sex, kind, value, age in cases]
+    monkeypatch.setattr(global_functions, "nearest_lowest_index", growth._walked_index)
+    walked = [growth._sds.__wrapped__(sex, kind, value, growth._reference_age(kind, age))
+              for sex, kind, value, age in cases]
+    assert found == walked
