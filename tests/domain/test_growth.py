@@ -292,3 +292,10 @@ def test_an_sds_is_the_same_whichever_way_the_age_is_found(monkeypatch):
     walked = [growth._sds.__wrapped__(sex, kind, value, growth._reference_age(kind, age))
               for sex, kind, value, age in cases]
     assert found == walked
+
+
+def test_a_centile_is_rcpchgrowths_to_a_billionth():
+    for tenth in range(-90, 91):
+        sds = tenth / 10 + 0.0123
+        assert math.isclose(growth._centile(sds), global_functions.centile(sds),
+                            rel_tol=1e-9, abs_tol=1e-9), sds
