@@ -57,7 +57,6 @@ CHART_CENTILES: tuple[int, ...] = (3, 15, 50, 85, 97)
 ON_LINE_SDS = 0.25 * 2 / 3
 
 DAYS_PER_YEAR = 365.25  # rcpchgrowth's decimal age is days / 365.25
-
 # A birthday falls on day 365 x years plus the leap days, up to a day past years x 365.25:
 # the upper bound of a range includes the whole day of that birthday.
 _BIRTHDAY_SLACK = 1 / DAYS_PER_YEAR
@@ -385,9 +384,9 @@ def child_chart(sex: Sex | str, kind: Kind | str, birth_date: date,
                 measured: Sequence[tuple[date, float]],
                 margin_years: float = 1 / 12) -> ChildChart:
     """The lines and assessments of a chart of `measured` (day, value) pairs. The lines are
-    the reference's whole lines for this sex and kind, the same for every child (computed
-    once per process, where lines over one child's ages were computed again for each child
-    and after each new measure: 30 to 170 ms each); the chart cuts them to its own span.
+    the reference's whole lines for this sex and kind, the same for every child, computed
+    once per process (lines over one child's ages were computed again for each child and
+    after each new measure); the chart cuts them to its own span.
     They are given when the measures' ages, `margin_years` more on each side, meet what the
     reference covers. A measure outside it gets None, never an error."""
     sex, kind = Sex(sex), Kind(kind)

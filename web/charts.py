@@ -284,7 +284,7 @@ def _clip(points: Sequence[Point], lo: float, hi: float) -> Cut:
     head = tail = None
     if 0 < first < len(line) and xs[first] != lo:  # a segment crosses lo
         head = _at(line[first - 1], line[first], lo)
-    kept = [head] if head else []
+    kept = [head] if head is not None else []
     kept.extend(line[first:last])  # the crossing at lo is left of them all
     if 0 < last < len(line) and xs[last - 1] != hi:  # a segment crosses hi
         cut = _at(line[last - 1], line[last], hi)
@@ -301,9 +301,9 @@ def _units(points: Sequence[Point], cut: Cut, decimals: tuple[int, int]) -> str:
     if texts is None:
         texts = kept[decimals] = [_unit_text(p, decimals) for p in line]
     words = texts[cut.whole]
-    if cut.head:
+    if cut.head is not None:
         words.insert(0, _unit_text(cut.head, decimals))
-    if cut.tail:
+    if cut.tail is not None:
         words.append(_unit_text(cut.tail, decimals))
     return " ".join(words)
 
