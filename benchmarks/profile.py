@@ -501,14 +501,14 @@ def report_growth_visits(figures: dict) -> None:
                 "first view after a new measure vs the views that follow")
     hello, after = figures["hello"], median(figures["after"])
     later = figures["first"][1:]
-    print(f"{'view':<44} {'µs':>10} {'÷ hello':>8} {'÷ views after':>14}")
+    print(f"{'view':<56} {'µs':>10} {'÷ hello':>8} {'÷ views after':>14}")
     for label, value in (
             ("first growth chart of the process (visit 1)", figures["first"][0]),
             (f"first view after a new measure (visits 2–{figures['visits']}, median)",
              median(later)),
             ("  the slowest of those", max(later)),
             (f"the views after ({len(figures['after'])}, median)", after)):
-        print(f"{label:<44} {value:>10,.0f} {value / hello:>8.2f} {value / after:>14.2f}")
+        print(f"{label:<56} {value:>10,.0f} {value / hello:>8.2f} {value / after:>14.2f}")
     print(f"hello world median {hello:,.0f} µs. What a first view after a new measure "
           "does that the views after it do not: the new measure's centile (its SDS, worked "
           "out once) and, when the chart's new span asks for other decimals, the WHO lines' "
