@@ -170,8 +170,10 @@ def _reference_age(kind: Kind, age_years: float) -> float:
 # --- where an age falls in an LMS table --------------------------------------------------------
 
 # An LMS table (a list rcpchgrowth keeps for the process) -> (the list, its ages, the ages
-# to 4 decimals); None for a table not in age order.
+# to 4 decimals); None for a table not in age order. The WHO reference has 22 tables: the
+# limit only keeps a library that made its lists anew from growing this without end.
 _TABLE_AGES: dict[int, tuple | None] = {}
+TABLES_LIMIT = 64
 _walked_index = global_functions.nearest_lowest_index
 
 
@@ -185,6 +187,8 @@ def _nearest_lowest_index(lms_array: list, age: float) -> int:
     if known is False or (known is not None and known[0] is not lms_array):
         ages = [entry["decimal_age"] for entry in lms_array]
         in_order = all(a <= b for a, b in zip(ages, ages[1:], strict=False))
+        if len(_TABLE_AGES) >= TABLES_LIMIT:
+            _TABLE_AGES.clear()
         known = _TABLE_AGES[id(lms_array)] = (
             (lms_array, ages, [round(a, 4) for a in ages]) if in_order else None)
     if known is None or not math.isfinite(age):
@@ -303,41 +307,27 @@ def _positions(centiles: tuple[float, ...]) -> tuple[tuple[float, ...], tuple[fl
     return lines, tuple(float(sds_for_centile(line)) for line in lines)
 
 
-def _chart_ages(start: float, end: float) -> list[float]:
-    """The ages a chart's lines are drawn at: weekly to 13 weeks, then monthly (whole days
-    below 5 years, the WHO 2007 table's months after), with both ends. Days 730 and 731 are
-    both there, so a line shows the step where length (lying) gives way to height
-    (standing)."""
+def _chart_ages(kind: Kind) -> list[float]:
+    """The ages a chart's lines are drawn at, over what the reference covers for `kind`:
+    weekly to 13 weeks, then monthly (whole days below 5 years, the WHO 2007 table's months
+    after), with both ends. Days 730 and 731 are both there, so a line shows the step where
+    length (lying) gives way to height (standing)."""
+    low, high = _AGE_RANGES[kind]
     days = set(range(0, 92, 7)) | {round(month * 30.4375) for month in range(3, 61)}
     days |= {730, 731}
     ages = {day / DAYS_PER_YEAR for day in days} | {month / 12 for month in range(61, 229)}
-    return sorted(age for age in ages | {start, end} if start <= age <= end)
+    return sorted(age for age in ages | {low, high} if low <= age <= high)
 
 
-def reference_lines(sex: Sex | str, kind: Kind | str, from_age: float | None = None,
-                    to_age: float | None = None,
-                    centiles: tuple[float, ...] = CHART_CENTILES) -> tuple[CentileLine, ...]:
-    """The chart's reference lines (one per centile, lowest first) from `from_age` to
-    `to_age` (decimal years; by default the whole range the reference covers for this
-    kind). Raises OutsideReference when a bound is outside that range. Computed once per
-    process for the same arguments."""
+@lru_cache(maxsize=16)
+def reference_lines(sex: Sex | str, kind: Kind | str) -> tuple[CentileLine, ...]:
+    """The chart's reference lines (one per CHART_CENTILES, lowest first) over all the ages
+    the reference covers for this kind: the same for every child of one sex, so computed
+    once per process (a chart cuts them to its own span)."""
     sex, kind = Sex(sex), Kind(kind)
-    low, high = _AGE_RANGES[kind]
-    start = low if from_age is None else from_age
-    end = high if to_age is None else to_age
-    for bound in (start, end):
-        _reference_age(kind, bound)
-    if start > end:
-        raise GrowthError(f"an age range runs forwards, not from {start} to {end}")
-    return _lines(sex, kind, min(start, high), min(end, high), tuple(sorted(centiles)))
-
-
-@lru_cache(maxsize=64)
-def _lines(sex: Sex, kind: Kind, start: float, end: float,
-           centiles: tuple[float, ...]) -> tuple[CentileLine, ...]:
-    ages = sorted({_reference_age(kind, age) for age in _chart_ages(start, end)})
+    ages = sorted({_reference_age(kind, age) for age in _chart_ages(kind)})
     lines = []
-    for line in centiles:
+    for line in CHART_CENTILES:
         sds = float(sds_for_centile(line))
         points = []
         for age in ages:

@@ -119,8 +119,7 @@ def test_head_circumference_is_refused_after_5_years():
     assert "head_circumference" in str(refused.value) and "0 to 5 years" in str(refused.value)
     assert isinstance(refused.value, ValueError)
     for refusal in (lambda: growth.assess_at_age(GIRLS, "head_circumference", 51.0, 6.0),
-                    lambda: growth.value_for_centile(GIRLS, "head_circumference", 5.5, 50),
-                    lambda: growth.reference_lines(GIRLS, "head_circumference", 0, 6)):
+                    lambda: growth.value_for_centile(GIRLS, "head_circumference", 5.5, 50)):
         with pytest.raises(growth.OutsideReference):
             refusal()
 
@@ -201,33 +200,30 @@ def test_reference_lines_are_ordered_by_centile_at_every_age():
 
 
 def test_reference_lines_follow_the_published_values():
-    lines = {line.centile: line for line in growth.reference_lines(BOYS, Kind.WEIGHT, 0, 2)}
+    lines = {line.centile: line for line in growth.reference_lines(BOYS, Kind.WEIGHT)}
     assert lines[50].points[0] == (0, pytest.approx(3.3464, abs=MEDIAN_TOLERANCE))
     assert lines[50].sds == 0 and lines[3].sds == pytest.approx(-1.881, abs=1e-3)
     [(_, at_one_year)] = [point for point in lines[3].points if abs(point[0] - 1) < 0.002]
     assert at_one_year == pytest.approx(7.8, abs=TABLE_TOLERANCE)
-    assert lines[50].points[-1][0] == pytest.approx(2, abs=DAY)
 
 
 def test_the_height_lines_step_down_where_length_gives_way_to_height():
     """WHO measure lying down before 2 years and standing after: the median drops by
     about 0.7 cm between the days either side of the second birthday."""
-    median = growth.reference_lines(BOYS, Kind.HEIGHT, 1.5, 2.5, centiles=(50,))[0]
+    [median] = [line for line in growth.reference_lines(BOYS, Kind.HEIGHT)
+                if line.centile == 50]
     [(before, length), (after, height)] = [
         point for point in median.points if 1.99 < point[0] < 2.01]
     assert before < 2 < after
     assert length - height == pytest.approx(0.7, abs=0.05)
 
 
-def test_reference_lines_over_a_range_and_refusals():
-    lines = growth.reference_lines(BOYS, "bmi", 5, 18)
+def test_reference_lines_are_computed_once_per_sex_and_kind():
+    lines = growth.reference_lines(BOYS, "bmi")
+    assert growth.reference_lines(Sex.MALE, Kind.BMI) is lines  # codes or words alike
+    assert growth.reference_lines(GIRLS, "bmi") is not lines
     ages = [age for age, _ in lines[0].points]
-    assert ages[0] == pytest.approx(5, abs=DAY) and ages[-1] == 18
-    assert growth.reference_lines(BOYS, "bmi", 5, 18) is lines  # computed once
-    with pytest.raises(growth.OutsideReference):
-        growth.reference_lines(BOYS, Kind.WEIGHT, 0, 12)
-    with pytest.raises(growth.GrowthError):
-        growth.reference_lines(BOYS, Kind.WEIGHT, 4, 2)
+    assert ages[0] == 0 and ages[-1] == 19  # the WHO 2007 table's last month
 
 
 def test_codes_fit_the_rest_of_the_domain():
@@ -299,3 +295,10 @@ def test_a_centile_is_rcpchgrowths_to_a_billionth():
         sds = tenth / 10 + 0.0123
         assert math.isclose(growth._centile(sds), global_functions.centile(sds),
                             rel_tol=1e-9, abs_tol=1e-9), sds
+
+
+def test_tables_made_anew_each_time_are_not_kept_without_end():
+    for count in range(3 * growth.TABLES_LIMIT):
+        table = [{"decimal_age": age / 10} for age in range(20)]
+        assert growth._nearest_lowest_index(table, 1.05) == 10
+        assert len(growth._TABLE_AGES) <= growth.TABLES_LIMIT, count
