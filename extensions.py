@@ -200,9 +200,12 @@ class Database:
     @property
     def session(self) -> RequestSession:
         """The request's session: Session's interface (RequestSession forwards to it)."""
-        session = g.get("db_session")  # one lookup through Flask's proxy, not two
+        # Asked for several times a request: `g` read through the object behind Flask's
+        # proxy (web/i18n.py's _chosen_language says why).
+        state = g._get_current_object()
+        session = state.get("db_session")
         if session is None:
-            session = g.db_session = RequestSession(*current_app.extensions["carnet_db"])
+            session = state.db_session = RequestSession(*current_app.extensions["carnet_db"])
         return session
 
 

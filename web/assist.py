@@ -25,10 +25,11 @@ IDLE_ENDED = "inactivite-terminee"
 
 def accompaniment() -> Accompaniment | None:
     """The running accompaniment of this request's session, or None (once per request)."""
-    if "accompaniment" not in g:
-        g.accompaniment = assist.running(db.session, session.get(ACCOMPANIMENT)) if (
+    state = g._get_current_object()  # see web/i18n.py's _chosen_language
+    if "accompaniment" not in state:
+        state.accompaniment = assist.running(db.session, session.get(ACCOMPANIMENT)) if (
             session) else None
-    return g.accompaniment
+    return state.accompaniment
 
 
 def assisted() -> bool:

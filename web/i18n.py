@@ -44,23 +44,28 @@ def _chosen_language() -> tuple[str, object]:
     """The request's language and its catalogue, looked up once per request rather than
     once per string (Flask-Babel's get_locale() is four context lookups), the catalogue
     asked of Flask-Babel once per language and process (the app has one translation
-    domain, read at start-up)."""
-    cached = g.get("carnet_translations")
+    domain, read at start-up). A page asks for it once per string, number and date (a
+    list of twenty documents, seventy times): `g` is read through the object behind
+    Flask's proxy, which costs about a sixth of reading an attribute through the proxy
+    (0.2 µs instead of 1.4)."""
+    state = g._get_current_object()
+    cached = state.get("carnet_translations")
     if cached is None:
-        catalogues, code = current_app.extensions[CATALOGUES], _language_code()
+        catalogues, code = current_app.extensions[CATALOGUES], _language_code(state)
         catalogue = catalogues.get(code)
         if catalogue is None:
             catalogue = catalogues[code] = get_translations()
-        cached = g.carnet_translations = (code, catalogue)
+        cached = state.carnet_translations = (code, catalogue)
     return cached
 
 
-def _language_code() -> str:
+def _language_code(state) -> str:
     """The code Flask-Babel's get_locale() would give, without the Locale it builds from
     it (parsing the code, four context lookups: about 10 µs, on every page): the language
     forced by force_locale() (web.outgoing.in_language) or already chosen in this request,
-    else select_locale()'s in a request, else Flask-Babel's own."""
-    chosen = getattr(g.get("_flask_babel"), "babel_locale", None)
+    else select_locale()'s in a request, else Flask-Babel's own. `state`: the application
+    context's `g`."""
+    chosen = getattr(state.get("_flask_babel"), "babel_locale", None)
     if chosen is not None:
         return str(chosen)
     return select_locale() if has_request_context() else str(get_locale())
@@ -115,7 +120,7 @@ def _chosen(name: str):
     it; None before that or outside an application context."""
     if not has_app_context():
         return None
-    return getattr(g.get("_flask_babel"), name, None)
+    return getattr(g._get_current_object().get("_flask_babel"), name, None)
 
 
 def _locale():
