@@ -28,6 +28,9 @@ from domain import demo  # noqa: E402
 
 DEMO = {account.login: account for account in demo.DEMO_ACCOUNTS}
 HELLO_PATH = "/bench-hello"
+# The demo patient, as a professional finds her (the search declares the care relation).
+PATIENT_SEARCH = {"nir": "2 88 03 75 108 021 50", "born_day": "14", "born_month": "3",
+                  "born_year": "1988", "informed": "oui"}
 CSRF_FIELD_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 ACCEPT = {"Accept-Encoding": "br, gzip"}  # what a browser sends

@@ -72,7 +72,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -89,6 +88,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import load  # noqa: E402
 from benchmarks._common import (  # noqa: E402
     HELLO_PATH,
+    PATIENT_SEARCH,
     TotpClock,
     _hello,
     csrf_from,
@@ -106,8 +106,7 @@ S3_SETTINGS = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "testing",
                "S3_SECRET_ACCESS_KEY": "testing"}  # moto's fake credentials
 PATIENT, DOCTOR = "camille.martin", "dr.bernard"
 SESSIONS_PER_ACCOUNT = 2
-SEARCH = {"nir": "2 88 03 75 108 021 50", "born_day": "14", "born_month": "3",
-          "born_year": "1988", "informed": "oui"}  # Camille, as tests/blueprints/pro
+SEARCH = PATIENT_SEARCH  # Camille, as tests/blueprints/pro
 INSTANCES, WORKERS, THREADS = 2, 1, 4
 LEVELS = (16, 64)
 SOAK_CONNECTIONS = CRASH_CONNECTIONS = 16
@@ -474,24 +473,6 @@ def _rss(pid: int) -> int:
 
 # Signing in and the workload ----------------------------------------------------------------
 
-@contextlib.contextmanager
-def _landing(path: str):
-    """load.sign_in_over_http checks /mon-espace after signing in, which is the patients'
-    home: for a professional, the same function asks for `path` instead."""
-
-    class Connection(http.client.HTTPConnection):
-        def request(self, method, url, *args, **kwargs):
-            return super().request(method, path if url == "/mon-espace" else url,
-                                   *args, **kwargs)
-
-    real = load.http
-    load.http = types.SimpleNamespace(client=types.SimpleNamespace(HTTPConnection=Connection))
-    try:
-        yield
-    finally:
-        load.http = real
-
-
 @dataclass
 class Session:
     login: str
@@ -517,8 +498,7 @@ def sign_in_sessions(port: int, cookie_name: str) -> dict[str, list[Session]]:
                                              "/documents/ajouter"),
                                             ("pro", DOCTOR, "/pro", "/pro/patients")):
         for _ in range(SESSIONS_PER_ACCOUNT):
-            with _landing(landing):
-                value = load.sign_in_over_http(port, login, cookie_name, clock)
+            value = load.sign_in_over_http(port, login, cookie_name, clock, landing)
             session = Session(login, f"{cookie_name}={value}")
             status, _, page = _get(port, form_page, session.cookie)
             if status != 200:
@@ -526,17 +506,6 @@ def sign_in_sessions(port: int, cookie_name: str) -> dict[str, list[Session]]:
             session.csrf = csrf_from(page.decode("utf-8", errors="replace"))
             sessions[role].append(session)
     return sessions
-
-
-def _multipart(fields: dict, file_name: str, data: bytes) -> tuple[str, bytes]:
-    boundary = f"carnetbench{secrets.token_hex(12)}"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-             f"{value}\r\n".encode() for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="{file_name}"\r\nContent-Type: text/plain\r\n\r\n'.encode()
-                 + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
 
 
 @dataclass
@@ -588,7 +557,7 @@ class Workload:
         data = (line * (UPLOAD_BYTES // len(line) + 1))[:UPLOAD_BYTES]
         fields = {"csrf_token": session.csrf, "title": title, "date_day": "3",
                   "date_month": "3", "date_year": "2026", **extra}
-        content_type, body = _multipart(fields, f"charge-{self.sequence}.txt", data)
+        content_type, body = load.multipart(fields, f"charge-{self.sequence}.txt", data)
         return body, content_type, {"sha256": hashlib.sha256(data).hexdigest()}
 
     def build(self, key: str, connection: int) -> tuple[bytes, dict | None]:

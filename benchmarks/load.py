@@ -11,6 +11,11 @@ for a fixed time per target, in interleaved rounds, and reports requests/s, p50 
 and each page's throughput against a bare hello-world route of the same server. A round's
 16 connections serve every target of the round: a keep-alive connection stays with the
 worker that accepted it, and the targets compared then meet the same split between workers.
+
+The targets: hello world, three public pages, and the pages the cluster's mix reads most
+(benchmarks/cluster.py): the patient's dashboard, documents list, a document, medical profile
+and messages, the professional's home, patient page and messages, each with its account's
+session, signed in through the forms.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 import http.client
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,6 +40,7 @@ from benchmarks._common import (  # noqa: E402
     DEMO,
     HELLO_PATH,
     P99_BUDGET_MS,
+    PATIENT_SEARCH,
     THROUGHPUT_RATIO,
     TotpClock,
     bench_instance,
@@ -49,14 +56,23 @@ WORKERS, THREADS = 2, 4
 ROUNDS = 3            # every target runs once per round; odd rounds go in reverse order
 WARMUP_S = 1.0        # per target and round, not measured
 MEASURE_S = 2.0       # per target and round -> 6 s measured per target
-PATIENT = "camille.martin"
-TARGETS = (  # label, path, signed in?
-    ("hello world", HELLO_PATH, False),
-    ("home", "/", False),
-    ("help", "/aide", False),
-    ("sign-in form", "/connexion", False),
-    ("patient dashboard", "/mon-espace", True),
+PATIENT, PROFESSIONAL = "camille.martin", "dr.bernard"
+TARGETS = (  # label, path ({patient} and {document}: the demo patient's), whose session
+    ("hello world", HELLO_PATH, None),
+    ("home", "/", None),
+    ("help", "/aide", None),
+    ("sign-in form", "/connexion", None),
+    ("patient dashboard", "/mon-espace", PATIENT),
+    ("documents list", "/documents", PATIENT),
+    ("a document", "/documents/{document}", PATIENT),
+    ("medical profile", "/profil", PATIENT),
+    ("messages inbox", "/messagerie", PATIENT),
+    ("pro home", "/pro", PROFESSIONAL),
+    ("patient page (pro)", "/pro/patients/{patient}", PROFESSIONAL),
+    ("pro inbox", "/pro/messagerie", PROFESSIONAL),
 )
+LANDING = {PATIENT: "/mon-espace", PROFESSIONAL: "/pro"}  # answers 200 once signed in
+DOCUMENTS = 5  # the patient adds them through the upload form before the rounds
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -131,10 +147,12 @@ def server_cpu_seconds(master_pid: int) -> dict[int, float]:
 
 # --- signing in over HTTP -----------------------------------------------------------------
 
-def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock) -> str:
-    """The two sign-in steps through the real forms; returns the session cookie value.
-    Every cookie the site sets is sent back (a visitor's form token rides in a cookie of its
-    own until the session has a row)."""
+def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock,
+                      landing: str = "/mon-espace") -> str:
+    """The two sign-in steps through the real forms, then `landing` (the account's home)
+    must answer 200; returns the session cookie value. Every cookie the site sets is sent
+    back (a visitor's form token rides in a cookie of its own until the session has a
+    row)."""
     cookie_re = re.compile(r"([^=;\s]+)=([^;]*)")
     jar: dict[str, str] = {}
 
@@ -169,10 +187,73 @@ def sign_in_over_http(port: int, login: str, cookie_name: str, clock: TotpClock)
                                                     "code": clock.code(login)})
     if status != 303:
         raise RuntimeError(f"sign-in of {login}: code step answered {status}")
-    status, _, _ = call("GET", "/mon-espace")
+    status, _, _ = call("GET", landing)
     if status != 200:
-        raise RuntimeError(f"signed in as {login}, but /mon-espace answered {status}")
+        raise RuntimeError(f"signed in as {login}, but {landing} answered {status}")
     return jar[cookie_name]
+
+
+def multipart(fields: dict, file_name: str, data: bytes) -> tuple[str, bytes]:
+    """A form's fields and one text file as multipart/form-data: (content type, body)."""
+    boundary = f"carnetbench{secrets.token_hex(12)}"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+             f"{value}\r\n".encode() for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                 f'filename="{file_name}"\r\nContent-Type: text/plain\r\n\r\n'.encode()
+                 + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
+
+
+def _form_page(connection: http.client.HTTPConnection, path: str, headers: dict) -> str:
+    """A form's CSRF token, from its page."""
+    connection.request("GET", path, headers=headers)
+    return csrf_from(connection.getresponse().read().decode("utf-8", errors="replace"))
+
+
+def _sent(connection: http.client.HTTPConnection, path: str, headers: dict, content_type: str,
+          body: bytes | str, wanted: str) -> str:
+    """POST `body` to `path`; the id in the address it sends the visitor to (303)."""
+    connection.request("POST", path, body=body, headers={**headers,
+                                                          "Content-Type": content_type})
+    response = connection.getresponse()
+    response.read()
+    found = re.search(wanted + r"([0-9a-f]{32})$", response.headers.get("Location", ""))
+    if response.status != 303 or not found:
+        raise RuntimeError(f"POST {path} answered {response.status}, not the page expected")
+    return found.group(1)
+
+
+def upload_over_http(port: int, cookie: str, number: int) -> str:
+    """A small text document added by the patient through the upload form, seen by her
+    professionals; returns its id."""
+    headers = {"Cookie": cookie, "Accept-Encoding": "identity", "User-Agent": "carnet-bench"}
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        fields = {"csrf_token": _form_page(connection, "/documents/ajouter", headers),
+                  "title": f"Compte rendu de test {number}", "date_day": str(number),
+                  "date_month": "3", "date_year": "2026", "category": "lab_results",
+                  "visibility": "visible"}
+        line = f"Compte rendu de test {number}: résultats dans les normes.\n".encode()
+        content_type, body = multipart(fields, f"compte-rendu-{number}.txt", line * 100)
+        return _sent(connection, "/documents/ajouter", headers, content_type, body,
+                     "/documents/")
+    finally:
+        connection.close()
+
+
+def find_patient_over_http(port: int, cookie: str) -> str:
+    """The professional's patient search through its form (it declares the care relation,
+    as a professional does before opening a patient's space); returns the patient's id."""
+    headers = {"Cookie": cookie, "Accept-Encoding": "identity", "User-Agent": "carnet-bench"}
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        body = urllib.parse.urlencode({
+            "csrf_token": _form_page(connection, "/pro/patients", headers), **PATIENT_SEARCH})
+        return _sent(connection, "/pro/patients", headers,
+                     "application/x-www-form-urlencoded", body, "/pro/patients/")
+    finally:
+        connection.close()
 
 
 # --- load generator -----------------------------------------------------------------------
@@ -273,13 +354,15 @@ async def measure(slots: list[dict], port: int, path: str, cookie: str | None,
     return result
 
 
-async def run_round(port: int, order: tuple, cookie: str, master_pid: int) -> dict:
-    """Every target once, over the same CONNECTIONS connections (opened by the first)."""
+async def run_round(port: int, order: tuple, cookies: dict[str, str], places: dict,
+                    master_pid: int) -> dict:
+    """Every target once, over the same CONNECTIONS connections (opened by the first);
+    `cookies`: each account's session cookie; `places`: the ids the paths name."""
     slots: list[dict] = [{} for _ in range(CONNECTIONS)]
     try:
-        return {label: await measure(slots, port, path, cookie if signed_in else None,
-                                     master_pid)
-                for label, path, signed_in in order}
+        return {label: await measure(slots, port, path.format(**places),
+                                     cookies[login] if login else None, master_pid)
+                for label, path, login in order}
     finally:
         for slot in slots:
             close(slot)
@@ -305,8 +388,14 @@ def serve_and_measure(app, database, tmp: str) -> None:
         port = free_port()
         process = start_gunicorn(tmp, port, database.url)
         wait_until_up(process, port, tmp)
-        session = sign_in_over_http(port, PATIENT, cookie_name, TotpClock())
-        cookie = f"{cookie_name}={session}"
+        clock = TotpClock()
+        cookies = {login: f"{cookie_name}="
+                   + sign_in_over_http(port, login, cookie_name, clock, landing)
+                   for login, landing in LANDING.items()}
+        for number in range(1, DOCUMENTS + 1):
+            document = upload_over_http(port, cookies[PATIENT], number)
+        places = {"patient": find_patient_over_http(port, cookies[PROFESSIONAL]),
+                  "document": document}
 
         print("Carnet santé — load benchmark (gunicorn on loopback)")
         print_environment(database, tmp)
@@ -316,13 +405,17 @@ def serve_and_measure(app, database, tmp: str) -> None:
         print(f"The load generator (asyncio, this process) shares the machine's {os.cpu_count()} "
               "cores with the server: absolute figures are lower than on a separate client "
               "machine; ratios to hello world are the figures to compare.")
-        print(f"Signed-out targets send no cookie (every request is a first visit); "
-              f"the patient dashboard uses {PATIENT}'s session, signed in through the forms.")
+        print(f"Signed-out targets send no cookie (every request is a first visit); the "
+              f"patient's pages use {PATIENT}'s session, the professional's {PROFESSIONAL}'s, "
+              "both signed in through the forms; the professional found the patient through "
+              f"the search form first (it declares the care relation). The patient added "
+              f"{DOCUMENTS} small text documents through the upload form first (her list "
+              f"shows {DOCUMENTS}; the document read is the last).")
 
         results = {label: [] for label, _, _ in TARGETS}
         for round_number in range(ROUNDS):
             order = TARGETS if round_number % 2 == 0 else tuple(reversed(TARGETS))
-            for label, result in asyncio.run(run_round(port, order, cookie,
+            for label, result in asyncio.run(run_round(port, order, cookies, places,
                                                        process.pid)).items():
                 results[label].append(result)
 
