@@ -28,8 +28,9 @@ def by_id(session: Session, ids) -> dict[str, AccountRow]:
     authors of documents, the other side of conversations, the actors of a history), in
     one query (none for no id). A page names a few people: up to BY_ID_PREPARED, the query
     is built once per number of ids and run on the driver's cursor (domain.db.Prepared);
-    SQLAlchemy writes a list parameter (`IN`) into the SQL anew on each run, which cost a
-    document's page about 150 µs for its one author. More ids take that way."""
+    SQLAlchemy writes a list parameter (`IN`) into the SQL anew on each run: for one id,
+    115 µs instead of 43 alone in a loop, and 220 to 440 µs more on a document's page,
+    which names its author. More ids take that way."""
     ids = sorted(set(ids))
     if not ids:
         return {}
