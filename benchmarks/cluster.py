@@ -106,7 +106,6 @@ S3_SETTINGS = {"S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "testing",
                "S3_SECRET_ACCESS_KEY": "testing"}  # moto's fake credentials
 PATIENT, DOCTOR = "camille.martin", "dr.bernard"
 SESSIONS_PER_ACCOUNT = 2
-SEARCH = PATIENT_SEARCH  # Camille, as tests/blueprints/pro
 INSTANCES, WORKERS, THREADS = 2, 1, 4
 LEVELS = (16, 64)
 SOAK_CONNECTIONS = CRASH_CONNECTIONS = 16
@@ -580,7 +579,7 @@ class Workload:
                 "measured_on_month": str(today.month),
                 "measured_on_year": str(today.year)}), {}
         if key == "search":
-            return self.form("/pro/patients", session, SEARCH), {}
+            return self.form("/pro/patients", session, PATIENT_SEARCH), {}
         extra = ({"category": "lab_results", "visibility": "visible"} if key == "upload"
                  else {"category": "reports"})
         body, content_type, meta = self.document_body(session, extra)
