@@ -436,8 +436,12 @@ def documents_for_professional(session: Session, keyring: Keyring, viewer: User,
 
 
 def authors(session: Session, documents: list[Document]) -> dict[str, AccountRow]:
-    """The accounts that deposited these documents (one query), read-only, to name them."""
-    ids = {document.author_id for document in documents if document.author_id}
+    """The professionals who deposited these documents (one query), read-only, to name
+    them. A document the patient added (in a represented space too: its author is the
+    space's person) is named as "you" by every page that shows it: its author is not read,
+    and a list of the patient's own documents sends no query."""
+    ids = {document.author_id for document in documents
+           if document.author_id and document.author_kind != AuthorKind.PATIENT}
     return accounts_by_id(session, ids)
 
 

@@ -87,6 +87,39 @@ def test_list_search_filter_and_pages(app, demo_users, store, tmp_path):
         assert last.page == 2 and len(last.items) == 6
 
 
+def test_authors_names_the_depositing_professionals_and_reads_nothing_for_her_own(
+        app, demo_users, store, tmp_path):
+    """The pages name a document's depositing professional; one the patient added is
+    "yours" on every page: a list of her own documents reads no account."""
+    from sqlalchemy import event as sql_event
+
+    with app.app_context():
+        patient, doctor = _users(app)
+        own = [_add(store, patient, patient, tmp_path, title=f"Mien {index}")
+               for index in range(3)]
+        deposited = _add(store, patient, doctor, tmp_path, title="Compte rendu")
+        db.session.commit()
+        page = vault.documents_page(db.session, keys.ring, patient)
+        rows = {item.document.id: item.document for item in page.items}
+        sent = []
+
+        def seen(_connection, _cursor, statement, *_rest):
+            sent.append(statement)
+
+        sql_event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            mine_only = vault.authors(db.session, [rows[document.id] for document in own])
+            assert (mine_only, sent) == ({}, [])
+            named = vault.authors(db.session, list(rows.values()))
+        finally:
+            sql_event.remove(db.engine, "before_cursor_execute", seen)
+        assert list(named) == [doctor.id] and len(sent) == 1
+        assert named[doctor.id].display_name == doctor.display_name
+        assert named[doctor.id].profession == doctor.profession
+        # The ORM rows a change loads are named the same way.
+        assert list(vault.authors(db.session, [*own, deposited])) == [doctor.id]
+
+
 MATRIX = [
     # role, owner, author, hidden, grant, attending, blocked, action, expected
     (Role.PATIENT, True, True, False, False, False, False, "delete", True),

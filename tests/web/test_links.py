@@ -266,3 +266,7 @@ def test_the_kept_layout_is_bounded_in_size(app, signed_in, monkeypatch):
         assert parts.characters <= links.PARTS_CHARACTERS
         assert parts.characters == sum(len(text) for text in parts.values())
         assert 1 <= len(parts) <= 2
+        # The parts cut at their marks go with them, and put back together make them.
+        assert parts.pieces and parts.pieces.keys() <= parts.keys()
+        assert all("".join(parts.pieces[key]) == links.HOLE.sub(r"\1", parts[key])
+                   for key in parts.pieces)
