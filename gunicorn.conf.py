@@ -43,6 +43,14 @@ chdir = ROOT
 bind = [address.strip() for address in
         os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",") if address.strip()]
 workers = _int("GUNICORN_WORKERS", min(2 * _cpus() + 1, 8))
+# Four threads: a slow request (an upload, a deposit, an export) holds one thread, not
+# its worker. Measured (2 cores, 2026-12-07): workers of one thread served pages that only
+# read at 15 to 35 % more of hello world's throughput (benchmarks/load.py: 5 x 1 against
+# 2 x 4, SQLite and PostgreSQL), threads of a worker taking turns at Python's lock; but
+# under the cluster's mix of reads and writes (benchmarks/cluster.py, 2 instances of
+# 2 x 1 against 1 x 4, two runs each) every request's p99 rose to about 200 ms, against
+# 154-167: a request waited behind an upload its worker had taken first. A shorter switch
+# interval of the interpreter (1 ms instead of 5) changed nothing.
 threads = _int("GUNICORN_THREADS", 4)
 # Created once per worker; the app (database engine, key file) must not be shared across
 # a fork.
