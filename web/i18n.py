@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import flask_babel
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
@@ -123,8 +123,22 @@ def _chosen(name: str):
     return getattr(g._get_current_object().get("_flask_babel"), name, None)
 
 
-def _locale():
-    return _chosen("babel_locale") or get_locale()
+# Language code -> its Locale, one per process (see _locale).
+_LOCALES: dict[str, Locale] = {}
+
+
+def _locale() -> Locale | None:
+    """The Locale of the request's language (a forced one included): one instance per
+    language and process. The formats below are cached by locale, and Flask-Babel makes a
+    new Locale for each request, which the cache then hashes and compares field by field
+    on each lookup (a growth chart's page formats some sixty numbers and dates)."""
+    if not has_app_context():
+        return get_locale()
+    code = _chosen_language()[0]
+    found = _LOCALES.get(code)
+    if found is None:
+        found = _LOCALES[code] = Locale.parse(code)
+    return found
 
 
 def _zone():

@@ -166,6 +166,31 @@ def test_the_request_bound_formatting_gives_what_flask_babel_gives(app):
     same()  # no application context: untranslated, Babel's defaults
 
 
+def test_the_formats_locale_is_one_object_per_language_and_process(app):
+    """The number and date texts are cached by locale: each request's Locale is the same
+    object for its language (Flask-Babel makes a new one per request, which the caches
+    would hash and compare field by field), and it is the one Flask-Babel chose."""
+    import flask_babel
+
+    from web import i18n
+
+    seen = {}
+    for language in ("fr", "en", "fr", "en"):
+        with app.test_request_context("/", headers={"Cookie": f"carnet_lang={language}"}):
+            app.preprocess_request()
+            locale = i18n._locale()
+            assert locale == flask_babel.get_locale()
+            assert str(locale) == language
+            assert seen.setdefault(language, locale) is locale
+            with flask_babel.force_locale("en" if language == "fr" else "fr"):
+                g.pop("carnet_translations", None)  # as web.outgoing.in_language does
+                assert i18n._locale() == flask_babel.get_locale() != locale
+            g.pop("carnet_translations", None)
+            assert i18n._locale() is locale
+    assert seen["fr"] is not seen["en"]
+    assert i18n._locale() is None  # no application: Babel's defaults, as Flask-Babel
+
+
 def test_a_text_in_another_language_leaves_the_page_in_its_own_even_on_error(app):
     import pytest
 
