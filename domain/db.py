@@ -1,4 +1,5 @@
-"""Database engines: SQLite in WAL mode with a busy timeout by default, PostgreSQL at scale."""
+"""Database engines: SQLite in WAL mode with a busy timeout by default (its writers queued
+by domain.sqlite_writer), PostgreSQL at scale."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
+from domain import sqlite_writer
 from domain.files import private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -55,12 +57,17 @@ def make_engine(url: str) -> Engine:
     """Create an engine; SQLite connections get WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        writer = None
         if parsed.database and parsed.database != ":memory:":
             private_file(Path(parsed.database))
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            writer = sqlite_writer.WriterLock(Path(parsed.database),
+                                              SQLITE_BUSY_TIMEOUT_MS / 1000, reads_only)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                  "factory": sqlite_writer.Connection})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
+            dbapi_connection.writer = writer  # writers queue there, not in SQLite's sleeps
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
