@@ -17,9 +17,10 @@ that may write and keeps it until its transaction ends (commit, rollback, close)
 right after the statement when no transaction is left open (a PRAGMA).
 
 Waiting stops at the busy timeout. The write then goes to SQLite without the lock, to
-wait under SQLite's own busy timeout and fail there as before ("database is locked"): a
-writer is never kept waiting for ever by a process that hangs holding the lock. A
-process killed holding it loses it (the kernel drops a dead process's flock).
+wait under SQLite's own busy timeout and fail there as before ("database is locked"; so a
+writer behind a transaction that never ends gives up after twice the busy timeout, not
+once): a writer is never kept waiting for ever by a process that hangs holding the lock.
+A process killed holding it loses it (the kernel drops a dead process's flock).
 """
 
 from __future__ import annotations
