@@ -59,6 +59,12 @@ class WriterLock:
             opened = self._opened = (os.getpid(), os.open(self.path, os.O_RDWR | os.O_CLOEXEC))
         return opened[1]
 
+    def __del__(self):
+        # An engine gone (a test's app, a command's): its lock file is closed with it.
+        opened = self._opened
+        if opened is not None and opened[0] == os.getpid():
+            os.close(opened[1])
+
     def acquire(self) -> bool:
         """Wait for the lock, up to the timeout: whether it was taken."""
         deadline = time.monotonic() + self.timeout_s

@@ -131,6 +131,10 @@ def test_processes_exclude_each_other_even_after_a_fork_and_waiting_has_an_end(t
         os.close(fd)
     assert writer.acquire() is True
     writer.release()
+    fd = writer._opened[1]
+    del writer  # the opening goes with the lock (an app's engine disposed of)
+    with pytest.raises(OSError):
+        os.fstat(fd)
 
 
 def test_a_database_in_memory_has_no_lock_file(tmp_path):
