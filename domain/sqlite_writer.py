@@ -5,9 +5,9 @@ waits in SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25… ms betwe
 under load, each try lost makes the next wait longer, and a write that lost a few times
 waits tens of milliseconds after the lock was free. Every page that writes a row (an
 audited read: a document, the messages, a professional's patient page) met it. Measured
-with benchmarks/load.py (16 connections, 2 workers of 4 threads, 2026-12-07), two runs
-each: p99 of a document 108-121 ms, of the messages 81-111, of the professional's patient
-page 128-163; writers queued here instead: 80, 67 and 92-120 ms.
+with benchmarks/load.py (16 connections, 2 workers of 4 threads, 2026-12-07), three runs
+each: p99 of a document 105-148 ms, of the messages 83-114, of the professional's patient
+page 117-129; writers queued here instead: 71-103, 60-85 and 84-125 ms.
 
 So writers queue here first: on a lock of the process's threads, then on an advisory lock
 of a file beside the database (`<database>-writer`, flock) for the processes (gunicorn's
@@ -33,37 +33,22 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from domain.files import private_file
-
 SUFFIX = "-writer"  # beside SQLite's own -wal and -shm files
 RETRY_FIRST_S = 0.0001
 RETRY_MAX_S = 0.001
 
 
 class WriterLock:
-    """The lock of one database file: a thread lock, then the file's flock."""
+    """The lock of one database file: a thread lock, then the file's flock, taken on an
+    opening of the file made for each hold (closing it lets go; a forked process never
+    shares one with its parent), as the key file's lock does (domain.crypto)."""
 
     def __init__(self, database: Path, timeout_s: float, reads_only: Callable[[str], bool]):
         self.path = Path(f"{database}{SUFFIX}")
         self.timeout_s = timeout_s
         self.reads_only = reads_only  # which statements cannot write (domain.db.reads_only)
         self._threads = threading.Lock()
-        self._opened: tuple[int, int] | None = None  # (pid, fd): a flock is per opening
-
-    def _fd(self) -> int:
-        """The lock file, opened once per process: a child forked with the parent's file
-        would share the parent's flock instead of competing for it."""
-        opened = self._opened
-        if opened is None or opened[0] != os.getpid():
-            private_file(self.path)
-            opened = self._opened = (os.getpid(), os.open(self.path, os.O_RDWR | os.O_CLOEXEC))
-        return opened[1]
-
-    def __del__(self):
-        # An engine gone (a test's app, a command's): its lock file is closed with it.
-        opened = self._opened
-        if opened is not None and opened[0] == os.getpid():
-            os.close(opened[1])
+        self._held: int | None = None  # the holder's opening of the file
 
     def acquire(self) -> bool:
         """Wait for the lock, up to the timeout: whether it was taken."""
@@ -71,36 +56,52 @@ class WriterLock:
         if not self._threads.acquire(timeout=self.timeout_s):
             return False
         try:
-            fd, delay = self._fd(), RETRY_FIRST_S
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return True
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        break
-                time.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except BaseException:
             self._threads.release()
             raise
-        self._threads.release()
-        return False
+        taken = False
+        try:
+            taken = _flock_until(fd, deadline)
+        finally:
+            if taken:
+                self._held = fd
+            else:
+                os.close(fd)
+                self._threads.release()
+        return taken
 
     def release(self) -> None:
+        fd, self._held = self._held, None
         try:
-            fcntl.flock(self._fd(), fcntl.LOCK_UN)
+            os.close(fd)  # drops the flock
         finally:
             self._threads.release()
+
+
+def _flock_until(fd: int, deadline: float) -> bool:
+    """The file's lock, tried again (0.1 ms, doubling up to 1 ms) until `deadline`."""
+    delay = RETRY_FIRST_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+        time.sleep(delay)
+        delay = min(delay * 2, RETRY_MAX_S)
 
 
 class Cursor(sqlite3.Cursor):
     """Takes its connection's WriterLock before a statement that may write."""
 
-    def _before(self, sql: str) -> None:
+    def _before(self, sql: str | None) -> None:
+        """`sql` None: a script, which may write."""
         connection = self.connection
         writer = connection.writer
-        if writer is not None and not connection.holding and not writer.reads_only(sql):
+        if writer is not None and not connection.holding and (
+                sql is None or not writer.reads_only(sql)):
             connection.holding = writer.acquire()
 
     def _after(self) -> None:
@@ -123,7 +124,7 @@ class Cursor(sqlite3.Cursor):
             self._after()
 
     def executescript(self, sql_script, /):
-        self._before("--")  # a script: anything
+        self._before(None)
         try:
             return super().executescript(sql_script)
         finally:

@@ -110,17 +110,9 @@ def ngettext(singular: str, plural: str, num: int, **variables) -> str:
 
 # Flask-Babel's formatting functions look up their request state three to six times per
 # call (a growth chart's page formats a hundred values). These are the same functions,
-# reading the locale and time zone Flask-Babel chose for the request (a forced locale
-# included) in one lookup; a named format ("short"…) or no format goes to Flask-Babel.
+# with the request's language (a forced one included) and time zone in one lookup each; a
+# named format ("short"…) or no format goes to Flask-Babel.
 NAMED_FORMATS = frozenset({None, "short", "medium", "long", "full"})
-
-
-def _chosen(name: str):
-    """Flask-Babel's `babel_locale` or `babel_tzinfo` for this request, once it has chosen
-    it; None before that or outside an application context."""
-    if not has_app_context():
-        return None
-    return getattr(g._get_current_object().get("_flask_babel"), name, None)
 
 
 # Language code -> its Locale, one per process (see _locale).
@@ -142,7 +134,11 @@ def _locale() -> Locale | None:
 
 
 def _zone():
-    return _chosen("babel_tzinfo") or flask_babel.get_timezone()
+    """The time zone Flask-Babel chose for this request (a forced one included), in one
+    lookup once chosen; else Flask-Babel's own."""
+    chosen = (getattr(g._get_current_object().get("_flask_babel"), "babel_tzinfo", None)
+              if has_app_context() else None)
+    return chosen or flask_babel.get_timezone()
 
 
 def _in_user_zone(moment: datetime) -> datetime:
