@@ -16,6 +16,13 @@ The targets: hello world, three public pages, and the pages the cluster's mix re
 (benchmarks/cluster.py): the patient's dashboard, documents list, a document, medical profile
 and messages, the professional's home, patient page and messages, each with its account's
 session, signed in through the forms.
+
+On PostgreSQL a second table says, for each target, how much CPU the database's processes
+used on the same cores, and what the app's backends were doing (sampled from
+pg_stat_activity): running a statement, waiting for a lock, waiting for the app inside a
+transaction, or idle. Every audited request of this benchmark is about one patient, so its
+events all go to one chain of the audit trail: the lock column is the time they queue for
+that chain's head.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -74,6 +82,7 @@ TARGETS = (  # label, path ({patient} and {document}: the demo patient's), whose
 LANDING = {PATIENT: "/mon-espace", PROFESSIONAL: "/pro"}  # answers 200 once signed in
 DOCUMENTS = 5  # the patient adds them through the upload form before the rounds
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SAMPLE_S = 0.02  # PostgreSQL: how often WaitSampler looks at the app's backends
 
 
 def free_port() -> int:
@@ -143,6 +152,77 @@ def server_cpu_seconds(master_pid: int) -> dict[int, float]:
             continue
         seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
     return seconds
+
+
+def database_cpu_seconds() -> float | None:
+    """User + system CPU seconds of every PostgreSQL process of this machine (its server's
+    backends, which serve the app's statements on the same cores), from /proc; None when
+    there is none (SQLite, or a server on another machine)."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, fields = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if name.endswith("(postgres"):
+            fields = fields.split()
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            found = True
+    return total if found else None
+
+
+class WaitSampler:
+    """What the app's PostgreSQL backends are doing, sampled every SAMPLE_S from
+    pg_stat_activity by a thread on a connection of its own, during a measured window:
+    running a statement, waiting for a lock (a row held by another transaction: the
+    audit trail's chain heads), waiting for the app inside an open transaction, or idle
+    between statements."""
+
+    STATES = ("active", "lock", "in tx", "idle")
+
+    def __init__(self, database_url: str) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(database_url)
+        self._connection = psycopg.connect(
+            host=url.host or "", port=url.port or 5432, user=url.username or "",
+            password=url.password or "", dbname=url.database or "", autocommit=True)
+        self._counts = dict.fromkeys(self.STATES, 0)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        while not self._stop.wait(SAMPLE_S):
+            for state, wait_type in self._connection.execute(
+                    "SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND backend_type = 'client backend' "
+                    "AND pid <> pg_backend_pid()"):
+                if wait_type == "Lock":
+                    self._counts["lock"] += 1
+                elif state == "active":
+                    self._counts["active"] += 1
+                elif state and state.startswith("idle in transaction"):
+                    self._counts["in tx"] += 1
+                elif state == "idle":
+                    self._counts["idle"] += 1
+
+    def start(self) -> None:
+        self._counts = dict.fromkeys(self.STATES, 0)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return dict(self._counts)
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 # --- signing in over HTTP -----------------------------------------------------------------
@@ -339,11 +419,18 @@ async def run_target(port: int, path: str, cookie: str | None,
 
 
 async def measure(slots: list[dict], port: int, path: str, cookie: str | None,
-                  master_pid: int) -> dict:
+                  master_pid: int, sampler: WaitSampler | None) -> dict:
     cpu_client, cpu_server = time.process_time(), server_cpu_seconds(master_pid)
+    cpu_database = database_cpu_seconds() if sampler else None
+    if sampler:
+        sampler.start()
     wall = time.perf_counter()
     result = await run_target(port, path, cookie, slots)
     wall = time.perf_counter() - wall
+    if sampler:
+        result["waits"] = sampler.stop()
+        if cpu_database is not None:
+            result["database_cpu"] = (database_cpu_seconds() - cpu_database) / wall
     result["client_cpu"] = (time.process_time() - cpu_client) / wall
     after = server_cpu_seconds(master_pid)
     used = {pid: (after[pid] - cpu_server.get(pid, 0.0)) / wall for pid in after}
@@ -355,13 +442,13 @@ async def measure(slots: list[dict], port: int, path: str, cookie: str | None,
 
 
 async def run_round(port: int, order: tuple, cookies: dict[str, str], places: dict,
-                    master_pid: int) -> dict:
+                    master_pid: int, sampler: WaitSampler | None) -> dict:
     """Every target once, over the same CONNECTIONS connections (opened by the first);
     `cookies`: each account's session cookie; `places`: the ids the paths name."""
     slots: list[dict] = [{} for _ in range(CONNECTIONS)]
     try:
         return {label: await measure(slots, port, path.format(**places),
-                                     cookies[login] if login else None, master_pid)
+                                     cookies[login] if login else None, master_pid, sampler)
                 for label, path, login in order}
     finally:
         for slot in slots:
@@ -413,11 +500,16 @@ def serve_and_measure(app, database, tmp: str) -> None:
               f"shows {DOCUMENTS}; the document read is the last).")
 
         results = {label: [] for label, _, _ in TARGETS}
-        for round_number in range(ROUNDS):
-            order = TARGETS if round_number % 2 == 0 else tuple(reversed(TARGETS))
-            for label, result in asyncio.run(run_round(port, order, cookies, places,
-                                                       process.pid)).items():
-                results[label].append(result)
+        sampler = WaitSampler(database.url) if database.backend == "postgresql" else None
+        try:
+            for round_number in range(ROUNDS):
+                order = TARGETS if round_number % 2 == 0 else tuple(reversed(TARGETS))
+                for label, result in asyncio.run(run_round(port, order, cookies, places,
+                                                           process.pid, sampler)).items():
+                    results[label].append(result)
+        finally:
+            if sampler is not None:
+                sampler.close()
 
         rows = {}
         for label, path, _ in TARGETS:
@@ -476,12 +568,39 @@ def serve_and_measure(app, database, tmp: str) -> None:
               "a worker at 0% leaves half the cores idle). A round's connections serve all its "
               "targets, so hello world and the pages compared with it meet the same split. "
               "/CPU: requests per second of server CPU against hello world's.")
+        if sampler is not None:
+            print_database_table(results)
         log = gunicorn_log(tmp).strip()
         if log:
             print("\ngunicorn log (last lines):\n" + log)
     finally:
         if process is not None:
             stop_gunicorn(process)
+
+
+def print_database_table(results: dict[str, list[dict]]) -> None:
+    """PostgreSQL: its CPU and what the app's backends were doing, for each target."""
+    title = "PostgreSQL during each target"
+    print()
+    print(title)
+    print("-" * len(title))
+    print(f"{'target':<18} {'CPU db':>7}  " + " ".join(f"{state:>7}" for state in
+                                                     WaitSampler.STATES))
+    for label, runs in results.items():
+        shares = [run["database_cpu"] for run in runs if "database_cpu" in run]
+        database_cpu = f"{sum(shares) / len(shares):.0%}" if shares else "n/a"
+        counts = {state: sum(run["waits"][state] for run in runs)
+                  for state in WaitSampler.STATES}
+        seen = sum(counts.values()) or 1
+        print(f"{label:<18} {database_cpu:>7}  " + " ".join(
+            f"{counts[state] / seen:>7.0%}" for state in WaitSampler.STATES))
+    print(f"CPU db: share of one core used by this machine's PostgreSQL processes (n/a: the "
+          f"server runs elsewhere); add it to CPU srv and CPU gen for the machine's load. The "
+          f"states: the app's backends, sampled every {SAMPLE_S * 1000:g} ms: running a "
+          "statement; waiting for a lock held by another transaction (on the pages that "
+          "audit a read, every request of this benchmark is about the same patient, so all "
+          "of them write to one chain of the audit trail and queue for its head); inside a "
+          "transaction, waiting for the app; idle between statements or requests.")
 
 
 if __name__ == "__main__":
