@@ -422,9 +422,11 @@ class Explainer:
         # A plain query outside a transaction runs in autocommit (domain.db's
         # begin_at_first_write, a listener that ran before this one): there is no
         # transaction for a savepoint, and a query's EXPLAIN ANALYZE changes nothing.
-        # Anything else (a write, a lock) is in a transaction: its EXPLAIN ANALYZE runs in
-        # a savepoint rolled back at once.
-        in_savepoint = not cursor.connection.autocommit
+        # Anything else (a write, a lock) is in a transaction (begun by psycopg, or by the
+        # BEGIN domain.pg_commit sends with the audit trail's lock): its EXPLAIN ANALYZE
+        # runs in a savepoint rolled back at once.
+        in_savepoint = (cursor.connection.info.transaction_status
+                        != psycopg.pq.TransactionStatus.IDLE)
         with cursor.connection.cursor() as explaining:
             if in_savepoint:
                 explaining.execute("SAVEPOINT bench_explain")

@@ -34,14 +34,16 @@ from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, column, func, insert, select, update, values
 from sqlalchemy import event as orm_event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from domain.crypto import Keyring
-from domain.db import Prepared, before_commit, insert_for, one_of, one_of_values
+from domain.db import Prepared, announce, before_commit, insert_for, one_of, one_of_values
 from domain.models import AuditEvent, AuditHead
 from domain.models.base import utcnow
 
@@ -200,13 +202,16 @@ def write_pending(session: Session) -> int:
 
     Called when the transaction commits. Everything else the transaction holds is flushed
     first, so the heads are the last locks it takes; the heads of every chain it touches
-    are then locked in chain order, by one statement (_lock_heads), and the rows of all
+    are then locked in chain order, by one statement (_lock_statement), and the rows of all
     chains go in with one insert and the heads with one update, whatever the number of
-    chains (on PostgreSQL, one event in one chain goes in with its head's update, in one
-    statement: _write): unrelated transactions meet only if their subjects share a chain,
-    and then only for the time of a commit. (One statement per chain and step cost the
-    professional's inbox, which audits the 20 patients of its page in about 17 chains,
-    51 round trips to PostgreSQL on each view.)
+    chains (on PostgreSQL both in one statement: _write_statement): unrelated transactions
+    meet only if their subjects share a chain, and then only for the time of a commit.
+    (One statement per chain and step cost the professional's inbox, which audits the 20
+    patients of its page in about 17 chains, 51 round trips to PostgreSQL on each view.)
+
+    On PostgreSQL this is done inside the driver's commit (domain.pg_commit): the lock goes
+    to the server with BEGIN, the writes with COMMIT, so the heads are held for one answer
+    and the MACs, not for three answers and the rest of the commit's way through the ORM.
     """
     pending = session.info.pop(_PENDING, None)
     if not pending:
@@ -215,7 +220,31 @@ def write_pending(session: Session) -> int:
     by_chain: dict[int, list[tuple[Keyring, Event]]] = defaultdict(list)
     for keyring, event in pending:
         by_chain[event.chain].append((keyring, event))
-    heads = _lock_heads(session, sorted(by_chain))
+    connection = session.connection()
+    write_last = getattr(connection.connection.dbapi_connection, "write_last", None)
+    if write_last is None:
+        heads = _lock_heads(session, sorted(by_chain))
+        rows, seals = _chained(by_chain, heads)
+        if connection.dialect.name == "postgresql":
+            _write_statement(len(rows), len(seals)).run(session, _written(rows, seals))
+        else:
+            _INSERT.run_many(session, rows)
+            _SEAL.run_many(session, seals)
+    else:
+        _write_at_commit(connection, write_last, by_chain)
+    for chain in by_chain:
+        # The head changes behind the ORM's back: a copy loaded earlier is read again.
+        loaded = session.identity_map.get(identity_key(AuditHead, chain))
+        if loaded is not None:
+            session.expire(loaded)
+    return len(pending)
+
+
+def _chained(by_chain: dict[int, list[tuple[Keyring, Event]]],
+             heads: dict[int, tuple[int, str]]) -> tuple[list[dict], list[dict]]:
+    """Number and MAC each chain's events on its head: the rows to insert and the heads'
+    new states. The events stay the caller's objects, holding what is written (the ORM's
+    unit of work would cost more than the insert)."""
     rows, seals = [], []
     for chain, items in sorted(by_chain.items()):
         seq, previous_mac = heads[chain]
@@ -227,25 +256,57 @@ def write_pending(session: Session) -> int:
             rows.append({column.key: getattr(event, column.key) for column in _EVENT_COLUMNS})
         seals.append({"head_id": chain, "new_seq": seq, "new_last_mac": previous_mac,
                       "new_head_mac": head_mac(items[-1][0], chain, seq, previous_mac)})
-    # The rows go in as they are, in one statement; the events stay the caller's objects,
-    # holding what was written (the ORM's unit of work would cost more than the insert).
-    _write(session, rows, seals)
-    for chain in by_chain:
-        # The head changed behind the ORM's back: a copy loaded earlier is read again.
-        loaded = session.identity_map.get(identity_key(AuditHead, chain))
-        if loaded is not None:
-            session.expire(loaded)
-    session.flush()
-    return len(pending)
+    return rows, seals
+
+
+def _write_at_commit(connection: Connection, write_last,
+                     by_chain: dict[int, list[tuple[Keyring, Event]]]) -> None:
+    """PostgreSQL: the heads' lock, then the rows and the heads' new states, handed to the
+    driver's commit (domain.pg_commit.Connection.write_last)."""
+    dialect, chains = connection.dialect, sorted(by_chain)
+    lock = _lock_statement(dialect.name, len(chains))
+    first = lock.for_driver(dialect, one_of_values("chain", chains))
+
+    def then(cursor) -> list[tuple]:
+        announce(connection, cursor, *first)
+        heads = _heads(lock.rows_of(dialect, cursor.fetchall()))
+        missing = [chain for chain in chains if chain not in heads]
+        if missing:
+            for chain in missing:
+                cursor.execute(*_create_head_statement(dialect.name).for_driver(
+                    dialect, {"chain": chain}))
+            cursor.execute(*first)
+            heads = _heads(lock.rows_of(dialect, cursor.fetchall()))
+        rows, seals = _chained(by_chain, heads)
+        write = _write_statement(len(rows), len(seals)).for_driver(
+            dialect, _written(rows, seals))
+        announce(connection, cursor, *write)
+        return [write]
+
+    write_last(first, then)
+
+
+def _heads(rows: list[tuple]) -> dict[int, tuple[int, str]]:
+    """The lock's rows: each chain's last number and the MAC its next row links to."""
+    return {row.id: (row.seq, row.last_mac) for row in rows}
+
+
+def _create_head_statement(dialect: str) -> Prepared:
+    """The statement that creates a chain's head (parameter `chain`), harmlessly when
+    another writer does it at the same time."""
+    statement = _CREATE_HEAD.get(dialect)
+    if statement is None:
+        statement = _CREATE_HEAD[dialect] = Prepared(
+            insert_for(dialect)(AuditHead)
+            .values(id=bindparam("chain"), seq=0, first_seq=0, last_mac=GENESIS_MAC)
+            .on_conflict_do_nothing(index_elements=[AuditHead.id]))
+    return statement
 
 
 def _create_head(session: Session, chain: int) -> None:
     """Create a chain's head (migration 0022 creates them all; a database emptied by hand
-    may lack some), harmlessly when another writer does it at the same time."""
-    statement = (insert_for(session.get_bind().dialect.name)(AuditHead)
-                 .values(id=chain, seq=0, first_seq=0, last_mac=GENESIS_MAC)
-                 .on_conflict_do_nothing(index_elements=[AuditHead.id]))
-    session.connection().execute(statement)  # on the connection: no ORM session for it
+    may lack some)."""
+    _create_head_statement(session.get_bind().dialect.name).run(session, {"chain": chain})
 
 
 # The statements of an audited commit, compiled once and run on the driver's cursor in the
@@ -259,25 +320,40 @@ _SEAL = Prepared(update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
                  .values(seq=bindparam("new_seq"), last_mac=bindparam("new_last_mac"),
                          head_mac=bindparam("new_head_mac")))
 _LOCKS: dict[tuple[str, int], Prepared] = {}  # (dialect, number of chains) -> statement
-# One event in one chain (what nearly every audited request writes), on PostgreSQL: the row
-# and its head's new state in one statement, the insert a data-modifying WITH of the
-# update. One round trip fewer on every audited page; SQLite has no such WITH.
-_WRITE_ONE = Prepared(
-    update(_HEADS).where(_HEADS.c.id == bindparam("head_id"))
-    .values(seq=bindparam("new_seq"), last_mac=bindparam("new_last_mac"),
-            head_mac=bindparam("new_head_mac"))
-    .add_cte(insert(AuditEvent.__table__)
-             .values({column.key: bindparam(column.key, type_=column.type)
-                      for column in _EVENT_COLUMNS}).cte("written")))
+_CREATE_HEAD: dict[str, Prepared] = {}  # dialect -> statement
 
 
-def _write(session: Session, rows: list[dict], seals: list[dict]) -> None:
-    """The chained rows and their heads' new states (write_pending)."""
-    if len(rows) == 1 and session.get_bind().dialect.name == "postgresql":
-        _WRITE_ONE.run(session, {**rows[0], **seals[0]})
-        return
-    _INSERT.run_many(session, rows)
-    _SEAL.run_many(session, seals)
+@lru_cache(maxsize=128)
+def _write_statement(rows: int, heads: int) -> Prepared:
+    """PostgreSQL: `rows` rows and `heads` heads' new states in one statement, the insert a
+    data-modifying WITH of the update (SQLite has no such WITH: an insert and an update).
+    Parameters: each row's columns suffixed with its index (`mac_0`), each head's new state
+    the same way (`head_id0`, `new_seq0`, `new_last_mac0`, `new_head_mac0`): _written()."""
+    sealed = values(*(column(name, type_) for name, type_ in _SEALED), name="sealed").data(
+        [tuple(bindparam(f"{parameter}{index}", type_=type_)
+               for parameter, (_name, type_) in zip(_SEAL_PARAMETERS, _SEALED, strict=True))
+         for index in range(heads)])
+    written = insert(AuditEvent.__table__).values(
+        [{column.key: bindparam(f"{column.key}_{index}", type_=column.type)
+          for column in _EVENT_COLUMNS} for index in range(rows)]).cte("written")
+    return Prepared(update(_HEADS).where(_HEADS.c.id == sealed.c.id)
+                    .values(seq=sealed.c.seq, last_mac=sealed.c.last_mac,
+                            head_mac=sealed.c.head_mac)
+                    .add_cte(written))
+
+
+_SEALED = (("id", _HEADS.c.id.type), ("seq", _HEADS.c.seq.type),
+           ("last_mac", _HEADS.c.last_mac.type), ("head_mac", _HEADS.c.head_mac.type))
+_SEAL_PARAMETERS = ("head_id", "new_seq", "new_last_mac", "new_head_mac")  # as _SEAL's
+
+
+def _written(rows: list[dict], seals: list[dict]) -> dict:
+    """_write_statement's parameters."""
+    parameters = {f"{key}_{index}": value
+                  for index, row in enumerate(rows) for key, value in row.items()}
+    parameters.update({f"{key}{index}": value
+                       for index, seal in enumerate(seals) for key, value in seal.items()})
+    return parameters
 
 
 def _lock_statement(dialect: str, count: int) -> Prepared:
@@ -307,13 +383,12 @@ def _lock_heads(session: Session, chains: list[int]) -> dict[int, tuple[int, str
     every head is locked again, in order, by the same statement."""
     statement = _lock_statement(session.get_bind().dialect.name, len(chains))
     parameters = one_of_values("chain", chains)
-    heads = {row.id: (row.seq, row.last_mac) for row in statement.all(session, parameters)}
+    heads = _heads(statement.all(session, parameters))
     missing = [chain for chain in chains if chain not in heads]
     if missing:
         for chain in missing:
             _create_head(session, chain)
-        heads = {row.id: (row.seq, row.last_mac)
-                 for row in statement.all(session, parameters)}
+        heads = _heads(statement.all(session, parameters))
     return heads
 
 

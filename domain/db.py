@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
@@ -54,7 +54,9 @@ def before_commit(work: Callable[[Session], None]) -> Callable[[Session], None]:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite connections get WAL, a busy timeout and foreign keys."""
+    """Create an engine; SQLite connections get WAL, a busy timeout, foreign keys and the
+    writers' lock (domain.sqlite_writer); psycopg's begin at their first write
+    (begin_at_first_write) and commit with their last writes (domain.pg_commit)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         writer = None
@@ -80,7 +82,23 @@ def make_engine(url: str) -> Engine:
     ping_connections_left_idle(engine)
     if engine.dialect.driver == "psycopg":
         begin_at_first_write(engine)
+        from domain import pg_commit
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect, _record, cargs, cparams):
+            # Its commit can carry the transaction's last writes (the audit trail's).
+            return pg_commit.Connection.connect(*cargs, **cparams)
     return engine
+
+
+def announce(connection: Connection, cursor, sql: str, parameters) -> None:
+    """Tell the engine's statement listeners of a statement sent on the driver's `cursor`
+    outside Prepared (domain.pg_commit's, at a commit), once its transaction has begun
+    (begin_at_first_write has nothing to decide then): the statement counts' tests and
+    benchmarks see every statement."""
+    if connection.dispatch.before_cursor_execute:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, parameters, None,
+                                                  False)
 
 
 _SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
@@ -300,12 +318,25 @@ class Prepared:
         if rows:
             self._run(session, rows, fetch=None)
 
+    def for_driver(self, dialect: Dialect, parameters: dict | None = None) -> tuple:
+        """The statement's SQL for `dialect` and `parameters` as its driver takes them."""
+        made = self._compiled(dialect)
+        return made[0], _for_driver(made, parameters or {})
+
+    def rows_of(self, dialect: Dialect, rows) -> list[tuple]:
+        """Rows the driver gave for this query, as run() gives them (named tuples of
+        converted values)."""
+        results = self._compiled(dialect)[5]
+        make = self.row._make
+        return [make([value if convert is None else convert(value)
+                      for convert, value in zip(results, row, strict=True)]) for row in rows]
+
     def _run(self, session: Session, many: list[dict], fetch: str | None) -> list[tuple]:
         if session.autoflush:
             session.flush()
         connection = session.connection()
         made = self._compiled(connection.dialect)
-        sql, results = made[0], made[5]
+        sql = made[0]
         several = len(many) > 1
         driver_parameters = ([_for_driver(made, parameters) for parameters in many]
                              if several else _for_driver(made, many[0]))
@@ -339,9 +370,7 @@ class Prepared:
                                       dialect=connection.dialect) from error
         finally:
             cursor.close()
-        make = self.row._make
-        return [make([value if convert is None else convert(value)
-                      for convert, value in zip(results, row, strict=True)]) for row in rows]
+        return self.rows_of(connection.dialect, rows)
 
 
 class PagedList:

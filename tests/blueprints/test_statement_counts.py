@@ -127,8 +127,8 @@ POST_BUDGET = {
 }
 
 
-# On PostgreSQL, an audited commit of one event in one chain writes the row and its head in
-# one statement (domain/audit.py _WRITE_ONE), where SQLite sends two.
+# On PostgreSQL, an audited commit writes the rows and their heads in one statement
+# (domain/audit.py _write_statement), where SQLite sends two.
 WRITE_ONE = "WITH written AS"
 
 

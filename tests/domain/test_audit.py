@@ -112,16 +112,17 @@ def test_writers_touching_the_same_chains_in_opposite_orders_never_deadlock(app,
     the second writer waits for the first instead of each waiting for the other
     (PostgreSQL would abort one as a deadlock)."""
     first, second = _subject_in_chain(3), _subject_in_chain(40)
-    real_lock = audit._lock_heads
+    real_chained = audit._chained
     asked: list[list[int]] = []
 
-    def slow_lock(session, chains):
-        asked.append(list(chains))
-        heads = real_lock(session, chains)
+    def slow_chained(by_chain, heads):
+        # Called once the heads are locked, before the rows are written (on PostgreSQL
+        # inside the driver's commit): the lock is held a while longer.
+        asked.append(sorted(heads))
         time.sleep(0.2)
-        return heads
+        return real_chained(by_chain, heads)
 
-    monkeypatch.setattr(audit, "_lock_heads", slow_lock)
+    monkeypatch.setattr(audit, "_chained", slow_chained)
     errors: list[BaseException] = []
     with app.app_context():
         engine = db.engine
@@ -184,7 +185,8 @@ def _commit_sent() -> list[str]:
 def test_a_commit_touching_many_chains_sends_three_statements(app):
     """Lock the heads, insert the rows, seal the heads: three statements for the 20
     patients of a professional's inbox page as for one event (one per chain and step
-    was 51 round trips to PostgreSQL for that page)."""
+    was 51 round trips to PostgreSQL for that page); on PostgreSQL two, the rows and the
+    heads written by one (and sent with the COMMIT: tests/domain/test_pg_commit.py)."""
     subjects = [_subject_in_chain(chain) for chain in range(1, 21)]
 
     def record_all():
@@ -197,7 +199,8 @@ def test_a_commit_touching_many_chains_sends_three_statements(app):
         record_all()
         db.session.flush()
         audit_statements = [sql for sql in _commit_sent() if "audit_" in sql]
-        assert len(audit_statements) == 3, audit_statements
+        expected = 2 if db.engine.dialect.name == "postgresql" else 3
+        assert len(audit_statements) == expected, audit_statements
         rows = db.session.execute(select(AuditEvent.chain, AuditEvent.seq)
                                   .order_by(AuditEvent.chain, AuditEvent.seq)).all()
         assert rows == [(chain, seq) for chain in range(1, 21) for seq in (1, 2)]
