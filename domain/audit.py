@@ -262,26 +262,29 @@ def _chained(by_chain: dict[int, list[tuple[Keyring, Event]]],
 def _write_at_commit(connection: Connection, write_last,
                      by_chain: dict[int, list[tuple[Keyring, Event]]]) -> None:
     """PostgreSQL: the heads' lock, then the rows and the heads' new states, handed to the
-    driver's commit (domain.pg_commit.Connection.write_last)."""
+    driver's commit (domain.pg_commit.Connection.write_last), each statement prepared once
+    per connection under a name of its shape."""
+    from domain.pg_commit import NAME_PREFIX, NUMBERED
+
     dialect, chains = connection.dialect, sorted(by_chain)
-    lock = _lock_statement(dialect.name, len(chains))
-    first = lock.for_driver(dialect, one_of_values("chain", chains))
+    lock, chosen = _lock_statement(dialect.name, len(chains)), one_of_values("chain", chains)
+    first = (f"{NAME_PREFIX}audit_lock_{len(chains)}", *lock.for_driver(NUMBERED, chosen))
 
     def then(cursor) -> list[tuple]:
-        announce(connection, cursor, *first)
+        announce(connection, cursor, lock, chosen)
         heads = _heads(lock.rows_of(dialect, cursor.fetchall()))
         missing = [chain for chain in chains if chain not in heads]
-        if missing:
+        if missing:  # rare: sent as they are, not prepared
             for chain in missing:
                 cursor.execute(*_create_head_statement(dialect.name).for_driver(
                     dialect, {"chain": chain}))
-            cursor.execute(*first)
+            cursor.execute(*lock.for_driver(dialect, chosen))
             heads = _heads(lock.rows_of(dialect, cursor.fetchall()))
         rows, seals = _chained(by_chain, heads)
-        write = _write_statement(len(rows), len(seals)).for_driver(
-            dialect, _written(rows, seals))
-        announce(connection, cursor, *write)
-        return [write]
+        write, written = _write_statement(len(rows), len(seals)), _written(rows, seals)
+        announce(connection, cursor, write, written)
+        return [(f"{NAME_PREFIX}audit_write_{len(rows)}_{len(seals)}",
+                 *write.for_driver(NUMBERED, written))]
 
     write_last(first, then)
 

@@ -91,14 +91,15 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def announce(connection: Connection, cursor, sql: str, parameters) -> None:
+def announce(connection: Connection, cursor, statement: Prepared, parameters: dict) -> None:
     """Tell the engine's statement listeners of a statement sent on the driver's `cursor`
-    outside Prepared (domain.pg_commit's, at a commit), once its transaction has begun
-    (begin_at_first_write has nothing to decide then): the statement counts' tests and
-    benchmarks see every statement."""
+    in another form than Prepared's (domain.pg_commit's, at a commit), once its transaction
+    has begun (begin_at_first_write has nothing to decide then), as Prepared would have
+    sent it: the statement counts' tests and benchmarks see every statement."""
     if connection.dispatch.before_cursor_execute:
-        connection.dispatch.before_cursor_execute(connection, cursor, sql, parameters, None,
-                                                  False)
+        connection.dispatch.before_cursor_execute(
+            connection, cursor, *statement.for_driver(connection.dialect, parameters), None,
+            False)
 
 
 _SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)

@@ -14,16 +14,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from domain import audit
+from domain.db import make_engine
 from domain.models import AuditEvent, Role, User
 from extensions import keys
 
 
 @pytest.fixture
 def engine(app):
-    engine = app.extensions["carnet_db"][0]
-    if engine.dialect.driver != "psycopg":
+    """An engine of its own: new connections, nothing prepared on them yet."""
+    if app.extensions["carnet_db"][0].dialect.driver != "psycopg":
         pytest.skip("SQLite writes the audit trail's rows before its commit, on one lock")
-    return engine
+    engine = make_engine(app.config["DATABASE_URL"])
+    yield engine
+    engine.dispose()
 
 
 def _driver(session: Session):
@@ -72,9 +75,10 @@ def _record(session: Session, subject: str) -> None:
 
 def test_an_audited_commit_is_two_round_trips(app, engine):
     """A page that only read, then audits: BEGIN and the heads' lock in one message, the
-    chained row and its head written with COMMIT in the other; then the same after a write
-    (the transaction had begun: no BEGIN); then twenty events in as many chains, still two.
-    The rows are there and verify."""
+    chained row and its head written with COMMIT in the other, each statement prepared on
+    the server the first time the connection sends it, then only executed; then the same
+    after a write (the transaction had begun: no BEGIN); then twenty events in as many
+    chains, still two. The rows are there and verify."""
     subjects = [f"sujet-{number}" for number in range(20)]
     with app.app_context(), Session(engine) as session:
         for subject in subjects:
@@ -83,23 +87,30 @@ def test_an_audited_commit_is_two_round_trips(app, engine):
         session.scalar(select(func.count()).select_from(User))  # read outside a transaction
         _record(session, subjects[0])
         first, then = _round_trips(session, session.commit)
-        assert first.startswith('"BEGIN; SELECT audit_head.id') and "FOR UPDATE" in first
-        assert then.startswith('"WITH written AS (INSERT INTO audit_events')
-        assert then.endswith('; COMMIT"'), then
+        assert first.startswith('"BEGIN; PREPARE carnet_audit_lock_1 AS SELECT audit_head.id')
+        assert "FOR UPDATE; EXECUTE carnet_audit_lock_1(" in first
+        assert then.startswith('"PREPARE carnet_audit_write_1_1 AS WITH written AS (INSERT')
+        assert "; EXECUTE carnet_audit_write_1_1(" in then and then.endswith('; COMMIT"')
         session.add(_person("pg.commit.avant"))
         session.flush()  # the page wrote: its transaction has begun
         _record(session, subjects[1])
         first, then = _round_trips(session, session.commit)
-        assert first.startswith('"SELECT audit_head.id') and "FOR UPDATE" in first
-        assert then.startswith('"WITH written AS') and then.endswith('; COMMIT"')
+        assert first.startswith('"EXECUTE carnet_audit_lock_1(') and first.endswith(')"')
+        assert then.startswith('"EXECUTE carnet_audit_write_1_1(') and then.endswith('; COMMIT"')
         for subject in subjects:
             _record(session, subject)
         first, then = _round_trips(session, session.commit)
-        assert first.startswith('"BEGIN; SELECT audit_head.id')
-        assert then.count("INSERT INTO audit_events") == 1 and then.endswith('; COMMIT"')
+        chains = len({audit.chain_for(subject) for subject in subjects})
+        assert first.startswith(f'"BEGIN; EXECUTE carnet_audit_lock_{chains}(')
+        assert then.startswith(f'"EXECUTE carnet_audit_write_20_{chains}(')
+        assert then.endswith('; COMMIT"')
+        prepared = set(_driver(session).execute(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'carnet%'").fetchall())
+        assert prepared == {("carnet_audit_lock_1",), ("carnet_audit_write_1_1",),
+                            (f"carnet_audit_lock_{chains}",),
+                            (f"carnet_audit_write_20_{chains}",)}
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 42
-        chains = {audit.chain_for(subject) for subject in subjects}
-        assert session.scalar(select(func.count(func.distinct(AuditEvent.chain)))) == len(chains)
+        assert session.scalar(select(func.count(func.distinct(AuditEvent.chain)))) == chains
         assert audit.verify(session, keys.ring).ok
 
 
@@ -115,28 +126,35 @@ def test_a_missing_head_is_created_at_the_commit(app, engine):
 
 def test_a_failed_write_at_the_commit_commits_nothing(app, engine):
     """The work at the commit fails after the lock: nothing of the transaction stays, the
-    page's own write included; the connection is whole afterwards, and a work dropped by a
-    rollback never runs."""
+    page's own write included; the connection is whole afterwards (what it has prepared is
+    read again from the server: a PREPARE sent before the failure may have run), and a
+    work dropped by a rollback never runs."""
     with app.app_context():
         with Session(engine) as session:
             session.add(_person("pg.commit.perdu"))
             session.flush()
             driver = _driver(session)
-            driver.write_last(("SELECT 1", None), lambda _cursor: [("SELECT 1 / 0", None)])
+            driver.write_last(("carnet_test_one", "SELECT 1", ()),
+                              lambda _cursor: [("carnet_test_fails", "SELECT 1 / 0", ())])
             with pytest.raises(DBAPIError):
                 session.commit()
             session.rollback()
+            _record(session, "apres")  # prepares the audit's statements on this connection
+            session.commit()
             ran = []
             session.scalar(text("SELECT 1"))
-            _driver(session).write_last(("SELECT 1", None), ran.append)
+            _driver(session).write_last(("carnet_test_one", "SELECT 1", ()), ran.append)
             session.rollback()
             session.add(_person("pg.commit.garde"))
+            _record(session, "apres")
             session.commit()
-            assert ran == []
+            assert ran == [] and _driver(session) is driver
         with Session(engine) as session:
             logins = session.scalars(select(User.login).where(
                 User.login.in_(("pg.commit.perdu", "pg.commit.garde")))).all()
             assert logins == ["pg.commit.garde"]
+            assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+            assert audit.verify(session, keys.ring).ok
 
 
 def test_quotes_and_percents_reach_the_trail_as_they_were(app, engine):
@@ -167,3 +185,23 @@ def test_the_commit_leaves_the_connection_as_it_found_it(app, engine):
         assert driver.autocommit is False
         assert driver.info.transaction_status == pq.TransactionStatus.IDLE
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+
+
+def test_statements_deallocated_by_psycopg_are_prepared_again(app, engine):
+    """psycopg deallocates every prepared statement of the session after a rollback when it
+    has prepared some of its own: the next audited commit prepares its statements again
+    instead of executing names the server no longer knows."""
+    with app.app_context(), Session(engine) as session:
+        _record(session, "avant")
+        session.commit()
+        driver = _driver(session)
+        driver.execute("SELECT 1", prepare=True)  # one of psycopg's own
+        session.add(_person("pg.commit.annule"))
+        session.flush()
+        session.rollback()  # ROLLBACK, then psycopg's DEALLOCATE ALL
+        assert driver.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+        _record(session, "avant")  # its chain's head exists
+        first, then = _round_trips(session, session.commit)
+        assert "PREPARE carnet_audit_lock_1" in first and "PREPARE carnet_audit_write" in then
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+        assert audit.verify(session, keys.ring).ok
