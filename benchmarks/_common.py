@@ -205,6 +205,16 @@ class Database:
             raise SystemExit(f"DATABASE_URL: {self.sqlite_file} exists; name a SQLite file "
                              "that does not (created, then deleted at the end)")
 
+    def driver_connection(self, **options):
+        """PostgreSQL: a psycopg connection of the benchmark's own (outside the app's pool),
+        on this run's schema."""
+        import psycopg
+
+        url = make_url(self.url)
+        return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                               password=url.password, dbname=url.database,
+                               options=url.query.get("options", ""), **options)
+
     def refresh_statistics(self, app) -> str:
         """After seeding, what a running server would have: on PostgreSQL, ANALYZE of this
         run's tables. autovacuum analyzes a table once a tenth of it has changed, within

@@ -146,31 +146,29 @@ def server_cpu_seconds(master_pid: int) -> dict[int, float]:
         return {}
     seconds = {}
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        used = _cpu_seconds(Path(f"/proc/{pid}"))
+        if used is not None:
+            seconds[pid] = used[1]
     return seconds
+
+
+def _cpu_seconds(process: Path) -> tuple[str, float] | None:
+    """A process's command name and user + system CPU seconds, from /proc (None: gone)."""
+    try:
+        name, fields = (process / "stat").read_text().rsplit(")", 1)
+    except OSError:
+        return None
+    fields = fields.split()
+    return name.partition("(")[2], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def database_cpu_seconds() -> float | None:
     """User + system CPU seconds of every PostgreSQL process of this machine (its server's
     backends, which serve the app's statements on the same cores), from /proc; None when
     there is none (SQLite, or a server on another machine)."""
-    total, found = 0.0, False
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name, fields = (entry / "stat").read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        if name.endswith("(postgres"):
-            fields = fields.split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-            found = True
-    return total if found else None
+    used = [_cpu_seconds(entry) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    seconds = [found[1] for found in used if found is not None and found[0] == "postgres"]
+    return sum(seconds) if seconds else None
 
 
 class WaitSampler:
@@ -182,14 +180,8 @@ class WaitSampler:
 
     STATES = ("active", "lock", "in tx", "idle")
 
-    def __init__(self, database_url: str) -> None:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        url = make_url(database_url)
-        self._connection = psycopg.connect(
-            host=url.host or "", port=url.port or 5432, user=url.username or "",
-            password=url.password or "", dbname=url.database or "", autocommit=True)
+    def __init__(self, database) -> None:
+        self._connection = database.driver_connection(autocommit=True)
         self._counts = dict.fromkeys(self.STATES, 0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -500,7 +492,7 @@ def serve_and_measure(app, database, tmp: str) -> None:
               f"shows {DOCUMENTS}; the document read is the last).")
 
         results = {label: [] for label, _, _ in TARGETS}
-        sampler = WaitSampler(database.url) if database.backend == "postgresql" else None
+        sampler = WaitSampler(database) if database.backend == "postgresql" else None
         try:
             for round_number in range(ROUNDS):
                 order = TARGETS if round_number % 2 == 0 else tuple(reversed(TARGETS))

@@ -134,14 +134,6 @@ TABLES = {"users": USER_COLUMNS, "insured_people": PEOPLE_COLUMNS,
           "audit_events": AUDIT_COLUMNS}
 
 
-def loader_connection(database) -> psycopg.Connection:
-    """A psycopg connection of our own, on the run's schema (COPY, VACUUM)."""
-    url = make_url(database.url)
-    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
-                           password=url.password, dbname=url.database,
-                           options=url.query.get("options", ""))
-
-
 def check_columns(connection: psycopg.Connection) -> None:
     """Every NOT NULL column without a default is in what we copy (the schema is
     Alembic's: a new column would otherwise make COPY fail half-way)."""
@@ -713,7 +705,7 @@ def main() -> None:
         print_environment(database, tmp)
         # Production leaves e-mails to `flask outbox work`: the job only queues them.
         app.config["OUTBOX_SEND_AFTER_COMMIT"] = False
-        connection = loader_connection(database)
+        connection = database.driver_connection()  # COPY, VACUUM
         print(f"PostgreSQL {connection.info.server_version // 10000}."
               f"{connection.info.server_version % 100}; "
               f"shared_buffers {connection.execute('SHOW shared_buffers').fetchone()[0]}")

@@ -53,10 +53,11 @@ def before_commit(work: Callable[[Session], None]) -> Callable[[Session], None]:
     return work
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite connections get WAL, a busy timeout, foreign keys and the
-    writers' lock (domain.sqlite_writer); psycopg's begin at their first write
-    (begin_at_first_write) and commit with their last writes (domain.pg_commit)."""
+def make_engine(url: str, **options) -> Engine:
+    """Create an engine (`options`: create_engine's, such as the pool's size); SQLite
+    connections get WAL, a busy timeout, foreign keys and the writers' lock
+    (domain.sqlite_writer); psycopg's begin at their first write (begin_at_first_write)
+    and commit with their last writes (domain.pg_commit)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         writer = None
@@ -65,7 +66,8 @@ def make_engine(url: str) -> Engine:
             writer = sqlite_writer.WriterLock(Path(parsed.database),
                                               SQLITE_BUSY_TIMEOUT_MS / 1000, reads_only)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                  "factory": sqlite_writer.Connection})
+                                                  "factory": sqlite_writer.Connection},
+                               **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -78,7 +80,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url)
+    engine = create_engine(url, **options)
     ping_connections_left_idle(engine)
     if engine.dialect.driver == "psycopg":
         begin_at_first_write(engine)
